@@ -1,0 +1,570 @@
+// berth_native: the few syscalls Node lacks.
+//
+//  - SOCK_SEQPACKET unix sockets (conmon's attach socket): connect, packet reads driven by a
+//    uv_poll_t on the main loop (never blocks the loop or the threadpool), non-blocking send,
+//    shutdown, close.
+//  - mount(2), umount2(2), setns(2), openat2(2).
+//
+// Errors are thrown as Error objects with .code (e.g. "ENOENT"), .errno and .syscall, like Node's.
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include <linux/openat2.h>
+
+#include <node_api.h>
+#include <uv.h>
+
+#define CHECK(call)                                                                                \
+  do {                                                                                             \
+    napi_status status_ = (call);                                                                  \
+    if (status_ != napi_ok) {                                                                      \
+      napi_throw_error(env, NULL, "napi call failed: " #call);                                    \
+      return NULL;                                                                                 \
+    }                                                                                              \
+  } while (0)
+
+static const char *errno_name(int err) {
+  const char *n = strerrorname_np(err);
+  return n ? n : "EUNKNOWN";
+}
+
+static napi_value make_errno_error(napi_env env, int err, const char *syscall_name, const char *detail) {
+  char msg[PATH_MAX + 128];
+  if (detail)
+    snprintf(msg, sizeof msg, "%s %s: %s (%s)", syscall_name, detail, strerror(err), errno_name(err));
+  else
+    snprintf(msg, sizeof msg, "%s: %s (%s)", syscall_name, strerror(err), errno_name(err));
+  napi_value code, message, error, errnum, sc;
+  napi_create_string_utf8(env, errno_name(err), NAPI_AUTO_LENGTH, &code);
+  napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &message);
+  napi_create_error(env, code, message, &error);
+  napi_create_int32(env, -err, &errnum);
+  napi_set_named_property(env, error, "errno", errnum);
+  napi_create_string_utf8(env, syscall_name, NAPI_AUTO_LENGTH, &sc);
+  napi_set_named_property(env, error, "syscall", sc);
+  return error;
+}
+
+static void throw_errno(napi_env env, int err, const char *syscall_name, const char *detail) {
+  napi_throw(env, make_errno_error(env, err, syscall_name, detail));
+}
+
+// Reads a string argument into a malloc'd buffer; null/undefined gives *out = NULL.
+static int get_string_arg(napi_env env, napi_value v, char **out, int nullable) {
+  napi_valuetype t;
+  *out = NULL;
+  if (napi_typeof(env, v, &t) != napi_ok) return -1;
+  if (nullable && (t == napi_null || t == napi_undefined)) return 0;
+  if (t != napi_string) {
+    napi_throw_type_error(env, NULL, "expected a string argument");
+    return -1;
+  }
+  size_t len;
+  if (napi_get_value_string_utf8(env, v, NULL, 0, &len) != napi_ok) return -1;
+  char *s = malloc(len + 1);
+  if (!s) {
+    napi_throw_error(env, NULL, "out of memory");
+    return -1;
+  }
+  napi_get_value_string_utf8(env, v, s, len + 1, &len);
+  if (strlen(s) != len) {  // embedded NUL
+    free(s);
+    napi_throw_type_error(env, NULL, "string argument contains a NUL byte");
+    return -1;
+  }
+  *out = s;
+  return 0;
+}
+
+static int get_int_arg(napi_env env, napi_value v, int64_t *out) {
+  napi_valuetype t;
+  if (napi_typeof(env, v, &t) != napi_ok || t != napi_number) {
+    napi_throw_type_error(env, NULL, "expected a number argument");
+    return -1;
+  }
+  return napi_get_value_int64(env, v, out) == napi_ok ? 0 : -1;
+}
+
+static napi_value undefined(napi_env env) {
+  napi_value u;
+  napi_get_undefined(env, &u);
+  return u;
+}
+
+/* ------------------------------------------------------------------------------------------- */
+/* SOCK_SEQPACKET                                                                               */
+
+// seqpacketConnect(path): fd. Non-blocking, close-on-exec. Paths longer than sun_path are
+// reached through /proc/self/fd/<dirfd>/<basename>.
+static napi_value seqpacket_connect(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 1) {
+    napi_throw_type_error(env, NULL, "seqpacketConnect(path)");
+    return NULL;
+  }
+  char *path;
+  if (get_string_arg(env, argv[0], &path, 0) < 0) return NULL;
+
+  struct sockaddr_un addr;
+  memset(&addr, 0, sizeof addr);
+  addr.sun_family = AF_UNIX;
+  int dirfd = -1;
+  if (strlen(path) < sizeof(addr.sun_path)) {
+    memcpy(addr.sun_path, path, strlen(path) + 1);
+  } else {
+    char *slash = strrchr(path, '/');
+    if (!slash || slash == path) {
+      free(path);
+      throw_errno(env, ENAMETOOLONG, "connect", NULL);
+      return NULL;
+    }
+    *slash = '\0';
+    dirfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    *slash = '/';
+    if (dirfd < 0) {
+      int err = errno;
+      throw_errno(env, err, "connect", path);
+      free(path);
+      return NULL;
+    }
+    int n = snprintf(addr.sun_path, sizeof addr.sun_path, "/proc/self/fd/%d/%s", dirfd, slash + 1);
+    if (n < 0 || (size_t)n >= sizeof addr.sun_path) {
+      close(dirfd);
+      throw_errno(env, ENAMETOOLONG, "connect", path);
+      free(path);
+      return NULL;
+    }
+  }
+  int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    int err = errno;
+    if (dirfd >= 0) close(dirfd);
+    throw_errno(env, err, "socket", NULL);
+    free(path);
+    return NULL;
+  }
+  int r;
+  do {
+    r = connect(fd, (struct sockaddr *)&addr, sizeof addr);
+  } while (r < 0 && errno == EINTR);
+  int err = errno;
+  if (dirfd >= 0) close(dirfd);
+  if (r < 0) {
+    close(fd);
+    throw_errno(env, err, "connect", path);
+    free(path);
+    return NULL;
+  }
+  free(path);
+  napi_value result;
+  CHECK(napi_create_int32(env, fd, &result));
+  return result;
+}
+
+enum { EV_DATA = 1, EV_EOF = 2, EV_WRITABLE = 3, EV_ERROR = 4 };
+
+typedef struct {
+  uv_poll_t poll;
+  napi_env env;
+  napi_ref cb_ref;
+  napi_ref self_ref;
+  napi_async_context actx;
+  int fd;
+  int events;      // current uv_poll interest
+  int read_eof;    // no more reads
+  int closed;      // spClose was called
+  int poll_closed; // uv_close finished (or poll never initialised)
+  int finalized;   // JS object was collected
+} sp_handle;
+
+static void sp_free_if_done(sp_handle *h) {
+  if (h->poll_closed && h->finalized) free(h);
+}
+
+static void sp_on_close(uv_handle_t *handle) {
+  sp_handle *h = (sp_handle *)handle->data;
+  h->poll_closed = 1;
+  sp_free_if_done(h);
+}
+
+static void sp_finalize(napi_env env, void *data, void *hint) {
+  sp_handle *h = (sp_handle *)data;
+  h->finalized = 1;
+  if (!h->closed) {
+    // Only reachable at environment teardown (the object is strongly referenced while open).
+    h->closed = 1;
+    if (h->fd >= 0) close(h->fd);
+    h->fd = -1;
+    return;  // leak h: the loop may be gone, the poll handle cannot be closed safely.
+  }
+  sp_free_if_done(h);
+}
+
+static void sp_poll_cb(uv_poll_t *poll, int status, int events);
+
+static void sp_update_poll(sp_handle *h, int events) {
+  if (h->closed) return;
+  if (events == h->events) return;
+  h->events = events;
+  if (events == 0)
+    uv_poll_stop(&h->poll);
+  else
+    uv_poll_start(&h->poll, events, sp_poll_cb);
+}
+
+// Calls the JS callback (type, payload). Returns 0, or -1 if the handle was closed meanwhile.
+static int sp_emit(sp_handle *h, int type, napi_value payload_or_null, int have_payload) {
+  napi_env env = h->env;
+  napi_value cb, recv, argv[2], result;
+  if (napi_get_reference_value(env, h->cb_ref, &cb) != napi_ok || cb == NULL) return -1;
+  // napi_make_callback needs an object as receiver (undefined throws a TypeError).
+  if (h->self_ref == NULL || napi_get_reference_value(env, h->self_ref, &recv) != napi_ok || recv == NULL)
+    napi_get_global(env, &recv);
+  napi_create_int32(env, type, &argv[0]);
+  if (have_payload)
+    argv[1] = payload_or_null;
+  else
+    napi_get_undefined(env, &argv[1]);
+  napi_status st = napi_make_callback(env, h->actx, recv, cb, 2, argv, &result);
+  if (st == napi_pending_exception) {
+    napi_value exc;
+    napi_get_and_clear_last_exception(env, &exc);
+    napi_fatal_exception(env, exc);
+  }
+  return h->closed ? -1 : 0;
+}
+
+#define SP_BUF_SIZE 65536
+#define SP_MAX_PACKETS_PER_WAKEUP 64
+
+static void sp_poll_cb(uv_poll_t *poll, int status, int events) {
+  sp_handle *h = (sp_handle *)poll->data;
+  if (h->closed) return;
+  napi_env env = h->env;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+
+  if (status < 0) {
+    napi_value e;
+    napi_create_int32(env, -status, &e);  // libuv errors are -errno on Linux
+    sp_update_poll(h, 0);
+    sp_emit(h, EV_ERROR, e, 1);
+    goto out;
+  }
+
+  if ((events & (UV_READABLE | UV_DISCONNECT)) && !h->read_eof) {
+    static char buf[SP_BUF_SIZE];
+    for (int i = 0; i < SP_MAX_PACKETS_PER_WAKEUP; i++) {
+      ssize_t n = recv(h->fd, buf, sizeof buf, MSG_DONTWAIT);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+        int err = errno;
+        napi_value e;
+        napi_create_int32(env, err, &e);
+        h->read_eof = 1;
+        sp_update_poll(h, 0);
+        sp_emit(h, EV_ERROR, e, 1);
+        goto out;
+      }
+      if (n == 0) {
+        h->read_eof = 1;
+        sp_update_poll(h, h->events & UV_WRITABLE);
+        if (sp_emit(h, EV_EOF, NULL, 0) < 0) goto out;
+        break;
+      }
+      napi_value b;
+      void *data;
+      if (napi_create_buffer_copy(env, (size_t)n, buf, &data, &b) != napi_ok) break;
+      if (sp_emit(h, EV_DATA, b, 1) < 0) goto out;
+    }
+  }
+
+  if ((events & UV_WRITABLE) && !h->closed && (h->events & UV_WRITABLE)) {
+    sp_emit(h, EV_WRITABLE, NULL, 0);
+  }
+out:
+  napi_close_handle_scope(env, scope);
+}
+
+static sp_handle *get_handle(napi_env env, napi_value obj) {
+  void *p = NULL;
+  if (napi_unwrap(env, obj, &p) != napi_ok || p == NULL) {
+    napi_throw_type_error(env, NULL, "not a seqpacket handle");
+    return NULL;
+  }
+  return (sp_handle *)p;
+}
+
+// seqpacketOpen(fd, onEvent(type, payload)): handle. Starts polling for reads at once.
+static napi_value seqpacket_open(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int64_t fd;
+  if (argc < 2 || get_int_arg(env, argv[0], &fd) < 0) return NULL;
+  napi_valuetype t;
+  CHECK(napi_typeof(env, argv[1], &t));
+  if (t != napi_function) {
+    napi_throw_type_error(env, NULL, "seqpacketOpen(fd, callback)");
+    return NULL;
+  }
+  uv_loop_t *loop;
+  CHECK(napi_get_uv_event_loop(env, &loop));
+  sp_handle *h = calloc(1, sizeof *h);
+  if (!h) {
+    napi_throw_error(env, NULL, "out of memory");
+    return NULL;
+  }
+  h->env = env;
+  h->fd = (int)fd;
+  h->poll_closed = 1;
+  int r = uv_poll_init(loop, &h->poll, h->fd);
+  if (r < 0) {
+    free(h);
+    throw_errno(env, -r, "uv_poll_init", NULL);
+    return NULL;
+  }
+  h->poll_closed = 0;
+  h->poll.data = h;
+
+  napi_value obj, name;
+  CHECK(napi_create_object(env, &obj));
+  CHECK(napi_wrap(env, obj, h, sp_finalize, NULL, NULL));
+  CHECK(napi_create_reference(env, argv[1], 1, &h->cb_ref));
+  CHECK(napi_create_reference(env, obj, 1, &h->self_ref));
+  CHECK(napi_create_string_utf8(env, "berth:seqpacket", NAPI_AUTO_LENGTH, &name));
+  CHECK(napi_async_init(env, obj, name, &h->actx));
+  sp_update_poll(h, UV_READABLE | UV_DISCONNECT);
+  return obj;
+}
+
+// seqpacketSend(handle, buffer): bytes sent (one packet), or -errno (e.g. -EAGAIN).
+static napi_value seqpacket_send(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 2) {
+    napi_throw_type_error(env, NULL, "seqpacketSend(handle, buffer)");
+    return NULL;
+  }
+  sp_handle *h = get_handle(env, argv[0]);
+  if (!h) return NULL;
+  void *data;
+  size_t len;
+  bool isbuf;
+  CHECK(napi_is_buffer(env, argv[1], &isbuf));
+  if (!isbuf) {
+    napi_throw_type_error(env, NULL, "expected a Buffer");
+    return NULL;
+  }
+  CHECK(napi_get_buffer_info(env, argv[1], &data, &len));
+  ssize_t n;
+  if (h->closed) {
+    n = -EBADF;
+  } else {
+    do {
+      n = send(h->fd, data, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) n = -errno;
+  }
+  napi_value result;
+  CHECK(napi_create_int64(env, (int64_t)n, &result));
+  return result;
+}
+
+// seqpacketWantWrite(handle, bool): emit EV_WRITABLE when the socket can take a packet.
+static napi_value seqpacket_want_write(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  sp_handle *h = argc >= 1 ? get_handle(env, argv[0]) : NULL;
+  if (!h) return NULL;
+  bool want = false;
+  if (argc >= 2) napi_get_value_bool(env, argv[1], &want);
+  int ev = h->read_eof ? 0 : (UV_READABLE | UV_DISCONNECT);
+  if (want) ev |= UV_WRITABLE;
+  sp_update_poll(h, ev);
+  return undefined(env);
+}
+
+// seqpacketShutdown(handle, how): how is 0 (SHUT_RD), 1 (SHUT_WR) or 2 (SHUT_RDWR).
+static napi_value seqpacket_shutdown(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  sp_handle *h = argc >= 1 ? get_handle(env, argv[0]) : NULL;
+  if (!h) return NULL;
+  int64_t how = SHUT_WR;
+  if (argc >= 2 && get_int_arg(env, argv[1], &how) < 0) return NULL;
+  if (!h->closed && shutdown(h->fd, (int)how) < 0 && errno != ENOTCONN) {
+    throw_errno(env, errno, "shutdown", NULL);
+    return NULL;
+  }
+  return undefined(env);
+}
+
+// seqpacketClose(handle): stops polling and closes the fd. Idempotent.
+static napi_value seqpacket_close(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  sp_handle *h = argc >= 1 ? get_handle(env, argv[0]) : NULL;
+  if (!h) return NULL;
+  if (h->closed) return undefined(env);
+  h->closed = 1;
+  uv_poll_stop(&h->poll);
+  // uv_poll_stop has removed the fd from epoll: it can be closed now.
+  int fd = h->fd;
+  h->fd = -1;
+  uv_close((uv_handle_t *)&h->poll, sp_on_close);
+  close(fd);
+  napi_async_destroy(env, h->actx);
+  napi_delete_reference(env, h->cb_ref);
+  h->cb_ref = NULL;
+  napi_delete_reference(env, h->self_ref);
+  h->self_ref = NULL;
+  return undefined(env);
+}
+
+/* ------------------------------------------------------------------------------------------- */
+/* mount / umount2 / setns / openat2                                                            */
+
+// mount(source|null, target, fstype|null, flags, data|null)
+static napi_value do_mount(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 5) {
+    napi_throw_type_error(env, NULL, "mount(source, target, fstype, flags, data)");
+    return NULL;
+  }
+  char *source = NULL, *target = NULL, *fstype = NULL, *data = NULL;
+  int64_t flags = 0;
+  napi_value ret = NULL;
+  if (get_string_arg(env, argv[0], &source, 1) < 0) goto done;
+  if (get_string_arg(env, argv[1], &target, 0) < 0) goto done;
+  if (get_string_arg(env, argv[2], &fstype, 1) < 0) goto done;
+  if (get_int_arg(env, argv[3], &flags) < 0) goto done;
+  if (get_string_arg(env, argv[4], &data, 1) < 0) goto done;
+  if (mount(source, target, fstype, (unsigned long)flags, data) < 0) {
+    throw_errno(env, errno, "mount", target);
+    goto done;
+  }
+  ret = undefined(env);
+done:
+  free(source);
+  free(target);
+  free(fstype);
+  free(data);
+  return ret;
+}
+
+// umount2(target, flags)
+static napi_value do_umount2(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 1) {
+    napi_throw_type_error(env, NULL, "umount2(target, flags)");
+    return NULL;
+  }
+  char *target;
+  int64_t flags = 0;
+  if (get_string_arg(env, argv[0], &target, 0) < 0) return NULL;
+  if (argc >= 2 && get_int_arg(env, argv[1], &flags) < 0) {
+    free(target);
+    return NULL;
+  }
+  if (umount2(target, (int)flags) < 0) {
+    throw_errno(env, errno, "umount2", target);
+    free(target);
+    return NULL;
+  }
+  free(target);
+  return undefined(env);
+}
+
+// setns(fd, nstype): for the calling thread (the main JS thread).
+static napi_value do_setns(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int64_t fd, nstype = 0;
+  if (argc < 1 || get_int_arg(env, argv[0], &fd) < 0) return NULL;
+  if (argc >= 2 && get_int_arg(env, argv[1], &nstype) < 0) return NULL;
+  if (setns((int)fd, (int)nstype) < 0) {
+    throw_errno(env, errno, "setns", NULL);
+    return NULL;
+  }
+  return undefined(env);
+}
+
+// openat2(dirfd, path, flags, mode, resolve): fd. O_CLOEXEC is always added.
+static napi_value do_openat2(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 5) {
+    napi_throw_type_error(env, NULL, "openat2(dirfd, path, flags, mode, resolve)");
+    return NULL;
+  }
+  int64_t dirfd, flags, mode, resolve;
+  char *path;
+  if (get_int_arg(env, argv[0], &dirfd) < 0) return NULL;
+  if (get_string_arg(env, argv[1], &path, 0) < 0) return NULL;
+  if (get_int_arg(env, argv[2], &flags) < 0 || get_int_arg(env, argv[3], &mode) < 0 ||
+      get_int_arg(env, argv[4], &resolve) < 0) {
+    free(path);
+    return NULL;
+  }
+  struct open_how how;
+  memset(&how, 0, sizeof how);
+  how.flags = (uint64_t)flags | O_CLOEXEC;
+  how.mode = (flags & (O_CREAT | O_TMPFILE)) ? (uint64_t)mode : 0;
+  how.resolve = (uint64_t)resolve;
+  long fd;
+  do {
+    fd = syscall(SYS_openat2, (int)dirfd, path, &how, sizeof how);
+  } while (fd < 0 && errno == EINTR);  // EAGAIN (RESOLVE_CACHED or a racing rename) is returned
+  if (fd < 0) {
+    throw_errno(env, errno, "openat2", path);
+    free(path);
+    return NULL;
+  }
+  free(path);
+  napi_value result;
+  CHECK(napi_create_int32(env, (int)fd, &result));
+  return result;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"seqpacketConnect", NULL, seqpacket_connect, NULL, NULL, NULL, napi_default, NULL},
+      {"seqpacketOpen", NULL, seqpacket_open, NULL, NULL, NULL, napi_default, NULL},
+      {"seqpacketSend", NULL, seqpacket_send, NULL, NULL, NULL, napi_default, NULL},
+      {"seqpacketWantWrite", NULL, seqpacket_want_write, NULL, NULL, NULL, napi_default, NULL},
+      {"seqpacketShutdown", NULL, seqpacket_shutdown, NULL, NULL, NULL, napi_default, NULL},
+      {"seqpacketClose", NULL, seqpacket_close, NULL, NULL, NULL, napi_default, NULL},
+      {"mount", NULL, do_mount, NULL, NULL, NULL, napi_default, NULL},
+      {"umount2", NULL, do_umount2, NULL, NULL, NULL, napi_default, NULL},
+      {"setns", NULL, do_setns, NULL, NULL, NULL, napi_default, NULL},
+      {"openat2", NULL, do_openat2, NULL, NULL, NULL, napi_default, NULL},
+  };
+  napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

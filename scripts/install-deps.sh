@@ -1,0 +1,20 @@
+#!/bin/sh
+# Installs what berth needs on a fresh Debian 12 machine: the OCI runtime, the shim,
+# busybox-static (for the test image), an init for --init, ps for `top`; then npm packages.
+set -eu
+cd "$(dirname "$0")/.."
+need=""
+for pkg in runc conmon busybox-static tini procps iproute2 util-linux tar; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need="$need $pkg"
+done
+if [ -n "$need" ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends $need >/dev/null
+fi
+command -v docker >/dev/null 2>&1 || {
+  echo "note: no docker CLI on PATH; installing Debian's docker-cli for the e2e tests" >&2
+  apt-get install -y -qq --no-install-recommends docker-cli >/dev/null || apt-get install -y -qq --no-install-recommends docker.io >/dev/null
+}
+[ -d node_modules ] && [ node_modules -nt package-lock.json ] || npm ci --no-audit --no-fund --loglevel=error
+npm run build --silent

@@ -1,0 +1,20 @@
+// Assembles the router from the route groups.
+import type { Engine } from '../engine/Engine';
+import { registerContainerRoutes } from './routes/containers';
+import { registerImageRoutes } from './routes/images';
+import { registerSystemRoutes } from './routes/system';
+import { Router } from './router';
+import { API_VERSION, MIN_API_VERSION } from './version';
+import { SERVER_VERSION } from './server';
+
+export function buildRouter(engine: Engine): Router {
+  const r = new Router();
+  registerSystemRoutes(r, {
+    events: engine.events,
+    info: () => engine.info(SERVER_VERSION),
+    version: () => engine.version(SERVER_VERSION, API_VERSION, MIN_API_VERSION),
+  });
+  registerContainerRoutes(r, { containers: engine.containers, imageId: (ref) => engine.imageId(ref) });
+  registerImageRoutes(r, engine.images);
+  return r;
+}

@@ -1,0 +1,240 @@
+// Container routes: one handler per endpoint, thin: parse, call the engine, shape the reply.
+import type { Duplex } from 'node:stream';
+import { ConflictError, InvalidParameterError } from '../../lib/errors';
+import { parseFilters } from '../../lib/filters';
+import { runtimeOf } from '../../engine/config';
+import type { ContainerService, WaitCondition } from '../../engine/containers/ContainerService';
+import type { CreateRequest } from '../../engine/containers/createConfig';
+import { listContainers, pruneContainers } from '../../engine/containers/list';
+import { followLog, readLogSnapshot, type LogQuery, type LogRecord } from '../../engine/containers/logs';
+import { sampleStats, withPrevious, type StatsSample } from '../../engine/containers/stats';
+import { topProcesses } from '../../engine/containers/top';
+import { inspectContainer } from '../../engine/containers/views';
+import { readJson } from '../body';
+import { sendEmpty, sendJson, startJsonStream } from '../respond';
+import { queryBool, queryInt, type RequestContext, type Router } from '../router';
+import { hijack } from '../server';
+import { MULTIPLEXED_STREAM, RAW_STREAM, frame } from '../stdcopy';
+import { versionAtLeast } from '../version';
+
+export interface ContainerRouteDeps {
+  containers: ContainerService;
+  imageId: (ref: string) => Promise<string | undefined>;
+}
+
+function streamContentType(ctx: RequestContext, tty: boolean): string {
+  return !tty && versionAtLeast(ctx.apiVersion, '1.42') ? MULTIPLEXED_STREAM : RAW_STREAM;
+}
+
+function timeoutParam(ctx: RequestContext): number | undefined {
+  return queryInt(ctx.query, 't') ?? queryInt(ctx.query, 'timeout');
+}
+
+/** Since/until as Unix seconds with optional fraction ("1795547618.123456789"). */
+function unixToNs(v: string | null): bigint | undefined {
+  if (!v) return undefined;
+  const m = /^(\d+)(?:\.(\d{1,9}))?$/.exec(v);
+  if (!m) throw new InvalidParameterError(`invalid time value: ${v}`);
+  const ns = BigInt(m[1]) * 1_000_000_000n + BigInt((m[2] ?? '').padEnd(9, '0'));
+  return ns === 0n ? undefined : ns;
+}
+
+export function registerContainerRoutes(r: Router, deps: ContainerRouteDeps): void {
+  const svc = deps.containers;
+
+  r.post('/containers/create', async (ctx) => {
+    const body = await readJson<CreateRequest>(ctx.req, { allowEmpty: false });
+    const name = ctx.query.get('name') ?? undefined;
+    sendJson(ctx.res, 201, await svc.create(name || undefined, body));
+  });
+
+  r.get('/containers/json', async (ctx) => {
+    const list = await listContainers(svc, {
+      all: queryBool(ctx.query, 'all'),
+      limit: queryInt(ctx.query, 'limit'),
+      size: queryBool(ctx.query, 'size'),
+      filters: parseFilters(ctx.query.get('filters')),
+      imageId: deps.imageId,
+    });
+    sendJson(ctx.res, 200, list);
+  });
+
+  r.post('/containers/prune', async (ctx) => {
+    sendJson(ctx.res, 200, await pruneContainers(svc, parseFilters(ctx.query.get('filters'))));
+  });
+
+  r.get('/containers/:id/json', async (ctx) => {
+    const c = svc.store.get(ctx.params.id);
+    sendJson(ctx.res, 200, await inspectContainer(svc, c, queryBool(ctx.query, 'size')));
+  });
+
+  r.post('/containers/:id/start', async (ctx) => {
+    if (ctx.query.get('detachKeys') !== null && !/^[\w,-]*$/.test(ctx.query.get('detachKeys')!)) {
+      throw new InvalidParameterError('invalid detach keys');
+    }
+    await svc.start(ctx.params.id);
+    sendEmpty(ctx.res, 204);
+  });
+
+  r.post('/containers/:id/stop', async (ctx) => {
+    await svc.stop(ctx.params.id, { signal: ctx.query.get('signal') ?? undefined, timeout: timeoutParam(ctx) });
+    sendEmpty(ctx.res, 204);
+  });
+
+  r.post('/containers/:id/restart', async (ctx) => {
+    await svc.restart(ctx.params.id, { signal: ctx.query.get('signal') ?? undefined, timeout: timeoutParam(ctx) });
+    sendEmpty(ctx.res, 204);
+  });
+
+  r.post('/containers/:id/kill', async (ctx) => {
+    await svc.kill(ctx.params.id, ctx.query.get('signal') || undefined);
+    sendEmpty(ctx.res, 204);
+  });
+
+  r.post('/containers/:id/pause', async (ctx) => {
+    await svc.pause(ctx.params.id);
+    sendEmpty(ctx.res, 204);
+  });
+
+  r.post('/containers/:id/unpause', async (ctx) => {
+    await svc.unpause(ctx.params.id);
+    sendEmpty(ctx.res, 204);
+  });
+
+  r.post('/containers/:id/rename', async (ctx) => {
+    await svc.rename(ctx.params.id, ctx.query.get('name') ?? '');
+    sendEmpty(ctx.res, 204);
+  });
+
+  r.delete('/containers/:id', async (ctx) => {
+    await svc.remove(ctx.params.id, { force: queryBool(ctx.query, 'force'), volumes: queryBool(ctx.query, 'v') });
+    sendEmpty(ctx.res, 204);
+  });
+
+  r.post('/containers/:id/wait', async (ctx) => {
+    const cond = (ctx.query.get('condition') || 'not-running') as WaitCondition;
+    if (!['not-running', 'next-exit', 'removed'].includes(cond)) throw new InvalidParameterError(`invalid condition: "${cond}"`);
+    const done = svc.wait(ctx.params.id, cond);
+    // Headers now: `docker run` sends start only after it has them.
+    const stream = startJsonStream(ctx.res, '\n');
+    const info = await done;
+    stream.write({ Error: info.error ? { Message: info.error } : null, StatusCode: info.exitCode });
+    stream.end();
+  });
+
+  r.post('/containers/:id/resize', async (ctx) => {
+    const h = queryInt(ctx.query, 'h') ?? 0;
+    const w = queryInt(ctx.query, 'w') ?? 0;
+    if (h < 0 || w < 0) throw new InvalidParameterError('invalid resize dimensions');
+    await svc.resize(ctx.params.id, h, w);
+    sendEmpty(ctx.res, 200);
+  });
+
+  r.post('/containers/:id/attach', async (ctx) => {
+    const c = svc.store.get(ctx.params.id);
+    const q = ctx.query;
+    const stream = queryBool(q, 'stream');
+    const logs = queryBool(q, 'logs');
+    const opts = { stdin: queryBool(q, 'stdin'), stdout: queryBool(q, 'stdout'), stderr: queryBool(q, 'stderr') };
+    const tty = c.Config.Tty;
+    const write = (sock: Duplex, s: 'stdout' | 'stderr', b: Buffer) => {
+      if (!sock.writableEnded && !sock.destroyed) sock.write(tty ? b : frame(s, b));
+    };
+    if (!ctx.upgrade) {
+      // Without an upgrade: output only, as the body of a plain response.
+      ctx.res.writeHead(200, { 'Content-Type': streamContentType(ctx, tty) });
+      ctx.res.flushHeaders();
+      const sock = ctx.res as unknown as Duplex;
+      if (logs) await readLogSnapshot(svc.logPath(c.Id), { stdout: opts.stdout, stderr: opts.stderr }, (rec) => write(sock, rec.stream, rec.message));
+      if (!stream) return void ctx.res.end();
+      const session = await svc.attach(c.Id, { ...opts, stdin: false });
+      session.on('data', (s: 'stdout' | 'stderr', b: Buffer) => write(sock, s, b));
+      session.on('end', () => ctx.res.end());
+      ctx.res.on('close', () => session.close());
+      return;
+    }
+    const sock = hijack(ctx, streamContentType(ctx, tty));
+    if (logs) await readLogSnapshot(svc.logPath(c.Id), { stdout: opts.stdout, stderr: opts.stderr }, (rec) => write(sock, rec.stream, rec.message));
+    if (!stream) return void sock.end();
+    const session = await svc.attach(c.Id, opts);
+    if (ctx.upgrade!.head.length) session.writeStdin(ctx.upgrade!.head);
+    session.on('data', (s: 'stdout' | 'stderr', b: Buffer) => write(sock, s, b));
+    session.on('end', () => sock.end());
+    sock.on('data', (b: Buffer) => session.writeStdin(b));
+    // Half-close from the client means "no more stdin", never "detach".
+    sock.on('end', () => session.endStdin());
+    sock.on('close', () => session.close());
+    sock.on('error', () => session.close());
+  });
+
+  r.get('/containers/:id/logs', async (ctx) => {
+    const c = svc.store.get(ctx.params.id);
+    const q = ctx.query;
+    const query: LogQuery = {
+      stdout: queryBool(q, 'stdout'),
+      stderr: queryBool(q, 'stderr'),
+      sinceNs: unixToNs(q.get('since')),
+      untilNs: unixToNs(q.get('until')),
+    };
+    if (!query.stdout && !query.stderr) throw new InvalidParameterError('Bad parameters: you must choose at least one stream');
+    const tail = q.get('tail');
+    if (tail && tail !== 'all') {
+      if (!/^-?\d+$/.test(tail)) throw new InvalidParameterError(`invalid value for tail: ${tail}`);
+      if (Number(tail) >= 0) query.tail = Number(tail);
+    }
+    if (c.HostConfig.LogConfig.Type === 'none') {
+      throw new InvalidParameterError('configured logging driver does not support reading');
+    }
+    const timestamps = queryBool(q, 'timestamps');
+    const tty = c.Config.Tty;
+    const res = ctx.res;
+    res.writeHead(200, { 'Content-Type': streamContentType(ctx, tty) });
+    res.flushHeaders();
+    const emit = (rec: LogRecord) => {
+      if (res.writableEnded || res.destroyed) return;
+      const payload = timestamps ? Buffer.concat([Buffer.from(rec.time + ' '), rec.message]) : rec.message;
+      res.write(tty ? payload : frame(rec.stream, payload));
+    };
+    const offset = await readLogSnapshot(svc.logPath(c.Id), query, emit);
+    if (!queryBool(q, 'follow') || !c.State.Running || query.untilNs !== undefined) return void res.end();
+    const follower = followLog(svc.logPath(c.Id), offset, { ...query, tail: undefined }, emit, svc.wait(c.Id, 'not-running'));
+    res.on('close', follower.cancel);
+    await follower.done;
+    res.end();
+  });
+
+  r.get('/containers/:id/top', async (ctx) => {
+    const c = svc.store.get(ctx.params.id);
+    if (!c.State.Running) throw new ConflictError(`Container ${c.Id} is not running`);
+    const pids = await svc.runtime.pids(c.Id, runtimeOf(svc.config, c.HostConfig.Runtime));
+    sendJson(ctx.res, 200, await topProcesses(pids, ctx.query.get('ps_args') ?? '-ef'));
+  });
+
+  r.get('/containers/:id/stats', async (ctx) => {
+    const c = svc.store.get(ctx.params.id);
+    const cgroup = `${svc.config.cgroupParent}/${c.Id}`;
+    const streaming = queryBool(ctx.query, 'stream', true);
+    const oneShot = queryBool(ctx.query, 'one-shot');
+    if (!streaming) {
+      const first = await sampleStats(c, cgroup);
+      if (oneShot || !c.State.Running) return sendJson(ctx.res, 200, first);
+      await sleep(1000);
+      return sendJson(ctx.res, 200, withPrevious(await sampleStats(c, cgroup), first));
+    }
+    const stream = startJsonStream(ctx.res, '\n');
+    let prev: StatsSample | undefined;
+    while (!stream.closed) {
+      const cur = await sampleStats(c, cgroup).catch(() => undefined);
+      if (!cur) break;
+      stream.write(withPrevious(cur, prev));
+      prev = cur;
+      if (!c.State.Running) break;
+      await sleep(1000);
+    }
+    stream.end();
+  });
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

@@ -1,0 +1,54 @@
+// berth events
+import { Command } from 'commander';
+import type { EventMessage } from '../../client/types';
+import { Cli, collect, parseFilters, StatusError } from '../cli';
+import { Template } from '../format/template';
+import { getTimestamp } from '../format/units';
+
+/** Go's time format "2006-01-02T15:04:05.000000000Z07:00" in the local zone, from nanoseconds as a string. */
+export function rfc3339NanoFixed(nanos: bigint): string {
+  const ms = Number(nanos / 1000000n);
+  const frac = String(nanos % 1000000000n).padStart(9, '0');
+  const d = new Date(ms);
+  const off = -d.getTimezoneOffset();
+  const local = new Date(ms + off * 60000);
+  const base = local.toISOString().slice(0, 19);
+  const zone = off === 0 ? 'Z' : `${off < 0 ? '-' : '+'}${String(Math.trunc(Math.abs(off) / 60)).padStart(2, '0')}:${String(Math.abs(off) % 60).padStart(2, '0')}`;
+  return `${base}.${frac}${zone}`;
+}
+
+export function formatEvent(e: EventMessage & { timeNanoExact?: string }): string {
+  let s = '';
+  if (e.timeNanoExact || e.timeNano) s += rfc3339NanoFixed(BigInt(e.timeNanoExact ?? Math.round(e.timeNano))) + ' ';
+  else if (e.time) s += rfc3339NanoFixed(BigInt(e.time) * 1000000000n) + ' ';
+  s += `${e.Type} ${e.Action} ${e.Actor?.ID ?? ''}`;
+  const attrs = e.Actor?.Attributes ?? {};
+  const keys = Object.keys(attrs).sort();
+  if (keys.length) s += ` (${keys.map((k) => `${k}=${attrs[k]}`).join(', ')})`;
+  return s;
+}
+
+export function register(parent: Command, cli: Cli): void {
+  parent.command('events')
+    .description('Get real time events from the server')
+    .usage('[OPTIONS]')
+    .option('-f, --filter <filter>', 'Filter output based on conditions provided', collect)
+    .option('--format <string>', 'Format output using a custom template')
+    .option('--since <string>', 'Show all events created since timestamp')
+    .option('--until <string>', 'Stream events until this timestamp')
+    .action(async (o: { filter?: string[]; format?: string; since?: string; until?: string }) => {
+      let since: string | undefined, until: string | undefined;
+      try {
+        if (o.since) since = getTimestamp(o.since);
+        if (o.until) until = getTimestamp(o.until);
+      } catch (e) {
+        throw new StatusError(1, (e as Error).message);
+      }
+      const fmt = o.format === 'json' ? '{{json .}}' : o.format;
+      const tmpl = fmt ? new Template(fmt) : undefined;
+      const stream = await cli.client.events({ since, until, filters: parseFilters(o.filter) });
+      for await (const e of stream) {
+        cli.println(tmpl ? tmpl.execute(e) : formatEvent(e));
+      }
+    });
+}

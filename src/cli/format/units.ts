@@ -1,0 +1,129 @@
+// Sizes and durations as docker's go-units prints and parses them.
+import { formatG } from './template';
+
+const DECIMAL = ['B', 'kB', 'MB', 'GB', 'TB', 'PB', 'EB', 'ZB', 'YB'];
+const BINARY = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB', 'ZiB', 'YiB'];
+
+function customSize(precision: number, size: number, base: number, units: string[]): string {
+  let i = 0;
+  while (size >= base && i < units.length - 1) {
+    size /= base;
+    i++;
+  }
+  return formatG(size, precision) + units[i];
+}
+
+/** go-units HumanSizeWithPrecision: decimal units ("1.98MB" for precision 3). */
+export function humanSizeWithPrecision(size: number, precision: number): string {
+  return customSize(precision, size, 1000, DECIMAL);
+}
+
+/** go-units HumanSize: decimal units with 4 significant digits ("1.984MB"). */
+export function humanSize(size: number): string {
+  return humanSizeWithPrecision(size, 4);
+}
+
+/** go-units BytesSize: binary units ("880KiB", "23.54GiB"). */
+export function bytesSize(size: number): string {
+  return customSize(4, size, 1024, BINARY);
+}
+
+const SIZE_RE = /^(\d+(?:\.\d+)*) ?([kKmMgGtTpP])?[iI]?[bB]?$/;
+const MUL: Record<string, number> = { k: 1, m: 2, g: 3, t: 4, p: 5 };
+
+function parseSize(s: string, base: number): number {
+  const m = SIZE_RE.exec(s);
+  if (!m) throw new Error(`invalid size: '${s}'`);
+  let size = parseFloat(m[1]);
+  if (Number.isNaN(size)) throw new Error(`invalid size: '${s}'`);
+  if (m[2]) size *= Math.pow(base, MUL[m[2].toLowerCase()]);
+  return Math.trunc(size);
+}
+
+/** go-units RAMInBytes: "64m" → 67108864 (binary multiples, unit letters case-insensitive). */
+export function ramInBytes(s: string): number {
+  return parseSize(s, 1024);
+}
+
+/** go-units FromHumanSize: "1k" → 1000 (decimal multiples). */
+export function fromHumanSize(s: string): number {
+  return parseSize(s, 1000);
+}
+
+/** go-units HumanDuration (the "About a minute" strings). `ms` is a duration in milliseconds. */
+export function humanDuration(ms: number): string {
+  const seconds = Math.trunc(ms / 1000);
+  if (seconds < 1) return 'Less than a second';
+  if (seconds === 1) return '1 second';
+  if (seconds < 60) return `${seconds} seconds`;
+  const minutes = Math.trunc(ms / 60000);
+  if (minutes === 1) return 'About a minute';
+  if (minutes < 60) return `${minutes} minutes`;
+  const hours = Math.round(ms / 3600000);
+  if (hours === 1) return 'About an hour';
+  if (hours < 48) return `${hours} hours`;
+  if (hours < 24 * 7 * 2) return `${Math.trunc(hours / 24)} days`;
+  if (hours < 24 * 30 * 2) return `${Math.trunc(hours / 24 / 7)} weeks`;
+  if (hours < 24 * 365 * 2) return `${Math.trunc(hours / 24 / 30)} months`;
+  return `${Math.trunc(ms / 3600000 / 24 / 365)} years`;
+}
+
+/** "<duration> ago" for a Unix time in seconds, as docker's CREATED column. */
+export function timeAgo(unixSeconds: number, now = Date.now()): string {
+  return humanDuration(now - unixSeconds * 1000) + ' ago';
+}
+
+const DUR_UNITS: Record<string, number> = {
+  ns: 1, us: 1e3, 'µs': 1e3, 'μs': 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9,
+};
+
+/** Go's time.ParseDuration; returns nanoseconds. */
+export function parseDuration(s: string): number {
+  const orig = s;
+  if (!s) throw new Error(`time: invalid duration "${orig}"`);
+  let neg = false;
+  if (s[0] === '-' || s[0] === '+') {
+    neg = s[0] === '-';
+    s = s.slice(1);
+  }
+  if (s === '0') return 0;
+  if (!s) throw new Error(`time: invalid duration "${orig}"`);
+  let total = 0;
+  while (s) {
+    const m = /^(\d*)(?:\.(\d*))?/.exec(s) as RegExpExecArray;
+    if (!m[0] || m[0] === '.') throw new Error(`time: invalid duration "${orig}"`);
+    s = s.slice(m[0].length);
+    const u = /^(ns|us|µs|μs|ms|s|m|h)/.exec(s);
+    if (!u) {
+      if (!s || /^\d/.test(s)) throw new Error(`time: missing unit in duration "${orig}"`);
+      throw new Error(`time: unknown unit "${/^[^\d.]+/.exec(s)?.[0] ?? s}" in duration "${orig}"`);
+    }
+    s = s.slice(u[1].length);
+    const v = parseFloat((m[1] || '0') + '.' + (m[2] || '0'));
+    total += v * DUR_UNITS[u[1]];
+  }
+  return Math.round(neg ? -total : total);
+}
+
+/**
+ * docker's GetTimestamp for --since/--until: a Go duration relative to now ("5s" → now-5s in Unix seconds),
+ * an RFC 3339 date or date-time ("seconds.nanoseconds"), or a Unix timestamp passed through.
+ */
+export function getTimestamp(value: string, now = Date.now()): string {
+  if (/^-?\d+(\.\d+)?$/.test(value)) return value;
+  try {
+    const ns = parseDuration(value);
+    return String(Math.trunc((now - ns / 1e6) / 1000));
+  } catch { /* not a duration */ }
+  let v = value;
+  if (/^\d{4}-\d{2}-\d{2}$/.test(v)) v += 'T00:00:00';
+  const hasZone = /(Z|[+-]\d{2}:?\d{2})$/.test(v);
+  const m = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}(?::\d{2})?)(?:\.(\d+))?(Z|[+-]\d{2}:?\d{2})?$/.exec(v);
+  if (!m) throw new Error(`failed to parse value as time or duration: "${value}"`);
+  const base = `${m[1]}T${m[2].length === 5 ? m[2] + ':00' : m[2]}${hasZone ? (m[4] === 'Z' ? 'Z' : m[4]) : ''}`;
+  const ms = Date.parse(base);
+  if (Number.isNaN(ms)) throw new Error(`failed to parse value as time or duration: "${value}"`);
+  const secs = Math.floor(ms / 1000);
+  const frac = (m[3] ?? '').padEnd(9, '0').slice(0, 9);
+  return `${secs}.${frac}`;
+}

@@ -1,0 +1,124 @@
+// berthd's flags and daemon.json, resolved into one DaemonOptions. Flags win over the file,
+// and a key given in both is an error, as dockerd does.
+import * as fs from 'node:fs';
+import { Command } from 'commander';
+import type { DaemonConfig } from '../engine/config';
+
+export interface DaemonOptions extends DaemonConfig {
+  hosts: string[];
+  pidfile: string;
+  logLevel: string;
+  tls?: { ca: string; cert: string; key: string };
+}
+
+interface DaemonJson {
+  'data-root'?: string;
+  'exec-root'?: string;
+  pidfile?: string;
+  hosts?: string[];
+  'log-level'?: string;
+  debug?: boolean;
+  'default-runtime'?: string;
+  runtimes?: Record<string, { path: string; runtimeArgs?: string[] }>;
+  'log-driver'?: string;
+  'log-opts'?: Record<string, string>;
+  'live-restore'?: boolean;
+  'cgroup-parent'?: string;
+  'init-path'?: string;
+  tlsverify?: boolean;
+  tlscacert?: string;
+  tlscert?: string;
+  tlskey?: string;
+}
+
+const collect = (v: string, prev: string[]) => [...prev, v];
+
+function which(names: string[]): string {
+  for (const n of names) {
+    if (n.startsWith('/')) { if (fs.existsSync(n)) return n; continue; }
+    for (const dir of (process.env.PATH ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin').split(':')) {
+      if (fs.existsSync(`${dir}/${n}`)) return `${dir}/${n}`;
+    }
+  }
+  return names[0];
+}
+
+export function parseDaemonOptions(argv: string[]): DaemonOptions {
+  const cmd = new Command('berthd')
+    .description('berth daemon: serves the Docker Engine API')
+    .option('-H, --host <address>', 'daemon socket(s) to listen on (unix:///path or tcp://host:port with TLS)', collect, [])
+    .option('--data-root <dir>', 'root of persistent state', undefined)
+    .option('--exec-root <dir>', 'root of runtime state (sockets, bundles)', undefined)
+    .option('-p, --pidfile <file>', 'path of the daemon PID file', undefined)
+    .option('--config-file <file>', 'daemon configuration file', '/etc/berth/daemon.json')
+    .option('-l, --log-level <level>', 'debug, info, warn, error, fatal', undefined)
+    .option('-D, --debug', 'debug logging')
+    .option('--default-runtime <name>', 'default OCI runtime for containers', undefined)
+    .option('--live-restore', 'keep containers running while the daemon is down')
+    .option('--tlsverify', 'require mutual TLS on TCP listeners')
+    .option('--tlscacert <file>', 'CA that client certificates must be signed by')
+    .option('--tlscert <file>', 'server certificate')
+    .option('--tlskey <file>', 'server key')
+    .version('0.1.0', '-v, --version')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  cmd.parse(argv, { from: 'user' });
+  const f = cmd.opts<{
+    host: string[]; dataRoot?: string; execRoot?: string; pidfile?: string; configFile: string; logLevel?: string; debug?: boolean;
+    defaultRuntime?: string; liveRestore?: boolean; tlsverify?: boolean; tlscacert?: string; tlscert?: string; tlskey?: string;
+  }>();
+  let file: DaemonJson = {};
+  const explicitFile = cmd.getOptionValueSource('configFile') === 'cli';
+  if (fs.existsSync(f.configFile)) {
+    try {
+      file = JSON.parse(fs.readFileSync(f.configFile, 'utf8')) as DaemonJson;
+    } catch (e) {
+      throw new Error(`unable to configure the daemon with file ${f.configFile}: ${(e as Error).message}`);
+    }
+  } else if (explicitFile) {
+    throw new Error(`unable to configure the daemon with file ${f.configFile}: open ${f.configFile}: no such file or directory`);
+  }
+  const conflicts: string[] = [];
+  const pick = <T>(flag: T | undefined, key: keyof DaemonJson, dflt: T): T => {
+    if (flag !== undefined && file[key] !== undefined) conflicts.push(`${key}: (from flag: ${String(flag)}, from file: ${String(file[key])})`);
+    return flag ?? (file[key] as T | undefined) ?? dflt;
+  };
+  const execRoot = pick(f.execRoot, 'exec-root', '/run/berth');
+  const opts: DaemonOptions = {
+    hosts: f.host.length ? f.host : file.hosts ?? [`unix://${execRoot}/berth.sock`],
+    dataRoot: pick(f.dataRoot, 'data-root', '/var/lib/berth'),
+    execRoot,
+    pidfile: pick(f.pidfile, 'pidfile', `${execRoot}/berthd.pid`),
+    logLevel: f.debug || file.debug ? 'debug' : pick(f.logLevel, 'log-level', 'info'),
+    defaultRuntime: pick(f.defaultRuntime, 'default-runtime', 'runc'),
+    runtimes: {
+      runc: { name: 'runc', path: which(['runc']) },
+      ...Object.fromEntries(Object.entries(file.runtimes ?? {}).map(([name, r]) => [name, { name, path: which([r.path]), args: r.runtimeArgs ?? [] }])),
+    },
+    logDriver: file['log-driver'] ?? 'json-file',
+    logOpts: file['log-opts'] ?? {},
+    liveRestore: f.liveRestore ?? file['live-restore'] ?? false,
+    conmonPath: which(['conmon', '/usr/libexec/podman/conmon']),
+    initPath: file['init-path'] ?? which(['tini-static', 'catatonit', 'tini']),
+    cgroupParent: file['cgroup-parent'] ?? '/berth',
+  };
+  if (conflicts.length) {
+    throw new Error(`the following directives are specified both as a flag and in the configuration file: ${conflicts.join(', ')}`);
+  }
+  if (!opts.runtimes[opts.defaultRuntime]) throw new Error(`default runtime ${opts.defaultRuntime} is not among the configured runtimes`);
+  const tlsverify = f.tlsverify ?? file.tlsverify ?? false;
+  if (tlsverify) {
+    const ca = f.tlscacert ?? file.tlscacert;
+    const cert = f.tlscert ?? file.tlscert;
+    const key = f.tlskey ?? file.tlskey;
+    if (!ca || !cert || !key) throw new Error('--tlsverify needs --tlscacert, --tlscert and --tlskey');
+    opts.tls = { ca, cert, key };
+  }
+  for (const h of opts.hosts) {
+    if (h.startsWith('tcp://') && !opts.tls) {
+      throw new Error(`refusing to listen on ${h} without mutual TLS (--tlsverify --tlscacert --tlscert --tlskey)`);
+    }
+    if (!h.startsWith('tcp://') && !h.startsWith('unix://')) throw new Error(`invalid host ${h}: use unix:///path or tcp://host:port`);
+  }
+  return opts;
+}

@@ -1,0 +1,64 @@
+// The daemon's services wired together over the stores and the runtime.
+import { OciRuntime } from '../runtime/OciRuntime';
+import { swapLimitSupported } from '../runtime/cgroups';
+import { ContentStore } from '../store/content/ContentStore';
+import { LayerStore } from '../store/layers/LayerStore';
+import { errorMessage } from '../lib/errors';
+import { log } from '../lib/log';
+import type { DaemonConfig } from './config';
+import { ContainerService } from './containers/ContainerService';
+import { EventBus } from './events/EventBus';
+import { ImageService } from './images/ImageService';
+import { systemInfo, versionInfo } from './system/info';
+
+export class Engine {
+  private constructor(
+    readonly config: DaemonConfig,
+    readonly events: EventBus,
+    readonly images: ImageService,
+    readonly containers: ContainerService,
+  ) {}
+
+  static async open(config: DaemonConfig): Promise<Engine> {
+    const events = new EventBus();
+    const content = new ContentStore(config.dataRoot);
+    const layers = new LayerStore(config.dataRoot, content);
+    const images = await ImageService.open({ dataRoot: config.dataRoot, content, layers, events });
+    const runtime = new OciRuntime({ conmonPath: config.conmonPath, execRoot: config.execRoot });
+    const containers = new ContainerService({
+      config, images, rootfs: layers, runtime, events, swapLimitSupported: swapLimitSupported(),
+    });
+    images.setContainersUsingImage((id) => containers.usingImage(id));
+    await containers.restore();
+    return new Engine(config, events, images, containers);
+  }
+
+  async imageId(ref: string): Promise<string | undefined> {
+    try {
+      return (await this.images.resolve(ref)).id;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async info(serverVersion: string): Promise<Record<string, unknown>> {
+    const all = this.containers.store.all();
+    const running = all.filter((c) => c.State.Running && !c.State.Paused).length;
+    const paused = all.filter((c) => c.State.Paused).length;
+    return systemInfo(this.config, {
+      containers: all.length, running, paused, stopped: all.length - running - paused,
+      images: await this.images.count(),
+    }, serverVersion, this.events.listenerCount);
+  }
+
+  version(serverVersion: string, api: string, minApi: string): Promise<Record<string, unknown>> {
+    return versionInfo(this.config, serverVersion, api, minApi);
+  }
+
+  /** Without live-restore, containers stop with the daemon (their stop signal and timeout). */
+  async shutdown(): Promise<void> {
+    if (this.config.liveRestore) return;
+    await Promise.all(this.containers.store.all().filter((c) => c.State.Running).map((c) =>
+      this.containers.stop(c.Id).catch((e) => log.warn('stop at shutdown failed', { id: c.Id, error: errorMessage(e) }))));
+  }
+}

@@ -1,0 +1,70 @@
+// The files a container gets from the daemon: /etc/hostname, /etc/hosts, /etc/resolv.conf.
+// They live in the container's directory and are bind-mounted in.
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
+import type { MountSpec } from '../../runtime/types';
+import type { ContainerRecord } from './Container';
+
+export interface ContainerFiles { hostname: string; hosts: string; resolvConf: string }
+
+export function containerFiles(dir: string): ContainerFiles {
+  return { hostname: path.join(dir, 'hostname'), hosts: path.join(dir, 'hosts'), resolvConf: path.join(dir, 'resolv.conf') };
+}
+
+const LOCALHOST_HOSTS = [
+  '127.0.0.1\tlocalhost',
+  '::1\tlocalhost ip6-localhost ip6-loopback',
+  'fe00::0\tip6-localnet',
+  'ff00::0\tip6-mcastprefix',
+  'ff02::1\tip6-allnodes',
+  'ff02::2\tip6-allrouters',
+];
+
+async function hostResolvConf(): Promise<string> {
+  const text = await fsp.readFile('/etc/resolv.conf', 'utf8').catch(() => '');
+  // Loopback resolvers of the host are unreachable from a container's own network namespace.
+  const lines = text.split('\n').filter((l) => !/^\s*nameserver\s+(127\.|::1\s*$)/.test(l));
+  const hasServer = lines.some((l) => /^\s*nameserver\s/.test(l));
+  if (!hasServer) lines.push('nameserver 8.8.8.8', 'nameserver 8.8.4.4');
+  return lines.join('\n').replace(/\n*$/, '\n');
+}
+
+export async function writeContainerFiles(dir: string, c: ContainerRecord): Promise<void> {
+  const files = containerFiles(dir);
+  const hostNetwork = c.HostConfig.NetworkMode === 'host';
+  const hostname = c.Config.Hostname;
+  const hosts = hostNetwork
+    ? await fsp.readFile('/etc/hosts', 'utf8').catch(() => LOCALHOST_HOSTS.join('\n') + '\n')
+    : [...LOCALHOST_HOSTS, ...extraHosts(c.HostConfig.ExtraHosts)].join('\n') + '\n';
+  let resolv = await hostResolvConf();
+  if (c.HostConfig.Dns.length > 0 || c.HostConfig.DnsSearch.length > 0 || c.HostConfig.DnsOptions.length > 0) {
+    const lines = resolv.split('\n').filter((l) => l && !(c.HostConfig.Dns.length > 0 && /^\s*nameserver\s/.test(l))
+      && !(c.HostConfig.DnsSearch.length > 0 && /^\s*search\s/.test(l)) && !(c.HostConfig.DnsOptions.length > 0 && /^\s*options\s/.test(l)));
+    for (const d of c.HostConfig.Dns) lines.push(`nameserver ${d}`);
+    if (c.HostConfig.DnsSearch.length > 0) lines.push(`search ${c.HostConfig.DnsSearch.join(' ')}`);
+    if (c.HostConfig.DnsOptions.length > 0) lines.push(`options ${c.HostConfig.DnsOptions.join(' ')}`);
+    resolv = lines.join('\n') + '\n';
+  }
+  await Promise.all([
+    fsp.writeFile(files.hostname, hostname + '\n', { mode: 0o644 }),
+    fsp.writeFile(files.hosts, hosts, { mode: 0o644 }),
+    fsp.writeFile(files.resolvConf, resolv, { mode: 0o644 }),
+  ]);
+}
+
+function extraHosts(list: string[] | null): string[] {
+  return (list ?? []).map((h) => {
+    const i = h.indexOf(':');
+    return i < 0 ? h : `${h.slice(i + 1)}\t${h.slice(0, i)}`;
+  });
+}
+
+export function containerFileMounts(dir: string, readonlyRootfs: boolean): MountSpec[] {
+  const files = containerFiles(dir);
+  const opts = ['rbind', 'rprivate', readonlyRootfs ? 'ro' : 'rw'];
+  return [
+    { destination: '/etc/resolv.conf', source: files.resolvConf, type: 'bind', options: opts },
+    { destination: '/etc/hostname', source: files.hostname, type: 'bind', options: opts },
+    { destination: '/etc/hosts', source: files.hosts, type: 'bind', options: opts },
+  ];
+}

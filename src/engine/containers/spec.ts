@@ -1,0 +1,134 @@
+// From a container record to the runtime's input: capabilities, namespaces, limits, mounts.
+import { InvalidParameterError } from '../../lib/errors';
+import { ALL_CAPABILITIES, DEFAULT_CAPABILITIES, DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS } from '../../runtime/defaults';
+import type { ContainerSpecInput, NamespaceMode, ResourceLimits } from '../../runtime/types';
+import type { ContainerRecord } from './Container';
+import { containerFileMounts } from './files';
+import type { ResolvedUser } from './user';
+
+export function normaliseCap(c: string): string {
+  const up = c.toUpperCase();
+  return up === 'ALL' || up.startsWith('CAP_') ? up : 'CAP_' + up;
+}
+
+/** Docker's rule: start from the default set (or all when privileged), add, then drop. */
+export function capabilitiesOf(c: ContainerRecord): string[] {
+  if (c.HostConfig.Privileged) return [...ALL_CAPABILITIES];
+  const add = (c.HostConfig.CapAdd ?? []).map(normaliseCap);
+  const drop = (c.HostConfig.CapDrop ?? []).map(normaliseCap);
+  for (const cap of [...add, ...drop]) {
+    if (cap !== 'ALL' && !ALL_CAPABILITIES.includes(cap)) throw new InvalidParameterError(`unknown capability: "${cap}"`);
+  }
+  let caps = new Set(add.includes('ALL') ? ALL_CAPABILITIES : DEFAULT_CAPABILITIES);
+  for (const cap of add) if (cap !== 'ALL') caps.add(cap);
+  if (drop.includes('ALL')) caps = new Set(add.filter((a) => a !== 'ALL'));
+  else for (const cap of drop) caps.delete(cap);
+  return [...caps];
+}
+
+export function validateCapabilities(c: ContainerRecord): void {
+  capabilitiesOf(c);
+}
+
+function noNewPrivileges(securityOpt: string[] | null): boolean {
+  for (const opt of securityOpt ?? []) {
+    const [k, v] = opt.split(/[=:]/, 2);
+    if (k === 'no-new-privileges') return v === undefined || v === 'true';
+  }
+  return false;
+}
+
+export function validateSecurityOpt(securityOpt: string[] | null): void {
+  for (const opt of securityOpt ?? []) {
+    const key = opt.split(/[=:]/, 1)[0];
+    if (!['no-new-privileges', 'seccomp', 'apparmor', 'label', 'systempaths', 'writable-cgroups'].includes(key)) {
+      throw new InvalidParameterError(`invalid --security-opt: ${JSON.stringify(opt)}`);
+    }
+  }
+}
+
+function namespace(mode: string, resolveContainerPid: (ref: string) => number, kind: string): NamespaceMode {
+  if (mode === 'host') return { mode: 'host' };
+  if (mode.startsWith('container:')) {
+    const pid = resolveContainerPid(mode.slice('container:'.length));
+    return { mode: 'path', path: `/proc/${pid}/ns/${kind}` };
+  }
+  return { mode: 'private' };
+}
+
+export function resourcesOf(c: ContainerRecord, swapLimitSupported: boolean): ResourceLimits {
+  const h = c.HostConfig;
+  const r: ResourceLimits = {};
+  if (h.Memory > 0) r.memory = h.Memory;
+  if (h.Memory > 0 && swapLimitSupported && h.MemorySwap !== 0) r.memorySwap = h.MemorySwap;
+  if (h.MemoryReservation > 0) r.memoryReservation = h.MemoryReservation;
+  if (h.MemorySwappiness !== null && h.MemorySwappiness !== undefined) r.memorySwappiness = h.MemorySwappiness;
+  if (h.OomKillDisable) r.oomKillDisable = true;
+  if (h.CpuShares > 0) r.cpuShares = h.CpuShares;
+  if (h.NanoCpus > 0) {
+    r.cpuPeriod = 100_000;
+    r.cpuQuota = Math.round((h.NanoCpus * 100_000) / 1e9);
+  } else {
+    if (h.CpuQuota > 0) r.cpuQuota = h.CpuQuota;
+    if (h.CpuPeriod > 0) r.cpuPeriod = h.CpuPeriod;
+  }
+  if (h.CpusetCpus) r.cpusetCpus = h.CpusetCpus;
+  if (h.CpusetMems) r.cpusetMems = h.CpusetMems;
+  if (h.PidsLimit !== null && h.PidsLimit > 0) r.pidsLimit = h.PidsLimit;
+  if (h.BlkioWeight > 0) r.blkioWeight = h.BlkioWeight;
+  return r;
+}
+
+export interface SpecContext {
+  rootfs: string;
+  containerDir: string;
+  user: ResolvedUser;
+  cgroupParent: string;
+  initPath: string;
+  swapLimitSupported: boolean;
+  resolveContainerPid: (ref: string) => number;
+}
+
+export function buildSpecInput(c: ContainerRecord, ctx: SpecContext): ContainerSpecInput {
+  const h = c.HostConfig;
+  const env = [...(c.Config.Env ?? [])];
+  if (!env.some((e) => e.startsWith('HOSTNAME='))) env.unshift(`HOSTNAME=${c.Config.Hostname}`);
+  if (c.Config.Tty && !env.some((e) => e.startsWith('TERM='))) env.push('TERM=xterm');
+  if (!env.some((e) => e.startsWith('HOME='))) env.push(`HOME=${ctx.user.home || '/'}`);
+  const [height, width] = h.ConsoleSize ?? [0, 0];
+  const netMode = h.NetworkMode === 'host' ? { mode: 'host' as const } : namespace(h.NetworkMode, ctx.resolveContainerPid, 'net');
+  return {
+    id: c.Id,
+    rootfs: ctx.rootfs,
+    readonlyRootfs: h.ReadonlyRootfs,
+    hostname: c.Config.Hostname,
+    process: {
+      args: [c.Path, ...c.Args],
+      env,
+      cwd: c.Config.WorkingDir || '/',
+      uid: ctx.user.uid,
+      gid: ctx.user.gid,
+      additionalGids: ctx.user.additionalGids,
+      terminal: c.Config.Tty,
+      ...(c.Config.Tty && height > 0 && width > 0 ? { consoleSize: { height, width } } : {}),
+      noNewPrivileges: noNewPrivileges(h.SecurityOpt),
+      capabilities: capabilitiesOf(c),
+      rlimits: (h.Ulimits ?? []).map((u) => ({ type: `RLIMIT_${u.Name.toUpperCase()}`, soft: u.Soft, hard: u.Hard })),
+    },
+    privileged: h.Privileged,
+    namespaces: {
+      network: netMode,
+      ipc: namespace(h.IpcMode, ctx.resolveContainerPid, 'ipc'),
+      pid: namespace(h.PidMode, ctx.resolveContainerPid, 'pid'),
+      uts: h.UTSMode === 'host' ? { mode: 'host' } : { mode: 'private' },
+    },
+    mounts: containerFileMounts(ctx.containerDir, h.ReadonlyRootfs),
+    resources: resourcesOf(c, ctx.swapLimitSupported),
+    maskedPaths: h.Privileged ? [] : h.MaskedPaths ?? [...DEFAULT_MASKED_PATHS],
+    readonlyPaths: h.Privileged ? [] : h.ReadonlyPaths ?? [...DEFAULT_READONLY_PATHS],
+    cgroupsPath: `${ctx.cgroupParent}/${c.Id}`,
+    shmSize: h.ShmSize,
+    ...(h.Sysctls ? { sysctls: h.Sysctls } : {}),
+    ...(h.Init ? { init: { hostPath: ctx.initPath } } : {}),
+  };
+}

@@ -1,0 +1,124 @@
+// The JSON shapes of `GET /containers/{id}/json` and `GET /containers/json`, as Docker's.
+import { humanDuration } from '../../lib/units';
+import type { ContainerRecord } from './Container';
+import { ZERO_TIME } from './Container';
+import { containerFiles } from './files';
+import type { ContainerService } from './ContainerService';
+
+function networkName(mode: string): string {
+  return mode === 'default' ? 'bridge' : mode;
+}
+
+function endpoint(): Record<string, unknown> {
+  return {
+    IPAMConfig: null, Links: null, Aliases: null, MacAddress: '', NetworkID: '', EndpointID: '', Gateway: '',
+    IPAddress: '', IPPrefixLen: 0, IPv6Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0,
+    DriverOpts: null, DNSNames: null,
+  };
+}
+
+function networks(c: ContainerRecord): Record<string, unknown> {
+  const mode = c.HostConfig.NetworkMode;
+  if (mode.startsWith('container:')) return {};
+  return { [networkName(mode)]: endpoint() };
+}
+
+export async function inspectContainer(svc: ContainerService, c: ContainerRecord, withSize: boolean): Promise<Record<string, unknown>> {
+  const dir = svc.store.dir(c.Id);
+  const files = containerFiles(dir);
+  const info = await svc.rootfs.mountInfo(c.Id);
+  const out: Record<string, unknown> = {
+    Id: c.Id,
+    Created: c.Created,
+    Path: c.Path,
+    Args: c.Args,
+    State: { ...c.State },
+    Image: c.Image,
+    ResolvConfPath: files.resolvConf,
+    HostnamePath: files.hostname,
+    HostsPath: files.hosts,
+    LogPath: svc.logPath(c.Id),
+    Name: c.Name,
+    RestartCount: c.RestartCount,
+    Driver: 'overlay2',
+    Platform: 'linux',
+    MountLabel: '',
+    ProcessLabel: '',
+    AppArmorProfile: '',
+    ExecIDs: null,
+    HostConfig: hostConfigView(c),
+    GraphDriver: {
+      Data: {
+        LowerDir: info.lowerDirs.join(':'), MergedDir: info.mergedDir, UpperDir: info.upperDir, WorkDir: info.workDir,
+      },
+      Name: 'overlay2',
+    },
+    Mounts: [],
+    Config: c.Config,
+    NetworkSettings: {
+      Bridge: '', SandboxID: '', SandboxKey: '', HairpinMode: false, LinkLocalIPv6Address: '', LinkLocalIPv6PrefixLen: 0,
+      Ports: {}, SecondaryIPAddresses: null, SecondaryIPv6Addresses: null, EndpointID: '', Gateway: '',
+      GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, IPAddress: '', IPPrefixLen: 0, IPv6Gateway: '', MacAddress: '',
+      Networks: networks(c),
+    },
+  };
+  if (withSize) {
+    out.SizeRw = await svc.rootfs.diffSize(c.Id).catch(() => 0);
+    out.SizeRootFs = out.SizeRw;
+  }
+  return out;
+}
+
+function hostConfigView(c: ContainerRecord): Record<string, unknown> {
+  const h = c.HostConfig;
+  const privileged = h.Privileged;
+  return {
+    ...h,
+    MaskedPaths: privileged ? null : h.MaskedPaths ?? DEFAULT_MASKED,
+    ReadonlyPaths: privileged ? null : h.ReadonlyPaths ?? DEFAULT_READONLY,
+  };
+}
+
+import { DEFAULT_MASKED_PATHS as DEFAULT_MASKED, DEFAULT_READONLY_PATHS as DEFAULT_READONLY } from '../../runtime/defaults';
+
+/** `sh -c 'echo hi'`: Docker quotes arguments that contain spaces. */
+export function commandString(c: ContainerRecord): string {
+  return [c.Path, ...c.Args].map((a) => (/\s/.test(a) || a === '' ? `'${a}'` : a)).join(' ');
+}
+
+export function statusString(c: ContainerRecord, now = Date.now()): string {
+  const s = c.State;
+  if (s.Status === 'removing') return 'Removal In Progress';
+  if (s.Running) {
+    const up = `Up ${humanDuration(now - Date.parse(s.StartedAt))}`;
+    return s.Paused ? `${up} (Paused)` : up;
+  }
+  if (s.Dead) return 'Dead';
+  if (s.StartedAt === ZERO_TIME) return 'Created';
+  if (s.FinishedAt === ZERO_TIME) return 'Created';
+  return `Exited (${s.ExitCode}) ${humanDuration(now - Date.parse(s.FinishedAt))} ago`;
+}
+
+export async function summarizeContainer(svc: ContainerService, c: ContainerRecord, withSize: boolean): Promise<Record<string, unknown>> {
+  const out: Record<string, unknown> = {
+    Id: c.Id,
+    Names: [c.Name],
+    Image: c.Config.Image,
+    ImageID: c.Image,
+    Command: commandString(c),
+    Created: Math.floor(Date.parse(c.Created) / 1000),
+    Ports: [],
+    Labels: c.Config.Labels ?? {},
+    State: c.State.Status,
+    Status: statusString(c),
+    HostConfig: { NetworkMode: c.HostConfig.NetworkMode },
+    NetworkSettings: { Networks: networks(c) },
+    Mounts: [],
+  };
+  if (withSize) {
+    const rw = await svc.rootfs.diffSize(c.Id).catch(() => 0);
+    if (rw > 0) out.SizeRw = rw;
+    out.SizeRootFs = rw;
+  }
+  return out;
+}

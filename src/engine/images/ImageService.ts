@@ -1,0 +1,168 @@
+// The image service: the daemon's one entry point for images. Operations live one per file
+// (import, load, save, remove, tag, list, inspect, history, prune); this ties them to the stores.
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
+import type { Readable } from 'node:stream';
+import type { Digest } from '../../lib/digest';
+import type { Filters } from '../../lib/filters';
+import type { EventBus } from '../events/EventBus';
+import { ContentStore } from '../../store/content/ContentStore';
+import { LayerStore, MountInfo } from '../../store/layers/LayerStore';
+import { ImageRecord, ImageStore } from '../../store/images/ImageStore';
+import { familiarName } from '../../distribution/reference';
+import { ContainersUsingImage, ContainerUse, DeleteItem, ImageDeps, ProgressMessage } from './types';
+import { importImage, ImportOptions } from './import';
+import { loadImages, LoadResult } from './load';
+import { saveImages } from './save';
+import { removeImage, RemoveOptions, releaseLayers } from './remove';
+import { tag } from './tag';
+import { listImages, ListOptions } from './list';
+import { inspectImage } from './inspect';
+import { HistoryItem, imageHistory } from './history';
+import { pruneImages, PruneReport } from './prune';
+
+export type { ImageRecord } from '../../store/images/ImageStore';
+export type { DeleteItem, ContainerUse, ContainersUsingImage } from './types';
+
+export interface ImageServiceOptions {
+  /** The data root (`/var/lib/berth`). `dataRoot` is accepted as a synonym. */
+  root?: string;
+  dataRoot?: string;
+  events?: EventBus;
+  /** Stores to share with other services; created here when absent. */
+  content?: ContentStore;
+  layers?: LayerStore;
+}
+
+export class ImageService {
+  readonly content: ContentStore;
+  readonly layers: LayerStore;
+  readonly store: ImageStore;
+  private readonly deps: ImageDeps;
+  private usingFn: ContainersUsingImage = () => [];
+
+  constructor(opts: ImageServiceOptions) {
+    const root = opts.root ?? opts.dataRoot;
+    if (!root) throw new Error('ImageService: root is required');
+    this.content = opts.content ?? new ContentStore(root);
+    this.layers = opts.layers ?? new LayerStore(root, this.content);
+    this.store = new ImageStore(root, this.content, this.layers);
+    const self = this;
+    this.deps = {
+      content: this.content,
+      layers: this.layers,
+      store: this.store,
+      events: opts.events,
+      root,
+      containersUsing(imageId: string): ContainerUse[] {
+        return self.usingFn(imageId).map((u) => (typeof u === 'string' ? { id: u, running: true } : u));
+      },
+    };
+  }
+
+  /**
+   * Crash recovery and loading, once at daemon start: drops partial ingests, half-made layers,
+   * load staging dirs, stale temp files, and records whose data is gone.
+   */
+  async reconcile(): Promise<void> {
+    await this.content.reconcile();
+    await this.layers.reconcile();
+    await fsp.rm(path.join(this.deps.root, 'images', 'tmp'), { recursive: true, force: true });
+    await this.store.reconcile();
+  }
+
+  /** Creates the service and runs reconcile() (daemon start). */
+  static async open(opts: ImageServiceOptions): Promise<ImageService> {
+    const s = new ImageService(opts);
+    await s.reconcile();
+    return s;
+  }
+
+  /** Number of images (for /info). */
+  async count(): Promise<number> {
+    return this.store.list().length;
+  }
+
+  /** Loads the stores without the clean-up of reconcile (tests, tools). */
+  async init(): Promise<void> {
+    await this.content.init();
+    await this.layers.init();
+    await this.store.init();
+  }
+
+  /** Registered by the container engine: the containers that use an image (ID `sha256:…`). */
+  setContainersUsingImage(fn: ContainersUsingImage): void {
+    this.usingFn = fn;
+  }
+
+  /** Resolves a user's string (name, name:tag, ID, `sha256:ID`, ID prefix); NotFoundError(`No such image: …`). */
+  async resolve(nameOrId: string): Promise<ImageRecord> {
+    return this.store.resolve(nameOrId);
+  }
+
+  /** `docker.io/library/busybox:latest` -> `busybox:latest`. */
+  familiarName(ref: string): string {
+    return familiarName(ref);
+  }
+
+  importImage(src: Readable, opts: ImportOptions = {}): Promise<ImageRecord> {
+    return importImage(this.deps, src, opts);
+  }
+
+  load(src: Readable, opts: { quiet?: boolean; onMessage?: (m: ProgressMessage) => void } = {}): Promise<LoadResult> {
+    return loadImages(this.deps, src, opts);
+  }
+
+  /** Resolves the names first (throws before any byte), then streams the archive. */
+  save(names: string[]): Readable {
+    return saveImages(this.deps, names);
+  }
+
+  remove(name: string, opts: RemoveOptions = {}): Promise<DeleteItem[]> {
+    return removeImage(this.deps, name, opts);
+  }
+
+  tag(source: string, repo: string, tagName?: string): Promise<void> {
+    return tag(this.deps, source, repo, tagName);
+  }
+
+  list(opts: ListOptions = {}): Record<string, unknown>[] {
+    return listImages(this.deps, opts);
+  }
+
+  inspect(name: string, apiVersion?: string): Record<string, unknown> {
+    return inspectImage(this.deps, name, apiVersion);
+  }
+
+  history(name: string): HistoryItem[] {
+    return imageHistory(this.deps, name);
+  }
+
+  prune(filters?: Filters): Promise<PruneReport> {
+    return pruneImages(this.deps, filters);
+  }
+
+  /**
+   * Registers an image whose layers already exist (builder, commit): stores the config and
+   * tags it. `layers` chain IDs stay pinned by the caller until this returns.
+   */
+  async registerImage(configBytes: Buffer, opts: { parent?: Digest; tags?: string[] } = {}): Promise<ImageRecord> {
+    const img = await this.store.add(configBytes, opts.parent ? { parent: opts.parent } : {});
+    for (const t of opts.tags ?? []) await this.store.setRef(t, img.id);
+    return this.store.get(img.id)!;
+  }
+
+  /** Removes layers that no image and no container mount uses any more (e.g. after a container removal). */
+  async gcLayers(): Promise<Digest[]> {
+    return releaseLayers(this.deps, this.layers.list().map((l) => l.chainId));
+  }
+
+  // ---- container writable layers (pass-throughs to the LayerStore)
+
+  createMount(id: string, parentChainId: string | null): Promise<MountInfo> { return this.layers.createMount(id, parentChainId); }
+  mount(id: string): Promise<string> { return this.layers.mount(id); }
+  unmount(id: string): Promise<void> { return this.layers.unmount(id); }
+  removeMount(id: string): Promise<void> { return this.layers.removeMount(id); }
+  mountInfo(id: string): Promise<MountInfo> { return this.layers.mountInfo(id); }
+  diffSize(id: string): Promise<number> { return this.layers.diffSize(id); }
+}

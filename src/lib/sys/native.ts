@@ -1,0 +1,69 @@
+// Loader of the C addon in native/ (built by `npm run build`). Everything that needs a syscall
+// Node lacks goes through here; callers use the typed wrappers in this directory.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+/** Event types passed to a seqpacket handle's callback. */
+export const SP_EV_DATA = 1;
+export const SP_EV_EOF = 2;
+export const SP_EV_WRITABLE = 3;
+export const SP_EV_ERROR = 4;
+
+export type SeqpacketCallback = (type: number, payload: Buffer | number | undefined) => void;
+
+/** Opaque handle owned by the addon. */
+export interface NativeSeqpacketHandle { readonly __brand?: 'seqpacket' }
+
+export interface BerthNative {
+  seqpacketConnect(path: string): number;
+  seqpacketOpen(fd: number, cb: SeqpacketCallback): NativeSeqpacketHandle;
+  /** Bytes sent, or -errno (e.g. -11 for EAGAIN). */
+  seqpacketSend(h: NativeSeqpacketHandle, data: Buffer): number;
+  seqpacketWantWrite(h: NativeSeqpacketHandle, want: boolean): void;
+  seqpacketShutdown(h: NativeSeqpacketHandle, how: number): void;
+  seqpacketClose(h: NativeSeqpacketHandle): void;
+  mount(source: string | null, target: string, fstype: string | null, flags: number, data: string | null): void;
+  umount2(target: string, flags: number): void;
+  setns(fd: number, nstype: number): void;
+  openat2(dirfd: number, path: string, flags: number, mode: number, resolve: number): number;
+}
+
+/** Errors thrown by the addon carry Node-style fields. */
+export interface NativeError extends Error {
+  code: string;
+  errno: number;
+  syscall: string;
+}
+
+let cached: BerthNative | undefined;
+
+function candidates(): string[] {
+  const out: string[] = [];
+  if (process.env.BERTH_NATIVE) out.push(process.env.BERTH_NATIVE);
+  // src/lib/sys (ts-node) or dist/src/lib/sys (compiled): walk up to the directory with native/.
+  let dir = __dirname;
+  for (let i = 0; i < 6; i++) {
+    out.push(path.join(dir, 'native', 'build', 'Release', 'berth_native.node'));
+    const parent = path.dirname(dir);
+    if (parent === dir) break;
+    dir = parent;
+  }
+  return out;
+}
+
+export function loadNative(): BerthNative {
+  if (cached) return cached;
+  const tried = candidates();
+  for (const p of tried) {
+    if (fs.existsSync(p)) {
+      // eslint-disable-next-line @typescript-eslint/no-var-requires
+      cached = require(p) as BerthNative;
+      return cached;
+    }
+  }
+  throw new Error(`berth native addon not found (run \`npm run build\`); looked in: ${tried.join(', ')}`);
+}
+
+export function isNativeError(e: unknown): e is NativeError {
+  return e instanceof Error && typeof (e as NativeError).code === 'string' && typeof (e as NativeError).errno === 'number';
+}

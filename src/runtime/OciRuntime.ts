@@ -1,0 +1,366 @@
+// The Runtime: OCI bundles, conmon as shim, runc (or a compatible runtime) as the runtime.
+//
+// Layout under execRoot (one per daemon; several daemons can share a host):
+//   <execRoot>/runc/           the runtime's state root (--root), so daemons never clash
+//   <execRoot>/exits/<id>      conmon's exit file (exit code as text; mtime = exit time)
+//   <execRoot>/shim/<id>/      conmon's persist dir and cwd: exit, oom, pidfile, conmon.pid, task.json
+// conmon's attach socket and ctl/winsz fifos live in the bundle dir.
+import * as fs from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
+import type {
+  AttachStream, ContainerSpecInput, CreateTaskOptions, ExitStatus, Runtime, RuntimeConfig, RuntimeState,
+} from './types';
+import { buildSpec, serializeSpec } from './spec';
+import * as runc from './runc';
+import { spawnConmon } from './conmon';
+import { ConmonAttachStream } from './attach';
+import { wasOomKilled } from './cgroups';
+import { ConflictError, NotFoundError } from '../lib/errors';
+import { RuntimeError } from './errors';
+
+export interface OciRuntimeOptions {
+  conmonPath: string;
+  execRoot: string;
+  /** Do runc's start (exec fifo) and delete-of-a-stopped-container in-process. Default true. */
+  fastPaths?: boolean;
+}
+
+/** What we remember about a task across daemon restarts (shim/<id>/task.json). */
+interface TaskRecord {
+  bundleDir: string;
+  cgroupsPath?: string;
+}
+
+const ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+
+function checkId(id: string): void {
+  if (!ID_RE.test(id)) throw new RuntimeError(`invalid container id: ${JSON.stringify(id)}`);
+}
+
+const WIN_RESIZE_EVENT = 1;
+
+export class OciRuntime implements Runtime {
+  readonly conmonPath: string;
+  readonly execRoot: string;
+  readonly runtimeRoot: string;
+  readonly exitDir: string;
+  readonly shimDir: string;
+  readonly fastPaths: boolean;
+
+  private dirsReady: Promise<void> | undefined;
+  private tasks = new Map<string, TaskRecord>();
+  private bundleCgroups = new Map<string, string>();
+  private waiters = new Map<string, { resolve: (s: ExitStatus) => void; reject: (e: Error) => void }[]>();
+  private watcher: fs.FSWatcher | undefined;
+  private pollTimer: NodeJS.Timeout | undefined;
+
+  constructor(opts: OciRuntimeOptions) {
+    this.conmonPath = opts.conmonPath;
+    this.execRoot = path.resolve(opts.execRoot);
+    this.runtimeRoot = path.join(this.execRoot, 'runc');
+    this.exitDir = path.join(this.execRoot, 'exits');
+    this.shimDir = path.join(this.execRoot, 'shim');
+    this.fastPaths = opts.fastPaths ?? process.env.BERTH_RUNC_FAST_PATHS !== '0';
+  }
+
+  private ensureDirs(): Promise<void> {
+    if (!this.dirsReady) {
+      this.dirsReady = Promise.all([
+        fsp.mkdir(this.runtimeRoot, { recursive: true, mode: 0o700 }),
+        fsp.mkdir(this.exitDir, { recursive: true, mode: 0o700 }),
+        fsp.mkdir(this.shimDir, { recursive: true, mode: 0o700 }),
+      ]).then(() => undefined, (e) => { this.dirsReady = undefined; throw e; });
+    }
+    return this.dirsReady;
+  }
+
+  private persistDir(id: string): string { return path.join(this.shimDir, id); }
+  private exitFile(id: string): string { return path.join(this.exitDir, id); }
+
+  private async task(id: string): Promise<TaskRecord> {
+    const cached = this.tasks.get(id);
+    if (cached) return cached;
+    let rec: TaskRecord;
+    try {
+      rec = JSON.parse(await fsp.readFile(path.join(this.persistDir(id), 'task.json'), 'utf8')) as TaskRecord;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new NotFoundError(`no task for container ${id}`);
+      throw e;
+    }
+    this.tasks.set(id, rec);
+    return rec;
+  }
+
+  // ---- Runtime ------------------------------------------------------------------------------
+
+  async writeBundle(bundleDir: string, input: ContainerSpecInput): Promise<void> {
+    const spec = buildSpec(input);
+    await fsp.mkdir(bundleDir, { recursive: true, mode: 0o700 });
+    await fsp.writeFile(path.join(bundleDir, 'config.json'), serializeSpec(spec), { mode: 0o600 });
+    this.bundleCgroups.set(path.resolve(bundleDir), input.cgroupsPath);
+  }
+
+  async create(opts: CreateTaskOptions): Promise<{ pid: number }> {
+    checkId(opts.id);
+    await this.ensureDirs();
+    const bundleDir = path.resolve(opts.bundleDir);
+    const persist = this.persistDir(opts.id);
+    let cgroupsPath = this.bundleCgroups.get(bundleDir);
+    if (cgroupsPath === undefined) {
+      try {
+        const cfg = JSON.parse(await fsp.readFile(path.join(bundleDir, 'config.json'), 'utf8')) as { linux?: { cgroupsPath?: string } };
+        cgroupsPath = cfg.linux?.cgroupsPath;
+      } catch (e) {
+        throw new RuntimeError(`cannot read ${bundleDir}/config.json: ${(e as Error).message}`, { cause: e });
+      }
+    }
+    // A leftover exit file of an earlier run of the same id would end waitExit at once.
+    await Promise.all([
+      fsp.rm(this.exitFile(opts.id), { force: true }),
+      fsp.rm(persist, { recursive: true, force: true }).then(() => fsp.mkdir(persist, { mode: 0o700 })),
+      fsp.mkdir(path.dirname(opts.logPath), { recursive: true }),
+    ]);
+    const rec: TaskRecord = { bundleDir, cgroupsPath };
+    await fsp.writeFile(path.join(persist, 'task.json'), JSON.stringify(rec));
+    this.tasks.set(opts.id, rec);
+    this.bundleCgroups.delete(bundleDir);
+    return spawnConmon({
+      conmonPath: this.conmonPath,
+      id: opts.id,
+      bundleDir,
+      runtimePath: opts.runtime.path,
+      // `--root=<dir>` in one word: conmon passes each --runtime-arg through as one argv entry
+      runtimeArgs: [`--root=${this.runtimeRoot}`, ...(opts.runtime.args ?? [])],
+      persistDir: persist,
+      exitDir: this.exitDir,
+      containerPidFile: path.join(persist, 'pidfile'),
+      conmonPidFile: path.join(persist, 'conmon.pid'),
+      logPath: opts.logPath,
+      logSizeMax: opts.logSizeMax,
+      terminal: opts.terminal,
+      stdin: opts.openStdin,
+      leaveStdinOpen: !opts.stdinOnce,
+    });
+  }
+
+  async start(id: string, runtime: RuntimeConfig): Promise<void> {
+    if (this.fastPaths && runc.fastPathsApply(runtime) && (await runc.startViaExecFifo(this.runtimeRoot, id))) return;
+    await runc.start(runtime, this.runtimeRoot, id);
+  }
+
+  kill(id: string, signal: number, runtime: RuntimeConfig): Promise<void> {
+    return runc.kill(runtime, this.runtimeRoot, id, signal);
+  }
+
+  pause(id: string, runtime: RuntimeConfig): Promise<void> {
+    return runc.pause(runtime, this.runtimeRoot, id);
+  }
+
+  resume(id: string, runtime: RuntimeConfig): Promise<void> {
+    return runc.resume(runtime, this.runtimeRoot, id);
+  }
+
+  async delete(id: string, runtime: RuntimeConfig, force = false): Promise<void> {
+    if (this.fastPaths && runc.fastPathsApply(runtime) && (await runc.deleteStopped(this.runtimeRoot, id))) return;
+    await runc.remove(runtime, this.runtimeRoot, id, force);
+  }
+
+  state(id: string, runtime: RuntimeConfig): Promise<RuntimeState | undefined> {
+    return runc.state(runtime, this.runtimeRoot, id);
+  }
+
+  pids(id: string, runtime: RuntimeConfig): Promise<number[]> {
+    return runc.ps(runtime, this.runtimeRoot, id);
+  }
+
+  async attach(id: string, opts: { stdin: boolean }): Promise<AttachStream> {
+    const t = await this.task(id);
+    try {
+      return ConmonAttachStream.connect(path.join(t.bundleDir, 'attach'), opts);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ECONNREFUSED') {
+        throw new ConflictError(`container ${id} is not running (no shim to attach to)`, { cause: e });
+      }
+      throw new RuntimeError(`attach to ${id}: ${(e as Error).message}`, { cause: e });
+    }
+  }
+
+  async resize(id: string, height: number, width: number): Promise<void> {
+    const t = await this.task(id);
+    const h = Math.max(0, Math.min(65535, Math.floor(height)));
+    const w = Math.max(0, Math.min(65535, Math.floor(width)));
+    let fh: fsp.FileHandle;
+    try {
+      // O_NONBLOCK: fails with ENXIO instead of hanging when conmon (the reader) is gone.
+      fh = await fsp.open(path.join(t.bundleDir, 'ctl'), fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENXIO' || code === 'ENOENT') throw new ConflictError(`container ${id} is not running`, { cause: e });
+      throw e;
+    }
+    try {
+      await fh.write(`${WIN_RESIZE_EVENT} ${h} ${w}\n`);
+    } finally {
+      await fh.close();
+    }
+  }
+
+  async readExit(id: string): Promise<ExitStatus | undefined> {
+    const file = this.exitFile(id);
+    let text: string;
+    let st: fs.Stats;
+    try {
+      [text, st] = await Promise.all([fsp.readFile(file, 'utf8'), fsp.stat(file)]);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw e;
+    }
+    const code = parseInt(text.trim(), 10);
+    return { exitCode: Number.isFinite(code) ? code : 255, exitedAt: st.mtime, oomKilled: await this.oomKilled(id) };
+  }
+
+  /** conmon's oom marker, or the memory cgroup's oom_kill counter (until `runc delete`). */
+  private async oomKilled(id: string): Promise<boolean> {
+    const marker = path.join(this.persistDir(id), 'oom');
+    if (fs.existsSync(marker)) return true;
+    let cgroupsPath: string | undefined;
+    try {
+      cgroupsPath = (await this.task(id)).cgroupsPath;
+    } catch {
+      return false;
+    }
+    if (!cgroupsPath) return false;
+    if (await wasOomKilled(cgroupsPath)) {
+      // remember it: the cgroup is gone after `runc delete`
+      await fsp.writeFile(marker, '').catch(() => undefined);
+      return true;
+    }
+    return false;
+  }
+
+  waitExit(id: string): Promise<ExitStatus> {
+    return new Promise<ExitStatus>((resolve, reject) => {
+      const list = this.waiters.get(id) ?? [];
+      list.push({ resolve, reject });
+      this.waiters.set(id, list);
+      this.ensureDirs().then(() => {
+        this.startWatching();
+        this.check(id);
+      }, reject);
+    });
+  }
+
+  private startWatching(): void {
+    if (!this.watcher) {
+      try {
+        this.watcher = fs.watch(this.exitDir, { persistent: true }, (_ev, name) => {
+          if (name && this.waiters.has(String(name))) this.check(String(name));
+        });
+        this.watcher.on('error', () => this.stopWatching());
+      } catch {
+        this.watcher = undefined; // the interval below still finds exits
+      }
+    }
+    this.watcher?.ref();
+    if (!this.pollTimer) {
+      // Safety net for dropped inotify events and for shims that died without an exit file.
+      this.pollTimer = setInterval(() => {
+        for (const id of this.waiters.keys()) this.check(id, true);
+      }, 1000);
+    }
+  }
+
+  private stopWatching(): void {
+    this.watcher?.close();
+    this.watcher = undefined;
+    if (this.pollTimer) clearInterval(this.pollTimer);
+    this.pollTimer = undefined;
+  }
+
+  private settle(id: string, status: ExitStatus): void {
+    const list = this.waiters.get(id);
+    if (!list) return;
+    this.waiters.delete(id);
+    for (const w of list) w.resolve(status);
+    if (this.waiters.size === 0) {
+      // keep the watcher (cheap) but let the process exit when nothing waits
+      this.watcher?.unref();
+      if (this.pollTimer) clearInterval(this.pollTimer);
+      this.pollTimer = undefined;
+    }
+  }
+
+  private check(id: string, probeShim = false): void {
+    this.readExit(id).then(async (st) => {
+      if (st) {
+        this.settle(id, st);
+        return;
+      }
+      if (probeShim && !(await this.shimAlive(id))) {
+        // conmon died (killed) without writing the exit file: read once more, then give up.
+        const again = await this.readExit(id);
+        this.settle(id, again ?? { exitCode: 255, exitedAt: new Date(), oomKilled: await this.oomKilled(id) });
+      }
+    }).catch((e: Error) => {
+      const list = this.waiters.get(id);
+      this.waiters.delete(id);
+      for (const w of list ?? []) w.reject(e);
+    });
+  }
+
+  private async shimAlive(id: string): Promise<boolean> {
+    let pid: number;
+    try {
+      pid = parseInt(await fsp.readFile(path.join(this.persistDir(id), 'conmon.pid'), 'utf8'), 10);
+    } catch {
+      // no pid file: no shim was started (or it is being started right now)
+      return fs.existsSync(this.persistDir(id));
+    }
+    if (!Number.isFinite(pid) || pid <= 0) return false;
+    try {
+      process.kill(pid, 0);
+    } catch (e) {
+      return (e as NodeJS.ErrnoException).code === 'EPERM';
+    }
+    // the PID may have been reused: check it is still conmon
+    try {
+      const cmd = await fsp.readFile(`/proc/${pid}/cmdline`, 'utf8');
+      return cmd.includes(id);
+    } catch {
+      return false;
+    }
+  }
+
+  /** The conmon PID of a task (for adoption after a daemon restart), if it still runs. */
+  async shimPid(id: string): Promise<number | undefined> {
+    if (!(await this.shimAlive(id))) return undefined;
+    try {
+      return parseInt(await fsp.readFile(path.join(this.persistDir(id), 'conmon.pid'), 'utf8'), 10);
+    } catch {
+      return undefined;
+    }
+  }
+
+  async cleanup(id: string): Promise<void> {
+    let bundleDir: string | undefined;
+    try {
+      bundleDir = (await this.task(id)).bundleDir;
+    } catch { /* no record */ }
+    this.tasks.delete(id);
+    const rm = (p: string) => fsp.rm(p, { recursive: true, force: true });
+    await Promise.all([
+      rm(this.exitFile(id)),
+      rm(this.persistDir(id)),
+      ...(bundleDir ? ['attach', 'ctl', 'winsz'].map((f) => rm(path.join(bundleDir as string, f))) : []),
+    ]);
+  }
+
+  /** Stops the exit watcher (for tests and daemon shutdown). */
+  close(): void {
+    this.stopWatching();
+    for (const [, list] of this.waiters) for (const w of list) w.reject(new RuntimeError('runtime closed'));
+    this.waiters.clear();
+  }
+}

@@ -1,0 +1,78 @@
+// AttachStream over conmon's attach socket (<bundle>/attach, SOCK_SEQPACKET).
+//
+// conmon's protocol (src/conn_sock.c, src/ctr_stdio.c): every packet conmon sends is one read of
+// the container's stdout or stderr (at most 8192 bytes) prefixed by one byte naming the pipe:
+// 2 = stdout, 3 = stderr (1 would be stdin, unused). A TTY's output comes as stdout. Packets we
+// send are raw stdin bytes; conmon reads each with recvfrom(32767 bytes), so longer packets would
+// be truncated: we split writes. When we shut down our write side, conmon closes the
+// container's stdin (unless it runs with --leave-stdin-open). At exit conmon drains both pipes,
+// sends the rest to every attached socket, closes the sockets, and only then writes the exit file.
+import { EventEmitter } from 'node:events';
+import { SeqpacketSocket } from '../lib/sys/seqpacket';
+import type { AttachStream } from './types';
+
+export const STDOUT_PIPE = 2;
+export const STDERR_PIPE = 3;
+/** conmon's CONN_SOCK_BUF_SIZE - 1: the largest stdin packet conmon reads whole. */
+export const MAX_STDIN_PACKET = 32767;
+
+export class ConmonAttachStream extends EventEmitter implements AttachStream {
+  private sock: SeqpacketSocket | undefined;
+  private ended = false;
+  private stdinClosed = false;
+
+  constructor(sock: SeqpacketSocket, private readonly stdin: boolean) {
+    super();
+    this.sock = sock;
+    sock.on('packet', (p: Buffer) => {
+      if (p.length < 2) return;
+      const payload = p.subarray(1);
+      if (p[0] === STDERR_PIPE) this.emit('stderr', payload);
+      else this.emit('stdout', payload);
+    });
+    sock.on('end', () => this.finish());
+    sock.on('error', (e: Error) => {
+      this.emit('error', e);
+      this.finish();
+    });
+  }
+
+  /** Connects to the attach socket at `socketPath`. */
+  static connect(socketPath: string, opts: { stdin: boolean }): ConmonAttachStream {
+    return new ConmonAttachStream(SeqpacketSocket.connect(socketPath), opts.stdin);
+  }
+
+  write(data: Buffer): void {
+    if (!this.stdin || this.stdinClosed || !this.sock) return;
+    for (let off = 0; off < data.length; off += MAX_STDIN_PACKET) {
+      this.sock.write(data.subarray(off, Math.min(off + MAX_STDIN_PACKET, data.length)));
+    }
+  }
+
+  endStdin(): void {
+    if (this.stdinClosed || !this.sock) return;
+    this.stdinClosed = true;
+    if (this.stdin) this.sock.shutdownWrite();
+  }
+
+  close(): void {
+    if (!this.sock) return;
+    const s = this.sock;
+    this.sock = undefined;
+    s.close();
+    if (!this.ended) {
+      this.ended = true;
+      this.emit('end');
+    }
+  }
+
+  private finish(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.emit('end');
+    // Closing right after 'end' listeners ran: no more packets can come after conmon's EOF.
+    const s = this.sock;
+    this.sock = undefined;
+    s?.close();
+  }
+}

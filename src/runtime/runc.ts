@@ -1,0 +1,209 @@
+// Thin wrappers over the OCI runtime CLI (runc and compatibles). Each call is one execFile;
+// failures become typed errors: missing container -> NotFound, wrong state -> Conflict.
+import { execFile } from 'node:child_process';
+import type { RuntimeConfig, RuntimeState } from './types';
+import { ConflictError, NotFoundError } from '../lib/errors';
+import { RuntimeError } from './errors';
+
+export interface RuncResult { stdout: string; stderr: string }
+
+/** Global args for every invocation: the per-daemon state root plus the configured extras. */
+export function globalArgs(runtime: RuntimeConfig, stateRoot: string): string[] {
+  return ['--root', stateRoot, ...(runtime.args ?? [])];
+}
+
+/** The runtime's message from its stderr (logrus text `msg="..."` or a plain line). */
+export function runtimeMessage(stderr: string): string {
+  const msgs: string[] = [];
+  for (const line of stderr.split('\n')) {
+    const m = /msg="((?:[^"\\]|\\.)*)"/.exec(line);
+    if (m) msgs.push(m[1].replace(/\\"/g, '"').replace(/\\\\/g, '\\'));
+    else if (line.trim() !== '') msgs.push(line.trim());
+  }
+  return msgs.join('; ');
+}
+
+function classify(op: string, id: string, msg: string): Error {
+  const m = msg.toLowerCase();
+  if (/does not exist|container not found|no such container|not exist/.test(m)) {
+    return new NotFoundError(`container ${id} not found in runtime: ${msg}`);
+  }
+  if (/not running|not paused|is paused|container is stopped|has stopped|cannot start a container|already (running|paused)|cannot (pause|resume|kill)|container .* is not|is not running|is already/.test(m)) {
+    return new ConflictError(`cannot ${op} container ${id}: ${msg}`);
+  }
+  return new RuntimeError(`runtime ${op} ${id} failed: ${msg}`);
+}
+
+export function runRuntime(runtime: RuntimeConfig, stateRoot: string, op: string, id: string, args: string[]): Promise<RuncResult> {
+  const argv = [...globalArgs(runtime, stateRoot), ...args];
+  return new Promise((resolve, reject) => {
+    execFile(runtime.path, argv, { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+      if (err) {
+        const msg = runtimeMessage(stderr) || err.message;
+        reject(classify(op, id, msg));
+        return;
+      }
+      resolve({ stdout, stderr });
+    });
+  });
+}
+
+export async function start(runtime: RuntimeConfig, root: string, id: string): Promise<void> {
+  await runRuntime(runtime, root, 'start', id, ['start', id]);
+}
+
+export async function kill(runtime: RuntimeConfig, root: string, id: string, signal: number, all = false): Promise<void> {
+  await runRuntime(runtime, root, 'kill', id, ['kill', ...(all ? ['--all'] : []), id, String(signal)]);
+}
+
+export async function pause(runtime: RuntimeConfig, root: string, id: string): Promise<void> {
+  await runRuntime(runtime, root, 'pause', id, ['pause', id]);
+}
+
+export async function resume(runtime: RuntimeConfig, root: string, id: string): Promise<void> {
+  await runRuntime(runtime, root, 'resume', id, ['resume', id]);
+}
+
+/** Idempotent: a container the runtime does not know is already deleted. */
+export async function remove(runtime: RuntimeConfig, root: string, id: string, force = false): Promise<void> {
+  try {
+    await runRuntime(runtime, root, 'delete', id, ['delete', ...(force ? ['--force'] : []), id]);
+  } catch (e) {
+    if (e instanceof NotFoundError) return;
+    throw e;
+  }
+}
+
+export async function state(runtime: RuntimeConfig, root: string, id: string): Promise<RuntimeState | undefined> {
+  let r: RuncResult;
+  try {
+    r = await runRuntime(runtime, root, 'state', id, ['state', id]);
+  } catch (e) {
+    if (e instanceof NotFoundError) return undefined;
+    throw e;
+  }
+  const s = JSON.parse(r.stdout) as { status: string; pid: number };
+  const status = (['created', 'running', 'paused', 'stopped'] as const).find((x) => x === s.status) ?? 'stopped';
+  return { status, pid: status === 'stopped' ? 0 : s.pid };
+}
+
+export async function ps(runtime: RuntimeConfig, root: string, id: string): Promise<number[]> {
+  const r = await runRuntime(runtime, root, 'ps', id, ['ps', '--format', 'json', id]);
+  const pids = JSON.parse(r.stdout) as number[] | null;
+  return pids ?? [];
+}
+
+// ---- fast paths for runc ------------------------------------------------------------------
+// `runc start` and `runc delete` each cost a Go process start (10-50 ms). For runc itself the
+// two operations are small and well defined, so berth does them directly and falls back to the
+// CLI whenever anything is unusual (hooks, host PID namespace, a live init, a busy cgroup).
+// They follow runc 1.1's libcontainer: start = read the exec fifo, then remove it
+// (container_linux.go exec/handleFifoResult); delete of a stopped container = remove its
+// cgroups and its state dir (state_linux.go destroy).
+import * as fs from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import * as net from 'node:net';
+import * as pathMod from 'node:path';
+
+/** Whether the fast paths apply: the plain runc binary with no extra global args. */
+export function fastPathsApply(runtime: RuntimeConfig): boolean {
+  return (runtime.name === 'runc' || pathMod.basename(runtime.path) === 'runc') && (runtime.args ?? []).length === 0;
+}
+
+interface RuncStateFile {
+  init_process_pid: number;
+  init_process_start: number;
+  cgroup_paths?: Record<string, string>;
+  intel_rdt_path?: string;
+  config?: {
+    namespaces?: { type: string; path: string }[];
+    Hooks?: Record<string, unknown[]> | null;
+    cgroups?: { systemd?: boolean; Systemd?: boolean };
+  };
+}
+
+async function readStateFile(root: string, id: string): Promise<RuncStateFile | undefined> {
+  try {
+    return JSON.parse(await fsp.readFile(pathMod.join(root, id, 'state.json'), 'utf8')) as RuncStateFile;
+  } catch {
+    return undefined;
+  }
+}
+
+/** 'alive' | 'zombie' | 'gone' for a PID with the given start time (clock ticks since boot). */
+async function procState(pid: number, start: number): Promise<'alive' | 'zombie' | 'gone'> {
+  let stat: string;
+  try {
+    stat = await fsp.readFile(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return 'gone';
+  }
+  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // rest[0] is field 3 (state); starttime is field 22 -> rest[19]
+  if (Number(rest[19]) !== start) return 'gone';
+  return rest[0] === 'Z' || rest[0] === 'X' ? 'zombie' : 'alive';
+}
+
+/**
+ * Starts a created container by reading its exec fifo. Resolves true when started, false when
+ * the caller should use `runc start` instead (no fifo, init died, anything odd).
+ */
+export async function startViaExecFifo(root: string, id: string): Promise<boolean> {
+  const fifo = pathMod.join(root, id, 'exec.fifo');
+  let fd: number;
+  try {
+    // O_NONBLOCK: the open never waits; the reader's presence releases `runc init`'s open().
+    fd = fs.openSync(fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK); // Node adds O_CLOEXEC
+  } catch {
+    return false;
+  }
+  const st = await readStateFile(root, id);
+  if (!st) {
+    fs.closeSync(fd);
+    return false;
+  }
+  return new Promise<boolean>((resolve) => {
+    let got = 0;
+    let done = false;
+    const sock = new net.Socket({ fd, readable: true, writable: false, allowHalfOpen: true });
+    const finish = (ok: boolean) => {
+      if (done) return;
+      done = true;
+      clearInterval(timer);
+      sock.destroy();
+      if (ok) fs.unlink(fifo, () => resolve(true));
+      else resolve(false);
+    };
+    // Linux reports no HUP on a fifo reader until a writer has come: 'end' means init wrote and exec'd.
+    sock.on('data', (b: Buffer) => { got += b.length; });
+    sock.on('end', () => finish(got > 0));
+    sock.on('error', () => finish(false));
+    const timer = setInterval(() => {
+      procState(st.init_process_pid, st.init_process_start).then((s) => { if (s !== 'alive') finish(false); }, () => finish(false));
+    }, 100);
+  });
+}
+
+/**
+ * Deletes a stopped container's runtime state. Resolves true when done (or nothing existed),
+ * false when the caller should use `runc delete`.
+ */
+export async function deleteStopped(root: string, id: string): Promise<boolean> {
+  const dir = pathMod.join(root, id);
+  const st = await readStateFile(root, id);
+  if (!st) return !fs.existsSync(dir);
+  const cfg = st.config ?? {};
+  const hooks = cfg.Hooks ? Object.values(cfg.Hooks).some((h) => Array.isArray(h) && h.length > 0) : false;
+  const ownPidNs = (cfg.namespaces ?? []).some((n) => n.type === 'NEWPID' && !n.path);
+  if (hooks || !ownPidNs || st.intel_rdt_path || cfg.cgroups?.systemd || cfg.cgroups?.Systemd) return false;
+  if ((await procState(st.init_process_pid, st.init_process_start)) === 'alive') return false;
+  for (const p of Object.values(st.cgroup_paths ?? {})) {
+    try {
+      await fsp.rmdir(p);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') return false;
+    }
+  }
+  await fsp.rm(dir, { recursive: true, force: true });
+  return true;
+}

@@ -1,0 +1,129 @@
+// The runtime layer's contract with the engine. runtime/ knows no images and no HTTP:
+// it turns a ContainerSpecInput into an OCI bundle and drives conmon + the OCI runtime.
+import type { EventEmitter } from 'node:events';
+
+export interface RuntimeProcess {
+  args: string[];
+  env: string[];
+  cwd: string;
+  uid: number;
+  gid: number;
+  additionalGids: number[];
+  terminal: boolean;
+  consoleSize?: { height: number; width: number };
+  noNewPrivileges: boolean;
+  /** The full capability set (CAP_* names) for bounding/effective/permitted. */
+  capabilities: string[];
+  rlimits: { type: string; soft: number; hard: number }[];
+}
+
+export type NamespaceMode = { mode: 'private' } | { mode: 'host' } | { mode: 'path'; path: string };
+
+export interface ResourceLimits {
+  memory?: number;            // bytes
+  memorySwap?: number;        // bytes, memory+swap; -1 unlimited
+  memoryReservation?: number;
+  memorySwappiness?: number;
+  oomKillDisable?: boolean;
+  cpuShares?: number;
+  cpuQuota?: number;          // µs per period
+  cpuPeriod?: number;         // µs
+  cpusetCpus?: string;
+  cpusetMems?: string;
+  pidsLimit?: number;         // > 0
+  blkioWeight?: number;
+}
+
+export interface MountSpec {
+  destination: string;
+  source: string;
+  type: string;
+  options: string[];
+}
+
+export interface ContainerSpecInput {
+  id: string;
+  /** Absolute path of the (already mounted) root filesystem. */
+  rootfs: string;
+  readonlyRootfs: boolean;
+  hostname: string;
+  process: RuntimeProcess;
+  privileged: boolean;
+  namespaces: { network: NamespaceMode; ipc: NamespaceMode; pid: NamespaceMode; uts: NamespaceMode };
+  /** Mounts added after the defaults (/proc, /dev, /dev/pts, /dev/shm, /dev/mqueue, /sys, cgroup). */
+  mounts: MountSpec[];
+  resources: ResourceLimits;
+  maskedPaths: string[];
+  readonlyPaths: string[];
+  /** cgroup path relative to the hierarchy root, e.g. "/berth/<id>". */
+  cgroupsPath: string;
+  shmSize: number;
+  sysctls?: Record<string, string>;
+  /** When set, this host binary is bind-mounted read-only and run as PID 1 in front of the args. */
+  init?: { hostPath: string };
+}
+
+export interface RuntimeConfig {
+  name: string;       // "runc"
+  path: string;       // binary path
+  args?: string[];    // extra global args
+}
+
+export interface CreateTaskOptions {
+  id: string;
+  bundleDir: string;
+  runtime: RuntimeConfig;
+  terminal: boolean;
+  /** Keep a stdin pipe to the process (OpenStdin). */
+  openStdin: boolean;
+  /** Close the process's stdin when the first attached client closes its stdin (StdinOnce). */
+  stdinOnce: boolean;
+  /** conmon's container log (k8s-file format). */
+  logPath: string;
+  logSizeMax?: number;
+}
+
+export interface ExitStatus {
+  exitCode: number;
+  /** When the process exited (from the exit file's mtime). */
+  exitedAt: Date;
+  oomKilled: boolean;
+}
+
+export interface RuntimeState {
+  status: 'created' | 'running' | 'paused' | 'stopped';
+  pid: number;
+}
+
+/** A connection to a running task's stdio through the shim. */
+export interface AttachStream extends EventEmitter {
+  // events: 'stdout' (Buffer), 'stderr' (Buffer), 'end' ()
+  write(data: Buffer): void;
+  /** Half-close: no more stdin from this client. */
+  endStdin(): void;
+  close(): void;
+}
+
+export interface Runtime {
+  /** Writes config.json for the input into bundleDir. */
+  writeBundle(bundleDir: string, input: ContainerSpecInput): Promise<void>;
+  /** Starts the shim, which runs `<runtime> create`. Resolves with the init PID; rejects with RuntimeError. */
+  create(opts: CreateTaskOptions): Promise<{ pid: number }>;
+  start(id: string, runtime: RuntimeConfig): Promise<void>;
+  kill(id: string, signal: number, runtime: RuntimeConfig): Promise<void>;
+  pause(id: string, runtime: RuntimeConfig): Promise<void>;
+  resume(id: string, runtime: RuntimeConfig): Promise<void>;
+  /** Removes the runtime's state; `force` kills first. Idempotent. */
+  delete(id: string, runtime: RuntimeConfig, force?: boolean): Promise<void>;
+  state(id: string, runtime: RuntimeConfig): Promise<RuntimeState | undefined>;
+  /** Host PIDs of all processes in the container. */
+  pids(id: string, runtime: RuntimeConfig): Promise<number[]>;
+  attach(id: string, opts: { stdin: boolean }): Promise<AttachStream>;
+  resize(id: string, height: number, width: number): Promise<void>;
+  /** Resolves when the task exits (also for exits that happened while the daemon was down). */
+  waitExit(id: string): Promise<ExitStatus>;
+  /** Reads the exit record if the task has already exited. */
+  readExit(id: string): Promise<ExitStatus | undefined>;
+  /** Removes shim leftovers (exit file, sockets, pid files) of a task. */
+  cleanup(id: string): Promise<void>;
+}

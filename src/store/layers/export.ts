@@ -1,0 +1,102 @@
+// Packs a layer directory (an extracted diff or a container's upper dir) into a tar stream,
+// converting overlayfs whiteouts back to OCI ones: a 0/0 character device `<name>` becomes an
+// empty file `.wh.<name>`; a directory with trusted.overlay.opaque=y gets `.wh..wh..opq`.
+// Ownership, modes, mtimes, hard links and xattrs (as PAX SCHILY.xattr.*) are preserved.
+import * as fs from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
+import { Readable } from 'node:stream';
+import * as tar from 'tar-stream';
+import { readXattrTree } from './fsops';
+import { OPAQUE_XATTR, WHITEOUT_OPAQUE, WHITEOUT_PREFIX } from './extract';
+
+function major(rdev: number): number {
+  return Number(((BigInt(rdev) >> 8n) & 0xfffn) | ((BigInt(rdev) >> 32n) & ~0xfffn));
+}
+function minor(rdev: number): number {
+  return Number((BigInt(rdev) & 0xffn) | ((BigInt(rdev) >> 12n) & ~0xffn));
+}
+
+export interface ExportOptions {
+  /** Skip reading xattrs (saves one helper process). Opaque dirs are then lost. */
+  noXattrs?: boolean;
+}
+
+/** Returns a tar stream of `dir`'s contents (entries relative, no leading `./`). */
+export function exportDir(dir: string, opts: ExportOptions = {}): Readable {
+  const pack = tar.pack();
+  void (async () => {
+    const xattrs = opts.noXattrs ? {} : await readXattrTree(dir);
+    const links = new Map<string, string>();
+    const entry = (h: tar.Headers & { pax?: Record<string, string> }, body?: Buffer | Readable): Promise<void> =>
+      new Promise((resolve, reject) => {
+        if (body instanceof Readable) {
+          const w = pack.entry(h, (err) => (err ? reject(err) : resolve()));
+          body.on('error', (e) => { w.destroy(e); reject(e); });
+          body.pipe(w);
+        } else {
+          pack.entry(h, body ?? Buffer.alloc(0), (err) => (err ? reject(err) : resolve()));
+        }
+      });
+    const paxFor = (rel: string): Record<string, string> | undefined => {
+      const x = xattrs[rel];
+      if (!x) return undefined;
+      const out: Record<string, string> = {};
+      for (const [k, v] of Object.entries(x)) {
+        if (k.startsWith('trusted.overlay.')) continue;
+        out['SCHILY.xattr.' + k] = Buffer.from(v, 'base64').toString('utf8');
+      }
+      return Object.keys(out).length ? out : undefined;
+    };
+    const walk = async (relDir: string): Promise<void> => {
+      const names = (await fsp.readdir(relDir === '' ? dir : path.join(dir, relDir))).sort();
+      for (const n of names) {
+        const rel = relDir === '' ? n : `${relDir}/${n}`;
+        const p = path.join(dir, rel);
+        const st = await fsp.lstat(p);
+        const base = {
+          uid: st.uid, gid: st.gid, mode: st.mode & 0o7777, mtime: st.mtime,
+        };
+        const pax = paxFor(rel);
+        if (st.isCharacterDevice() && st.rdev === 0) {
+          const wh = relDir === '' ? WHITEOUT_PREFIX + n : `${relDir}/${WHITEOUT_PREFIX}${n}`;
+          await entry({ name: wh, type: 'file', size: 0, ...base, mode: 0o644 });
+          continue;
+        }
+        if (st.isDirectory()) {
+          await entry({ name: rel + '/', type: 'directory', ...base, ...(pax ? { pax } : {}) });
+          if (xattrs[rel]?.[OPAQUE_XATTR] === Buffer.from('y').toString('base64')) {
+            await entry({ name: `${rel}/${WHITEOUT_OPAQUE}`, type: 'file', size: 0, ...base, mode: 0o644 });
+          }
+          await walk(rel);
+          continue;
+        }
+        if (st.isFile()) {
+          if (st.nlink > 1) {
+            const key = `${st.dev}:${st.ino}`;
+            const first = links.get(key);
+            if (first) {
+              await entry({ name: rel, type: 'link', linkname: first, size: 0, ...base });
+              continue;
+            }
+            links.set(key, rel);
+          }
+          await entry({ name: rel, type: 'file', size: st.size, ...base, ...(pax ? { pax } : {}) }, fs.createReadStream(p));
+        } else if (st.isSymbolicLink()) {
+          await entry({ name: rel, type: 'symlink', linkname: await fsp.readlink(p), ...base, ...(pax ? { pax } : {}) });
+        } else if (st.isCharacterDevice() || st.isBlockDevice()) {
+          await entry({
+            name: rel, type: st.isCharacterDevice() ? 'character-device' : 'block-device',
+            devmajor: major(st.rdev), devminor: minor(st.rdev), ...base,
+          });
+        } else if (st.isFIFO()) {
+          await entry({ name: rel, type: 'fifo', ...base });
+        }
+        // sockets are not archived (as Docker)
+      }
+    };
+    await walk('');
+    pack.finalize();
+  })().catch((e) => pack.destroy(e as Error));
+  return pack;
+}

@@ -1,0 +1,146 @@
+// Starts a real berthd on private roots and a private socket, for one test file.
+// Everything it makes (containers, mounts, processes, files) is removed by stop().
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+export const REPO = path.resolve(__dirname, '../../..');
+export const BERTHD = path.join(REPO, 'bin/berthd');
+export const BERTH = path.join(REPO, 'bin/berth');
+
+export interface ApiResponse { status: number; headers: http.IncomingHttpHeaders; body: Buffer; json<T = any>(): T }
+
+export class TestDaemon {
+  proc?: ChildProcess;
+  stderr = '';
+  constructor(readonly root: string, readonly extraArgs: string[] = []) {}
+
+  get socket(): string { return path.join(this.root, 'e', 'berth.sock'); }
+  get host(): string { return `unix://${this.socket}`; }
+  get dataRoot(): string { return path.join(this.root, 'd'); }
+  get execRoot(): string { return path.join(this.root, 'e'); }
+  /** Environment for the docker CLI and bin/berth aimed at this daemon. */
+  get env(): NodeJS.ProcessEnv {
+    return { ...process.env, DOCKER_HOST: this.host, DOCKER_CONFIG: path.join(this.root, 'dockercfg'), BERTH_HOST: this.host };
+  }
+
+  async start(): Promise<void> {
+    this.stderr = '';
+    this.proc = spawn(BERTHD, ['--data-root', this.dataRoot, '--exec-root', this.execRoot, '-H', this.host,
+      '--config-file', path.join(this.root, 'daemon.json'), ...this.extraArgs], { stdio: ['ignore', 'ignore', 'pipe'] });
+    this.proc.stderr!.on('data', (b: Buffer) => { this.stderr += b.toString(); });
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      if (this.proc.exitCode !== null) throw new Error(`berthd exited: ${this.stderr}`);
+      try {
+        const r = await this.request('GET', '/_ping');
+        if (r.status === 200) return;
+      } catch { /* not up yet */ }
+      if (Date.now() > deadline) throw new Error(`berthd did not come up: ${this.stderr}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  request(method: string, p: string, body?: unknown, headers: Record<string, string> = {}): Promise<ApiResponse> {
+    return new Promise((resolve, reject) => {
+      const data = body === undefined ? undefined : Buffer.isBuffer(body) ? body : Buffer.from(JSON.stringify(body));
+      const req = http.request({
+        socketPath: this.socket, method, path: p,
+        headers: { ...(data ? { 'Content-Type': 'application/json', 'Content-Length': data.length } : {}), ...headers },
+      }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => {
+          const buf = Buffer.concat(chunks);
+          resolve({ status: res.statusCode!, headers: res.headers, body: buf, json: () => JSON.parse(buf.toString()) });
+        });
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      req.end(data);
+    });
+  }
+
+  /** Runs the real docker CLI against this daemon. */
+  docker(args: string[], opts: { input?: string; timeout?: number } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+    return runCmd('docker', args, this.env, opts);
+  }
+
+  berth(args: string[], opts: { input?: string; timeout?: number } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+    return runCmd(BERTH, args, this.env, opts);
+  }
+
+  /** Imports the busybox image (from Debian's busybox-static) through the API. */
+  async ensureBusybox(tag = 'busybox:latest'): Promise<void> {
+    const tar = path.join(this.root, 'busybox.tar');
+    if (!fs.existsSync(tar)) await run('sh', [path.join(REPO, 'scripts/busybox-rootfs.sh'), tar]);
+    const [repo, t] = tag.split(':');
+    const q = new URLSearchParams({ fromSrc: '-', repo, tag: t ?? 'latest', changes: 'CMD ["sh"]' });
+    const r = await this.request('POST', `/v1.44/images/create?${q}`, fs.readFileSync(tar), { 'Content-Type': 'application/x-tar' });
+    if (r.status !== 200 || r.body.toString().includes('"error"')) throw new Error(`import failed: ${r.status} ${r.body}`);
+  }
+
+  async kill9(): Promise<void> {
+    if (!this.proc || this.proc.exitCode !== null) return;
+    const exited = new Promise((r) => this.proc!.once('exit', r));
+    this.proc.kill('SIGKILL');
+    await exited;
+  }
+
+  async stopDaemon(): Promise<void> {
+    if (!this.proc || this.proc.exitCode !== null) return;
+    const exited = new Promise((r) => this.proc!.once('exit', r));
+    this.proc.kill('SIGTERM');
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 20_000))]);
+    if (this.proc.exitCode === null) await this.kill9();
+  }
+
+  /** Removes every container (force), stops the daemon and deletes its roots. */
+  async stop(): Promise<void> {
+    if (this.proc && this.proc.exitCode === null) {
+      const list = await this.request('GET', '/containers/json?all=1').then((r) => r.json<{ Id: string }[]>()).catch(() => []);
+      await Promise.all(list.map((c) => this.request('DELETE', `/containers/${c.Id}?force=1`).catch(() => undefined)));
+      await this.stopDaemon();
+    }
+    await cleanupRoot(this.root);
+  }
+}
+
+export async function cleanupRoot(root: string): Promise<void> {
+  // Leftover conmon/container processes whose state lives under this root.
+  await run('sh', ['-c', `for p in $(pgrep -f -- "${root}" || true); do kill -9 $p 2>/dev/null; done`]).catch(() => undefined);
+  const mounts = fs.readFileSync('/proc/mounts', 'utf8').split('\n').map((l) => l.split(' ')[1]).filter((m) => m && m.startsWith(root));
+  for (const m of mounts.sort().reverse()) await run('umount', ['-l', m]).catch(() => undefined);
+  await run('sh', ['-c', `for d in /sys/fs/cgroup/*/berth-test-${path.basename(root)} /sys/fs/cgroup/berth-test-${path.basename(root)}; do [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} \\; 2>/dev/null; done; true`]).catch(() => undefined);
+  fs.rmSync(root, { recursive: true, force: true });
+}
+
+export function runCmd(cmd: string, args: string[], env: NodeJS.ProcessEnv, opts: { input?: string; timeout?: number } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(cmd, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (b) => { stdout += b; });
+    p.stderr.on('data', (b) => { stderr += b; });
+    const timer = setTimeout(() => p.kill('SIGKILL'), opts.timeout ?? 60_000);
+    p.on('error', reject);
+    p.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? -1, stdout, stderr });
+    });
+    if (opts.input !== undefined) p.stdin.end(opts.input);
+    else p.stdin.end();
+  });
+}
+
+export async function startDaemon(extraArgs: string[] = []): Promise<TestDaemon> {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'bt-'));
+  const d = new TestDaemon(root, extraArgs);
+  fs.writeFileSync(path.join(root, 'daemon.json'), JSON.stringify({ 'cgroup-parent': `/berth-test-${path.basename(root)}` }));
+  await d.start();
+  return d;
+}
