@@ -27,6 +27,8 @@ export class Engine {
     const runtime = new OciRuntime({ conmonPath: config.conmonPath, execRoot: config.execRoot });
     const containers = new ContainerService({
       config, images, rootfs: layers, runtime, events, swapLimitSupported: swapLimitSupported(),
+      // A force-deleted image keeps its layers while containers use them: free them after the last one.
+      onRemoved: (c) => void images.resolve(c.Image).catch(() => images.gcLayers().catch(() => undefined)),
     });
     images.setContainersUsingImage((id) => containers.usingImage(id));
     await containers.restore();

@@ -198,7 +198,7 @@ export function registerInfo(parent: Command, cli: Cli): void {
       } catch (e) {
         throw new StatusError(1, errorText(e));
       }
-      cli.print(renderInfo(info));
+      cli.println(renderInfo(info));
       for (const w of info.Warnings ?? []) cli.eprintln(w);
     });
 }

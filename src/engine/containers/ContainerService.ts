@@ -32,6 +32,8 @@ export interface ContainerDeps {
   runtime: Runtime;
   events: EventBus;
   swapLimitSupported: boolean;
+  /** Called after a container and its writable layer are gone (the image side may free layers). */
+  onRemoved?: (c: ContainerRecord) => void;
 }
 
 export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
@@ -364,6 +366,7 @@ export class ContainerService {
     await this.store.delete(c);
     this.attaches.endPending(c.Id);
     this.publish(c, 'destroy');
+    this.deps.onRemoved?.(c);
     this.monitor.notifyRemoved(c.Id, { exitCode: c.State.ExitCode });
   }
 
@@ -417,9 +420,9 @@ export class ContainerService {
     await this.runtime.resize(c.Id, height, width);
   }
 
-  /** IDs of containers (any state) created from an image; for `rmi` conflicts. */
-  usingImage(imageId: string): string[] {
-    return this.store.all().filter((c) => c.Image === imageId).map((c) => c.Id);
+  /** Containers (any state) created from an image; for `rmi` conflicts. */
+  usingImage(imageId: string): { id: string; running: boolean }[] {
+    return this.store.all().filter((c) => c.Image === imageId).map((c) => ({ id: c.Id, running: c.State.Running }));
   }
 
   hasLog(id: string): boolean {

@@ -1,0 +1,112 @@
+// berth's benchmark: prints JSON figures, never asserts. Compares `docker run` through
+// berthd with a bare `runc run` of the same rootfs (the floor), and measures memory.
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import { startDaemon, type TestDaemon } from '../test/helpers/daemon';
+
+const run = promisify(execFile);
+const RUNS = Number(process.env.BENCH_RUNS ?? 30);
+const IDLE_CONTAINERS = Number(process.env.BENCH_CONTAINERS ?? 50);
+
+function percentile(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return Number(s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))].toFixed(1));
+}
+
+function summary(xs: number[]) {
+  return { runs: xs.length, p50_ms: percentile(xs, 50), p95_ms: percentile(xs, 95), min_ms: Number(Math.min(...xs).toFixed(1)) };
+}
+
+function rssKb(pid: number): number {
+  const m = /VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) : 0;
+}
+
+function timeCmd(cmd: string, args: string[], env?: NodeJS.ProcessEnv): number {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(cmd, args, { env, stdio: 'ignore' });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}`);
+  return Number(process.hrtime.bigint() - t0) / 1e6;
+}
+
+async function dockerRun(d: TestDaemon, network: string): Promise<number[]> {
+  const args = ['run', '--rm', '--network', network, 'busybox', 'true'];
+  timeCmd('docker', args, d.env); // warm-up
+  const xs: number[] = [];
+  for (let i = 0; i < RUNS; i++) xs.push(timeCmd('docker', args, d.env));
+  return xs;
+}
+
+async function bareRunc(d: TestDaemon): Promise<number[]> {
+  const dir = path.join(d.root, 'bare');
+  const rootfs = path.join(dir, 'rootfs');
+  fs.mkdirSync(rootfs, { recursive: true });
+  execFileSync('tar', ['-xf', path.join(d.root, 'busybox.tar'), '-C', rootfs]);
+  execFileSync('runc', ['spec'], { cwd: dir });
+  const spec = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
+  spec.process.terminal = false;
+  spec.process.args = ['true'];
+  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(spec));
+  const root = path.join(d.root, 'bare-runc');
+  const xs: number[] = [];
+  for (let i = 0; i <= RUNS; i++) {
+    const t = timeCmd('runc', ['--root', root, 'run', '-b', dir, `bench-${process.pid}-${i}`]);
+    if (i > 0) xs.push(t);
+  }
+  return xs;
+}
+
+async function memory(d: TestDaemon): Promise<Record<string, number>> {
+  const pid = d.proc!.pid!;
+  await new Promise((r) => setTimeout(r, 1000));
+  const idle = rssKb(pid);
+  const ids: string[] = [];
+  for (let i = 0; i < IDLE_CONTAINERS; i++) {
+    const r = await d.docker(['run', '-d', '--network', 'none', 'busybox', 'sleep', '3600']);
+    ids.push(r.stdout.trim());
+  }
+  await new Promise((r) => setTimeout(r, 2000));
+  const after = rssKb(pid);
+  const conmons = (await run('pgrep', ['-x', 'conmon']).catch(() => ({ stdout: '' }))).stdout.trim().split('\n').filter(Boolean)
+    .map(Number).filter((p) => fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(d.root));
+  const conmonKb = conmons.reduce((s, p) => s + rssKb(p), 0);
+  await d.docker(['rm', '-f', ...ids], { timeout: 120_000 });
+  return {
+    idle_berthd_rss_mb: Number((idle / 1024).toFixed(1)),
+    berthd_rss_with_containers_mb: Number((after / 1024).toFixed(1)),
+    containers: IDLE_CONTAINERS,
+    shims_counted: conmons.length,
+    per_container_overhead_mb: Number((((after - idle) + conmonKb) / 1024 / IDLE_CONTAINERS).toFixed(2)),
+    per_container_shim_rss_mb: Number((conmonKb / 1024 / Math.max(1, conmons.length)).toFixed(2)),
+  };
+}
+
+async function main(): Promise<void> {
+  const d = await startDaemon();
+  try {
+    await d.ensureBusybox();
+    const none = await dockerRun(d, 'none');
+    const bridge = await dockerRun(d, 'default');
+    const bare = await bareRunc(d);
+    const mem = await memory(d);
+    const result = {
+      machine: { cpus: (await import('node:os')).cpus().length, kernel: (await import('node:os')).release() },
+      docker_run_rm_network_none_true: summary(none),
+      docker_run_rm_default_network_true: summary(bridge),
+      bare_runc_run_true: summary(bare),
+      ratio_p50_berth_over_runc: Number((percentile(none, 50) / percentile(bare, 50)).toFixed(2)),
+      memory: mem,
+      budgets: { run_p50_ms: 120, bridge_p50_ms: 150, idle_rss_mb: 80, per_container_mb: 3 },
+    };
+    process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+  } finally {
+    await d.stop();
+  }
+}
+
+main().catch((e) => {
+  process.stderr.write(`bench failed: ${(e as Error).stack}\n`);
+  process.exit(1);
+});
