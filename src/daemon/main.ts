@@ -5,6 +5,7 @@ import { buildRouter } from '../api/app';
 import { createApiServer } from '../api/server';
 import { Engine } from '../engine/Engine';
 import { log, setLogLevel } from '../lib/log';
+import { spanChannel, type SpanMessage } from '../lib/trace';
 import { listenTcp, listenUnix } from './listen';
 import { parseDaemonOptions, type DaemonOptions } from './options';
 import { claimPidfile, releasePidfile } from './pidfile';
@@ -20,6 +21,9 @@ async function main(): Promise<void> {
     process.exit(err.exitCode ?? 1);
   }
   setLogLevel(opts.logLevel);
+  if (opts.logLevel === 'debug') {
+    spanChannel.subscribe((m) => { const s = m as SpanMessage; log.debug('span', { name: s.name, id: s.id?.slice(0, 12), ms: Number(s.ms.toFixed(2)) }); });
+  }
   if (process.getuid?.() !== 0) {
     process.stderr.write('berthd needs to be started with root privileges\n');
     process.exit(1);
@@ -27,6 +31,7 @@ async function main(): Promise<void> {
   fs.mkdirSync(opts.dataRoot, { recursive: true, mode: 0o711 });
   fs.mkdirSync(opts.execRoot, { recursive: true, mode: 0o700 });
   claimPidfile(opts.pidfile);
+  process.on('exit', () => releasePidfile(opts.pidfile));
   const started = Date.now();
   const engine = await Engine.open(opts);
   const router = buildRouter(engine);

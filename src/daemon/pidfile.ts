@@ -16,7 +16,7 @@ export function claimPidfile(file: string): void {
   try {
     const pid = Number(fs.readFileSync(file, 'utf8').trim());
     if (pid && pid !== process.pid && alive(pid) && fs.existsSync(`/proc/${pid}/cmdline`)
-      && fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('berthd')) {
+      && /berthd|daemon\/main\.js/.test(fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8'))) {
       throw new Error(`pid file found, ensure berthd is not running or delete ${file}`);
     }
   } catch (e) {

@@ -4,13 +4,17 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 
-export async function writeFileAtomic(file: string, data: string | Uint8Array, mode = 0o600): Promise<void> {
+/**
+ * `durable: false` skips the fsyncs: the rename is still atomic, so a crash of the process
+ * never leaves a torn record; only a power loss may roll the record back to its last version.
+ */
+export async function writeFileAtomic(file: string, data: string | Uint8Array, mode = 0o600, durable = true): Promise<void> {
   const dir = path.dirname(file);
   const tmp = path.join(dir, `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
   const fh = await fsp.open(tmp, 'w', mode);
   try {
     await fh.writeFile(data);
-    await fh.sync();
+    if (durable) await fh.sync();
   } finally {
     await fh.close();
   }
@@ -20,11 +24,11 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array, m
     await fsp.rm(tmp, { force: true });
     throw e;
   }
-  await fsyncDir(dir);
+  if (durable) await fsyncDir(dir);
 }
 
-export async function writeJsonAtomic(file: string, value: unknown, mode = 0o600): Promise<void> {
-  await writeFileAtomic(file, JSON.stringify(value), mode);
+export async function writeJsonAtomic(file: string, value: unknown, mode = 0o600, durable = true): Promise<void> {
+  await writeFileAtomic(file, JSON.stringify(value), mode, durable);
 }
 
 export async function fsyncDir(dir: string): Promise<void> {

@@ -315,8 +315,8 @@ export class OciRuntime implements Runtime {
     try {
       pid = parseInt(await fsp.readFile(path.join(this.persistDir(id), 'conmon.pid'), 'utf8'), 10);
     } catch {
-      // no pid file: no shim was started (or it is being started right now)
-      return fs.existsSync(this.persistDir(id));
+      // no pid file: the shim is being started, or was never started here; keep waiting
+      return true;
     }
     if (!Number.isFinite(pid) || pid <= 0) return false;
     try {

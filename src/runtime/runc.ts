@@ -1,6 +1,10 @@
 // Thin wrappers over the OCI runtime CLI (runc and compatibles). Each call is one execFile;
 // failures become typed errors: missing container -> NotFound, wrong state -> Conflict.
 import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import * as net from 'node:net';
+import * as pathMod from 'node:path';
 import type { RuntimeConfig, RuntimeState } from './types';
 import { ConflictError, NotFoundError } from '../lib/errors';
 import { RuntimeError } from './errors';
@@ -100,10 +104,6 @@ export async function ps(runtime: RuntimeConfig, root: string, id: string): Prom
 // They follow runc 1.1's libcontainer: start = read the exec fifo, then remove it
 // (container_linux.go exec/handleFifoResult); delete of a stopped container = remove its
 // cgroups and its state dir (state_linux.go destroy).
-import * as fs from 'node:fs';
-import * as fsp from 'node:fs/promises';
-import * as net from 'node:net';
-import * as pathMod from 'node:path';
 
 /** Whether the fast paths apply: the plain runc binary with no extra global args. */
 export function fastPathsApply(runtime: RuntimeConfig): boolean {

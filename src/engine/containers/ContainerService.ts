@@ -8,6 +8,7 @@ import { BerthError, ConflictError, InvalidParameterError, NotModifiedError, err
 import { newId } from '../../lib/ids';
 import { log } from '../../lib/log';
 import { KeyedMutex } from '../../lib/mutex';
+import { span } from '../../lib/trace';
 import { SIGKILL, SIGTERM, parseSignal } from '../../lib/signals';
 import type { Runtime } from '../../runtime/types';
 import { bundleDir, runtimeOf, type DaemonConfig } from '../config';
@@ -125,9 +126,8 @@ export class ContainerService {
     c.Name = finalName.startsWith('/') ? finalName : '/' + finalName;
     try {
       await fsp.mkdir(this.store.dir(id), { recursive: true, mode: 0o710 });
-      await this.rootfs.createMount(id, image.topChainId);
-      await writeContainerFiles(this.store.dir(id), c);
-      await this.store.save(c);
+      await Promise.all([this.rootfs.createMount(id, image.topChainId), writeContainerFiles(this.store.dir(id), c)]);
+      await this.store.save(c, { durable: true });
     } catch (e) {
       this.store.releaseName(c.Name);
       await this.rootfs.removeMount(id).catch(() => undefined);
@@ -175,26 +175,26 @@ export class ContainerService {
     const bundle = bundleDir(this.config, c.Id);
     let created = false;
     try {
-      const rootfs = await this.rootfs.mount(c.Id);
-      const user = await resolveUser(rootfs, c.Config.User, (c.HostConfig.GroupAdd as string[] | null) ?? []);
-      await writeContainerFiles(dir, c);
+      const rootfs = await span('start.mount', c.Id, () => this.rootfs.mount(c.Id));
+      const [user] = await span('start.prepare', c.Id, () => Promise.all([
+        resolveUser(rootfs, c.Config.User, (c.HostConfig.GroupAdd as string[] | null) ?? []),
+        writeContainerFiles(dir, c),
+      ]));
       const input = buildSpecInput(c, {
         rootfs, containerDir: dir, user, cgroupParent: this.config.cgroupParent, initPath: this.config.initPath,
         swapLimitSupported: this.deps.swapLimitSupported, resolveContainerPid: (r) => this.pidOf(r),
       });
-      await fsp.mkdir(bundle, { recursive: true, mode: 0o700 });
-      await this.runtime.writeBundle(bundle, input);
-      await this.runtime.cleanup(c.Id);
-      const { pid } = await this.runtime.create({
+      await span('start.bundle', c.Id, () => this.runtime.writeBundle(bundle, input));
+      const { pid } = await span('start.create', c.Id, () => this.runtime.create({
         id: c.Id, bundleDir: bundle, runtime: rt, terminal: c.Config.Tty, openStdin: c.Config.OpenStdin,
         stdinOnce: c.Config.StdinOnce, logPath: this.logPath(c.Id),
-      });
+      }));
       created = true;
-      await this.attaches.connectPending(c.Id, this.runtime);
-      await this.runtime.start(c.Id, rt);
+      await span('start.attach', c.Id, () => this.attaches.connectPending(c.Id, this.runtime));
+      await span('start.start', c.Id, () => this.runtime.start(c.Id, rt));
       setRunning(c, pid);
       c.HasBeenManuallyStopped = false;
-      await this.store.save(c);
+      await span('start.save', c.Id, () => this.store.save(c));
     } catch (e) {
       const msg = errorMessage(e);
       log.debug('start failed', { id: c.Id, error: msg });
@@ -232,11 +232,16 @@ export class ContainerService {
       const rt = runtimeOf(this.config, c.HostConfig.Runtime);
       if (status.oomKilled) this.publish(c, 'oom');
       setExited(c, status.exitCode, status.exitedAt, status.oomKilled);
-      await this.runtime.delete(c.Id, rt, true).catch((e) => log.warn('runtime delete failed', { id: c.Id, error: errorMessage(e) }));
-      await this.runtime.cleanup(c.Id).catch(() => undefined);
-      await this.rootfs.unmount(c.Id).catch((e) => log.warn('unmount failed', { id: c.Id, error: errorMessage(e) }));
-      await fsp.rm(bundleDir(this.config, c.Id), { recursive: true, force: true }).catch(() => undefined);
-      await this.store.save(c);
+      // Independent teardown steps run together: the runtime's state, the shim's files, the rootfs.
+      await span('exit.teardown', c.Id, () => Promise.all([
+        this.runtime.delete(c.Id, rt, true).then(() => this.runtime.cleanup(c.Id))
+          .catch((e) => log.warn('runtime delete failed', { id: c.Id, error: errorMessage(e) })),
+        this.rootfs.unmount(c.Id).catch((e) => log.warn('unmount failed', { id: c.Id, error: errorMessage(e) })),
+        fsp.rm(bundleDir(this.config, c.Id), { recursive: true, force: true }).catch(() => undefined),
+      ]));
+      // An AutoRemove container goes straight on to removal; a crash in between is repaired
+      // by reconcile (running record, no task: exited, then removed).
+      if (!c.HostConfig.AutoRemove) await span('exit.save', c.Id, () => this.store.save(c));
       this.publish(c, 'die', { exitCode: String(status.exitCode) });
       this.monitor.notifyExit(c.Id, { exitCode: status.exitCode });
       if (c.HostConfig.AutoRemove) await this.removeLocked(c);
@@ -359,11 +364,12 @@ export class ContainerService {
     c.State.Status = 'removing';
     await this.store.save(c);
     const rt = runtimeOf(this.config, c.HostConfig.Runtime);
-    await this.runtime.delete(c.Id, rt, true).catch(() => undefined);
-    await this.runtime.cleanup(c.Id).catch(() => undefined);
-    await this.rootfs.removeMount(c.Id);
-    await fsp.rm(bundleDir(this.config, c.Id), { recursive: true, force: true });
-    await this.store.delete(c);
+    await span('remove.teardown', c.Id, () => Promise.all([
+      this.runtime.delete(c.Id, rt, true).then(() => this.runtime.cleanup(c.Id)).catch(() => undefined),
+      this.rootfs.removeMount(c.Id),
+      fsp.rm(bundleDir(this.config, c.Id), { recursive: true, force: true }),
+    ]));
+    await span('remove.record', c.Id, () => this.store.delete(c));
     this.attaches.endPending(c.Id);
     this.publish(c, 'destroy');
     this.deps.onRemoved?.(c);

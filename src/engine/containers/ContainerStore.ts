@@ -91,9 +91,12 @@ export class ContainerStore {
     return this.byName.has(name.startsWith('/') ? name : '/' + name);
   }
 
-  async save(c: ContainerRecord): Promise<void> {
-    await fsp.mkdir(this.dir(c.Id), { recursive: true, mode: 0o710 });
-    await writeJsonAtomic(path.join(this.dir(c.Id), RECORD), c);
+  /**
+   * Writes the record. State changes are not fsynced (`durable: false`): after a power loss
+   * the start-up reconcile corrects a stale state from what is really running.
+   */
+  async save(c: ContainerRecord, { durable = false } = {}): Promise<void> {
+    await writeJsonAtomic(path.join(this.dir(c.Id), RECORD), c, 0o600, durable);
     this.byId.set(c.Id, c);
   }
 

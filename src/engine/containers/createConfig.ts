@@ -26,7 +26,7 @@ export interface ImageRuntimeConfig {
 
 const MIN_MEMORY = 6 * 1024 * 1024;
 const DEFAULT_SHM = 64 * 1024 * 1024;
-const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+export const DEFAULT_PATH_ENV = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 function arr<T>(v: T[] | null | undefined): T[] | null {
   return Array.isArray(v) ? v : null;
@@ -64,7 +64,6 @@ export function buildConfig(req: CreateRequest, image: ImageRuntimeConfig, image
   const entrypoint = entrypointGiven ? (req.Entrypoint!.length === 1 && req.Entrypoint![0] === '' ? [] : req.Entrypoint!) : arr(image.Entrypoint) ?? [];
   // Docker: a new entrypoint on create drops the image's CMD unless a CMD is given too.
   const cmd = req.Cmd && req.Cmd.length > 0 ? req.Cmd : entrypointGiven ? [] : arr(image.Cmd) ?? [];
-  const imageEnv = image.Env && image.Env.length > 0 ? image.Env : [DEFAULT_PATH];
   return {
     ...req,
     Hostname: req.Hostname ?? '',
@@ -77,7 +76,7 @@ export function buildConfig(req: CreateRequest, image: ImageRuntimeConfig, image
     Tty: !!req.Tty,
     OpenStdin: !!req.OpenStdin,
     StdinOnce: !!req.StdinOnce,
-    Env: mergeEnv(imageEnv, req.Env),
+    Env: mergeEnv(image.Env, req.Env),
     Cmd: cmd.length > 0 ? cmd : null,
     ...(req.Healthcheck ?? image.Healthcheck ? { Healthcheck: req.Healthcheck ?? image.Healthcheck } : {}),
     Image: imageName,

@@ -3,6 +3,7 @@ import { InvalidParameterError } from '../../lib/errors';
 import { ALL_CAPABILITIES, DEFAULT_CAPABILITIES, DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS } from '../../runtime/defaults';
 import type { ContainerSpecInput, NamespaceMode, ResourceLimits } from '../../runtime/types';
 import type { ContainerRecord } from './Container';
+import { DEFAULT_PATH_ENV, mergeEnv } from './createConfig';
 import { containerFileMounts } from './files';
 import type { ResolvedUser } from './user';
 
@@ -91,9 +92,8 @@ export interface SpecContext {
 
 export function buildSpecInput(c: ContainerRecord, ctx: SpecContext): ContainerSpecInput {
   const h = c.HostConfig;
-  const env = [...(c.Config.Env ?? [])];
-  if (!env.some((e) => e.startsWith('HOSTNAME='))) env.unshift(`HOSTNAME=${c.Config.Hostname}`);
-  if (c.Config.Tty && !env.some((e) => e.startsWith('TERM='))) env.push('TERM=xterm');
+  // Docker's process environment: PATH, HOSTNAME and TERM defaults that the config may override.
+  const env = mergeEnv([DEFAULT_PATH_ENV, `HOSTNAME=${c.Config.Hostname}`, ...(c.Config.Tty ? ['TERM=xterm'] : [])], c.Config.Env);
   if (!env.some((e) => e.startsWith('HOME='))) env.push(`HOME=${ctx.user.home || '/'}`);
   const [height, width] = h.ConsoleSize ?? [0, 0];
   const netMode = h.NetworkMode === 'host' ? { mode: 'host' as const } : namespace(h.NetworkMode, ctx.resolveContainerPid, 'net');
