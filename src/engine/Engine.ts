@@ -32,6 +32,13 @@ export class Engine {
     });
     images.setContainersUsingImage((id) => containers.usingImage(id));
     await containers.restore();
+    // Writable layers whose container record never got written (a crash inside create).
+    for (const m of await layers.listMounts()) {
+      if (!containers.store.find(m.id)) {
+        log.info('removing writable layer of an unknown container', { id: m.id });
+        await layers.removeMount(m.id).catch((e) => log.warn('could not remove orphan layer', { id: m.id, error: errorMessage(e) }));
+      }
+    }
     return new Engine(config, events, images, containers);
   }
 
