@@ -1,0 +1,65 @@
+// Creating a container: validate, resolve the image, claim the name, make the writable layer.
+import * as fsp from 'node:fs/promises';
+import * as os from 'node:os';
+import { BerthError, InvalidParameterError } from '../../lib/errors';
+import { newId } from '../../lib/ids';
+import { type ContainerRecord, initialState } from './Container';
+import type { ContainerService } from './ContainerService';
+import { buildConfig, buildHostConfig, commandOf, type CreateRequest } from './createConfig';
+import { writeContainerFiles } from './files';
+import { generateName } from './names';
+import { validateCapabilities, validateSecurityOpt } from './spec';
+
+export async function createContainer(svc: ContainerService, name: string | undefined, req: CreateRequest): Promise<{ Id: string; Warnings: string[] }> {
+  if (!req || typeof req !== 'object') throw new InvalidParameterError('invalid create request');
+  if (!req.Image || typeof req.Image !== 'string') throw new InvalidParameterError('No image specified');
+  const image = await svc.deps.images.resolve(req.Image);
+  const config = buildConfig(req, image.config.config ?? {}, req.Image);
+  const hostConfig = buildHostConfig(req.HostConfig, {
+    defaultRuntime: svc.config.defaultRuntime,
+    runtimes: Object.keys(svc.config.runtimes),
+    logDriver: svc.config.logDriver,
+    logOpts: svc.config.logOpts,
+    swapLimitSupported: svc.deps.swapLimitSupported,
+  });
+  const { path: cmdPath, args } = commandOf(config);
+  const id = newId();
+  if (!config.Hostname) config.Hostname = hostConfig.NetworkMode === 'host' ? (await import('node:os')).hostname() : id.slice(0, 12);
+  validateSecurityOpt(hostConfig.SecurityOpt);
+  const c: ContainerRecord = {
+    Id: id, Name: '', Created: new Date().toISOString(), Path: cmdPath, Args: args, State: initialState(),
+    Image: image.id, ImageChainId: image.topChainId, Config: config, HostConfig: hostConfig,
+    RestartCount: 0, HasBeenManuallyStopped: false,
+  };
+  validateCapabilities(c);
+  validateNamespaces(c);
+  const finalName = name ? name : generateName((n) => svc.store.hasName(n));
+  svc.store.reserveName(finalName, id);
+  c.Name = finalName.startsWith('/') ? finalName : '/' + finalName;
+  try {
+    await fsp.mkdir(svc.store.dir(id), { recursive: true, mode: 0o710 });
+    await Promise.all([svc.rootfs.createMount(id, image.topChainId), writeContainerFiles(svc.store.dir(id), c)]);
+    await svc.store.save(c, { durable: true });
+  } catch (e) {
+    svc.store.releaseName(c.Name);
+    await svc.rootfs.removeMount(id).catch(() => undefined);
+    await fsp.rm(svc.store.dir(id), { recursive: true, force: true });
+    throw e;
+  }
+  svc.publish(c, 'create');
+  return { Id: id, Warnings: [] };
+}
+
+export function validateNamespaces(c: ContainerRecord): void {
+  const h = c.HostConfig;
+  const mode = h.NetworkMode;
+  if (!['default', 'bridge', 'none', 'host'].includes(mode) && !mode.startsWith('container:')) {
+    // Until user-defined networks exist, a named network is not found.
+    throw new BerthError('NotFound', `network ${mode} not found`);
+  }
+  if (!['private', 'host', 'shareable', 'none', ''].includes(h.IpcMode) && !h.IpcMode.startsWith('container:')) {
+    throw new InvalidParameterError(`invalid IPC mode: ${h.IpcMode}`);
+  }
+  if (!['', 'host'].includes(h.PidMode) && !h.PidMode.startsWith('container:')) throw new InvalidParameterError(`invalid PID mode: ${h.PidMode}`);
+  if (!['', 'host'].includes(h.UTSMode)) throw new InvalidParameterError(`invalid UTS mode: ${h.UTSMode}`);
+}
