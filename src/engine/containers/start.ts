@@ -39,7 +39,8 @@ export async function startLocked(svc: ContainerService, c: ContainerRecord): Pr
     await span('start.bundle', c.Id, () => svc.runtime.writeBundle(bundle, input));
     const { pid } = await span('start.create', c.Id, () => svc.runtime.create({
       id: c.Id, bundleDir: bundle, runtime: rt, terminal: c.Config.Tty, openStdin: c.Config.OpenStdin,
-      stdinOnce: c.Config.StdinOnce, logPath: svc.logPath(c.Id),
+      // As Docker: a TTY's stdin is never closed by a client leaving (detach keeps the shell alive).
+      stdinOnce: c.Config.StdinOnce && !c.Config.Tty, logPath: svc.logPath(c.Id),
     }));
     created = true;
     await span('start.attach', c.Id, () => svc.attaches.connectPending(c.Id, svc.runtime));
