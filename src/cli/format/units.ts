@@ -1,4 +1,7 @@
 // Sizes and durations as docker's go-units prints and parses them.
+import { humanDuration } from '../../lib/units';
+
+export { humanDuration };
 import { formatG } from './template';
 
 const DECIMAL = ['B', 'kB', 'MB', 'GB', 'TB', 'PB', 'EB', 'ZB', 'YB'];
@@ -48,24 +51,6 @@ export function ramInBytes(s: string): number {
 /** go-units FromHumanSize: "1k" → 1000 (decimal multiples). */
 export function fromHumanSize(s: string): number {
   return parseSize(s, 1000);
-}
-
-/** go-units HumanDuration (the "About a minute" strings). `ms` is a duration in milliseconds. */
-export function humanDuration(ms: number): string {
-  const seconds = Math.trunc(ms / 1000);
-  if (seconds < 1) return 'Less than a second';
-  if (seconds === 1) return '1 second';
-  if (seconds < 60) return `${seconds} seconds`;
-  const minutes = Math.trunc(ms / 60000);
-  if (minutes === 1) return 'About a minute';
-  if (minutes < 60) return `${minutes} minutes`;
-  const hours = Math.round(ms / 3600000);
-  if (hours === 1) return 'About an hour';
-  if (hours < 48) return `${hours} hours`;
-  if (hours < 24 * 7 * 2) return `${Math.trunc(hours / 24)} days`;
-  if (hours < 24 * 30 * 2) return `${Math.trunc(hours / 24 / 7)} weeks`;
-  if (hours < 24 * 365 * 2) return `${Math.trunc(hours / 24 / 30)} months`;
-  return `${Math.trunc(ms / 3600000 / 24 / 365)} years`;
 }
 
 /** "<duration> ago" for a Unix time in seconds, as docker's CREATED column. */
