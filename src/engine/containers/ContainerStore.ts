@@ -24,6 +24,10 @@ export class ContainerStore {
     await fsp.mkdir(this.root, { recursive: true, mode: 0o710 });
     const loaded: ContainerRecord[] = [];
     for (const id of await fsp.readdir(this.root)) {
+      if (id.startsWith('.rm-')) {
+        await fsp.rm(path.join(this.root, id), { recursive: true, force: true });
+        continue;
+      }
       if (!/^[a-f0-9]{64}$/.test(id)) continue;
       await removeStaleTemps(this.dir(id));
       const rec = await readJsonIfExists<ContainerRecord>(path.join(this.dir(id), RECORD)).catch((e) => {
@@ -103,8 +107,16 @@ export class ContainerStore {
   async delete(c: ContainerRecord): Promise<void> {
     this.byId.delete(c.Id);
     if (this.byName.get(c.Name) === c.Id) this.byName.delete(c.Name);
-    // Drop the record first so a crash mid-removal never resurrects a half-removed container.
+    // Drop the record first so a crash mid-removal never resurrects a half-removed container;
+    // the rest of the directory is renamed away and deleted in the background.
     await fsp.rm(path.join(this.dir(c.Id), RECORD), { force: true });
-    await fsp.rm(this.dir(c.Id), { recursive: true, force: true });
+    const trash = path.join(this.root, `.rm-${c.Id}`);
+    try {
+      await fsp.rename(this.dir(c.Id), trash);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw e;
+    }
+    void fsp.rm(trash, { recursive: true, force: true }).catch(() => undefined);
   }
 }

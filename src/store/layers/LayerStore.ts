@@ -566,7 +566,9 @@ export class LayerStore {
         if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
         throw e;
       }
-      await fsp.rm(trash, { recursive: true, force: true });
+      // The layer is gone for every reader once renamed; deleting the files need not hold
+      // up the caller (reconcile removes what a crash leaves behind).
+      void fsp.rm(trash, { recursive: true, force: true }).catch(() => undefined);
     });
   }
 
