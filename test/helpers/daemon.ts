@@ -41,7 +41,7 @@ export class TestDaemon {
         if (r.status === 200) return;
       } catch { /* not up yet */ }
       if (Date.now() > deadline) throw new Error(`berthd did not come up: ${this.stderr}`);
-      await new Promise((r) => setTimeout(r, 50));
+      await new Promise((r) => setTimeout(r, 20));
     }
   }
 
