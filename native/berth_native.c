@@ -4,6 +4,7 @@
 //    uv_poll_t on the main loop (never blocks the loop or the threadpool), non-blocking send,
 //    shutdown, close.
 //  - mount(2), umount2(2), setns(2), openat2(2).
+//  - mknod(2), mkfifo(3), [l]setxattr(2), [l]listxattr(2), [l]getxattr(2) for the layer store.
 //
 // Errors are thrown as Error objects with .code (e.g. "ENOENT"), .errno and .syscall, like Node's.
 #include <errno.h>
@@ -16,6 +17,9 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -550,6 +554,242 @@ static napi_value do_openat2(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/* ------------------------------------------------------------------------------------------- */
+/* mknod / mkfifo / xattrs (layer store: whiteouts, device nodes, opaque dirs, capabilities)    */
+
+// mknod(path, mode, major, minor): mode includes the file type (S_IFCHR, S_IFBLK, S_IFIFO,
+// S_IFREG). Subject to the umask, like mknod(2).
+static napi_value do_mknod(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 4) {
+    napi_throw_type_error(env, NULL, "mknod(path, mode, major, minor)");
+    return NULL;
+  }
+  char *path;
+  int64_t mode, maj, min;
+  if (get_string_arg(env, argv[0], &path, 0) < 0) return NULL;
+  if (get_int_arg(env, argv[1], &mode) < 0 || get_int_arg(env, argv[2], &maj) < 0 ||
+      get_int_arg(env, argv[3], &min) < 0) {
+    free(path);
+    return NULL;
+  }
+  if (maj < 0 || min < 0 || maj > 0xffffffffLL || min > 0xffffffffLL) {
+    free(path);
+    napi_throw_range_error(env, NULL, "mknod: major/minor out of range");
+    return NULL;
+  }
+  if (mknod(path, (mode_t)mode, makedev((unsigned int)maj, (unsigned int)min)) < 0) {
+    throw_errno(env, errno, "mknod", path);
+    free(path);
+    return NULL;
+  }
+  free(path);
+  return undefined(env);
+}
+
+// mkfifo(path, mode)
+static napi_value do_mkfifo(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 2) {
+    napi_throw_type_error(env, NULL, "mkfifo(path, mode)");
+    return NULL;
+  }
+  char *path;
+  int64_t mode;
+  if (get_string_arg(env, argv[0], &path, 0) < 0) return NULL;
+  if (get_int_arg(env, argv[1], &mode) < 0) {
+    free(path);
+    return NULL;
+  }
+  if (mkfifo(path, (mode_t)mode) < 0) {
+    throw_errno(env, errno, "mkfifo", path);
+    free(path);
+    return NULL;
+  }
+  free(path);
+  return undefined(env);
+}
+
+// Reads a boolean argument (missing/undefined = def).
+static int get_bool_arg(napi_env env, size_t argc, napi_value *argv, size_t i, bool def, bool *out) {
+  *out = def;
+  if (i >= argc) return 0;
+  napi_valuetype t;
+  if (napi_typeof(env, argv[i], &t) != napi_ok) return -1;
+  if (t == napi_undefined || t == napi_null) return 0;
+  if (t != napi_boolean) {
+    napi_throw_type_error(env, NULL, "expected a boolean argument");
+    return -1;
+  }
+  return napi_get_value_bool(env, argv[i], out) == napi_ok ? 0 : -1;
+}
+
+// setxattr(path, name, value: Buffer, flags, follow): follow=false is lsetxattr (the default
+// for the layer store: a symlink's own attributes, never its target's). Values are raw bytes.
+static napi_value do_setxattr(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 3) {
+    napi_throw_type_error(env, NULL, "setxattr(path, name, value, flags, follow)");
+    return NULL;
+  }
+  bool isbuf;
+  CHECK(napi_is_buffer(env, argv[2], &isbuf));
+  if (!isbuf) {
+    napi_throw_type_error(env, NULL, "setxattr: value must be a Buffer");
+    return NULL;
+  }
+  void *data;
+  size_t len;
+  CHECK(napi_get_buffer_info(env, argv[2], &data, &len));
+  int64_t flags = 0;
+  if (argc >= 4) {
+    napi_valuetype t;
+    CHECK(napi_typeof(env, argv[3], &t));
+    if (t != napi_undefined && get_int_arg(env, argv[3], &flags) < 0) return NULL;
+  }
+  bool follow;
+  if (get_bool_arg(env, argc, argv, 4, false, &follow) < 0) return NULL;
+  char *path = NULL, *name = NULL;
+  napi_value ret = NULL;
+  if (get_string_arg(env, argv[0], &path, 0) < 0) goto done;
+  if (get_string_arg(env, argv[1], &name, 0) < 0) goto done;
+  int r = follow ? setxattr(path, name, data, len, (int)flags) : lsetxattr(path, name, data, len, (int)flags);
+  if (r < 0) {
+    char detail[PATH_MAX + 64];
+    snprintf(detail, sizeof detail, "%s %s", path, name);
+    throw_errno(env, errno, follow ? "setxattr" : "lsetxattr", detail);
+    goto done;
+  }
+  ret = undefined(env);
+done:
+  free(path);
+  free(name);
+  return ret;
+}
+
+// listxattr(path, follow): string[] of attribute names (follow=false is llistxattr).
+static napi_value do_listxattr(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 1) {
+    napi_throw_type_error(env, NULL, "listxattr(path, follow)");
+    return NULL;
+  }
+  bool follow;
+  if (get_bool_arg(env, argc, argv, 1, false, &follow) < 0) return NULL;
+  char *path;
+  if (get_string_arg(env, argv[0], &path, 0) < 0) return NULL;
+  const char *sc = follow ? "listxattr" : "llistxattr";
+  char stackbuf[1024];
+  char *buf = stackbuf;
+  ssize_t n;
+  // The list can grow between the size query and the read (ERANGE): retry a few times.
+  for (int attempt = 0;; attempt++) {
+    n = follow ? listxattr(path, buf, buf == stackbuf ? sizeof stackbuf : 0)
+               : llistxattr(path, buf, buf == stackbuf ? sizeof stackbuf : 0);
+    if (n >= 0 || errno != ERANGE || attempt >= 4) break;
+    // Too small: ask for the size, then read into a heap buffer of that size.
+    ssize_t need = follow ? listxattr(path, NULL, 0) : llistxattr(path, NULL, 0);
+    if (need < 0) { n = need; break; }
+    if (buf != stackbuf) free(buf);
+    buf = malloc((size_t)need + 1);
+    if (!buf) {
+      free(path);
+      napi_throw_error(env, NULL, "out of memory");
+      return NULL;
+    }
+    n = follow ? listxattr(path, buf, (size_t)need) : llistxattr(path, buf, (size_t)need);
+    if (n >= 0 || errno != ERANGE) break;
+    free(buf);
+    buf = stackbuf;
+  }
+  if (n < 0) {
+    int err = errno;
+    if (buf != stackbuf) free(buf);
+    throw_errno(env, err, sc, path);
+    free(path);
+    return NULL;
+  }
+  free(path);
+  napi_value arr;
+  if (napi_create_array(env, &arr) != napi_ok) {
+    if (buf != stackbuf) free(buf);
+    napi_throw_error(env, NULL, "napi_create_array failed");
+    return NULL;
+  }
+  uint32_t idx = 0;
+  ssize_t off = 0;
+  while (off < n) {
+    size_t l = strnlen(buf + off, (size_t)(n - off));
+    if (l > 0) {
+      napi_value s;
+      napi_create_string_utf8(env, buf + off, l, &s);
+      napi_set_element(env, arr, idx++, s);
+    }
+    off += (ssize_t)l + 1;
+  }
+  if (buf != stackbuf) free(buf);
+  return arr;
+}
+
+// getxattr(path, name, follow): Buffer (follow=false is lgetxattr).
+static napi_value do_getxattr(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 2) {
+    napi_throw_type_error(env, NULL, "getxattr(path, name, follow)");
+    return NULL;
+  }
+  bool follow;
+  if (get_bool_arg(env, argc, argv, 2, false, &follow) < 0) return NULL;
+  char *path = NULL, *name = NULL;
+  napi_value ret = NULL;
+  char stackbuf[4096];
+  char *buf = stackbuf;
+  size_t cap = sizeof stackbuf;
+  ssize_t n;
+  if (get_string_arg(env, argv[0], &path, 0) < 0) goto done;
+  if (get_string_arg(env, argv[1], &name, 0) < 0) goto done;
+  for (int attempt = 0;; attempt++) {
+    n = follow ? getxattr(path, name, buf, cap) : lgetxattr(path, name, buf, cap);
+    if (n >= 0 || errno != ERANGE || attempt >= 4) break;
+    ssize_t need = follow ? getxattr(path, name, NULL, 0) : lgetxattr(path, name, NULL, 0);
+    if (need < 0) { n = need; break; }
+    if (buf != stackbuf) free(buf);
+    cap = (size_t)need + 1;
+    buf = malloc(cap);
+    if (!buf) {
+      buf = stackbuf;
+      napi_throw_error(env, NULL, "out of memory");
+      goto done;
+    }
+  }
+  if (n < 0) {
+    char detail[PATH_MAX + 64];
+    snprintf(detail, sizeof detail, "%s %s", path, name);
+    throw_errno(env, errno, follow ? "getxattr" : "lgetxattr", detail);
+    goto done;
+  }
+  void *out;
+  if (napi_create_buffer_copy(env, (size_t)n, buf, &out, &ret) != napi_ok) {
+    ret = NULL;
+    napi_throw_error(env, NULL, "napi_create_buffer_copy failed");
+  }
+done:
+  if (buf != stackbuf) free(buf);
+  free(path);
+  free(name);
+  return ret;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"seqpacketConnect", NULL, seqpacket_connect, NULL, NULL, NULL, napi_default, NULL},
@@ -562,6 +802,11 @@ static napi_value init(napi_env env, napi_value exports) {
       {"umount2", NULL, do_umount2, NULL, NULL, NULL, napi_default, NULL},
       {"setns", NULL, do_setns, NULL, NULL, NULL, napi_default, NULL},
       {"openat2", NULL, do_openat2, NULL, NULL, NULL, napi_default, NULL},
+      {"mknod", NULL, do_mknod, NULL, NULL, NULL, napi_default, NULL},
+      {"mkfifo", NULL, do_mkfifo, NULL, NULL, NULL, napi_default, NULL},
+      {"setxattr", NULL, do_setxattr, NULL, NULL, NULL, napi_default, NULL},
+      {"listxattr", NULL, do_listxattr, NULL, NULL, NULL, napi_default, NULL},
+      {"getxattr", NULL, do_getxattr, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -1,6 +1,7 @@
 // Assembles the router from the route groups.
 import type { Engine } from '../engine/Engine';
 import { registerContainerRoutes } from './routes/containers';
+import { registerExecRoutes } from './routes/exec';
 import { registerImageRoutes } from './routes/images';
 import { registerSystemRoutes } from './routes/system';
 import { Router } from './router';
@@ -16,5 +17,6 @@ export function buildRouter(engine: Engine): Router {
   });
   registerContainerRoutes(r, { containers: engine.containers, imageId: (ref) => engine.imageId(ref) });
   registerImageRoutes(r, engine.images);
+  registerExecRoutes(r, engine);
   return r;
 }

@@ -13,9 +13,11 @@ import * as top from './commands/top';
 import * as stats from './commands/stats';
 import * as events from './commands/events';
 import * as attach from './commands/attach';
+import * as exec from './commands/exec';
 import * as lc from './commands/lifecycle';
 import * as img from './commands/imagecmds';
 import * as sys from './commands/system';
+import * as update from './commands/update';
 
 /** Rewrite `--flag=true|false` for boolean flags, which commander does not accept. */
 export function preprocessArgs(argv: string[]): string[] {
@@ -91,6 +93,7 @@ export function buildProgram(cli: Cli): Command {
   stats.register(program, cli);
   events.register(program, cli);
   attach.register(program, cli);
+  exec.register(program, cli);
   img.registerExport(program, cli);
   images.register(program, cli);
   img.registerHistory(program, cli);
@@ -121,6 +124,7 @@ export function buildProgram(cli: Cli): Command {
   attach.register(container, cli);
   img.registerExport(container, cli);
   img.registerContainerPrune(container, cli);
+  for (const parent of [program, container]) update.register(parent, cli);
 
   // image management group
   const image = program.command('image').description('Manage images').usage('COMMAND');

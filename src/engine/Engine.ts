@@ -8,6 +8,7 @@ import { log } from '../lib/log';
 import type { DaemonConfig } from './config';
 import { ContainerService } from './containers/ContainerService';
 import { EventBus } from './events/EventBus';
+import { attachLogRotation } from './logs/rotation';
 import { ImageService } from './images/ImageService';
 import { systemInfo, versionInfo } from './system/info';
 
@@ -32,6 +33,7 @@ export class Engine {
     });
     images.setContainersUsingImage((id) => containers.usingImage(id));
     await containers.restore();
+    attachLogRotation(containers);
     // Writable layers whose container record never got written (a crash inside create).
     for (const m of await layers.listMounts()) {
       if (!containers.store.find(m.id)) {
@@ -66,6 +68,9 @@ export class Engine {
 
   /** Without live-restore, containers stop with the daemon (their stop signal and timeout). */
   async shutdown(): Promise<void> {
+    // Stops from here on are the daemon's, not the user's: unless-stopped containers come back
+    // at the next start (Docker's IsShuttingDown), and no restart policy fires meanwhile.
+    this.containers.shuttingDown = true;
     if (this.config.liveRestore) return;
     await Promise.all(this.containers.store.all().filter((c) => c.State.Running).map((c) =>
       this.containers.stop(c.Id).catch((e) => log.warn('stop at shutdown failed', { id: c.Id, error: errorMessage(e) }))));

@@ -9,8 +9,10 @@ import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import type {
-  AttachStream, ContainerSpecInput, CreateTaskOptions, ExitStatus, Runtime, RuntimeConfig, RuntimeState,
+  AttachStream, ContainerSpecInput, CreateTaskOptions, ExecTask, ExecTaskOptions, ExitStatus, Runtime, RuntimeConfig, RuntimeState,
 } from './types';
+import type { ResourceLimits } from './types';
+import { ConmonExecTask } from './exec';
 import { buildSpec, serializeSpec } from './spec';
 import * as runc from './runc';
 import { spawnConmon } from './conmon';
@@ -39,6 +41,7 @@ function checkId(id: string): void {
 }
 
 const WIN_RESIZE_EVENT = 1;
+const REOPEN_LOGS_EVENT = 2;
 
 export class OciRuntime implements Runtime {
   readonly conmonPath: string;
@@ -137,6 +140,7 @@ export class OciRuntime implements Runtime {
       containerPidFile: path.join(persist, 'pidfile'),
       conmonPidFile: path.join(persist, 'conmon.pid'),
       logPath: opts.logPath,
+      logDriver: opts.logDriver,
       logSizeMax: opts.logSizeMax,
       terminal: opts.terminal,
       stdin: opts.openStdin,
@@ -355,6 +359,48 @@ export class OciRuntime implements Runtime {
       rm(this.persistDir(id)),
       ...(bundleDir ? ['attach', 'ctl', 'winsz'].map((f) => rm(path.join(bundleDir as string, f))) : []),
     ]);
+  }
+
+  /** Runs a process in a running container through conmon's exec mode; <execRoot>/execs/<execId> is its dir. */
+  exec(opts: ExecTaskOptions): ExecTask {
+    checkId(opts.containerId);
+    checkId(opts.execId);
+    const execDir = path.join(this.execRoot, 'execs', opts.execId);
+    const task = new ConmonExecTask({
+      conmonPath: this.conmonPath, containerId: opts.containerId, execId: opts.execId, execDir,
+      runtimePath: opts.runtime.path, runtimeArgs: [`--root=${this.runtimeRoot}`, ...(opts.runtime.args ?? [])],
+      process: opts.process, attach: opts.attach, stdin: opts.stdin,
+    });
+    void task.exited.then(() => fsp.rm(execDir, { recursive: true, force: true })).catch(() => undefined);
+    void task.run();
+    return task;
+  }
+
+  update(id: string, resources: ResourceLimits, runtime: RuntimeConfig): Promise<void> {
+    return runc.update(runtime, this.runtimeRoot, id, resources);
+  }
+
+  /** conmon's ctl fifo, message 2 (REOPEN_LOGS_EVENT): it closes its log fd and opens the path anew. */
+  async reopenLog(id: string): Promise<void> {
+    const t = await this.task(id);
+    await this.writeCtl(id, t.bundleDir, `${REOPEN_LOGS_EVENT} 0 0\n`);
+  }
+
+  private async writeCtl(id: string, bundleDir: string, msg: string): Promise<void> {
+    let fh: fsp.FileHandle;
+    try {
+      // O_NONBLOCK: fails with ENXIO instead of hanging when conmon (the reader) is gone.
+      fh = await fsp.open(path.join(bundleDir, 'ctl'), fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENXIO' || code === 'ENOENT') throw new ConflictError(`container ${id} is not running`, { cause: e });
+      throw e;
+    }
+    try {
+      await fh.write(msg);
+    } finally {
+      await fh.close();
+    }
   }
 
   /** Stops the exit watcher (for tests and daemon shutdown). */

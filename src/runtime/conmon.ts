@@ -19,6 +19,8 @@ export interface ConmonSpawnOptions {
   containerPidFile: string;
   conmonPidFile: string;
   logPath: string;
+  /** 'none': conmon keeps no log (attach still works). */
+  logDriver?: 'k8s-file' | 'none';
   logSizeMax?: number;
   terminal: boolean;
   stdin: boolean;
@@ -43,7 +45,7 @@ export function conmonArgs(o: ConmonSpawnOptions): string[] {
     // the attach socket is <bundle>/attach (no symlink in a socket dir); we reach long paths
     // through /proc/self/fd in the addon.
     '--full-attach',
-    '--log-path', `k8s-file:${o.logPath}`,
+    '--log-path', o.logDriver === 'none' ? 'none' : `k8s-file:${o.logPath}`,
     // Docker does not fsync container logs at exit; it would cost every short-lived container.
     '--no-sync-log',
   ];

@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as net from 'node:net';
 import * as pathMod from 'node:path';
-import type { RuntimeConfig, RuntimeState } from './types';
+import type { ResourceLimits, RuntimeConfig, RuntimeState } from './types';
 import { ConflictError, NotFoundError } from '../lib/errors';
 import { RuntimeError } from './errors';
 
@@ -89,6 +89,24 @@ export async function state(runtime: RuntimeConfig, root: string, id: string): P
   const s = JSON.parse(r.stdout) as { status: string; pid: number };
   const status = (['created', 'running', 'paused', 'stopped'] as const).find((x) => x === s.status) ?? 'stopped';
   return { status, pid: status === 'stopped' ? 0 : s.pid };
+}
+
+/** `runc update` with only the limits that are set (a value left out stays as it is). */
+export async function update(runtime: RuntimeConfig, root: string, id: string, r: ResourceLimits): Promise<void> {
+  const args: string[] = [];
+  const add = (flag: string, v: number | string | undefined) => { if (v !== undefined && v !== '' && v !== 0) args.push(`--${flag}`, String(v)); };
+  add('memory', r.memory);
+  add('memory-swap', r.memorySwap);
+  add('memory-reservation', r.memoryReservation);
+  add('cpu-share', r.cpuShares);
+  add('cpu-period', r.cpuPeriod);
+  add('cpu-quota', r.cpuQuota);
+  add('cpuset-cpus', r.cpusetCpus);
+  add('cpuset-mems', r.cpusetMems);
+  add('pids-limit', r.pidsLimit);
+  add('blkio-weight', r.blkioWeight);
+  if (args.length === 0) return;
+  await runRuntime(runtime, root, 'update', id, ['update', ...args, id]);
 }
 
 export async function ps(runtime: RuntimeConfig, root: string, id: string): Promise<number[]> {

@@ -80,6 +80,8 @@ export interface CreateTaskOptions {
   stdinOnce: boolean;
   /** conmon's container log (k8s-file format). */
   logPath: string;
+  /** 'none': no log is kept (default 'k8s-file' at logPath). */
+  logDriver?: 'k8s-file' | 'none';
   logSizeMax?: number;
 }
 
@@ -104,6 +106,35 @@ export interface AttachStream extends EventEmitter {
   close(): void;
 }
 
+export interface ExecTaskOptions {
+  /** The container (must be running) and the exec session's own ID. */
+  containerId: string;
+  execId: string;
+  runtime: RuntimeConfig;
+  process: RuntimeProcess;
+  /** Connect to the process's output (events on the task) before it starts. */
+  attach: boolean;
+  /** Keep a stdin pipe to the process; closed by endStdin(). */
+  stdin: boolean;
+}
+
+/**
+ * A process run inside a running container (`runc exec` under conmon).
+ * Events: 'stdout' (Buffer), 'stderr' (Buffer), 'end' () when the output is over.
+ */
+export interface ExecTask extends EventEmitter {
+  /** Host PID once running; rejects with RuntimeError (the runtime's own words) when it could not start. */
+  readonly started: Promise<number>;
+  /** The exit code (128+signal when killed); -1 when it never started. */
+  readonly exited: Promise<number>;
+  write(data: Buffer): void;
+  endStdin(): void;
+  /** Detach from the output; the process keeps running. */
+  close(): void;
+  resize(height: number, width: number): Promise<void>;
+  kill(signal?: NodeJS.Signals | number): void;
+}
+
 export interface Runtime {
   /** Writes config.json for the input into bundleDir. */
   writeBundle(bundleDir: string, input: ContainerSpecInput): Promise<void>;
@@ -126,4 +157,10 @@ export interface Runtime {
   readExit(id: string): Promise<ExitStatus | undefined>;
   /** Removes shim leftovers (exit file, sockets, pid files) of a task. */
   cleanup(id: string): Promise<void>;
+  /** Changes a running task's cgroup limits (`runc update`); only the given fields change. */
+  update(id: string, resources: ResourceLimits, runtime: RuntimeConfig): Promise<void>;
+  /** Asks the shim to reopen its log file (after the engine renamed it for rotation). */
+  reopenLog(id: string): Promise<void>;
+  /** Runs a process in a running container (joins its namespaces and cgroup). */
+  exec(opts: ExecTaskOptions): ExecTask;
 }

@@ -5,8 +5,9 @@ import { parseFilters } from '../../lib/filters';
 import { runtimeOf } from '../../engine/config';
 import type { ContainerService, WaitCondition } from '../../engine/containers/ContainerService';
 import type { CreateRequest } from '../../engine/containers/createConfig';
+import type { UpdateRequest } from '../../engine/containers/update';
 import { listContainers, pruneContainers } from '../../engine/containers/list';
-import { followLog, readLogSnapshot, type LogQuery, type LogRecord } from '../../engine/containers/logs';
+import { readLogs, readLogSnapshot, type LogQuery, type LogRecord } from '../../engine/logs/reader';
 import { sampleStats, withPrevious, type StatsSample } from '../../engine/containers/stats';
 import { topProcesses } from '../../engine/containers/top';
 import { inspectContainer } from '../../engine/containers/views';
@@ -106,6 +107,11 @@ export function registerContainerRoutes(r: Router, deps: ContainerRouteDeps): vo
     sendEmpty(ctx.res, 204);
   });
 
+  r.post('/containers/:id/update', async (ctx) => {
+    const body = await readJson<UpdateRequest>(ctx.req, { allowEmpty: false });
+    sendJson(ctx.res, 200, await svc.update(ctx.params.id, body));
+  });
+
   r.delete('/containers/:id', async (ctx) => {
     await svc.remove(ctx.params.id, { force: queryBool(ctx.query, 'force'), volumes: queryBool(ctx.query, 'v') });
     sendEmpty(ctx.res, 204);
@@ -195,11 +201,17 @@ export function registerContainerRoutes(r: Router, deps: ContainerRouteDeps): vo
       const payload = timestamps ? Buffer.concat([Buffer.from(rec.time + ' '), rec.message]) : rec.message;
       res.write(tty ? payload : frame(rec.stream, payload));
     };
-    const offset = await readLogSnapshot(svc.logPath(c.Id), query, emit);
-    if (!queryBool(q, 'follow') || !c.State.Running || query.untilNs !== undefined) return void res.end();
-    const follower = followLog(svc.logPath(c.Id), offset, { ...query, tail: undefined }, emit, svc.wait(c.Id, 'not-running'));
-    res.on('close', follower.cancel);
-    await follower.done;
+    const follow = queryBool(q, 'follow') && c.State.Running && query.untilNs === undefined;
+    if (!follow) {
+      await readLogs(svc.logPath(c.Id), query, emit);
+      return void res.end();
+    }
+    let cancelled = false;
+    const cancelHooks: (() => void)[] = [];
+    res.on('close', () => { cancelled = true; cancelHooks.forEach((fn) => fn()); });
+    await readLogs(svc.logPath(c.Id), query, emit, {
+      follow: { stopped: svc.wait(c.Id, 'not-running'), cancelled: () => cancelled, onCancel: (fn) => cancelHooks.push(fn) },
+    });
     res.end();
   });
 

@@ -132,6 +132,7 @@ export function canKill(c: ContainerRecord): void {
 
 export function canPause(c: ContainerRecord): void {
   if (!c.State.Running) throw new ConflictError(`Container ${c.Id} is not running`);
+  if (c.State.Restarting) throw new ConflictError(`Container ${c.Id} is restarting, wait until the container is running`);
   if (c.State.Paused) throw new ConflictError(`Container ${c.Id} is already paused`);
 }
 
@@ -142,6 +143,7 @@ export function canUnpause(c: ContainerRecord): void {
 export function canRemove(c: ContainerRecord, force: boolean): void {
   if (c.State.Status === 'removing') throw new ConflictError(`removal of container ${c.Id} is already in progress`);
   if (force) return;
+  if (c.State.Restarting) throw new ConflictError(`You cannot remove a restarting container ${c.Id}. Stop the container before attempting removal or force remove`);
   if (c.State.Paused) throw new ConflictError(`You cannot remove a paused container ${c.Id}. Unpause and then stop the container before attempting removal or force remove`);
   if (c.State.Running) throw new ConflictError(`You cannot remove a running container ${c.Id}. Stop the container before attempting removal or force remove`);
 }
@@ -157,5 +159,13 @@ export function setExited(c: ContainerRecord, exitCode: number, finishedAt: Date
   Object.assign(c.State, {
     Status: 'exited', Running: false, Paused: false, Restarting: false, OOMKilled: oomKilled,
     Pid: 0, ExitCode: exitCode, Error: error, FinishedAt: finishedAt.toISOString(),
+  });
+}
+
+/** Docker's SetRestarting: still "running" for stop/kill/rm, waiting for the policy's restart. */
+export function setRestarting(c: ContainerRecord, exitCode: number, finishedAt: Date, oomKilled: boolean): void {
+  Object.assign(c.State, {
+    Status: 'restarting', Running: true, Paused: false, Restarting: true, OOMKilled: oomKilled,
+    Pid: 0, ExitCode: exitCode, FinishedAt: finishedAt.toISOString(),
   });
 }

@@ -1,6 +1,7 @@
 // The container engine's facade: shared state (records, locks, waiters, attach sessions)
 // and one method per operation; each operation lives in its own file (create.ts, start.ts,
 // exit.ts, stop.ts, pause.ts, remove.ts, rename.ts, reconcile.ts).
+import { EventEmitter } from 'node:events';
 import * as path from 'node:path';
 import { ConflictError } from '../../lib/errors';
 import { KeyedMutex } from '../../lib/mutex';
@@ -18,7 +19,9 @@ import type { ImageLookup, RootfsStore } from './ports';
 import { restoreContainers } from './reconcile';
 import { removeContainer } from './remove';
 import { renameContainer } from './rename';
+import { RestartManager } from './restart';
 import { startContainer } from './start';
+import { updateContainer, type UpdateRequest } from './update';
 import { killContainer, restartContainer, stopByRef, untilStopped } from './stop';
 
 export interface ContainerDeps {
@@ -39,6 +42,15 @@ export class ContainerService {
   readonly monitor = new ExitMonitor();
   readonly attaches = new AttachRegistry();
   readonly locks = new KeyedMutex();
+  /** Restart policies' in-memory state (back-off, pending restarts). */
+  readonly restarts = new RestartManager();
+  /** Set by the daemon's shutdown: stops then are not "manual" and nothing restarts. */
+  shuttingDown = false;
+  /**
+   * Lifecycle hooks for other services (exec sessions, health checks): 'started' (record) after a
+   * task started, 'stopped' (record) after an exit was recorded, 'removed' (record) after removal.
+   */
+  readonly lifecycle = new EventEmitter();
 
   constructor(readonly deps: ContainerDeps) {
     this.store = new ContainerStore(path.join(deps.config.dataRoot, 'containers'));
@@ -70,6 +82,7 @@ export class ContainerService {
   unpause(ref: string): Promise<void> { return unpauseContainer(this, ref); }
   remove(ref: string, opts: { force?: boolean; volumes?: boolean } = {}): Promise<void> { return removeContainer(this, ref, opts); }
   rename(ref: string, newName: string): Promise<void> { return renameContainer(this, ref, newName); }
+  update(ref: string, req: UpdateRequest): Promise<{ Warnings: string[] }> { return updateContainer(this, ref, req); }
 
   // ---- wait, attach, resize
 
@@ -87,7 +100,7 @@ export class ContainerService {
   async attach(ref: string, opts: AttachOptions): Promise<AttachSession> {
     const c = this.store.get(ref);
     const session = new AttachSession(c.Id, { ...opts, stdin: opts.stdin && c.Config.OpenStdin });
-    if (c.State.Running) await session.connect(this.runtime);
+    if (c.State.Running && !c.State.Restarting) await session.connect(this.runtime);
     else this.attaches.hold(session);
     this.publish(c, 'attach');
     return session;

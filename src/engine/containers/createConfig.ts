@@ -3,6 +3,7 @@
 import * as os from 'node:os';
 import { InvalidParameterError } from '../../lib/errors';
 import type { ContainerConfig, HostConfig } from './Container';
+import { validateLogOpts } from '../logs/options';
 
 export interface CreateRequest extends Partial<ContainerConfig> {
   HostConfig?: Partial<HostConfig> | null;
@@ -156,6 +157,7 @@ export function buildHostConfig(raw: Partial<HostConfig> | null | undefined, d: 
   const network = !h.NetworkMode || h.NetworkMode === 'default' ? 'default' : h.NetworkMode;
   const logType = h.LogConfig?.Type || d.logDriver;
   if (!['json-file', 'none', 'local', 'k8s-file'].includes(logType)) throw new InvalidParameterError(`logger: no log driver named '${logType}' is registered`);
+  validateLogOpts(logType, { ...(h.LogConfig?.Type && h.LogConfig.Type !== d.logDriver ? {} : d.logOpts), ...(h.LogConfig?.Config ?? {}) });
   return {
     ...h,
     Binds: h.Binds ?? null,

@@ -5,6 +5,7 @@ import { log } from '../../lib/log';
 import type { ContainerRecord } from './Container';
 import type { ContainerService } from './ContainerService';
 import { summarizeContainer } from './views';
+import { healthOf } from '../health/HealthService';
 
 const LIST_FILTERS = ['ancestor', 'before', 'expose', 'exited', 'health', 'id', 'isolation', 'is-task', 'label', 'name', 'network', 'publish', 'since', 'status', 'volume'];
 const STATUSES = ['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead'];
@@ -27,6 +28,9 @@ export async function listContainers(svc: ContainerService, opts: ListOptions): 
   checkFilterKeys(f, LIST_FILTERS);
   for (const s of f.get('status') ?? []) {
     if (!STATUSES.includes(s)) throw new InvalidParameterError(`invalid filter 'status=${s}'`);
+  }
+  for (const h of f.get('health') ?? []) {
+    if (!['starting', 'healthy', 'unhealthy', 'none'].includes(h)) throw new InvalidParameterError(`Unrecognised filter value for health: ${h}`);
   }
   for (const e of f.get('exited') ?? []) {
     if (!/^-?\d+$/.test(e)) throw new InvalidParameterError(`invalid filter 'exited=${e}'`);
@@ -59,7 +63,8 @@ export async function listContainers(svc: ContainerService, opts: ListOptions): 
       && any(f.get('exited'), (e) => c.State.Status === 'exited' && c.State.ExitCode === Number(e))
       && (ancestors.size === 0 && !f.has('ancestor') ? true : ancestors.has(c.Image) || (f.get('ancestor') ?? []).includes(c.Config.Image))
       && any(f.get('network'), (n) => (c.HostConfig.NetworkMode === 'default' ? 'bridge' : c.HostConfig.NetworkMode) === n)
-      && any(f.get('isolation'), (i) => i === 'default' || i === '');
+      && any(f.get('isolation'), (i) => i === 'default' || i === '')
+      && any(f.get('health'), (h) => h === (healthOf(c)?.Status ?? 'none'));
   });
   if (opts.limit && opts.limit > 0) all = all.slice(0, opts.limit);
   return Promise.all(all.map((c) => summarizeContainer(svc, c, opts.size)));

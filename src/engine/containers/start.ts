@@ -17,6 +17,10 @@ export async function startContainer(svc: ContainerService, ref: string): Promis
   await svc.locks.run(c.Id, async () => {
     if (c.State.Running) throw new NotModifiedError();
     canStart(c);
+    // A user start: a fresh restart manager, restart count 0 (Docker's ResetRestartManager).
+    svc.restarts.reset(c.Id);
+    c.RestartCount = 0;
+    c.HasBeenManuallyStopped = false;
     await startLocked(svc, c);
   });
 }
@@ -41,6 +45,7 @@ export async function startLocked(svc: ContainerService, c: ContainerRecord): Pr
       id: c.Id, bundleDir: bundle, runtime: rt, terminal: c.Config.Tty, openStdin: c.Config.OpenStdin,
       // As Docker: a TTY's stdin is never closed by a client leaving (detach keeps the shell alive).
       stdinOnce: c.Config.StdinOnce && !c.Config.Tty, logPath: svc.logPath(c.Id),
+      logDriver: c.HostConfig.LogConfig?.Type === 'none' ? 'none' : 'k8s-file',
     }));
     created = true;
     await span('start.attach', c.Id, () => svc.attaches.connectPending(c.Id, svc.runtime));
@@ -70,6 +75,7 @@ export async function startLocked(svc: ContainerService, c: ContainerRecord): Pr
   }
   svc.publish(c, 'start');
   watchExit(svc, c);
+  svc.lifecycle.emit('started', c);
 }
 
 export function pidOf(svc: ContainerService, ref: string): number {

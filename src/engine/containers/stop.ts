@@ -1,11 +1,12 @@
 // Signals, stop with a timeout escalating to SIGKILL, and restart.
-import { NotModifiedError, errorMessage } from '../../lib/errors';
+import { BerthError, NotModifiedError, errorMessage } from '../../lib/errors';
 import { log } from '../../lib/log';
 import { SIGKILL, SIGTERM, parseSignal } from '../../lib/signals';
 import { runtimeOf } from '../config';
 import { type ContainerRecord, canKill, canStart } from './Container';
 import type { ContainerService } from './ContainerService';
 import type { ExitInfo } from './ExitMonitor';
+import { endRestarting } from './restart';
 import { startLocked } from './start';
 
 export async function killContainer(svc: ContainerService, ref: string, signal?: string): Promise<void> {
@@ -17,15 +18,26 @@ export async function killContainer(svc: ContainerService, ref: string, signal?:
 
 export async function signalContainer(svc: ContainerService, c: ContainerRecord, sig: number): Promise<void> {
   const rt = runtimeOf(svc.config, c.HostConfig.Runtime);
+  // As Docker's killWithSignal: any kill marks the container manually stopped (not during
+  // daemon shutdown); SIGKILL or the stop signal (any signal without one) also cancels the
+  // restart policy until the user starts it again.
+  if (!svc.shuttingDown) c.HasBeenManuallyStopped = true;
+  if (!c.Config.StopSignal || sig === SIGKILL || parseSignal(c.Config.StopSignal) === sig) {
+    if (svc.restarts.cancel(c.Id)) await endRestarting(svc, c);
+  }
+  // A container waiting for its restart has no task to signal.
+  if (c.State.Restarting) {
+    await svc.locks.run(c.Id, async () => undefined); // a restart in flight finishes first
+    if (c.State.Restarting || !c.State.Running) return;
+  }
   try {
     await svc.runtime.kill(c.Id, sig, rt);
   } catch (e) {
-    // Raced with the exit: the container is already gone, which is what was asked.
-    if (!c.State.Running) return;
+    // Raced with the exit: the container is already gone, which is what was asked; its exit
+    // is being recorded (the runtime says "not running" before the exit watcher has run).
+    if (!c.State.Running || c.State.Restarting) return;
+    if (e instanceof BerthError && (e.kind === 'Conflict' || e.kind === 'NotFound')) return;
     throw e;
-  }
-  if (sig === SIGKILL || sig === SIGTERM || c.Config.StopSignal && parseSignal(c.Config.StopSignal) === sig) {
-    c.HasBeenManuallyStopped = true;
   }
   svc.publish(c, 'kill', { signal: String(sig) });
 }
@@ -47,7 +59,11 @@ export async function stopContainer(svc: ContainerService, c: ContainerRecord, o
   const sig = parseSignal(opts.signal || c.Config.StopSignal || 'SIGTERM');
   const timeout = opts.timeout ?? c.Config.StopTimeout ?? 10;
   const exited = untilStopped(svc, c);
-  c.HasBeenManuallyStopped = true;
+  if (!svc.shuttingDown) c.HasBeenManuallyStopped = true;
+  // A stop cancels a pending restart: the container is then simply exited.
+  if (svc.restarts.cancel(c.Id)) await endRestarting(svc, c);
+  if (c.State.Restarting) await svc.locks.run(c.Id, async () => undefined);
+  if (!c.State.Running) { await exited; return; }
   if (c.State.Paused) {
     await signalContainer(svc, c, SIGKILL);
     await svc.unpause(c.Id).catch(() => undefined);
@@ -69,6 +85,10 @@ export async function restartContainer(svc: ContainerService, ref: string, opts:
   await svc.locks.run(c.Id, async () => {
     if (c.State.Running) return;
     canStart(c);
+    // A user restart starts afresh: restart count and back-off reset (Docker's containerStart).
+    svc.restarts.reset(c.Id);
+    c.RestartCount = 0;
+    c.HasBeenManuallyStopped = false;
     await startLocked(svc, c);
   });
   svc.publish(c, 'restart');

@@ -4,6 +4,8 @@ import type { ContainerRecord } from './Container';
 import { ZERO_TIME } from './Container';
 import { containerFiles } from './files';
 import type { ContainerService } from './ContainerService';
+import { execServiceOf } from '../exec/ExecService';
+import { healthSuffix } from '../health/HealthService';
 
 function networkName(mode: string): string {
   return mode === 'default' ? 'bridge' : mode;
@@ -45,7 +47,7 @@ export async function inspectContainer(svc: ContainerService, c: ContainerRecord
     MountLabel: '',
     ProcessLabel: '',
     AppArmorProfile: '',
-    ExecIDs: null,
+    ExecIDs: execServiceOf(svc).execIds(c.Id),
     HostConfig: hostConfigView(c),
     GraphDriver: {
       Data: {
@@ -89,9 +91,10 @@ export function commandString(c: ContainerRecord): string {
 export function statusString(c: ContainerRecord, now = Date.now()): string {
   const s = c.State;
   if (s.Status === 'removing') return 'Removal In Progress';
+  if (s.Restarting) return `Restarting (${s.ExitCode}) ${humanDuration(now - Date.parse(s.FinishedAt))} ago`;
   if (s.Running) {
     const up = `Up ${humanDuration(now - Date.parse(s.StartedAt))}`;
-    return s.Paused ? `${up} (Paused)` : up;
+    return s.Paused ? `${up} (Paused)` : up + healthSuffix(c);
   }
   if (s.Dead) return 'Dead';
   if (s.StartedAt === ZERO_TIME) return 'Created';

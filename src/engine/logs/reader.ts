@@ -1,7 +1,15 @@
-// Reading a container's log as conmon writes it (k8s-file: `TIME STREAM P|F TEXT`),
-// streaming from disk so a large log never sits in memory whole.
+// Reading a container's log as conmon writes it (k8s-file: `TIME STREAM P|F TEXT`), across
+// the files that rotation left (<log>.N ... <log>.1, <log>), streaming from disk so a large
+// log never sits in memory whole.
+//
+// Records come out as Docker's json-file gives them: a line conmon split into P records only
+// because a pipe read ended mid-line is joined again (Docker's copier buffers up to 16 KiB before
+// it writes a partial message); longer lines come out as 16 KiB partial records without a
+// newline, and a last line without a newline as one partial record.
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
+import { logFiles, logState } from './rotate';
 
 export interface LogRecord {
   stream: 'stdout' | 'stderr';
@@ -11,9 +19,13 @@ export interface LogRecord {
   timeNs: bigint;
   /** The text of the record; full lines keep their newline, partial ones have none. */
   message: Buffer;
+  /** A piece of a line (conmon's P). */
+  partial?: boolean;
 }
 
 const LINE_RE = /^(\S+) (stdout|stderr) ([PF]) /;
+/** Docker's copier buffer: a line longer than this is logged in partial messages. */
+export const MAX_RECORD = 16 * 1024;
 
 /** Parses an RFC 3339 time with an offset and up to 9 fractional digits into UTC nanoseconds. */
 export function parseTimeNs(ts: string): bigint | undefined {
@@ -39,14 +51,85 @@ export function parseLogLine(line: Buffer): LogRecord | undefined {
   const timeNs = parseTimeNs(m[1]);
   if (timeNs === undefined) return undefined;
   const body = line.subarray(m[0].length);
-  const message = m[3] === 'F' ? Buffer.concat([body, Buffer.from('\n')]) : Buffer.from(body);
-  return { stream: m[2] as 'stdout' | 'stderr', time: formatTimeNs(timeNs), timeNs, message };
+  const partial = m[3] === 'P';
+  const message = partial ? Buffer.from(body) : Buffer.concat([body, Buffer.from('\n')]);
+  return { stream: m[2] as 'stdout' | 'stderr', time: formatTimeNs(timeNs), timeNs, message, partial };
+}
+
+/** Joins conmon's P pieces per stream into Docker-shaped records. */
+export class PartialJoiner {
+  private pending: Record<'stdout' | 'stderr', { first: LogRecord; parts: Buffer[]; size: number } | undefined> = { stdout: undefined, stderr: undefined };
+
+  constructor(private readonly out: (r: LogRecord) => void) {}
+
+  push(r: LogRecord): void {
+    const p = this.pending[r.stream];
+    if (!r.partial) {
+      if (!p) return this.out(r);
+      this.pending[r.stream] = undefined;
+      this.emitJoined(p.first, [...p.parts, r.message], p.size + r.message.length, false);
+      return;
+    }
+    if (!p) this.pending[r.stream] = { first: r, parts: [r.message], size: r.message.length };
+    else { p.parts.push(r.message); p.size += r.message.length; }
+    const q = this.pending[r.stream]!;
+    if (q.size >= MAX_RECORD) {
+      // Docker logs a full buffer as partial messages; the remainder waits for the line's end.
+      const all = Buffer.concat(q.parts);
+      let off = 0;
+      for (; all.length - off >= MAX_RECORD; off += MAX_RECORD) this.out({ ...q.first, message: all.subarray(off, off + MAX_RECORD), partial: true });
+      const rest = all.subarray(off);
+      this.pending[r.stream] = rest.length ? { first: { ...r }, parts: [Buffer.from(rest)], size: rest.length } : undefined;
+    }
+  }
+
+  private emitJoined(first: LogRecord, parts: Buffer[], size: number, partial: boolean): void {
+    const all = Buffer.concat(parts, size);
+    if (all.length <= MAX_RECORD + 1) return this.out({ ...first, message: all, partial });
+    let off = 0;
+    for (; all.length - off > MAX_RECORD + 1; off += MAX_RECORD) this.out({ ...first, message: all.subarray(off, off + MAX_RECORD), partial: true });
+    this.out({ ...first, message: all.subarray(off), partial });
+  }
+
+  /** The end of the log: pieces still waiting come out as partial records. */
+  flush(): void {
+    for (const s of ['stdout', 'stderr'] as const) {
+      const p = this.pending[s];
+      this.pending[s] = undefined;
+      if (p) this.emitJoined(p.first, p.parts, p.size, true);
+    }
+  }
 }
 
 /**
- * Reads complete lines from `offset` to the current end of the file. Returns the records
- * and the offset after the last complete line (a line still being written is left for later).
+ * Reads complete lines of an open file from `offset` to its current end. Returns the offset
+ * after the last complete line (a line still being written is left for later).
  */
+async function readFrom(fh: fsp.FileHandle, offset: number, onRecord: (r: LogRecord) => void): Promise<number> {
+  const size = (await fh.stat()).size;
+  if (size < offset) offset = 0; // truncated: start over
+  const buf = Buffer.allocUnsafe(256 * 1024);
+  let pos = offset;
+  let carry = Buffer.alloc(0);
+  let consumed = offset;
+  while (pos < size) {
+    const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, size - pos), pos);
+    if (bytesRead === 0) break;
+    pos += bytesRead;
+    const data = carry.length ? Buffer.concat([carry, buf.subarray(0, bytesRead)]) : buf.subarray(0, bytesRead);
+    let start = 0;
+    for (let nl = data.indexOf(10, start); nl >= 0; nl = data.indexOf(10, start)) {
+      const rec = parseLogLine(data.subarray(start, nl));
+      if (rec) onRecord(rec);
+      consumed += nl - start + 1;
+      start = nl + 1;
+    }
+    carry = Buffer.from(data.subarray(start));
+  }
+  return consumed;
+}
+
+/** Reads one file by path from `offset` (kept for callers that know a single file). */
 export async function readLogFrom(file: string, offset: number, onRecord: (r: LogRecord) => void): Promise<number> {
   let fh: fsp.FileHandle;
   try {
@@ -56,28 +139,7 @@ export async function readLogFrom(file: string, offset: number, onRecord: (r: Lo
     throw e;
   }
   try {
-    const size = (await fh.stat()).size;
-    if (size < offset) offset = 0; // truncated or replaced: start over
-    const buf = Buffer.allocUnsafe(256 * 1024);
-    let pos = offset;
-    let carry = Buffer.alloc(0);
-    let consumed = offset;
-    while (pos < size) {
-      const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, size - pos), pos);
-      if (bytesRead === 0) break;
-      pos += bytesRead;
-      let data = carry.length ? Buffer.concat([carry, buf.subarray(0, bytesRead)]) : buf.subarray(0, bytesRead);
-      let start = 0;
-      for (let nl = data.indexOf(10, start); nl >= 0; nl = data.indexOf(10, start)) {
-        const rec = parseLogLine(data.subarray(start, nl));
-        if (rec) onRecord(rec);
-        consumed += nl - start + 1;
-        start = nl + 1;
-      }
-      carry = Buffer.from(data.subarray(start));
-      data = Buffer.alloc(0);
-    }
-    return consumed;
+    return await readFrom(fh, offset, onRecord);
   } finally {
     await fh.close();
   }
@@ -100,41 +162,108 @@ function wanted(q: LogQuery, r: LogRecord): boolean {
   return true;
 }
 
-/** The records of the log as it is now, honouring tail/since/until. Returns the end offset. */
-export async function readLogSnapshot(file: string, q: LogQuery, emit: (r: LogRecord) => void): Promise<number> {
-  if (q.tail === undefined) return readLogFrom(file, 0, (r) => { if (wanted(q, r)) emit(r); });
-  if (q.tail <= 0) return (await fsp.stat(file).catch(() => ({ size: 0 }))).size;
-  const ring: LogRecord[] = [];
-  const end = await readLogFrom(file, 0, (r) => {
-    if (!wanted(q, r)) return;
-    ring.push(r);
-    if (ring.length > q.tail!) ring.shift();
+async function openIfExists(file: string): Promise<fsp.FileHandle | undefined> {
+  try {
+    return await fsp.open(file, 'r');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
+}
+
+/** Opens every file of the log at once, under the rotation lock: one consistent chain. */
+async function openChain(file: string): Promise<{ handles: fsp.FileHandle[]; live: fsp.FileHandle | undefined; gen: number }> {
+  const s = logState(file);
+  return s.lock.run(async () => {
+    const names = await logFiles(file);
+    const handles: fsp.FileHandle[] = [];
+    for (const n of names.slice(0, -1)) {
+      const fh = await openIfExists(n);
+      if (fh) handles.push(fh);
+    }
+    return { handles, live: await openIfExists(file), gen: s.gen };
   });
-  ring.forEach(emit);
-  return end;
+}
+
+export interface ReadOptions {
+  /** Keep reading new records until `stopped` settles (the container stopped) or `cancel`. */
+  follow?: { stopped: Promise<unknown>; cancelled: () => boolean; onCancel: (fn: () => void) => void };
 }
 
 /**
- * Follows the log from `offset` until `stopped` resolves (the container exited) or `cancel`
- * is called; then drains what is left. Uses inotify with a slow poll as a safety net.
+ * Emits the log's records (tail/since/until honoured) across rotated files; with `follow`,
+ * goes on across rotations until the container stops.
  */
-export function followLog(file: string, offset: number, q: LogQuery, emit: (r: LogRecord) => void, stopped: Promise<unknown>): { done: Promise<void>; cancel: () => void } {
-  let cancelled = false;
-  let wake: (() => void) | undefined;
-  let watcher: fs.FSWatcher | undefined;
+export async function readLogs(file: string, q: LogQuery, emit: (r: LogRecord) => void, opts: ReadOptions = {}): Promise<void> {
+  const ring: LogRecord[] = [];
+  let sink: (r: LogRecord) => void;
+  if (q.tail === undefined) sink = (r) => { if (wanted(q, r)) emit(r); };
+  else if (q.tail <= 0) sink = () => undefined;
+  else {
+    sink = (r) => {
+      if (!wanted(q, r)) return;
+      ring.push(r);
+      if (ring.length > q.tail!) ring.shift();
+    };
+  }
+  const joiner = new PartialJoiner((r) => sink(r));
+  const push = (r: LogRecord) => joiner.push(r);
+  const chain = await openChain(file);
+  let live = chain.live;
+  let liveGen = chain.gen;
+  let offset = 0;
   try {
-    watcher = fs.watch(file, () => wake?.());
-  } catch { /* the file may not exist yet; the poll covers it */ }
-  let finished = false;
-  void stopped.then(() => { finished = true; wake?.(); }, () => { finished = true; wake?.(); });
-  const done = (async () => {
+    for (const fh of chain.handles) {
+      try { await readFrom(fh, 0, push); } finally { await fh.close(); }
+    }
+    if (live) offset = await readFrom(live, 0, push);
+    if (!opts.follow) {
+      joiner.flush();
+      ring.forEach(emit);
+      return;
+    }
+    // From here on every record is new: emitted as it comes (tail applies to the snapshot only).
+    ring.forEach(emit);
+    ring.length = 0;
+    sink = (r) => { if (wanted(q, r)) emit(r); };
+    const f = opts.follow;
+    const s = logState(file);
+    let wake: (() => void) | undefined;
+    const poke = () => wake?.();
+    let watcher: fs.FSWatcher | undefined;
+    try {
+      watcher = fs.watch(path.dirname(file), poke);
+      watcher.on('error', () => undefined);
+    } catch { /* the poll covers it */ }
+    s.events.on('rotated', poke);
+    f.onCancel(poke);
+    let finished = false;
+    void f.stopped.then(() => { finished = true; poke(); }, () => { finished = true; poke(); });
     try {
       for (;;) {
-        offset = await readLogFrom(file, offset, (r) => { if (wanted(q, r)) emit(r); });
-        if (cancelled) return;
+        if (live) offset = await readFrom(live, offset, push);
+        if (f.cancelled()) return;
+        if (s.gen > liveGen || !live) {
+          // Rotated since `live` was opened: conmon has left that inode, so drain it and
+          // continue with the file that followed it.
+          if (live) { offset = await readFrom(live, offset, push); await live.close(); live = undefined; }
+          const next = await s.lock.run(async () => {
+            const k = s.gen - liveGen;
+            if (k >= 2) {
+              const fh = await openIfExists(`${file}.${k - 1}`);
+              if (fh) return { fh, gen: liveGen + 1 };
+            }
+            return { fh: await openIfExists(file), gen: s.gen };
+          });
+          live = next.fh;
+          liveGen = next.gen;
+          offset = 0;
+          if (live) continue;
+        }
         if (finished) {
           // One last read: conmon may have flushed after the exit was noticed.
-          offset = await readLogFrom(file, offset, (r) => { if (wanted(q, r)) emit(r); });
+          if (live) offset = await readFrom(live, offset, push);
+          joiner.flush();
           return;
         }
         await new Promise<void>((resolve) => {
@@ -145,7 +274,14 @@ export function followLog(file: string, offset: number, q: LogQuery, emit: (r: L
       }
     } finally {
       watcher?.close();
+      s.events.off('rotated', poke);
     }
-  })();
-  return { done, cancel: () => { cancelled = true; wake?.(); } };
+  } finally {
+    await live?.close().catch(() => undefined);
+  }
+}
+
+/** The records of the log as it is now, honouring tail/since/until. */
+export async function readLogSnapshot(file: string, q: LogQuery, emit: (r: LogRecord) => void): Promise<void> {
+  await readLogs(file, q, emit);
 }

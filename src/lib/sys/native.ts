@@ -26,6 +26,15 @@ export interface BerthNative {
   umount2(target: string, flags: number): void;
   setns(fd: number, nstype: number): void;
   openat2(dirfd: number, path: string, flags: number, mode: number, resolve: number): number;
+  /** mode includes the file type bits (S_IFCHR, S_IFBLK, S_IFIFO). */
+  mknod(path: string, mode: number, major: number, minor: number): void;
+  mkfifo(path: string, mode: number): void;
+  /** follow=false (default) is lsetxattr. Values are raw bytes. */
+  setxattr(path: string, name: string, value: Buffer, flags?: number, follow?: boolean): void;
+  /** follow=false (default) is llistxattr. */
+  listxattr(path: string, follow?: boolean): string[];
+  /** follow=false (default) is lgetxattr. */
+  getxattr(path: string, name: string, follow?: boolean): Buffer;
 }
 
 /** Errors thrown by the addon carry Node-style fields. */

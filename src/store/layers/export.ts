@@ -7,7 +7,8 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import * as tar from 'tar-stream';
-import { readXattrTree } from './fsops';
+import { readXattrs } from '../../lib/sys/xattr';
+import { hookPackRawPax, paxRecordsAsStrings, RawPaxHeaders, SCHILY_XATTR } from './paxraw';
 import { OPAQUE_XATTR, WHITEOUT_OPAQUE, WHITEOUT_PREFIX } from './extract';
 
 function major(rdev: number): number {
@@ -18,17 +19,17 @@ function minor(rdev: number): number {
 }
 
 export interface ExportOptions {
-  /** Skip reading xattrs (saves one helper process). Opaque dirs are then lost. */
+  /** Skip reading xattrs. Opaque dirs are then lost. */
   noXattrs?: boolean;
 }
 
 /** Returns a tar stream of `dir`'s contents (entries relative, no leading `./`). */
 export function exportDir(dir: string, opts: ExportOptions = {}): Readable {
   const pack = tar.pack();
+  const rawPax = hookPackRawPax(pack); // xattr values written as bytes (see paxraw.ts)
   void (async () => {
-    const xattrs = opts.noXattrs ? {} : await readXattrTree(dir);
     const links = new Map<string, string>();
-    const entry = (h: tar.Headers & { pax?: Record<string, string> }, body?: Buffer | Readable): Promise<void> =>
+    const entry = (h: RawPaxHeaders, body?: Buffer | Readable): Promise<void> =>
       new Promise((resolve, reject) => {
         if (body instanceof Readable) {
           const w = pack.entry(h, (err) => (err ? reject(err) : resolve()));
@@ -38,15 +39,12 @@ export function exportDir(dir: string, opts: ExportOptions = {}): Readable {
           pack.entry(h, body ?? Buffer.alloc(0), (err) => (err ? reject(err) : resolve()));
         }
       });
-    const paxFor = (rel: string): Record<string, string> | undefined => {
-      const x = xattrs[rel];
-      if (!x) return undefined;
-      const out: Record<string, string> = {};
-      for (const [k, v] of Object.entries(x)) {
-        if (k.startsWith('trusted.overlay.')) continue;
-        out['SCHILY.xattr.' + k] = Buffer.from(v, 'base64').toString('utf8');
-      }
-      return Object.keys(out).length ? out : undefined;
+    /** The entry's xattrs (without overlay internals) as PAX SCHILY.xattr records, raw bytes. */
+    const paxFor = (x: Map<string, Buffer>): Partial<RawPaxHeaders> => {
+      const recs = new Map<string, Buffer>();
+      for (const [k, v] of x) if (!k.startsWith('trusted.overlay.')) recs.set(SCHILY_XATTR + k, v);
+      if (recs.size === 0) return {};
+      return rawPax ? { paxRaw: recs } : { pax: paxRecordsAsStrings(recs) };
     };
     const walk = async (relDir: string): Promise<void> => {
       const names = (await fsp.readdir(relDir === '' ? dir : path.join(dir, relDir))).sort();
@@ -57,15 +55,16 @@ export function exportDir(dir: string, opts: ExportOptions = {}): Readable {
         const base = {
           uid: st.uid, gid: st.gid, mode: st.mode & 0o7777, mtime: st.mtime,
         };
-        const pax = paxFor(rel);
+        const x = opts.noXattrs ? new Map<string, Buffer>() : readXattrs(p);
+        const pax = paxFor(x);
         if (st.isCharacterDevice() && st.rdev === 0) {
           const wh = relDir === '' ? WHITEOUT_PREFIX + n : `${relDir}/${WHITEOUT_PREFIX}${n}`;
           await entry({ name: wh, type: 'file', size: 0, ...base, mode: 0o644 });
           continue;
         }
         if (st.isDirectory()) {
-          await entry({ name: rel + '/', type: 'directory', ...base, ...(pax ? { pax } : {}) });
-          if (xattrs[rel]?.[OPAQUE_XATTR] === Buffer.from('y').toString('base64')) {
+          await entry({ name: rel + '/', type: 'directory', ...base, ...pax });
+          if (x.get(OPAQUE_XATTR)?.equals(Buffer.from('y'))) {
             await entry({ name: `${rel}/${WHITEOUT_OPAQUE}`, type: 'file', size: 0, ...base, mode: 0o644 });
           }
           await walk(rel);
@@ -81,9 +80,9 @@ export function exportDir(dir: string, opts: ExportOptions = {}): Readable {
             }
             links.set(key, rel);
           }
-          await entry({ name: rel, type: 'file', size: st.size, ...base, ...(pax ? { pax } : {}) }, fs.createReadStream(p));
+          await entry({ name: rel, type: 'file', size: st.size, ...base, ...pax }, fs.createReadStream(p));
         } else if (st.isSymbolicLink()) {
-          await entry({ name: rel, type: 'symlink', linkname: await fsp.readlink(p), ...base, ...(pax ? { pax } : {}) });
+          await entry({ name: rel, type: 'symlink', linkname: await fsp.readlink(p), ...base, ...pax });
         } else if (st.isCharacterDevice() || st.isBlockDevice()) {
           await entry({
             name: rel, type: st.isCharacterDevice() ? 'character-device' : 'block-device',

@@ -15,6 +15,7 @@ import { Readable } from 'node:stream';
 import * as tar from 'tar-stream';
 import { InvalidParameterError, SystemError } from '../../lib/errors';
 import { applyFsOps, FsOp } from './fsops';
+import { hookExtractRawPax, RawPaxHeaders, xattrsOfEntry } from './paxraw';
 
 export const WHITEOUT_PREFIX = '.wh.';
 export const WHITEOUT_META_PREFIX = '.wh..wh.';
@@ -47,6 +48,7 @@ interface PendingMeta { rel: string; uid: number; gid: number; mode: number; mti
  */
 export async function extractTar(src: Readable, dest: string): Promise<ExtractResult> {
   const ex = tar.extract();
+  hookExtractRawPax(ex); // xattr values as bytes (see paxraw.ts)
   const consume = consumeEntries(ex, dest).catch((e: unknown) => {
     src.unpipe(ex);
     src.destroy();
@@ -125,7 +127,6 @@ async function consumeEntries(ex: tar.Extract, dest: string): Promise<ExtractRes
         rel, uid: h.uid ?? 0, gid: h.gid ?? 0, mode: (h.mode ?? 0o644) & 0o7777,
         mtime: h.mtime ?? new Date(0),
       };
-      const pax = (h as { pax?: Record<string, string> | null }).pax ?? null;
 
       if (rel === '') {
         if (h.type === 'directory') rootMeta = meta;
@@ -236,13 +237,9 @@ async function consumeEntries(ex: tar.Extract, dest: string): Promise<ExtractRes
           entry.resume();
           continue;
       }
-      if (pax) {
-        for (const [k, v] of Object.entries(pax)) {
-          if (!k.startsWith('SCHILY.xattr.')) continue;
-          const name = k.slice('SCHILY.xattr.'.length);
-          if (name.startsWith('trusted.overlay.')) continue; // never import overlay internals
-          ops.push({ op: 'setxattr', path: abs(rel), name, value: Buffer.from(v, 'utf8').toString('base64') });
-        }
+      for (const [name, value] of xattrsOfEntry(h as RawPaxHeaders)) {
+        if (name.startsWith('trusted.overlay.')) continue; // never import overlay internals
+        ops.push({ op: 'setxattr', path: abs(rel), name, value });
       }
     } catch (e) {
       entry.resume();
@@ -256,7 +253,7 @@ async function consumeEntries(ex: tar.Extract, dest: string): Promise<ExtractRes
       if (!st) { await fsp.mkdir(abs(d), { mode: 0o755 }); knownDirs.add(d); }
       else if (!st.isDirectory()) continue;
     }
-    ops.push({ op: 'setxattr', path: abs(d), name: OPAQUE_XATTR, value: Buffer.from('y').toString('base64') });
+    ops.push({ op: 'setxattr', path: abs(d), name: OPAQUE_XATTR, value: Buffer.from('y') });
   }
 
   // Later entries may have replaced a parent directory by a symlink: re-check every deferred

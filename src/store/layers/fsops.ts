@@ -1,87 +1,92 @@
-// File-system operations Node lacks (mknod, mkfifo, setxattr, listxattr/getxattr), done in
-// one batch per layer by a short python3 helper. When lib/sys gains native bindings
-// (the C addon), this file is the one place to switch over.
-import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { SystemError } from '../../lib/errors';
+// File-system operations Node lacks (mknod, mkfifo, setxattr, listxattr/getxattr), through the
+// native addon (lib/sys). Each is one fast syscall done synchronously; long batches yield to the
+// event loop now and then. xattr values are raw bytes (Buffers) end to end.
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
+import { setImmediate as yieldLoop } from 'node:timers/promises';
+import { mknod, mkfifo, S_IFBLK, S_IFCHR } from '../../lib/sys/fsnode';
+import { isNativeError } from '../../lib/sys/native';
+import { readXattrs, setXattr } from '../../lib/sys/xattr';
 
 export type FsOp =
   | { op: 'mknod'; path: string; kind: 'c' | 'b' | 'p'; mode: number; major: number; minor: number }
-  | { op: 'setxattr'; path: string; name: string; value: string /* base64 */ };
+  | { op: 'setxattr'; path: string; name: string; value: Buffer };
 
-const PY_APPLY = `
-import sys, os, json, base64, stat
-ops = json.load(sys.stdin)
-errs = []
-for op in ops:
-    p = op['path']
-    try:
-        if op['op'] == 'mknod':
-            kind = {'c': stat.S_IFCHR, 'b': stat.S_IFBLK, 'p': stat.S_IFIFO}[op['kind']]
-            try:
-                os.lstat(p)
-                if os.path.isdir(p) and not os.path.islink(p):
-                    import shutil; shutil.rmtree(p)
-                else:
-                    os.unlink(p)
-            except FileNotFoundError:
-                pass
-            os.mknod(p, kind | (op['mode'] & 0o7777), os.makedev(op['major'], op['minor']))
-        elif op['op'] == 'setxattr':
-            os.setxattr(p, op['name'], base64.b64decode(op['value']), follow_symlinks=False)
-    except OSError as e:
-        errs.append({'path': p, 'op': op['op'], 'name': op.get('name'), 'errno': e.errno, 'msg': str(e)})
-json.dump(errs, sys.stdout)
-`;
+export interface FsOpError { path: string; op: string; name?: string; errno: number; code: string; msg: string }
 
-const PY_READ = `
-import sys, os, json, base64
-root = sys.argv[1]
-out = {}
-def one(p, rel):
-    try:
-        names = os.listxattr(p, follow_symlinks=False)
-    except OSError:
-        return
-    if not names:
-        return
-    d = {}
-    for n in names:
-        try:
-            d[n] = base64.b64encode(os.getxattr(p, n, follow_symlinks=False)).decode()
-        except OSError:
-            pass
-    if d:
-        out[rel] = d
-one(root, '')
-for dirpath, dirnames, filenames in os.walk(root):
-    for n in dirnames + filenames:
-        p = os.path.join(dirpath, n)
-        one(p, os.path.relpath(p, root))
-json.dump(out, sys.stdout)
-`;
+/** Ops done between two turns of the event loop. */
+const BATCH = 256;
 
-const PYTHON = process.env.BERTH_PYTHON || (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
-
-function run(script: string, args: string[], input: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = execFile(PYTHON, ['-I', '-S', '-c', script, ...args], { maxBuffer: 256 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err) reject(new SystemError(`fs helper failed: ${stderr || err.message}`));
-      else resolve(stdout);
-    });
-    child.stdin?.end(input);
-  });
+async function removeExisting(p: string): Promise<void> {
+  let st;
+  try { st = await fsp.lstat(p); } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw e;
+  }
+  if (st.isDirectory()) await fsp.rm(p, { recursive: true, force: true });
+  else await fsp.unlink(p);
 }
-
-export interface FsOpError { path: string; op: string; name?: string; errno: number; msg: string }
 
 /** Applies the ops in order; returns per-op failures (the caller decides which are fatal). */
 export async function applyFsOps(ops: FsOp[]): Promise<FsOpError[]> {
-  if (ops.length === 0) return [];
-  return JSON.parse(await run(PY_APPLY, [], JSON.stringify(ops))) as FsOpError[];
+  const errs: FsOpError[] = [];
+  for (let i = 0; i < ops.length; i++) {
+    if (i > 0 && i % BATCH === 0) await yieldLoop();
+    const op = ops[i];
+    try {
+      if (op.op === 'mknod') {
+        await removeExisting(op.path);
+        if (op.kind === 'p') mkfifo(op.path, op.mode);
+        else mknod(op.path, (op.kind === 'c' ? S_IFCHR : S_IFBLK) | (op.mode & 0o7777), op.major, op.minor);
+      } else {
+        setXattr(op.path, op.name, op.value);
+      }
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      if (!isNativeError(e) && typeof err.code !== 'string') throw e; // a bug, not an fs failure
+      errs.push({
+        path: op.path, op: op.op, ...(op.op === 'setxattr' ? { name: op.name } : {}),
+        errno: Math.abs(err.errno ?? 0), code: err.code ?? 'EUNKNOWN', msg: err.message,
+      });
+    }
+  }
+  return errs;
 }
 
-/** All extended attributes under `root` (symlinks not followed): relative path ('' = root) -> name -> base64 value. */
+/**
+ * All extended attributes under `root` (symlinks not followed): relative path ('' = root) ->
+ * name -> raw value. Entries without attributes are left out.
+ */
+export async function readXattrTreeRaw(root: string): Promise<Map<string, Map<string, Buffer>>> {
+  const out = new Map<string, Map<string, Buffer>>();
+  let n = 0;
+  const one = (p: string, rel: string) => {
+    let x: Map<string, Buffer>;
+    try { x = readXattrs(p); } catch { return; } // vanished meanwhile: as the walk below
+    if (x.size > 0) out.set(rel, x);
+  };
+  one(root, '');
+  const walk = async (relDir: string): Promise<void> => {
+    let ents;
+    try { ents = await fsp.readdir(relDir === '' ? root : path.join(root, relDir), { withFileTypes: true }); } catch { return; }
+    for (const d of ents) {
+      if (++n % BATCH === 0) await yieldLoop();
+      const rel = relDir === '' ? d.name : `${relDir}/${d.name}`;
+      one(path.join(root, rel), rel);
+      if (d.isDirectory()) await walk(rel);
+    }
+  };
+  await walk('');
+  return out;
+}
+
+/** As readXattrTreeRaw, with values in base64 (for JSON and tests). */
 export async function readXattrTree(root: string): Promise<Record<string, Record<string, string>>> {
-  return JSON.parse(await run(PY_READ, [root], '')) as Record<string, Record<string, string>>;
+  const out: Record<string, Record<string, string>> = {};
+  for (const [rel, x] of await readXattrTreeRaw(root)) {
+    const d: Record<string, string> = {};
+    for (const [k, v] of x) d[k] = v.toString('base64');
+    out[rel] = d;
+  }
+  return out;
 }

@@ -1,0 +1,104 @@
+// Exec routes: create, start (hijacked, or detached), resize, inspect.
+import type { Duplex } from 'node:stream';
+import { InvalidParameterError, SystemError } from '../../lib/errors';
+import type { Engine } from '../../engine/Engine';
+import { execServiceOf, type ExecCreateRequest, type ExecService } from '../../engine/exec/ExecService';
+import { parseJson, readJson } from '../body';
+import { sendEmpty, sendJson } from '../respond';
+import { queryInt, type RequestContext, type Router } from '../router';
+import { hijack } from '../server';
+import { MULTIPLEXED_STREAM, RAW_STREAM, frame } from '../stdcopy';
+import { versionAtLeast } from '../version';
+
+interface ExecStartRequest { Detach?: boolean; Tty?: boolean; ConsoleSize?: [number, number] | null }
+
+/** On a hijacked request the JSON body arrived with the upgrade: Content-Length bytes of it. */
+async function upgradeBody(ctx: RequestContext): Promise<{ body: Buffer; rest: Buffer }> {
+  const { socket } = ctx.upgrade!;
+  let head = ctx.upgrade!.head;
+  const len = Number(ctx.req.headers['content-length'] ?? 0);
+  if (!Number.isFinite(len) || len < 0 || len > 1024 * 1024) throw new InvalidParameterError('invalid Content-Length');
+  while (head.length < len) {
+    const chunk = await new Promise<Buffer>((resolve, reject) => {
+      const onData = (b: Buffer) => { cleanup(); resolve(b); };
+      const onEnd = () => { cleanup(); reject(new InvalidParameterError('request body cut short')); };
+      const cleanup = () => { socket.off('data', onData); socket.off('end', onEnd); socket.off('error', onEnd); socket.pause(); };
+      socket.on('data', onData);
+      socket.once('end', onEnd);
+      socket.once('error', onEnd);
+      socket.resume();
+    });
+    head = Buffer.concat([head, chunk]);
+  }
+  return { body: head.subarray(0, len), rest: head.subarray(len) };
+}
+
+export function registerExecRoutes(r: Router, engine: Engine): void {
+  const svc: ExecService = execServiceOf(engine.containers);
+
+  r.post('/containers/:id/exec', async (ctx) => {
+    const body = await readJson<ExecCreateRequest>(ctx.req, { allowEmpty: false });
+    sendJson(ctx.res, 201, svc.create(ctx.params.id, body));
+  });
+
+  r.get('/exec/:id/json', (ctx) => {
+    sendJson(ctx.res, 200, svc.inspect(ctx.params.id));
+  });
+
+  r.post('/exec/:id/resize', async (ctx) => {
+    const h = queryInt(ctx.query, 'h') ?? 0;
+    const w = queryInt(ctx.query, 'w') ?? 0;
+    if (h < 0 || w < 0) throw new InvalidParameterError('invalid resize dimensions');
+    await svc.resize(ctx.params.id, h, w);
+    sendEmpty(ctx.res, 200);
+  });
+
+  r.post('/exec/:id/start', async (ctx) => {
+    let body: ExecStartRequest;
+    let rest: Buffer = Buffer.alloc(0);
+    if (ctx.upgrade) {
+      const b = await upgradeBody(ctx);
+      body = parseJson<ExecStartRequest>(b.body);
+      rest = b.rest;
+    } else {
+      body = await readJson<ExecStartRequest>(ctx.req);
+    }
+    const rec = svc.get(ctx.params.id);
+    const tty = !!rec.Config.Tty;
+    if (body.Detach || !ctx.upgrade) {
+      const run = svc.start(rec.ID, { attach: false, consoleSize: body.ConsoleSize });
+      // Docker answers once the process runs (or could not start).
+      const err = await run.started.then(() => undefined, (e: Error) => e);
+      if (err) {
+        const m = err.message;
+        throw /executable file not found|no such file or directory|permission denied/.test(m) ? new InvalidParameterError(m) : new SystemError(m);
+      }
+      // A non-detached start without an upgrade: wait for the end, no stream to show it.
+      if (!body.Detach) await run.done;
+      sendEmpty(ctx.res, 200);
+      return;
+    }
+    const run = svc.start(rec.ID, { attach: true, consoleSize: body.ConsoleSize });
+    const sock: Duplex = hijack(ctx, !tty && versionAtLeast(ctx.apiVersion, '1.42') ? MULTIPLEXED_STREAM : RAW_STREAM);
+    const write = (s: 'stdout' | 'stderr', b: Buffer) => {
+      if (!sock.writableEnded && !sock.destroyed) sock.write(tty ? b : frame(s, b));
+    };
+    if (rec.OpenStdout) run.on('stdout', (b: Buffer) => write('stdout', b));
+    if (rec.OpenStderr) run.on('stderr', (b: Buffer) => write('stderr', b));
+    run.once('end', () => {
+      void (async () => {
+        const err = await run.started.then(() => undefined, (e: Error) => e);
+        if (err) write('stdout', Buffer.from(`${err.message}\r\n`));
+        await run.done; // the exit code is recorded before the client sees EOF
+        if (!sock.writableEnded && !sock.destroyed) sock.end();
+      })();
+    });
+    if (rest.length) run.write(rest);
+    sock.on('data', (b: Buffer) => run.write(b));
+    // Half-close from the client: no more stdin; the output keeps flowing.
+    sock.on('end', () => run.endStdin());
+    sock.on('close', () => run.close());
+    sock.on('error', () => run.close());
+    sock.resume();
+  });
+}

@@ -1,0 +1,381 @@
+// Exec sessions: processes run inside running containers. Records live in memory, as Docker
+// keeps them: a session is listed in its container's ExecIDs while it runs, and its record is
+// dropped shortly after the container stops (and at once when the container is removed).
+import { EventEmitter } from 'node:events';
+import { ConflictError, InvalidParameterError, NotFoundError, errorMessage } from '../../lib/errors';
+import { newId } from '../../lib/ids';
+import { log } from '../../lib/log';
+import { ALL_CAPABILITIES } from '../../runtime/defaults';
+import type { ExecTask, RuntimeProcess } from '../../runtime/types';
+import { runtimeOf } from '../config';
+import type { ContainerRecord } from '../containers/Container';
+import type { ContainerService } from '../containers/ContainerService';
+import { DEFAULT_PATH_ENV, mergeEnv } from '../containers/createConfig';
+import { capabilitiesOf } from '../containers/spec';
+import { resolveUser } from '../containers/user';
+import { HealthService } from '../health/HealthService';
+
+/** The body of `POST /containers/{id}/exec`. */
+export interface ExecCreateRequest {
+  User?: string;
+  Privileged?: boolean;
+  Tty?: boolean;
+  ConsoleSize?: [number, number] | null;
+  AttachStdin?: boolean;
+  AttachStdout?: boolean;
+  AttachStderr?: boolean;
+  Detach?: boolean;
+  DetachKeys?: string;
+  Env?: string[] | null;
+  WorkingDir?: string;
+  Cmd?: string[] | null;
+}
+
+export interface ExecStartOptions {
+  /** Connect to the output (hijacked start); false for Detach. */
+  attach: boolean;
+  consoleSize?: [number, number] | null;
+}
+
+export interface ExecRecord {
+  ID: string;
+  ContainerID: string;
+  Config: ExecCreateRequest;
+  Running: boolean;
+  ExitCode: number | null;
+  Pid: number;
+  OpenStdin: boolean;
+  OpenStdout: boolean;
+  OpenStderr: boolean;
+  DetachKeys: string;
+  started: boolean;
+  run?: ExecRun;
+}
+
+/** How long an exec record outlives its container's stop (the CLI inspects right after EOF). */
+const RECORD_GRACE_MS = 30_000;
+/** Docker 20.10: any failure to start the process is exit code 126. */
+export const EXEC_START_FAILED = 126;
+
+/**
+ * One started exec session. Events: 'stdout' / 'stderr' (Buffer), 'end' () when the output
+ * is over. `started` rejects with the text Docker writes into the stream when the process
+ * could not start; `done` resolves with the exit code once it is recorded.
+ */
+export class ExecRun extends EventEmitter {
+  task?: ExecTask;
+  readonly started: Promise<number>;
+  readonly done: Promise<number>;
+  private pendingStdin: Buffer[] = [];
+  private stdinEnded = false;
+  private closed = false;
+  private outputEnded = false;
+  private pendingSize?: [number, number];
+
+  constructor(setup: (run: ExecRun) => Promise<{ task: ExecTask } | { error: string }>, record: (code: number) => void) {
+    super();
+    let resolveStarted!: (pid: number) => void;
+    let rejectStarted!: (e: Error) => void;
+    this.started = new Promise((res, rej) => { resolveStarted = res; rejectStarted = rej; });
+    this.started.catch(() => undefined);
+    this.done = (async () => {
+      const r = await setup(this).catch((e: unknown) => ({ error: errorMessage(e) }));
+      if ('error' in r) {
+        rejectStarted(new Error(r.error));
+        this.endOutput();
+        record(EXEC_START_FAILED);
+        return EXEC_START_FAILED;
+      }
+      const task = r.task;
+      this.task = task;
+      task.on('stdout', (b: Buffer) => this.emit('stdout', b));
+      task.on('stderr', (b: Buffer) => this.emit('stderr', b));
+      task.on('end', () => this.endOutput());
+      for (const b of this.pendingStdin) task.write(b);
+      this.pendingStdin = [];
+      if (this.stdinEnded) task.endStdin();
+      if (this.closed) task.close();
+      let pid: number;
+      try {
+        pid = await task.started;
+      } catch (e) {
+        rejectStarted(new Error(`OCI runtime exec failed: ${errorMessage(e).replace(/: unknown$/, '')}: unknown`));
+        this.endOutput();
+        record(EXEC_START_FAILED);
+        return EXEC_START_FAILED;
+      }
+      resolveStarted(pid);
+      if (this.pendingSize) void task.resize(this.pendingSize[0], this.pendingSize[1]);
+      const code = await task.exited;
+      record(code);
+      return code;
+    })();
+  }
+
+  write(b: Buffer): void {
+    if (this.stdinEnded) return;
+    if (this.task) this.task.write(b);
+    else this.pendingStdin.push(b);
+  }
+
+  endStdin(): void {
+    if (this.stdinEnded) return;
+    this.stdinEnded = true;
+    this.task?.endStdin();
+  }
+
+  /** The client went away: stop following the output; the process runs on. */
+  close(): void {
+    this.closed = true;
+    this.task?.close();
+    this.endOutput();
+  }
+
+  async resize(h: number, w: number): Promise<void> {
+    if (this.task && this.startedFlag) await this.task.resize(h, w);
+    else this.pendingSize = [h, w];
+  }
+
+  private startedFlag = false;
+
+  /** The process runs (resizes now go straight to it). */
+  markStarted(): void { this.startedFlag = true; }
+
+  get isOutputEnded(): boolean { return this.outputEnded; }
+
+  private endOutput(): void {
+    if (this.outputEnded) return;
+    this.outputEnded = true;
+    this.emit('end');
+  }
+}
+
+export class ExecService {
+  private readonly records = new Map<string, ExecRecord>();
+  /** Container ID -> IDs of its running exec sessions (for ExecIDs). */
+  private readonly running = new Map<string, Set<string>>();
+
+  /** Health checks run their probes as exec sessions of this service. */
+  readonly health: HealthService;
+
+  constructor(readonly containers: ContainerService) {
+    containers.lifecycle.on('stopped', (c: ContainerRecord) => this.containerStopped(c.Id));
+    containers.lifecycle.on('removed', (c: ContainerRecord) => this.dropRecords(c.Id));
+    this.health = new HealthService(containers, this);
+  }
+
+  /** IDs of the container's running exec sessions, or null (container inspect's ExecIDs). */
+  execIds(containerId: string): string[] | null {
+    const set = this.running.get(containerId);
+    return set && set.size > 0 ? [...set] : null;
+  }
+
+  get(id: string): ExecRecord {
+    const r = this.records.get(id);
+    if (!r) throw new NotFoundError(`No such exec instance: ${id}`);
+    return r;
+  }
+
+  private checkRunning(c: ContainerRecord): void {
+    if (!c.State.Running) throw new ConflictError(`Container ${c.Id} is not running`);
+    if (c.State.Paused) throw new ConflictError(`Container ${c.Id} is paused, unpause the container before exec`);
+    if (c.State.Restarting) throw new ConflictError(`Container ${c.Id} is restarting, wait until the container is running`);
+  }
+
+  create(ref: string, req: ExecCreateRequest, opts: { quiet?: boolean } = {}): { Id: string } {
+    const c = this.containers.store.get(ref);
+    if (!Array.isArray(req.Cmd) || req.Cmd.length === 0 || !req.Cmd.every((s) => typeof s === 'string')) {
+      throw new InvalidParameterError('No exec command specified');
+    }
+    if (req.Env !== undefined && req.Env !== null && !(Array.isArray(req.Env) && req.Env.every((s) => typeof s === 'string'))) {
+      throw new InvalidParameterError('invalid Env: expected a list of strings');
+    }
+    for (const kv of req.Env ?? []) {
+      if (kv.startsWith('=') || kv === '') throw new InvalidParameterError(`invalid environment variable: ${kv}`);
+    }
+    this.checkRunning(c);
+    const id = newId();
+    this.records.set(id, {
+      ID: id, ContainerID: c.Id, Config: { ...req, Cmd: [...req.Cmd] }, Running: false, ExitCode: null, Pid: 0,
+      OpenStdin: !!req.AttachStdin, OpenStdout: !!req.AttachStdout, OpenStderr: !!req.AttachStderr,
+      DetachKeys: req.DetachKeys ?? '', started: false,
+    });
+    if (!opts.quiet) this.containers.publish(c, `exec_create: ${req.Cmd.join(' ')}`, { execID: id });
+    return { Id: id };
+  }
+
+  /** Validates and starts a session; start failures of the process come through run.started. */
+  start(id: string, opts: ExecStartOptions): ExecRun {
+    const rec = this.get(id);
+    if (rec.Running) throw new ConflictError(`Error: Exec command ${id} is already running`);
+    if (rec.started) throw new ConflictError(`Error: Exec command ${id} has already run`);
+    const c = this.containers.store.get(rec.ContainerID);
+    this.checkRunning(c);
+    rec.started = true;
+    rec.Running = true;
+    this.addRunning(c.Id, id);
+    const cfg = rec.Config;
+    const run = new ExecRun(async (r) => {
+      const proc = await this.processFor(c, cfg, opts.consoleSize ?? cfg.ConsoleSize ?? null);
+      if ('error' in proc) return proc;
+      if (!c.State.Running) return { error: `Container ${c.Id} is not running` };
+      const task = this.containers.runtime.exec({
+        containerId: c.Id, execId: id, runtime: runtimeOf(this.containers.config, c.HostConfig.Runtime),
+        process: proc, attach: opts.attach, stdin: opts.attach && !!cfg.AttachStdin,
+      });
+      void task.started.then((pid) => {
+        rec.Pid = pid;
+        r.markStarted();
+        this.containers.publish(c, `exec_start: ${cfg.Cmd!.join(' ')}`, { execID: id });
+      }, () => undefined);
+      return { task };
+    }, (code) => {
+      rec.ExitCode = code;
+      rec.Running = false;
+      this.removeRunning(c.Id, id);
+      if (code !== EXEC_START_FAILED || rec.Pid > 0) {
+        this.containers.publish(c, 'exec_die', { execID: id, exitCode: String(code) });
+      }
+    });
+    rec.run = run;
+    return run;
+  }
+
+  async resize(id: string, h: number, w: number): Promise<void> {
+    const rec = this.get(id);
+    if (!rec.run) throw new ConflictError(`Exec ${id} is not running`);
+    if (!rec.Config.Tty) return;
+    await rec.run.resize(h, w);
+  }
+
+  /** `GET /exec/{id}/json`, Docker's shape. */
+  inspect(id: string): Record<string, unknown> {
+    const r = this.get(id);
+    const [entrypoint, ...args] = r.Config.Cmd ?? [];
+    return {
+      ID: r.ID,
+      Running: r.Running,
+      ExitCode: r.ExitCode,
+      ProcessConfig: {
+        tty: !!r.Config.Tty, entrypoint, arguments: args, privileged: !!r.Config.Privileged,
+        ...(r.Config.User ? { user: r.Config.User } : {}),
+      },
+      OpenStdin: r.OpenStdin,
+      OpenStderr: r.OpenStderr,
+      OpenStdout: r.OpenStdout,
+      CanRemove: false,
+      ContainerID: r.ContainerID,
+      DetachKeys: r.DetachKeys,
+      Pid: r.Pid,
+    };
+  }
+
+  /**
+   * Runs a command to completion (health probes): combined output, capped; killed after
+   * timeoutMs (then exitCode is -1 and timedOut true).
+   */
+  async runCaptured(containerId: string, cmd: string[], timeoutMs: number, maxOutput = 4096): Promise<{ exitCode: number; output: string; timedOut: boolean }> {
+    const { Id } = this.create(containerId, { Cmd: cmd, AttachStdout: true, AttachStderr: true }, {});
+    const run = this.start(Id, { attach: true });
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const take = (b: Buffer) => { if (size < maxOutput) { chunks.push(b); size += b.length; } };
+    run.on('stdout', take);
+    run.on('stderr', take);
+    run.endStdin();
+    let timedOut = false;
+    const timer = setTimeout(() => { timedOut = true; run.task?.kill('SIGKILL'); }, timeoutMs);
+    let code: number;
+    let startError: string | undefined;
+    run.started.catch((e: Error) => { startError = e.message; });
+    try {
+      code = await run.done;
+    } finally {
+      clearTimeout(timer);
+    }
+    // output may trail the exit by a tick
+    if (!startError) await new Promise<void>((r) => { if (run.isOutputEnded) r(); else { run.once('end', () => r()); setTimeout(r, 200).unref(); } });
+    let output = Buffer.concat(chunks).subarray(0, maxOutput).toString('utf8');
+    if (startError) output = startError + '\r\n';
+    this.records.delete(Id);
+    return { exitCode: timedOut ? -1 : code, output, timedOut };
+  }
+
+  private async processFor(c: ContainerRecord, cfg: ExecCreateRequest, consoleSize: [number, number] | null): Promise<RuntimeProcess | { error: string }> {
+    let rootfs: string;
+    try {
+      rootfs = (await this.containers.rootfs.mountInfo(c.Id)).mergedDir;
+    } catch (e) {
+      return { error: `OCI runtime exec failed: ${errorMessage(e)}: unknown` };
+    }
+    let user;
+    try {
+      user = await resolveUser(rootfs, cfg.User || c.Config.User || '', (c.HostConfig.GroupAdd as string[] | null) ?? []);
+    } catch (e) {
+      return { error: `OCI runtime exec failed: exec failed: unable to start container process: ${errorMessage(e)}: unknown` };
+    }
+    const tty = !!cfg.Tty;
+    let env = mergeEnv([DEFAULT_PATH_ENV, `HOSTNAME=${c.Config.Hostname}`, ...(tty ? ['TERM=xterm'] : [])], c.Config.Env, cfg.Env);
+    if (!env.some((e) => e.startsWith('HOME='))) env = [...env, `HOME=${user.home || '/'}`];
+    const h = c.HostConfig;
+    const nnp = (h.SecurityOpt ?? []).some((o) => /^no-new-privileges(?:[=:]true)?$/.test(o));
+    const [height, width] = consoleSize ?? [0, 0];
+    return {
+      args: [...cfg.Cmd!],
+      env,
+      cwd: cfg.WorkingDir || c.Config.WorkingDir || '/',
+      uid: user.uid,
+      gid: user.gid,
+      additionalGids: user.additionalGids,
+      terminal: tty,
+      ...(tty && height > 0 && width > 0 ? { consoleSize: { height, width } } : {}),
+      noNewPrivileges: nnp,
+      capabilities: cfg.Privileged || h.Privileged ? [...ALL_CAPABILITIES] : capabilitiesOf(c),
+      rlimits: (h.Ulimits ?? []).map((u) => ({ type: `RLIMIT_${u.Name.toUpperCase()}`, soft: u.Soft, hard: u.Hard })),
+    };
+  }
+
+  private addRunning(cid: string, id: string): void {
+    let set = this.running.get(cid);
+    if (!set) this.running.set(cid, (set = new Set()));
+    set.add(id);
+  }
+
+  private removeRunning(cid: string, id: string): void {
+    const set = this.running.get(cid);
+    set?.delete(id);
+    if (set && set.size === 0) this.running.delete(cid);
+  }
+
+  private containerStopped(cid: string): void {
+    // The processes died with the container's PID namespace; their exits are being recorded.
+    this.running.delete(cid);
+    const ids = [...this.records.values()].filter((r) => r.ContainerID === cid).map((r) => r.ID);
+    if (ids.length === 0) return;
+    setTimeout(() => {
+      for (const id of ids) {
+        const r = this.records.get(id);
+        if (r && !r.Running) this.records.delete(id);
+      }
+    }, RECORD_GRACE_MS).unref();
+  }
+
+  private dropRecords(cid: string): void {
+    this.running.delete(cid);
+    for (const r of [...this.records.values()]) {
+      if (r.ContainerID !== cid) continue;
+      if (r.Running) r.run?.task?.kill('SIGKILL');
+      this.records.delete(r.ID);
+    }
+    log.debug('exec records dropped', { id: cid });
+  }
+}
+
+const services = new WeakMap<ContainerService, ExecService>();
+
+/** The one ExecService of a ContainerService (created on first use). */
+export function execServiceOf(containers: ContainerService): ExecService {
+  let s = services.get(containers);
+  if (!s) services.set(containers, (s = new ExecService(containers)));
+  return s;
+}

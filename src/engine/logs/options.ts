@@ -1,0 +1,52 @@
+// Log driver options (--log-opt) as Docker's json-file and local drivers read them.
+import { InvalidParameterError } from '../../lib/errors';
+
+export interface RotationPolicy {
+  /** Bytes; rotation starts when the current file reaches it. */
+  maxSize: number;
+  /** Files kept, the current one included (1 = the file is truncated instead of rotated). */
+  maxFile: number;
+}
+
+const ALLOWED: Record<string, string[]> = {
+  'json-file': ['max-size', 'max-file', 'compress', 'labels', 'labels-regex', 'env', 'env-regex', 'tag', 'mode', 'max-buffer-size'],
+  local: ['max-size', 'max-file', 'compress', 'mode', 'max-buffer-size'],
+  'k8s-file': ['max-size', 'max-file', 'mode', 'max-buffer-size'],
+  none: ['mode', 'max-buffer-size'],
+};
+
+/** go-units FromHumanSize: decimal multiples ("10k" = 10000, "1m" = 1000000). */
+export function fromHumanSize(s: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([kKmMgGtTpP]?)[bB]?\s*$/.exec(s);
+  if (!m) throw new InvalidParameterError(`invalid size: '${s}'`);
+  const mult: Record<string, number> = { '': 1, k: 1e3, m: 1e6, g: 1e9, t: 1e12, p: 1e15 };
+  return Math.floor(Number(m[1]) * mult[m[2].toLowerCase()]);
+}
+
+/** Docker's ValidateLogOpts for the drivers berth has. */
+export function validateLogOpts(driver: string, opts: Record<string, string>): void {
+  const allowed = ALLOWED[driver] ?? [];
+  for (const k of Object.keys(opts)) {
+    if (!allowed.includes(k)) throw new InvalidParameterError(`unknown log opt '${k}' for ${driver} log driver`);
+  }
+  if (opts['max-size'] !== undefined) fromHumanSize(opts['max-size']);
+  if (opts['max-file'] !== undefined) {
+    if (!/^-?\d+$/.test(opts['max-file'])) throw new InvalidParameterError(`strconv.Atoi: parsing "${opts['max-file']}": invalid syntax`);
+    if (Number(opts['max-file']) < 1) throw new InvalidParameterError('max-file cannot be less than 1');
+    if (driver === 'json-file' && opts['max-size'] === undefined && Number(opts['max-file']) > 1) {
+      throw new InvalidParameterError('max-file can only be used with max-size');
+    }
+  }
+}
+
+/** The rotation a container's log gets, or undefined for an unbounded log. */
+export function rotationOf(driver: string, opts: Record<string, string>): RotationPolicy | undefined {
+  if (driver === 'none') return undefined;
+  // The local driver rotates by default (20 MB x 5), json-file only when asked.
+  const size = opts['max-size'] ?? (driver === 'local' ? '20m' : undefined);
+  if (size === undefined) return undefined;
+  const maxSize = fromHumanSize(size);
+  if (maxSize <= 0) return undefined;
+  const maxFile = Number(opts['max-file'] ?? (driver === 'local' ? '5' : '1'));
+  return { maxSize, maxFile: Number.isFinite(maxFile) && maxFile >= 1 ? maxFile : 1 };
+}

@@ -1,0 +1,304 @@
+// Running a process inside a running container through conmon's exec mode.
+//
+// conmon (2.1.x, API 1) with `--exec --exec-attach --exec-process-spec <file>` runs
+// `<runtime> exec --pid-file .. --process <file> --detach [--tty --console-socket ..] <cid>`.
+// The process joins every namespace and the cgroup of the container (that is what
+// `runc exec` does). Three pipes talk to conmon (podman's protocol, conmon.c):
+//   fd 3 _OCI_SYNCPIPE   conmon -> us: {"data": pid} once the process runs, or {"data": <0,
+//                        "message": runtime stderr} when it could not start; then
+//                        {"data": exit status} when it exits.
+//   fd 4 _OCI_STARTPIPE  us -> conmon: one byte lets conmon go on (it reads it before its
+//                        double fork); a second one lets it run the runtime (--exec-attach).
+//   fd 5 _OCI_ATTACHPIPE conmon -> us: {"data": 0} once <execDir>/attach listens.
+// Between the two start bytes we connect to the attach socket, so no output is lost.
+// The session's attach socket and ctl/winsz fifos live in <execDir> (conmon's --bundle).
+import { spawn } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import * as fs from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import { ConmonAttachStream } from './attach';
+import { HOST_CAPABILITIES } from './defaults';
+import { RuntimeError } from './errors';
+import { runtimeMessage } from './runc';
+import { clampRlimits, serializeSpec, type OciSpec } from './spec';
+import type { ExecTask, RuntimeProcess } from './types';
+
+export interface ConmonExecOptions {
+  conmonPath: string;
+  containerId: string;
+  execId: string;
+  /** Private directory of this exec session (process.json, pidfile, attach socket, fifos). */
+  execDir: string;
+  runtimePath: string;
+  runtimeArgs: string[];
+  process: RuntimeProcess;
+  /** Connect to the session's stdio (output events, stdin when `stdin`). */
+  attach: boolean;
+  stdin: boolean;
+  timeoutMs?: number;
+}
+
+/** The OCI process object (`runc exec --process`), as buildSpec writes it for containers. */
+export function execProcessSpec(p: RuntimeProcess): OciSpec['process'] {
+  const caps = [...new Set(p.capabilities.map((c) => (c.toUpperCase().startsWith('CAP_') ? c.toUpperCase() : 'CAP_' + c.toUpperCase())))]
+    .filter((c) => HOST_CAPABILITIES.has(c));
+  const out: OciSpec['process'] = {
+    terminal: p.terminal,
+    user: { uid: p.uid, gid: p.gid, ...(p.additionalGids.length > 0 ? { additionalGids: [...p.additionalGids] } : {}) },
+    args: [...p.args],
+    env: [...p.env],
+    cwd: p.cwd || '/',
+    capabilities: { bounding: caps, effective: [...caps], permitted: [...caps] },
+    noNewPrivileges: p.noNewPrivileges,
+  };
+  if (p.terminal && p.consoleSize && p.consoleSize.height > 0 && p.consoleSize.width > 0) out.consoleSize = { ...p.consoleSize };
+  if (p.rlimits.length > 0) out.rlimits = clampRlimits(p.rlimits);
+  return out;
+}
+
+export function conmonExecArgs(o: ConmonExecOptions): string[] {
+  const d = o.execDir;
+  const args = [
+    '--api-version', '1',
+    '--cid', o.containerId,
+    '--cuuid', o.execId,
+    '--name', o.execId,
+    '--runtime', o.runtimePath,
+    '--bundle', d,
+    '--full-attach',
+    '--container-pidfile', path.join(d, 'pidfile'),
+    '--conmon-pidfile', path.join(d, 'conmon.pid'),
+    '--exit-dir', d,
+    '--persist-dir', d,
+    '--log-path', 'none',
+    '--no-sync-log',
+    '--exec', '--exec-attach',
+    '--exec-process-spec', path.join(d, 'process.json'),
+  ];
+  if (o.process.terminal) args.push('--terminal');
+  if (o.stdin) args.push('--stdin');
+  for (const a of o.runtimeArgs) args.push(`--runtime-arg=${a}`);
+  return args;
+}
+
+interface SyncMessage { data: number; message?: string }
+
+/** Splits a pipe's text into JSON lines. */
+function jsonLines(stream: Readable, onMsg: (m: SyncMessage) => void, onBad: (line: string) => void): void {
+  let buf = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (d: string) => {
+    buf += d;
+    let nl: number;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, nl).trim();
+      buf = buf.slice(nl + 1);
+      if (!line) continue;
+      let m: SyncMessage;
+      try {
+        m = JSON.parse(line) as SyncMessage;
+      } catch {
+        onBad(line);
+        continue;
+      }
+      if (typeof m.data === 'number') onMsg(m);
+    }
+  });
+  stream.on('error', () => undefined);
+}
+
+/** One exec session driven by conmon. See ExecTask in types.ts. */
+export class ConmonExecTask extends EventEmitter implements ExecTask {
+  readonly started: Promise<number>;
+  readonly exited: Promise<number>;
+  pid = 0;
+  private stream: ConmonAttachStream | undefined;
+  private resolveStarted!: (pid: number) => void;
+  private rejectStarted!: (e: Error) => void;
+  private resolveExited!: (code: number) => void;
+  private startSettled = false;
+  private exitSettled = false;
+  private outputEnded = false;
+  private pendingStdin: Buffer[] = [];
+  private stdinEnded = false;
+
+  constructor(private readonly o: ConmonExecOptions) {
+    super();
+    this.started = new Promise<number>((res, rej) => { this.resolveStarted = res; this.rejectStarted = rej; });
+    this.exited = new Promise<number>((res) => { this.resolveExited = res; });
+    // a start failure is reported through `started`; `exited` then resolves with -1
+    this.started.catch(() => undefined);
+  }
+
+  /** Writes the process spec and spawns conmon. */
+  async run(): Promise<void> {
+    const o = this.o;
+    try {
+      await fsp.mkdir(o.execDir, { recursive: true, mode: 0o700 });
+      await fsp.writeFile(path.join(o.execDir, 'process.json'), serializeSpec(execProcessSpec(o.process) as unknown as OciSpec), { mode: 0o600 });
+    } catch (e) {
+      this.failStart(new RuntimeError(`exec: cannot prepare ${o.execDir}: ${(e as Error).message}`, { cause: e }));
+      return;
+    }
+    const env: NodeJS.ProcessEnv = { ...process.env, _OCI_SYNCPIPE: '3', _OCI_STARTPIPE: '4', _OCI_ATTACHPIPE: '5' };
+    delete env.NOTIFY_SOCKET;
+    delete env.LISTEN_PID;
+    delete env.LISTEN_FDS;
+    let stderr = '';
+    const child = spawn(o.conmonPath, conmonExecArgs(o), {
+      cwd: o.execDir, env, detached: true,
+      stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe', 'pipe'],
+    });
+    const sync = child.stdio[3] as Readable;
+    const start = child.stdio[4] as Writable;
+    const attachPipe = (child.stdio as unknown as Readable[])[5];
+    const timer = setTimeout(() => this.failStart(new RuntimeError(`conmon: no report from the runtime after ${o.timeoutMs ?? 60000} ms`)), o.timeoutMs ?? 60000);
+    timer.unref();
+    const closePipes = () => {
+      clearTimeout(timer);
+      sync.destroy();
+      start.destroy();
+      attachPipe.destroy();
+      child.stderr?.destroy();
+    };
+    child.on('error', (e) => {
+      this.failStart(new RuntimeError(`cannot run conmon (${o.conmonPath}): ${e.message}`, { cause: e }));
+      closePipes();
+    });
+    child.stderr?.setEncoding('utf8');
+    child.stderr?.on('data', (d: string) => { if (stderr.length < 65536) stderr += d; });
+    start.on('error', () => undefined);
+
+    let attached = false;
+    jsonLines(attachPipe, () => {
+      if (attached) return;
+      attached = true;
+      // The socket listens: connect, then let conmon run the runtime.
+      try {
+        if (o.attach) this.connect();
+      } catch (e) {
+        this.failStart(new RuntimeError(`exec attach: ${(e as Error).message}`, { cause: e }));
+        closePipes();
+        return;
+      }
+      start.write(Buffer.from([0]));
+    }, () => undefined);
+
+    let gotPid = false;
+    jsonLines(sync, (m) => {
+      if (!gotPid) {
+        gotPid = true;
+        if (m.data > 0) {
+          clearTimeout(timer);
+          this.pid = m.data;
+          this.startSettled = true;
+          this.resolveStarted(m.data);
+        } else {
+          this.failStart(new RuntimeError(runtimeMessage(m.message ?? '') || `runtime exec failed (${m.data})`));
+          closePipes();
+        }
+        return;
+      }
+      this.settleExit(m.data);
+      closePipes();
+    }, () => undefined);
+    sync.on('close', () => {
+      setImmediate(() => {
+        if (!this.startSettled) {
+          this.failStart(new RuntimeError(`conmon failed to exec in the container${stderr.trim() ? ': ' + stderr.trim() : ''}`));
+        } else {
+          // conmon went away without reporting the exit (killed): read its exit file, if any
+          const code = readExitFile(o.execDir);
+          this.settleExit(code ?? 137);
+        }
+        closePipes();
+      });
+    });
+    start.write(Buffer.from([0]));
+  }
+
+  private connect(): void {
+    const s = ConmonAttachStream.connect(path.join(this.o.execDir, 'attach'), { stdin: this.o.stdin });
+    this.stream = s;
+    s.on('stdout', (b: Buffer) => this.emit('stdout', b));
+    s.on('stderr', (b: Buffer) => this.emit('stderr', b));
+    s.on('error', () => undefined);
+    s.on('end', () => this.endOutput());
+    for (const b of this.pendingStdin) s.write(b);
+    this.pendingStdin = [];
+    if (this.stdinEnded) s.endStdin();
+  }
+
+  private endOutput(): void {
+    if (this.outputEnded) return;
+    this.outputEnded = true;
+    this.emit('end');
+  }
+
+  private failStart(e: Error): void {
+    if (this.startSettled) return;
+    this.startSettled = true;
+    this.rejectStarted(e);
+    this.stream?.close();
+    this.endOutput();
+    this.settleExit(-1);
+  }
+
+  private settleExit(code: number): void {
+    if (this.exitSettled) return;
+    this.exitSettled = true;
+    this.resolveExited(code);
+  }
+
+  write(data: Buffer): void {
+    if (!this.o.stdin || this.stdinEnded) return;
+    if (this.stream) this.stream.write(data);
+    else this.pendingStdin.push(data);
+  }
+
+  endStdin(): void {
+    if (this.stdinEnded) return;
+    this.stdinEnded = true;
+    this.stream?.endStdin();
+  }
+
+  /** Detaches from the output (the process keeps running). */
+  close(): void {
+    this.stream?.close();
+    this.endOutput();
+  }
+
+  async resize(height: number, width: number): Promise<void> {
+    if (!this.o.process.terminal) return;
+    const h = Math.max(0, Math.min(65535, Math.floor(height)));
+    const w = Math.max(0, Math.min(65535, Math.floor(width)));
+    let fh: fsp.FileHandle;
+    try {
+      fh = await fsp.open(path.join(this.o.execDir, 'ctl'), fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
+    } catch {
+      return; // not set up yet, or already gone: nothing to resize
+    }
+    try {
+      await fh.write(`1 ${h} ${w}\n`);
+    } catch { /* conmon gone */ } finally {
+      await fh.close();
+    }
+  }
+
+  kill(signal: NodeJS.Signals | number = 'SIGKILL'): void {
+    if (this.pid > 0 && !this.exitSettled) {
+      try { process.kill(this.pid, signal); } catch { /* gone */ }
+    }
+  }
+}
+
+function readExitFile(dir: string): number | undefined {
+  try {
+    const n = parseInt(fs.readFileSync(path.join(dir, 'exit'), 'utf8').trim(), 10);
+    return Number.isFinite(n) ? n : undefined;
+  } catch {
+    return undefined;
+  }
+}

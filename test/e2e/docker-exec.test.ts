@@ -1,0 +1,269 @@
+// docker exec and health checks, driven by the real docker CLI (28.2.2) and bin/berth.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import { after, before, describe, test } from 'node:test';
+import { promisify } from 'node:util';
+import { BERTH, startDaemon, type TestDaemon } from '../helpers/daemon';
+
+const run = promisify(execFile);
+let d: TestDaemon;
+let ctr: string; // a long-running busybox container
+
+before(async () => {
+  d = await startDaemon();
+  await d.ensureBusybox();
+  const r = await d.docker(['run', '-d', '--name', 'ex-main', 'busybox', 'sleep', '1000']);
+  assert.equal(r.code, 0, r.stderr);
+  ctr = r.stdout.trim();
+});
+
+after(async () => { await d.stop(); });
+
+const docker = (...args: string[]) => d.docker(args);
+const berth = (...args: string[]) => d.berth(args);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Runs a shell line under script(1), which gives the CLI a terminal. */
+async function inTerminal(line: string): Promise<string> {
+  const { stdout } = await run('script', ['-qec', line, '/dev/null'], { env: d.env, timeout: 30_000 });
+  return stdout;
+}
+
+async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 15_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(200);
+  }
+}
+
+describe('docker exec', () => {
+  test('non-TTY: -u -w -e, stdout and stderr apart, the exit code', async () => {
+    const r = await docker('exec', '-u', '1000', '-w', '/tmp', '-e', 'X=1', 'ex-main', 'sh', '-c', 'echo out $X $(id -u) $(pwd); echo err >&2; exit 3');
+    assert.equal(r.stdout, 'out 1 1000 /tmp\n');
+    assert.equal(r.stderr, 'err\n');
+    assert.equal(r.code, 3);
+  });
+
+  test('user by name from the container\'s /etc/passwd; env merged over the container\'s', async () => {
+    const c = await docker('run', '-d', '--name', 'ex-env', '-e', 'A=from-ctr', '-e', 'B=keep', 'busybox', 'sleep', '100');
+    assert.equal(c.code, 0, c.stderr);
+    const r = await docker('exec', '-u', 'nobody', '-e', 'A=from-exec', 'ex-env', 'sh', '-c', 'echo $(id -u) $A $B $HOME');
+    // busybox's passwd: nobody's home is /nonexistent
+    assert.equal(r.stdout.trim(), '65534 from-exec keep /nonexistent');
+    await docker('rm', '-f', 'ex-env');
+  });
+
+  test('-i: piped stdin reaches the process and closes', async () => {
+    const r = await d.docker(['exec', '-i', 'ex-main', 'cat'], { input: 'piped\n' });
+    assert.equal(r.stdout, 'piped\n');
+    assert.equal(r.code, 0);
+  });
+
+  test('-d: returns at once; ExecIDs lists the session while it runs', async () => {
+    const before = await d.request('GET', `/containers/${ctr}/json`);
+    assert.equal(before.json().ExecIDs, null);
+    const r = await docker('exec', '-d', 'ex-main', 'sh', '-c', 'sleep 2');
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, '');
+    const ids = (await d.request('GET', `/containers/${ctr}/json`)).json().ExecIDs as string[] | null;
+    assert.ok(Array.isArray(ids) && ids.length === 1, `ExecIDs: ${JSON.stringify(ids)}`);
+    const info = (await d.request('GET', `/exec/${ids![0]}/json`)).json();
+    assert.equal(info.Running, true);
+    assert.ok(info.Pid > 0);
+    await until('the detached exec to end', async () => ((await d.request('GET', `/containers/${ctr}/json`)).json().ExecIDs === null ? true : undefined));
+    const done = (await d.request('GET', `/exec/${ids![0]}/json`)).json();
+    assert.equal(done.Running, false);
+    assert.equal(done.ExitCode, 0);
+  });
+
+  test('a missing command: the runtime\'s text in the stream, exit 126', async () => {
+    const r = await docker('exec', 'ex-main', 'nonexistentcmd');
+    assert.equal(r.code, 126);
+    assert.equal(r.stdout, 'OCI runtime exec failed: exec failed: unable to start container process: exec: "nonexistentcmd": executable file not found in $PATH: unknown\r\n');
+  });
+
+  test('-w to a missing directory: exit 126', async () => {
+    const r = await docker('exec', '-w', '/nope', 'ex-main', 'true');
+    assert.equal(r.code, 126);
+    assert.match(r.stdout, /chdir to cwd \("\/nope"\) set in config.json failed: no such file or directory: unknown/);
+  });
+
+  test('exec inspect has Docker\'s shape', async () => {
+    const c = await d.request('POST', '/v1.44/containers/ex-main/exec', {
+      User: '', Privileged: false, Tty: false, AttachStdin: false, AttachStderr: true, AttachStdout: true,
+      Detach: false, DetachKeys: '', Env: null, WorkingDir: '', Cmd: ['sh', '-c', 'exit 0'],
+    });
+    assert.equal(c.status, 201);
+    const id = c.json().Id as string;
+    assert.match(id, /^[0-9a-f]{64}$/);
+    const i = (await d.request('GET', `/v1.44/exec/${id}/json`)).json();
+    assert.deepEqual(i, {
+      ID: id, Running: false, ExitCode: null,
+      ProcessConfig: { tty: false, entrypoint: 'sh', arguments: ['-c', 'exit 0'], privileged: false },
+      OpenStdin: false, OpenStderr: true, OpenStdout: true, CanRemove: false, ContainerID: ctr, DetachKeys: '', Pid: 0,
+    });
+    const missing = await d.request('GET', '/v1.44/exec/nope/json');
+    assert.equal(missing.status, 404);
+  });
+
+  test('into a stopped container: 409', async () => {
+    const id = (await docker('create', '--name', 'ex-stopped', 'busybox', 'true')).stdout.trim();
+    const r = await docker('exec', 'ex-stopped', 'true');
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr.trim(), `Error response from daemon: Container ${id} is not running`);
+    await docker('rm', 'ex-stopped');
+  });
+
+  test('into a paused container: 409', async () => {
+    assert.equal((await docker('pause', 'ex-main')).code, 0);
+    try {
+      const r = await docker('exec', 'ex-main', 'true');
+      assert.equal(r.code, 1);
+      assert.equal(r.stderr.trim(), `Error response from daemon: Container ${ctr} is paused, unpause the container before exec`);
+    } finally {
+      await docker('unpause', 'ex-main');
+    }
+  });
+
+  test('joins the container\'s PID namespace and cgroup', async () => {
+    const r = await docker('exec', 'ex-main', 'sh', '-c', 'cat /proc/1/cmdline | tr "\\0" " "; echo; cat /proc/self/cgroup; echo ---; cat /proc/1/cgroup');
+    const [pid1, rest] = r.stdout.split('\n', 2);
+    assert.equal(pid1.trim(), 'sleep 1000');
+    const [self, init] = r.stdout.slice(pid1.length + 1).split('---\n');
+    assert.ok(rest !== undefined);
+    const norm = (s: string) => s.trim().split('\n').sort().join('\n');
+    assert.equal(norm(self), norm(init));
+    assert.match(self, new RegExp(ctr));
+  });
+
+  test('-t: a terminal with the client\'s size', async () => {
+    const out = await inTerminal(`stty rows 30 cols 100; docker exec -t ex-main sh -c 'test -t 1 && echo isatty; stty size'`);
+    assert.match(out, /isatty\r*\n/);
+    assert.match(out, /30 100/);
+  });
+
+  test('-it: interactive shell, exit code from the shell', async () => {
+    const out = await inTerminal(`stty rows 25 cols 90; (sleep 1; printf 'stty size; exit 5\\r'; sleep 2) | script -qec "stty rows 25 cols 90; docker exec -it ex-main sh" /dev/null; echo "rc=$?"`);
+    assert.match(out, /25 90/);
+    assert.match(out, /rc=5/);
+  });
+
+  test('events: exec_create, exec_start, exec_die', async () => {
+    const since = Math.floor(Date.now() / 1000) - 1;
+    await docker('exec', 'ex-main', 'sh', '-c', 'exit 4');
+    const until = Math.ceil(Date.now() / 1000) + 1;
+    const r = await docker('events', '--since', String(since), '--until', String(until), '--filter', 'container=ex-main', '--format', '{{.Action}} {{index .Actor.Attributes "exitCode"}}');
+    const lines = r.stdout.trim().split('\n');
+    assert.ok(lines.includes('exec_create: sh -c exit 4 '), r.stdout);
+    assert.ok(lines.includes('exec_start: sh -c exit 4 '), r.stdout);
+    assert.ok(lines.includes('exec_die 4'), r.stdout);
+  });
+});
+
+describe('berth exec', () => {
+  test('non-TTY split output and the exit code', async () => {
+    const r = await berth('exec', '-u', '1000', '-w', '/tmp', '-e', 'X=1', 'ex-main', 'sh', '-c', 'echo out $X $(id -u) $(pwd); echo err >&2; exit 3');
+    assert.equal(r.stdout, 'out 1 1000 /tmp\n');
+    assert.equal(r.stderr, 'err\n');
+    assert.equal(r.code, 3);
+  });
+
+  test('--env-file, -i with piped stdin', async () => {
+    const f = `${d.root}/exec.env`;
+    fs.writeFileSync(f, 'FROMFILE=yes\n');
+    const r = await d.berth(['exec', '-i', '--env-file', f, 'ex-main', 'sh', '-c', 'cat; echo $FROMFILE'], { input: 'in\n' });
+    assert.equal(r.stdout, 'in\nyes\n');
+    assert.equal(r.code, 0);
+  });
+
+  test('-d, a missing command, a stopped container', async () => {
+    const det = await berth('exec', '-d', 'ex-main', 'sleep', '1');
+    assert.equal(det.code, 0, det.stderr);
+    const miss = await berth('exec', 'ex-main', 'nonexistentcmd');
+    assert.equal(miss.code, 126);
+    assert.match(miss.stdout, /executable file not found in \$PATH/);
+    const id = (await docker('create', '--name', 'ex-stopped2', 'busybox', 'true')).stdout.trim();
+    const st = await berth('exec', 'ex-stopped2', 'true');
+    assert.equal(st.code, 1);
+    assert.match(st.stderr, new RegExp(`Container ${id} is not running`));
+    await docker('rm', 'ex-stopped2');
+  });
+
+  test('-t: a terminal with the client\'s size; --privileged', async () => {
+    const out = await inTerminal(`stty rows 30 cols 100; ${BERTH} exec -t ex-main sh -c 'test -t 1 && echo isatty; stty size'`);
+    assert.match(out, /isatty\r*\n/);
+    assert.match(out, /30 100/);
+    const caps = await berth('exec', '--privileged', 'ex-main', 'sh', '-c', 'grep CapEff /proc/self/status');
+    const plain = await berth('exec', 'ex-main', 'sh', '-c', 'grep CapEff /proc/self/status');
+    assert.notEqual(caps.stdout, plain.stdout);
+  });
+});
+
+describe('health checks', () => {
+  test('a passing check: starting, then healthy; ps, filter, events', async () => {
+    const since = Math.floor(Date.now() / 1000) - 1;
+    const r = await docker('run', '-d', '--name', 'ex-healthy', '--health-cmd', 'echo ok', '--health-interval', '1s', 'busybox', 'sleep', '100');
+    assert.equal(r.code, 0, r.stderr);
+    const first = (await d.request('GET', '/containers/ex-healthy/json')).json();
+    assert.deepEqual(first.Config.Healthcheck, { Test: ['CMD-SHELL', 'echo ok'], Interval: 1_000_000_000 });
+    assert.equal(first.State.Health.Status, 'starting');
+    const ps0 = await docker('ps', '--filter', 'name=ex-healthy', '--format', '{{.Status}}');
+    assert.match(ps0.stdout, /^Up .* \(health: starting\)$/m);
+    const h = await until('healthy', async () => {
+      const s = (await d.request('GET', '/containers/ex-healthy/json')).json().State.Health;
+      return s.Status === 'healthy' ? s : undefined;
+    });
+    assert.equal(h.FailingStreak, 0);
+    assert.equal(h.Log[0].ExitCode, 0);
+    assert.equal(h.Log[0].Output, 'ok\n');
+    assert.ok(Date.parse(h.Log[0].End) >= Date.parse(h.Log[0].Start));
+    const ps = await docker('ps', '--filter', 'health=healthy', '--format', '{{.Names}} {{.Status}}');
+    assert.match(ps.stdout, /^ex-healthy Up .* \(healthy\)$/m);
+    assert.doesNotMatch(ps.stdout, /ex-main/);
+    const until2 = Math.ceil(Date.now() / 1000) + 1;
+    const ev = await docker('events', '--since', String(since), '--until', String(until2), '--filter', 'container=ex-healthy', '--filter', 'event=health_status', '--format', '{{.Action}}');
+    assert.equal(ev.stdout.trim().split('\n')[0], 'health_status: healthy');
+    await docker('rm', '-f', 'ex-healthy');
+  });
+
+  test('a failing check: unhealthy after the retries; Log keeps the last 5', async () => {
+    const r = await docker('run', '-d', '--name', 'ex-sick', '--health-cmd', 'echo bad; exit 1', '--health-interval', '1s', '--health-retries', '2', 'busybox', 'sleep', '100');
+    assert.equal(r.code, 0, r.stderr);
+    const h = await until('unhealthy', async () => {
+      const s = (await d.request('GET', '/containers/ex-sick/json')).json().State.Health;
+      return s.Status === 'unhealthy' ? s : undefined;
+    });
+    assert.ok(h.FailingStreak >= 2);
+    assert.equal(h.Log.at(-1).ExitCode, 1);
+    assert.equal(h.Log.at(-1).Output, 'bad\n');
+    const ps = await docker('ps', '--filter', 'health=unhealthy', '--format', '{{.Names}} {{.Status}}');
+    assert.match(ps.stdout, /^ex-sick Up .* \(unhealthy\)$/m);
+    await until('6 probes', async () => ((await d.request('GET', '/containers/ex-sick/json')).json().State.Health.FailingStreak >= 6 ? true : undefined));
+    assert.equal((await d.request('GET', '/containers/ex-sick/json')).json().State.Health.Log.length, 5);
+    await docker('rm', '-f', 'ex-sick');
+  });
+});
+
+describe('cleanup', () => {
+  test('no shims and no mounts are left behind', async () => {
+    await docker('rm', '-f', 'ex-main');
+    await sleep(300);
+    // conmon (container or exec shims) still running for this daemon's roots
+    const shims = fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
+      try {
+        const cmd = fs.readFileSync(`/proc/${p}/cmdline`, 'utf8');
+        return cmd.startsWith('conmon') || cmd.includes('/conmon\0') ? cmd.includes(d.root) : false;
+      } catch {
+        return false;
+      }
+    });
+    assert.deepEqual(shims, [], 'conmon processes left behind');
+    const mounts = fs.readFileSync('/proc/mounts', 'utf8').split('\n').filter((l) => l.includes(d.root));
+    assert.deepEqual(mounts, []);
+    assert.deepEqual(fs.existsSync(`${d.execRoot}/execs`) ? fs.readdirSync(`${d.execRoot}/execs`) : [], []);
+  });
+});

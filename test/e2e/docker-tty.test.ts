@@ -1,0 +1,465 @@
+// Interactive containers for real: the docker CLI (and bin/berth) in real terminals driven by
+// tmux (send-keys, capture-pane) against a test berthd. Covers TTY allocation and size,
+// resize, Ctrl-C, job control, exit codes, detach (Ctrl-P Ctrl-Q) and re-attach, piped stdin,
+// two attachers of one non-TTY container, and --sig-proxy.
+//
+// tmux runs on a private socket (never the user's server); every session and container the
+// tests make is removed at the end.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { BERTH, runCmd, startDaemon, type TestDaemon } from '../helpers/daemon';
+
+const hasTmux = (() => {
+  try { execFileSync('tmux', ['-V'], { stdio: 'ignore' }); return true; } catch { return false; }
+})();
+
+let d: TestDaemon;
+const tmuxSock = path.join(os.tmpdir(), `berth-tty-${process.pid}.sock`);
+const sessions = new Set<string>();
+const containers = new Set<string>();
+const children = new Set<ChildProcess>();
+let seq = 0;
+
+function tmux(...args: string[]): string {
+  return execFileSync('tmux', ['-S', tmuxSock, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+function shq(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A tmux session running `argv` (with the daemon's environment) in a width x height terminal. */
+class Term {
+  readonly name: string;
+  constructor(argv: string[], readonly width = 100, readonly height = 30) {
+    this.name = `t${process.pid}-${++seq}`;
+    const env = d.env;
+    const vars = ['DOCKER_HOST', 'DOCKER_CONFIG', 'BERTH_HOST'].map((k) => `${k}=${shq(env[k] ?? '')}`).join(' ');
+    // The outer shell prints the command's exit status (tmux's pane_dead_status is not reliable:
+    // 3.3a sometimes marks a pane dead at EOF on the pty and never records the status). The CLI
+    // puts the terminal in raw mode, so Ctrl-C reaches the container as a byte, not this shell.
+    tmux('new-session', '-d', '-s', this.name, '-x', String(width), '-y', String(height),
+      `env ${vars} PATH=${shq(process.env.PATH ?? '/usr/bin:/bin')} ${argv.map(shq).join(' ')}; echo "[exit-status:$?]"`);
+    sessions.add(this.name);
+    // Keep the pane after the command exits, to read what it printed.
+    tmux('set-option', '-t', this.name, 'remain-on-exit', 'on');
+  }
+
+  /** The pane's text (with scrollback), wrapped lines joined. */
+  screen(): string {
+    return tmux('capture-pane', '-p', '-J', '-S', '-200', '-t', this.name);
+  }
+
+  /** Types `text` literally, then Enter. */
+  type(text: string): void {
+    tmux('send-keys', '-t', this.name, '-l', text);
+    tmux('send-keys', '-t', this.name, 'Enter');
+  }
+
+  keys(...keys: string[]): void {
+    tmux('send-keys', '-t', this.name, ...keys);
+  }
+
+  async waitFor(re: RegExp, timeoutMs = 15_000): Promise<RegExpMatchArray> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const s = this.screen();
+      const m = s.match(re);
+      if (m) return m;
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${re} in pane ${this.name}:\n${s}\n--- berthd stderr (tail):\n${d.stderr.slice(-2000)}`);
+      await sleep(100);
+    }
+  }
+
+  /**
+   * Runs `cmd` in the shell on the other side and returns what it printed: output is fenced by
+   * markers computed by the shell ($((...))), so the echo of the typed line never matches.
+   */
+  async run(cmd: string, timeoutMs = 15_000): Promise<string> {
+    const n = ++seq;
+    this.type(`echo "<<$((${n}*1000+1))"; ${cmd}; echo ">>$((${n}*1000+2))"`);
+    const m = await this.waitFor(new RegExp(`<<${n * 1000 + 1}\\r?\\n([\\s\\S]*?)>>${n * 1000 + 2}`), timeoutMs);
+    return m[1].replace(/\r/g, '');
+  }
+
+  /** Waits for the pane's command to exit; returns its exit status (as `echo $?` saw it). */
+  async exitStatus(timeoutMs = 15_000): Promise<number> {
+    const m = await this.waitFor(/\[exit-status:(\d+)\]/, timeoutMs);
+    return Number(m[1]);
+  }
+
+  /**
+   * Waits until the CLI has put the terminal in raw mode (-icanon): keys typed earlier would be
+   * echoed by the pty and held until Enter.
+   */
+  async waitRaw(timeoutMs = 15_000): Promise<void> {
+    const pts = tmux('display-message', '-p', '-t', this.name, '#{pane_tty}').trim();
+    const deadline = Date.now() + timeoutMs;
+    while (!/(^|\s)-icanon(\s|$)/.test(execFileSync('stty', ['-F', pts, '-a'], { encoding: 'utf8' }))) {
+      if (Date.now() > deadline) throw new Error(`${pts} never went raw:\n${this.screen()}`);
+      await sleep(50);
+    }
+  }
+
+  resize(width: number, height: number): void {
+    tmux('resize-window', '-t', this.name, '-x', String(width), '-y', String(height));
+  }
+
+  kill(): void {
+    try { tmux('kill-session', '-t', this.name); } catch { /* gone */ }
+    sessions.delete(this.name);
+  }
+}
+
+function cname(base: string): string {
+  const n = `tty-${base}-${process.pid}`;
+  containers.add(n);
+  return n;
+}
+
+async function inspect(name: string): Promise<{ State: { Running: boolean; ExitCode: number }; Config: { Tty: boolean } }> {
+  const r = await d.docker(['inspect', name]);
+  assert.equal(r.code, 0, r.stderr);
+  return JSON.parse(r.stdout)[0];
+}
+
+async function waitState(name: string, running: boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while ((await inspect(name)).State.Running !== running) {
+    if (Date.now() > deadline) throw new Error(`${name}: Running never became ${running}`);
+    await sleep(100);
+  }
+}
+
+/** A background CLI process whose output is collected. */
+function spawnCli(cmd: string, args: string[]): { p: ChildProcess; out: () => string } {
+  const p = spawn(cmd, args, { env: d.env, stdio: ['pipe', 'pipe', 'pipe'] });
+  children.add(p);
+  p.on('exit', () => children.delete(p));
+  let out = '';
+  p.stdout!.on('data', (b) => { out += b; });
+  p.stderr!.on('data', (b) => { out += b; });
+  return { p, out: () => out };
+}
+
+async function until(what: string, cond: () => boolean, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
+    await sleep(100);
+  }
+}
+
+before(async () => {
+  d = await startDaemon();
+  await d.ensureBusybox();
+});
+
+after(async () => {
+  for (const s of [...sessions]) { try { tmux('kill-session', '-t', s); } catch { /* gone */ } }
+  try { tmux('kill-server'); } catch { /* no server */ }
+  fs.rmSync(tmuxSock, { force: true });
+  for (const p of children) p.kill('SIGKILL');
+  if (d) {
+    for (const c of containers) await d.docker(['rm', '-f', c]).catch(() => undefined);
+    await d.stop();
+  }
+});
+
+describe('docker run -it in a real terminal', { skip: !hasTmux && 'tmux is not installed (scripts/install-deps.sh)' }, () => {
+  test('a real TTY of the terminal\'s size, resize, Ctrl-C, job control, exit code', async () => {
+    const name = cname('it');
+    const t = new Term(['docker', 'run', '-it', '--name', name, 'busybox', 'sh'], 100, 30);
+    try {
+      await t.waitFor(/\/ # $/m);
+      assert.match(await t.run('tty'), /^\/dev\/pts\/\d+\n$/);
+      assert.equal(await t.run('[ -t 0 ] && [ -t 1 ] && echo both-tty'), 'both-tty\n');
+      assert.equal(await t.run('stty size'), '30 100\n');
+      t.resize(120, 40);
+      // The CLI sees SIGWINCH and posts /resize; the shell's next stty reads the new size.
+      const deadline = Date.now() + 10_000;
+      let size = '';
+      while (Date.now() < deadline && (size = await t.run('stty size')) !== '40 120\n') await sleep(200);
+      assert.equal(size, '40 120\n');
+
+      // Ctrl-C reaches the foreground process (sleep), not the shell.
+      t.type('sleep 100');
+      await sleep(500);
+      const started = Date.now();
+      t.keys('C-c');
+      assert.equal(await t.run('echo alive'), 'alive\n');
+      assert.ok(Date.now() - started < 10_000, 'sleep was interrupted');
+
+      // Job control: a background job is listed.
+      t.type('sleep 100 &');
+      assert.match(await t.run('jobs'), /\[1\][ +]*Running\s+sleep 100/);
+      assert.doesNotMatch(t.screen(), /job control turned off/);
+
+      t.type('exit 3');
+      assert.equal(await t.exitStatus(), 3);
+      const st = await inspect(name);
+      assert.equal(st.State.Running, false);
+      assert.equal(st.State.ExitCode, 3);
+      assert.equal(st.Config.Tty, true);
+    } finally {
+      t.kill();
+    }
+  });
+
+  test('Ctrl-P Ctrl-Q detaches and leaves it running; docker attach re-attaches to the same shell', async () => {
+    const name = cname('detach');
+    const t = new Term(['docker', 'run', '-it', '--name', name, 'busybox', 'sh']);
+    try {
+      await t.waitFor(/\/ # $/m);
+      t.type('MARK=kept$((6*7))');
+      assert.equal(await t.run('echo "$MARK"'), 'kept42\n');
+      t.keys('C-p', 'C-q');
+      assert.equal(await t.exitStatus(), 0, 'the CLI exits 0 on detach');
+      await sleep(300);
+      assert.equal((await inspect(name)).State.Running, true, 'still running after detach');
+    } finally {
+      t.kill();
+    }
+    const a = new Term(['docker', 'attach', name], 80, 24);
+    try {
+      await a.waitRaw();
+      // No prompt is redrawn on attach: type and look for the output.
+      assert.equal(await a.run('echo "$MARK"'), 'kept42\n', 'same shell, same variables');
+      assert.equal(await a.run('stty size'), '24 80\n', 'attach sizes the TTY to the new terminal');
+      a.type('exit 7');
+      assert.equal(await a.exitStatus(), 7, 'docker attach returns the container\'s exit code');
+      await waitState(name, false);
+      assert.equal((await inspect(name)).State.ExitCode, 7);
+    } finally {
+      a.kill();
+    }
+  });
+
+  test('a flood of output and a large paste get through whole', async () => {
+    const name = cname('flood');
+    const t = new Term(['docker', 'run', '-it', '--rm', '--name', name, 'busybox', 'sh']);
+    try {
+      await t.waitFor(/\/ # $/m);
+      t.type('seq 1 30000; echo "E$((20+22))E"');
+      await t.waitFor(/29999\r?\n30000\r?\nE42E/, 30_000);
+      // 600 lines of 70 characters (42 KB: more than one conmon stdin packet) into cat
+      t.type('cat > /tmp/in');
+      await sleep(200);
+      const line = 'abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuvwxyz01234567';
+      for (let i = 0; i < 6; i++) {
+        tmux('send-keys', '-t', t.name, '-l', (line + '\r').repeat(100));
+        await sleep(100);
+      }
+      t.keys('C-d');
+      assert.equal(await t.run('wc -c < /tmp/in', 30_000), `${600 * 71}\n`);
+      t.keys('C-d');
+      assert.equal(await t.exitStatus(), 0);
+    } finally {
+      t.kill();
+    }
+  });
+
+  test('Ctrl-D ends the shell: exit 0', async () => {
+    const name = cname('ctrld');
+    const t = new Term(['docker', 'run', '-it', '--rm', '--name', name, 'busybox', 'sh']);
+    try {
+      await t.waitFor(/\/ # $/m);
+      t.keys('C-d');
+      assert.equal(await t.exitStatus(), 0);
+    } finally {
+      t.kill();
+    }
+  });
+
+  test('docker start -ai re-runs a TTY container interactively', async () => {
+    const name = cname('startai');
+    const r = await d.docker(['create', '-it', '--name', name, 'busybox', 'sh']);
+    assert.equal(r.code, 0, r.stderr);
+    for (const code of [5, 6]) {
+      const t = new Term(['docker', 'start', '-ai', name], 70, 20);
+      try {
+        await t.waitFor(/\/ # $/m);
+        assert.equal(await t.run('stty size'), '20 70\n');
+        t.type(`exit ${code}`);
+        assert.equal(await t.exitStatus(), code);
+      } finally {
+        t.kill();
+      }
+    }
+  });
+
+  test('docker run -i without -t in a terminal: no TTY, stdin works, Ctrl-D ends it', async () => {
+    const name = cname('notty');
+    const t = new Term(['docker', 'run', '-i', '--rm', '--name', name, 'busybox', 'sh']);
+    try {
+      // no prompt without a TTY; the local terminal stays cooked (it echoes our typing)
+      assert.match(await t.run('tty'), /not a tty/);
+      t.keys('C-d');
+      assert.equal(await t.exitStatus(), 0);
+    } finally {
+      t.kill();
+    }
+  });
+
+  test('detach from docker attach, then attach again', async () => {
+    const name = cname('reattach');
+    const r = await d.docker(['run', '-dit', '--name', name, 'busybox', 'sh']);
+    assert.equal(r.code, 0, r.stderr);
+    for (let i = 0; i < 2; i++) {
+      const a = new Term(['docker', 'attach', name]);
+      try {
+        await a.waitRaw();
+        assert.equal(await a.run(`echo round-$((${i}+1))`), `round-${i + 1}\n`);
+        a.keys('C-p', 'C-q');
+        // As with dockerd: `docker attach` reports the detach as an error and exits 1
+        // (nerdctl#3571 documents Docker's behaviour); `docker run -it` exits 0.
+        assert.equal(await a.exitStatus(), 1);
+        assert.match(a.screen(), /read escape sequence/);
+      } finally {
+        a.kill();
+      }
+      assert.equal((await inspect(name)).State.Running, true);
+    }
+    assert.equal((await d.docker(['rm', '-f', name])).code, 0);
+  });
+});
+
+describe('stdin and attach without a TTY', () => {
+  test('echo hi | docker run -i --rm busybox cat', async () => {
+    const r = await runCmd('sh', ['-c', 'echo hi | docker run -i --rm busybox cat'], d.env);
+    assert.equal(r.stdout, 'hi\n');
+    assert.equal(r.stderr, '');
+    assert.equal(r.code, 0);
+  });
+
+  test('300 KB of binary stdin arrive whole, then EOF', async () => {
+    const f = path.join(d.root, 'stdin.bin');
+    fs.writeFileSync(f, Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 131 + (i >> 8)) & 0xff)));
+    const r = await runCmd('sh', ['-c', `docker run -i --rm busybox md5sum < ${shq(f)}; md5sum < ${shq(f)}`], d.env);
+    assert.equal(r.code, 0, r.stderr);
+    const [inside, outside] = r.stdout.trim().split('\n').map((l) => l.split(/\s+/)[0]);
+    assert.match(inside, /^[0-9a-f]{32}$/);
+    assert.equal(inside, outside);
+  });
+
+  test('two docker attach clients at once both see new output', async () => {
+    const name = cname('multi');
+    const r = await d.docker(['run', '-d', '--name', name, 'busybox', 'sh', '-c', 'i=0; while true; do i=$((i+1)); echo line$i; sleep 0.2; done']);
+    assert.equal(r.code, 0, r.stderr);
+    const a1 = spawnCli('docker', ['attach', '--sig-proxy=false', name]);
+    const a2 = spawnCli('docker', ['attach', '--sig-proxy=false', name]);
+    const lines = (s: string) => [...s.matchAll(/line(\d+)/g)].map((m) => Number(m[1]));
+    await until('both attachers see 5 lines', () => lines(a1.out()).length >= 5 && lines(a2.out()).length >= 5);
+    // both see the same, consecutive, new lines
+    const l1 = lines(a1.out());
+    const l2 = lines(a2.out());
+    for (const l of [l1, l2]) for (let i = 1; i < l.length; i++) assert.equal(l[i], l[i - 1] + 1, `consecutive: ${l}`);
+    const common = l1.filter((x) => l2.includes(x));
+    assert.ok(common.length >= 3, `common lines: ${common}`);
+    // one leaves, the other keeps reading, and the container keeps running
+    a1.p.kill('SIGKILL');
+    const before = lines(a2.out()).length;
+    await until('the other attacher keeps reading', () => lines(a2.out()).length >= before + 3);
+    assert.equal((await inspect(name)).State.Running, true);
+    a2.p.kill('SIGKILL');
+    assert.equal((await d.docker(['rm', '-f', name])).code, 0);
+  });
+
+  test('--sig-proxy forwards SIGINT to the container', async () => {
+    const name = cname('sigproxy');
+    const r = await d.docker(['run', '-d', '--name', name, 'busybox', 'sh', '-c',
+      `trap 'echo got INT' INT; while true; do echo tick; sleep 0.2; done`]);
+    assert.equal(r.code, 0, r.stderr);
+    const a = spawnCli('docker', ['attach', name]); // --sig-proxy is the default
+    await until('attached', () => a.out().includes('tick'));
+    a.p.kill('SIGINT');
+    await until('the trap ran', () => a.out().includes('got INT'));
+    assert.equal((await inspect(name)).State.Running, true, 'the trap kept it alive');
+    assert.equal(a.p.exitCode, null, 'the CLI keeps attached');
+    // --sig-proxy=false: SIGINT stays with the client, the container sees nothing. (CLI 28
+    // does not exit on the first SIGINT either way: it cancels its context and keeps streaming.)
+    const b = spawnCli('docker', ['attach', '--sig-proxy=false', name]);
+    await until('attached', () => b.out().includes('tick'));
+    const seen = a.out().split('got INT').length;
+    const ticks = a.out().split('tick').length;
+    b.p.kill('SIGINT');
+    await until('more ticks', () => a.out().split('tick').length >= ticks + 5);
+    assert.equal(a.out().split('got INT').length, seen, 'no INT reached the container');
+    assert.doesNotMatch(b.out(), /got INT/);
+    a.p.kill('SIGKILL');
+    b.p.kill('SIGKILL');
+    assert.equal((await d.docker(['rm', '-f', name])).code, 0);
+  });
+});
+
+describe('berth run -it in a real terminal', { skip: !hasTmux && 'tmux is not installed' }, () => {
+  test('a TTY of the terminal\'s size, resize, Ctrl-C, exit code', async () => {
+    const name = cname('berth');
+    const t = new Term([BERTH, 'run', '-it', '--name', name, 'busybox', 'sh'], 90, 25);
+    try {
+      await t.waitFor(/\/ # $/m);
+      assert.match(await t.run('tty'), /^\/dev\/pts\/\d+\n$/);
+      assert.equal(await t.run('stty size'), '25 90\n');
+      t.resize(110, 35);
+      const deadline = Date.now() + 10_000;
+      let size = '';
+      while (Date.now() < deadline && (size = await t.run('stty size')) !== '35 110\n') await sleep(200);
+      assert.equal(size, '35 110\n');
+      t.type('sleep 100');
+      await sleep(500);
+      t.keys('C-c');
+      assert.equal(await t.run('echo alive'), 'alive\n');
+      t.type('exit 3');
+      assert.equal(await t.exitStatus(), 3);
+      assert.equal((await inspect(name)).State.ExitCode, 3);
+    } finally {
+      t.kill();
+    }
+  });
+
+  test('echo hi | berth run -i --rm busybox cat', async () => {
+    const r = await runCmd('sh', ['-c', `echo hi | ${shq(BERTH)} run -i --rm busybox cat`], d.env);
+    assert.equal(r.stdout, 'hi\n');
+    assert.equal(r.code, 0, r.stderr);
+  });
+
+  test('berth: Ctrl-P Ctrl-Q detaches, berth attach re-attaches', async () => {
+    const name = cname('berth-detach');
+    const t = new Term([BERTH, 'run', '-it', '--name', name, 'busybox', 'sh']);
+    try {
+      await t.waitFor(/\/ # $/m);
+      t.type('MARK=b$((2*21))');
+      assert.equal(await t.run('echo "$MARK"'), 'b42\n');
+      t.keys('C-p', 'C-q');
+      assert.equal(await t.exitStatus(), 0);
+    } finally {
+      t.kill();
+    }
+    assert.equal((await inspect(name)).State.Running, true);
+    const a = new Term([BERTH, 'attach', name]);
+    try {
+      await a.waitRaw();
+      assert.equal(await a.run('echo "$MARK"'), 'b42\n');
+      a.keys('C-p', 'C-q');
+      assert.equal(await a.exitStatus(), 1, 'berth attach exits 1 on detach, as docker');
+    } finally {
+      a.kill();
+    }
+    assert.equal((await inspect(name)).State.Running, true);
+    const a2 = new Term([BERTH, 'attach', name]);
+    try {
+      await a2.waitRaw();
+      assert.equal(await a2.run('echo again-$MARK'), 'again-b42\n');
+      a2.type('exit 4');
+      assert.equal(await a2.exitStatus(), 4);
+    } finally {
+      a2.kill();
+    }
+  });
+});
