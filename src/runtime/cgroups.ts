@@ -245,3 +245,13 @@ export function cgroupExists(cgroupsPath: string): boolean {
   }
   return false;
 }
+
+/** Whether the cgroup is frozen (a paused container): v1 freezer.state, v2 cgroup.events. */
+export async function isFrozen(cgroupsPath: string): Promise<boolean> {
+  if (cgroupVersion() === 2) {
+    const events = await fs.promises.readFile(path.join(cgroupDir(cgroupsPath), 'cgroup.events'), 'utf8').catch(() => '');
+    return /^frozen 1$/m.test(events);
+  }
+  const state = await fs.promises.readFile(path.join(cgroupDir(cgroupsPath, 'freezer'), 'freezer.state'), 'utf8').catch(() => '');
+  return state.trim() === 'FROZEN';
+}

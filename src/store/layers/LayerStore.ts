@@ -11,11 +11,11 @@
 // place: it exists completely or not at all. Concurrent creators of the same layer race on the
 // rename; the loser discards its copy. The layer's tar is also kept compressed in the
 // ContentStore (blob) so that save/push reproduce the exact bytes whose digest is the diff ID.
+import { MNT_DETACH, mountOverlay, unmount } from '../../lib/sys/mount';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
-import { execFile } from 'node:child_process';
 import { pipeline as pipelineCb, Readable, Transform, Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import * as zlib from 'node:zlib';
@@ -89,30 +89,6 @@ export function chainIdsOf(diffIds: Digest[]): Digest[] {
   return out;
 }
 
-interface NativeMount {
-  mountOverlay(lowerDirs: string[], upperDir: string, workDir: string, target: string): Promise<void> | void;
-  unmount(target: string): Promise<void> | void;
-}
-
-function loadNativeMount(): NativeMount | undefined {
-  try {
-    // Optional: provided by lib/sys when the native addon exists.
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
-    const m = require('../../lib/sys/mount') as Partial<NativeMount>;
-    if (typeof m.mountOverlay === 'function' && typeof m.unmount === 'function') return m as NativeMount;
-  } catch { /* not built */ }
-  return undefined;
-}
-
-function run(cmd: string, args: string[], cwd?: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    execFile(cmd, args, { cwd }, (err, _out, stderr) => {
-      if (err) reject(new SystemError(`${cmd} ${args.join(' ')}: ${String(stderr).trim() || err.message}`));
-      else resolve();
-    });
-  });
-}
-
 /** Passes chunks through while writing them to `side`; ends only after `sideDone`. */
 class Tee extends Transform {
   constructor(private readonly side: Writable, private readonly sideDone: Promise<unknown>) {
@@ -147,7 +123,6 @@ export class LayerStore {
   private readonly pins = new Map<Digest, number>();
   private readonly inflight = new Map<Digest, Promise<LayerMeta>>();
   private readonly mountLocks = new Map<string, Promise<unknown>>();
-  private readonly native = loadNativeMount();
   private initialised = false;
 
   constructor(dataRoot: string, private readonly content: ContentStore) {
@@ -510,24 +485,10 @@ export class LayerStore {
         : [this.emptyDir];
       const upper = path.join(dir, 'diff');
       const work = path.join(dir, 'work');
-      const opts = `lowerdir=${lowerLinks.join(':')},upperdir=${upper},workdir=${work}`;
-      if (this.native) {
-        try {
-          await this.native.mountOverlay(lowerLinks, upper, work, merged);
-          return merged;
-        } catch (e) {
-          // An errno from mount(2) is final; anything else means the addon is unavailable.
-          if ((e as { syscall?: string }).syscall) throw new SystemError(`mounting overlay for ${id}: ${(e as Error).message}`, { cause: e });
-        }
-      }
-      if (opts.length < PAGE_LIMIT) {
-        await run('mount', ['-t', 'overlay', 'overlay', '-o', opts, merged]);
-      } else {
-        // Too long even with short links: paths relative to layers/, mounted from there (as Docker does).
-        const rel = (p: string) => path.relative(this.root, p);
-        const relOpts = `lowerdir=${lowerLinks.map(rel).join(':')},upperdir=${rel(upper)},workdir=${rel(work)}`;
-        if (relOpts.length >= PAGE_LIMIT) throw new InvalidParameterError(`too many layers to mount (${lowerLinks.length})`);
-        await run('mount', ['-t', 'overlay', 'overlay', '-o', relOpts, merged], this.root);
+      try {
+        mountOverlay(lowerLinks, upper, work, merged);
+      } catch (e) {
+        throw new SystemError(`mounting overlay for ${id}: ${(e as Error).message}`, { cause: e });
       }
       return merged;
     });
@@ -537,20 +498,9 @@ export class LayerStore {
   unmount(id: string): Promise<void> {
     return this.withMountLock(id, async () => {
       const merged = path.join(this.mountDir(id), 'merged');
-      for (let i = 0; i < 5 && (await isMountPoint(merged)); i++) {
-        try {
-          let done = false;
-          if (this.native) {
-            try { await this.native.unmount(merged); done = true; } catch (e) {
-              if ((e as { syscall?: string }).syscall) throw e;
-            }
-          }
-          if (!done) await run('umount', [merged]);
-        } catch (e) {
-          if (i === 4) throw e;
-          await new Promise((r) => setTimeout(r, 50 * (i + 1)));
-        }
-      }
+      // Detached: the container's processes are gone, so nothing can be left writing; a lazy
+      // unmount returns at once instead of holding the event loop while the kernel tears down.
+      if (await isMountPoint(merged)) unmount(merged, MNT_DETACH);
     });
   }
 
@@ -579,7 +529,6 @@ export class LayerStore {
   }
 }
 
-const PAGE_LIMIT = 4000;
 
 export async function dirSize(dir: string): Promise<number> {
   let total = 0;
