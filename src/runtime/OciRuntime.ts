@@ -187,6 +187,8 @@ export class OciRuntime implements Runtime {
     // The PID must still be this container's process (not a reused PID): check its cgroup.
     const cgroups = await fsp.readFile(`/proc/${pid}/cgroup`, 'utf8').catch(() => '');
     if (!cgroups.includes(id)) return undefined;
+    // runc's exec fifo exists from create until start: the init is still waiting.
+    if (await fsp.access(path.join(this.runtimeRoot, id, 'exec.fifo')).then(() => true, () => false)) return { status: 'created', pid };
     const { cgroupsPath } = await this.task(id);
     if (!cgroupsPath) return undefined;
     return { status: (await isFrozen(cgroupsPath)) ? 'paused' : 'running', pid };

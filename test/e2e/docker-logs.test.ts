@@ -18,7 +18,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function logFiles(id: string): { name: string; size: number }[] {
   const dir = path.join(d.dataRoot, 'containers', id);
-  return fs.readdirSync(dir).filter((n) => n.startsWith('container.log')).map((n) => ({ name: n, size: fs.statSync(path.join(dir, n)).size }));
+  // A rotation may rename a file between the listing and the stat: skip what vanished.
+  return fs.readdirSync(dir).filter((n) => n.startsWith('container.log'))
+    .flatMap((n) => { const st = fs.statSync(path.join(dir, n), { throwIfNoEntry: false }); return st ? [{ name: n, size: st.size }] : []; });
 }
 
 /** Lines "N" must be consecutive integers, each once. */
