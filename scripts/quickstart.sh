@@ -14,6 +14,5 @@ tar=$(mktemp)
 sh scripts/busybox-rootfs.sh "$tar"
 bin/berth import -c 'CMD ["sh"]' "$tar" busybox:latest >/dev/null
 rm -f "$tar"
-bin/berth run --rm busybox echo "Hello from a berth container: $(uname -m), pid 1 is \$(cat /proc/1/comm)" 2>&1 || \
-  bin/berth run --rm busybox sh -c 'echo "Hello from a berth container! My PID is $$ and my hostname is $(hostname)"'
+bin/berth run --rm busybox sh -c 'echo "Hello from a berth container! hostname $(hostname), PID $$, kernel $(uname -r)"'
 echo "berthd is running (log: /var/log/berthd.log); try: DOCKER_HOST=$BERTH_HOST docker run --rm -it busybox sh"
