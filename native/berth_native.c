@@ -188,6 +188,7 @@ typedef struct {
   int fd;
   int events;      // current uv_poll interest
   int read_eof;    // no more reads
+  int paused;      // reading stopped by the caller (backpressure)
   int closed;      // spClose was called
   int poll_closed; // uv_close finished (or poll never initialised)
   int finalized;   // JS object was collected
@@ -270,7 +271,7 @@ static void sp_poll_cb(uv_poll_t *poll, int status, int events) {
 
   if ((events & (UV_READABLE | UV_DISCONNECT)) && !h->read_eof) {
     static char buf[SP_BUF_SIZE];
-    for (int i = 0; i < SP_MAX_PACKETS_PER_WAKEUP; i++) {
+    for (int i = 0; i < SP_MAX_PACKETS_PER_WAKEUP && !h->paused && !h->closed; i++) {
       ssize_t n = recv(h->fd, buf, sizeof buf, MSG_DONTWAIT);
       if (n < 0) {
         if (errno == EINTR) continue;
@@ -398,9 +399,24 @@ static napi_value seqpacket_want_write(napi_env env, napi_callback_info info) {
   if (!h) return NULL;
   bool want = false;
   if (argc >= 2) napi_get_value_bool(env, argv[1], &want);
-  int ev = h->read_eof ? 0 : (UV_READABLE | UV_DISCONNECT);
+  int ev = h->read_eof || h->paused ? 0 : (UV_READABLE | UV_DISCONNECT);
   if (want) ev |= UV_WRITABLE;
   sp_update_poll(h, ev);
+  return undefined(env);
+}
+
+// seqpacketSetReading(handle, bool): stop or resume reading (backpressure from a slow reader).
+static napi_value seqpacket_set_reading(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  sp_handle *h = argc >= 1 ? get_handle(env, argv[0]) : NULL;
+  if (!h) return NULL;
+  bool reading = true;
+  if (argc >= 2) napi_get_value_bool(env, argv[1], &reading);
+  h->paused = !reading;
+  int ev = h->read_eof || h->paused ? 0 : (UV_READABLE | UV_DISCONNECT);
+  sp_update_poll(h, ev | (h->events & UV_WRITABLE));
   return undefined(env);
 }
 
@@ -794,6 +810,7 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"seqpacketConnect", NULL, seqpacket_connect, NULL, NULL, NULL, napi_default, NULL},
       {"seqpacketOpen", NULL, seqpacket_open, NULL, NULL, NULL, napi_default, NULL},
+      {"seqpacketSetReading", NULL, seqpacket_set_reading, NULL, NULL, NULL, napi_default, NULL},
       {"seqpacketSend", NULL, seqpacket_send, NULL, NULL, NULL, napi_default, NULL},
       {"seqpacketWantWrite", NULL, seqpacket_want_write, NULL, NULL, NULL, napi_default, NULL},
       {"seqpacketShutdown", NULL, seqpacket_shutdown, NULL, NULL, NULL, napi_default, NULL},

@@ -49,6 +49,15 @@ export class ConmonAttachStream extends EventEmitter implements AttachStream {
     }
   }
 
+  /** Backpressure: stop reading output until resume() (conmon then waits on the socket). */
+  pause(): void {
+    this.sock?.pause();
+  }
+
+  resume(): void {
+    this.sock?.resume();
+  }
+
   endStdin(): void {
     if (this.stdinClosed || !this.sock) return;
     this.stdinClosed = true;

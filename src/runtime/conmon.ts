@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { RuntimeError } from './errors';
 import { runtimeMessage } from './runc';
+import { syncMessages } from './syncpipe';
 
 export interface ConmonSpawnOptions {
   conmonPath: string;
@@ -57,8 +58,6 @@ export function conmonArgs(o: ConmonSpawnOptions): string[] {
   return args;
 }
 
-interface SyncMessage { data: number; message?: string }
-
 /**
  * Spawns conmon and waits for the sync-pipe report. Resolves with the container's init PID;
  * rejects with RuntimeError carrying the runtime's message.
@@ -72,7 +71,6 @@ export function spawnConmon(o: ConmonSpawnOptions): Promise<{ pid: number }> {
   delete env._OCI_ATTACHPIPE;
   return new Promise((resolve, reject) => {
     let settled = false;
-    let buf = '';
     let stderr = '';
     const child = spawn(o.conmonPath, conmonArgs(o), {
       cwd: o.persistDir,
@@ -98,27 +96,10 @@ export function spawnConmon(o: ConmonSpawnOptions): Promise<{ pid: number }> {
     child.on('error', (e) => finish(new RuntimeError(`cannot run conmon (${o.conmonPath}): ${e.message}`, { cause: e })));
     child.stderr?.setEncoding('utf8');
     child.stderr?.on('data', (d: string) => { if (stderr.length < 65536) stderr += d; });
-    sync.setEncoding('utf8');
-    sync.on('data', (d: string) => {
-      buf += d;
-      let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl).trim();
-        buf = buf.slice(nl + 1);
-        if (!line) continue;
-        let msg: SyncMessage;
-        try {
-          msg = JSON.parse(line) as SyncMessage;
-        } catch {
-          finish(new RuntimeError(`conmon: bad sync message: ${line}`));
-          return;
-        }
-        if (typeof msg.data !== 'number') continue;
-        if (msg.data > 0) finish(undefined, msg.data);
-        else finish(new RuntimeError(runtimeMessage(msg.message ?? '') || `runtime create failed (${msg.data})`));
-        return;
-      }
-    });
+    syncMessages(sync, (msg) => {
+      if (msg.data > 0) finish(undefined, msg.data);
+      else finish(new RuntimeError(runtimeMessage(msg.message ?? '') || `runtime create failed (${msg.data})`));
+    }, (line) => finish(new RuntimeError(`conmon: bad sync message: ${line}`)));
     sync.on('error', () => { /* reported by close */ });
     sync.on('close', () => {
       // conmon closed the pipe without a report: it failed before or while running the runtime.

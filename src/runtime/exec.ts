@@ -18,6 +18,7 @@ import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
+import { syncMessages } from './syncpipe';
 import { ConmonAttachStream } from './attach';
 import { HOST_CAPABILITIES } from './defaults';
 import { RuntimeError } from './errors';
@@ -83,32 +84,6 @@ export function conmonExecArgs(o: ConmonExecOptions): string[] {
   return args;
 }
 
-interface SyncMessage { data: number; message?: string }
-
-/** Splits a pipe's text into JSON lines. */
-function jsonLines(stream: Readable, onMsg: (m: SyncMessage) => void, onBad: (line: string) => void): void {
-  let buf = '';
-  stream.setEncoding('utf8');
-  stream.on('data', (d: string) => {
-    buf += d;
-    let nl: number;
-    while ((nl = buf.indexOf('\n')) >= 0) {
-      const line = buf.slice(0, nl).trim();
-      buf = buf.slice(nl + 1);
-      if (!line) continue;
-      let m: SyncMessage;
-      try {
-        m = JSON.parse(line) as SyncMessage;
-      } catch {
-        onBad(line);
-        continue;
-      }
-      if (typeof m.data === 'number') onMsg(m);
-    }
-  });
-  stream.on('error', () => undefined);
-}
-
 /** One exec session driven by conmon. See ExecTask in types.ts. */
 export class ConmonExecTask extends EventEmitter implements ExecTask {
   readonly started: Promise<number>;
@@ -172,7 +147,7 @@ export class ConmonExecTask extends EventEmitter implements ExecTask {
     start.on('error', () => undefined);
 
     let attached = false;
-    jsonLines(attachPipe, () => {
+    syncMessages(attachPipe, () => {
       if (attached) return;
       attached = true;
       // The socket listens: connect, then let conmon run the runtime.
@@ -187,7 +162,7 @@ export class ConmonExecTask extends EventEmitter implements ExecTask {
     }, () => undefined);
 
     let gotPid = false;
-    jsonLines(sync, (m) => {
+    syncMessages(sync, (m) => {
       if (!gotPid) {
         gotPid = true;
         if (m.data > 0) {

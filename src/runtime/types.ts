@@ -103,6 +103,9 @@ export interface AttachStream extends EventEmitter {
   write(data: Buffer): void;
   /** Half-close: no more stdin from this client. */
   endStdin(): void;
+  /** Backpressure: stop and resume delivering output (a slow client). */
+  pause(): void;
+  resume(): void;
   close(): void;
 }
 

@@ -1,15 +1,11 @@
 // The same user flows through berth's own CLI (bin/berth), against a real berthd.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import * as path from 'node:path';
-import { startDaemon, type TestDaemon } from '../helpers/daemon';
+import { useDaemon, type TestDaemon } from '../helpers/daemon';
 
 let d: TestDaemon;
-before(async () => {
-  d = await startDaemon();
-  await d.ensureBusybox();
-});
-after(async () => { await d.stop(); });
+useDaemon((x) => { d = x; });
 
 const berth = (...args: string[]) => d.berth(args);
 

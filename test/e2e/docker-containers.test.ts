@@ -1,15 +1,11 @@
 // The real docker CLI (28.2.2) driving berthd: run, lifecycle, inspection, errors.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import * as fs from 'node:fs';
-import { startDaemon, type TestDaemon } from '../helpers/daemon';
+import { useDaemon, type TestDaemon } from '../helpers/daemon';
 
 let d: TestDaemon;
-before(async () => {
-  d = await startDaemon();
-  await d.ensureBusybox();
-});
-after(async () => { await d.stop(); });
+useDaemon((x) => { d = x; });
 
 const docker = (...args: string[]) => d.docker(args);
 

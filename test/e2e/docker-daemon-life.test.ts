@@ -1,15 +1,11 @@
 // What users take for granted inside a container (/etc files, --init, stop signals), and live
 // restore: berthd killed with -9 while containers run and write logs.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { startDaemon, type TestDaemon } from '../helpers/daemon';
+import { test } from 'node:test';
+import { useDaemon, type TestDaemon } from '../helpers/daemon';
 
 let d: TestDaemon;
-before(async () => {
-  d = await startDaemon();
-  await d.ensureBusybox();
-});
-after(async () => { await d.stop(); });
+useDaemon((x) => { d = x; });
 
 const docker = (...args: string[]) => d.docker(args);
 
@@ -68,13 +64,35 @@ test('live restore: kill -9 of berthd; same PIDs, logs without gap or duplicate,
   const exited = (await docker('inspect', '-f', '{{.State.Status}} {{.State.ExitCode}} {{.State.FinishedAt}}', 'lr-exit')).stdout.trim().split(' ');
   assert.deepEqual(exited.slice(0, 2), ['exited', '6']);
   assert.ok(Date.parse(exited[2]) < Date.now() - 500, 'finish time is the real exit time');
+  // exec and attach work on re-adopted containers
+  const ex = await docker('exec', 'lr-tty', 'sh', '-c', 'echo $((6*7))');
+  assert.equal(ex.stdout, '42\n');
+  const attached = docker('attach', '--no-stdin', 'lr-log');
   const waiting = docker('wait', 'lr-log');
   const follow = docker('logs', '-f', 'lr-log');
   await new Promise((r) => setTimeout(r, 500));
   await docker('stop', '-t', '1', 'lr-log');
   assert.equal((await waiting).stdout.trim(), '137');
+  assert.match((await attached).stdout, /^n \d+\n/);
   const lines = (await follow).stdout.trim().split('\n').map((l) => Number(l.split(' ')[1]));
   assert.ok(lines.length > 40, `only ${lines.length} lines`);
   lines.forEach((n, i) => assert.equal(n, i, `line ${i} is ${n}: a gap or a duplicate`));
   await docker('rm', '-f', 'lr-log', 'lr-tty', 'lr-exit');
+});
+
+test('a container printing 100 MB of log does not grow berthd\'s memory', async (t) => {
+  const rss = () => Number(/VmRSS:\s+(\d+)/.exec(require('node:fs').readFileSync(`/proc/${d.proc!.pid}/status`, 'utf8'))![1]) * 1024;
+  const before = rss();
+  const r = await docker('run', '--name', 'big-log', '--log-opt', 'max-size=20m', '--log-opt', 'max-file=2', 'busybox', 'sh', '-c',
+    'head -c 100000000 /dev/zero | tr "\\0" a | fold -w 999');
+  assert.equal(r.code, 0);
+  assert.ok(r.stdout.length >= 100_000_000, `attach delivered ${r.stdout.length} bytes`);
+  const tail = await docker('logs', '--tail', '3', 'big-log');
+  assert.equal(tail.stdout.split('\n').filter(Boolean).length, 3);
+  const all = await d.docker(['logs', 'big-log'], { timeout: 120_000 });
+  assert.ok(all.stdout.length > 20_000_000, `logs gave ${all.stdout.length} bytes`);
+  const grown = rss() - before;
+  t.diagnostic(`berthd RSS grew by ${(grown / 1048576).toFixed(1)} MB`);
+  assert.ok(grown < 64 * 1024 * 1024, `berthd grew by ${(grown / 1048576).toFixed(1)} MB`);
+  await docker('rm', 'big-log');
 });

@@ -1,16 +1,12 @@
 // The real docker CLI with berthd's image store: import, images, tag, rmi, save, load, history.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { startDaemon, type TestDaemon } from '../helpers/daemon';
+import { useDaemon, type TestDaemon } from '../helpers/daemon';
 
 let d: TestDaemon;
-before(async () => {
-  d = await startDaemon();
-  await d.ensureBusybox();
-});
-after(async () => { await d.stop(); });
+useDaemon((x) => { d = x; });
 
 const docker = (...args: string[]) => d.docker(args);
 

@@ -3,15 +3,11 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { startDaemon, type TestDaemon } from '../helpers/daemon';
+import { describe, test } from 'node:test';
+import { useDaemon, type TestDaemon } from '../helpers/daemon';
 
 let d: TestDaemon;
-before(async () => {
-  d = await startDaemon();
-  await d.ensureBusybox();
-});
-after(async () => { await d.stop(); });
+useDaemon((x) => { d = x; });
 
 const docker = (...args: string[]) => d.docker(args);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

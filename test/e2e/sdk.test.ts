@@ -1,17 +1,13 @@
 // Real SDKs against berthd: dockerode (npm) and docker-py (Debian's python3-docker).
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import * as fs from 'node:fs';
 import { PassThrough } from 'node:stream';
 import Docker from 'dockerode';
-import { runCmd, startDaemon, type TestDaemon } from '../helpers/daemon';
+import { runCmd, useDaemon, type TestDaemon } from '../helpers/daemon';
 
 let d: TestDaemon;
-before(async () => {
-  d = await startDaemon();
-  await d.ensureBusybox();
-});
-after(async () => { await d.stop(); });
+useDaemon((x) => { d = x; });
 
 test('dockerode: ping, version, run with attach, wait, logs, list, inspect, remove', async () => {
   const docker = new Docker({ socketPath: d.socket });

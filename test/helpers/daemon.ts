@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { after, before } from 'node:test';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
@@ -143,4 +144,15 @@ export async function startDaemon(extraArgs: string[] = []): Promise<TestDaemon>
   fs.writeFileSync(path.join(root, 'daemon.json'), JSON.stringify({ 'cgroup-parent': `/berth-test-${path.basename(root)}` }));
   await d.start();
   return d;
+}
+
+/** A daemon with the busybox image for the whole test file: started before, removed after. */
+export function useDaemon(set: (d: TestDaemon) => void): void {
+  let d: TestDaemon | undefined;
+  before(async () => {
+    d = await startDaemon();
+    await d.ensureBusybox();
+    set(d);
+  });
+  after(async () => { await d?.stop(); });
 }

@@ -2,15 +2,11 @@
 // conditions, logs options, stats, events, errors and no half-made containers.
 import assert from 'node:assert/strict';
 import * as net from 'node:net';
-import { after, before, test } from 'node:test';
-import { startDaemon, type TestDaemon } from '../helpers/daemon';
+import { test } from 'node:test';
+import { useDaemon, type TestDaemon } from '../helpers/daemon';
 
 let d: TestDaemon;
-before(async () => {
-  d = await startDaemon();
-  await d.ensureBusybox();
-});
-after(async () => { await d.stop(); });
+useDaemon((x) => { d = x; });
 
 async function create(body: Record<string, unknown>, name?: string): Promise<string> {
   const r = await d.request('POST', `/v1.44/containers/create${name ? `?name=${name}` : ''}`, { Image: 'busybox', ...body });

@@ -6,6 +6,7 @@ import { runtimeOf } from '../../engine/config';
 import type { ContainerService, WaitCondition } from '../../engine/containers/ContainerService';
 import type { CreateRequest } from '../../engine/containers/createConfig';
 import type { UpdateRequest } from '../../engine/containers/update';
+import type { AttachSession } from '../../engine/containers/attach';
 import { listContainers, pruneContainers } from '../../engine/containers/list';
 import { readLogs, readLogSnapshot, type LogQuery, type LogRecord } from '../../engine/logs/reader';
 import { sampleStats, withPrevious, type StatsSample } from '../../engine/containers/stats';
@@ -143,8 +144,16 @@ export function registerContainerRoutes(r: Router, deps: ContainerRouteDeps): vo
     const logs = queryBool(q, 'logs');
     const opts = { stdin: queryBool(q, 'stdin'), stdout: queryBool(q, 'stdout'), stderr: queryBool(q, 'stderr') };
     const tty = c.Config.Tty;
-    const write = (sock: Duplex, s: 'stdout' | 'stderr', b: Buffer) => {
-      if (!sock.writableEnded && !sock.destroyed) sock.write(tty ? b : frame(s, b));
+    const write = (sock: Duplex, s: 'stdout' | 'stderr', b: Buffer): boolean =>
+      sock.writableEnded || sock.destroyed ? true : sock.write(tty ? b : frame(s, b));
+    /** Output flows at the client's pace: a full socket pauses the container's output. */
+    const pipeOutput = (session: AttachSession, sock: Duplex) => {
+      session.on('data', (s: 'stdout' | 'stderr', b: Buffer) => {
+        if (!write(sock, s, b)) {
+          session.pause();
+          sock.once('drain', () => session.resume());
+        }
+      });
     };
     if (!ctx.upgrade) {
       // Without an upgrade: output only, as the body of a plain response.
@@ -154,7 +163,7 @@ export function registerContainerRoutes(r: Router, deps: ContainerRouteDeps): vo
       if (logs) await readLogSnapshot(svc.logPath(c.Id), { stdout: opts.stdout, stderr: opts.stderr }, (rec) => write(sock, rec.stream, rec.message));
       if (!stream) return void ctx.res.end();
       const session = await svc.attach(c.Id, { ...opts, stdin: false });
-      session.on('data', (s: 'stdout' | 'stderr', b: Buffer) => write(sock, s, b));
+      pipeOutput(session, sock);
       session.on('end', () => ctx.res.end());
       ctx.res.on('close', () => session.close());
       return;
@@ -164,7 +173,7 @@ export function registerContainerRoutes(r: Router, deps: ContainerRouteDeps): vo
     if (!stream) return void sock.end();
     const session = await svc.attach(c.Id, opts);
     if (ctx.upgrade!.head.length) session.writeStdin(ctx.upgrade!.head);
-    session.on('data', (s: 'stdout' | 'stderr', b: Buffer) => write(sock, s, b));
+    pipeOutput(session, sock);
     session.on('end', () => sock.end());
     sock.on('data', (b: Buffer) => session.writeStdin(b));
     // Half-close from the client means "no more stdin", never "detach".
@@ -201,9 +210,13 @@ export function registerContainerRoutes(r: Router, deps: ContainerRouteDeps): vo
       const payload = timestamps ? Buffer.concat([Buffer.from(rec.time + ' '), rec.message]) : rec.message;
       res.write(tty ? payload : frame(rec.stream, payload));
     };
+    // Resolves once the client has taken what was written (or went away).
+    const pace = () => (res.writableNeedDrain && !res.destroyed
+      ? new Promise<void>((resolve) => { res.once('drain', resolve); res.once('close', resolve); })
+      : Promise.resolve());
     const follow = queryBool(q, 'follow') && c.State.Running && query.untilNs === undefined;
     if (!follow) {
-      await readLogs(svc.logPath(c.Id), query, emit);
+      await readLogs(svc.logPath(c.Id), query, emit, { pace });
       return void res.end();
     }
     let cancelled = false;
@@ -211,6 +224,7 @@ export function registerContainerRoutes(r: Router, deps: ContainerRouteDeps): vo
     res.on('close', () => { cancelled = true; cancelHooks.forEach((fn) => fn()); });
     await readLogs(svc.logPath(c.Id), query, emit, {
       follow: { stopped: svc.wait(c.Id, 'not-running'), cancelled: () => cancelled, onCancel: (fn) => cancelHooks.push(fn) },
+      pace,
     });
     res.end();
   });

@@ -14,6 +14,7 @@ export class AttachSession extends EventEmitter {
   private stdinEnded = false;
   private closed = false;
   private ended = false;
+  private paused = false;
 
   constructor(readonly containerId: string, readonly opts: AttachOptions) {
     super();
@@ -29,6 +30,17 @@ export class AttachSession extends EventEmitter {
     if (this.stdinEnded) return;
     this.stdinEnded = true;
     if (this.stream && this.opts.stdin) this.stream.endStdin();
+  }
+
+  /** Backpressure from the client: stop reading the container's output until resume(). */
+  pause(): void {
+    this.paused = true;
+    this.stream?.pause();
+  }
+
+  resume(): void {
+    this.paused = false;
+    this.stream?.resume();
   }
 
   /** Client went away: detach from the container without touching it. */
@@ -53,6 +65,7 @@ export class AttachSession extends EventEmitter {
     if (this.isClosed) return;
     const stream = await runtime.attach(this.containerId, { stdin: this.opts.stdin });
     this.stream = stream;
+    if (this.paused) stream.pause();
     if (this.opts.stdout) stream.on('stdout', (b: Buffer) => this.emit('data', 'stdout', b));
     if (this.opts.stderr) stream.on('stderr', (b: Buffer) => this.emit('data', 'stderr', b));
     stream.on('end', () => this.finish());

@@ -105,7 +105,7 @@ export class PartialJoiner {
  * Reads complete lines of an open file from `offset` to its current end. Returns the offset
  * after the last complete line (a line still being written is left for later).
  */
-async function readFrom(fh: fsp.FileHandle, offset: number, onRecord: (r: LogRecord) => void): Promise<number> {
+async function readFrom(fh: fsp.FileHandle, offset: number, onRecord: (r: LogRecord) => void, pace?: () => Promise<void>): Promise<number> {
   const size = (await fh.stat()).size;
   if (size < offset) offset = 0; // truncated: start over
   const buf = Buffer.allocUnsafe(256 * 1024);
@@ -125,6 +125,8 @@ async function readFrom(fh: fsp.FileHandle, offset: number, onRecord: (r: LogRec
       start = nl + 1;
     }
     carry = Buffer.from(data.subarray(start));
+    // Let a slow reader catch up before the next chunk: memory stays bounded for any log size.
+    if (pace) await pace();
   }
   return consumed;
 }
@@ -188,6 +190,8 @@ async function openChain(file: string): Promise<{ handles: fsp.FileHandle[]; liv
 export interface ReadOptions {
   /** Keep reading new records until `stopped` settles (the container stopped) or `cancel`. */
   follow?: { stopped: Promise<unknown>; cancelled: () => boolean; onCancel: (fn: () => void) => void };
+  /** Awaited between chunks read from disk: resolves when the consumer can take more. */
+  pace?: () => Promise<void>;
 }
 
 /**
@@ -214,9 +218,9 @@ export async function readLogs(file: string, q: LogQuery, emit: (r: LogRecord) =
   let offset = 0;
   try {
     for (const fh of chain.handles) {
-      try { await readFrom(fh, 0, push); } finally { await fh.close(); }
+      try { await readFrom(fh, 0, push, opts.pace); } finally { await fh.close(); }
     }
-    if (live) offset = await readFrom(live, 0, push);
+    if (live) offset = await readFrom(live, 0, push, opts.pace);
     if (!opts.follow) {
       joiner.flush();
       ring.forEach(emit);
@@ -241,12 +245,12 @@ export async function readLogs(file: string, q: LogQuery, emit: (r: LogRecord) =
     void f.stopped.then(() => { finished = true; poke(); }, () => { finished = true; poke(); });
     try {
       for (;;) {
-        if (live) offset = await readFrom(live, offset, push);
+        if (live) offset = await readFrom(live, offset, push, opts.pace);
         if (f.cancelled()) return;
         if (s.gen > liveGen || !live) {
           // Rotated since `live` was opened: conmon has left that inode, so drain it and
           // continue with the file that followed it.
-          if (live) { offset = await readFrom(live, offset, push); await live.close(); live = undefined; }
+          if (live) { offset = await readFrom(live, offset, push, opts.pace); await live.close(); live = undefined; }
           const next = await s.lock.run(async () => {
             const k = s.gen - liveGen;
             if (k >= 2) {
@@ -262,7 +266,7 @@ export async function readLogs(file: string, q: LogQuery, emit: (r: LogRecord) =
         }
         if (finished) {
           // One last read: conmon may have flushed after the exit was noticed.
-          if (live) offset = await readFrom(live, offset, push);
+          if (live) offset = await readFrom(live, offset, push, opts.pace);
           joiner.flush();
           return;
         }

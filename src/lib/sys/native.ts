@@ -20,6 +20,8 @@ export interface BerthNative {
   /** Bytes sent, or -errno (e.g. -11 for EAGAIN). */
   seqpacketSend(h: NativeSeqpacketHandle, data: Buffer): number;
   seqpacketWantWrite(h: NativeSeqpacketHandle, want: boolean): void;
+  /** Stops (false) or resumes (true) reading: backpressure from a slow consumer. */
+  seqpacketSetReading(h: NativeSeqpacketHandle, reading: boolean): void;
   seqpacketShutdown(h: NativeSeqpacketHandle, how: number): void;
   seqpacketClose(h: NativeSeqpacketHandle): void;
   mount(source: string | null, target: string, fstype: string | null, flags: number, data: string | null): void;

@@ -54,6 +54,15 @@ export class SeqpacketSocket extends EventEmitter {
     this.flush();
   }
 
+  /** Stops delivering packets until resume(): the peer then blocks on a full socket buffer. */
+  pause(): void {
+    if (this.handle) loadNative().seqpacketSetReading(this.handle, false);
+  }
+
+  resume(): void {
+    if (this.handle) loadNative().seqpacketSetReading(this.handle, true);
+  }
+
   /** Half-close after everything queued is sent. */
   shutdownWrite(): void {
     if (!this.handle || this.pendingShutdown) return;
