@@ -90,6 +90,7 @@ export class ConmonExecTask extends EventEmitter implements ExecTask {
   readonly exited: Promise<number>;
   pid = 0;
   private stream: ConmonAttachStream | undefined;
+  private paused = false;
   private resolveStarted!: (pid: number) => void;
   private rejectStarted!: (e: Error) => void;
   private resolveExited!: (code: number) => void;
@@ -197,6 +198,7 @@ export class ConmonExecTask extends EventEmitter implements ExecTask {
   private connect(): void {
     const s = ConmonAttachStream.connect(path.join(this.o.execDir, 'attach'), { stdin: this.o.stdin });
     this.stream = s;
+    if (this.paused) s.pause();
     s.on('stdout', (b: Buffer) => this.emit('stdout', b));
     s.on('stderr', (b: Buffer) => this.emit('stderr', b));
     s.on('error', () => undefined);
@@ -238,6 +240,16 @@ export class ConmonExecTask extends EventEmitter implements ExecTask {
     this.stdinEnded = true;
     this.stream?.endStdin();
   }
+  pause(): void {
+    this.paused = true;
+    this.stream?.pause();
+  }
+
+  resume(): void {
+    this.paused = false;
+    this.stream?.resume();
+  }
+
 
   /** Detaches from the output (the process keeps running). */
   close(): void {

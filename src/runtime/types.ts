@@ -132,6 +132,9 @@ export interface ExecTask extends EventEmitter {
   readonly exited: Promise<number>;
   write(data: Buffer): void;
   endStdin(): void;
+  /** Backpressure: stop and resume delivering output (a slow client). */
+  pause(): void;
+  resume(): void;
   /** Detach from the output; the process keeps running. */
   close(): void;
   resize(height: number, width: number): Promise<void>;

@@ -81,7 +81,12 @@ export function registerExecRoutes(r: Router, engine: Engine): void {
     const run = svc.start(rec.ID, { attach: true, consoleSize: body.ConsoleSize });
     const sock: Duplex = hijack(ctx, !tty && versionAtLeast(ctx.apiVersion, '1.42') ? MULTIPLEXED_STREAM : RAW_STREAM);
     const write = (s: 'stdout' | 'stderr', b: Buffer) => {
-      if (!sock.writableEnded && !sock.destroyed) sock.write(tty ? b : frame(s, b));
+      if (sock.writableEnded || sock.destroyed) return;
+      // A full socket pauses the process's output until the client catches up.
+      if (!sock.write(tty ? b : frame(s, b))) {
+        run.pause();
+        sock.once('drain', () => run.resume());
+      }
     };
     if (rec.OpenStdout) run.on('stdout', (b: Buffer) => write('stdout', b));
     if (rec.OpenStderr) run.on('stderr', (b: Buffer) => write('stderr', b));

@@ -71,6 +71,7 @@ export class ExecRun extends EventEmitter {
   private closed = false;
   private outputEnded = false;
   private pendingSize?: [number, number];
+  private paused = false;
 
   constructor(setup: (run: ExecRun) => Promise<{ task: ExecTask } | { error: string }>, record: (code: number) => void) {
     super();
@@ -95,6 +96,7 @@ export class ExecRun extends EventEmitter {
       this.pendingStdin = [];
       if (this.stdinEnded) task.endStdin();
       if (this.closed) task.close();
+      if (this.paused) task.pause();
       let pid: number;
       try {
         pid = await task.started;
@@ -122,6 +124,17 @@ export class ExecRun extends EventEmitter {
     if (this.stdinEnded) return;
     this.stdinEnded = true;
     this.task?.endStdin();
+  }
+
+  /** Backpressure from the client: stop and resume reading the process's output. */
+  pause(): void {
+    this.paused = true;
+    this.task?.pause();
+  }
+
+  resume(): void {
+    this.paused = false;
+    this.task?.resume();
   }
 
   /** The client went away: stop following the output; the process runs on. */
