@@ -19,6 +19,7 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { syncMessages } from './syncpipe';
+import { DeferredStdio } from './deferredStdio';
 import { ConmonAttachStream } from './attach';
 import { HOST_CAPABILITIES } from './defaults';
 import { RuntimeError } from './errors';
@@ -90,15 +91,13 @@ export class ConmonExecTask extends EventEmitter implements ExecTask {
   readonly exited: Promise<number>;
   pid = 0;
   private stream: ConmonAttachStream | undefined;
-  private paused = false;
   private resolveStarted!: (pid: number) => void;
   private rejectStarted!: (e: Error) => void;
   private resolveExited!: (code: number) => void;
   private startSettled = false;
   private exitSettled = false;
   private outputEnded = false;
-  private pendingStdin: Buffer[] = [];
-  private stdinEnded = false;
+  private readonly io = new DeferredStdio();
 
   constructor(private readonly o: ConmonExecOptions) {
     super();
@@ -198,14 +197,11 @@ export class ConmonExecTask extends EventEmitter implements ExecTask {
   private connect(): void {
     const s = ConmonAttachStream.connect(path.join(this.o.execDir, 'attach'), { stdin: this.o.stdin });
     this.stream = s;
-    if (this.paused) s.pause();
     s.on('stdout', (b: Buffer) => this.emit('stdout', b));
     s.on('stderr', (b: Buffer) => this.emit('stderr', b));
     s.on('error', () => undefined);
     s.on('end', () => this.endOutput());
-    for (const b of this.pendingStdin) s.write(b);
-    this.pendingStdin = [];
-    if (this.stdinEnded) s.endStdin();
+    this.io.connect(s);
   }
 
   private endOutput(): void {
@@ -230,26 +226,20 @@ export class ConmonExecTask extends EventEmitter implements ExecTask {
   }
 
   write(data: Buffer): void {
-    if (!this.o.stdin || this.stdinEnded) return;
-    if (this.stream) this.stream.write(data);
-    else this.pendingStdin.push(data);
+    if (this.o.stdin) this.io.write(data);
   }
 
   endStdin(): void {
-    if (this.stdinEnded) return;
-    this.stdinEnded = true;
-    this.stream?.endStdin();
+    this.io.endStdin();
   }
+
   pause(): void {
-    this.paused = true;
-    this.stream?.pause();
+    this.io.pause();
   }
 
   resume(): void {
-    this.paused = false;
-    this.stream?.resume();
+    this.io.resume();
   }
-
 
   /** Detaches from the output (the process keeps running). */
   close(): void {

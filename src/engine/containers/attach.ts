@@ -4,43 +4,36 @@
 import { EventEmitter } from 'node:events';
 import type { AttachStream, Runtime } from '../../runtime/types';
 import { log } from '../../lib/log';
+import { DeferredStdio } from '../../runtime/deferredStdio';
 
 export interface AttachOptions { stdin: boolean; stdout: boolean; stderr: boolean }
 
 /** Events: 'data' (stream: 'stdout'|'stderr', chunk: Buffer), 'end' (). */
 export class AttachSession extends EventEmitter {
   private stream?: AttachStream;
-  private pendingStdin: Buffer[] = [];
-  private stdinEnded = false;
+  private readonly io = new DeferredStdio();
   private closed = false;
   private ended = false;
-  private paused = false;
 
   constructor(readonly containerId: string, readonly opts: AttachOptions) {
     super();
   }
 
   writeStdin(data: Buffer): void {
-    if (!this.opts.stdin || this.stdinEnded) return;
-    if (this.stream) this.stream.write(data);
-    else this.pendingStdin.push(data);
+    if (this.opts.stdin) this.io.write(data);
   }
 
   endStdin(): void {
-    if (this.stdinEnded) return;
-    this.stdinEnded = true;
-    if (this.stream && this.opts.stdin) this.stream.endStdin();
+    this.io.endStdin();
   }
 
   /** Backpressure from the client: stop reading the container's output until resume(). */
   pause(): void {
-    this.paused = true;
-    this.stream?.pause();
+    this.io.pause();
   }
 
   resume(): void {
-    this.paused = false;
-    this.stream?.resume();
+    this.io.resume();
   }
 
   /** Client went away: detach from the container without touching it. */
@@ -65,7 +58,6 @@ export class AttachSession extends EventEmitter {
     if (this.isClosed) return;
     const stream = await runtime.attach(this.containerId, { stdin: this.opts.stdin });
     this.stream = stream;
-    if (this.paused) stream.pause();
     if (this.opts.stdout) stream.on('stdout', (b: Buffer) => this.emit('data', 'stdout', b));
     if (this.opts.stderr) stream.on('stderr', (b: Buffer) => this.emit('data', 'stderr', b));
     stream.on('end', () => this.finish());
@@ -73,11 +65,7 @@ export class AttachSession extends EventEmitter {
       log.debug('attach stream error', { id: this.containerId, error: e.message });
       this.finish();
     });
-    if (this.opts.stdin) {
-      for (const b of this.pendingStdin) stream.write(b);
-      this.pendingStdin = [];
-      if (this.stdinEnded) stream.endStdin();
-    }
+    this.io.connect(stream);
     if (this.closed) stream.close();
   }
 }

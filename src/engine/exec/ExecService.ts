@@ -7,6 +7,7 @@ import { newId } from '../../lib/ids';
 import { log } from '../../lib/log';
 import { ALL_CAPABILITIES } from '../../runtime/defaults';
 import type { ExecTask, RuntimeProcess } from '../../runtime/types';
+import { DeferredStdio } from '../../runtime/deferredStdio';
 import { runtimeOf } from '../config';
 import type { ContainerRecord } from '../containers/Container';
 import type { ContainerService } from '../containers/ContainerService';
@@ -66,12 +67,10 @@ export class ExecRun extends EventEmitter {
   task?: ExecTask;
   readonly started: Promise<number>;
   readonly done: Promise<number>;
-  private pendingStdin: Buffer[] = [];
-  private stdinEnded = false;
+  private readonly io = new DeferredStdio();
   private closed = false;
   private outputEnded = false;
   private pendingSize?: [number, number];
-  private paused = false;
 
   constructor(setup: (run: ExecRun) => Promise<{ task: ExecTask } | { error: string }>, record: (code: number) => void) {
     super();
@@ -92,11 +91,8 @@ export class ExecRun extends EventEmitter {
       task.on('stdout', (b: Buffer) => this.emit('stdout', b));
       task.on('stderr', (b: Buffer) => this.emit('stderr', b));
       task.on('end', () => this.endOutput());
-      for (const b of this.pendingStdin) task.write(b);
-      this.pendingStdin = [];
-      if (this.stdinEnded) task.endStdin();
+      this.io.connect(task);
       if (this.closed) task.close();
-      if (this.paused) task.pause();
       let pid: number;
       try {
         pid = await task.started;
@@ -115,26 +111,20 @@ export class ExecRun extends EventEmitter {
   }
 
   write(b: Buffer): void {
-    if (this.stdinEnded) return;
-    if (this.task) this.task.write(b);
-    else this.pendingStdin.push(b);
+    this.io.write(b);
   }
 
   endStdin(): void {
-    if (this.stdinEnded) return;
-    this.stdinEnded = true;
-    this.task?.endStdin();
+    this.io.endStdin();
   }
 
   /** Backpressure from the client: stop and resume reading the process's output. */
   pause(): void {
-    this.paused = true;
-    this.task?.pause();
+    this.io.pause();
   }
 
   resume(): void {
-    this.paused = false;
-    this.task?.resume();
+    this.io.resume();
   }
 
   /** The client went away: stop following the output; the process runs on. */

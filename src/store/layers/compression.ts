@@ -1,6 +1,6 @@
 // Compression sniffing for layer and archive streams (gzip, zstd, none).
 import { spawn } from 'node:child_process';
-import { PassThrough, Readable, Transform, Writable } from 'node:stream';
+import { Duplex, PassThrough, Readable, Transform, Writable } from 'node:stream';
 import * as zlib from 'node:zlib';
 import { InvalidParameterError } from '../../lib/errors';
 
@@ -59,7 +59,6 @@ function toolDuplex(cmd: string, args: string[]): Duplexish {
   child.stderr.on('data', (d) => { stderr += String(d); });
   const out = new PassThrough();
   child.stdout.pipe(out);
-  const { Duplex } = require('node:stream') as typeof import('node:stream');
   const d = Duplex.from({ writable: child.stdin as Writable, readable: out });
   child.on('error', (e) => d.destroy(new InvalidParameterError(`${cmd} is needed to decompress this stream: ${e.message}`)));
   child.on('close', (code) => {
