@@ -1,6 +1,7 @@
 // The client's side of a stdio stream that may be connected later (attach before start,
 // exec before its process runs): stdin, stdin EOF and pause are held, then replayed in order
-// on the real stream when it connects.
+// on the real stream when it connects. Sessions extend it and emit their own output events.
+import { EventEmitter } from 'node:events';
 
 /** What a connected stream must offer. */
 export interface StdioTarget {
@@ -10,24 +11,31 @@ export interface StdioTarget {
   resume(): void;
 }
 
-export class DeferredStdio {
+export class DeferredStdio extends EventEmitter {
   private target?: StdioTarget;
   private pending: Buffer[] = [];
   private stdinEnded = false;
   private paused = false;
 
+  /** `acceptsStdin: false` drops what the client writes (a session without stdin). */
+  constructor(private readonly acceptsStdin = true) {
+    super();
+  }
+
   write(data: Buffer): void {
-    if (this.stdinEnded) return;
+    if (!this.acceptsStdin || this.stdinEnded) return;
     if (this.target) this.target.write(data);
     else this.pending.push(data);
   }
 
+  /** The client has no more stdin (a half-close). */
   endStdin(): void {
     if (this.stdinEnded) return;
     this.stdinEnded = true;
     this.target?.endStdin();
   }
 
+  /** Backpressure from the client: stop reading output until resume(). */
   pause(): void {
     this.paused = true;
     this.target?.pause();
@@ -38,7 +46,7 @@ export class DeferredStdio {
     this.target?.resume();
   }
 
-  connect(target: StdioTarget): void {
+  protected connectStdio(target: StdioTarget): void {
     this.target = target;
     if (this.paused) target.pause();
     for (const b of this.pending) target.write(b);

@@ -13,7 +13,6 @@
 // Between the two start bytes we connect to the attach socket, so no output is lost.
 // The session's attach socket and ctl/winsz fifos live in <execDir> (conmon's --bundle).
 import { spawn } from 'node:child_process';
-import { EventEmitter } from 'node:events';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
@@ -86,7 +85,7 @@ export function conmonExecArgs(o: ConmonExecOptions): string[] {
 }
 
 /** One exec session driven by conmon. See ExecTask in types.ts. */
-export class ConmonExecTask extends EventEmitter implements ExecTask {
+export class ConmonExecTask extends DeferredStdio implements ExecTask {
   readonly started: Promise<number>;
   readonly exited: Promise<number>;
   pid = 0;
@@ -97,10 +96,9 @@ export class ConmonExecTask extends EventEmitter implements ExecTask {
   private startSettled = false;
   private exitSettled = false;
   private outputEnded = false;
-  private readonly io = new DeferredStdio();
 
   constructor(private readonly o: ConmonExecOptions) {
-    super();
+    super(o.stdin);
     this.started = new Promise<number>((res, rej) => { this.resolveStarted = res; this.rejectStarted = rej; });
     this.exited = new Promise<number>((res) => { this.resolveExited = res; });
     // a start failure is reported through `started`; `exited` then resolves with -1
@@ -201,7 +199,7 @@ export class ConmonExecTask extends EventEmitter implements ExecTask {
     s.on('stderr', (b: Buffer) => this.emit('stderr', b));
     s.on('error', () => undefined);
     s.on('end', () => this.endOutput());
-    this.io.connect(s);
+    this.connectStdio(s);
   }
 
   private endOutput(): void {
@@ -223,22 +221,6 @@ export class ConmonExecTask extends EventEmitter implements ExecTask {
     if (this.exitSettled) return;
     this.exitSettled = true;
     this.resolveExited(code);
-  }
-
-  write(data: Buffer): void {
-    if (this.o.stdin) this.io.write(data);
-  }
-
-  endStdin(): void {
-    this.io.endStdin();
-  }
-
-  pause(): void {
-    this.io.pause();
-  }
-
-  resume(): void {
-    this.io.resume();
   }
 
   /** Detaches from the output (the process keeps running). */

@@ -172,10 +172,10 @@ export function registerContainerRoutes(r: Router, deps: ContainerRouteDeps): vo
     if (logs) await readLogSnapshot(svc.logPath(c.Id), { stdout: opts.stdout, stderr: opts.stderr }, (rec) => write(sock, rec.stream, rec.message));
     if (!stream) return void sock.end();
     const session = await svc.attach(c.Id, opts);
-    if (ctx.upgrade!.head.length) session.writeStdin(ctx.upgrade!.head);
+    if (ctx.upgrade!.head.length) session.write(ctx.upgrade!.head);
     pipeOutput(session, sock);
     session.on('end', () => sock.end());
-    sock.on('data', (b: Buffer) => session.writeStdin(b));
+    sock.on('data', (b: Buffer) => session.write(b));
     // Half-close from the client means "no more stdin", never "detach".
     sock.on('end', () => session.endStdin());
     sock.on('close', () => session.close());

@@ -1,7 +1,6 @@
 // Attach sessions: a client's view of a container's stdio. Sessions opened before the
 // container starts are held (with any stdin they sent) and connected right after the
 // task is created and before it starts, so no output is missed.
-import { EventEmitter } from 'node:events';
 import type { AttachStream, Runtime } from '../../runtime/types';
 import { log } from '../../lib/log';
 import { DeferredStdio } from '../../runtime/deferredStdio';
@@ -9,31 +8,13 @@ import { DeferredStdio } from '../../runtime/deferredStdio';
 export interface AttachOptions { stdin: boolean; stdout: boolean; stderr: boolean }
 
 /** Events: 'data' (stream: 'stdout'|'stderr', chunk: Buffer), 'end' (). */
-export class AttachSession extends EventEmitter {
+export class AttachSession extends DeferredStdio {
   private stream?: AttachStream;
-  private readonly io = new DeferredStdio();
   private closed = false;
   private ended = false;
 
   constructor(readonly containerId: string, readonly opts: AttachOptions) {
-    super();
-  }
-
-  writeStdin(data: Buffer): void {
-    if (this.opts.stdin) this.io.write(data);
-  }
-
-  endStdin(): void {
-    this.io.endStdin();
-  }
-
-  /** Backpressure from the client: stop reading the container's output until resume(). */
-  pause(): void {
-    this.io.pause();
-  }
-
-  resume(): void {
-    this.io.resume();
+    super(opts.stdin);
   }
 
   /** Client went away: detach from the container without touching it. */
@@ -65,7 +46,7 @@ export class AttachSession extends EventEmitter {
       log.debug('attach stream error', { id: this.containerId, error: e.message });
       this.finish();
     });
-    this.io.connect(stream);
+    this.connectStdio(stream);
     if (this.closed) stream.close();
   }
 }

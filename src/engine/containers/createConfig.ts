@@ -103,6 +103,18 @@ function num(v: unknown, name: string): number {
   return v;
 }
 
+/** Docker's CPU limit rules, shared by create and update. */
+export function validateCpuLimits(nanoCpus: number, cpuQuota: number, cpuPeriod: number): void {
+  if (nanoCpus > 0 && cpuPeriod > 0) throw new InvalidParameterError('Conflicting options: Nano CPUs and CPU Period cannot both be set');
+  if (nanoCpus > 0 && cpuQuota > 0) throw new InvalidParameterError('Conflicting options: Nano CPUs and CPU Quota cannot both be set');
+  const ncpu = os.cpus().length;
+  if (nanoCpus < 0 || nanoCpus > ncpu * 1e9) {
+    throw new InvalidParameterError(`Range of CPUs is from 0.01 to ${ncpu}.00, as there are only ${ncpu} CPUs available`);
+  }
+  if (cpuPeriod !== 0 && (cpuPeriod < 1000 || cpuPeriod > 1_000_000)) throw new InvalidParameterError('CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1s (i.e. 1000000)');
+  if (cpuQuota > 0 && cpuQuota < 1000) throw new InvalidParameterError('CPU cfs quota can not be less than 1ms (i.e. 1000)');
+}
+
 export interface HostConfigDefaults {
   defaultRuntime: string;
   runtimes: string[];
@@ -125,14 +137,7 @@ export function buildHostConfig(raw: Partial<HostConfig> | null | undefined, d: 
   const nanoCpus = num(h.NanoCpus, 'NanoCpus');
   const cpuQuota = num(h.CpuQuota, 'CpuQuota');
   const cpuPeriod = num(h.CpuPeriod, 'CpuPeriod');
-  if (nanoCpus > 0 && cpuPeriod > 0) throw new InvalidParameterError('Conflicting options: Nano CPUs and CPU Period cannot both be set');
-  if (nanoCpus > 0 && cpuQuota > 0) throw new InvalidParameterError('Conflicting options: Nano CPUs and CPU Quota cannot both be set');
-  const ncpu = os.cpus().length;
-  if (nanoCpus < 0 || nanoCpus > ncpu * 1e9) {
-    throw new InvalidParameterError(`Range of CPUs is from 0.01 to ${ncpu}.00, as there are only ${ncpu} CPUs available`);
-  }
-  if (cpuPeriod !== 0 && (cpuPeriod < 1000 || cpuPeriod > 1_000_000)) throw new InvalidParameterError('CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1s (i.e. 1000000)');
-  if (cpuQuota !== 0 && cpuQuota < 1000) throw new InvalidParameterError('CPU cfs quota can not be less than 1ms (i.e. 1000)');
+  validateCpuLimits(nanoCpus, cpuQuota, cpuPeriod);
   const cpuShares = num(h.CpuShares, 'CpuShares');
   if (cpuShares < 0) throw new InvalidParameterError('invalid CPU shares');
   const pids = h.PidsLimit === null || h.PidsLimit === undefined ? null : num(h.PidsLimit, 'PidsLimit');

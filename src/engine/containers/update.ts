@@ -1,11 +1,11 @@
 // `docker update`: resource limits and the restart policy, persisted in HostConfig and applied
 // live (`runc update`) to a running container. Docker's rules: verifyContainerSettings (as for
 // create, in update mode) then Container.UpdateContainer (merge; conflicts are 409s).
-import * as os from 'node:os';
 import { BerthError, ConflictError, InvalidParameterError, SystemError, errorMessage } from '../../lib/errors';
 import { runtimeOf } from '../config';
 import type { HostConfig } from './Container';
 import type { ContainerService } from './ContainerService';
+import { validateCpuLimits } from './createConfig';
 import { resourcesOf } from './spec';
 
 /** Docker's UpdateConfig: the Resources fields plus RestartPolicy. */
@@ -45,12 +45,7 @@ export function validateUpdate(u: UpdateRequest): void {
   const nano = num(u.NanoCpus, 'NanoCpus');
   const quota = num(u.CpuQuota, 'CpuQuota');
   const period = num(u.CpuPeriod, 'CpuPeriod');
-  if (nano > 0 && period > 0) throw new InvalidParameterError('Conflicting options: Nano CPUs and CPU Period cannot both be set');
-  if (nano > 0 && quota > 0) throw new InvalidParameterError('Conflicting options: Nano CPUs and CPU Quota cannot both be set');
-  const ncpu = os.cpus().length;
-  if (nano < 0 || nano > ncpu * 1e9) throw new InvalidParameterError(`Range of CPUs is from 0.01 to ${ncpu}.00, as there are only ${ncpu} CPUs available`);
-  if (period !== 0 && (period < 1000 || period > 1_000_000)) throw new InvalidParameterError('CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1s (i.e. 1000000)');
-  if (quota > 0 && quota < 1000) throw new InvalidParameterError('CPU cfs quota can not be less than 1ms (i.e. 1000)');
+  validateCpuLimits(nano, quota, period);
   if (num(u.CpuShares, 'CpuShares') < 0) throw new InvalidParameterError('invalid CPU shares');
   const blkio = num(u.BlkioWeight, 'BlkioWeight');
   if (blkio !== 0 && (blkio < 10 || blkio > 1000)) throw new InvalidParameterError('Range of blkio weight is from 10 to 1000');

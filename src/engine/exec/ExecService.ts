@@ -1,7 +1,6 @@
 // Exec sessions: processes run inside running containers. Records live in memory, as Docker
 // keeps them: a session is listed in its container's ExecIDs while it runs, and its record is
 // dropped shortly after the container stops (and at once when the container is removed).
-import { EventEmitter } from 'node:events';
 import { ConflictError, InvalidParameterError, NotFoundError, errorMessage } from '../../lib/errors';
 import { newId } from '../../lib/ids';
 import { log } from '../../lib/log';
@@ -63,11 +62,10 @@ export const EXEC_START_FAILED = 126;
  * is over. `started` rejects with the text Docker writes into the stream when the process
  * could not start; `done` resolves with the exit code once it is recorded.
  */
-export class ExecRun extends EventEmitter {
+export class ExecRun extends DeferredStdio {
   task?: ExecTask;
   readonly started: Promise<number>;
   readonly done: Promise<number>;
-  private readonly io = new DeferredStdio();
   private closed = false;
   private outputEnded = false;
   private pendingSize?: [number, number];
@@ -91,7 +89,7 @@ export class ExecRun extends EventEmitter {
       task.on('stdout', (b: Buffer) => this.emit('stdout', b));
       task.on('stderr', (b: Buffer) => this.emit('stderr', b));
       task.on('end', () => this.endOutput());
-      this.io.connect(task);
+      this.connectStdio(task);
       if (this.closed) task.close();
       let pid: number;
       try {
@@ -108,23 +106,6 @@ export class ExecRun extends EventEmitter {
       record(code);
       return code;
     })();
-  }
-
-  write(b: Buffer): void {
-    this.io.write(b);
-  }
-
-  endStdin(): void {
-    this.io.endStdin();
-  }
-
-  /** Backpressure from the client: stop and resume reading the process's output. */
-  pause(): void {
-    this.io.pause();
-  }
-
-  resume(): void {
-    this.io.resume();
   }
 
   /** The client went away: stop following the output; the process runs on. */
