@@ -2,11 +2,8 @@
 import { eventMatches, type EventBus } from '../../engine/events/EventBus';
 import { checkFilterKeys, parseFilters } from '../../lib/filters';
 import { InvalidParameterError } from '../../lib/errors';
-import { startJsonStream } from '../respond';
-import { sendJson } from '../respond';
+import { sendJson, startJsonStream } from '../respond';
 import type { Router } from '../router';
-import { API_VERSION, MIN_API_VERSION } from '../version';
-import { SERVER_VERSION } from '../server';
 
 export interface SystemRouteDeps {
   events: EventBus;
@@ -64,4 +61,3 @@ export function registerSystemRoutes(r: Router, deps: SystemRouteDeps): void {
   });
 }
 
-export { API_VERSION, MIN_API_VERSION, SERVER_VERSION };

@@ -24,7 +24,7 @@ export async function createContainer(svc: ContainerService, name: string | unde
   });
   const { path: cmdPath, args } = commandOf(config);
   const id = newId();
-  if (!config.Hostname) config.Hostname = hostConfig.NetworkMode === 'host' ? (await import('node:os')).hostname() : id.slice(0, 12);
+  if (!config.Hostname) config.Hostname = hostConfig.NetworkMode === 'host' ? os.hostname() : id.slice(0, 12);
   validateSecurityOpt(hostConfig.SecurityOpt);
   const c: ContainerRecord = {
     Id: id, Name: '', Created: new Date().toISOString(), Path: cmdPath, Args: args, State: initialState(),

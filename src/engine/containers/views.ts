@@ -1,7 +1,7 @@
 // The JSON shapes of `GET /containers/{id}/json` and `GET /containers/json`, as Docker's.
 import { humanDuration } from '../../lib/units';
-import type { ContainerRecord } from './Container';
-import { ZERO_TIME } from './Container';
+import { DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS } from '../../runtime/defaults';
+import { type ContainerRecord, ZERO_TIME } from './Container';
 import { containerFiles } from './files';
 import type { ContainerService } from './ContainerService';
 import { execServiceOf } from '../exec/ExecService';
@@ -76,12 +76,10 @@ function hostConfigView(c: ContainerRecord): Record<string, unknown> {
   const privileged = h.Privileged;
   return {
     ...h,
-    MaskedPaths: privileged ? null : h.MaskedPaths ?? DEFAULT_MASKED,
-    ReadonlyPaths: privileged ? null : h.ReadonlyPaths ?? DEFAULT_READONLY,
+    MaskedPaths: privileged ? null : h.MaskedPaths ?? DEFAULT_MASKED_PATHS,
+    ReadonlyPaths: privileged ? null : h.ReadonlyPaths ?? DEFAULT_READONLY_PATHS,
   };
 }
-
-import { DEFAULT_MASKED_PATHS as DEFAULT_MASKED, DEFAULT_READONLY_PATHS as DEFAULT_READONLY } from '../../runtime/defaults';
 
 /** `sh -c 'echo hi'`: Docker quotes arguments that contain spaces. */
 export function commandString(c: ContainerRecord): string {

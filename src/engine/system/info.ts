@@ -116,7 +116,7 @@ export async function systemInfo(config: DaemonConfig, counts: Counts, serverVer
     ContainerdCommit: { ID: versions.conmon ? `conmon ${versions.conmon}` : '', Expected: '' },
     RuncCommit: { ID: versions.runc, Expected: '' },
     InitCommit: { ID: versions.init, Expected: '' },
-    SecurityOptions: ['name=cgroupns'].filter(() => cgv === 2).concat(['name=no-new-privileges']),
+    SecurityOptions: [...(cgv === 2 ? ['name=cgroupns'] : []), 'name=no-new-privileges'],
     CDISpecDirs: [],
     Warnings: swap ? null : ['WARNING: No swap limit support'],
   };
