@@ -34,9 +34,10 @@ export class Engine {
     images.setContainersUsingImage((id) => containers.usingImage(id));
     await containers.restore();
     attachLogRotation(containers);
-    // Writable layers whose container record never got written (a crash inside create).
+    // Writable layers whose container record never got written (a crash inside create); a
+    // quarantined record still claims its layer.
     for (const m of await layers.listMounts()) {
-      if (!containers.store.find(m.id)) {
+      if (!containers.store.claims(m.id)) {
         log.info('removing writable layer of an unknown container', { id: m.id });
         await layers.removeMount(m.id).catch((e) => log.warn('could not remove orphan layer', { id: m.id, error: errorMessage(e) }));
       }

@@ -5,16 +5,31 @@ import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 
 /**
- * `durable: false` skips the fsyncs: the rename is still atomic, so a crash of the process
- * never leaves a torn record; only a power loss may roll the record back to its last version.
+ * What a record write must survive. A crash of the process never tears a record at any level:
+ * the rename is atomic, so readers see the old file or the new one. A power loss is another
+ * matter, and each fsync buys one thing:
+ *
+ * - `full`: fsync the temp file, rename, fsync the directory. The file fsync makes the data
+ *   durable before the name points at it (never an empty or torn record); the directory fsync
+ *   makes the rename itself durable (the new record is there after the power comes back). For
+ *   what the user was told exists: a created container, an image, a layer, a tag.
+ * - `record`: fsync the temp file, rename, no directory fsync. Never an empty or torn file; a
+ *   power loss may undo the rename and bring back the previous record. For state changes
+ *   (start, exit, restart count): the start-up reconcile corrects a stale state from what
+ *   really runs, and an old record is a whole one.
+ * - `none`: rename only. The rename can reach the disk before the data, so a power loss may
+ *   leave an empty file (ext4 without auto_da_alloc, xfs). Only for measuring what the fsyncs
+ *   cost (BERTH_STATE_FSYNC=0, the bench).
  */
-export async function writeFileAtomic(file: string, data: string | Uint8Array, mode = 0o600, durable = true): Promise<void> {
+export type Durability = 'full' | 'record' | 'none';
+
+export async function writeFileAtomic(file: string, data: string | Uint8Array, mode = 0o600, durability: Durability = 'full'): Promise<void> {
   const dir = path.dirname(file);
   const tmp = path.join(dir, `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
   const fh = await fsp.open(tmp, 'w', mode);
   try {
     await fh.writeFile(data);
-    if (durable) await fh.sync();
+    if (durability !== 'none') await fh.sync();
   } finally {
     await fh.close();
   }
@@ -24,11 +39,11 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array, m
     await fsp.rm(tmp, { force: true });
     throw e;
   }
-  if (durable) await fsyncDir(dir);
+  if (durability === 'full') await fsyncDir(dir);
 }
 
-export async function writeJsonAtomic(file: string, value: unknown, mode = 0o600, durable = true): Promise<void> {
-  await writeFileAtomic(file, JSON.stringify(value), mode, durable);
+export async function writeJsonAtomic(file: string, value: unknown, mode = 0o600, durability: Durability = 'full'): Promise<void> {
+  await writeFileAtomic(file, JSON.stringify(value), mode, durability);
 }
 
 export async function fsyncDir(dir: string): Promise<void> {
@@ -48,6 +63,39 @@ export async function readJsonIfExists<T>(file: string): Promise<T | undefined> 
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw e;
   }
+}
+
+/** A record that exists but cannot be used: not JSON (truncated, empty), or not the shape it must have. */
+export class UnreadableRecordError extends Error {
+  constructor(readonly file: string, reason: string) {
+    super(`${file}: ${reason}`);
+    this.name = 'UnreadableRecordError';
+  }
+}
+
+/**
+ * Reads a JSON record: undefined when the file does not exist, UnreadableRecordError when it
+ * cannot be read, parsed, or fails `check` (which returns what is wrong, or undefined).
+ */
+export async function readRecord<T>(file: string, check?: (v: unknown) => string | undefined): Promise<T | undefined> {
+  let text: string;
+  try {
+    text = await fsp.readFile(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    throw new UnreadableRecordError(file, (e as Error).message);
+  }
+  if (text.length === 0) throw new UnreadableRecordError(file, 'empty file');
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw new UnreadableRecordError(file, `not JSON (${(e as Error).message})`);
+  }
+  const wrong = check?.(value);
+  if (wrong !== undefined) throw new UnreadableRecordError(file, wrong);
+  return value as T;
 }
 
 /** Removes `.*.tmp` leftovers of writes interrupted by a crash. */

@@ -2,19 +2,25 @@
 // Lookup by full ID, name (with or without '/'), or unique ID prefix, as Docker does.
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { readJsonIfExists, removeStaleTemps, writeJsonAtomic } from '../../lib/atomic';
-import { ConflictError, InvalidParameterError, NotFoundError } from '../../lib/errors';
-import { log } from '../../lib/log';
+import { type Durability, fsyncDir, readRecord, removeStaleTemps, writeJsonAtomic } from '../../lib/atomic';
+import { crashPoint } from '../../lib/crashpoint';
+import { ConflictError, errorMessage, InvalidParameterError, NotFoundError } from '../../lib/errors';
+import { type Quarantine, quarantineAt } from '../../lib/quarantine';
 import type { ContainerRecord } from './Container';
 
 const RECORD = 'config.v2.json';
 const NAME_RE = /^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 
+/** State changes are fsynced unless BERTH_STATE_FSYNC=0 (the bench's "without", never for use). */
+const STATE_DURABILITY: Durability = process.env.BERTH_STATE_FSYNC === '0' ? 'none' : 'record';
+
 export class ContainerStore {
   private readonly byId = new Map<string, ContainerRecord>();
   private readonly byName = new Map<string, string>();
+  /** IDs whose record is quarantined (or unreadable in place): their writable layers are kept. */
+  private readonly unreadable = new Set<string>();
 
-  constructor(readonly root: string) {}
+  constructor(readonly root: string, private readonly quarantine: Quarantine = quarantineAt(path.dirname(root))) {}
 
   dir(id: string): string {
     return path.join(this.root, id);
@@ -22,6 +28,7 @@ export class ContainerStore {
 
   async load(): Promise<ContainerRecord[]> {
     await fsp.mkdir(this.root, { recursive: true, mode: 0o710 });
+    for (const q of await this.quarantine.list('container')) this.unreadable.add(q.name);
     const loaded: ContainerRecord[] = [];
     for (const id of await fsp.readdir(this.root)) {
       if (id.startsWith('.rm-')) {
@@ -30,12 +37,19 @@ export class ContainerStore {
       }
       if (!/^[a-f0-9]{64}$/.test(id)) continue;
       await removeStaleTemps(this.dir(id));
-      const rec = await readJsonIfExists<ContainerRecord>(path.join(this.dir(id), RECORD)).catch((e) => {
-        log.warn('unreadable container record', { id, error: String(e) });
-        return undefined;
-      });
+      let rec: ContainerRecord | undefined;
+      try {
+        rec = await readRecord<ContainerRecord>(path.join(this.dir(id), RECORD), (v) => checkRecord(v, id));
+      } catch (e) {
+        // Never deleted: the directory (logs, /etc files, the broken record) goes aside whole,
+        // and the writable layer stays where it is (claims() keeps it from the orphan sweep).
+        this.unreadable.add(id);
+        await this.quarantine.moveOrLeave('container', id, this.dir(id), errorMessage(e));
+        continue;
+      }
       if (!rec) {
-        // A create that crashed before its record was written: nothing refers to it.
+        // No record at all: a create that crashed before writing it, or a removal that had
+        // deleted it. Nothing was ever handed out, or the user asked for it to go.
         await fsp.rm(this.dir(id), { recursive: true, force: true });
         continue;
       }
@@ -44,6 +58,11 @@ export class ContainerStore {
       loaded.push(rec);
     }
     return loaded;
+  }
+
+  /** True when a container record, readable or quarantined, claims `id` (its writable layer is not an orphan). */
+  claims(id: string): boolean {
+    return this.byId.has(id) || this.unreadable.has(id);
   }
 
   all(): ContainerRecord[] {
@@ -96,11 +115,14 @@ export class ContainerStore {
   }
 
   /**
-   * Writes the record. State changes are not fsynced (`durable: false`): after a power loss
-   * the start-up reconcile corrects a stale state from what is really running.
+   * Writes the record. `durable` (a new container): the record and its directory entry survive
+   * a power loss. Otherwise a state change: the file is fsynced but not the directory, so a
+   * power loss leaves the old record or the new one, never an empty file; the start-up
+   * reconcile corrects a stale state from what is really running (see lib/atomic.ts).
    */
   async save(c: ContainerRecord, { durable = false } = {}): Promise<void> {
-    await writeJsonAtomic(path.join(this.dir(c.Id), RECORD), c, 0o600, durable);
+    await writeJsonAtomic(path.join(this.dir(c.Id), RECORD), c, 0o600, durable ? 'full' : STATE_DURABILITY);
+    if (durable) await fsyncDir(this.root); // the container's directory entry itself
     this.byId.set(c.Id, c);
   }
 
@@ -110,6 +132,7 @@ export class ContainerStore {
     // Drop the record first so a crash mid-removal never resurrects a half-removed container;
     // the rest of the directory is renamed away and deleted in the background.
     await fsp.rm(path.join(this.dir(c.Id), RECORD), { force: true });
+    crashPoint('container.remove.after-record');
     const trash = path.join(this.root, `.rm-${c.Id}`);
     try {
       await fsp.rename(this.dir(c.Id), trash);
@@ -117,6 +140,19 @@ export class ContainerStore {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
       throw e;
     }
+    crashPoint('container.remove.after-rename');
     void fsp.rm(trash, { recursive: true, force: true }).catch(() => undefined);
   }
+}
+
+/** What makes a parsed record unusable as a container of directory `id`, if anything. */
+function checkRecord(v: unknown, id: string): string | undefined {
+  if (!v || typeof v !== 'object' || Array.isArray(v)) return 'not a JSON object';
+  const r = v as Partial<ContainerRecord>;
+  if (r.Id !== id) return `Id ${JSON.stringify(r.Id)} is not the directory's`;
+  if (typeof r.Name !== 'string' || !r.Name.startsWith('/')) return 'no Name';
+  for (const k of ['State', 'Config', 'HostConfig'] as const) {
+    if (!r[k] || typeof r[k] !== 'object') return `no ${k}`;
+  }
+  return undefined;
 }

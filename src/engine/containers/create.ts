@@ -1,6 +1,7 @@
 // Creating a container: validate, resolve the image, claim the name, make the writable layer.
 import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
+import { crashPoint } from '../../lib/crashpoint';
 import { BerthError, InvalidParameterError } from '../../lib/errors';
 import { newId } from '../../lib/ids';
 import { type ContainerRecord, initialState } from './Container';
@@ -39,7 +40,9 @@ export async function createContainer(svc: ContainerService, name: string | unde
   try {
     await fsp.mkdir(svc.store.dir(id), { recursive: true, mode: 0o710 });
     await Promise.all([svc.rootfs.createMount(id, image.topChainId), writeContainerFiles(svc.store.dir(id), c)]);
+    crashPoint('container.create.after-layer');
     await svc.store.save(c, { durable: true });
+    crashPoint('container.create.after-record');
   } catch (e) {
     svc.store.releaseName(c.Name);
     await svc.rootfs.removeMount(id).catch(() => undefined);

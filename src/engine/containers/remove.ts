@@ -1,5 +1,6 @@
 // Removing a container and everything it owns.
 import * as fsp from 'node:fs/promises';
+import { crashPoint } from '../../lib/crashpoint';
 import { span } from '../../lib/trace';
 import { SIGKILL } from '../../lib/signals';
 import { bundleDir, runtimeOf } from '../config';
@@ -26,6 +27,7 @@ export async function removeContainer(svc: ContainerService, ref: string, opts: 
 export async function removeLocked(svc: ContainerService, c: ContainerRecord): Promise<void> {
   c.State.Status = 'removing';
   await svc.store.save(c);
+  crashPoint('container.remove.after-state');
   const rt = runtimeOf(svc.config, c.HostConfig.Runtime);
   await span('remove.teardown', c.Id, () => Promise.all([
     svc.runtime.delete(c.Id, rt, true).then(() => svc.runtime.cleanup(c.Id)).catch(() => undefined),

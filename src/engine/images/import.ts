@@ -1,5 +1,6 @@
 // docker import: a rootfs tarball (any compression) becomes a one-layer image.
 import type { Readable } from 'node:stream';
+import { crashPoint } from '../../lib/crashpoint';
 import { InvalidParameterError } from '../../lib/errors';
 import type { ImageConfig, ImageRecord } from '../../store/images/ImageStore';
 import { parseNormalizedNamed, Reference, validateTag } from '../../distribution/reference';
@@ -38,6 +39,7 @@ export async function importImage(deps: ImageDeps, src: Readable, opts: ImportOp
   const ref = targetRef(opts);
   const runConfig = applyChanges({}, opts.changes ?? []);
   const layer = await deps.layers.createLayer(null, src);
+  crashPoint('image.import.after-layer');
   try {
     const created = new Date().toISOString();
     const message = opts.message || `Imported from ${opts.source ?? '-'}`;

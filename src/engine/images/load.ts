@@ -7,6 +7,7 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
+import { crashPoint } from '../../lib/crashpoint';
 import { Digest, isDigest, sha256 } from '../../lib/digest';
 import { InvalidParameterError } from '../../lib/errors';
 import { shortId } from '../../lib/ids';
@@ -79,6 +80,7 @@ export async function loadImages(deps: ImageDeps, src: Readable, opts: LoadOptio
   try {
     const { stream } = await decompressed(src);
     await extractTar(stream, staging);
+    crashPoint('image.load.after-staging');
     const at = (rel: string) => resolveInRoot(staging, rel);
     const exists = async (rel: string) => fsp.access(await at(rel)).then(() => true, () => false);
 
@@ -113,6 +115,7 @@ export async function loadImages(deps: ImageDeps, src: Readable, opts: LoadOptio
             onProgress: progress,
           });
           if (!opts.quiet) emit({ status: 'Loading layer', progressDetail: { current: total, total }, progress: bar(total, total), id: shortId(diffId) });
+          crashPoint('image.load.after-layer');
         }
         pinned.push(chainId);
         parent = chainId;
@@ -120,6 +123,7 @@ export async function loadImages(deps: ImageDeps, src: Readable, opts: LoadOptio
     };
 
     const register = async (configBytes: Buffer, refs: Reference[]): Promise<void> => {
+      crashPoint('image.load.before-record');
       const img = await deps.store.add(configBytes);
       const tags: string[] = [];
       for (const r of refs) {

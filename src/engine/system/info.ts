@@ -3,6 +3,7 @@ import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { promisify } from 'node:util';
+import { quarantineAt } from '../../lib/quarantine';
 import { cgroupVersion, swapLimitSupported } from '../../runtime/cgroups';
 import type { DaemonConfig } from '../config';
 
@@ -57,6 +58,8 @@ export async function systemInfo(config: DaemonConfig, counts: Counts, serverVer
   const versions = await componentVersions(config);
   const cgv = cgroupVersion();
   const swap = swapLimitSupported();
+  // As Docker: warnings are lines the CLI prints at the end of `docker info`.
+  const warnings = [...(swap ? [] : ['WARNING: No swap limit support']), ...await quarantineAt(config.dataRoot).warnings()];
   return {
     ID: hostId(config.dataRoot),
     Containers: counts.containers,
@@ -118,7 +121,7 @@ export async function systemInfo(config: DaemonConfig, counts: Counts, serverVer
     InitCommit: { ID: versions.init, Expected: '' },
     SecurityOptions: [...(cgv === 2 ? ['name=cgroupns'] : []), 'name=no-new-privileges'],
     CDISpecDirs: [],
-    Warnings: swap ? null : ['WARNING: No swap limit support'],
+    Warnings: warnings.length ? warnings : null,
   };
 }
 

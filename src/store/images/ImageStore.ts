@@ -10,7 +10,11 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { Digest, digestHex, isDigest, sha256 } from '../../lib/digest';
 import { InvalidParameterError, NotFoundError } from '../../lib/errors';
-import { readJsonIfExists, removeStaleTemps, writeJsonAtomic } from '../../lib/atomic';
+import { readRecord, removeStaleTemps, writeJsonAtomic } from '../../lib/atomic';
+import { crashPoint } from '../../lib/crashpoint';
+import { errorMessage } from '../../lib/errors';
+import { log } from '../../lib/log';
+import { type Quarantine, quarantineAt } from '../../lib/quarantine';
 import { ContentStore } from '../content/ContentStore';
 import { chainIdsOf, LayerStore } from '../layers/LayerStore';
 import {
@@ -114,6 +118,20 @@ export class ImageStore {
   private readonly refsFile: string;
   private readonly images = new Map<Digest, Entry>();
   private refs = new Map<string, Digest>();
+  /**
+   * Images whose record is kept on disk (or quarantined) but that cannot be used this start:
+   * an unreadable record, a missing config blob, a missing layer. Not listed; their layers are
+   * pinned (never collected) and their references kept in `heldRefs`, so a repair brings back
+   * the whole image at the next start, or at once when the image is loaded again.
+   */
+  private readonly held = new Map<Digest, { meta?: ImageMetaFile; pinned: Digest[] }>();
+  /** References to images that are not loaded: kept in repositories.json, not resolvable. */
+  private heldRefs = new Map<string, Digest>();
+  /** Found by init(), dealt with by reconcile(): record files that cannot be read, and why. */
+  private readonly unreadable = new Map<string, string>();
+  private readonly noConfig = new Map<Digest, { meta: ImageMetaFile; why: string }>();
+  private refsUnreadable: string | undefined;
+  private readonly quarantine: Quarantine;
   private lock: Promise<unknown> = Promise.resolve();
   private initialised = false;
 
@@ -121,6 +139,7 @@ export class ImageStore {
     this.dir = path.join(dataRoot, 'images');
     this.metaDir = path.join(this.dir, 'meta');
     this.refsFile = path.join(this.dir, 'repositories.json');
+    this.quarantine = quarantineAt(dataRoot);
   }
 
   /** Runs `fn` exclusively with other store mutations. */
@@ -134,48 +153,114 @@ export class ImageStore {
     if (this.initialised) return;
     await fsp.mkdir(this.metaDir, { recursive: true, mode: 0o700 });
     this.images.clear();
-    for (const n of await fsp.readdir(this.metaDir)) {
-      const m = /^([a-f0-9]{64})\.json$/.exec(n);
-      if (!m) continue;
-      const meta = await readJsonIfExists<ImageMetaFile>(path.join(this.metaDir, n)).catch(() => undefined);
-      if (!meta) continue;
-      try {
-        const raw = await this.content.readBlob(meta.id);
-        if (sha256(raw) !== meta.id) continue;
-        this.images.set(meta.id, { meta, config: JSON.parse(raw.toString('utf8')) as ImageConfig, configSize: raw.length });
-      } catch {
-        // config missing: dropped by reconcile
-      }
-    }
-    const rf = await readJsonIfExists<RefsFile>(this.refsFile).catch(() => undefined);
-    this.refs = new Map(Object.entries(rf?.refs ?? {}).filter(([, id]) => isDigest(id)) as [string, Digest][]);
-    this.initialised = true;
-  }
-
-  /** Crash recovery: drops temp files, records whose config or layers are gone, and dangling refs. */
-  async reconcile(): Promise<void> {
-    await fsp.mkdir(this.metaDir, { recursive: true });
-    await removeStaleTemps(this.dir);
-    await removeStaleTemps(this.metaDir);
-    this.initialised = false;
-    await this.init();
+    this.unreadable.clear();
+    this.noConfig.clear();
     for (const n of await fsp.readdir(this.metaDir)) {
       const m = /^([a-f0-9]{64})\.json$/.exec(n);
       if (!m) continue;
       const id = `sha256:${m[1]}` as Digest;
-      const e = this.images.get(id);
-      let ok = !!e;
-      if (e) {
-        try { this.layers.chain(this.topOf(e.config)); } catch { ok = false; }
+      let meta: ImageMetaFile | undefined;
+      try {
+        meta = await readRecord<ImageMetaFile>(path.join(this.metaDir, n), (v) => checkImageMeta(v, id));
+      } catch (e) {
+        this.unreadable.set(n, errorMessage(e));
+        continue;
       }
-      if (!ok) {
-        this.images.delete(id);
-        await fsp.rm(path.join(this.metaDir, n), { force: true });
+      if (!meta) continue;
+      try {
+        const raw = await this.content.readBlob(meta.id);
+        if (sha256(raw) !== meta.id) throw new Error('its digest does not match');
+        this.images.set(meta.id, { meta, config: JSON.parse(raw.toString('utf8')) as ImageConfig, configSize: raw.length });
+      } catch (e) {
+        this.noConfig.set(id, { meta, why: `its config blob cannot be read: ${errorMessage(e)}` });
       }
     }
-    let changed = false;
-    for (const [ref, id] of this.refs) if (!this.images.has(id)) { this.refs.delete(ref); changed = true; }
-    if (changed) await this.saveRefs();
+    let rf: RefsFile | undefined;
+    this.refsUnreadable = undefined;
+    try {
+      rf = await readRecord<RefsFile>(this.refsFile, checkRefsFile);
+    } catch (e) {
+      this.refsUnreadable = errorMessage(e);
+    }
+    this.refs = new Map();
+    this.heldRefs = new Map();
+    for (const [ref, id] of Object.entries(rf?.refs ?? {})) {
+      if (!isDigest(id)) continue;
+      (this.images.has(id) ? this.refs : this.heldRefs).set(ref, id);
+    }
+    this.initialised = true;
+  }
+
+  /**
+   * At daemon start: drops temp files; moves unreadable records (image and reference records)
+   * to the quarantine; holds back images that cannot be used (config blob or a layer missing).
+   * Nothing is deleted: whatever a bad record may have referenced stays.
+   */
+  async reconcile(): Promise<void> {
+    await fsp.mkdir(this.metaDir, { recursive: true });
+    await removeStaleTemps(this.dir);
+    await removeStaleTemps(this.metaDir);
+    for (const h of this.held.values()) this.layers.unpin(h.pinned);
+    this.held.clear();
+    this.initialised = false;
+    await this.init();
+    for (const [n, reason] of this.unreadable) {
+      const id = `sha256:${n.slice(0, 64)}` as Digest;
+      await this.quarantine.moveOrLeave('image', n.slice(0, 64), path.join(this.metaDir, n), reason);
+      // The record is gone but the config blob says which layers the image had.
+      this.hold(id, undefined, await this.chainIdsFromBlob(id));
+    }
+    for (const [id, { meta, why }] of this.noConfig) {
+      this.holdWithNotice(id, meta, undefined, why);
+    }
+    for (const [id, e] of [...this.images]) {
+      try {
+        this.layers.chain(this.topOf(e.config));
+      } catch (err) {
+        this.images.delete(id);
+        for (const [ref, target] of [...this.refs]) if (target === id) { this.refs.delete(ref); this.heldRefs.set(ref, id); }
+        this.holdWithNotice(id, e.meta, chainIdsOf(e.config.rootfs?.diff_ids ?? []), `a layer is missing: ${errorMessage(err)}`);
+      }
+    }
+    if (this.refsUnreadable !== undefined) {
+      await this.quarantine.moveOrLeave('reference', path.basename(this.refsFile), this.refsFile, this.refsUnreadable);
+    }
+  }
+
+  private holdWithNotice(id: Digest, meta: ImageMetaFile | undefined, chainIds: Digest[] | undefined, why: string): void {
+    log.error('image cannot be used, its record is kept', { id, reason: why });
+    this.quarantine.notice(`image:${id}`, `WARNING: image ${id} cannot be used (${why}); its record and layers are kept`);
+    this.hold(id, meta, chainIds);
+  }
+
+  /** Keeps an unusable image's layers from collection; `undefined` chains (not known): every layer. */
+  private hold(id: Digest, meta: ImageMetaFile | undefined, chainIds: Digest[] | undefined): void {
+    if (!chainIds) log.error('the layers of an unusable image are not known: no layer is collected until it is repaired', { id });
+    const pinned = chainIds ?? this.layers.list().map((l) => l.chainId);
+    this.layers.pin(pinned);
+    this.held.set(id, { ...(meta ? { meta } : {}), pinned });
+  }
+
+  private async chainIdsFromBlob(id: Digest): Promise<Digest[] | undefined> {
+    try {
+      const raw = await this.content.readBlob(id);
+      if (sha256(raw) !== id) return undefined;
+      const diffIds = (JSON.parse(raw.toString('utf8')) as ImageConfig).rootfs?.diff_ids;
+      return Array.isArray(diffIds) && diffIds.every((d) => isDigest(d)) ? chainIdsOf(diffIds) : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** An image that was held is whole again (loaded anew): its references come back, its pins go. */
+  private release(id: Digest): void {
+    const h = this.held.get(id);
+    if (h) {
+      this.held.delete(id);
+      this.layers.unpin(h.pinned);
+      this.quarantine.clearNotice(`image:${id}`);
+    }
+    for (const [ref, target] of [...this.heldRefs]) if (target === id) { this.heldRefs.delete(ref); this.refs.set(ref, id); }
   }
 
   private topOf(config: ImageConfig): Digest | null {
@@ -184,7 +269,8 @@ export class ImageStore {
   }
 
   private async saveRefs(): Promise<void> {
-    const obj: RefsFile = { refs: Object.fromEntries([...this.refs].sort(([a], [b]) => a.localeCompare(b))) };
+    const all = [...this.heldRefs, ...this.refs];
+    const obj: RefsFile = { refs: Object.fromEntries(all.sort(([a], [b]) => a.localeCompare(b))) };
     await writeJsonAtomic(this.refsFile, obj, 0o600);
   }
 
@@ -243,12 +329,15 @@ export class ImageStore {
     this.layers.chain(this.topOf(config)); // all layers must exist
     return this.exclusive(async () => {
       const { digest: id, size } = await this.content.writeBlob(configBytes);
+      crashPoint('image.add.after-config');
       const have = this.images.get(id);
       if (have) return this.record(have);
-      const meta: ImageMetaFile = { id, added: new Date().toISOString(), ...(opts.parent ? { parent: opts.parent } : {}) };
+      const meta: ImageMetaFile = this.held.get(id)?.meta
+        ?? { id, added: new Date().toISOString(), ...(opts.parent ? { parent: opts.parent } : {}) };
       await writeJsonAtomic(path.join(this.metaDir, `${digestHex(id)}.json`), meta, 0o600);
       const e: Entry = { meta, config, configSize: size };
       this.images.set(id, e);
+      this.release(id);
       return this.record(e);
     });
   }
@@ -261,7 +350,9 @@ export class ImageStore {
       if (!e) throw new NotFoundError(`No such image: ${id}`);
       const prev = this.refs.get(key);
       this.refs.set(key, id);
+      this.heldRefs.delete(key);
       await this.saveRefs();
+      crashPoint('image.tag.after-refs');
       e.meta.lastTagTime = new Date().toISOString();
       await writeJsonAtomic(path.join(this.metaDir, `${digestHex(id)}.json`), e.meta, 0o600);
       return prev;
@@ -357,6 +448,20 @@ export class ImageStore {
     } catch { /* hex-only 64: not a name */ }
     return true;
   }
+}
+
+/** What makes a parsed image record unusable as the record of image `id`, if anything. */
+function checkImageMeta(v: unknown, id: Digest): string | undefined {
+  if (!v || typeof v !== 'object' || Array.isArray(v)) return 'not a JSON object';
+  if ((v as Partial<ImageMetaFile>).id !== id) return `id ${JSON.stringify((v as Partial<ImageMetaFile>).id)} is not the file's`;
+  return undefined;
+}
+
+function checkRefsFile(v: unknown): string | undefined {
+  if (!v || typeof v !== 'object' || Array.isArray(v)) return 'not a JSON object';
+  const refs = (v as Partial<RefsFile>).refs;
+  if (!refs || typeof refs !== 'object' || Array.isArray(refs)) return 'no refs object';
+  return undefined;
 }
 
 /** `busybox` -> `busybox:latest`, as Docker's "No such image" messages show it. */

@@ -21,7 +21,9 @@ import { finished } from 'node:stream/promises';
 import * as zlib from 'node:zlib';
 import { Digest, digestHex, isDigest, sha256 } from '../../lib/digest';
 import { ConflictError, InvalidParameterError, NotFoundError, SystemError } from '../../lib/errors';
-import { readJsonIfExists, writeJsonAtomic, removeStaleTemps } from '../../lib/atomic';
+import { readJsonIfExists, readRecord, writeJsonAtomic, removeStaleTemps } from '../../lib/atomic';
+import { crashPoint } from '../../lib/crashpoint';
+import { quarantineAt } from '../../lib/quarantine';
 import { BlobWriter, ContentStore } from '../content/ContentStore';
 import { detectCompression, decompressor, peek } from './compression';
 import { extractTar } from './extract';
@@ -123,9 +125,11 @@ export class LayerStore {
   private readonly pins = new Map<Digest, number>();
   private readonly inflight = new Map<Digest, Promise<LayerMeta>>();
   private readonly mountLocks = new Map<string, Promise<unknown>>();
+  /** Layer directories whose record cannot be read, with why (quarantined by reconcile). */
+  private readonly unreadable = new Map<string, string>();
   private initialised = false;
 
-  constructor(dataRoot: string, private readonly content: ContentStore) {
+  constructor(private readonly dataRoot: string, private readonly content: ContentStore) {
     this.root = path.join(dataRoot, 'layers');
   }
 
@@ -146,26 +150,34 @@ export class LayerStore {
     await fsp.chmod(this.root, 0o711);
     await fsp.chmod(this.emptyDir, 0o755);
     this.layers.clear();
+    this.unreadable.clear();
     for (const n of await fsp.readdir(this.root)) {
       if (!/^[a-f0-9]{64}$/.test(n)) continue;
-      const meta = await readJsonIfExists<LayerMeta>(path.join(this.root, n, 'meta.json')).catch(() => undefined);
-      if (meta && meta.chainId === `sha256:${n}`) this.layers.set(meta.chainId, meta);
+      try {
+        const meta = await readRecord<LayerMeta>(path.join(this.root, n, 'meta.json'), (v) => checkLayerMeta(v, n));
+        // A layer is renamed into place with its record: a directory without one is damage, not a half-made layer.
+        if (!meta) this.unreadable.set(n, 'no meta.json');
+        else this.layers.set(meta.chainId, meta);
+      } catch (e) {
+        this.unreadable.set(n, (e as Error).message);
+      }
     }
     this.initialised = true;
   }
 
   /**
-   * Crash recovery at daemon start: drops half-made extractions and layer dirs without a
-   * record, rebuilds missing short links and removes dangling ones.
+   * Crash recovery at daemon start: drops half-made extractions (tmp/), moves layers whose
+   * record cannot be read to the quarantine (whole, never deleted), rebuilds missing short
+   * links and removes dangling ones.
    */
   async reconcile(): Promise<void> {
     await fsp.mkdir(this.root, { recursive: true });
     await fsp.rm(this.tmpDir, { recursive: true, force: true });
     this.initialised = false;
     await this.init();
-    for (const n of await fsp.readdir(this.root)) {
-      if (!/^[a-f0-9]{64}$/.test(n)) continue;
-      if (!this.layers.has(`sha256:${n}` as Digest)) await fsp.rm(path.join(this.root, n), { recursive: true, force: true });
+    const quarantine = quarantineAt(this.dataRoot);
+    for (const [n, reason] of this.unreadable) {
+      await quarantine.moveOrLeave('layer', n, path.join(this.root, n), reason);
     }
     const wanted = new Map<string, LayerMeta>();
     for (const m of this.layers.values()) wanted.set(m.link, m);
@@ -299,6 +311,7 @@ export class LayerStore {
       }
       const blobInfo = await writer.commit();
       writer = undefined;
+      crashPoint('layer.create.after-blob');
       const chainId = chainIdOf(parent, diffId);
       const existing = this.layers.get(chainId);
       if (existing) {
@@ -312,6 +325,7 @@ export class LayerStore {
         created: new Date().toISOString(),
       };
       await writeJsonAtomic(path.join(tmp, 'meta.json'), meta, 0o644);
+      crashPoint('layer.create.before-rename');
       try {
         await fsp.rename(tmp, this.layerDir(chainId));
       } catch (e) {
@@ -529,6 +543,16 @@ export class LayerStore {
   }
 }
 
+/** What makes a parsed layer record unusable for directory `hex`, if anything. */
+function checkLayerMeta(v: unknown, hex: string): string | undefined {
+  if (!v || typeof v !== 'object' || Array.isArray(v)) return 'not a JSON object';
+  const m = v as Partial<LayerMeta>;
+  if (m.chainId !== `sha256:${hex}`) return `chainId ${JSON.stringify(m.chainId)} is not the directory's`;
+  if (typeof m.diffId !== 'string' || !isDigest(m.diffId)) return 'no diffId';
+  if (m.parent !== null && (typeof m.parent !== 'string' || !isDigest(m.parent))) return 'bad parent';
+  if (typeof m.link !== 'string' || !/^[A-Z0-9]+$/.test(m.link)) return 'bad link';
+  return undefined;
+}
 
 export async function dirSize(dir: string): Promise<number> {
   let total = 0;

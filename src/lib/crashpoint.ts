@@ -1,0 +1,28 @@
+// Test-only crash points: the places where a kill -9 leaves the stores between two writes.
+// With BERTH_CRASH_AT=<name> in berthd's environment the process SIGKILLs itself on reaching
+// that point, so a test can check what the next start makes of it; otherwise a call is an
+// empty function. The names, where they sit, and what a crash there leaves:
+//
+//   container.create.after-layer   create: writable layer and /etc files made, no record yet
+//   container.create.after-record  create: record written, the client not yet answered
+//   container.remove.after-state   remove: "removing" written, nothing torn down yet
+//   container.remove.after-record  ContainerStore.delete: record deleted, directory not renamed away
+//   container.remove.after-rename  ContainerStore.delete: directory renamed to .rm-<id>, not deleted
+//   layer.create.after-blob        LayerStore: compressed blob committed, layer still in tmp/
+//   layer.create.before-rename     LayerStore: layer's record written in tmp/, not renamed into place
+//   image.load.after-staging       load: archive unpacked to images/tmp, no layer made
+//   image.load.after-layer         load: a layer made (each one), the image's others not yet
+//   image.load.before-record       load: every layer made, no image record
+//   image.import.after-layer       import: the layer made, no image record
+//   image.add.after-config         ImageStore.add: config blob written, no image record
+//   image.tag.after-refs           ImageStore.setRef: references written, image's tag time not
+
+const target = process.env.BERTH_CRASH_AT || undefined;
+
+export const crashPoint: (name: string) => void = target === undefined
+  ? () => undefined
+  : (name) => {
+    if (name !== target) return;
+    process.stderr.write(`crash point ${name}: SIGKILL\n`);
+    process.kill(process.pid, 'SIGKILL');
+  };
