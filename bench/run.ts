@@ -4,6 +4,7 @@ import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
+import { type Durability, writeJsonAtomic } from '../src/lib/atomic';
 import { startDaemon, type TestDaemon } from '../test/helpers/daemon';
 
 const run = promisify(execFile);
@@ -37,6 +38,62 @@ async function dockerRun(d: TestDaemon, network: string): Promise<number[]> {
   const xs: number[] = [];
   for (let i = 0; i < RUNS; i++) xs.push(timeCmd('docker', args, d.env));
   return xs;
+}
+
+/**
+ * What durable state writes cost a `run --rm`: the same command alternately against this
+ * daemon and one started with BERTH_STATE_FSYNC=0 (state changes renamed without fsync), so
+ * that drift on a shared machine falls on both alike.
+ */
+async function stateFsyncCost(d: TestDaemon): Promise<Record<string, unknown>> {
+  process.env.BERTH_STATE_FSYNC = '0';
+  let fast: TestDaemon;
+  try {
+    fast = await startDaemon();
+  } finally {
+    delete process.env.BERTH_STATE_FSYNC;
+  }
+  try {
+    await fast.ensureBusybox();
+    const args = ['run', '--rm', '--network', 'none', 'busybox', 'true'];
+    timeCmd('docker', args, d.env);
+    timeCmd('docker', args, fast.env);
+    const durable: number[] = [];
+    const noFsync: number[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      durable.push(timeCmd('docker', args, d.env));
+      noFsync.push(timeCmd('docker', args, fast.env));
+    }
+    return {
+      run_rm_network_none_durable_state: summary(durable),
+      run_rm_network_none_state_fsync_off: summary(noFsync),
+      p50_cost_ms: Number((percentile(durable, 50) - percentile(noFsync, 50)).toFixed(1)),
+      // One record write of a container's size, on the data root's filesystem.
+      record_write_p50_ms: await recordWrites(d),
+    };
+  } finally {
+    await fast.stop();
+  }
+}
+
+async function recordWrites(d: TestDaemon): Promise<Record<Durability, number>> {
+  const dir = path.join(d.root, 'bench-writes');
+  fs.mkdirSync(dir, { recursive: true });
+  const id = (await d.docker(['create', '--network', 'none', 'busybox', 'true'])).stdout.trim();
+  const record = JSON.parse(fs.readFileSync(path.join(d.dataRoot, 'containers', id, 'config.v2.json'), 'utf8'));
+  await d.docker(['rm', id]);
+  const out = {} as Record<Durability, number>;
+  for (const level of ['full', 'record', 'none'] as Durability[]) {
+    const xs: number[] = [];
+    for (let i = 0; i < 50; i++) {
+      const t0 = process.hrtime.bigint();
+      await writeJsonAtomic(path.join(dir, 'config.v2.json'), { ...record, RestartCount: i }, 0o600, level);
+      xs.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    }
+    out[level] = percentile(xs, 50);
+  }
+  fs.rmSync(dir, { recursive: true, force: true });
+  return out;
 }
 
 async function bareRunc(d: TestDaemon): Promise<number[]> {
@@ -100,6 +157,7 @@ async function main(): Promise<void> {
     const none = await dockerRun(d, 'none');
     const bridge = await dockerRun(d, 'default');
     const bare = await bareRunc(d);
+    const stateWrites = await stateFsyncCost(d);
     const mem = await memoryAndRestart(d);
     const result = {
       machine: { cpus: (await import('node:os')).cpus().length, kernel: (await import('node:os')).release() },
@@ -107,6 +165,7 @@ async function main(): Promise<void> {
       docker_run_rm_default_network_true: summary(bridge),
       bare_runc_run_true: summary(bare),
       ratio_p50_berth_over_runc: Number((percentile(none, 50) / percentile(bare, 50)).toFixed(2)),
+      durable_state_writes: stateWrites,
       with_idle_containers: mem,
       budgets: { run_p50_ms: 120, bridge_p50_ms: 150, idle_rss_mb: 80, per_container_mb: 3 },
     };
