@@ -6,7 +6,6 @@
 //   container.create.after-layer   create: writable layer and /etc files made, no record yet
 //   container.create.after-record  create: record written, the client not yet answered
 //   container.remove.after-state   remove: "removing" written, nothing torn down yet
-//   container.remove.after-record  ContainerStore.delete: record deleted, directory not renamed away
 //   container.remove.after-rename  ContainerStore.delete: directory renamed to .rm-<id>, not deleted
 //   layer.create.after-blob        LayerStore: compressed blob committed, layer still in tmp/
 //   layer.create.before-rename     LayerStore: layer's record written in tmp/, not renamed into place

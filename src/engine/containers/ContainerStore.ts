@@ -48,9 +48,14 @@ export class ContainerStore {
         continue;
       }
       if (!rec) {
-        // No record at all: a create that crashed before writing it, or a removal that had
-        // deleted it. Nothing was ever handed out, or the user asked for it to go.
-        await fsp.rm(this.dir(id), { recursive: true, force: true });
+        if (await hasLogs(this.dir(id))) {
+          // A container that ran has lost its record: keep what it made.
+          this.unreadable.add(id);
+          await this.quarantine.moveOrLeave('container', id, this.dir(id), `no ${RECORD}, but logs`);
+        } else {
+          // A create that crashed before writing its record: nothing was ever handed out.
+          await fsp.rm(this.dir(id), { recursive: true, force: true });
+        }
         continue;
       }
       this.byId.set(rec.Id, rec);
@@ -127,19 +132,17 @@ export class ContainerStore {
   }
 
   async delete(c: ContainerRecord): Promise<void> {
-    this.byId.delete(c.Id);
-    if (this.byName.get(c.Name) === c.Id) this.byName.delete(c.Name);
-    // Drop the record first so a crash mid-removal never resurrects a half-removed container;
-    // the rest of the directory is renamed away and deleted in the background.
-    await fsp.rm(path.join(this.dir(c.Id), RECORD), { force: true });
-    crashPoint('container.remove.after-record');
+    // One rename takes the container away whole (a crash never leaves a half-removed one, nor
+    // a directory without its record); the files are deleted in the background, and a start
+    // deletes what a crash left of them.
     const trash = path.join(this.root, `.rm-${c.Id}`);
     try {
       await fsp.rename(this.dir(c.Id), trash);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw e;
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
     }
+    this.byId.delete(c.Id);
+    if (this.byName.get(c.Name) === c.Id) this.byName.delete(c.Name);
     crashPoint('container.remove.after-rename');
     void fsp.rm(trash, { recursive: true, force: true }).catch(() => undefined);
   }
@@ -155,4 +158,10 @@ function checkRecord(v: unknown, id: string): string | undefined {
     if (!r[k] || typeof r[k] !== 'object') return `no ${k}`;
   }
   return undefined;
+}
+
+/** Whether a container directory holds logs (container.log and its rotated files): the container ran. */
+async function hasLogs(dir: string): Promise<boolean> {
+  const names = await fsp.readdir(dir).catch(() => [] as string[]);
+  return names.some((n) => n.startsWith('container.log'));
 }
