@@ -9,10 +9,9 @@
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { Digest, digestHex, isDigest, sha256 } from '../../lib/digest';
-import { InvalidParameterError, NotFoundError } from '../../lib/errors';
+import { errorMessage, InvalidParameterError, NotFoundError } from '../../lib/errors';
 import { readRecord, removeStaleTemps, writeJsonAtomic } from '../../lib/atomic';
 import { crashPoint } from '../../lib/crashpoint';
-import { errorMessage } from '../../lib/errors';
 import { log } from '../../lib/log';
 import { type Quarantine, quarantineAt } from '../../lib/quarantine';
 import { ContentStore } from '../content/ContentStore';
