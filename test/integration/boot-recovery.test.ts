@@ -15,7 +15,12 @@ before(async () => {
   d = await startDaemon();
   await d.ensureBusybox();
 });
-after(async () => { await d?.stop(); });
+after(async () => {
+  // A test that failed between a crash and the next start leaves berthd dead: start it so that
+  // stop() removes its containers (TestDaemon waits for an exit that a SIGKILLed process has had).
+  if (d && !alive()) await d.start().catch(() => undefined);
+  await d?.stop();
+});
 
 // ---- helpers
 
