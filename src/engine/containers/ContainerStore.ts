@@ -1,5 +1,6 @@
 // Container records: in memory for lookups, on disk (atomic JSON) for crash safety.
 // Lookup by full ID, name (with or without '/'), or unique ID prefix, as Docker does.
+// A record that cannot be read is moved to the quarantine with its directory, never deleted.
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { type Durability, fsyncDir, readRecord, removeStaleTemps, writeJsonAtomic } from '../../lib/atomic';

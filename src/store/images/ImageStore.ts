@@ -5,7 +5,8 @@
 //
 // The image ID is the digest of the config JSON, which lives in the ContentStore. References
 // are kept fully qualified and shown familiar. Every write is atomic (temp, fsync, rename);
-// mutations are serialised by one in-process lock.
+// mutations are serialised by one in-process lock. At start, a record that cannot be read goes
+// to the quarantine and an image that cannot be used is held back; neither drops its layers or tags.
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { Digest, digestHex, isDigest, sha256 } from '../../lib/digest';
