@@ -22,6 +22,12 @@ export interface QuarantinedRecord {
   path: string;
 }
 
+const README = `Records that berthd could not read, moved here unchanged: <kind>/<name>-<time>.
+The daemon log says why and where each came from ("unreadable record moved to quarantine",
+from=...). To repair one: fix it, move it back to where it came from, restart berthd.
+Deleting an entry gives up what it held: a container's writable layer is then collected.
+`;
+
 const ENTRY_RE = /^(.+)-(\d{8}T\d{9}Z)(\.\d+)?$/;
 const MAX_WARNINGS = 20;
 
@@ -41,6 +47,7 @@ export class Quarantine {
   async move(kind: RecordKind, name: string, source: string, reason: string): Promise<string> {
     const dir = path.join(this.root, kind);
     await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
+    await fsp.writeFile(path.join(this.root, 'README'), README, { flag: 'wx' }).catch(() => undefined);
     const stamp = new Date().toISOString().replace(/[-:.]/g, '');
     let target = path.join(dir, `${name}-${stamp}`);
     // rename(2) replaces a file silently: never let two entries share a name.

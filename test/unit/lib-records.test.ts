@@ -54,6 +54,7 @@ test('quarantine: files and directories moved aside unchanged, never over each o
     assert.ok(!fs.existsSync(dir));
     assert.equal(fs.readFileSync(path.join(moved, 'container.log'), 'utf8'), 'precious\n');
     assert.equal(path.dirname(moved), path.join(root, 'quarantine', 'container'));
+    assert.match(fs.readFileSync(path.join(root, 'quarantine', 'README'), 'utf8'), /move it back/);
 
     // The same name twice (even in the same millisecond) gives two entries.
     const paths: string[] = [];
