@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { Digest, digestHex, isDigest, sha256 } from '../../lib/digest';
 import { InvalidParameterError, NotFoundError } from '../../lib/errors';
 import { readJsonIfExists, removeStaleTemps, writeJsonAtomic } from '../../lib/atomic';
+import { Mutex } from '../../lib/mutex';
 import { ContentStore } from '../content/ContentStore';
 import { chainIdsOf, LayerStore } from '../layers/LayerStore';
 import {
@@ -114,7 +115,7 @@ export class ImageStore {
   private readonly refsFile: string;
   private readonly images = new Map<Digest, Entry>();
   private refs = new Map<string, Digest>();
-  private lock: Promise<unknown> = Promise.resolve();
+  private readonly mutex = new Mutex();
   private initialised = false;
 
   constructor(dataRoot: string, private readonly content: ContentStore, private readonly layers: LayerStore) {
@@ -125,9 +126,7 @@ export class ImageStore {
 
   /** Runs `fn` exclusively with other store mutations. */
   exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    const p = this.lock.then(fn, fn);
-    this.lock = p.catch(() => undefined);
-    return p;
+    return this.mutex.run(fn);
   }
 
   async init(): Promise<void> {

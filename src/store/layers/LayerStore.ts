@@ -22,6 +22,7 @@ import * as zlib from 'node:zlib';
 import { Digest, digestHex, isDigest, sha256 } from '../../lib/digest';
 import { ConflictError, InvalidParameterError, NotFoundError, SystemError } from '../../lib/errors';
 import { readJsonIfExists, writeJsonAtomic, removeStaleTemps } from '../../lib/atomic';
+import { KeyedMutex } from '../../lib/mutex';
 import { BlobWriter, ContentStore } from '../content/ContentStore';
 import { detectCompression, decompressor, peek } from './compression';
 import { extractTar } from './extract';
@@ -122,7 +123,7 @@ export class LayerStore {
   private readonly layers = new Map<Digest, LayerMeta>();
   private readonly pins = new Map<Digest, number>();
   private readonly inflight = new Map<Digest, Promise<LayerMeta>>();
-  private readonly mountLocks = new Map<string, Promise<unknown>>();
+  private readonly mountLocks = new KeyedMutex();
   private initialised = false;
 
   constructor(dataRoot: string, private readonly content: ContentStore) {
@@ -425,12 +426,7 @@ export class LayerStore {
   }
 
   private withMountLock<T>(id: string, fn: () => Promise<T>): Promise<T> {
-    const prev = this.mountLocks.get(id) ?? Promise.resolve();
-    const p = prev.then(fn, fn);
-    const tail = p.catch(() => undefined);
-    this.mountLocks.set(id, tail);
-    void tail.then(() => { if (this.mountLocks.get(id) === tail) this.mountLocks.delete(id); });
-    return p;
+    return this.mountLocks.run(id, fn);
   }
 
   /** Creates the writable layer of container `id` on top of `parent` (a chain ID, or null for no layers). */
