@@ -9,7 +9,7 @@ import type { EventBus } from '../events/EventBus';
 import { ContentStore } from '../../store/content/ContentStore';
 import { LayerStore, MountInfo } from '../../store/layers/LayerStore';
 import { ImageRecord, ImageStore } from '../../store/images/ImageStore';
-import { familiarName } from '../../distribution/reference';
+import { familiarName } from '../../lib/reference';
 import { ContainersUsingImage, ContainerUse, DeleteItem, ImageDeps, ProgressMessage } from './types';
 import { importImage, ImportOptions } from './import';
 import { loadImages, LoadResult } from './load';

@@ -10,7 +10,7 @@ import * as tar from 'tar-stream';
 import { Digest, digestHex, sha256 } from '../../lib/digest';
 import { NotFoundError } from '../../lib/errors';
 import type { ImageRecord } from '../../store/images/ImageStore';
-import { familiarRepo, familiarString, normalizedString, parseNormalizedNamed, Reference } from '../../distribution/reference';
+import { familiarRepo, familiarString, normalizedString, parseNormalizedNamed, Reference } from '../../lib/reference';
 import { ImageDeps, isNameOnly, publishImageEvent } from './types';
 
 export const MEDIA_OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';

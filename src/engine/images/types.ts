@@ -3,7 +3,7 @@ import type { EventBus } from '../events/EventBus';
 import type { ContentStore } from '../../store/content/ContentStore';
 import type { LayerStore } from '../../store/layers/LayerStore';
 import type { ImageRecord, ImageStore, ImageRunConfig } from '../../store/images/ImageStore';
-import { parseNormalizedNamed } from '../../distribution/reference';
+import { parseNormalizedNamed } from '../../lib/reference';
 
 /** A container that uses an image; `running` decides between Docker's hard and soft conflicts. */
 export interface ContainerUse {

@@ -16,7 +16,7 @@ import { ContentStore } from '../content/ContentStore';
 import { chainIdsOf, LayerStore } from '../layers/LayerStore';
 import {
   familiarString, isIdPrefix, normalizedString, parseNormalizedNamed, parseNormalizedTagged, Reference,
-} from '../../distribution/reference';
+} from '../../lib/reference';
 
 export interface HealthConfig {
   Test?: string[];
