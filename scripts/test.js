@@ -15,7 +15,8 @@ const path = require('node:path');
 const dist = path.join(__dirname, '..', 'dist', 'test');
 // berthd's RSS under a 100 MB log (daemon-life); run+start timings against bare runc (runtime-oci)
 const SERIAL = new Set(['e2e/docker-daemon-life.test.js', 'integration/runtime-oci.test.js']);
-const FAST_PATHS_OFF = ['e2e/docker-containers.test.js', 'e2e/docker-restart.test.js', 'e2e/docker-exec.test.js'];
+// runtime-version checks that the switch reaches berthd
+const FAST_PATHS_OFF = ['e2e/docker-containers.test.js', 'e2e/docker-restart.test.js', 'e2e/docker-exec.test.js', 'e2e/runtime-version.test.js'];
 const concurrency = Math.max(1, Number(process.env.BERTH_TEST_CONCURRENCY) || 2);
 
 function testFiles(dir) {
