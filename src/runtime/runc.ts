@@ -136,10 +136,12 @@ export function parseRuncVersion(out: string): [number, number, number] | undefi
 // One `--version` per binary; keyed by inode and mtime as well, so an upgrade in place is seen.
 const probes = new Map<string, Promise<boolean>>();
 
-function probeVersion(binary: string): Promise<boolean> {
+/** true for runc 1.1.x, false for anything else, undefined when the binary could not be run (ask again later). */
+function probeVersion(binary: string): Promise<boolean | undefined> {
   return new Promise((resolve) => {
     execFile(binary, ['--version'], { encoding: 'utf8', timeout: 10_000 }, (err, stdout) => {
-      const v = err ? undefined : parseRuncVersion(stdout);
+      if (err) return resolve(undefined);
+      const v = parseRuncVersion(stdout);
       resolve(v !== undefined && v[0] === FAST_PATH_RUNC.major && v[1] === FAST_PATH_RUNC.minor);
     });
   });
@@ -161,7 +163,10 @@ export async function fastPathsApply(runtime: RuntimeConfig): Promise<boolean> {
   const key = `${runtime.path}\0${st.ino}\0${st.mtimeMs}`;
   let p = probes.get(key);
   if (!p) {
-    p = probeVersion(runtime.path);
+    p = probeVersion(runtime.path).then((ok) => {
+      if (ok === undefined) probes.delete(key);
+      return ok === true;
+    });
     probes.set(key, p);
   }
   return p;
