@@ -44,13 +44,15 @@ if (unit.length) pool.push(job('unit', unit));
 const serial = others.filter((f) => SERIAL.has(rel(f))).map((f) => job(rel(f), [f]));
 
 const running = new Set();
+let interrupted = false;
 const results = [];
 
 function run(j) {
   return new Promise((resolve) => {
     const t0 = Date.now();
     const child = spawn(process.execPath, ['--test', '--test-concurrency=1', '--test-reporter=tap', ...j.files], {
-      env: { ...process.env, ...j.env }, stdio: ['ignore', 'pipe', 'pipe'],
+      // its own process group: an interrupt reaches the file's berthd too (see below)
+      env: { ...process.env, ...j.env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true,
     });
     running.add(child);
     let out = '';
@@ -68,7 +70,7 @@ function run(j) {
 
 async function runAll(jobs, width) {
   const queue = [...jobs];
-  const worker = async () => { for (let j = queue.shift(); j; j = queue.shift()) await run(j); };
+  const worker = async () => { for (let j = queue.shift(); j && !interrupted; j = queue.shift()) await run(j); };
   await Promise.all(Array.from({ length: Math.min(width, queue.length) }, worker));
 }
 
@@ -78,7 +80,12 @@ function count(out, what) {
 
 for (const sig of ['SIGINT', 'SIGTERM']) {
   process.on(sig, () => {
-    for (const c of running) c.kill(sig);
+    // no new files; each running file's group (node --test, the test, its berthd) gets the signal,
+    // as the whole foreground group does on Ctrl-C in a terminal: berthd stops its containers
+    interrupted = true;
+    for (const c of running) {
+      try { process.kill(-c.pid, sig); } catch { /* already gone */ }
+    }
     process.exitCode = 130;
   });
 }
