@@ -3,8 +3,9 @@
 // from the built tree. `node scripts/test.js [unit|integration|e2e|FILE.js ...]`.
 //
 // Each test file starts its own berthd on private roots (data, exec root, socket, cgroup parent,
-// DOCKER_CONFIG, tmux socket, TLS port by PID), so files run BERTH_TEST_CONCURRENCY (default 2)
-// at a time. Afterwards the SERIAL files run one at a time on an otherwise quiet runner: they
+// DOCKER_CONFIG, tmux socket, a TLS port the kernel picks), so files run BERTH_TEST_CONCURRENCY
+// (default 2) at a time. A new file keeps to that: no fixed port, path, name or cgroup outside
+// its own root; one that cannot, or that measures, goes in SERIAL. Afterwards the SERIAL files run one at a time on an otherwise quiet runner: they
 // measure memory or time. The lifecycle files run a second time with BERTH_RUNC_FAST_PATHS=0,
 // so the plain `runc start` / `runc delete` paths stay tested too.
 // Each file's TAP output is printed whole when the file ends; a summary follows.
