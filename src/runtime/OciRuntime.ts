@@ -106,6 +106,8 @@ export class OciRuntime implements Runtime {
 
   async create(opts: CreateTaskOptions): Promise<{ pid: number }> {
     checkId(opts.id);
+    // the runtime's version probe (once per binary) runs while conmon creates, ready for start
+    if (this.fastPaths) void runc.fastPathsApply(opts.runtime);
     await this.ensureDirs();
     const bundleDir = path.resolve(opts.bundleDir);
     const persist = this.persistDir(opts.id);
@@ -128,8 +130,6 @@ export class OciRuntime implements Runtime {
     await fsp.writeFile(path.join(persist, 'task.json'), JSON.stringify(rec));
     this.tasks.set(opts.id, rec);
     this.bundleCgroups.delete(bundleDir);
-    // the runtime's version probe (once per binary) runs while conmon creates, ready for start
-    if (this.fastPaths) void runc.fastPathsApply(opts.runtime);
     return spawnConmon({
       conmonPath: this.conmonPath,
       id: opts.id,
