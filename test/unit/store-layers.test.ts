@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { LocalContentStore } from '../../src/store/content/ContentStore';
 import { LocalLayerStore, chainIdOf } from '../../src/store/layers/LayerStore';
-import { isMountPoint } from '../../src/store/layers/mounts';
+import { isMountPoint, parseMountInfo } from '../../src/store/layers/mounts';
 import { exportDir } from '../../src/store/layers/export';
 import { readXattrTree } from '../../src/store/layers/fsops';
 import { sha256 } from '../../src/lib/digest';
@@ -221,4 +221,18 @@ test('layers: concurrent creation of the same layer and reconcile', async () => 
     assert.ok(ls.has(a.chainId));
     assert.ok(fs.existsSync(path.join(root, 'layers', 'l', a.link)));
   } finally { rmRoot(root); }
+});
+
+test('mounts: mountinfo lines parsed, escaped paths unescaped, optional fields skipped', () => {
+  const text = [
+    '22 1 0:21 / / rw,relatime shared:1 - ext4 /dev/vda rw',
+    '95 22 0:50 / /var/lib/with\\040space/merged rw,relatime shared:40 master:3 - overlay overlay rw,lowerdir=l/A',
+    '96 22 0:51 / /tmp/x rw - tmpfs tmp\\011fs rw',
+    '',
+  ].join('\n');
+  assert.deepEqual(parseMountInfo(text), [
+    { mountId: 22, parentId: 1, mountPoint: '/', fsType: 'ext4', source: '/dev/vda' },
+    { mountId: 95, parentId: 22, mountPoint: '/var/lib/with space/merged', fsType: 'overlay', source: 'overlay' },
+    { mountId: 96, parentId: 22, mountPoint: '/tmp/x', fsType: 'tmpfs', source: 'tmp\tfs' },
+  ]);
 });
