@@ -13,7 +13,7 @@ import { InvalidParameterError, NotFoundError } from '../../lib/errors';
 import { readJsonIfExists, removeStaleTemps, writeJsonAtomic } from '../../lib/atomic';
 import type { ContentStore } from '../content/types';
 import type { LayerStore } from '../layers/types';
-import { chainIdsOf } from '../layers/LayerStore';
+import { chainIdsOf } from '../layers/chainid';
 import type { ImageConfig, ImageRecord, ImageStore } from './types';
 import {
   familiarString, isIdPrefix, normalizedString, parseNormalizedNamed, parseNormalizedTagged, Reference,

@@ -19,7 +19,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { pipeline as pipelineCb, Readable, Transform, Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import * as zlib from 'node:zlib';
-import { Digest, digestHex, isDigest, sha256 } from '../../lib/digest';
+import { Digest, digestHex, isDigest } from '../../lib/digest';
 import { ConflictError, InvalidParameterError, NotFoundError, SystemError } from '../../lib/errors';
 import { readJsonIfExists, writeJsonAtomic, removeStaleTemps } from '../../lib/atomic';
 import type { ContentStore, ContentWriter } from '../content/types';
@@ -27,33 +27,20 @@ import { detectCompression, decompressor, peek } from './compression';
 import { extractTar } from './extract';
 import { exportDir } from './export';
 import { OverlayMounts } from './mounts';
+import { chainIdOf } from './chainid';
 import type {
   CommitOptions, CreateFromBlobOptions, CreateLayerOptions, LayerMeta, LayerStore, MountInfo, MountRecord,
 } from './types';
 
 export type { CommitOptions, CreateFromBlobOptions, CreateLayerOptions, LayerBlob, LayerMeta, MountInfo, MountRecord } from './types';
 export { isMountPoint } from './mounts';
+export { chainIdOf, chainIdsOf } from './chainid';
 
 export const MEDIA_LAYER_TAR = 'application/vnd.oci.image.layer.v1.tar';
 export const MEDIA_LAYER_GZIP = 'application/vnd.oci.image.layer.v1.tar+gzip';
 export const MEDIA_LAYER_ZSTD = 'application/vnd.oci.image.layer.v1.tar+zstd';
 
 type MountMeta = MountRecord;
-
-export function chainIdOf(parent: Digest | null, diffId: Digest): Digest {
-  return parent ? sha256(`${parent} ${diffId}`) : diffId;
-}
-
-/** Chain IDs of a list of diff IDs, bottom first. */
-export function chainIdsOf(diffIds: Digest[]): Digest[] {
-  const out: Digest[] = [];
-  let parent: Digest | null = null;
-  for (const d of diffIds) {
-    parent = chainIdOf(parent, d);
-    out.push(parent);
-  }
-  return out;
-}
 
 /** Passes chunks through while writing them to `side`; ends only after `sideDone`. */
 class Tee extends Transform {

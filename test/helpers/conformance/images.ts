@@ -5,7 +5,7 @@ import * as assert from 'node:assert/strict';
 import type { ContentStore } from '../../../src/store/content/types';
 import type { LayerStore } from '../../../src/store/layers/types';
 import type { ImageStore } from '../../../src/store/images/types';
-import { chainIdsOf } from '../../../src/store/layers/LayerStore';
+import { chainIdsOf } from '../../../src/store/layers/chainid';
 import { Digest, sha256 } from '../../../src/lib/digest';
 import { BerthError } from '../../../src/lib/errors';
 import { normalizedString, parseNormalizedNamed } from '../../../src/distribution/reference';

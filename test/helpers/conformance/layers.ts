@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ContentStore } from '../../../src/store/content/types';
 import type { LayerStore } from '../../../src/store/layers/types';
-import { chainIdOf } from '../../../src/store/layers/LayerStore';
+import { chainIdOf } from '../../../src/store/layers/chainid';
 import { Digest, sha256 } from '../../../src/lib/digest';
 import { BerthError } from '../../../src/lib/errors';
 import { collect, gzip, makeTar, readTar, streamOf, TEntry } from '../../unit/store-tarutil';
