@@ -1,4 +1,5 @@
 // LocalLayerStore (over LocalContentStore) against the layer store conformance suite.
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
@@ -9,6 +10,8 @@ import { parseMountInfo } from '../../src/store/layers/mounts';
 import { MNT_DETACH, unmount } from '../../src/lib/sys/mount';
 import { layerStoreConformance, LayerHarness } from '../helpers/conformance/layers';
 
+const CHILD = path.join(__dirname, '../helpers/conformance/local-layers-child.js');
+
 async function localHarness(): Promise<LayerHarness> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-layers-'));
   return {
@@ -18,6 +21,9 @@ async function localHarness(): Promise<LayerHarness> {
       await content.reconcile();
       await layers.reconcile();
       return { content, layers };
+    },
+    spawnCreator(args) {
+      return spawn(process.execPath, [CHILD, root, JSON.stringify(args)], { stdio: ['ignore', 'pipe', 'inherit'] });
     },
     async cleanup() {
       // a failed test may leave overlays mounted: never rm -rf through one

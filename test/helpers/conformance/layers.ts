@@ -2,6 +2,7 @@
 // commit test makes a real overlay mount, so the suite runs as root.
 import { describe, test } from 'node:test';
 import * as assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ContentStore } from '../../../src/store/content/types';
@@ -10,6 +11,7 @@ import { chainIdOf } from '../../../src/store/layers/chainid';
 import { Digest, sha256 } from '../../../src/lib/digest';
 import { BerthError } from '../../../src/lib/errors';
 import { collect, gzip, makeTar, readTar, streamOf, TEntry } from '../../unit/store-tarutil';
+import { ChildCreatorArgs, killedLayerTar } from './layers-child';
 
 export interface LayerStores {
   content: ContentStore;
@@ -19,6 +21,8 @@ export interface LayerStores {
 export interface LayerHarness {
   /** New store instances on the same state, reconciled: a daemon (re)start. */
   open(): Promise<LayerStores>;
+  /** Starts a process that runs runChildCreator (./layers-child.ts) on this implementation's stores. */
+  spawnCreator(args: ChildCreatorArgs): ChildProcess;
   /** Unmounts and removes everything the harness made. */
   cleanup(): Promise<void>;
 }
@@ -194,6 +198,35 @@ export function layerStoreConformance(name: string, factory: LayerHarnessFactory
         await layers.removeMount(id);
       }
       assert.deepEqual(await layers.listMounts(), []);
+    });
+
+    withStores('kill -9 mid-extraction: after a restart no layer and no blob of it exist, and it can be made again', async (_s, h) => {
+      const files = 400;
+      const child = h.spawnCreator({ files, reportAfter: 1024 * 1024 });
+      try {
+        await new Promise<void>((resolve, reject) => {
+          let out = '';
+          child.stdout!.on('data', (b: Buffer) => {
+            out += b.toString();
+            if (/extracting \d+\n/.test(out)) resolve();
+          });
+          child.on('exit', (code) => reject(new Error(`creator exited (${code}) before extracting: ${out}`)));
+          child.on('error', reject);
+        });
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGKILL');
+        await exited;
+      } finally {
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      }
+      const { content, layers } = await h.open();
+      const tar = await killedLayerTar(files);
+      assert.deepEqual(layers.list(), []);
+      assert.equal(layers.has(sha256(tar)), false);
+      assert.deepEqual(await content.list(), []);
+      const m = await layers.createLayer(null, streamOf(tar), { expectDiffId: sha256(tar) });
+      assert.equal(m.chainId, sha256(tar));
+      assert.equal(fs.readdirSync(path.join(layers.diffDir(m.chainId), 'big')).length, files);
     });
   });
 }
