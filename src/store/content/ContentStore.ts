@@ -154,7 +154,8 @@ export class LocalContentStore implements ContentStore {
   async openWriter(): Promise<ContentWriter> {
     const dir = path.join(this.ingestDir, `anon-${randomBytes(12).toString('hex')}`);
     await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
-    return IngestWriter.create({ dir, blobsDir: this.blobsDir, ref: '', named: false, release: () => undefined });
+    return IngestWriter.create({ dir, blobsDir: this.blobsDir, ref: '', named: false, release: () => undefined })
+      .catch(async (e: unknown) => { await fsp.rm(dir, { recursive: true, force: true }); throw e; });
   }
 
   async openIngest(ref: string, opts: IngestOptions = {}): Promise<ContentWriter> {
@@ -174,6 +175,8 @@ export class LocalContentStore implements ContentStore {
         throw new ConflictError(`ingest ${ref} expects ${meta.expected}, not ${opts.expected}`);
       }
       if (!meta || (opts.expected && !meta.expected)) {
+        // Data without a (readable) meta is of unknown origin: start afresh.
+        if (!meta) await fsp.rm(dir, { recursive: true, force: true });
         meta = { ref, startedAt: meta?.startedAt ?? new Date().toISOString(), ...(opts.expected ? { expected: opts.expected } : {}) };
         await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
         // Durable: the meta is what makes the ingest findable (and resumable) after a crash.
