@@ -262,7 +262,7 @@ class IngestWriter implements ContentWriter {
   private hash: Hash = createHash('sha256');
   private size = 0;
   private done = false;
-  /** Writes run one after another, at the end of the data. */
+  /** Writes and truncates run one after another, in call order. */
   private queue: Promise<void> = Promise.resolve();
   private writable?: Writable;
 
@@ -301,12 +301,12 @@ class IngestWriter implements ContentWriter {
     this.size = pos;
   }
 
-  private checkOpen(): void {
-    if (this.done) throw new ConflictError(`ingest ${this.ref || '(anonymous)'} is already finished`);
+  private finishedError(): ConflictError {
+    return new ConflictError(`ingest ${this.ref || '(anonymous)'} is already finished`);
   }
 
   write(chunk: Uint8Array): Promise<void> {
-    if (this.done) return Promise.reject(new ConflictError(`ingest ${this.ref || '(anonymous)'} is already finished`));
+    if (this.done) return Promise.reject(this.finishedError());
     const buf = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     const p = this.queue.then(async () => {
       let off = 0;
@@ -341,18 +341,21 @@ class IngestWriter implements ContentWriter {
     return `sha256:${this.hash.copy().digest('hex')}`;
   }
 
-  async truncate(offset: number): Promise<void> {
-    this.checkOpen();
-    await this.queue;
-    if (!Number.isSafeInteger(offset) || offset < 0 || offset > this.size) {
-      throw new InvalidParameterError(`cannot truncate ingest of ${this.size} bytes to ${offset}`);
-    }
-    await this.fh.truncate(offset);
-    await this.rehash(offset);
+  truncate(offset: number): Promise<void> {
+    if (this.done) return Promise.reject(this.finishedError());
+    const p = this.queue.then(async () => {
+      if (!Number.isSafeInteger(offset) || offset < 0 || offset > this.size) {
+        throw new InvalidParameterError(`cannot truncate ingest of ${this.size} bytes to ${offset}`);
+      }
+      await this.fh.truncate(offset);
+      await this.rehash(offset);
+    });
+    this.queue = p.catch(() => undefined);
+    return p;
   }
 
   async commit(size?: number, digest?: Digest): Promise<BlobInfo> {
-    this.checkOpen();
+    if (this.done) throw this.finishedError();
     this.done = true;
     try {
       await this.queue;
