@@ -6,10 +6,10 @@ import { describe, test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { Readable } from 'node:stream';
-import type { ContentStore } from '../../../src/store/content/types';
+import type { BlobInfo, ContentStore } from '../../../src/store/content/types';
 import { ContentExistsError } from '../../../src/store/content/types';
 import { sha256 } from '../../../src/lib/digest';
-import { BerthError } from '../../../src/lib/errors';
+import { allOk, collect, kind } from './util';
 import type { ChildWriterArgs } from './content-child';
 
 export interface ContentHarness {
@@ -34,19 +34,11 @@ export function pattern(n: number, seed = 1): Buffer {
   return b;
 }
 
-export async function collect(r: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of r) chunks.push(Buffer.from(c as Buffer));
-  return Buffer.concat(chunks);
-}
-
 function chunked(b: Buffer, size: number): Readable {
   const parts: Buffer[] = [];
   for (let i = 0; i < b.length; i += size) parts.push(b.subarray(i, i + size));
   return Readable.from(parts);
 }
-
-const kind = (k: string) => (e: unknown) => e instanceof BerthError && e.kind === k;
 
 export function contentStoreConformance(name: string, factory: ContentHarnessFactory): void {
   describe(`content store conformance: ${name}`, () => {
@@ -183,7 +175,7 @@ export function contentStoreConformance(name: string, factory: ContentHarnessFac
     withStore('concurrent writers of one digest all succeed and leave one intact blob', async (cs) => {
       const data = pattern(2_000_000, 11);
       const d = sha256(data);
-      const results = await Promise.all([
+      const results = await allOk<BlobInfo>([
         cs.writeStream(chunked(data, 16_384), { digest: d }),
         cs.writeStream(chunked(data, 65_536), { digest: d, size: data.length }),
         cs.writeStream(chunked(data, 1000)),

@@ -7,9 +7,9 @@ import type { LayerStore } from '../../../src/store/layers/types';
 import type { ImageStore } from '../../../src/store/images/types';
 import { chainIdsOf } from '../../../src/store/layers/chainid';
 import { Digest, sha256 } from '../../../src/lib/digest';
-import { BerthError } from '../../../src/lib/errors';
 import { normalizedString, parseNormalizedNamed } from '../../../src/distribution/reference';
 import { makeTar, streamOf } from '../../unit/store-tarutil';
+import { allOk, kind } from './util';
 
 export interface ImageStores {
   content: ContentStore;
@@ -24,8 +24,6 @@ export interface ImageHarness {
 }
 
 export type ImageHarnessFactory = () => Promise<ImageHarness>;
-
-const kind = (k: string) => (e: unknown) => e instanceof BerthError && e.kind === k;
 
 function config(diffIds: Digest[], extra: Record<string, unknown> = {}): Buffer {
   return Buffer.from(JSON.stringify({
@@ -130,10 +128,10 @@ export function imageStoreConformance(name: string, factory: ImageHarnessFactory
     withStores('concurrent adds and tags: one record per config, every tag kept', async ({ layers, images }, h) => {
       const diffIds = await twoLayers(layers);
       const cfg = config(diffIds);
-      const added = await Promise.all(Array.from({ length: 5 }, () => images.add(cfg)));
+      const added = await allOk(Array.from({ length: 5 }, () => images.add(cfg)));
       assert.equal(new Set(added.map((i) => i.id)).size, 1);
       assert.equal(images.list().length, 1);
-      await Promise.all(Array.from({ length: 8 }, (_, i) => images.setRef(`tr-many:${i}`, added[0].id)));
+      await allOk(Array.from({ length: 8 }, (_, i) => images.setRef(`tr-many:${i}`, added[0].id)));
       const again = await h.open();
       assert.equal(again.images.get(added[0].id)?.repoTags.length, 8);
     });

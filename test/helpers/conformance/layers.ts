@@ -9,8 +9,8 @@ import type { ContentStore } from '../../../src/store/content/types';
 import type { LayerStore } from '../../../src/store/layers/types';
 import { chainIdOf } from '../../../src/store/layers/chainid';
 import { Digest, sha256 } from '../../../src/lib/digest';
-import { BerthError } from '../../../src/lib/errors';
-import { collect, gzip, makeTar, readTar, streamOf, TEntry } from '../../unit/store-tarutil';
+import { gzip, makeTar, readTar, streamOf, TEntry } from '../../unit/store-tarutil';
+import { allOk, collect, kind } from './util';
 import { ChildCreatorArgs, killedLayerTar } from './layers-child';
 
 export interface LayerStores {
@@ -28,8 +28,6 @@ export interface LayerHarness {
 }
 
 export type LayerHarnessFactory = () => Promise<LayerHarness>;
-
-const kind = (k: string) => (e: unknown) => e instanceof BerthError && e.kind === k;
 
 const files = (prefix: string, n: number): TEntry[] =>
   Array.from({ length: n }, (_, i) => ({ name: `${prefix}/f${i}`, body: `${prefix} ${i} `.repeat(50 + i) }));
@@ -90,12 +88,12 @@ export function layerStoreConformance(name: string, factory: LayerHarnessFactory
 
     withStores('layers created at the same time, each naming its parent (a parallel pull)', async ({ content, layers }) => {
       const tars = await Promise.all([0, 1, 2, 3].map((i) => makeTar(files(`l${i}`, 30))));
-      const blobs = await Promise.all(tars.map((t, i) => content.writeBlob(i % 2 ? t : gzip(t))));
+      const blobs = await allOk(tars.map((t, i) => content.writeBlob(i % 2 ? t : gzip(t))));
       const diffIds = tars.map((t) => sha256(t));
       const chain: Digest[] = [];
       diffIds.forEach((d, i) => chain.push(chainIdOf(i ? chain[i - 1] : null, d)));
       // started in one turn, top layers before their parents exist
-      const made = await Promise.all(blobs.map((b, i) =>
+      const made = await allOk(blobs.map((b, i) =>
         layers.createLayerFromBlob(b.digest, i ? chain[i - 1] : null, { expectDiffId: diffIds[i] })));
       assert.deepEqual(made.map((m) => m.chainId), chain);
       assert.deepEqual(layers.chain(chain[3]).map((l) => l.diffId), diffIds);
@@ -104,7 +102,7 @@ export function layerStoreConformance(name: string, factory: LayerHarnessFactory
       // a child whose parent fails fails too, and neither becomes visible
       const bad = await makeTar(files('bad', 5));
       const kid = await makeTar(files('kid', 5));
-      const [bb, kb] = await Promise.all([content.writeBlob(bad), content.writeBlob(kid)]);
+      const [bb, kb] = await allOk([content.writeBlob(bad), content.writeBlob(kid)]);
       const wrongDiffId = sha256('what the config promised');
       const badChain = chainIdOf(chain[3], wrongDiffId);
       const results = await Promise.allSettled([
@@ -133,7 +131,7 @@ export function layerStoreConformance(name: string, factory: LayerHarnessFactory
     withStores('concurrent creators of one layer get one record', async ({ content, layers }) => {
       const t = await makeTar(files('same', 60));
       const b = await content.writeBlob(gzip(t));
-      const all = await Promise.all([
+      const all = await allOk([
         layers.createLayer(null, streamOf(t)),
         layers.createLayer(null, streamOf(gzip(t)), { expectDiffId: sha256(t) }),
         layers.createLayer(null, streamOf(t), { expectDiffId: sha256(t) }),
