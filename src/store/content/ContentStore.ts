@@ -48,7 +48,7 @@ export class LocalContentStore implements ContentStore {
   private readonly blobsDir: string;
   private readonly ingestDir: string;
   private readonly ingestLifetimeMs: number;
-  /** One writer per named ingest; held from open until close/commit/abort. */
+  /** One writer per named ingest, held from open until close/commit/abort: in this process (berthd owns its data root alone). */
   private readonly refLocks = new KeyedMutex();
 
   constructor(dataRoot: string, opts: LocalContentStoreOptions = {}) {

@@ -63,7 +63,7 @@ export interface ContentWriter {
    * the ingest. Committing content that is already present succeeds.
    */
   commit(size?: number, digest?: Digest): Promise<BlobInfo>;
-  /** Releases the writer; a named ingest stays (flushed to disk) for a later openIngest. */
+  /** Releases the writer; a named ingest stays (flushed to disk) for a later openIngest, an anonymous one is dropped. */
   close(): Promise<void>;
   /** Drops the ingest and its data. */
   abort(): Promise<void>;
