@@ -83,8 +83,6 @@ export interface ImageStore {
   init(): Promise<void>;
   /** Daemon start: drops temp files, records whose config or layers are gone, and dangling refs. */
   reconcile(): Promise<void>;
-  /** Runs `fn` exclusively with the store's mutations. */
-  exclusive<T>(fn: () => Promise<T>): Promise<T>;
 
   get(id: Digest): ImageRecord | undefined;
   has(id: Digest): boolean;
