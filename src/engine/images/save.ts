@@ -90,9 +90,9 @@ export function saveImages(deps: ImageDeps, names: string[]): Readable {
         if (!meta) throw new NotFoundError(`layer ${img.chainIds[i]} does not exist`);
         const blobName = `blobs/sha256/${digestHex(meta.diffId)}`;
         if (!written.has(meta.diffId)) {
+          const src = await deps.layers.exportLayer(meta.chainId);
           await new Promise<void>((resolve, reject) => {
             const w = pack.entry({ name: blobName, size: meta.tarSize, mtime, mode: 0o644 }, (e) => (e ? reject(e) : resolve()));
-            const src = deps.layers.exportLayer(meta.chainId);
             src.on('error', (e) => { w.destroy(e); reject(e); });
             src.pipe(w);
           });
