@@ -3,10 +3,10 @@
 // exit.ts, stop.ts, pause.ts, remove.ts, rename.ts, reconcile.ts).
 import { EventEmitter } from 'node:events';
 import * as path from 'node:path';
-import { ConflictError } from '../../lib/errors';
+import { ConflictError, InvalidParameterError } from '../../lib/errors';
 import { KeyedMutex } from '../../lib/mutex';
 import type { Runtime } from '../../runtime/types';
-import type { DaemonConfig } from '../config';
+import { runtimeOf, type DaemonConfig } from '../config';
 import type { EventBus } from '../events/EventBus';
 import { AttachRegistry, AttachSession, type AttachOptions } from './attach';
 import type { ContainerRecord } from './Container';
@@ -15,7 +15,13 @@ import { createContainer } from './create';
 import type { CreateRequest } from './createConfig';
 import { ExitMonitor, type ExitInfo } from './ExitMonitor';
 import { pauseContainer, unpauseContainer } from './pause';
+import type { HealthMonitor } from './context';
 import type { ImageLookup, RootfsStore } from './ports';
+import { publishContainerEvent } from './publish';
+import { RunningExecs } from './runningExecs';
+import { sampleStats, type StatsSample } from './stats';
+import { topProcesses } from './top';
+import { readLogSnapshot, readLogs, type LogQuery, type LogRecord, type ReadOptions } from '../logs/reader';
 import { restoreContainers } from './reconcile';
 import { removeContainer } from './remove';
 import { renameContainer } from './rename';
@@ -33,6 +39,8 @@ export interface ContainerDeps {
   swapLimitSupported: boolean;
   /** Called after a container and its writable layer are gone (the image side may free layers). */
   onRemoved?: (c: ContainerRecord) => void;
+  /** Health checks, started with each task and stopped at its exit. */
+  health?: HealthMonitor;
 }
 
 export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
@@ -44,6 +52,8 @@ export class ContainerService {
   readonly locks = new KeyedMutex();
   /** Restart policies' in-memory state (back-off, pending restarts). */
   readonly restarts = new RestartManager();
+  /** Exec sessions running in each container (filled by the exec service). */
+  readonly runningExecs = new RunningExecs();
   /** Set by the daemon's shutdown: stops then are not "manual" and nothing restarts. */
   shuttingDown = false;
   /**
@@ -65,9 +75,7 @@ export class ContainerService {
   }
 
   publish(c: ContainerRecord, action: string, extra: Record<string, string> = {}): void {
-    this.deps.events.publish('container', action, c.Id, {
-      ...c.Config.Labels, image: c.Config.Image, name: c.Name.slice(1), ...extra,
-    });
+    publishContainerEvent(this.deps.events, c, action, extra);
   }
 
   // ---- operations, one file each
@@ -111,6 +119,38 @@ export class ContainerService {
     if (!c.State.Running) throw new ConflictError(`Container ${c.Id} is not running`);
     if (!c.Config.Tty) return;
     await this.runtime.resize(c.Id, height, width);
+  }
+
+  // ---- what runs inside: processes, resource use, output
+
+  /** `docker top`: ps rows of the container's processes. */
+  async top(ref: string, psArgs = '-ef'): Promise<{ Titles: string[]; Processes: string[][] }> {
+    const c = this.store.get(ref);
+    if (!c.State.Running) throw new ConflictError(`Container ${c.Id} is not running`);
+    const pids = await this.runtime.pids(c.Id, runtimeOf(this.config, c.HostConfig.Runtime));
+    return topProcesses(pids, psArgs);
+  }
+
+  /** One stats sample from the container's cgroup (an empty one when it is not running). */
+  stats(ref: string): Promise<StatsSample> {
+    const c = this.store.get(ref);
+    return sampleStats(c, `${this.config.cgroupParent}/${c.Id}`);
+  }
+
+  /**
+   * The container's log as the query asks, read (and followed) when the returned function is
+   * called; a driver that keeps no log is refused here, before a reply has begun.
+   */
+  logReader(ref: string, q: LogQuery): (emit: (r: LogRecord) => void, opts?: ReadOptions) => Promise<void> {
+    const c = this.store.get(ref);
+    if (c.HostConfig.LogConfig.Type === 'none') throw new InvalidParameterError('configured logging driver does not support reading');
+    const file = this.logPath(c.Id);
+    return (emit, opts = {}) => readLogs(file, q, emit, opts);
+  }
+
+  /** What the log holds now (attach's `logs=1`). */
+  async logSnapshot(ref: string, q: LogQuery, emit: (r: LogRecord) => void): Promise<void> {
+    await readLogSnapshot(this.logPath(this.store.get(ref).Id), q, emit);
   }
 
   /** Containers (any state) created from an image; for `rmi` conflicts. */

@@ -48,6 +48,7 @@ export async function handleExit(
     svc.publish(c, 'die', { exitCode: String(status.exitCode) });
     // As Docker: waiters for "not-running"/"next-exit" wake at every exit, restarts included.
     svc.monitor.notifyExit(c.Id, { exitCode: status.exitCode });
+    svc.deps.health?.stop(c, true);
     svc.lifecycle.emit('stopped', c);
     if (delay !== undefined) {
       log.info('restarting container', { id: c.Id, restartCount: c.RestartCount, delayMs: delay, exitCode: status.exitCode });

@@ -34,6 +34,7 @@ export async function reconcileContainer(svc: ContainerService, c: ContainerReco
       c.State.Paused = state.status === 'paused';
       c.State.Status = state.status;
       watchExit(svc, c);
+      void svc.deps.health?.start(c);
       return;
     }
     const exit = await svc.runtime.readExit(c.Id).catch(() => undefined);

@@ -36,6 +36,7 @@ export async function removeLocked(svc: ContainerService, c: ContainerRecord): P
   svc.attaches.endPending(c.Id);
   svc.publish(c, 'destroy');
   svc.deps.onRemoved?.(c);
+  svc.deps.health?.stop(c, false);
   svc.lifecycle.emit('removed', c);
   svc.restarts.reset(c.Id);
   svc.monitor.notifyRemoved(c.Id, { exitCode: c.State.ExitCode });

@@ -76,6 +76,7 @@ export async function startLocked(svc: ContainerService, c: ContainerRecord): Pr
   svc.publish(c, 'start');
   watchExit(svc, c);
   svc.lifecycle.emit('started', c);
+  void svc.deps.health?.start(c);
 }
 
 export function pidOf(svc: ContainerService, ref: string): number {
