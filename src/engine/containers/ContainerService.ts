@@ -1,6 +1,8 @@
 // The container engine's facade: shared state (records, locks, waiters, attach sessions)
-// and one method per operation; each operation lives in its own file (create.ts, start.ts,
-// exit.ts, stop.ts, pause.ts, remove.ts, rename.ts, reconcile.ts).
+// and one method per operation. Each operation lives in its own file (create.ts, start.ts,
+// exit.ts, stop.ts, pause.ts, remove.ts, rename.ts, restart.ts, update.ts, reconcile.ts) and
+// takes the narrow part of the context (context.ts) it needs; what follows a start or an exit
+// is the supervisor's (supervisor.ts); attachments (attachments/) are set up around each task.
 import { EventEmitter } from 'node:events';
 import * as path from 'node:path';
 import { ConflictError, InvalidParameterError } from '../../lib/errors';
@@ -15,7 +17,10 @@ import { createContainer } from './create';
 import type { CreateRequest } from './createConfig';
 import { ExitMonitor, type ExitInfo } from './ExitMonitor';
 import { pauseContainer, unpauseContainer } from './pause';
-import type { HealthMonitor } from './context';
+import { containerAttachments } from './attachments';
+import { AttachmentRunner } from './attachments/runner';
+import type { Attachment } from './attachments/types';
+import type { ContainerContext, HealthMonitor } from './context';
 import type { ImageLookup, RootfsStore } from './ports';
 import { publishContainerEvent } from './publish';
 import { RunningExecs } from './runningExecs';
@@ -25,10 +30,12 @@ import { readLogSnapshot, readLogs, type LogQuery, type LogRecord, type ReadOpti
 import { restoreContainers } from './reconcile';
 import { removeContainer } from './remove';
 import { renameContainer } from './rename';
-import { RestartManager } from './restart';
+import { restartContainer } from './restart';
+import { RestartManager } from './restartPolicy';
 import { startContainer } from './start';
+import { killContainer, stopByRef, untilStopped } from './stop';
+import { Supervisor } from './supervisor';
 import { updateContainer, type UpdateRequest } from './update';
-import { killContainer, restartContainer, stopByRef, untilStopped } from './stop';
 
 export interface ContainerDeps {
   config: DaemonConfig;
@@ -41,6 +48,8 @@ export interface ContainerDeps {
   onRemoved?: (c: ContainerRecord) => void;
   /** Health checks, started with each task and stopped at its exit. */
   health?: HealthMonitor;
+  /** Set up around every task, in this order; the daemon's list (attachments/index.ts) by default. */
+  attachments?: Attachment[];
 }
 
 export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
@@ -61,9 +70,27 @@ export class ContainerService {
    * task started, 'stopped' (record) after an exit was recorded, 'removed' (record) after removal.
    */
   readonly lifecycle = new EventEmitter();
+  readonly attachments: AttachmentRunner;
+  readonly supervisor: Supervisor;
+  /** What the operations are given (each takes the part of it that it names). */
+  private readonly ctx: ContainerContext;
 
   constructor(readonly deps: ContainerDeps) {
     this.store = new ContainerStore(path.join(deps.config.dataRoot, 'containers'));
+    this.attachments = new AttachmentRunner(deps.attachments ?? containerAttachments(), (id) => ({ containerDir: this.store.dir(id) }));
+    const ctx: ContainerContext = {
+      config: deps.config, images: deps.images, rootfs: deps.rootfs, runtime: deps.runtime,
+      store: this.store, locks: this.locks, monitor: this.monitor, attaches: this.attaches, restarts: this.restarts,
+      attachments: this.attachments, lifecycle: this.lifecycle, swapLimitSupported: deps.swapLimitSupported,
+      supervisor: undefined as unknown as Supervisor, // set just below: the supervisor is built on this context
+      shuttingDown: () => this.shuttingDown,
+      publish: (c, action, extra) => this.publish(c, action, extra),
+      logPath: (id) => this.logPath(id),
+      onRemoved: (c) => deps.onRemoved?.(c),
+    };
+    this.supervisor = new Supervisor(ctx, deps.health);
+    ctx.supervisor = this.supervisor;
+    this.ctx = ctx;
   }
 
   get runtime(): Runtime { return this.deps.runtime; }
@@ -80,17 +107,17 @@ export class ContainerService {
 
   // ---- operations, one file each
 
-  async restore(): Promise<void> { return restoreContainers(this); }
-  create(name: string | undefined, req: CreateRequest): Promise<{ Id: string; Warnings: string[] }> { return createContainer(this, name, req); }
-  start(ref: string): Promise<void> { return startContainer(this, ref); }
-  kill(ref: string, signal?: string): Promise<void> { return killContainer(this, ref, signal); }
-  stop(ref: string, opts: { signal?: string; timeout?: number } = {}): Promise<void> { return stopByRef(this, ref, opts); }
-  restart(ref: string, opts: { signal?: string; timeout?: number } = {}): Promise<void> { return restartContainer(this, ref, opts); }
-  pause(ref: string): Promise<void> { return pauseContainer(this, ref); }
-  unpause(ref: string): Promise<void> { return unpauseContainer(this, ref); }
-  remove(ref: string, opts: { force?: boolean; volumes?: boolean } = {}): Promise<void> { return removeContainer(this, ref, opts); }
-  rename(ref: string, newName: string): Promise<void> { return renameContainer(this, ref, newName); }
-  update(ref: string, req: UpdateRequest): Promise<{ Warnings: string[] }> { return updateContainer(this, ref, req); }
+  async restore(): Promise<void> { return restoreContainers(this.ctx); }
+  create(name: string | undefined, req: CreateRequest): Promise<{ Id: string; Warnings: string[] }> { return createContainer(this.ctx, name, req); }
+  start(ref: string): Promise<void> { return startContainer(this.ctx, ref); }
+  kill(ref: string, signal?: string): Promise<void> { return killContainer(this.ctx, ref, signal); }
+  stop(ref: string, opts: { signal?: string; timeout?: number } = {}): Promise<void> { return stopByRef(this.ctx, ref, opts); }
+  restart(ref: string, opts: { signal?: string; timeout?: number } = {}): Promise<void> { return restartContainer(this.ctx, ref, opts); }
+  pause(ref: string): Promise<void> { return pauseContainer(this.ctx, ref); }
+  unpause(ref: string): Promise<void> { return unpauseContainer(this.ctx, ref); }
+  remove(ref: string, opts: { force?: boolean; volumes?: boolean } = {}): Promise<void> { return removeContainer(this.ctx, ref, opts); }
+  rename(ref: string, newName: string): Promise<void> { return renameContainer(this.ctx, ref, newName); }
+  update(ref: string, req: UpdateRequest): Promise<{ Warnings: string[] }> { return updateContainer(this.ctx, ref, req); }
 
   // ---- wait, attach, resize
 
@@ -102,7 +129,7 @@ export class ContainerService {
     const c = this.store.get(ref);
     if (condition === 'removed') return this.monitor.removed(c.Id);
     if (condition === 'next-exit') return this.monitor.nextExit(c.Id);
-    return untilStopped(this, c);
+    return untilStopped(this.ctx, c);
   }
 
   async attach(ref: string, opts: AttachOptions): Promise<AttachSession> {
