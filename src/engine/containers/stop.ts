@@ -11,11 +11,39 @@ import { endRestarting } from './restartPolicy';
 
 export type SignalContext = Pick<ContainerContext, 'config' | 'store' | 'runtime' | 'locks' | 'monitor' | 'restarts' | 'shuttingDown' | 'publish'>;
 
+/** How long a SIGKILLed container may take to be recorded exited before its PID is killed directly (Docker's). */
+const KILL_WAIT_MS = 10_000;
+const LAST_WAIT_MS = 2_000;
+
+/**
+ * `docker kill`. As Docker's Kill, SIGKILL (the default) returns once the exit is recorded,
+ * so an inspect right after says not running and an `rm` right after succeeds; any other
+ * signal returns once it is delivered.
+ */
 export async function killContainer(ctx: SignalContext, ref: string, signal?: string): Promise<void> {
   const c = ctx.store.get(ref);
   const sig = signal ? parseSignal(signal) : SIGKILL;
   canKill(c);
+  if (sig !== SIGKILL) return signalContainer(ctx, c, sig);
+  const exited = untilStopped(ctx, c);
   await signalContainer(ctx, c, sig);
+  // A frozen task cannot die: thaw it (the kill is pending on it).
+  if (c.State.Paused) await ctx.runtime.resume(c.Id, runtimeOf(ctx.config, c.HostConfig.Runtime)).catch(() => undefined);
+  if (await within(exited, KILL_WAIT_MS)) return;
+  log.warn('container did not exit after SIGKILL; killing its process directly', { id: c.Id, pid: c.State.Pid });
+  if (c.State.Pid > 0) try { process.kill(c.State.Pid, 'SIGKILL'); } catch { /* gone meanwhile */ }
+  await within(exited, LAST_WAIT_MS);
+}
+
+/** True when the promise settled within ms. */
+async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((r) => { timer = setTimeout(() => r(false), ms); });
+  try {
+    return await Promise.race([p.then(() => true), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 export async function signalContainer(ctx: SignalContext, c: ContainerRecord, sig: number): Promise<void> {
