@@ -11,31 +11,31 @@ import type { Runtime } from '../../runtime/types';
 import { runtimeOf, type DaemonConfig } from '../config';
 import type { EventBus } from '../events/EventBus';
 import { AttachRegistry, AttachSession, type AttachOptions } from './attach';
+import { containerAttachments } from './attachments';
+import { AttachmentRunner } from './attachments/runner';
+import type { Attachment } from './attachments/types';
 import type { ContainerRecord } from './Container';
 import { ContainerStore } from './ContainerStore';
+import type { ContainerContext, HealthMonitor } from './context';
 import { createContainer } from './create';
 import type { CreateRequest } from './createConfig';
 import { ExitMonitor, type ExitInfo } from './ExitMonitor';
 import { pauseContainer, unpauseContainer } from './pause';
-import { containerAttachments } from './attachments';
-import { AttachmentRunner } from './attachments/runner';
-import type { Attachment } from './attachments/types';
-import type { ContainerContext, HealthMonitor } from './context';
 import type { ImageLookup, RootfsStore } from './ports';
 import { publishContainerEvent } from './publish';
-import { RunningExecs } from './runningExecs';
-import { sampleStats, type StatsSample } from './stats';
-import { topProcesses } from './top';
-import { readLogSnapshot, readLogs, type LogQuery, type LogRecord, type ReadOptions } from '../logs/reader';
 import { restoreContainers } from './reconcile';
 import { removeContainer } from './remove';
 import { renameContainer } from './rename';
 import { restartContainer } from './restart';
 import { RestartManager } from './restartPolicy';
+import { RunningExecs } from './runningExecs';
 import { startContainer } from './start';
+import { sampleStats, type StatsSample } from './stats';
 import { killContainer, stopByRef, untilStopped } from './stop';
 import { Supervisor } from './supervisor';
+import { topProcesses } from './top';
 import { updateContainer, type UpdateRequest } from './update';
+import { readLogSnapshot, readLogs, type LogQuery, type LogRecord, type ReadOptions } from '../logs/reader';
 
 export interface ContainerDeps {
   config: DaemonConfig;
@@ -78,19 +78,17 @@ export class ContainerService {
   constructor(readonly deps: ContainerDeps) {
     this.store = new ContainerStore(path.join(deps.config.dataRoot, 'containers'));
     this.attachments = new AttachmentRunner(deps.attachments ?? containerAttachments(), (id) => ({ containerDir: this.store.dir(id) }));
-    const ctx: ContainerContext = {
+    const shared: Omit<ContainerContext, 'supervisor'> = {
       config: deps.config, images: deps.images, rootfs: deps.rootfs, runtime: deps.runtime,
       store: this.store, locks: this.locks, monitor: this.monitor, attaches: this.attaches, restarts: this.restarts,
       attachments: this.attachments, lifecycle: this.lifecycle, swapLimitSupported: deps.swapLimitSupported,
-      supervisor: undefined as unknown as Supervisor, // set just below: the supervisor is built on this context
       shuttingDown: () => this.shuttingDown,
       publish: (c, action, extra) => this.publish(c, action, extra),
       logPath: (id) => this.logPath(id),
       onRemoved: (c) => deps.onRemoved?.(c),
     };
-    this.supervisor = new Supervisor(ctx, deps.health);
-    ctx.supervisor = this.supervisor;
-    this.ctx = ctx;
+    this.supervisor = new Supervisor(shared, deps.health);
+    this.ctx = { ...shared, supervisor: this.supervisor };
   }
 
   get runtime(): Runtime { return this.deps.runtime; }

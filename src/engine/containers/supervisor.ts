@@ -12,7 +12,8 @@ import { endRestartingLocked } from './restartPolicy';
 import { startTask } from './start';
 
 export class Supervisor implements Supervision {
-  constructor(private readonly ctx: ContainerContext, private readonly health?: HealthMonitor) {}
+  /** The shared context without itself: what it starts and removes needs no supervisor. */
+  constructor(private readonly ctx: Omit<ContainerContext, 'supervisor'>, private readonly health?: HealthMonitor) {}
 
   async launch(c: ContainerRecord): Promise<void> {
     try {
