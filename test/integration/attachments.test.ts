@@ -83,6 +83,16 @@ test('the /etc files attachment: a real failure (its file is a directory) aborts
   await d.docker(['rm', id]);
 });
 
+test('a start that fails after the attachments (in the runtime) releases them all, last first', async () => {
+  const id = await create({ Cmd: ['/no/such/binary'] });
+  const r = await d.request('POST', `/v1.44/containers/${id}/start`);
+  assert.equal(r.status, 400, r.body.toString());
+  assert.match(r.json().message, /OCI runtime create failed/);
+  assert.deepEqual(steps(id), ['journal-first prepare', 'journal-last prepare', 'journal-last release abort', 'journal-first release abort']);
+  assertNothingHalfMade(id);
+  assert.equal((await d.request('DELETE', `/v1.44/containers/${id}`)).status, 204);
+});
+
 test('release at exit (last attachment first) and again at removal; the /etc files go with the container', async () => {
   const run = await d.docker(['run', '-d', 'busybox', 'sh', '-c', 'sleep 0.3; exit 3']);
   assert.equal(run.code, 0, run.stderr);
