@@ -11,8 +11,6 @@ export class AttachmentRunner {
     private readonly scopeOf: (id: string) => AttachmentScope,
   ) {}
 
-  get names(): string[] { return this.attachments.map((a) => a.name); }
-
   /**
    * Prepares every attachment in order and merges what they add. On a failure the ones
    * already prepared are released ('abort') in reverse order, and the failure is thrown with
