@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import { crashPoint } from '../../lib/crashpoint';
 import { InvalidParameterError } from '../../lib/errors';
 import type { ImageConfig, ImageRecord } from '../../store/images/ImageStore';
-import { parseNormalizedNamed, Reference, validateTag } from '../../distribution/reference';
+import { parseNormalizedNamed, Reference, validateTag } from '../../lib/reference';
 import { applyChanges } from './changes';
 import { hostArch, ImageDeps, publishImageEvent } from './types';
 import { tagImage } from './tag';
