@@ -9,6 +9,7 @@ import type { ContainerService } from './ContainerService';
 import { writeContainerFiles } from './files';
 import { buildSpecInput } from './spec';
 import { resolveUser } from './user';
+import { makeWorkingDir } from './workdir';
 import { watchExit } from './exit';
 import { removeLocked } from './remove';
 
@@ -35,6 +36,7 @@ export async function startLocked(svc: ContainerService, c: ContainerRecord): Pr
     const [user] = await span('start.prepare', c.Id, () => Promise.all([
       resolveUser(rootfs, c.Config.User, (c.HostConfig.GroupAdd as string[] | null) ?? []),
       writeContainerFiles(dir, c),
+      makeWorkingDir(rootfs, c.Config.WorkingDir),
     ]));
     const input = buildSpecInput(c, {
       rootfs, containerDir: dir, user, cgroupParent: svc.config.cgroupParent, initPath: svc.config.initPath,
