@@ -160,8 +160,10 @@ test('loops, FIFOs, devices, directories and size limits fail cleanly without bl
   }
 });
 
-test('streams, xattrs and lchown go to the entry inside the root', async () => {
+test('streams, xattrs, chmod, times, links and unlink go to the entry inside the root', async () => {
   const { tmp, root } = scene();
+  fs.writeFileSync(path.join(tmp, 'outside'), 'host');
+  fs.chmodSync(path.join(tmp, 'outside'), 0o644);
   try {
     await InRoot.with(root, async (r) => {
       const w = r.createWriteStream('/etc/streamed', { mode: 0o640, exclusive: true });
@@ -174,11 +176,24 @@ test('streams, xattrs and lchown go to the entry inside the root', async () => {
       await r.setXattr('/etc/ln', 'trusted.berth.t', Buffer.from([0xff, 0]));
       assert.deepEqual((await r.readXattrs('/etc/ln')).get('trusted.berth.t'), Buffer.from([0xff, 0]));
       await r.lchown('/etc/ln', 7, 8);
+      // chmod follows the link inside the root, to /etc/streamed; times and unlink are the link's own
+      await r.chmod('/etc/ln', 0o600);
+      await r.lutimes('/etc/ln', new Date(1e12), new Date(1e12));
+      await r.link('/etc/streamed', '/etc/hard');
+      await r.mkdir('/etc/empty');
+      await r.rmdir('/etc/empty');
+      await r.symlink('/../../..' + tmp + '/outside', '/etc/escape');
+      await assert.rejects(r.chmod('/etc/escape', 0o777), code('ENOENT'), 'chmod through an escaping link finds nothing inside');
+      await r.unlink('/etc/escape');
     });
+    assert.equal(fs.statSync(path.join(root, 'etc/streamed')).mode & 0o777, 0o600);
+    assert.equal(fs.lstatSync(path.join(root, 'etc/ln')).mtimeMs, 1e12);
+    assert.equal(fs.statSync(path.join(root, 'etc/hard')).ino, fs.statSync(path.join(root, 'etc/streamed')).ino);
+    assert.ok(!fs.existsSync(path.join(root, 'etc/escape')) && !fs.existsSync(path.join(root, 'etc/empty')));
     const l = fs.lstatSync(path.join(root, 'etc/ln'));
     assert.deepEqual([l.uid, l.gid], [7, 8]);
     assert.deepEqual(getXattr(path.join(root, 'etc/ln'), 'trusted.berth.t'), Buffer.from([0xff, 0]));
-    assert.equal(fs.statSync(path.join(root, 'etc/streamed')).mode & 0o777, 0o640);
+    assert.equal(fs.statSync(path.join(tmp, 'outside')).mode & 0o777, 0o644, 'the host file is untouched');
     const closed = InRoot.open(root);
     closed.close();
     assert.throws(() => closed.openFd('/etc', fs.constants.O_RDONLY), /closed/);

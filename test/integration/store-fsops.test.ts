@@ -9,13 +9,14 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { Readable } from 'node:stream';
-import * as tar from 'tar-stream';
 import { mknod, mkfifo, mkWhiteout, S_IFCHR } from '../../src/lib/sys/fsnode';
 import { getXattr, listXattrs, readXattrs, setXattr, XATTR_CREATE } from '../../src/lib/sys/xattr';
 import { extractTar } from '../../src/store/layers/extract';
 import { exportDir } from '../../src/store/layers/export';
 import { applyFsOps, readXattrTree, readXattrTreeRaw } from '../../src/store/layers/fsops';
-import { decodePaxRecords, encodePaxRecords, hookExtractRawPax, RawPaxHeaders } from '../../src/store/layers/paxraw';
+import type { TarHeader } from '../../src/lib/tar/header';
+import { decodePaxRecords, encodePaxRecords } from '../../src/lib/tar/pax';
+import { readTar as readTarEntries } from '../../src/lib/tar/reader';
 
 // security.capability v2 (VFS_CAP_REVISION_2 | VFS_CAP_FLAGS_EFFECTIVE), little endian:
 // permitted = cap_setuid(7) | cap_net_bind_service(10) | cap_net_raw(13) = 0x2480. The 0x80
@@ -45,15 +46,9 @@ function collect(r: Readable): Promise<Buffer> {
     r.on('error', reject);
   });
 }
-async function readTar(data: Buffer): Promise<Map<string, RawPaxHeaders>> {
-  const ex = tar.extract();
-  hookExtractRawPax(ex);
-  const out = new Map<string, RawPaxHeaders>();
-  Readable.from([data]).pipe(ex);
-  for await (const e of ex) {
-    e.resume();
-    out.set(e.header.name, e.header as RawPaxHeaders);
-  }
+async function readTar(data: Buffer): Promise<Map<string, TarHeader>> {
+  const out = new Map<string, TarHeader>();
+  for await (const e of readTarEntries(Readable.from([data]))) out.set(e.header.name, e.header);
   return out;
 }
 
@@ -252,11 +247,11 @@ test('binary security.capability round-trips extract -> export -> extract byte-e
     // the exported PAX record holds the exact bytes (as Go/Docker write them)
     assert.ok(t1.includes(Buffer.concat([Buffer.from('SCHILY.xattr.security.capability='), CAP, Buffer.from('\n')])));
     const h1 = await readTar(t1);
-    assert.deepEqual(h1.get('usr/bin/ping')?.paxRaw?.get('SCHILY.xattr.security.capability'), CAP);
+    assert.deepEqual(h1.get('usr/bin/ping')?.pax.get('SCHILY.xattr.security.capability'), CAP);
     assert.ok(h1.has(`usr/${longName}`), 'long non-ASCII name survives the raw PAX header');
     assert.equal(h1.get('usr/ping-link')?.linkname, 'bin/ping');
     assert.ok(h1.has('usr/.wh..wh..opq'));
-    assert.ok(![...h1.values()].some((h) => h.paxRaw && [...h.paxRaw.keys()].some((k) => k.includes('trusted.overlay'))));
+    assert.ok(![...h1.values()].some((h) => [...h.pax.keys()].some((k) => k.includes('trusted.overlay'))));
 
     await extractTar(Readable.from([t1]), b);
     assert.deepEqual(getXattr(path.join(b, 'usr/bin/ping'), 'security.capability'), CAP);

@@ -7,8 +7,10 @@
 //
 // Operations that Node only offers by path (mkdir, symlink, readlink, lchown, xattrs) are done
 // on `/proc/self/fd/<parent fd>/<name>`: the parent is opened in the root first, and then only
-// the last, single name is looked up by path, in a directory pinned by its descriptor. The
-// last component is never followed by those operations (as mkdir(2), symlink(2) do).
+// the last, single name is looked up by path, in a directory pinned by its descriptor. Only
+// calls that never follow that last name are made this way (mkdir, symlink, readlink, lchown,
+// lutimes, link, unlink, l*xattr): a followed symlink would resolve from the host's /. What
+// must follow it (chmod, reads, writes) goes through a descriptor opened in the root.
 //
 // Paths are lexically cleaned first ('/a/../b' is '/b', as Docker's `filepath.Clean("/" + p)`),
 // then resolved. Errors are Node-style (Error with .code: ENOENT, ENOTDIR, ELOOP, EEXIST...).
@@ -308,6 +310,34 @@ export class InRoot {
   /** lchown(2) of `p` (a symlink itself, not its target). */
   lchown(p: string, uid: number, gid: number): Promise<void> {
     return this.atParent(p, (at) => fs.promises.lchown(at, uid, gid));
+  }
+
+  /**
+   * chmod(2) of what `p` leads to (symlinks followed inside the root). The inode is changed
+   * through its O_PATH descriptor: a path-based chmod would follow a symlink from the host's /.
+   */
+  chmod(p: string, mode: number): Promise<void> {
+    return this.withFd(p, O_PATH, (fd) => fs.promises.chmod(`/proc/self/fd/${fd}`, mode));
+  }
+
+  /** Sets the times of `p` itself (a symlink's own). */
+  lutimes(p: string, atime: Date, mtime: Date): Promise<void> {
+    return this.atParent(p, (at) => fs.promises.lutimes(at, atime, mtime));
+  }
+
+  /** A hard link `newP` to the entry at `existingP` (not followed if it is a symlink), both inside. */
+  link(existingP: string, newP: string): Promise<void> {
+    return this.atParent(existingP, (from) => this.atParent(newP, (to) => fs.promises.link(from, to)));
+  }
+
+  /** Removes the non-directory entry at `p` (a symlink itself, never its target). */
+  unlink(p: string): Promise<void> {
+    return this.atParent(p, (at) => fs.promises.unlink(at));
+  }
+
+  /** Removes the empty directory at `p`. */
+  rmdir(p: string): Promise<void> {
+    return this.atParent(p, (at) => fs.promises.rmdir(at));
   }
 
   /** The extended attributes of `p` itself (a symlink's own), raw bytes. */
