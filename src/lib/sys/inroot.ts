@@ -57,7 +57,7 @@ function errnoError(code: string, message: string): NodeJS.ErrnoException {
   return e;
 }
 
-/** A directory opened as a root. Close it (or use InRoot.with). Not shared across threads. */
+/** A directory opened as a root. Close it when done (or use InRoot.with). */
 export class InRoot {
   private fd: number;
 
