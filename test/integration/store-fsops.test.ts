@@ -289,3 +289,20 @@ test('interop with GNU tar --xattrs: both directions keep security.capability by
     if (hasGetcap) assert.match(execFileSync('getcap', [path.join(c, 'ping')], { encoding: 'utf8' }), /cap_net_raw/);
   } finally { rm(a); rm(b); rm(c); }
 });
+
+test('extract: entry types a layer cannot hold and corrupt archives are refused as invalid input', async () => {
+  const dest = tmp();
+  try {
+    // GNU sparse file ('S'): its data is a map, not the file; Docker refuses unknown types too
+    const sparse = Buffer.concat([ustar('sparse', 'S', 0), Buffer.alloc(1024)]);
+    await assert.rejects(extractTar(Readable.from([sparse]), dest),
+      (e: Error & { kind?: string }) => e.kind === 'InvalidParameter' && /unsupported type "S"/.test(e.message));
+    const good = Buffer.concat([ustar('f', '0', 4), pad(Buffer.from('data')), Buffer.alloc(1024)]);
+    const corrupt = Buffer.from(good);
+    corrupt[0] = 0x67; // the name changes, the checksum does not
+    const src = Readable.from([corrupt]);
+    await assert.rejects(extractTar(src, dest), (e: Error & { kind?: string }) => e.kind === 'InvalidParameter' && /checksum/.test(e.message));
+    assert.ok(src.destroyed, 'the source is released');
+    await assert.rejects(extractTar(Readable.from([good.subarray(0, 600)]), dest), /unexpected end of data/);
+  } finally { rm(dest); }
+});

@@ -167,7 +167,7 @@ test('global PAX records, pre-POSIX directories, unread bodies, bytes after the 
   const pad = (b: Buffer) => Buffer.concat([b, Buffer.alloc((512 - (b.length % 512)) % 512)]);
   const h = (name: string, type: TarWriteHeader['type'] | 'pax-header' | 'pax-global-header', size: number) =>
     encodeUstar({ name, type, mode: 0o644, uid: 0, gid: 0, size, mtime: 1 });
-  // a v7 directory: type '0' and a trailing slash
+  // a pre-POSIX directory: type '0' and a trailing slash
   const v7dir = h('olddir/', 'file', 0);
   const data = Buffer.concat([
     h('g', 'pax-global-header', g.length), pad(g),
