@@ -43,18 +43,6 @@ export function publishImageEvent(deps: ImageDeps, action: string, id: string, n
   deps.events?.publish('image', action, id, attrs);
 }
 
-/** a < b for API versions like "1.43". */
-export function versionLess(a: string, b: string): boolean {
-  const pa = a.split('.').map(Number);
-  const pb = b.split('.').map(Number);
-  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
-    const x = pa[i] ?? 0;
-    const y = pb[i] ?? 0;
-    if (x !== y) return x < y;
-  }
-  return false;
-}
-
 export function unixSeconds(iso: string | undefined): number {
   if (!iso) return 0;
   const t = Date.parse(iso);
