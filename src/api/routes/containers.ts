@@ -16,6 +16,8 @@ import { readJson } from '../body';
 import { sendEmpty, sendJson, startJsonStream } from '../respond';
 import { queryBool, queryInt, type RequestContext, type Router } from '../router';
 import { hijack } from '../server';
+import { pipeStdin } from '../stdin';
+import { attachDetachKeys } from '../../engine/containers/detachKeys';
 import { MULTIPLEXED_STREAM, RAW_STREAM, frame } from '../stdcopy';
 import { versionAtLeast } from '../version';
 
@@ -71,9 +73,7 @@ export function registerContainerRoutes(r: Router, deps: ContainerRouteDeps): vo
   });
 
   r.post('/containers/:id/start', async (ctx) => {
-    if (ctx.query.get('detachKeys') !== null && !/^[\w,-]*$/.test(ctx.query.get('detachKeys')!)) {
-      throw new InvalidParameterError('invalid detach keys');
-    }
+    attachDetachKeys(ctx.query.get('detachKeys'));
     await svc.start(ctx.params.id);
     sendEmpty(ctx.res, 204);
   });
@@ -138,8 +138,9 @@ export function registerContainerRoutes(r: Router, deps: ContainerRouteDeps): vo
   });
 
   r.post('/containers/:id/attach', async (ctx) => {
-    const c = svc.store.get(ctx.params.id);
     const q = ctx.query;
+    const detachKeys = attachDetachKeys(q.get('detachKeys'));
+    const c = svc.store.get(ctx.params.id);
     const stream = queryBool(q, 'stream');
     const logs = queryBool(q, 'logs');
     const opts = { stdin: queryBool(q, 'stdin'), stdout: queryBool(q, 'stdout'), stderr: queryBool(q, 'stderr') };
@@ -175,9 +176,8 @@ export function registerContainerRoutes(r: Router, deps: ContainerRouteDeps): vo
     if (ctx.upgrade!.head.length) session.write(ctx.upgrade!.head);
     pipeOutput(session, sock);
     session.on('end', () => sock.end());
-    sock.on('data', (b: Buffer) => session.write(b));
-    // Half-close from the client means "no more stdin", never "detach".
-    sock.on('end', () => session.endStdin());
+    // On a TTY the detach keys end this client's attach; the container runs on (Docker: TTY only).
+    pipeStdin(sock, session, tty && opts.stdin ? { keys: detachKeys, onDetach: () => { session.close(); svc.publish(c, 'detach'); } } : undefined);
     sock.on('close', () => session.close());
     sock.on('error', () => session.close());
   });
