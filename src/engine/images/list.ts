@@ -9,6 +9,8 @@ export interface ListOptions {
   all?: boolean;
   filters?: Filters;
   sharedSize?: boolean;
+  /** Count the containers that use each image (system df); -1 otherwise, as Docker. */
+  containerCount?: boolean;
 }
 
 export function parseDangling(filters: Filters): boolean | undefined {
@@ -44,7 +46,7 @@ export function imageCreated(img: ImageRecord): number {
 /** The current API's shape of one image (api/ adapts it for older versions). */
 export function summary(deps: ImageDeps, img: ImageRecord, opts: ListOptions): Record<string, unknown> {
   return {
-    Containers: -1,
+    Containers: opts.containerCount ? deps.containersUsing(img.id).length : -1,
     Created: imageCreated(img),
     Id: img.id,
     Labels: img.config.config?.Labels ?? null,
