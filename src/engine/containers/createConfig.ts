@@ -4,6 +4,7 @@ import * as os from 'node:os';
 import { InvalidParameterError } from '../../lib/errors';
 import type { ContainerConfig, HostConfig } from './Container';
 import { validateLogOpts } from '../logs/options';
+import { UNSUPPORTED_CREATE_FIELDS, rejectUnsupported } from './unsupported';
 
 export interface CreateRequest extends Partial<ContainerConfig> {
   HostConfig?: Partial<HostConfig> | null;
@@ -50,6 +51,8 @@ export function mergeEnv(...lists: (string[] | null | undefined)[]): string[] {
 }
 
 export function buildConfig(req: CreateRequest, image: ImageRuntimeConfig, imageName: string): ContainerConfig {
+  // Nothing accepted that is not done: fields berth does not apply yet are a 400 (unsupported.ts).
+  rejectUnsupported(UNSUPPORTED_CREATE_FIELDS, req as Record<string, unknown>);
   for (const key of ['Cmd', 'Entrypoint', 'Env'] as const) {
     const v = req[key];
     if (v !== undefined && v !== null && !isStringArray(v)) {
