@@ -100,3 +100,15 @@ test('update: each refused field is a 400 naming it; the CLI flags that send one
     await d.docker(['rm', '-f', id]);
   }
 });
+
+test('start with a HostConfig body is refused as Docker does since 1.24; an empty object is fine', async () => {
+  const id = (await d.request('POST', '/v1.44/containers/create', { Image: 'busybox', Cmd: ['true'] })).json().Id;
+  try {
+    const r = await d.request('POST', `/v1.44/containers/${id}/start`, { HostConfig: { Binds: ['/tmp:/mnt'] } });
+    assert.equal(r.status, 400);
+    assert.deepEqual(r.json(), { message: 'starting container with non-empty request body was deprecated since API v1.22 and removed in v1.24' });
+    assert.equal((await d.request('POST', `/v1.44/containers/${id}/start`, {})).status, 204);
+  } finally {
+    await d.request('DELETE', `/v1.44/containers/${id}?force=1`);
+  }
+});

@@ -12,7 +12,7 @@ import { readLogs, readLogSnapshot, type LogQuery, type LogRecord } from '../../
 import { sampleStats, withPrevious, type StatsSample } from '../../engine/containers/stats';
 import { topProcesses } from '../../engine/containers/top';
 import { inspectContainer } from '../../engine/containers/views';
-import { readJson } from '../body';
+import { readBody, readJson } from '../body';
 import { sendEmpty, sendJson, startJsonStream } from '../respond';
 import { queryBool, queryInt, type RequestContext, type Router } from '../router';
 import { hijack } from '../server';
@@ -74,6 +74,10 @@ export function registerContainerRoutes(r: Router, deps: ContainerRouteDeps): vo
 
   r.post('/containers/:id/start', async (ctx) => {
     attachDetachKeys(ctx.query.get('detachKeys'));
+    // A HostConfig on start was dropped in 1.24; Docker refuses any body longer than `{}` padding.
+    if ((await readBody(ctx.req)).length > 7) {
+      throw new InvalidParameterError('starting container with non-empty request body was deprecated since API v1.22 and removed in v1.24');
+    }
     await svc.start(ctx.params.id);
     sendEmpty(ctx.res, 204);
   });
