@@ -107,7 +107,11 @@ export function registerExecRoutes(r: Router, engine: Engine): void {
     // Half-close from the client: no more stdin; the output keeps flowing. On the exec's TTY the
     // detach keys end this client's stream and the process runs on.
     const detach = rec.Config.Tty && rec.OpenStdin
-      ? { keys: execDetachKeys(rec.DetachKeys), onDetach: () => { run.close(); engine.containers.publish(engine.containers.store.get(rec.ContainerID), 'exec_detach', { execID: rec.ID }); } }
+      ? { keys: execDetachKeys(rec.DetachKeys), onDetach: () => {
+        run.close();
+        const c = engine.containers.store.find(rec.ContainerID);
+        if (c) engine.containers.publish(c, 'exec_detach', { execID: rec.ID });
+      } }
       : undefined;
     pipeStdin(sock, run, detach);
     sock.on('close', () => run.close());

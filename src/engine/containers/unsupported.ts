@@ -9,7 +9,7 @@
 // Healthcheck, StopSignal, StopTimeout; CpuShares, Memory, MemorySwap, MemoryReservation,
 // MemorySwappiness, NanoCpus, CpuPeriod, CpuQuota, CpusetCpus, CpusetMems, BlkioWeight,
 // OomKillDisable, PidsLimit, Ulimits, Init, LogConfig, NetworkMode, RestartPolicy, AutoRemove,
-// ConsoleSize, CapAdd, CapDrop, Dns*, ExtraHosts, GroupAdd, IpcMode (but none), PidMode,
+// ConsoleSize, CapAdd, CapDrop, Dns*, ExtraHosts (but host-gateway), GroupAdd, IpcMode (but none), PidMode,
 // UTSMode, Privileged, ReadonlyRootfs, ShmSize, Sysctls (runc writes them and refuses those
 // outside the container's namespaces), Runtime, MaskedPaths, ReadonlyPaths. Accepted because
 // they are records, not actions, in Docker too: ExposedPorts (EXPOSE publishes nothing),
@@ -114,6 +114,8 @@ export const UNSUPPORTED_CREATE_FIELDS: UnsupportedField[] = [
   { path: 'NetworkingConfig.EndpointsConfig.*.DriverOpts', unapplied: unlessBlank, example: { 'com.docker.network.endpoint.sysctls': 'x' }, comesWith: 'networks' },
   { path: 'NetworkingConfig.EndpointsConfig.*.DNSNames', unapplied: unlessBlank, example: ['a1'], comesWith: 'networks' },
   { path: 'NetworkingConfig.EndpointsConfig.*.GwPriority', unapplied: unlessBlank, example: 10, comesWith: 'networks' },
+  // host-gateway names the host's address on the container's network, which berth does not make yet.
+  { path: 'HostConfig.ExtraHosts', unapplied: elementsNot((h) => !/[:=]host-gateway$/.test(h)), cli: [['--add-host', 'gw:host-gateway']], accepted: [['--add-host', 'h:10.0.0.2']], example: ['gw:host-gateway'], comesWith: 'networks' },
   { path: 'Domainname', unapplied: unlessBlank, cli: [['--domainname', 'example.org']], example: 'example.org', comesWith: 'networks' },
 
   // ---- security
