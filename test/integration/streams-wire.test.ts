@@ -7,7 +7,6 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { startDaemon, useDaemon, type TestDaemon } from '../helpers/daemon';
-import { parseDetachKeys } from '../../src/engine/containers/detachKeys';
 
 let d: TestDaemon;
 useDaemon((x) => { d = x; });
@@ -110,13 +109,6 @@ test('exec start framing follows the start request\'s Tty, not the exec\'s', asy
   } finally {
     await d.request('DELETE', `/v1.44/containers/${id}?force=1`);
   }
-});
-
-test('detach key syntax: Docker\'s key names, single characters, comma separated', () => {
-  assert.deepEqual([...parseDetachKeys('ctrl-p,ctrl-q')], [0x10, 0x11]);
-  assert.deepEqual([...parseDetachKeys('ctrl-@,ctrl-a,ctrl-z,ctrl-[,ctrl-\\,ctrl-],ctrl-^,ctrl-_')], [0, 1, 26, 27, 28, 29, 30, 31]);
-  assert.deepEqual([...parseDetachKeys('a,b,ctrl-x,x,DEL')], [0x61, 0x62, 0x18, 0x78, 127]);
-  for (const bad of ['ctrl-P', 'ctrl-', 'ab', 'ctrl-1', 'a,,b', 'shift-a']) assert.throws(() => parseDetachKeys(bad), /Unknown character/, bad);
 });
 
 test('attach on a TTY: the default keys and detachKeys=… detach the client; the container runs on', async () => {
