@@ -1,8 +1,8 @@
 // The daemon's services wired together over the stores and the runtime.
 import { OciRuntime } from '../runtime/OciRuntime';
 import { swapLimitSupported } from '../runtime/cgroups';
-import { ContentStore } from '../store/content/ContentStore';
-import { LayerStore } from '../store/layers/LayerStore';
+import { LocalContentStore } from '../store/content/ContentStore';
+import { LocalLayerStore } from '../store/layers/LayerStore';
 import { errorMessage } from '../lib/errors';
 import { log } from '../lib/log';
 import type { DaemonConfig } from './config';
@@ -22,8 +22,8 @@ export class Engine {
 
   static async open(config: DaemonConfig): Promise<Engine> {
     const events = new EventBus();
-    const content = new ContentStore(config.dataRoot);
-    const layers = new LayerStore(config.dataRoot, content);
+    const content = new LocalContentStore(config.dataRoot);
+    const layers = new LocalLayerStore(config.dataRoot, content);
     const images = await ImageService.open({ dataRoot: config.dataRoot, content, layers, events });
     const runtime = new OciRuntime({ conmonPath: config.conmonPath, execRoot: config.execRoot });
     const containers = new ContainerService({

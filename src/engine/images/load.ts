@@ -14,7 +14,7 @@ import type { ImageConfig } from '../../store/images/ImageStore';
 import { chainIdOf, LayerMeta } from '../../store/layers/LayerStore';
 import { decompressed } from '../../store/layers/compression';
 import { extractTar } from '../../store/layers/extract';
-import { familiarString, normalizedString, parseNormalizedNamed, Reference } from '../../distribution/reference';
+import { familiarString, normalizedString, parseNormalizedNamed, Reference } from '../../lib/reference';
 import { hostArch, ImageDeps, ProgressMessage, publishImageEvent } from './types';
 import { tagImage } from './tag';
 import { MEDIA_OCI_INDEX } from './save';
