@@ -159,6 +159,9 @@ async function until(what: string, cond: () => boolean, timeoutMs = 15_000): Pro
 before(async () => {
   d = await startDaemon();
   await d.ensureBusybox();
+  // One idle session for the whole file: without it the tmux server exits with the last test's
+  // session, and a new-session that races that exit fails ("server exited unexpectedly").
+  if (hasTmux) tmux('new-session', '-d', '-s', `keep-${process.pid}`, 'sleep 86400');
 });
 
 after(async () => {
