@@ -21,7 +21,7 @@ import { cgroupVersion } from '../../runtime/cgroups';
 export interface UnsupportedField {
   /** Where the field is: top-level names are Config's, then `HostConfig.`, `NetworkingConfig.` (`*`: every key). */
   path: string;
-  /** The part of the value berth would not apply, or undefined when the value asks for nothing berth ignores. */
+  /** The part of the value berth would not apply; undefined when it applies all of it (a default asks for nothing). */
   unapplied: (value: unknown, req: Record<string, unknown>) => unknown;
   /** docker CLI flags that send such a value (the test runs each with `docker create`). */
   cli?: string[][];
