@@ -6,6 +6,7 @@ import { registerImageRoutes } from './routes/images';
 import { registerSwarmRoutes } from './routes/swarm';
 import { registerSystemRoutes } from './routes/system';
 import { diskUsage } from '../engine/system/df';
+import { checkImagePlatform } from '../engine/images/types';
 import { Router } from './router';
 import { API_VERSION, MIN_API_VERSION } from './version';
 import { SERVER_VERSION } from './server';
@@ -19,7 +20,11 @@ export function buildRouter(engine: Engine): Router {
     diskUsage: (types) => diskUsage(engine.images, engine.containers, types),
   });
   registerSwarmRoutes(r);
-  registerContainerRoutes(r, { containers: engine.containers, imageId: (ref) => engine.imageId(ref) });
+  registerContainerRoutes(r, {
+    containers: engine.containers,
+    imageId: (ref) => engine.imageId(ref),
+    checkPlatform: async (ref, platform) => checkImagePlatform(await engine.images.resolve(ref), ref, platform),
+  });
   registerImageRoutes(r, engine.images);
   registerExecRoutes(r, engine);
   return r;

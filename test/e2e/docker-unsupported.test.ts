@@ -113,3 +113,19 @@ test('start with a HostConfig body is refused as Docker does since 1.24; an empt
     await d.request('DELETE', `/v1.44/containers/${id}?force=1`);
   }
 });
+
+test('--platform: an image of another platform is not run as if it matched', async () => {
+  const arch = (await d.request('GET', '/v1.44/images/busybox/json')).json().Architecture as string;
+  const other = arch === 'arm64' ? 'amd64' : 'arm64';
+  const r = await d.request('POST', `/v1.44/containers/create?platform=linux/${other}`, { Image: 'busybox', Cmd: ['true'] });
+  assert.equal(r.status, 404);
+  assert.deepEqual(r.json(), { message: `image with reference busybox was found but does not match the specified platform: wanted linux/${other}, actual: linux/${arch}` });
+  assert.equal((await d.request('POST', '/v1.44/containers/create?platform=linux/x/y/z', { Image: 'busybox' })).status, 400);
+  // The CLI takes the 404 as "pull the right one", which fails here: non-zero either way.
+  const cli = await d.docker(['create', '--platform', `linux/${other}`, 'busybox', 'true']);
+  assert.notEqual(cli.code, 0, cli.stdout);
+  const same = await d.docker(['create', '--platform', `linux/${arch}`, 'busybox', 'true']);
+  assert.equal(same.code, 0, same.stderr);
+  assert.equal((await d.docker(['rm', same.stdout.trim()])).code, 0);
+  assert.equal(await containerCount(), 0);
+});

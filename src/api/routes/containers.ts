@@ -24,6 +24,8 @@ import { versionAtLeast } from '../version';
 export interface ContainerRouteDeps {
   containers: ContainerService;
   imageId: (ref: string) => Promise<string | undefined>;
+  /** Throws unless the image is of the platform (`create?platform=`). */
+  checkPlatform: (ref: string, platform: string) => Promise<void>;
 }
 
 function streamContentType(ctx: RequestContext, tty: boolean): string {
@@ -49,6 +51,8 @@ export function registerContainerRoutes(r: Router, deps: ContainerRouteDeps): vo
   r.post('/containers/create', async (ctx) => {
     const body = await readJson<CreateRequest>(ctx.req, { allowEmpty: false });
     const name = ctx.query.get('name') ?? undefined;
+    const platform = ctx.query.get('platform');
+    if (platform && body && typeof body.Image === 'string' && body.Image) await deps.checkPlatform(body.Image, platform);
     sendJson(ctx.res, 201, await svc.create(name || undefined, body));
   });
 
