@@ -8,9 +8,10 @@ export interface StdinTarget {
   endStdin(): void;
 }
 
-export function pipeStdin(sock: Duplex, target: StdinTarget, detach?: { keys: Buffer; onDetach: () => void }): void {
+/** `head`: stdin bytes that came with the request (read past its headers or body), scanned first. */
+export function pipeStdin(sock: Duplex, target: StdinTarget, detach?: { keys: Buffer; onDetach: () => void }, head?: Buffer): void {
   const scanner = detach ? new DetachKeyScanner(detach.keys) : undefined;
-  sock.on('data', (b: Buffer) => {
+  const onData = (b: Buffer) => {
     if (!scanner) return target.write(b);
     if (scanner.detached) return;
     const { forward, detach: now } = scanner.push(b);
@@ -21,7 +22,9 @@ export function pipeStdin(sock: Duplex, target: StdinTarget, detach?: { keys: Bu
       sock.once('finish', () => sock.destroy());
       sock.end();
     }
-  });
+  };
+  if (head?.length) onData(head);
+  sock.on('data', onData);
   // Half-close from the client means "no more stdin", never "detach".
   sock.on('end', () => {
     if (scanner?.detached) return;

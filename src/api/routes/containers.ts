@@ -181,11 +181,11 @@ export function registerContainerRoutes(r: Router, deps: ContainerRouteDeps): vo
     if (logs) await readLogSnapshot(svc.logPath(c.Id), { stdout: opts.stdout, stderr: opts.stderr }, (rec) => write(sock, rec.stream, rec.message));
     if (!stream) return void sock.end();
     const session = await svc.attach(c.Id, opts);
-    if (ctx.upgrade!.head.length) session.write(ctx.upgrade!.head);
     pipeOutput(session, sock);
     session.on('end', () => sock.end());
     // On a TTY the detach keys end this client's attach; the container runs on (Docker: TTY only).
-    pipeStdin(sock, session, tty && opts.stdin ? { keys: detachKeys, onDetach: () => { session.close(); svc.publish(c, 'detach'); } } : undefined);
+    const detach = tty && opts.stdin ? { keys: detachKeys, onDetach: () => { session.close(); svc.publish(c, 'detach'); } } : undefined;
+    pipeStdin(sock, session, detach, ctx.upgrade!.head);
     sock.on('close', () => session.close());
     sock.on('error', () => session.close());
   });

@@ -103,7 +103,6 @@ export function registerExecRoutes(r: Router, engine: Engine): void {
         if (!sock.writableEnded && !sock.destroyed) sock.end();
       })();
     });
-    if (rest.length) run.write(rest);
     // Half-close from the client: no more stdin; the output keeps flowing. On the exec's TTY the
     // detach keys end this client's stream and the process runs on.
     const detach = rec.Config.Tty && rec.OpenStdin
@@ -113,7 +112,7 @@ export function registerExecRoutes(r: Router, engine: Engine): void {
         if (c) engine.containers.publish(c, 'exec_detach', { execID: rec.ID });
       } }
       : undefined;
-    pipeStdin(sock, run, detach);
+    pipeStdin(sock, run, detach, rest);
     sock.on('close', () => run.close());
     sock.on('error', () => run.close());
     sock.resume();
