@@ -14,7 +14,7 @@ export function registerSwarmRoutes(r: Router): void {
   r.get('/swarm', notManager);
   r.post('/swarm/update', notManager);
   r.get('/swarm/unlockkey', notManager);
-  r.post('/swarm/unlock', () => { throw new UnavailableError(NOT_IN_A_SWARM); });
+  r.post('/swarm/unlock', notManager); // moby UnlockSwarm: errNoManager unless the node is locked
   r.post('/swarm/leave', () => { throw new UnavailableError(NOT_IN_A_SWARM); });
   for (const p of ['/swarm/init', '/swarm/join']) {
     r.post(p, () => { throw new UnavailableError('berth does not support swarm mode'); });
