@@ -105,8 +105,7 @@ export function registerExecRoutes(r: Router, svc: ExecService): void {
     const detach = rec.Config.Tty && rec.OpenStdin
       ? { keys: execDetachKeys(rec.DetachKeys), onDetach: () => {
         run.close();
-        const c = engine.containers.store.find(rec.ContainerID);
-        if (c) engine.containers.publish(c, 'exec_detach', { execID: rec.ID });
+        svc.detached(rec.ID);
       } }
       : undefined;
     pipeStdin(sock, run, detach, rest);
