@@ -1,11 +1,12 @@
 #!/bin/sh
 # Installs what berth needs on a fresh Debian 12 machine: the OCI runtime, the shim,
 # busybox-static (for the test image), an init for --init, ps for `top`, tmux (the TTY e2e
-# tests drive real terminals with it); then npm packages.
+# tests drive real terminals with it), setcap/getcap (libcap2-bin: the file-capability tests);
+# then npm packages.
 set -eu
 cd "$(dirname "$0")/.."
 need=""
-for pkg in runc conmon busybox-static tini procps iproute2 util-linux tar tmux python3-docker openssl; do
+for pkg in runc conmon busybox-static tini procps iproute2 util-linux tar tmux python3-docker openssl libcap2-bin; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need="$need $pkg"
 done
 if [ -n "$need" ]; then

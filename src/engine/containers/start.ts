@@ -10,6 +10,7 @@ import { type ContainerRecord, canStart, setRunning } from './Container';
 import type { ContainerContext } from './context';
 import { buildSpecInput } from './spec';
 import { resolveUser } from './user';
+import { makeWorkingDir } from './workdir';
 
 export type StartContext = Pick<ContainerContext,
   'config' | 'store' | 'runtime' | 'rootfs' | 'attaches' | 'attachments' | 'monitor' | 'swapLimitSupported' | 'publish' | 'logPath'>;
@@ -42,7 +43,11 @@ export async function startTask(ctx: StartContext, c: ContainerRecord): Promise<
     const rootfs = await span('start.mount', c.Id, () => ctx.rootfs.mount(c.Id));
     const [user, prepared] = await span('start.prepare', c.Id, async () => {
       const [u, a] = await Promise.allSettled([
-        resolveUser(rootfs, c.Config.User, (c.HostConfig.GroupAdd as string[] | null) ?? []),
+        // Docker's SetupWorkingDirectory: the working dir is made inside the root before start.
+        Promise.all([
+          resolveUser(rootfs, c.Config.User, (c.HostConfig.GroupAdd as string[] | null) ?? []),
+          makeWorkingDir(rootfs, c.Config.WorkingDir),
+        ]).then(([user]) => user),
         ctx.attachments.prepare(c),
       ]);
       attached = a.status === 'fulfilled';
