@@ -29,6 +29,9 @@ export class TestDaemon {
     return { ...process.env, DOCKER_HOST: this.host, DOCKER_CONFIG: path.join(this.root, 'dockercfg'), BERTH_HOST: this.host };
   }
 
+  /** A process killed by a signal has a signalCode and no exitCode: both mean it is gone. */
+  get exited(): boolean { return !this.proc || this.proc.exitCode !== null || this.proc.signalCode !== null; }
+
   async start(): Promise<void> {
     this.stderr = '';
     this.proc = spawn(BERTHD, ['--data-root', this.dataRoot, '--exec-root', this.execRoot, '-H', this.host,
@@ -36,7 +39,7 @@ export class TestDaemon {
     this.proc.stderr!.on('data', (b: Buffer) => { this.stderr += b.toString(); });
     const deadline = Date.now() + 20_000;
     for (;;) {
-      if (this.proc.exitCode !== null) throw new Error(`berthd exited: ${this.stderr}`);
+      if (this.exited) throw new Error(`berthd exited: ${this.stderr}`);
       try {
         const r = await this.request('GET', '/_ping');
         if (r.status === 200) return;
@@ -86,24 +89,24 @@ export class TestDaemon {
   }
 
   async kill9(): Promise<void> {
-    if (!this.proc || this.proc.exitCode !== null) return;
+    if (this.exited) return;
     const exited = new Promise((r) => this.proc!.once('exit', r));
-    this.proc.kill('SIGKILL');
+    this.proc!.kill('SIGKILL');
     await exited;
   }
 
   async stopDaemon(): Promise<void> {
-    if (!this.proc || this.proc.exitCode !== null) return;
+    if (this.exited) return;
     const exited = new Promise((r) => this.proc!.once('exit', r));
-    this.proc.kill('SIGTERM');
+    this.proc!.kill('SIGTERM');
     // unref: a pending timer would hold the test process (and node --test) for 20 s after the last test
     await Promise.race([exited, new Promise((r) => setTimeout(r, 20_000).unref())]);
-    if (this.proc.exitCode === null) await this.kill9();
+    if (!this.exited) await this.kill9();
   }
 
   /** Removes every container (force), stops the daemon and deletes its roots. */
   async stop(): Promise<void> {
-    if (this.proc && this.proc.exitCode === null) {
+    if (!this.exited) {
       const list = await this.request('GET', '/containers/json?all=1').then((r) => r.json<{ Id: string }[]>()).catch(() => []);
       await Promise.all(list.map((c) => this.request('DELETE', `/containers/${c.Id}?force=1`).catch(() => undefined)));
       await this.stopDaemon();

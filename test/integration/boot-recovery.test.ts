@@ -18,7 +18,7 @@ before(async () => {
 after(async () => {
   // A test that failed between a crash and the next start leaves berthd dead: start it so that
   // stop() removes its containers (TestDaemon waits for an exit that a SIGKILLed process has had).
-  if (d && !alive()) await d.start().catch(() => undefined);
+  if (d && d.exited) await d.start().catch(() => undefined);
   await d?.stop();
 });
 
@@ -29,13 +29,9 @@ const dataPath = (...p: string[]) => path.join(d.dataRoot, ...p);
 /** A directory's entries; names starting with '.' are removals finishing in the background. */
 const ls = (dir: string): string[] => (fs.existsSync(dir) ? fs.readdirSync(dir).filter((n) => !n.startsWith('.')).sort() : []);
 
-function alive(): boolean {
-  return !!d.proc && d.proc.exitCode === null && d.proc.signalCode === null;
-}
-
 /** Kills berthd (if it runs) and starts it again, with `env` in its environment. */
 async function restart(env: Record<string, string> = {}): Promise<void> {
-  if (alive()) await d.kill9();
+  await d.kill9();
   const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
   Object.assign(process.env, env);
   try {
@@ -49,7 +45,7 @@ async function restart(env: Record<string, string> = {}): Promise<void> {
 async function crashAt(point: string, op: () => Promise<unknown>): Promise<void> {
   await restart({ BERTH_CRASH_AT: point });
   const proc = d.proc!;
-  const died = new Promise<void>((r) => { if (proc.exitCode !== null || proc.signalCode !== null) r(); else proc.once('exit', () => r()); });
+  const died = new Promise<void>((r) => { if (d.exited) r(); else proc.once('exit', () => r()); });
   await op();
   const dead = await Promise.race([died.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 15_000))]);
   assert.ok(dead, `berthd did not reach crash point ${point}`);
