@@ -8,7 +8,6 @@ import { log } from '../lib/log';
 import type { DaemonConfig } from './config';
 import { ContainerService } from './containers/ContainerService';
 import { EventBus } from './events/EventBus';
-import { attachLogRotation } from './logs/rotation';
 import { ImageService } from './images/ImageService';
 import { systemInfo, versionInfo } from './system/info';
 
@@ -33,7 +32,6 @@ export class Engine {
     });
     images.setContainersUsingImage((id) => containers.usingImage(id));
     await containers.restore();
-    attachLogRotation(containers);
     // Writable layers whose container record never got written (a crash inside create).
     for (const m of await layers.listMounts()) {
       if (!containers.store.find(m.id)) {

@@ -11,6 +11,7 @@ import { buildSpecInput } from './spec';
 import { resolveUser } from './user';
 import { watchExit } from './exit';
 import { removeLocked } from './remove';
+import { rotationOf } from '../logs/options';
 
 export async function startContainer(svc: ContainerService, ref: string): Promise<void> {
   const c = svc.store.get(ref);
@@ -46,6 +47,7 @@ export async function startLocked(svc: ContainerService, c: ContainerRecord): Pr
       // As Docker: a TTY's stdin is never closed by a client leaving (detach keeps the shell alive).
       stdinOnce: c.Config.StdinOnce && !c.Config.Tty, logPath: svc.logPath(c.Id),
       logDriver: c.HostConfig.LogConfig?.Type === 'none' ? 'none' : 'k8s-file',
+      logRotation: rotationOf(c.HostConfig.LogConfig?.Type || 'json-file', c.HostConfig.LogConfig?.Config ?? {}),
     }));
     created = true;
     await span('start.attach', c.Id, () => svc.attaches.connectPending(c.Id, svc.runtime));

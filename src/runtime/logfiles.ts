@@ -1,0 +1,69 @@
+// A container's log on disk. The log path given to the runtime (<dir>/<stem>.log) is a symlink
+// to the newest generation <dir>/<stem>.<gen>.log; generations are written in order (by conmon,
+// or by berth-logwriter when the log rotates), only ever created and deleted, never renamed, so
+// a reader that holds generation g knows that g is complete once g+1 exists.
+// <dir>/<stem>.log.pin is the followers' pin that berth-logwriter reads (native/logwriter.c).
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
+
+function stemOf(logPath: string): string {
+  if (!logPath.endsWith('.log')) throw new Error(`a log path must end in .log: ${logPath}`);
+  return path.basename(logPath, '.log');
+}
+
+export function generationPath(logPath: string, gen: number): string {
+  return path.join(path.dirname(logPath), `${stemOf(logPath)}.${gen}.log`);
+}
+
+/** The generation a file name in the log's directory holds, if it is one. */
+export function generationOf(logPath: string, name: string): number | undefined {
+  const stem = stemOf(logPath);
+  if (!name.startsWith(stem + '.') || !name.endsWith('.log')) return undefined;
+  const g = name.slice(stem.length + 1, -4);
+  return /^[1-9]\d*$/.test(g) ? Number(g) : undefined;
+}
+
+/** The generations on disk, oldest first. */
+export async function listGenerations(logPath: string): Promise<number[]> {
+  const names = await fsp.readdir(path.dirname(logPath)).catch(() => [] as string[]);
+  return names.flatMap((n) => { const g = generationOf(logPath, n); return g === undefined ? [] : [g]; }).sort((a, b) => a - b);
+}
+
+/** The newest generation, as the symlink says (one readlink); undefined when there is none. */
+export async function currentGeneration(logPath: string): Promise<number | undefined> {
+  const target = await fsp.readlink(logPath).catch(() => undefined);
+  return target === undefined ? undefined : generationOf(logPath, target);
+}
+
+export function pinPath(logPath: string): string {
+  return `${logPath}.pin`;
+}
+
+/** Points <stem>.log at a generation (symlink to a temp name, then rename: never missing). */
+export async function linkGeneration(logPath: string, gen: number): Promise<void> {
+  const tmp = `${logPath}.tmp`;
+  await fsp.rm(tmp, { force: true });
+  await fsp.symlink(path.basename(generationPath(logPath, gen)), tmp);
+  await fsp.rename(tmp, logPath);
+}
+
+/**
+ * Makes the log's directory ready for a writer and returns the generation it appends to (the
+ * newest, as Docker appends to a restarted container's log). A log of the earlier layout (a
+ * plain <stem>.log with renamed <stem>.log.N, N=1 newest) is renamed into generations first.
+ */
+export async function prepareLog(logPath: string): Promise<number> {
+  await fsp.mkdir(path.dirname(logPath), { recursive: true });
+  const st = await fsp.lstat(logPath).catch(() => undefined);
+  if (st?.isFile()) {
+    const names = await fsp.readdir(path.dirname(logPath));
+    const old = names.flatMap((n) => { const m = /^(\d+)$/.exec(n.slice(path.basename(logPath).length + 1)); return n.startsWith(path.basename(logPath) + '.') && m ? [Number(m[1])] : []; })
+      .sort((a, b) => b - a);
+    let gen = ((await listGenerations(logPath)).pop() ?? 0) + 1;
+    for (const n of old) await fsp.rename(`${logPath}.${n}`, generationPath(logPath, gen++));
+    await fsp.rename(logPath, generationPath(logPath, gen));
+  }
+  const gen = (await listGenerations(logPath)).pop() ?? 1;
+  await linkGeneration(logPath, gen);
+  return gen;
+}
