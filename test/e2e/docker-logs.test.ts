@@ -160,6 +160,16 @@ describe('log drivers', () => {
     });
   }
 
+  test('log opts berth does not apply are refused, naming the option', async () => {
+    for (const opt of ['compress=true', 'mode=non-blocking', 'max-buffer-size=4m']) {
+      const r = await docker('run', '--rm', '--log-opt', 'max-size=10k', '--log-opt', opt, 'busybox', 'true');
+      assert.notEqual(r.code, 0, opt);
+      assert.match(r.stderr, new RegExp(opt.split('=')[0] === 'mode' ? 'non-blocking' : opt.split('=')[0]), r.stderr);
+    }
+    const ok = await docker('run', '--rm', '--log-opt', 'compress=false', '--log-opt', 'mode=blocking', 'busybox', 'true');
+    assert.equal(ok.code, 0, ok.stderr);
+  });
+
   test('a partial last line stays without newline; a long line comes back whole', async () => {
     await docker('run', '--name', 'lg-part', 'busybox', 'sh', '-c', 'printf "%020000d\\n" 0; printf "no newline"');
     const l = await docker('logs', 'lg-part');

@@ -1,5 +1,5 @@
-// Followers' pins: while `docker logs -f` runs, the log's writer keeps the generations that a
-// follower has not opened yet (it reads <log>.pin, "<pid> <gen>", before each deletion), so a
+// Readers' pins: while `docker logs` opens the log's files, and while `docker logs -f` runs,
+// the log's writer keeps the generations that the reader has not opened yet (it reads <log>.pin, "<pid> <gen>", before each deletion), so a
 // follower that falls behind by more than max-file rotations still reads every line once. The
 // files it has opened stay readable after their deletion (it holds them open).
 // One pin per log: the lowest generation any follower in this berthd still needs. Not fsynced:
@@ -16,18 +16,18 @@ import { pinPath } from '../../runtime/logfiles';
 const MAX_LAG_BYTES = 128 * 1024 * 1024;
 const MIN_LAG_GENERATIONS = 64;
 
-interface PinState { lock: Mutex; needs: Map<FollowPin, number>; written: number | undefined }
+interface PinState { lock: Mutex; needs: Map<LogPin, number>; written: number | undefined }
 
 const pins = new Map<string, PinState>();
 
-export class FollowPin {
+export class LogPin {
   private constructor(private readonly file: string, private readonly state: PinState) {}
 
   /** Pins the whole log (generation 0: keep everything) until `need` says otherwise. */
-  static async hold(file: string): Promise<FollowPin> {
+  static async hold(file: string): Promise<LogPin> {
     let s = pins.get(file);
     if (!s) { s = { lock: new Mutex(), needs: new Map(), written: undefined }; pins.set(file, s); }
-    const p = new FollowPin(file, s);
+    const p = new LogPin(file, s);
     s.needs.set(p, 0);
     await p.write();
     return p;
@@ -63,9 +63,14 @@ export class FollowPin {
       if (min === s.written) return;
       // Whole or not at all: the writer must never read half a pin.
       const tmp = `${file}.${process.pid}.tmp`;
-      await fsp.writeFile(tmp, `${process.pid} ${min}\n`);
-      await fsp.rename(tmp, file);
-      s.written = min;
+      try {
+        await fsp.writeFile(tmp, `${process.pid} ${min}\n`);
+        await fsp.rename(tmp, file);
+        s.written = min;
+      } catch (e) {
+        // No directory: no log, nothing to keep.
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      }
     });
   }
 }

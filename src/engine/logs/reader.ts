@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { currentGeneration, generationPath, listGenerations } from '../../runtime/logfiles';
-import { FollowPin } from './pins';
+import { LogPin } from './pins';
 
 export interface LogRecord {
   stream: 'stdout' | 'stderr';
@@ -232,18 +232,20 @@ export async function readLogs(file: string, q: LogQuery, emit: (r: LogRecord) =
   }
   const joiner = new PartialJoiner((r) => sink(r));
   const push = (r: LogRecord) => joiner.push(r);
-  // A follower pins the log before it lists it: from then on nothing it has not opened goes.
-  const pin = opts.follow ? await FollowPin.hold(file) : undefined;
+  // Pinned before it is listed: nothing goes that this reader has not opened (then it holds the
+  // files open). A snapshot needs the pin only while it opens them, a follower while it follows.
+  const pin = await LogPin.hold(file);
   let live: Generation | undefined;
   let offset = 0;
   try {
     const chain = await openChain(file);
+    if (!opts.follow) await pin.release();
     live = chain.pop();
     for (const g of chain) {
       try { await readFrom(g.fh, 0, push, opts.pace); } finally { await g.fh.close(); }
     }
     if (live) offset = await readFrom(live.fh, 0, push, opts.pace);
-    if (!opts.follow || !pin) {
+    if (!opts.follow) {
       joiner.flush();
       ring.forEach(emit);
       return;
@@ -294,7 +296,7 @@ export async function readLogs(file: string, q: LogQuery, emit: (r: LogRecord) =
       watcher?.close();
     }
   } finally {
-    await pin?.release().catch(() => undefined);
+    await pin.release().catch(() => undefined);
     await live?.fh.close().catch(() => undefined);
   }
 }
