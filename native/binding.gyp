@@ -5,13 +5,6 @@
       "sources": ["berth_native.c"],
       "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
       "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"]
-    },
-    {
-      "target_name": "berth-logwriter",
-      "type": "executable",
-      "sources": ["logwriter.c"],
-      "cflags": ["-O2", "-Wall", "-Wextra"],
-      "ldflags": ["-static"]
     }
   ]
 }

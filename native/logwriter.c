@@ -40,9 +40,10 @@
 
 static int dfd = -1;          /* the log directory */
 static int out = -1;          /* the current generation */
-static char stem[NAME_MAX + 1];
-static char link_name[NAME_MAX + 1];
-static char pin_name[NAME_MAX + 8];
+/* Sized so that every name made from them fits NAME_MAX (the base name is checked to fit). */
+static char stem[NAME_MAX - 36];
+static char link_name[NAME_MAX - 32];
+static char pin_name[NAME_MAX - 24];
 static long long max_size;    /* 0: never rotate */
 static unsigned long long max_file = 1;
 static unsigned long long gen, oldest;
@@ -201,16 +202,17 @@ int main(int argc, char **argv)
 	char *slash = strrchr(dirbuf, '/');
 	const char *base = slash ? slash + 1 : dirbuf;
 	size_t bl = strlen(base);
-	if (bl < 5 || bl > NAME_MAX - 32 || strcmp(base + bl - 4, ".log") != 0) {
+	if (bl < 5 || bl >= sizeof link_name || strcmp(base + bl - 4, ".log") != 0) {
 		fprintf(stderr, "berth-logwriter: LOG must be <dir>/<name>.log\n");
 		return 2;
 	}
-	snprintf(link_name, sizeof link_name, "%s", base);
-	snprintf(stem, sizeof stem, "%.*s", (int)(bl - 4), base);
-	snprintf(pin_name, sizeof pin_name, "%s.pin", base);
+	memcpy(link_name, base, bl + 1);
+	memcpy(stem, base, bl - 4);
+	memcpy(pin_name, base, bl);
+	memcpy(pin_name + bl, ".pin", 5);
 	if (slash)
 		*slash = 0;
-	dfd = open(slash ? (dirbuf[0] ? dirbuf : "/") : ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	dfd = open(slash ? (dirbuf[0] ? dirbuf : "/") : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
 		die("open log directory");
 	scan();

@@ -71,6 +71,39 @@ describe('log rotation: max-size is a bound, max-file files are kept', () => {
     }
   }
 
+  test('a line longer than max-size is a file of its own, and comes back whole', async () => {
+    const run = await docker('run', '-d', '--name', 'lg-long', '--log-opt', 'max-size=1k', '--log-opt', 'max-file=3', 'busybox',
+      'sh', '-c', 'for c in a b c d; do printf "%03000d\\n" 0 | tr 0 $c; done');
+    assert.equal(run.code, 0, run.stderr);
+    const id = run.stdout.trim();
+    await docker('wait', 'lg-long');
+    const files = logFiles(id);
+    assert.equal(files.length, 3);
+    for (const f of files) {
+      const text = fs.readFileSync(path.join(d.dataRoot, 'containers', id, f.name), 'utf8');
+      assert.equal(text.split('\n').length - 1, 1, `${f.name} holds one line`);
+    }
+    const l = await docker('logs', 'lg-long');
+    assert.equal(l.stdout, ['b', 'c', 'd'].map((c) => c.repeat(3000) + '\n').join(''));
+    await docker('rm', 'lg-long');
+  });
+
+  test('a restarted container goes on from its newest file', async () => {
+    const run = await docker('run', '--name', 'lg-again', '--log-opt', 'max-size=1k', '--log-opt', 'max-file=3', 'busybox', 'seq', '1', '200');
+    assert.equal(run.code, 0, run.stderr);
+    const id = JSON.parse((await docker('inspect', 'lg-again')).stdout)[0].Id;
+    const first = logFiles(id).map((f) => f.gen);
+    assert.equal(first.length, 3);
+    assert.equal((await docker('start', '-a', 'lg-again')).code, 0);
+    const second = logFiles(id).map((f) => f.gen);
+    assert.equal(second.length, 3);
+    assert.ok(second[0] > first[2], `generations ${first} then ${second}`);
+    assert.deepEqual(second, [second[0], second[0] + 1, second[0] + 2]);
+    const nums = assertContiguous((await docker('logs', 'lg-again')).stdout);
+    assert.equal(nums[nums.length - 1], 200);
+    await docker('rm', 'lg-again');
+  });
+
   test('while the container writes: never more files than max-file, each bounded', async () => {
     const run = await docker('run', '-d', '--name', 'lg-rot', '--log-opt', 'max-size=10k', '--log-opt', 'max-file=3', 'busybox',
       'sh', '-c', 'i=0; while true; do echo "line $i"; i=$((i+1)); if [ $((i % 50)) = 0 ]; then usleep 2000; fi; done');
