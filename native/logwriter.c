@@ -156,8 +156,10 @@ static int rotate(void)
 {
 	close(out);
 	gen++;
+	/* The oldest goes before the next is made: never more than max-file files. */
+	int pending = cleanup(0);
 	open_gen(0);
-	return cleanup(0);
+	return pending;
 }
 
 /* Continue after the newest generation on disk (a restarted container appends, as Docker's). */

@@ -182,10 +182,28 @@ interface Generation { gen: number; fh: fsp.FileHandle }
  */
 async function openChain(file: string): Promise<Generation[]> {
   const chain: Generation[] = [];
+  if ((await fsp.lstat(file).catch(() => undefined))?.isFile()) return openEarlierLayout(file);
   for (const gen of await listGenerations(file)) {
     const fh = await openIfExists(generationPath(file, gen));
     if (fh) { chain.push({ gen, fh }); continue; }
     for (const g of chain.splice(0)) await g.fh.close();
+  }
+  return chain;
+}
+
+/**
+ * A log still written as before generations (a container running since before berthd was
+ * upgraded): <log>.N ... <log>.1, then <log> itself, which conmon keeps appending to.
+ */
+async function openEarlierLayout(file: string): Promise<Generation[]> {
+  const base = path.basename(file);
+  const names = await fsp.readdir(path.dirname(file)).catch(() => [] as string[]);
+  const rotated = names.flatMap((n) => (n.startsWith(base + '.') && /^\d+$/.test(n.slice(base.length + 1)) ? [Number(n.slice(base.length + 1))] : []))
+    .sort((a, b) => b - a);
+  const chain: Generation[] = [];
+  for (const name of [...rotated.map((n) => `${file}.${n}`), file]) {
+    const fh = await openIfExists(name);
+    if (fh) chain.push({ gen: 0, fh });
   }
   return chain;
 }
@@ -198,7 +216,7 @@ async function openNext(file: string, after: number | undefined): Promise<Genera
     const newest = await currentGeneration(file);
     if (newest === undefined || newest <= after + 1) return undefined;
   }
-  // Nothing yet, or a gap (this follower fell more than MAX_LAG generations behind).
+  // Nothing yet, or a gap (this follower fell further behind than its pin lets it: pins.ts).
   for (const gen of await listGenerations(file)) {
     if (after !== undefined && gen <= after) continue;
     const fh = await openIfExists(generationPath(file, gen));
