@@ -3,16 +3,18 @@
  *
  * conmon writes the container's output as k8s-file lines ("TIME STREAM P|F TEXT\n") into a FIFO
  * that this program creates; it appends them to <dir>/<stem>.<gen>.log and starts the next
- * generation before a line that would take the current file past max-size, so no file grows
- * past max-size except a file holding one longer line alone. Files are only ever created and
+ * generation before a record that would take the current file past max-size, so no file grows
+ * past max-size except a file holding one longer record alone (conmon's records are at most a
+ * pipe read, 8 KiB, long). Files are only ever created and
  * deleted, never renamed: a reader that holds generation g knows g is complete once g+1 exists.
  * <dir>/<stem>.log is a symlink to the current generation.
  *
- *   berth-logwriter FIFO LOG MAX-SIZE MAX-FILE      (LOG is <dir>/<stem>.log)
+ *   berth-logwriter FIFO LOG MAX-SIZE MAX-FILE      (LOG is <dir>/<stem>.log, or <dir>/<stem>)
  *
- * Generations older than the last MAX-FILE are deleted, except those a follower still needs:
- * berthd writes "<pid> <gen>\n" to <LOG>.pin while followers read, and generations >= gen are
- * kept while that pid lives (berthd deletes nothing itself; a pin of a dead pid is ignored).
+ * Generations older than the last MAX-FILE are deleted, except those a reader still needs:
+ * berthd writes "<pid> <gen>\n" to <LOG>.pin while a reader opens the files or follows, and
+ * generations >= gen are kept while that pid lives (berthd deletes nothing itself; a pin of a
+ * dead pid is ignored). After conmon's exit it waits for the pin to go (a minute at most).
  *
  * It outlives berthd, as conmon does: it holds only the FIFO's read end, so it sees end of file
  * when conmon (the only writer) exits, and exits once the FIFO is drained. A slow disk blocks
@@ -76,7 +78,7 @@ static unsigned long long parse_gen(const char *name)
 
 static void write_all(const char *p, size_t n)
 {
-	while (n > 0) {
+	while (out >= 0 && n > 0) {
 		ssize_t w = write(out, p, n);
 		if (w < 0) {
 			if (errno == EINTR)
@@ -138,13 +140,19 @@ static int cleanup(int ignore_pin)
 	return oldest < keep_from;
 }
 
-static void open_gen(int append)
+/* At start a failure is fatal (berthd fails the start); later the records are dropped until the
+ * next rotation tries again (a full disk must not stop the container). */
+static void open_gen(int append, int fatal)
 {
 	char name[NAME_MAX + 1];
 	gen_name(name, sizeof name, gen);
 	out = openat(dfd, name, O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC), 0640);
-	if (out < 0)
-		die(name);
+	cur_size = 0;
+	if (out < 0) {
+		if (fatal)
+			die(name);
+		return;
+	}
 	struct stat st;
 	cur_size = fstat(out, &st) == 0 ? st.st_size : 0;
 	if (append)
@@ -154,11 +162,12 @@ static void open_gen(int append)
 
 static int rotate(void)
 {
-	close(out);
+	if (out >= 0)
+		close(out);
 	gen++;
 	/* The oldest goes before the next is made: never more than max-file files. */
 	int pending = cleanup(0);
-	open_gen(0);
+	open_gen(0, 0);
 	return pending;
 }
 
@@ -204,12 +213,17 @@ int main(int argc, char **argv)
 	char *slash = strrchr(dirbuf, '/');
 	const char *base = slash ? slash + 1 : dirbuf;
 	size_t bl = strlen(base);
-	if (bl < 5 || bl >= sizeof link_name || strcmp(base + bl - 4, ".log") != 0) {
-		fprintf(stderr, "berth-logwriter: LOG must be <dir>/<name>.log\n");
+	if (bl < 1 || bl >= sizeof link_name) {
+		fprintf(stderr, "berth-logwriter: the log's file name is too long\n");
+		return 2;
+	}
+	size_t sl = bl > 4 && strcmp(base + bl - 4, ".log") == 0 ? bl - 4 : bl;
+	if (sl >= sizeof stem) {
+		fprintf(stderr, "berth-logwriter: the log's file name is too long\n");
 		return 2;
 	}
 	memcpy(link_name, base, bl + 1);
-	memcpy(stem, base, bl - 4);
+	memcpy(stem, base, sl);
 	memcpy(pin_name, base, bl);
 	memcpy(pin_name + bl, ".pin", 5);
 	if (slash)
@@ -218,7 +232,7 @@ int main(int argc, char **argv)
 	if (dfd < 0)
 		die("open log directory");
 	scan();
-	open_gen(1);
+	open_gen(1, 1);
 	int pending = cleanup(0);
 
 	unlink(argv[1]);
@@ -291,7 +305,8 @@ int main(int argc, char **argv)
 	}
 	if (len)
 		write_all(buf, len); /* a last record cut short: kept as it is */
-	close(out);
+	if (out >= 0)
+		close(out);
 	/* The FIFO gone says "all written": berthd reports the container's exit only then. */
 	unlink(argv[1]);
 	/* Followers of a stopped container finish quickly; wait for them, a minute at most. */

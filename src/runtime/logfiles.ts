@@ -6,8 +6,8 @@
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 
+/** <stem>.log -> <stem>; a path without .log is all stem. */
 function stemOf(logPath: string): string {
-  if (!logPath.endsWith('.log')) throw new Error(`a log path must end in .log: ${logPath}`);
   return path.basename(logPath, '.log');
 }
 
