@@ -553,7 +553,9 @@ static napi_value do_openat2(napi_env env, napi_callback_info info) {
   struct open_how how;
   memset(&how, 0, sizeof how);
   how.flags = (uint64_t)flags | O_CLOEXEC;
-  how.mode = (flags & (O_CREAT | O_TMPFILE)) ? (uint64_t)mode : 0;
+  // openat2 refuses a mode without O_CREAT or O_TMPFILE (EINVAL). O_TMPFILE includes the
+  // O_DIRECTORY bit, so test for all of it, not any of it.
+  how.mode = ((flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE) ? (uint64_t)mode : 0;
   how.resolve = (uint64_t)resolve;
   long fd;
   do {

@@ -17,6 +17,6 @@ export function buildRouter(engine: Engine): Router {
   });
   registerContainerRoutes(r, { containers: engine.containers, imageId: (ref) => engine.imageId(ref) });
   registerImageRoutes(r, engine.images);
-  registerExecRoutes(r, engine);
+  registerExecRoutes(r, engine.execs);
   return r;
 }

@@ -1,6 +1,7 @@
 // Parsing of docker's typed flag values: sizes, CPUs, ulimits, ports, mounts, env files, ...
 import * as fs from 'node:fs';
-import { ramInBytes, parseDuration } from './format/units';
+import { parseDuration } from './format/units';
+import { ramInBytes } from '../lib/units';
 import { StatusError } from './cli';
 
 export function flagError(flag: string, value: string, msg: string): StatusError {

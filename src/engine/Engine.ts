@@ -1,13 +1,15 @@
 // The daemon's services wired together over the stores and the runtime.
 import { OciRuntime } from '../runtime/OciRuntime';
 import { swapLimitSupported } from '../runtime/cgroups';
-import { ContentStore } from '../store/content/ContentStore';
-import { LayerStore } from '../store/layers/LayerStore';
+import { LocalContentStore } from '../store/content/ContentStore';
+import { LocalLayerStore } from '../store/layers/LayerStore';
 import { errorMessage } from '../lib/errors';
 import { log } from '../lib/log';
 import type { DaemonConfig } from './config';
 import { ContainerService } from './containers/ContainerService';
 import { EventBus } from './events/EventBus';
+import { ExecService } from './exec/ExecService';
+import { HealthService } from './health/HealthService';
 import { ImageService } from './images/ImageService';
 import { systemInfo, versionInfo } from './system/info';
 
@@ -17,19 +19,29 @@ export class Engine {
     readonly events: EventBus,
     readonly images: ImageService,
     readonly containers: ContainerService,
+    readonly execs: ExecService,
+    readonly health: HealthService,
   ) {}
 
   static async open(config: DaemonConfig): Promise<Engine> {
     const events = new EventBus();
-    const content = new ContentStore(config.dataRoot);
-    const layers = new LayerStore(config.dataRoot, content);
+    const content = new LocalContentStore(config.dataRoot);
+    const layers = new LocalLayerStore(config.dataRoot, content);
     const images = await ImageService.open({ dataRoot: config.dataRoot, content, layers, events });
     const runtime = new OciRuntime({ conmonPath: config.conmonPath, execRoot: config.execRoot });
+    // Health probes are exec sessions; the exec service needs the containers, which drive health:
+    // the probe is bound to the exec service once it exists (probes run only after a start).
+    let execs: ExecService | undefined;
+    const health = new HealthService({
+      images, events,
+      probe: (id, cmd, timeoutMs, maxOutput) => execs!.runCaptured(id, cmd, timeoutMs, maxOutput),
+    });
     const containers = new ContainerService({
-      config, images, rootfs: layers, runtime, events, swapLimitSupported: swapLimitSupported(),
+      config, images, rootfs: layers, runtime, events, swapLimitSupported: swapLimitSupported(), health,
       // A force-deleted image keeps its layers while containers use them: free them after the last one.
       onRemoved: (c) => void images.resolve(c.Image).catch(() => images.gcLayers().catch(() => undefined)),
     });
+    execs = new ExecService(containers);
     images.setContainersUsingImage((id) => containers.usingImage(id));
     await containers.restore();
     // Writable layers whose container record never got written (a crash inside create).
@@ -39,7 +51,7 @@ export class Engine {
         await layers.removeMount(m.id).catch((e) => log.warn('could not remove orphan layer', { id: m.id, error: errorMessage(e) }));
       }
     }
-    return new Engine(config, events, images, containers);
+    return new Engine(config, events, images, containers, execs, health);
   }
 
   async imageId(ref: string): Promise<string | undefined> {

@@ -1,4 +1,5 @@
-// A promise-chain mutex: operations on one object run one at a time, in arrival order.
+// The one promise-chain mutex of the code base: operations on one object (or, with KeyedMutex,
+// one key) run one at a time, in arrival order; a failed operation does not block the next.
 export class Mutex {
   private tail: Promise<void> = Promise.resolve();
 

@@ -107,6 +107,8 @@ export class OciRuntime implements Runtime {
 
   async create(opts: CreateTaskOptions): Promise<{ pid: number }> {
     checkId(opts.id);
+    // the runtime's version probe (once per binary) runs while conmon creates, ready for start
+    if (this.fastPaths) void runc.fastPathsApply(opts.runtime);
     await this.ensureDirs();
     const bundleDir = path.resolve(opts.bundleDir);
     const persist = this.persistDir(opts.id);
@@ -167,8 +169,13 @@ export class OciRuntime implements Runtime {
   }
 
   async start(id: string, runtime: RuntimeConfig): Promise<void> {
-    if (this.fastPaths && runc.fastPathsApply(runtime) && (await runc.startViaExecFifo(this.runtimeRoot, id))) return;
+    if ((await this.useFastPaths(runtime)) && (await runc.startViaExecFifo(this.runtimeRoot, id))) return;
     await runc.start(runtime, this.runtimeRoot, id);
+  }
+
+  /** The runc fast paths: unless turned off, for the runc versions they were written against. */
+  private async useFastPaths(runtime: RuntimeConfig): Promise<boolean> {
+    return this.fastPaths && runc.fastPathsApply(runtime);
   }
 
   kill(id: string, signal: number, runtime: RuntimeConfig): Promise<void> {
@@ -184,7 +191,7 @@ export class OciRuntime implements Runtime {
   }
 
   async delete(id: string, runtime: RuntimeConfig, force = false): Promise<void> {
-    if (this.fastPaths && runc.fastPathsApply(runtime) && (await runc.deleteStopped(this.runtimeRoot, id))) return;
+    if ((await this.useFastPaths(runtime)) && (await runc.deleteStopped(this.runtimeRoot, id))) return;
     await runc.remove(runtime, this.runtimeRoot, id, force);
   }
 
@@ -192,14 +199,16 @@ export class OciRuntime implements Runtime {
     // At daemon start every running container is asked at once: answer from the shim's own
     // records and /proc where they are conclusive, instead of one runtime process each.
     if (this.fastPaths) {
-      const known = await this.stateFromShim(id).catch(() => undefined);
+      const known = await this.stateFromShim(id, await runc.fastPathsApply(runtime)).catch(() => undefined);
       if (known) return known;
     }
     return runc.state(runtime, this.runtimeRoot, id);
   }
 
-  private async stateFromShim(id: string): Promise<RuntimeState | undefined> {
+  /** conmon's exit file says stopped for any runtime; telling created from running needs runc's exec.fifo. */
+  private async stateFromShim(id: string, runcLayout: boolean): Promise<RuntimeState | undefined> {
     if (await fsp.access(this.exitFile(id)).then(() => true, () => false)) return { status: 'stopped', pid: 0 };
+    if (!runcLayout) return undefined;
     const pid = parseInt(await fsp.readFile(path.join(this.persistDir(id), 'pidfile'), 'utf8'), 10);
     if (!(pid > 0)) return undefined;
     // The PID must still be this container's process (not a reused PID): check its cgroup.

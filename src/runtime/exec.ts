@@ -21,10 +21,9 @@ import { syncMessages } from './syncpipe';
 import { DeferredStdio } from './deferredStdio';
 import { ConmonAttachStream } from './attach';
 import { clampWinsize, writeCtl, WIN_RESIZE_EVENT } from './ctl';
-import { HOST_CAPABILITIES } from './defaults';
 import { RuntimeError } from './errors';
 import { runtimeMessage } from './runc';
-import { clampRlimits, serializeSpec, type OciSpec } from './spec';
+import { processSpec, serializeSpec } from './spec';
 import type { ExecTask, RuntimeProcess } from './types';
 
 export interface ConmonExecOptions {
@@ -40,24 +39,6 @@ export interface ConmonExecOptions {
   attach: boolean;
   stdin: boolean;
   timeoutMs?: number;
-}
-
-/** The OCI process object (`runc exec --process`), as buildSpec writes it for containers. */
-export function execProcessSpec(p: RuntimeProcess): OciSpec['process'] {
-  const caps = [...new Set(p.capabilities.map((c) => (c.toUpperCase().startsWith('CAP_') ? c.toUpperCase() : 'CAP_' + c.toUpperCase())))]
-    .filter((c) => HOST_CAPABILITIES.has(c));
-  const out: OciSpec['process'] = {
-    terminal: p.terminal,
-    user: { uid: p.uid, gid: p.gid, ...(p.additionalGids.length > 0 ? { additionalGids: [...p.additionalGids] } : {}) },
-    args: [...p.args],
-    env: [...p.env],
-    cwd: p.cwd || '/',
-    capabilities: { bounding: caps, effective: [...caps], permitted: [...caps] },
-    noNewPrivileges: p.noNewPrivileges,
-  };
-  if (p.terminal && p.consoleSize && p.consoleSize.height > 0 && p.consoleSize.width > 0) out.consoleSize = { ...p.consoleSize };
-  if (p.rlimits.length > 0) out.rlimits = clampRlimits(p.rlimits);
-  return out;
 }
 
 export function conmonExecArgs(o: ConmonExecOptions): string[] {
@@ -111,7 +92,7 @@ export class ConmonExecTask extends DeferredStdio implements ExecTask {
     const o = this.o;
     try {
       await fsp.mkdir(o.execDir, { recursive: true, mode: 0o700 });
-      await fsp.writeFile(path.join(o.execDir, 'process.json'), serializeSpec(execProcessSpec(o.process) as unknown as OciSpec), { mode: 0o600 });
+      await fsp.writeFile(path.join(o.execDir, 'process.json'), serializeSpec(processSpec(o.process)), { mode: 0o600 });
     } catch (e) {
       this.failStart(new RuntimeError(`exec: cannot prepare ${o.execDir}: ${(e as Error).message}`, { cause: e }));
       return;

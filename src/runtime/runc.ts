@@ -121,11 +121,55 @@ export async function ps(runtime: RuntimeConfig, root: string, id: string): Prom
 // CLI whenever anything is unusual (hooks, host PID namespace, a live init, a busy cgroup).
 // They follow runc 1.1's libcontainer: start = read the exec fifo, then remove it
 // (container_linux.go exec/handleFifoResult); delete of a stopped container = remove its
-// cgroups and its state dir (state_linux.go destroy).
+// cgroups and its state dir (state_linux.go destroy). Both depend on that layout, so they are
+// used only for a runc whose `--version` says 1.1.x (fastPathsApply).
 
-/** Whether the fast paths apply: the plain runc binary with no extra global args. */
-export function fastPathsApply(runtime: RuntimeConfig): boolean {
-  return (runtime.name === 'runc' || pathMod.basename(runtime.path) === 'runc') && (runtime.args ?? []).length === 0;
+/** The runc releases whose internals the fast paths follow (exec.fifo and state.json layout). */
+export const FAST_PATH_RUNC = { major: 1, minor: 1 };
+
+/** `runc --version`'s first line, `runc version 1.1.5+ds1`, as [major, minor, patch]; undefined for another runtime. */
+export function parseRuncVersion(out: string): [number, number, number] | undefined {
+  const m = /^runc version (\d+)\.(\d+)\.(\d+)/.exec(out.trimStart());
+  return m ? [Number(m[1]), Number(m[2]), Number(m[3])] : undefined;
+}
+
+// One `--version` per binary; keyed by inode and mtime as well, so an upgrade in place is seen.
+const probes = new Map<string, Promise<boolean>>();
+
+/** true for runc 1.1.x, false for anything else, undefined when the binary could not be run (ask again later). */
+function probeVersion(binary: string): Promise<boolean | undefined> {
+  return new Promise((resolve) => {
+    execFile(binary, ['--version'], { encoding: 'utf8', timeout: 10_000 }, (err, stdout) => {
+      if (err) return resolve(undefined);
+      const v = parseRuncVersion(stdout);
+      resolve(v !== undefined && v[0] === FAST_PATH_RUNC.major && v[1] === FAST_PATH_RUNC.minor);
+    });
+  });
+}
+
+/**
+ * Whether the fast paths apply: a binary named runc, no extra global args, and a version in
+ * the range they were written against. Anything else (another runtime, a daemon.json entry
+ * with runtimeArgs, runc 1.2) gets the plain CLI.
+ */
+export async function fastPathsApply(runtime: RuntimeConfig): Promise<boolean> {
+  if (!(runtime.name === 'runc' || pathMod.basename(runtime.path) === 'runc') || (runtime.args ?? []).length > 0) return false;
+  let st: fs.Stats;
+  try {
+    st = await fsp.stat(runtime.path);
+  } catch {
+    return false;
+  }
+  const key = `${runtime.path}\0${st.ino}\0${st.mtimeMs}`;
+  let p = probes.get(key);
+  if (!p) {
+    p = probeVersion(runtime.path).then((ok) => {
+      if (ok === undefined) probes.delete(key);
+      return ok === true;
+    });
+    probes.set(key, p);
+  }
+  return p;
 }
 
 interface RuncStateFile {

@@ -1,7 +1,7 @@
 // ContainerSpecInput -> OCI runtime config (config.json), with Docker's defaults.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { ContainerSpecInput, MountSpec, NamespaceMode } from './types';
+import type { ContainerSpecInput, MountSpec, NamespaceMode, RuntimeProcess } from './types';
 import { DEFAULT_DEVICE_RULES, DEFAULT_SHM_SIZE, HOST_CAPABILITIES, ALL_CAPABILITIES } from './defaults';
 import { cgroupVersion, swapLimitSupported } from './cgroups';
 
@@ -46,8 +46,8 @@ export interface OciSpec {
 
 const U64_MAX = 18446744073709551615n;
 
-/** config.json text; bigint values (e.g. RLIM_INFINITY) are written as exact JSON integers. */
-export function serializeSpec(spec: OciSpec): string {
+/** config.json (or process.json) text; bigint values (e.g. RLIM_INFINITY) are written as exact JSON integers. */
+export function serializeSpec(spec: OciSpec | OciSpec['process']): string {
   const marker = '\u0000u64:';
   const json = JSON.stringify(spec, (_k, v: unknown) => (typeof v === 'bigint' ? `${marker}${v.toString()}` : v));
   return json.replace(/"\\u0000u64:(\d+)"/g, '$1');
@@ -207,14 +207,34 @@ function resources(input: ContainerSpecInput): OciSpec['linux']['resources'] {
   return out;
 }
 
+/**
+ * The OCI `process` object, the same for a container's config.json and for an exec's
+ * `runc exec --process` file.
+ */
+export function processSpec(p: RuntimeProcess): OciSpec['process'] {
+  // Never ask for a capability this daemon does not hold: the runtime would fail.
+  const caps = [...new Set(p.capabilities.map((c) => (c.toUpperCase().startsWith('CAP_') ? c.toUpperCase() : 'CAP_' + c.toUpperCase())))]
+    .filter((c) => HOST_CAPABILITIES.has(c));
+  const out: OciSpec['process'] = {
+    terminal: p.terminal,
+    user: { uid: p.uid, gid: p.gid, ...(p.additionalGids.length > 0 ? { additionalGids: [...p.additionalGids] } : {}) },
+    args: [...p.args],
+    env: [...p.env],
+    cwd: p.cwd || '/',
+    capabilities: { bounding: caps, effective: [...caps], permitted: [...caps] },
+    noNewPrivileges: p.noNewPrivileges,
+  };
+  // a 0x0 size (the client did not send one) is left to the runtime's default
+  if (p.terminal && p.consoleSize && p.consoleSize.height > 0 && p.consoleSize.width > 0) {
+    out.consoleSize = { height: p.consoleSize.height, width: p.consoleSize.width };
+  }
+  if (p.rlimits.length > 0) out.rlimits = clampRlimits(p.rlimits);
+  return out;
+}
+
 /** Builds the OCI runtime config for a container, Docker-like. */
 export function buildSpec(input: ContainerSpecInput): OciSpec {
   const p = input.process;
-  const wanted = input.privileged ? ALL_CAPABILITIES : p.capabilities;
-  // Never ask for a capability this daemon does not hold: the runtime would fail.
-  const caps = [...new Set(wanted.map((c) => (c.toUpperCase().startsWith('CAP_') ? c.toUpperCase() : 'CAP_' + c.toUpperCase())))]
-    .filter((c) => HOST_CAPABILITIES.has(c));
-
   let args = [...p.args];
   const userMounts = input.mounts.map(userMount);
   if (input.init) {
@@ -235,15 +255,7 @@ export function buildSpec(input: ContainerSpecInput): OciSpec {
 
   const spec: OciSpec = {
     ociVersion: '1.0.2-dev',
-    process: {
-      terminal: p.terminal,
-      user: { uid: p.uid, gid: p.gid, ...(p.additionalGids.length > 0 ? { additionalGids: [...p.additionalGids] } : {}) },
-      args,
-      env: [...p.env],
-      cwd: p.cwd || '/',
-      capabilities: { bounding: caps, effective: [...caps], permitted: [...caps] },
-      noNewPrivileges: p.noNewPrivileges,
-    },
+    process: processSpec({ ...p, args, capabilities: input.privileged ? [...ALL_CAPABILITIES] : p.capabilities }),
     root: { path: input.rootfs, readonly: input.readonlyRootfs },
     mounts,
     linux: {
@@ -254,8 +266,6 @@ export function buildSpec(input: ContainerSpecInput): OciSpec {
       readonlyPaths: input.privileged ? [] : [...input.readonlyPaths],
     },
   };
-  if (p.terminal && p.consoleSize) spec.process.consoleSize = { height: p.consoleSize.height, width: p.consoleSize.width };
-  if (p.rlimits.length > 0) spec.process.rlimits = clampRlimits(p.rlimits);
   // Docker sets the UTS hostname only when the container has its own UTS namespace.
   if (input.hostname && input.namespaces.uts.mode !== 'host') spec.hostname = input.hostname;
   if (input.sysctls && Object.keys(input.sysctls).length > 0) spec.linux.sysctl = { ...input.sysctls };

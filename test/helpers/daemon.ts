@@ -96,7 +96,8 @@ export class TestDaemon {
     if (!this.proc || this.proc.exitCode !== null) return;
     const exited = new Promise((r) => this.proc!.once('exit', r));
     this.proc.kill('SIGTERM');
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 20_000))]);
+    // unref: a pending timer would hold the test process (and node --test) for 20 s after the last test
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 20_000).unref())]);
     if (this.proc.exitCode === null) await this.kill9();
   }
 

@@ -90,7 +90,7 @@ test('seqpacket connect errors are typed', () => {
 });
 
 test('openat2 RESOLVE_IN_ROOT keeps symlinks inside the root; setns round trip', async () => {
-  const { openInRoot } = await import('../../src/lib/sys/openat2');
+  const { InRoot } = await import('../../src/lib/sys/inroot');
   const { withNetns } = await import('../../src/lib/sys/setns');
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bro-'));
   try {
@@ -99,13 +99,18 @@ test('openat2 RESOLVE_IN_ROOT keeps symlinks inside the root; setns round trip',
     fs.writeFileSync(path.join(root, 'etc', 'passwd'), 'inside');
     fs.symlinkSync('/etc/passwd', path.join(root, 'link'));
     fs.symlinkSync('../../../../../../etc/passwd', path.join(root, 'dotdot'));
-    for (const p of ['link', 'dotdot', '/etc/passwd', '../etc/passwd']) {
-      const fd = openInRoot(root, p, fs.constants.O_RDONLY);
-      try {
-        assert.equal(fs.readFileSync(fd, 'utf8'), 'inside', p);
-      } finally {
-        fs.closeSync(fd);
+    const r = InRoot.open(root);
+    try {
+      for (const p of ['link', 'dotdot', '/etc/passwd', '../etc/passwd']) {
+        const fd = r.openFd(p, fs.constants.O_RDONLY);
+        try {
+          assert.equal(fs.readFileSync(fd, 'utf8'), 'inside', p);
+        } finally {
+          fs.closeSync(fd);
+        }
       }
+    } finally {
+      r.close();
     }
     const ino = fs.statSync('/proc/thread-self/ns/net').ino;
     assert.equal(withNetns('/proc/self/ns/net', () => fs.statSync('/proc/thread-self/ns/net').ino), ino);

@@ -9,13 +9,14 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { Readable } from 'node:stream';
-import * as tar from 'tar-stream';
 import { mknod, mkfifo, mkWhiteout, S_IFCHR } from '../../src/lib/sys/fsnode';
 import { getXattr, listXattrs, readXattrs, setXattr, XATTR_CREATE } from '../../src/lib/sys/xattr';
 import { extractTar } from '../../src/store/layers/extract';
 import { exportDir } from '../../src/store/layers/export';
 import { applyFsOps, readXattrTree, readXattrTreeRaw } from '../../src/store/layers/fsops';
-import { decodePaxRecords, encodePaxRecords, hookExtractRawPax, RawPaxHeaders } from '../../src/store/layers/paxraw';
+import type { TarHeader } from '../../src/lib/tar/header';
+import { decodePaxRecords, encodePaxRecords } from '../../src/lib/tar/pax';
+import { readTar as readTarEntries } from '../../src/lib/tar/reader';
 
 // security.capability v2 (VFS_CAP_REVISION_2 | VFS_CAP_FLAGS_EFFECTIVE), little endian:
 // permitted = cap_setuid(7) | cap_net_bind_service(10) | cap_net_raw(13) = 0x2480. The 0x80
@@ -45,15 +46,9 @@ function collect(r: Readable): Promise<Buffer> {
     r.on('error', reject);
   });
 }
-async function readTar(data: Buffer): Promise<Map<string, RawPaxHeaders>> {
-  const ex = tar.extract();
-  hookExtractRawPax(ex);
-  const out = new Map<string, RawPaxHeaders>();
-  Readable.from([data]).pipe(ex);
-  for await (const e of ex) {
-    e.resume();
-    out.set(e.header.name, e.header as RawPaxHeaders);
-  }
+async function readTar(data: Buffer): Promise<Map<string, TarHeader>> {
+  const out = new Map<string, TarHeader>();
+  for await (const e of readTarEntries(Readable.from([data]))) out.set(e.header.name, e.header);
   return out;
 }
 
@@ -252,11 +247,11 @@ test('binary security.capability round-trips extract -> export -> extract byte-e
     // the exported PAX record holds the exact bytes (as Go/Docker write them)
     assert.ok(t1.includes(Buffer.concat([Buffer.from('SCHILY.xattr.security.capability='), CAP, Buffer.from('\n')])));
     const h1 = await readTar(t1);
-    assert.deepEqual(h1.get('usr/bin/ping')?.paxRaw?.get('SCHILY.xattr.security.capability'), CAP);
+    assert.deepEqual(h1.get('usr/bin/ping')?.pax.get('SCHILY.xattr.security.capability'), CAP);
     assert.ok(h1.has(`usr/${longName}`), 'long non-ASCII name survives the raw PAX header');
     assert.equal(h1.get('usr/ping-link')?.linkname, 'bin/ping');
     assert.ok(h1.has('usr/.wh..wh..opq'));
-    assert.ok(![...h1.values()].some((h) => h.paxRaw && [...h.paxRaw.keys()].some((k) => k.includes('trusted.overlay'))));
+    assert.ok(![...h1.values()].some((h) => [...h.pax.keys()].some((k) => k.includes('trusted.overlay'))));
 
     await extractTar(Readable.from([t1]), b);
     assert.deepEqual(getXattr(path.join(b, 'usr/bin/ping'), 'security.capability'), CAP);
@@ -293,4 +288,21 @@ test('interop with GNU tar --xattrs: both directions keep security.capability by
     assert.deepEqual(getXattr(path.join(c, 'ping'), 'security.capability'), capBytes);
     if (hasGetcap) assert.match(execFileSync('getcap', [path.join(c, 'ping')], { encoding: 'utf8' }), /cap_net_raw/);
   } finally { rm(a); rm(b); rm(c); }
+});
+
+test('extract: entry types a layer cannot hold and corrupt archives are refused as invalid input', async () => {
+  const dest = tmp();
+  try {
+    // GNU sparse file ('S'): its data is a map, not the file; Docker refuses unknown types too
+    const sparse = Buffer.concat([ustar('sparse', 'S', 0), Buffer.alloc(1024)]);
+    await assert.rejects(extractTar(Readable.from([sparse]), dest),
+      (e: Error & { kind?: string }) => e.kind === 'InvalidParameter' && /unsupported type "S"/.test(e.message));
+    const good = Buffer.concat([ustar('f', '0', 4), pad(Buffer.from('data')), Buffer.alloc(1024)]);
+    const corrupt = Buffer.from(good);
+    corrupt[0] = 0x67; // the name changes, the checksum does not
+    const src = Readable.from([corrupt]);
+    await assert.rejects(extractTar(src, dest), (e: Error & { kind?: string }) => e.kind === 'InvalidParameter' && /checksum/.test(e.message));
+    assert.ok(src.destroyed, 'the source is released');
+    await assert.rejects(extractTar(Readable.from([good.subarray(0, 600)]), dest), /unexpected end of data/);
+  } finally { rm(dest); }
 });

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as https from 'node:https';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -11,13 +12,24 @@ import { TestDaemon, cleanupRoot, runCmd } from '../helpers/daemon';
 
 let d: TestDaemon;
 let certs: string;
-const port = 23000 + (process.pid % 1000);
+let port: number;
 
 function openssl(args: string[], cwd: string): void {
   execFileSync('openssl', args, { cwd, stdio: 'ignore' });
 }
 
+/** A port free right now (the kernel's pick), not a fixed one: test files and other runs share the host. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port: p } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(p));
+    }).on('error', reject);
+  });
+}
+
 before(async () => {
+  port = await freePort();
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'bt-'));
   certs = path.join(root, 'certs');
   fs.mkdirSync(certs);

@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { bytesSize, getTimestamp, humanDuration, humanSize, humanSizeWithPrecision, parseDuration, ramInBytes } from '../../src/cli/format/units';
+import { bytesSize, getTimestamp, humanDuration, humanSize, humanSizeWithPrecision, parseDuration } from '../../src/cli/format/units';
+import { fromHumanSize, ramInBytes } from '../../src/lib/units';
+import { InvalidParameterError } from '../../src/lib/errors';
 import { nanoCpus, parseUlimit } from '../../src/cli/opts';
 
 test('RAMInBytes like go-units', () => {
@@ -16,6 +18,15 @@ test('RAMInBytes like go-units', () => {
   assert.throws(() => ramInBytes('1x'), /invalid size: '1x'/);
   assert.throws(() => ramInBytes(''), /invalid size/);
   assert.throws(() => ramInBytes('-1'), /invalid size/);
+});
+
+test('FromHumanSize like go-units (the daemon\'s --log-opt max-size): decimal multiples, an InvalidParameter when bad', () => {
+  assert.equal(fromHumanSize('10k'), 10_000);
+  assert.equal(fromHumanSize('10KiB'), 10_000);
+  assert.equal(fromHumanSize('1m'), 1_000_000);
+  assert.equal(fromHumanSize('1.5g'), 1_500_000_000);
+  assert.equal(fromHumanSize('100'), 100);
+  assert.throws(() => fromHumanSize('10q'), (e: Error) => e instanceof InvalidParameterError && e.message === "invalid size: '10q'");
 });
 
 test('HumanSize / BytesSize', () => {

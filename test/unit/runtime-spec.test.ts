@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { buildSpec, clampRlimits, hostHardLimits, serializeSpec } from '../../src/runtime/spec';
+import { buildSpec, clampRlimits, hostHardLimits, processSpec, serializeSpec } from '../../src/runtime/spec';
 import { ALL_CAPABILITIES, DEFAULT_CAPABILITIES, DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS, HOST_CAPABILITIES } from '../../src/runtime/defaults';
 import { runtimeMessage } from '../../src/runtime/runc';
 import { conmonArgs } from '../../src/runtime/conmon';
@@ -91,6 +91,26 @@ test('buildSpec: capabilities the daemon lacks are dropped', () => {
   const s = buildSpec(input({ process: { ...input().process, capabilities: ['CAP_SYS_RESOURCE', 'chown'] } }));
   const want = HOST_CAPABILITIES.has('CAP_SYS_RESOURCE') ? ['CAP_SYS_RESOURCE', 'CAP_CHOWN'] : ['CAP_CHOWN'];
   assert.deepEqual(s.process.capabilities.bounding, want);
+});
+
+test('one process builder for create and exec: config.json\'s process is what exec writes', () => {
+  const proc = {
+    ...input().process, terminal: true, consoleSize: { height: 30, width: 100 },
+    capabilities: ['chown', 'CAP_KILL', 'kill'], rlimits: [{ type: 'nofile', soft: 1024, hard: 1024 }],
+  };
+  const fromCreate = buildSpec(input({ process: proc })).process;
+  const fromExec = processSpec(proc);
+  assert.deepEqual(fromExec, fromCreate);
+  assert.deepEqual(fromExec.capabilities.bounding, ['CAP_CHOWN', 'CAP_KILL']);
+  assert.deepEqual(fromExec.consoleSize, { height: 30, width: 100 });
+  assert.deepEqual(fromExec.rlimits, [{ type: 'RLIMIT_NOFILE', soft: 1024, hard: 1024 }]);
+  assert.deepEqual(fromExec.user, { uid: 1, gid: 2, additionalGids: [3] });
+  // no console size sent (0x0): none written, the runtime picks its default
+  assert.equal(processSpec({ ...proc, consoleSize: { height: 0, width: 0 } }).consoleSize, undefined);
+  // what differs for a container is only what create adds: the init in front, all capabilities when privileged
+  const init = buildSpec(input({ process: proc, init: { hostPath: '/usr/bin/tini' } })).process;
+  assert.deepEqual(init.args, ['/sbin/docker-init', '--', 'sh']);
+  assert.deepEqual(buildSpec(input({ process: proc, privileged: true })).process.capabilities.bounding, [...ALL_CAPABILITIES]);
 });
 
 test('rlimits are clamped to the host hard limit; infinity is written exactly', () => {

@@ -3,7 +3,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
-import { ContentStore } from '../../src/store/content/ContentStore';
+import { LocalContentStore as ContentStore } from '../../src/store/content/ContentStore';
 import { sha256 } from '../../src/lib/digest';
 import { rmRoot, tempRoot } from './store-tarutil';
 

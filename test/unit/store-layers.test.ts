@@ -3,16 +3,18 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { ContentStore } from '../../src/store/content/ContentStore';
-import { LayerStore, isMountPoint, chainIdOf } from '../../src/store/layers/LayerStore';
+import { LocalContentStore } from '../../src/store/content/ContentStore';
+import { LocalLayerStore, chainIdOf } from '../../src/store/layers/LayerStore';
+import { isMountPoint, parseMountInfo } from '../../src/store/layers/mounts';
+import { exportDir } from '../../src/store/layers/export';
 import { readXattrTree } from '../../src/store/layers/fsops';
 import { sha256 } from '../../src/lib/digest';
 import { collect, gzip, makeTar, readTar, rmRoot, streamOf, tempRoot } from './store-tarutil';
 
-async function newStore(root: string): Promise<LayerStore> {
-  const cs = new ContentStore(root);
+async function newStore(root: string): Promise<LocalLayerStore> {
+  const cs = new LocalContentStore(root);
   await cs.init();
-  const ls = new LayerStore(root, cs);
+  const ls = new LocalLayerStore(root, cs);
   await ls.init();
   return ls;
 }
@@ -47,7 +49,7 @@ test('layers: extract plain and gzip, diffID verified, stored once', async () =>
     assert.equal(fs.statSync(path.join(d, 'bin/hard')).ino, st.ino);
     assert.equal(fs.readFileSync(path.join(d, 'etc/passwd'), 'utf8'), 'root:x:0:0\n');
     // the exported tar is byte-identical (the kept blob)
-    assert.equal(sha256(await collect(ls.exportLayer(m.chainId))), diffId);
+    assert.equal(sha256(await collect(await ls.exportLayer(m.chainId))), diffId);
     // same content again (uncompressed): no second copy
     const again = await ls.createLayer(null, streamOf(t));
     assert.equal(again.chainId, m.chainId);
@@ -135,14 +137,14 @@ test('layers: whiteouts become overlay whiteouts and round-trip', async () => {
     // user xattrs need fs support (tmpfs may lack them): checked only when present
     if (x['x']) assert.equal(Buffer.from(x['x']['user.berth'], 'base64').toString(), 'v1');
     // export the diff dir back to OCI form
-    const entries = await readTar(ls.exportDiff(d));
+    const entries = await readTar(exportDir(d));
     assert.ok(entries.has('etc/.wh.removed'));
     assert.ok(entries.has('opaque/.wh..wh..opq'));
     assert.ok(!entries.has('etc/removed'));
     assert.equal(entries.get('opaque/kept')!.body.toString(), 'k');
     if (x['x']) assert.equal((entries.get('x')!.header as { pax?: Record<string, string> }).pax?.['SCHILY.xattr.user.berth'], 'v1');
     // and that tar extracts to the same overlay form
-    const again = await ls.createLayer(null, ls.exportDiff(d));
+    const again = await ls.createLayer(null, exportDir(d));
     const d2 = ls.diffDir(again.chainId);
     assert.ok(fs.lstatSync(path.join(d2, 'etc/removed')).isCharacterDevice());
     assert.equal(Buffer.from((await readXattrTree(d2))['opaque']['trusted.overlay.opaque'], 'base64').toString(), 'y');
@@ -176,7 +178,7 @@ test('layers: container overlay mount lifecycle leaves no mounts', async () => {
     await ls.unmount(id);
     await ls.unmount(id); // idempotent
     assert.ok(!(await isMountPoint(merged)));
-    const tarOfUpper = await readTar(ls.exportDiff(info.upperDir));
+    const tarOfUpper = await readTar(exportDir(info.upperDir));
     assert.ok(tarOfUpper.has('.wh.hello'));
     assert.ok(tarOfUpper.has('new'));
     // zero-layer mount uses the empty lowerdir
@@ -200,7 +202,7 @@ test('layers: concurrent creation of the same layer and reconcile', async () => 
   try {
     const ls = await newStore(root);
     const t = await makeTar(Array.from({ length: 50 }, (_, i) => ({ name: `f${i}`, body: 'x'.repeat(i * 100) })));
-    const ls2 = new LayerStore(root, new ContentStore(root)); // a second "process"
+    const ls2 = new LocalLayerStore(root, new LocalContentStore(root)); // a second "process"
     await ls2.init();
     const [a, b, c] = await Promise.all([
       ls.createLayer(null, streamOf(t)),
@@ -219,4 +221,18 @@ test('layers: concurrent creation of the same layer and reconcile', async () => 
     assert.ok(ls.has(a.chainId));
     assert.ok(fs.existsSync(path.join(root, 'layers', 'l', a.link)));
   } finally { rmRoot(root); }
+});
+
+test('mounts: mountinfo lines parsed, escaped paths unescaped, optional fields skipped', () => {
+  const text = [
+    '22 1 0:21 / / rw,relatime shared:1 - ext4 /dev/vda rw',
+    '95 22 0:50 / /var/lib/with\\040space/merged rw,relatime shared:40 master:3 - overlay overlay rw,lowerdir=l/A',
+    '96 22 0:51 / /tmp/x rw - tmpfs tmp\\011fs rw',
+    '',
+  ].join('\n');
+  assert.deepEqual(parseMountInfo(text), [
+    { mountId: 22, parentId: 1, mountPoint: '/', fsType: 'ext4', source: '/dev/vda' },
+    { mountId: 95, parentId: 22, mountPoint: '/var/lib/with space/merged', fsType: 'overlay', source: 'overlay' },
+    { mountId: 96, parentId: 22, mountPoint: '/tmp/x', fsType: 'tmpfs', source: 'tmp\tfs' },
+  ]);
 });

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { familiarName, familiarString, normalizedString, parseNormalizedNamed, parseNormalizedTagged } from '../../src/distribution/reference';
+import { familiarName, familiarString, normalizedString, parseNormalizedNamed, parseNormalizedTagged } from '../../src/lib/reference';
 
 const OK: Array<[string, string, string]> = [
   ['busybox', 'docker.io/library/busybox:latest', 'busybox:latest'],

@@ -1,16 +1,14 @@
 // Container routes: one handler per endpoint, thin: parse, call the engine, shape the reply.
 import type { Duplex } from 'node:stream';
-import { ConflictError, InvalidParameterError } from '../../lib/errors';
+import { InvalidParameterError } from '../../lib/errors';
 import { parseFilters } from '../../lib/filters';
-import { runtimeOf } from '../../engine/config';
 import type { ContainerService, WaitCondition } from '../../engine/containers/ContainerService';
 import type { CreateRequest } from '../../engine/containers/createConfig';
 import type { UpdateRequest } from '../../engine/containers/update';
 import type { AttachSession } from '../../engine/containers/attach';
 import { listContainers, pruneContainers } from '../../engine/containers/list';
-import { readLogs, readLogSnapshot, type LogQuery, type LogRecord } from '../../engine/logs/reader';
-import { sampleStats, withPrevious, type StatsSample } from '../../engine/containers/stats';
-import { topProcesses } from '../../engine/containers/top';
+import type { LogQuery, LogRecord } from '../../engine/logs/reader';
+import { withPrevious, type StatsSample } from '../../engine/containers/stats';
 import { inspectContainer } from '../../engine/containers/views';
 import { readJson } from '../body';
 import { sendEmpty, sendJson, startJsonStream } from '../respond';
@@ -160,7 +158,7 @@ export function registerContainerRoutes(r: Router, deps: ContainerRouteDeps): vo
       ctx.res.writeHead(200, { 'Content-Type': streamContentType(ctx, tty) });
       ctx.res.flushHeaders();
       const sock = ctx.res as unknown as Duplex;
-      if (logs) await readLogSnapshot(svc.logPath(c.Id), { stdout: opts.stdout, stderr: opts.stderr }, (rec) => write(sock, rec.stream, rec.message));
+      if (logs) await svc.logSnapshot(c.Id, { stdout: opts.stdout, stderr: opts.stderr }, (rec) => write(sock, rec.stream, rec.message));
       if (!stream) return void ctx.res.end();
       const session = await svc.attach(c.Id, { ...opts, stdin: false });
       pipeOutput(session, sock);
@@ -169,7 +167,7 @@ export function registerContainerRoutes(r: Router, deps: ContainerRouteDeps): vo
       return;
     }
     const sock = hijack(ctx, streamContentType(ctx, tty));
-    if (logs) await readLogSnapshot(svc.logPath(c.Id), { stdout: opts.stdout, stderr: opts.stderr }, (rec) => write(sock, rec.stream, rec.message));
+    if (logs) await svc.logSnapshot(c.Id, { stdout: opts.stdout, stderr: opts.stderr }, (rec) => write(sock, rec.stream, rec.message));
     if (!stream) return void sock.end();
     const session = await svc.attach(c.Id, opts);
     if (ctx.upgrade!.head.length) session.write(ctx.upgrade!.head);
@@ -197,9 +195,7 @@ export function registerContainerRoutes(r: Router, deps: ContainerRouteDeps): vo
       if (!/^-?\d+$/.test(tail)) throw new InvalidParameterError(`invalid value for tail: ${tail}`);
       if (Number(tail) >= 0) query.tail = Number(tail);
     }
-    if (c.HostConfig.LogConfig.Type === 'none') {
-      throw new InvalidParameterError('configured logging driver does not support reading');
-    }
+    const read = svc.logReader(c.Id, query);
     const timestamps = queryBool(q, 'timestamps');
     const tty = c.Config.Tty;
     const res = ctx.res;
@@ -216,13 +212,13 @@ export function registerContainerRoutes(r: Router, deps: ContainerRouteDeps): vo
       : Promise.resolve());
     const follow = queryBool(q, 'follow') && c.State.Running && query.untilNs === undefined;
     if (!follow) {
-      await readLogs(svc.logPath(c.Id), query, emit, { pace });
+      await read(emit, { pace });
       return void res.end();
     }
     let cancelled = false;
     const cancelHooks: (() => void)[] = [];
     res.on('close', () => { cancelled = true; cancelHooks.forEach((fn) => fn()); });
-    await readLogs(svc.logPath(c.Id), query, emit, {
+    await read(emit, {
       follow: { stopped: svc.wait(c.Id, 'not-running'), cancelled: () => cancelled, onCancel: (fn) => cancelHooks.push(fn) },
       pace,
     });
@@ -230,27 +226,23 @@ export function registerContainerRoutes(r: Router, deps: ContainerRouteDeps): vo
   });
 
   r.get('/containers/:id/top', async (ctx) => {
-    const c = svc.store.get(ctx.params.id);
-    if (!c.State.Running) throw new ConflictError(`Container ${c.Id} is not running`);
-    const pids = await svc.runtime.pids(c.Id, runtimeOf(svc.config, c.HostConfig.Runtime));
-    sendJson(ctx.res, 200, await topProcesses(pids, ctx.query.get('ps_args') ?? '-ef'));
+    sendJson(ctx.res, 200, await svc.top(ctx.params.id, ctx.query.get('ps_args') ?? '-ef'));
   });
 
   r.get('/containers/:id/stats', async (ctx) => {
     const c = svc.store.get(ctx.params.id);
-    const cgroup = `${svc.config.cgroupParent}/${c.Id}`;
     const streaming = queryBool(ctx.query, 'stream', true);
     const oneShot = queryBool(ctx.query, 'one-shot');
     if (!streaming) {
-      const first = await sampleStats(c, cgroup);
+      const first = await svc.stats(c.Id);
       if (oneShot || !c.State.Running) return sendJson(ctx.res, 200, first);
       await sleep(1000);
-      return sendJson(ctx.res, 200, withPrevious(await sampleStats(c, cgroup), first));
+      return sendJson(ctx.res, 200, withPrevious(await svc.stats(c.Id), first));
     }
     const stream = startJsonStream(ctx.res, '\n');
     let prev: StatsSample | undefined;
     while (!stream.closed) {
-      const cur = await sampleStats(c, cgroup).catch(() => undefined);
+      const cur = await svc.stats(c.Id).catch(() => undefined);
       if (!cur) break;
       stream.write(withPrevious(cur, prev));
       prev = cur;

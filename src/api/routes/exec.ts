@@ -1,8 +1,7 @@
 // Exec routes: create, start (hijacked, or detached), resize, inspect.
 import type { Duplex } from 'node:stream';
 import { InvalidParameterError, SystemError } from '../../lib/errors';
-import type { Engine } from '../../engine/Engine';
-import { execServiceOf, type ExecCreateRequest, type ExecService } from '../../engine/exec/ExecService';
+import type { ExecCreateRequest, ExecService } from '../../engine/exec/ExecService';
 import { parseJson, readJson } from '../body';
 import { sendEmpty, sendJson } from '../respond';
 import { queryInt, type RequestContext, type Router } from '../router';
@@ -33,9 +32,7 @@ async function upgradeBody(ctx: RequestContext): Promise<{ body: Buffer; rest: B
   return { body: head.subarray(0, len), rest: head.subarray(len) };
 }
 
-export function registerExecRoutes(r: Router, engine: Engine): void {
-  const svc: ExecService = execServiceOf(engine.containers);
-
+export function registerExecRoutes(r: Router, svc: ExecService): void {
   r.post('/containers/:id/exec', async (ctx) => {
     const body = await readJson<ExecCreateRequest>(ctx.req, { allowEmpty: false });
     sendJson(ctx.res, 201, svc.create(ctx.params.id, body));

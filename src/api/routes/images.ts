@@ -4,7 +4,7 @@ import { sendEmpty, sendJson, startJsonStream, streamError } from '../respond';
 import { parseFilters } from '../../lib/filters';
 import { errorMessage, InvalidParameterError, NotFoundError } from '../../lib/errors';
 import type { ImageService } from '../../engine/images/ImageService';
-import { familiarRepo, parseNormalizedNamed } from '../../distribution/reference';
+import { familiarRepo, parseNormalizedNamed } from '../../lib/reference';
 
 export function registerImageRoutes(r: Router, images: ImageService): void {
   r.get('/images/json', (ctx) => {

@@ -9,7 +9,7 @@ import { normalizeFormat, renderFormat } from '../format/formatter';
 import { DEFAULT_HISTORY_FORMAT, HISTORY_HEADERS, HistoryContext } from '../format/contexts';
 import { displayJsonMessages } from '../format/jsonmessage';
 import { humanSize } from '../format/units';
-import { fullName, parseReference, ReferenceError } from '../reference';
+import { parseNormalizedNamed, ReferenceError, repoName } from '../../lib/reference';
 import { confirm } from './prompt';
 
 export function registerHistory(parent: Command, cli: Cli): void {
@@ -67,12 +67,12 @@ export function registerTag(parent: Command, cli: Cli): void {
       requireArgs(cmd, args, 2, 2);
       let r;
       try {
-        r = parseReference(args[1]);
+        r = parseNormalizedNamed(args[1]);
       } catch (e) {
         throw new StatusError(1, (e as ReferenceError).message);
       }
       if (r.digest) throw new StatusError(1, 'refusing to create a tag with a digest reference');
-      await cli.client.imageTag(args[0], fullName(r), r.tag ?? 'latest');
+      await cli.client.imageTag(args[0], repoName(r), r.tag ?? 'latest');
     });
 }
 
@@ -129,7 +129,7 @@ export function registerImport(parent: Command, cli: Cli): void {
       const [src, repo] = args;
       if (repo) {
         try {
-          parseReference(repo);
+          parseNormalizedNamed(repo);
         } catch (e) {
           throw new StatusError(1, (e as Error).message);
         }

@@ -7,7 +7,7 @@ import { Cli, errorText, PROG, StatusError, commandPath } from '../cli';
 import { addContainerFlags, buildCreateBody, ContainerFlags } from '../containerflags';
 import { exitCodeFromStartError, startStreaming } from '../attach';
 import { displayJsonMessages } from '../format/jsonmessage';
-import { parseReference, fullName, familiarString, ReferenceError } from '../reference';
+import { familiarString, parseNormalizedNamed, ReferenceError, repoName } from '../../lib/reference';
 
 function consoleSize(): [number, number] | undefined {
   if (process.stdout.isTTY && process.stdout.rows && process.stdout.columns) return [process.stdout.rows, process.stdout.columns];
@@ -16,9 +16,9 @@ function consoleSize(): [number, number] | undefined {
 
 /** Pull an image: POST /images/create?fromImage=<fully qualified repo>&tag=<tag>, progress to `out`. */
 export async function pullImage(cli: Cli, image: string, out: NodeJS.WritableStream, quiet = false, platform?: string): Promise<void> {
-  const r = parseReference(image);
+  const r = parseNormalizedNamed(image);
   const tag = r.digest ? r.digest : (r.tag ?? 'latest');
-  const stream = await cli.client.imagePull(fullName(r), tag, { platform });
+  const stream = await cli.client.imagePull(repoName(r), tag, { platform });
   const sink = quiet ? { write: () => true } as unknown as NodeJS.WritableStream : out;
   await displayJsonMessages(stream, sink, !!(out as NodeJS.WriteStream).isTTY);
 }
@@ -28,7 +28,7 @@ export async function createContainer(cli: Cli, body: ContainerCreateBody, o: Co
   const pull = o.pull ?? 'missing';
   if (!['missing', 'always', 'never'].includes(pull)) throw new StatusError(125, `invalid pull option: '${pull}': must be one of "always", "missing" or "never"`);
   try {
-    parseReference(image);
+    parseNormalizedNamed(image);
   } catch (e) {
     if (e instanceof ReferenceError) throw new Error(e.message);
     throw e;
@@ -39,7 +39,7 @@ export async function createContainer(cli: Cli, body: ContainerCreateBody, o: Co
     created = await cli.client.containerCreate(body, { name: o.name });
   } catch (e) {
     if (!(e instanceof ApiError) || e.status !== 404 || pull !== 'missing' || !/no such image/i.test(e.message)) throw e;
-    cli.eprintln(`Unable to find image '${familiarString(parseReference(image))}' locally`);
+    cli.eprintln(`Unable to find image '${familiarString(parseNormalizedNamed(image))}' locally`);
     await pullImage(cli, image, cli.err, !!o.quiet);
     created = await cli.client.containerCreate(body, { name: o.name });
   }

@@ -3,7 +3,7 @@ import type { ContainerSummary, HistoryItem, ImageSummary, StatsJSON } from '../
 import { contextJSON, ellipsis, goQuote, goTimeString, truncateId } from './formatter';
 import { displayablePorts } from './ports';
 import { bytesSize, humanSizeWithPrecision, timeAgo } from './units';
-import { familiarString, parseReference, familiarName } from '../reference';
+import { familiarRepo, familiarString, parseNormalizedNamed } from '../../lib/reference';
 
 // ------------------------------------------------------------------ containers (ps)
 
@@ -37,8 +37,8 @@ export class ContainerContext {
     if (this.trunc) {
       if (this.c.ImageID && truncateId(this.c.ImageID) === truncateId(img)) return truncateId(img);
       try {
-        const r = parseReference(img);
-        return r.tag ? familiarString({ ...r, digest: undefined }) : familiarName(r);
+        const r = parseNormalizedNamed(img);
+        return r.tag ? familiarString({ ...r, digest: undefined }) : familiarRepo(r);
       } catch { /* not a reference */ }
     }
     return img;
@@ -135,17 +135,17 @@ export function imageRows(images: ImageSummary[], opts: { digests?: boolean; tru
     const repoDigests = new Map<string, string[]>();
     for (const t of tags) {
       try {
-        const r = parseReference(t);
+        const r = parseNormalizedNamed(t);
         if (!r.tag) continue;
-        const name = familiarName(r);
+        const name = familiarRepo(r);
         repoTags.set(name, [...(repoTags.get(name) ?? []), r.tag]);
       } catch { /* skip */ }
     }
     for (const d of digs) {
       try {
-        const r = parseReference(d);
+        const r = parseNormalizedNamed(d);
         if (!r.digest) continue;
-        const name = familiarName(r);
+        const name = familiarRepo(r);
         repoDigests.set(name, [...(repoDigests.get(name) ?? []), r.digest]);
       } catch { /* skip */ }
     }

@@ -1,4 +1,5 @@
-// Sizes and durations as docker's go-units prints and parses them.
+// Sizes and durations as docker's go-units prints and parses them (the size parsers, shared
+// with the daemon, are in lib/units.ts).
 import { humanDuration } from '../../lib/units';
 
 export { humanDuration };
@@ -29,28 +30,6 @@ export function humanSize(size: number): string {
 /** go-units BytesSize: binary units ("880KiB", "23.54GiB"). */
 export function bytesSize(size: number): string {
   return customSize(4, size, 1024, BINARY);
-}
-
-const SIZE_RE = /^(\d+(?:\.\d+)*) ?([kKmMgGtTpP])?[iI]?[bB]?$/;
-const MUL: Record<string, number> = { k: 1, m: 2, g: 3, t: 4, p: 5 };
-
-function parseSize(s: string, base: number): number {
-  const m = SIZE_RE.exec(s);
-  if (!m) throw new Error(`invalid size: '${s}'`);
-  let size = parseFloat(m[1]);
-  if (Number.isNaN(size)) throw new Error(`invalid size: '${s}'`);
-  if (m[2]) size *= Math.pow(base, MUL[m[2].toLowerCase()]);
-  return Math.trunc(size);
-}
-
-/** go-units RAMInBytes: "64m" → 67108864 (binary multiples, unit letters case-insensitive). */
-export function ramInBytes(s: string): number {
-  return parseSize(s, 1024);
-}
-
-/** go-units FromHumanSize: "1k" → 1000 (decimal multiples). */
-export function fromHumanSize(s: string): number {
-  return parseSize(s, 1000);
 }
 
 /** "<duration> ago" for a Unix time in seconds, as docker's CREATED column. */

@@ -1,28 +1,41 @@
 // The container engine's facade: shared state (records, locks, waiters, attach sessions)
-// and one method per operation; each operation lives in its own file (create.ts, start.ts,
-// exit.ts, stop.ts, pause.ts, remove.ts, rename.ts, reconcile.ts).
+// and one method per operation. Each operation lives in its own file (create.ts, start.ts,
+// exit.ts, stop.ts, pause.ts, remove.ts, rename.ts, restart.ts, update.ts, reconcile.ts) and
+// takes the narrow part of the context (context.ts) it needs; what follows a start or an exit
+// is the supervisor's (supervisor.ts); attachments (attachments/) are set up around each task.
 import { EventEmitter } from 'node:events';
 import * as path from 'node:path';
-import { ConflictError } from '../../lib/errors';
+import { ConflictError, InvalidParameterError } from '../../lib/errors';
 import { KeyedMutex } from '../../lib/mutex';
 import type { Runtime } from '../../runtime/types';
-import type { DaemonConfig } from '../config';
+import { runtimeOf, type DaemonConfig } from '../config';
 import type { EventBus } from '../events/EventBus';
 import { AttachRegistry, AttachSession, type AttachOptions } from './attach';
+import { containerAttachments } from './attachments';
+import { AttachmentRunner } from './attachments/runner';
+import type { Attachment } from './attachments/types';
 import type { ContainerRecord } from './Container';
 import { ContainerStore } from './ContainerStore';
+import type { ContainerContext, HealthMonitor } from './context';
 import { createContainer } from './create';
 import type { CreateRequest } from './createConfig';
 import { ExitMonitor, type ExitInfo } from './ExitMonitor';
 import { pauseContainer, unpauseContainer } from './pause';
 import type { ImageLookup, RootfsStore } from './ports';
+import { publishContainerEvent } from './publish';
 import { restoreContainers } from './reconcile';
 import { removeContainer } from './remove';
 import { renameContainer } from './rename';
-import { RestartManager } from './restart';
+import { restartContainer } from './restart';
+import { RestartManager } from './restartPolicy';
+import { RunningExecs } from './runningExecs';
 import { startContainer } from './start';
+import { sampleStats, type StatsSample } from './stats';
+import { killContainer, stopByRef, untilStopped } from './stop';
+import { Supervisor } from './supervisor';
+import { topProcesses } from './top';
 import { updateContainer, type UpdateRequest } from './update';
-import { killContainer, restartContainer, stopByRef, untilStopped } from './stop';
+import { readLogSnapshot, readLogs, type LogQuery, type LogRecord, type ReadOptions } from '../logs/reader';
 
 export interface ContainerDeps {
   config: DaemonConfig;
@@ -33,6 +46,10 @@ export interface ContainerDeps {
   swapLimitSupported: boolean;
   /** Called after a container and its writable layer are gone (the image side may free layers). */
   onRemoved?: (c: ContainerRecord) => void;
+  /** Health checks, started with each task and stopped at its exit. */
+  health?: HealthMonitor;
+  /** Set up around every task, in this order; the daemon's list (attachments/index.ts) by default. */
+  attachments?: Attachment[];
 }
 
 export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
@@ -44,6 +61,8 @@ export class ContainerService {
   readonly locks = new KeyedMutex();
   /** Restart policies' in-memory state (back-off, pending restarts). */
   readonly restarts = new RestartManager();
+  /** Exec sessions running in each container (filled by the exec service). */
+  readonly runningExecs = new RunningExecs();
   /** Set by the daemon's shutdown: stops then are not "manual" and nothing restarts. */
   shuttingDown = false;
   /**
@@ -51,9 +70,25 @@ export class ContainerService {
    * task started, 'stopped' (record) after an exit was recorded, 'removed' (record) after removal.
    */
   readonly lifecycle = new EventEmitter();
+  readonly attachments: AttachmentRunner;
+  readonly supervisor: Supervisor;
+  /** What the operations are given (each takes the part of it that it names). */
+  private readonly ctx: ContainerContext;
 
   constructor(readonly deps: ContainerDeps) {
     this.store = new ContainerStore(path.join(deps.config.dataRoot, 'containers'));
+    this.attachments = new AttachmentRunner(deps.attachments ?? containerAttachments(), (id) => ({ containerDir: this.store.dir(id) }));
+    const shared: Omit<ContainerContext, 'supervisor'> = {
+      config: deps.config, images: deps.images, rootfs: deps.rootfs, runtime: deps.runtime,
+      store: this.store, locks: this.locks, monitor: this.monitor, attaches: this.attaches, restarts: this.restarts,
+      attachments: this.attachments, lifecycle: this.lifecycle, swapLimitSupported: deps.swapLimitSupported,
+      shuttingDown: () => this.shuttingDown,
+      publish: (c, action, extra) => this.publish(c, action, extra),
+      logPath: (id) => this.logPath(id),
+      onRemoved: (c) => deps.onRemoved?.(c),
+    };
+    this.supervisor = new Supervisor(shared, deps.health);
+    this.ctx = { ...shared, supervisor: this.supervisor };
   }
 
   get runtime(): Runtime { return this.deps.runtime; }
@@ -65,24 +100,22 @@ export class ContainerService {
   }
 
   publish(c: ContainerRecord, action: string, extra: Record<string, string> = {}): void {
-    this.deps.events.publish('container', action, c.Id, {
-      ...c.Config.Labels, image: c.Config.Image, name: c.Name.slice(1), ...extra,
-    });
+    publishContainerEvent(this.deps.events, c, action, extra);
   }
 
   // ---- operations, one file each
 
-  async restore(): Promise<void> { return restoreContainers(this); }
-  create(name: string | undefined, req: CreateRequest): Promise<{ Id: string; Warnings: string[] }> { return createContainer(this, name, req); }
-  start(ref: string): Promise<void> { return startContainer(this, ref); }
-  kill(ref: string, signal?: string): Promise<void> { return killContainer(this, ref, signal); }
-  stop(ref: string, opts: { signal?: string; timeout?: number } = {}): Promise<void> { return stopByRef(this, ref, opts); }
-  restart(ref: string, opts: { signal?: string; timeout?: number } = {}): Promise<void> { return restartContainer(this, ref, opts); }
-  pause(ref: string): Promise<void> { return pauseContainer(this, ref); }
-  unpause(ref: string): Promise<void> { return unpauseContainer(this, ref); }
-  remove(ref: string, opts: { force?: boolean; volumes?: boolean } = {}): Promise<void> { return removeContainer(this, ref, opts); }
-  rename(ref: string, newName: string): Promise<void> { return renameContainer(this, ref, newName); }
-  update(ref: string, req: UpdateRequest): Promise<{ Warnings: string[] }> { return updateContainer(this, ref, req); }
+  async restore(): Promise<void> { return restoreContainers(this.ctx); }
+  create(name: string | undefined, req: CreateRequest): Promise<{ Id: string; Warnings: string[] }> { return createContainer(this.ctx, name, req); }
+  start(ref: string): Promise<void> { return startContainer(this.ctx, ref); }
+  kill(ref: string, signal?: string): Promise<void> { return killContainer(this.ctx, ref, signal); }
+  stop(ref: string, opts: { signal?: string; timeout?: number } = {}): Promise<void> { return stopByRef(this.ctx, ref, opts); }
+  restart(ref: string, opts: { signal?: string; timeout?: number } = {}): Promise<void> { return restartContainer(this.ctx, ref, opts); }
+  pause(ref: string): Promise<void> { return pauseContainer(this.ctx, ref); }
+  unpause(ref: string): Promise<void> { return unpauseContainer(this.ctx, ref); }
+  remove(ref: string, opts: { force?: boolean; volumes?: boolean } = {}): Promise<void> { return removeContainer(this.ctx, ref, opts); }
+  rename(ref: string, newName: string): Promise<void> { return renameContainer(this.ctx, ref, newName); }
+  update(ref: string, req: UpdateRequest): Promise<{ Warnings: string[] }> { return updateContainer(this.ctx, ref, req); }
 
   // ---- wait, attach, resize
 
@@ -94,7 +127,7 @@ export class ContainerService {
     const c = this.store.get(ref);
     if (condition === 'removed') return this.monitor.removed(c.Id);
     if (condition === 'next-exit') return this.monitor.nextExit(c.Id);
-    return untilStopped(this, c);
+    return untilStopped(this.ctx, c);
   }
 
   async attach(ref: string, opts: AttachOptions): Promise<AttachSession> {
@@ -111,6 +144,38 @@ export class ContainerService {
     if (!c.State.Running) throw new ConflictError(`Container ${c.Id} is not running`);
     if (!c.Config.Tty) return;
     await this.runtime.resize(c.Id, height, width);
+  }
+
+  // ---- what runs inside: processes, resource use, output
+
+  /** `docker top`: ps rows of the container's processes. */
+  async top(ref: string, psArgs = '-ef'): Promise<{ Titles: string[]; Processes: string[][] }> {
+    const c = this.store.get(ref);
+    if (!c.State.Running) throw new ConflictError(`Container ${c.Id} is not running`);
+    const pids = await this.runtime.pids(c.Id, runtimeOf(this.config, c.HostConfig.Runtime));
+    return topProcesses(pids, psArgs);
+  }
+
+  /** One stats sample from the container's cgroup (an empty one when it is not running). */
+  stats(ref: string): Promise<StatsSample> {
+    const c = this.store.get(ref);
+    return sampleStats(c, `${this.config.cgroupParent}/${c.Id}`);
+  }
+
+  /**
+   * The container's log as the query asks, read (and followed) when the returned function is
+   * called; a driver that keeps no log is refused here, before a reply has begun.
+   */
+  logReader(ref: string, q: LogQuery): (emit: (r: LogRecord) => void, opts?: ReadOptions) => Promise<void> {
+    const c = this.store.get(ref);
+    if (c.HostConfig.LogConfig.Type === 'none') throw new InvalidParameterError('configured logging driver does not support reading');
+    const file = this.logPath(c.Id);
+    return (emit, opts = {}) => readLogs(file, q, emit, opts);
+  }
+
+  /** What the log holds now (attach's `logs=1`). */
+  async logSnapshot(ref: string, q: LogQuery, emit: (r: LogRecord) => void): Promise<void> {
+    await readLogSnapshot(this.logPath(this.store.get(ref).Id), q, emit);
   }
 
   /** Containers (any state) created from an image; for `rmi` conflicts. */

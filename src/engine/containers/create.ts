@@ -4,23 +4,22 @@ import * as os from 'node:os';
 import { BerthError, InvalidParameterError } from '../../lib/errors';
 import { newId } from '../../lib/ids';
 import { type ContainerRecord, initialState } from './Container';
-import type { ContainerService } from './ContainerService';
+import type { ContainerContext } from './context';
 import { buildConfig, buildHostConfig, commandOf, type CreateRequest } from './createConfig';
-import { writeContainerFiles } from './files';
 import { generateName } from './names';
 import { validateCapabilities, validateSecurityOpt } from './spec';
 
-export async function createContainer(svc: ContainerService, name: string | undefined, req: CreateRequest): Promise<{ Id: string; Warnings: string[] }> {
+export async function createContainer(ctx: Pick<ContainerContext, 'config' | 'images' | 'rootfs' | 'store' | 'swapLimitSupported' | 'publish'>, name: string | undefined, req: CreateRequest): Promise<{ Id: string; Warnings: string[] }> {
   if (!req || typeof req !== 'object') throw new InvalidParameterError('invalid create request');
   if (!req.Image || typeof req.Image !== 'string') throw new InvalidParameterError('No image specified');
-  const image = await svc.deps.images.resolve(req.Image);
+  const image = await ctx.images.resolve(req.Image);
   const config = buildConfig(req, image.config.config ?? {}, req.Image);
   const hostConfig = buildHostConfig(req.HostConfig, {
-    defaultRuntime: svc.config.defaultRuntime,
-    runtimes: Object.keys(svc.config.runtimes),
-    logDriver: svc.config.logDriver,
-    logOpts: svc.config.logOpts,
-    swapLimitSupported: svc.deps.swapLimitSupported,
+    defaultRuntime: ctx.config.defaultRuntime,
+    runtimes: Object.keys(ctx.config.runtimes),
+    logDriver: ctx.config.logDriver,
+    logOpts: ctx.config.logOpts,
+    swapLimitSupported: ctx.swapLimitSupported,
   });
   const { path: cmdPath, args } = commandOf(config);
   const id = newId();
@@ -33,20 +32,21 @@ export async function createContainer(svc: ContainerService, name: string | unde
   };
   validateCapabilities(c);
   validateNamespaces(c);
-  const finalName = name ? name : generateName((n) => svc.store.hasName(n));
-  svc.store.reserveName(finalName, id);
+  const finalName = name ? name : generateName((n) => ctx.store.hasName(n));
+  ctx.store.reserveName(finalName, id);
   c.Name = finalName.startsWith('/') ? finalName : '/' + finalName;
   try {
-    await fsp.mkdir(svc.store.dir(id), { recursive: true, mode: 0o710 });
-    await Promise.all([svc.rootfs.createMount(id, image.topChainId), writeContainerFiles(svc.store.dir(id), c)]);
-    await svc.store.save(c, { durable: true });
+    await fsp.mkdir(ctx.store.dir(id), { recursive: true, mode: 0o710 });
+    // The /etc files are an attachment: written at each start (attachments/etcFiles.ts).
+    await ctx.rootfs.createMount(id, image.topChainId);
+    await ctx.store.save(c, { durable: true });
   } catch (e) {
-    svc.store.releaseName(c.Name);
-    await svc.rootfs.removeMount(id).catch(() => undefined);
-    await fsp.rm(svc.store.dir(id), { recursive: true, force: true });
+    ctx.store.releaseName(c.Name);
+    await ctx.rootfs.removeMount(id).catch(() => undefined);
+    await fsp.rm(ctx.store.dir(id), { recursive: true, force: true });
     throw e;
   }
-  svc.publish(c, 'create');
+  ctx.publish(c, 'create');
   return { Id: id, Warnings: [] };
 }
 

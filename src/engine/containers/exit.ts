@@ -1,77 +1,38 @@
-// A task exited: record it, tear down runtime state and rootfs, notify, then either schedule
-// the restart policy's restart or auto-remove.
+// A task exited: record it, tear down its runtime state, rootfs and attachments, tell the
+// waiters. What follows (restart, auto-remove, health) is the supervisor's decision.
 import * as fsp from 'node:fs/promises';
 import { errorMessage } from '../../lib/errors';
 import { log } from '../../lib/log';
 import { span } from '../../lib/trace';
 import { bundleDir, runtimeOf } from '../config';
 import { type ContainerRecord, setExited, setRestarting } from './Container';
-import type { ContainerService } from './ContainerService';
-import { removeLocked } from './remove';
-import { endRestartingLocked } from './restart';
-import { startLocked } from './start';
+import type { ContainerContext, ExitStatus } from './context';
 
-export function watchExit(svc: ContainerService, c: ContainerRecord): void {
-  svc.runtime.waitExit(c.Id).then(
-    (status) => handleExit(svc, c, status),
-    (e) => log.error('waiting for exit failed', { id: c.Id, error: errorMessage(e) }),
-  );
-}
+export type ExitContext = Pick<ContainerContext, 'config' | 'store' | 'runtime' | 'rootfs' | 'attachments' | 'monitor' | 'publish'>;
 
-export async function handleExit(
-  svc: ContainerService, c: ContainerRecord, status: { exitCode: number; exitedAt: Date; oomKilled: boolean },
-  opts: { restart?: boolean } = {},
-): Promise<void> {
-  await svc.locks.run(c.Id, async () => {
-    if (!svc.store.find(c.Id)) return;
-    const rt = runtimeOf(svc.config, c.HostConfig.Runtime);
-    if (status.oomKilled) svc.publish(c, 'oom');
-    const ranMs = status.exitedAt.getTime() - Date.parse(c.State.StartedAt);
-    const delay = opts.restart === false ? undefined
-      : svc.restarts.decide(c, status.exitCode, c.HasBeenManuallyStopped || svc.shuttingDown, ranMs);
-    if (delay !== undefined) {
-      c.RestartCount++;
-      setRestarting(c, status.exitCode, status.exitedAt, status.oomKilled);
-    } else {
-      setExited(c, status.exitCode, status.exitedAt, status.oomKilled);
-    }
-    // Independent teardown steps run together: the runtime's state, the shim's files, the rootfs.
-    await span('exit.teardown', c.Id, () => Promise.all([
-      svc.runtime.delete(c.Id, rt, true).then(() => svc.runtime.cleanup(c.Id))
-        .catch((e) => log.warn('runtime delete failed', { id: c.Id, error: errorMessage(e) })),
-      svc.rootfs.unmount(c.Id).catch((e) => log.warn('unmount failed', { id: c.Id, error: errorMessage(e) })),
-      fsp.rm(bundleDir(svc.config, c.Id), { recursive: true, force: true }).catch(() => undefined),
-    ]));
-    // An AutoRemove container goes straight on to removal; a crash in between is repaired
-    // by reconcile (running record, no task: exited, then removed).
-    if (!c.HostConfig.AutoRemove) await span('exit.save', c.Id, () => svc.store.save(c));
-    svc.publish(c, 'die', { exitCode: String(status.exitCode) });
-    // As Docker: waiters for "not-running"/"next-exit" wake at every exit, restarts included.
-    svc.monitor.notifyExit(c.Id, { exitCode: status.exitCode });
-    svc.lifecycle.emit('stopped', c);
-    if (delay !== undefined) {
-      log.info('restarting container', { id: c.Id, restartCount: c.RestartCount, delayMs: delay, exitCode: status.exitCode });
-      svc.restarts.schedule(c.Id, delay, () => void restartNow(svc, c));
-      return;
-    }
-    if (c.HostConfig.AutoRemove) await removeLocked(svc, c);
-  });
-}
-
-/** The policy's restart, when its back-off delay is over. */
-async function restartNow(svc: ContainerService, c: ContainerRecord): Promise<void> {
-  await svc.locks.run(c.Id, async () => {
-    if (!svc.store.find(c.Id) || !c.State.Restarting) return;
-    if (svc.shuttingDown) return; // left "restarting": the next daemon start decides
-    if (svc.restarts.isCanceled(c.Id)) {
-      await endRestartingLocked(svc, c);
-      return;
-    }
-    try {
-      await startLocked(svc, c);
-    } catch (e) {
-      log.warn('restart failed', { id: c.Id, error: errorMessage(e) });
-      await endRestartingLocked(svc, c, c.State.Error || errorMessage(e));
-    }
-  }).catch((e) => log.error('restart failed', { id: c.Id, error: errorMessage(e) }));
+/** Call with the container's lock held; `restarting`: the restart policy will start it again. */
+export async function recordExit(ctx: ExitContext, c: ContainerRecord, status: ExitStatus, restarting: boolean): Promise<void> {
+  const rt = runtimeOf(ctx.config, c.HostConfig.Runtime);
+  if (status.oomKilled) ctx.publish(c, 'oom');
+  if (restarting) {
+    c.RestartCount++;
+    setRestarting(c, status.exitCode, status.exitedAt, status.oomKilled);
+  } else {
+    setExited(c, status.exitCode, status.exitedAt, status.oomKilled);
+  }
+  // Independent teardown steps run together: the runtime's state, the shim's files, the
+  // rootfs, the bundle; the attachments are released once the task is gone.
+  await span('exit.teardown', c.Id, () => Promise.all([
+    ctx.runtime.delete(c.Id, rt, true).then(() => ctx.runtime.cleanup(c.Id))
+      .catch((e) => log.warn('runtime delete failed', { id: c.Id, error: errorMessage(e) }))
+      .then(() => ctx.attachments.release(c, 'exit')),
+    ctx.rootfs.unmount(c.Id).catch((e) => log.warn('unmount failed', { id: c.Id, error: errorMessage(e) })),
+    fsp.rm(bundleDir(ctx.config, c.Id), { recursive: true, force: true }).catch(() => undefined),
+  ]));
+  // An AutoRemove container goes straight on to removal; a crash in between is repaired
+  // by reconcile (running record, no task: exited, then removed).
+  if (!c.HostConfig.AutoRemove) await span('exit.save', c.Id, () => ctx.store.save(c));
+  ctx.publish(c, 'die', { exitCode: String(status.exitCode) });
+  // As Docker: waiters for "not-running"/"next-exit" wake at every exit, restarts included.
+  ctx.monitor.notifyExit(c.Id, { exitCode: status.exitCode });
 }

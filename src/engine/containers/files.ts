@@ -2,6 +2,7 @@
 // They live in the container's directory and are bind-mounted in.
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
+import { writeFileAtomic } from '../../lib/atomic';
 import type { MountSpec } from '../../runtime/types';
 import type { ContainerRecord } from './Container';
 
@@ -45,10 +46,12 @@ export async function writeContainerFiles(dir: string, c: ContainerRecord): Prom
     if (c.HostConfig.DnsOptions.length > 0) lines.push(`options ${c.HostConfig.DnsOptions.join(' ')}`);
     resolv = lines.join('\n') + '\n';
   }
+  // Temp file + rename: a running container's bind mount keeps the old inode, and a crash
+  // never leaves a torn file; no fsync, the next start writes them again.
   await Promise.all([
-    fsp.writeFile(files.hostname, hostname + '\n', { mode: 0o644 }),
-    fsp.writeFile(files.hosts, hosts, { mode: 0o644 }),
-    fsp.writeFile(files.resolvConf, resolv, { mode: 0o644 }),
+    writeFileAtomic(files.hostname, hostname + '\n', 0o644, false),
+    writeFileAtomic(files.hosts, hosts, 0o644, false),
+    writeFileAtomic(files.resolvConf, resolv, 0o644, false),
   ]);
 }
 

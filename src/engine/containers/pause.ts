@@ -1,28 +1,30 @@
 // Freezing and thawing a container through the runtime (cgroup freezer).
 import { runtimeOf } from '../config';
 import { canPause, canUnpause } from './Container';
-import type { ContainerService } from './ContainerService';
+import type { ContainerContext } from './context';
 
-export async function pauseContainer(svc: ContainerService, ref: string): Promise<void> {
-  const c = svc.store.get(ref);
-  await svc.locks.run(c.Id, async () => {
+export type PauseContext = Pick<ContainerContext, 'config' | 'store' | 'runtime' | 'locks' | 'publish'>;
+
+export async function pauseContainer(ctx: PauseContext, ref: string): Promise<void> {
+  const c = ctx.store.get(ref);
+  await ctx.locks.run(c.Id, async () => {
     canPause(c);
-    await svc.runtime.pause(c.Id, runtimeOf(svc.config, c.HostConfig.Runtime));
+    await ctx.runtime.pause(c.Id, runtimeOf(ctx.config, c.HostConfig.Runtime));
     c.State.Paused = true;
     c.State.Status = 'paused';
-    await svc.store.save(c);
+    await ctx.store.save(c);
   });
-  svc.publish(c, 'pause');
+  ctx.publish(c, 'pause');
 }
 
-export async function unpauseContainer(svc: ContainerService, ref: string): Promise<void> {
-  const c = svc.store.get(ref);
-  await svc.locks.run(c.Id, async () => {
+export async function unpauseContainer(ctx: PauseContext, ref: string): Promise<void> {
+  const c = ctx.store.get(ref);
+  await ctx.locks.run(c.Id, async () => {
     canUnpause(c);
-    await svc.runtime.resume(c.Id, runtimeOf(svc.config, c.HostConfig.Runtime));
+    await ctx.runtime.resume(c.Id, runtimeOf(ctx.config, c.HostConfig.Runtime));
     c.State.Paused = false;
     c.State.Status = 'running';
-    await svc.store.save(c);
+    await ctx.store.save(c);
   });
-  svc.publish(c, 'unpause');
+  ctx.publish(c, 'unpause');
 }

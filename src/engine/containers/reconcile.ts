@@ -1,53 +1,64 @@
 // At daemon start: records are matched with what really runs; half-done work is finished;
-// restart policies are applied to containers that stopped while the daemon was away.
+// attachments keep what running containers use; restart policies are applied to containers
+// that stopped while the daemon was away.
 import { errorMessage } from '../../lib/errors';
 import { log } from '../../lib/log';
 import { runtimeOf } from '../config';
 import { type ContainerRecord, setExited } from './Container';
-import type { ContainerService } from './ContainerService';
-import { handleExit, watchExit } from './exit';
-import { removeLocked } from './remove';
-import { shouldRestartOnBoot } from './restart';
-import { startLocked } from './start';
+import type { ContainerContext } from './context';
+import { removeLocked, type RemoveContext } from './remove';
+import { shouldRestartOnBoot } from './restartPolicy';
 
-export async function restoreContainers(svc: ContainerService): Promise<void> {
-  const records = await svc.store.load();
-  await Promise.all(records.map((c) => reconcileContainer(svc, c).catch((e) => log.error('reconcile failed', { id: c.Id, error: errorMessage(e) }))));
+export type ReconcileContext = RemoveContext & Pick<ContainerContext, 'locks' | 'supervisor'>;
+
+export async function restoreContainers(ctx: ReconcileContext): Promise<void> {
+  const records = await ctx.store.load();
+  const wasRunning = new Set<string>();
+  await Promise.all(records.map(async (c) => {
+    try {
+      if (await matchRecord(ctx, c)) wasRunning.add(c.Id);
+    } catch (e) {
+      log.error('reconcile failed', { id: c.Id, error: errorMessage(e) });
+    }
+  }));
+  // Before any restart below, so that nothing is half-prepared while attachments look.
+  await ctx.attachments.reconcile(ctx.store.all());
+  await Promise.all(ctx.store.all().filter((c) => shouldRestartOnBoot(c, wasRunning.has(c.Id))).map((c) => bootRestart(ctx, c)));
 }
 
-export async function reconcileContainer(svc: ContainerService, c: ContainerRecord): Promise<void> {
-  const rt = runtimeOf(svc.config, c.HostConfig.Runtime);
+/** Brings one record in line with the runtime; true when its task ran until the daemon went away. */
+async function matchRecord(ctx: ReconcileContext, c: ContainerRecord): Promise<boolean> {
   if (c.State.Status === 'removing') {
     // A removal that was cut short: finish it.
-    await removeLocked(svc, c);
-    return;
+    await removeLocked(ctx, c);
+    return false;
   }
-  let wasRunning = false;
   if (c.State.Restarting) {
     // The daemon went away while a restart was pending: the task is long gone.
     setExited(c, c.State.ExitCode, new Date(c.State.FinishedAt), c.State.OOMKilled, c.State.Error);
-    await svc.store.save(c);
-    wasRunning = true;
-  } else if (c.State.Running) {
-    const state = await svc.runtime.state(c.Id, rt).catch(() => undefined);
-    if (state && (state.status === 'running' || state.status === 'paused')) {
-      c.State.Paused = state.status === 'paused';
-      c.State.Status = state.status;
-      watchExit(svc, c);
-      return;
-    }
-    const exit = await svc.runtime.readExit(c.Id).catch(() => undefined);
-    await handleExit(svc, c, exit ?? { exitCode: 255, exitedAt: new Date(), oomKilled: false }, { restart: false });
-    if (!svc.store.find(c.Id)) return; // auto-removed
-    wasRunning = true;
+    await ctx.store.save(c);
+    return true;
   }
-  if (!shouldRestartOnBoot(c, wasRunning)) return;
-  // As Docker's restore: started afresh (restart count and manual-stop flag reset).
-  await svc.locks.run(c.Id, async () => {
-    if (c.State.Running || !svc.store.find(c.Id)) return;
+  if (!c.State.Running) return false;
+  const state = await ctx.runtime.state(c.Id, runtimeOf(ctx.config, c.HostConfig.Runtime)).catch(() => undefined);
+  if (state && (state.status === 'running' || state.status === 'paused')) {
+    c.State.Paused = state.status === 'paused';
+    c.State.Status = state.status;
+    ctx.supervisor.adopt(c);
+    return false;
+  }
+  const exit = await ctx.runtime.readExit(c.Id).catch(() => undefined);
+  await ctx.supervisor.exited(c, exit ?? { exitCode: 255, exitedAt: new Date(), oomKilled: false }, { restart: false });
+  return true;
+}
+
+/** As Docker's restore: started afresh (restart count and manual-stop flag reset). */
+async function bootRestart(ctx: ReconcileContext, c: ContainerRecord): Promise<void> {
+  await ctx.locks.run(c.Id, async () => {
+    if (c.State.Running || !ctx.store.find(c.Id)) return;
     log.info('restarting container by its restart policy', { id: c.Id, policy: c.HostConfig.RestartPolicy.Name });
     c.RestartCount = 0;
     c.HasBeenManuallyStopped = false;
-    await startLocked(svc, c);
+    await ctx.supervisor.launch(c);
   }).catch((e) => log.error('restart at daemon start failed', { id: c.Id, error: errorMessage(e) }));
 }

@@ -4,39 +4,44 @@ import { span } from '../../lib/trace';
 import { SIGKILL } from '../../lib/signals';
 import { bundleDir, runtimeOf } from '../config';
 import { type ContainerRecord, canRemove } from './Container';
-import type { ContainerService } from './ContainerService';
-import { signalContainer, untilStopped } from './stop';
+import type { ContainerContext } from './context';
+import { signalContainer, untilStopped, type SignalContext } from './stop';
 
-export async function removeContainer(svc: ContainerService, ref: string, opts: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
-  const c = svc.store.get(ref);
+export type RemoveContext = Pick<ContainerContext,
+  'config' | 'store' | 'runtime' | 'rootfs' | 'attachments' | 'attaches' | 'restarts' | 'monitor' | 'lifecycle' | 'publish' | 'onRemoved'>;
+
+export async function removeContainer(ctx: RemoveContext & SignalContext, ref: string, opts: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
+  const c = ctx.store.get(ref);
   canRemove(c, !!opts.force);
   if (c.State.Running) {
-    const exited = untilStopped(svc, c);
-    await signalContainer(svc, c, SIGKILL);
-    if (c.State.Paused) await svc.runtime.resume(c.Id, runtimeOf(svc.config, c.HostConfig.Runtime)).catch(() => undefined);
+    const exited = untilStopped(ctx, c);
+    await signalContainer(ctx, c, SIGKILL);
+    if (c.State.Paused) await ctx.runtime.resume(c.Id, runtimeOf(ctx.config, c.HostConfig.Runtime)).catch(() => undefined);
     await exited;
   }
-  await svc.locks.run(c.Id, async () => {
-    if (!svc.store.find(c.Id)) return; // AutoRemove got there first
+  await ctx.locks.run(c.Id, async () => {
+    if (!ctx.store.find(c.Id)) return; // AutoRemove got there first
     canRemove(c, !!opts.force);
-    await removeLocked(svc, c);
+    await removeLocked(ctx, c);
   });
 }
 
-export async function removeLocked(svc: ContainerService, c: ContainerRecord): Promise<void> {
+/** Call with the container's lock held (or at daemon start, before anything else runs). */
+export async function removeLocked(ctx: RemoveContext, c: ContainerRecord): Promise<void> {
   c.State.Status = 'removing';
-  await svc.store.save(c);
-  const rt = runtimeOf(svc.config, c.HostConfig.Runtime);
+  await ctx.store.save(c);
+  const rt = runtimeOf(ctx.config, c.HostConfig.Runtime);
   await span('remove.teardown', c.Id, () => Promise.all([
-    svc.runtime.delete(c.Id, rt, true).then(() => svc.runtime.cleanup(c.Id)).catch(() => undefined),
-    svc.rootfs.removeMount(c.Id),
-    fsp.rm(bundleDir(svc.config, c.Id), { recursive: true, force: true }),
+    ctx.runtime.delete(c.Id, rt, true).then(() => ctx.runtime.cleanup(c.Id)).catch(() => undefined)
+      .then(() => ctx.attachments.release(c, 'remove')),
+    ctx.rootfs.removeMount(c.Id),
+    fsp.rm(bundleDir(ctx.config, c.Id), { recursive: true, force: true }),
   ]));
-  await span('remove.record', c.Id, () => svc.store.delete(c));
-  svc.attaches.endPending(c.Id);
-  svc.publish(c, 'destroy');
-  svc.deps.onRemoved?.(c);
-  svc.lifecycle.emit('removed', c);
-  svc.restarts.reset(c.Id);
-  svc.monitor.notifyRemoved(c.Id, { exitCode: c.State.ExitCode });
+  await span('remove.record', c.Id, () => ctx.store.delete(c));
+  ctx.attaches.endPending(c.Id);
+  ctx.publish(c, 'destroy');
+  ctx.onRemoved(c);
+  ctx.lifecycle.emit('removed', c);
+  ctx.restarts.reset(c.Id);
+  ctx.monitor.notifyRemoved(c.Id, { exitCode: c.State.ExitCode });
 }

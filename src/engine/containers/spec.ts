@@ -1,10 +1,9 @@
 // From a container record to the runtime's input: capabilities, namespaces, limits, mounts.
 import { InvalidParameterError } from '../../lib/errors';
 import { ALL_CAPABILITIES, DEFAULT_CAPABILITIES, DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS } from '../../runtime/defaults';
-import type { ContainerSpecInput, NamespaceMode, ResourceLimits } from '../../runtime/types';
+import type { ContainerSpecInput, MountSpec, NamespaceMode, ResourceLimits } from '../../runtime/types';
 import type { ContainerRecord } from './Container';
 import { DEFAULT_PATH_ENV, mergeEnv } from './createConfig';
-import { containerFileMounts } from './files';
 import type { ResolvedUser } from './user';
 
 export function normaliseCap(c: string): string {
@@ -82,7 +81,8 @@ export function resourcesOf(c: ContainerRecord, swapLimitSupported: boolean): Re
 
 export interface SpecContext {
   rootfs: string;
-  containerDir: string;
+  /** What the container's attachments mount (their /etc files, later volumes). */
+  mounts: MountSpec[];
   user: ResolvedUser;
   cgroupParent: string;
   initPath: string;
@@ -122,7 +122,7 @@ export function buildSpecInput(c: ContainerRecord, ctx: SpecContext): ContainerS
       pid: namespace(h.PidMode, ctx.resolveContainerPid, 'pid'),
       uts: h.UTSMode === 'host' ? { mode: 'host' } : { mode: 'private' },
     },
-    mounts: containerFileMounts(ctx.containerDir, h.ReadonlyRootfs),
+    mounts: ctx.mounts,
     resources: resourcesOf(c, ctx.swapLimitSupported),
     maskedPaths: h.Privileged ? [] : h.MaskedPaths ?? [...DEFAULT_MASKED_PATHS],
     readonlyPaths: h.Privileged ? [] : h.ReadonlyPaths ?? [...DEFAULT_READONLY_PATHS],

@@ -1,87 +1,106 @@
-// Starting a container: rootfs, bundle, shim + runtime create, attach, runtime start.
+// Starting a container's task: rootfs, attachments, bundle, shim + runtime create, attach,
+// runtime start. What follows (following the exit, health, auto-remove of a failed start) is
+// the supervisor's.
 import * as fsp from 'node:fs/promises';
 import { BerthError, ConflictError, InvalidParameterError, NotModifiedError, errorMessage } from '../../lib/errors';
 import { log } from '../../lib/log';
 import { span } from '../../lib/trace';
 import { bundleDir, runtimeOf } from '../config';
 import { type ContainerRecord, canStart, setRunning } from './Container';
-import type { ContainerService } from './ContainerService';
-import { writeContainerFiles } from './files';
+import type { ContainerContext } from './context';
 import { buildSpecInput } from './spec';
 import { resolveUser } from './user';
-import { watchExit } from './exit';
-import { removeLocked } from './remove';
+import { makeWorkingDir } from './workdir';
 import { rotationOf } from '../logs/options';
 
-export async function startContainer(svc: ContainerService, ref: string): Promise<void> {
-  const c = svc.store.get(ref);
-  await svc.locks.run(c.Id, async () => {
+export type StartContext = Pick<ContainerContext,
+  'config' | 'store' | 'runtime' | 'rootfs' | 'attaches' | 'attachments' | 'monitor' | 'swapLimitSupported' | 'publish' | 'logPath'>;
+
+/** `docker start`: a user start is a fresh one (restart count 0, back-off forgotten). */
+export async function startContainer(ctx: Pick<ContainerContext, 'store' | 'locks' | 'restarts' | 'supervisor'>, ref: string): Promise<void> {
+  const c = ctx.store.get(ref);
+  await ctx.locks.run(c.Id, async () => {
     if (c.State.Running) throw new NotModifiedError();
     canStart(c);
-    // A user start: a fresh restart manager, restart count 0 (Docker's ResetRestartManager).
-    svc.restarts.reset(c.Id);
+    // Docker's ResetRestartManager.
+    ctx.restarts.reset(c.Id);
     c.RestartCount = 0;
     c.HasBeenManuallyStopped = false;
-    await startLocked(svc, c);
+    await ctx.supervisor.launch(c);
   });
 }
 
-export async function startLocked(svc: ContainerService, c: ContainerRecord): Promise<void> {
-  const rt = runtimeOf(svc.config, c.HostConfig.Runtime);
-  const dir = svc.store.dir(c.Id);
-  const bundle = bundleDir(svc.config, c.Id);
+/**
+ * Starts the task; call with the container's lock held. A failure undoes every step already
+ * taken (in reverse order), records the error in the state, wakes exit waiters and throws.
+ */
+export async function startTask(ctx: StartContext, c: ContainerRecord): Promise<void> {
+  const rt = runtimeOf(ctx.config, c.HostConfig.Runtime);
+  const bundle = bundleDir(ctx.config, c.Id);
   let created = false;
+  let attached = false;
+  let attachmentFailed = false;
   try {
-    const rootfs = await span('start.mount', c.Id, () => svc.rootfs.mount(c.Id));
-    const [user] = await span('start.prepare', c.Id, () => Promise.all([
-      resolveUser(rootfs, c.Config.User, (c.HostConfig.GroupAdd as string[] | null) ?? []),
-      writeContainerFiles(dir, c),
-    ]));
-    const input = buildSpecInput(c, {
-      rootfs, containerDir: dir, user, cgroupParent: svc.config.cgroupParent, initPath: svc.config.initPath,
-      swapLimitSupported: svc.deps.swapLimitSupported, resolveContainerPid: (r) => pidOf(svc, r),
+    const rootfs = await span('start.mount', c.Id, () => ctx.rootfs.mount(c.Id));
+    const [user, prepared] = await span('start.prepare', c.Id, async () => {
+      const [u, a] = await Promise.allSettled([
+        // Docker's SetupWorkingDirectory: the working dir is made inside the root before start.
+        Promise.all([
+          resolveUser(rootfs, c.Config.User, (c.HostConfig.GroupAdd as string[] | null) ?? []),
+          makeWorkingDir(rootfs, c.Config.WorkingDir),
+        ]).then(([user]) => user),
+        ctx.attachments.prepare(c),
+      ]);
+      attached = a.status === 'fulfilled';
+      if (a.status === 'rejected') { attachmentFailed = true; throw a.reason; }
+      if (u.status === 'rejected') throw u.reason;
+      return [u.value, a.value] as const;
     });
-    await span('start.bundle', c.Id, () => svc.runtime.writeBundle(bundle, input));
-    const { pid } = await span('start.create', c.Id, () => svc.runtime.create({
+    const input = buildSpecInput(c, {
+      rootfs, user, mounts: prepared.mounts, cgroupParent: ctx.config.cgroupParent, initPath: ctx.config.initPath,
+      swapLimitSupported: ctx.swapLimitSupported, resolveContainerPid: (r) => pidOf(ctx, r),
+    });
+    await span('start.bundle', c.Id, () => ctx.runtime.writeBundle(bundle, input));
+    const { pid } = await span('start.create', c.Id, () => ctx.runtime.create({
       id: c.Id, bundleDir: bundle, runtime: rt, terminal: c.Config.Tty, openStdin: c.Config.OpenStdin,
       // As Docker: a TTY's stdin is never closed by a client leaving (detach keeps the shell alive).
-      stdinOnce: c.Config.StdinOnce && !c.Config.Tty, logPath: svc.logPath(c.Id),
+      stdinOnce: c.Config.StdinOnce && !c.Config.Tty, logPath: ctx.logPath(c.Id),
       logDriver: c.HostConfig.LogConfig?.Type === 'none' ? 'none' : 'k8s-file',
       logRotation: rotationOf(c.HostConfig.LogConfig?.Type || 'json-file', c.HostConfig.LogConfig?.Config ?? {}),
     }));
     created = true;
-    await span('start.attach', c.Id, () => svc.attaches.connectPending(c.Id, svc.runtime));
-    await span('start.start', c.Id, () => svc.runtime.start(c.Id, rt));
+    await span('start.attach', c.Id, () => ctx.attaches.connectPending(c.Id, ctx.runtime));
+    await span('start.start', c.Id, () => ctx.runtime.start(c.Id, rt));
     setRunning(c, pid);
     c.HasBeenManuallyStopped = false;
-    await span('start.save', c.Id, () => svc.store.save(c));
+    await span('start.save', c.Id, () => ctx.store.save(c));
   } catch (e) {
     const msg = errorMessage(e);
     log.debug('start failed', { id: c.Id, error: msg });
-    if (created) await svc.runtime.delete(c.Id, rt, true).catch(() => undefined);
-    await svc.runtime.cleanup(c.Id).catch(() => undefined);
-    await svc.rootfs.unmount(c.Id).catch(() => undefined);
+    // Undone in the reverse order of the steps above.
+    if (created) await ctx.runtime.delete(c.Id, rt, true).catch(() => undefined);
+    await ctx.runtime.cleanup(c.Id).catch(() => undefined);
     await fsp.rm(bundle, { recursive: true, force: true }).catch(() => undefined);
-    svc.attaches.endPending(c.Id);
-    const isRuntimeError = !(e instanceof BerthError) || e.kind === 'System' || e.kind === 'InvalidParameter';
-    const text = e instanceof BerthError && e.kind === 'InvalidParameter' && !/OCI runtime/.test(msg)
+    if (attached) await ctx.attachments.release(c, 'abort');
+    await ctx.rootfs.unmount(c.Id).catch(() => undefined);
+    ctx.attaches.endPending(c.Id);
+    // An attachment's error is its own (the runner names the attachment), not the runtime's.
+    const isRuntimeError = !attachmentFailed && (!(e instanceof BerthError) || e.kind === 'System' || e.kind === 'InvalidParameter');
+    const text = attachmentFailed || (e instanceof BerthError && e.kind === 'InvalidParameter' && !/OCI runtime/.test(msg))
       ? msg : `failed to create task: OCI runtime create failed: ${msg.replace(/: unknown$/, '')}: unknown`;
     const exitCode = exitCodeForStartError(msg);
     c.State.ExitCode = exitCode;
     c.State.Error = text;
-    await svc.store.save(c).catch(() => undefined);
-    svc.monitor.notifyExit(c.Id, { exitCode, error: text });
-    if (c.HostConfig.AutoRemove) await removeLocked(svc, c).catch(() => undefined);
+    await ctx.store.save(c).catch(() => undefined);
+    ctx.monitor.notifyExit(c.Id, { exitCode, error: text });
     if (isRuntimeError) throw new InvalidParameterError(text, { cause: e });
     throw e;
   }
-  svc.publish(c, 'start');
-  watchExit(svc, c);
-  svc.lifecycle.emit('started', c);
+  ctx.publish(c, 'start');
 }
 
-export function pidOf(svc: ContainerService, ref: string): number {
-  const other = svc.store.get(ref);
+export function pidOf(ctx: Pick<ContainerContext, 'store'>, ref: string): number {
+  const other = ctx.store.get(ref);
   if (!other.State.Running) throw new ConflictError(`cannot join namespace of a non running container ${other.Id}`);
   return other.State.Pid;
 }

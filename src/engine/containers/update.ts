@@ -4,7 +4,7 @@
 import { BerthError, ConflictError, InvalidParameterError, SystemError, errorMessage } from '../../lib/errors';
 import { runtimeOf } from '../config';
 import type { HostConfig } from './Container';
-import type { ContainerService } from './ContainerService';
+import type { ContainerContext } from './context';
 import { validateCpuLimits } from './createConfig';
 import { resourcesOf } from './spec';
 
@@ -101,16 +101,16 @@ export function mergeUpdate(h: HostConfig, u: UpdateRequest): HostConfig {
   return out;
 }
 
-export async function updateContainer(svc: ContainerService, ref: string, req: UpdateRequest): Promise<{ Warnings: string[] }> {
+export async function updateContainer(ctx: Pick<ContainerContext, 'config' | 'store' | 'runtime' | 'locks' | 'swapLimitSupported' | 'publish'>, ref: string, req: UpdateRequest): Promise<{ Warnings: string[] }> {
   if (!req || typeof req !== 'object') throw new InvalidParameterError('invalid update request');
   validateUpdate(req);
-  const c = svc.store.get(ref);
+  const c = ctx.store.get(ref);
   const fail = (e: unknown): never => {
     const msg = `Cannot update container ${c.Id}: ${errorMessage(e)}`;
     if (e instanceof BerthError) throw new BerthError(e.kind, msg, { cause: e });
     throw new SystemError(msg, { cause: e });
   };
-  await svc.locks.run(c.Id, async () => {
+  await ctx.locks.run(c.Id, async () => {
     if (c.State.Status === 'removing' || c.State.Dead) fail(new ConflictError('container is marked for removal and cannot be "update"'));
     const before = c.HostConfig;
     let next: HostConfig;
@@ -124,16 +124,16 @@ export async function updateContainer(svc: ContainerService, ref: string, req: U
       // Live limits first: a value the kernel refuses leaves the record as it was.
       if (c.State.Running && !c.State.Restarting) {
         const pids = req.PidsLimit !== undefined && req.PidsLimit !== null && req.PidsLimit <= 0 ? -1 : undefined;
-        const r = resourcesOf(c, svc.deps.swapLimitSupported);
+        const r = resourcesOf(c, ctx.swapLimitSupported);
         if (pids !== undefined) r.pidsLimit = pids;
-        await svc.runtime.update(c.Id, r, runtimeOf(svc.config, c.HostConfig.Runtime));
+        await ctx.runtime.update(c.Id, r, runtimeOf(ctx.config, c.HostConfig.Runtime));
       }
-      await svc.store.save(c);
+      await ctx.store.save(c);
     } catch (e) {
       c.HostConfig = before;
       return fail(e instanceof BerthError ? e : new SystemError(errorMessage(e)));
     }
   });
-  svc.publish(c, 'update');
+  ctx.publish(c, 'update');
   return { Warnings: [] };
 }

@@ -1,7 +1,8 @@
 // `--user name[:group]` and `uid[:gid]` resolved against the container's own /etc/passwd
-// and /etc/group, read through resolveInRoot so a symlink cannot point at the host's files.
+// and /etc/group, read through InRoot (openat2 RESOLVE_IN_ROOT) so that a symlink or `..`
+// cannot lead to the host's files.
 import { InvalidParameterError } from '../../lib/errors';
-import { readFileInRoot } from '../../lib/safepath';
+import { InRoot } from '../../lib/sys/inroot';
 
 export interface ResolvedUser { uid: number; gid: number; additionalGids: number[]; home: string }
 
@@ -20,10 +21,29 @@ function parseGroup(text: string | undefined): GroupEntry[] {
 
 const isNum = (s: string) => /^\d+$/.test(s);
 
+/** Larger account files are refused: the daemon reads them whole. */
+const MAX_ACCOUNT_FILE = 64 << 20;
+
+/** The container's account files; a missing one reads as empty (as Docker). */
+async function readAccountFiles(rootfs: string): Promise<{ passwd?: string; group?: string }> {
+  return InRoot.with(rootfs, async (root) => {
+    const read = async (p: string): Promise<string | undefined> => {
+      try {
+        return (await root.readFileIfExists(p, { maxBytes: MAX_ACCOUNT_FILE }))?.toString('utf8');
+      } catch (e) {
+        // a symlink loop, a FIFO we may not open...: the user's fault, not the daemon's
+        throw new InvalidParameterError(`unable to read ${p} of the container: ${(e as Error).message}`);
+      }
+    };
+    return { passwd: await read('/etc/passwd'), group: await read('/etc/group') };
+  });
+}
+
 export async function resolveUser(rootfs: string, spec: string, groupAdd: string[] = []): Promise<ResolvedUser> {
   const [userPart, groupPart] = spec === '' ? ['0', undefined] : spec.split(':', 2);
-  const passwd = parsePasswd(await readFileInRoot(rootfs, '/etc/passwd'));
-  const groups = parseGroup(await readFileInRoot(rootfs, '/etc/group'));
+  const files = await readAccountFiles(rootfs);
+  const passwd = parsePasswd(files.passwd);
+  const groups = parseGroup(files.group);
   let uid: number;
   let gid: number;
   let home = '/';

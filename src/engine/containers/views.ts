@@ -4,7 +4,6 @@ import { DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS } from '../../runtime/defa
 import { type ContainerRecord, ZERO_TIME } from './Container';
 import { containerFiles } from './files';
 import type { ContainerService } from './ContainerService';
-import { execServiceOf } from '../exec/ExecService';
 import { healthSuffix } from '../health/HealthService';
 
 function networkName(mode: string): string {
@@ -47,7 +46,7 @@ export async function inspectContainer(svc: ContainerService, c: ContainerRecord
     MountLabel: '',
     ProcessLabel: '',
     AppArmorProfile: '',
-    ExecIDs: execServiceOf(svc).execIds(c.Id),
+    ExecIDs: svc.runningExecs.ids(c.Id),
     HostConfig: hostConfigView(c),
     GraphDriver: {
       Data: {

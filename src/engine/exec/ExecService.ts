@@ -13,7 +13,9 @@ import type { ContainerService } from '../containers/ContainerService';
 import { DEFAULT_PATH_ENV, mergeEnv } from '../containers/createConfig';
 import { capabilitiesOf } from '../containers/spec';
 import { resolveUser } from '../containers/user';
-import { HealthService } from '../health/HealthService';
+
+/** What exec needs of the container side: records, the runtime, rootfs paths, events. */
+export type ExecDeps = Pick<ContainerService, 'store' | 'runtime' | 'config' | 'rootfs' | 'publish' | 'lifecycle' | 'runningExecs'>;
 
 /** The body of `POST /containers/{id}/exec`. */
 export interface ExecCreateRequest {
@@ -136,22 +138,10 @@ export class ExecRun extends DeferredStdio {
 
 export class ExecService {
   private readonly records = new Map<string, ExecRecord>();
-  /** Container ID -> IDs of its running exec sessions (for ExecIDs). */
-  private readonly running = new Map<string, Set<string>>();
 
-  /** Health checks run their probes as exec sessions of this service. */
-  readonly health: HealthService;
-
-  constructor(readonly containers: ContainerService) {
+  constructor(private readonly containers: ExecDeps) {
     containers.lifecycle.on('stopped', (c: ContainerRecord) => this.containerStopped(c.Id));
     containers.lifecycle.on('removed', (c: ContainerRecord) => this.dropRecords(c.Id));
-    this.health = new HealthService(containers, this);
-  }
-
-  /** IDs of the container's running exec sessions, or null (container inspect's ExecIDs). */
-  execIds(containerId: string): string[] | null {
-    const set = this.running.get(containerId);
-    return set && set.size > 0 ? [...set] : null;
   }
 
   get(id: string): ExecRecord {
@@ -197,7 +187,7 @@ export class ExecService {
     this.checkRunning(c);
     rec.started = true;
     rec.Running = true;
-    this.addRunning(c.Id, id);
+    this.containers.runningExecs.add(c.Id, id);
     const cfg = rec.Config;
     const run = new ExecRun(async (r) => {
       const proc = await this.processFor(c, cfg, opts.consoleSize ?? cfg.ConsoleSize ?? null);
@@ -216,7 +206,7 @@ export class ExecService {
     }, (code) => {
       rec.ExitCode = code;
       rec.Running = false;
-      this.removeRunning(c.Id, id);
+      this.containers.runningExecs.delete(c.Id, id);
       if (code !== EXEC_START_FAILED || rec.Pid > 0) {
         this.containers.publish(c, 'exec_die', { execID: id, exitCode: String(code) });
       }
@@ -319,21 +309,9 @@ export class ExecService {
     };
   }
 
-  private addRunning(cid: string, id: string): void {
-    let set = this.running.get(cid);
-    if (!set) this.running.set(cid, (set = new Set()));
-    set.add(id);
-  }
-
-  private removeRunning(cid: string, id: string): void {
-    const set = this.running.get(cid);
-    set?.delete(id);
-    if (set && set.size === 0) this.running.delete(cid);
-  }
-
   private containerStopped(cid: string): void {
     // The processes died with the container's PID namespace; their exits are being recorded.
-    this.running.delete(cid);
+    this.containers.runningExecs.clear(cid);
     const ids = [...this.records.values()].filter((r) => r.ContainerID === cid).map((r) => r.ID);
     if (ids.length === 0) return;
     setTimeout(() => {
@@ -345,7 +323,7 @@ export class ExecService {
   }
 
   private dropRecords(cid: string): void {
-    this.running.delete(cid);
+    this.containers.runningExecs.clear(cid);
     for (const r of [...this.records.values()]) {
       if (r.ContainerID !== cid) continue;
       if (r.Running) r.run?.task?.kill('SIGKILL');
@@ -353,13 +331,4 @@ export class ExecService {
     }
     log.debug('exec records dropped', { id: cid });
   }
-}
-
-const services = new WeakMap<ContainerService, ExecService>();
-
-/** The one ExecService of a ContainerService (created on first use). */
-export function execServiceOf(containers: ContainerService): ExecService {
-  let s = services.get(containers);
-  if (!s) services.set(containers, (s = new ExecService(containers)));
-  return s;
 }

@@ -3,8 +3,10 @@
 import { errorMessage } from '../../lib/errors';
 import { log } from '../../lib/log';
 import type { ContainerRecord } from '../containers/Container';
-import type { ContainerService } from '../containers/ContainerService';
-import type { ExecService } from '../exec/ExecService';
+import type { HealthMonitor } from '../containers/context';
+import type { ImageLookup } from '../containers/ports';
+import { publishContainerEvent } from '../containers/publish';
+import type { EventBus } from '../events/EventBus';
 
 export interface HealthConfig {
   Test?: string[] | null;
@@ -62,16 +64,21 @@ interface Monitor {
   startedAt: number;
 }
 
-export class HealthService {
+/** A probe: the command run to completion in the container (an exec session). */
+export type ProbeRunner = (containerId: string, cmd: string[], timeoutMs: number, maxOutput: number) =>
+  Promise<{ exitCode: number; output: string; timedOut: boolean }>;
+
+export interface HealthDeps {
+  images: ImageLookup;
+  events: EventBus;
+  probe: ProbeRunner;
+}
+
+/** Started and stopped by the containers' supervisor: at each start, adoption and exit. */
+export class HealthService implements HealthMonitor {
   private readonly monitors = new Map<string, Monitor>();
 
-  constructor(private readonly containers: ContainerService, private readonly execs: ExecService) {
-    containers.lifecycle.on('started', (c: ContainerRecord) => void this.start(c));
-    containers.lifecycle.on('stopped', (c: ContainerRecord) => this.stop(c, true));
-    containers.lifecycle.on('removed', (c: ContainerRecord) => this.stop(c, false));
-    // Containers that were already running (adopted after a daemon restart).
-    for (const c of containers.store.all()) if (c.State.Running) void this.start(c);
-  }
+  constructor(private readonly deps: HealthDeps) {}
 
   /** The effective check: the container's, with the image's filling what it leaves out. */
   private async configOf(c: ContainerRecord): Promise<HealthConfig | undefined> {
@@ -79,7 +86,7 @@ export class HealthService {
     let image: HealthConfig | undefined;
     if (!own || !own.Test || own.Test.length === 0 || !own.Interval || !own.Timeout || !own.Retries || !own.StartPeriod) {
       try {
-        image = (await this.containers.deps.images.resolve(c.Image)).config.config?.Healthcheck as HealthConfig | undefined;
+        image = (await this.deps.images.resolve(c.Image)).config.config?.Healthcheck as HealthConfig | undefined;
       } catch { /* image gone: the container's own config only */ }
     }
     if (!own) return image;
@@ -148,7 +155,7 @@ export class HealthService {
       result = { Start: start.toISOString(), End: new Date().toISOString(), ExitCode: -1, Output: `unknown health check type ${JSON.stringify((cfg.Test ?? [])[0] ?? '')}` };
     } else {
       try {
-        const r = await this.execs.runCaptured(c.Id, cmd, timeoutMs, MAX_OUTPUT);
+        const r = await this.deps.probe(c.Id, cmd, timeoutMs, MAX_OUTPUT);
         result = {
           Start: start.toISOString(), End: new Date().toISOString(),
           ExitCode: r.timedOut ? -1 : r.exitCode,
@@ -178,6 +185,6 @@ export class HealthService {
       }
     }
     setHealth(c, h);
-    if (h.Status !== old) this.containers.publish(c, `health_status: ${h.Status}`);
+    if (h.Status !== old) publishContainerEvent(this.deps.events, c, `health_status: ${h.Status}`);
   }
 }

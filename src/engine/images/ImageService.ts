@@ -6,10 +6,13 @@ import type { Readable } from 'node:stream';
 import type { Digest } from '../../lib/digest';
 import type { Filters } from '../../lib/filters';
 import type { EventBus } from '../events/EventBus';
-import { ContentStore } from '../../store/content/ContentStore';
-import { LayerStore, MountInfo } from '../../store/layers/LayerStore';
-import { ImageRecord, ImageStore } from '../../store/images/ImageStore';
-import { familiarName } from '../../distribution/reference';
+import type { ContentStore } from '../../store/content/types';
+import type { LayerStore, MountInfo } from '../../store/layers/types';
+import type { ImageRecord, ImageStore } from '../../store/images/types';
+import { LocalContentStore } from '../../store/content/ContentStore';
+import { LocalLayerStore } from '../../store/layers/LayerStore';
+import { LocalImageStore } from '../../store/images/ImageStore';
+import { familiarName } from '../../lib/reference';
 import { ContainersUsingImage, ContainerUse, DeleteItem, ImageDeps, ProgressMessage } from './types';
 import { importImage, ImportOptions } from './import';
 import { loadImages, LoadResult } from './load';
@@ -21,7 +24,7 @@ import { inspectImage } from './inspect';
 import { HistoryItem, imageHistory } from './history';
 import { pruneImages, PruneReport } from './prune';
 
-export type { ImageRecord } from '../../store/images/ImageStore';
+export type { ImageRecord } from '../../store/images/types';
 export type { DeleteItem, ContainerUse, ContainersUsingImage } from './types';
 
 export interface ImageServiceOptions {
@@ -44,9 +47,9 @@ export class ImageService {
   constructor(opts: ImageServiceOptions) {
     const root = opts.root ?? opts.dataRoot;
     if (!root) throw new Error('ImageService: root is required');
-    this.content = opts.content ?? new ContentStore(root);
-    this.layers = opts.layers ?? new LayerStore(root, this.content);
-    this.store = new ImageStore(root, this.content, this.layers);
+    this.content = opts.content ?? new LocalContentStore(root);
+    this.layers = opts.layers ?? new LocalLayerStore(root, this.content);
+    this.store = new LocalImageStore(root, this.content, this.layers);
     const self = this;
     this.deps = {
       content: this.content,

@@ -2,7 +2,7 @@
 import type { Readable } from 'node:stream';
 import { InvalidParameterError } from '../../lib/errors';
 import type { ImageConfig, ImageRecord } from '../../store/images/ImageStore';
-import { parseNormalizedNamed, Reference, validateTag } from '../../distribution/reference';
+import { parseNormalizedNamed, Reference, validateTag } from '../../lib/reference';
 import { applyChanges } from './changes';
 import { hostArch, ImageDeps, publishImageEvent } from './types';
 import { tagImage } from './tag';

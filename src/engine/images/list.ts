@@ -2,7 +2,7 @@
 import { Filters, checkFilterKeys, matchLabels } from '../../lib/filters';
 import { InvalidParameterError } from '../../lib/errors';
 import type { ImageRecord } from '../../store/images/ImageStore';
-import { familiarMatch, parseNormalizedNamed } from '../../distribution/reference';
+import { familiarMatch, parseNormalizedNamed } from '../../lib/reference';
 import { ImageDeps, unixSeconds, versionLess } from './types';
 
 export interface ListOptions {

@@ -2,7 +2,6 @@
 // layouts (index.json + blobs/), uncompressed or compressed. The archive is staged on disk
 // (streamed, path-safe) under <root>/images/tmp/, then each image's layers are created
 // (verified against the config's diff IDs; layers already present are skipped) and tagged.
-import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -14,7 +13,8 @@ import type { ImageConfig } from '../../store/images/ImageStore';
 import { chainIdOf, LayerMeta } from '../../store/layers/LayerStore';
 import { decompressed } from '../../store/layers/compression';
 import { extractTar } from '../../store/layers/extract';
-import { familiarString, normalizedString, parseNormalizedNamed, Reference } from '../../distribution/reference';
+import { InRoot } from '../../lib/sys/inroot';
+import { familiarString, normalizedString, parseNormalizedNamed, Reference } from '../../lib/reference';
 import { hostArch, ImageDeps, ProgressMessage, publishImageEvent } from './types';
 import { tagImage } from './tag';
 import { MEDIA_OCI_INDEX } from './save';
@@ -39,29 +39,6 @@ interface Descriptor {
   platform?: { os?: string; architecture?: string; variant?: string };
 }
 
-/** Resolves `rel` inside `root`, following symlinks as if `root` were `/`. */
-export async function resolveInRoot(root: string, rel: string): Promise<string> {
-  const parts = rel.split('/').filter((p) => p !== '' && p !== '.');
-  let cur: string[] = [];
-  let hops = 0;
-  while (parts.length) {
-    const p = parts.shift()!;
-    if (p === '..') { cur.pop(); continue; }
-    const candidate = path.join(root, ...cur, p);
-    let st: fs.Stats | undefined;
-    try { st = await fsp.lstat(candidate); } catch { st = undefined; }
-    if (st?.isSymbolicLink()) {
-      if (++hops > 40) throw new InvalidParameterError(`too many symlinks resolving ${rel}`);
-      const target = await fsp.readlink(candidate);
-      if (target.startsWith('/')) cur = [];
-      parts.unshift(...target.split('/').filter((x) => x !== '' && x !== '.'));
-      continue;
-    }
-    cur.push(p);
-  }
-  return path.join(root, ...cur);
-}
-
 function bar(current: number, total: number): string {
   const width = 50;
   const fmt = (n: number) => (n >= 1e9 ? `${(n / 1e9).toFixed(3)}GB` : n >= 1e6 ? `${(n / 1e6).toFixed(3)}MB` : n >= 1e3 ? `${(n / 1e3).toFixed(2)}kB` : `${n}B`);
@@ -76,11 +53,15 @@ export async function loadImages(deps: ImageDeps, src: Readable, opts: LoadOptio
   await fsp.mkdir(staging, { recursive: true, mode: 0o700 });
   const pinned: Digest[] = [];
   const result: LoadResult = { images: [] };
+  let root: InRoot | undefined;
   try {
     const { stream } = await decompressed(src);
     await extractTar(stream, staging);
-    const at = (rel: string) => resolveInRoot(staging, rel);
-    const exists = async (rel: string) => fsp.access(await at(rel)).then(() => true, () => false);
+    // The archive's own paths (manifest entries, symlinked layer files) resolve inside it.
+    root = InRoot.open(staging);
+    const inArchive = root;
+    const exists = (rel: string) => inArchive.exists(rel);
+    const readFile = (rel: string) => inArchive.readFile(rel);
 
     const createLayers = async (config: ImageConfig, files: Array<{ file: string; desc?: Descriptor }>): Promise<void> => {
       const diffIds = config.rootfs?.diff_ids ?? [];
@@ -96,8 +77,8 @@ export async function loadImages(deps: ImageDeps, src: Readable, opts: LoadOptio
         if (meta) {
           deps.layers.pin([chainId]);
         } else {
-          const file = await at(files[i].file);
-          const total = (await fsp.stat(file)).size;
+          const file = files[i].file;
+          const total = (await inArchive.stat(file)).size;
           let last = 0;
           const progress = (n: number) => {
             const now = Date.now();
@@ -107,7 +88,7 @@ export async function loadImages(deps: ImageDeps, src: Readable, opts: LoadOptio
             emit({ status: 'Loading layer', progressDetail: { current: cur, total }, progress: bar(cur, total), id: shortId(diffId) });
           };
           const d = files[i].desc;
-          meta = await deps.layers.createLayer(parent, fs.createReadStream(file), {
+          meta = await deps.layers.createLayer(parent, inArchive.createReadStream(file), {
             expectDiffId: diffId,
             ...(d && isDigest(d.digest) ? { expectBlob: { digest: d.digest, ...(d.size !== undefined ? { size: d.size } : {}) } } : {}),
             onProgress: progress,
@@ -154,10 +135,10 @@ export async function loadImages(deps: ImageDeps, src: Readable, opts: LoadOptio
     });
 
     if (await exists('manifest.json')) {
-      const manifest = JSON.parse(await fsp.readFile(await at('manifest.json'), 'utf8')) as Array<{ Config: string; RepoTags?: string[] | null; Layers: string[] }>;
+      const manifest = JSON.parse((await readFile('manifest.json')).toString('utf8')) as Array<{ Config: string; RepoTags?: string[] | null; Layers: string[] }>;
       if (!Array.isArray(manifest)) throw new InvalidParameterError('invalid manifest.json');
       for (const m of manifest) {
-        const configBytes = await fsp.readFile(await at(m.Config));
+        const configBytes = await readFile(m.Config);
         const config = parseConfig(configBytes);
         const refs = parseTags(m.RepoTags);
         await createLayers(config, (m.Layers ?? []).map((file) => ({ file })));
@@ -167,12 +148,12 @@ export async function loadImages(deps: ImageDeps, src: Readable, opts: LoadOptio
       const readBlob = async (d: Descriptor): Promise<Buffer> => {
         const [alg, hex] = d.digest.split(':');
         if (alg !== 'sha256' || !/^[a-f0-9]{64}$/.test(hex ?? '')) throw new InvalidParameterError(`unsupported digest ${d.digest}`);
-        const data = await fsp.readFile(await at(`blobs/sha256/${hex}`));
+        const data = await readFile(`blobs/sha256/${hex}`);
         if (sha256(data) !== d.digest) throw new InvalidParameterError(`digest mismatch for ${d.digest}`);
         if (d.size !== undefined && d.size !== data.length) throw new InvalidParameterError(`size mismatch for ${d.digest}`);
         return data;
       };
-      const index = JSON.parse(await fsp.readFile(await at('index.json'), 'utf8')) as { manifests?: Descriptor[] };
+      const index = JSON.parse((await readFile('index.json')).toString('utf8')) as { manifests?: Descriptor[] };
       const pickManifest = async (d: Descriptor, depth = 0): Promise<Descriptor | undefined> => {
         if (depth > 4) return undefined;
         if (d.mediaType === MEDIA_OCI_INDEX || d.mediaType === MEDIA_DOCKER_LIST) {
@@ -221,6 +202,7 @@ export async function loadImages(deps: ImageDeps, src: Readable, opts: LoadOptio
     return result;
   } finally {
     deps.layers.unpin(pinned);
+    root?.close();
     await fsp.rm(staging, { recursive: true, force: true });
   }
 }

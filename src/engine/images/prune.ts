@@ -3,7 +3,7 @@
 import type { Digest } from '../../lib/digest';
 import { Filters, checkFilterKeys, matchLabels, matchNotLabels } from '../../lib/filters';
 import { isBerthError } from '../../lib/errors';
-import { normalizedString } from '../../distribution/reference';
+import { normalizedString } from '../../lib/reference';
 import { DeleteItem, ImageDeps } from './types';
 import { imageCreated, parseDangling, parseTimestamp } from './list';
 import { removeImage } from './remove';

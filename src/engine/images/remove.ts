@@ -2,7 +2,7 @@
 import type { Digest } from '../../lib/digest';
 import { ConflictError } from '../../lib/errors';
 import { shortId } from '../../lib/ids';
-import { familiarString, parseNormalizedNamed, Reference } from '../../distribution/reference';
+import { familiarString, parseNormalizedNamed, Reference } from '../../lib/reference';
 import { DeleteItem, ImageDeps, publishImageEvent } from './types';
 
 interface Conflict {

@@ -10,7 +10,7 @@ import * as tar from 'tar-stream';
 import { Digest, digestHex, sha256 } from '../../lib/digest';
 import { NotFoundError } from '../../lib/errors';
 import type { ImageRecord } from '../../store/images/ImageStore';
-import { familiarRepo, familiarString, normalizedString, parseNormalizedNamed, Reference } from '../../distribution/reference';
+import { familiarRepo, familiarString, normalizedString, parseNormalizedNamed, Reference } from '../../lib/reference';
 import { ImageDeps, isNameOnly, publishImageEvent } from './types';
 
 export const MEDIA_OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
@@ -90,9 +90,9 @@ export function saveImages(deps: ImageDeps, names: string[]): Readable {
         if (!meta) throw new NotFoundError(`layer ${img.chainIds[i]} does not exist`);
         const blobName = `blobs/sha256/${digestHex(meta.diffId)}`;
         if (!written.has(meta.diffId)) {
+          const src = await deps.layers.exportLayer(meta.chainId);
           await new Promise<void>((resolve, reject) => {
             const w = pack.entry({ name: blobName, size: meta.tarSize, mtime, mode: 0o644 }, (e) => (e ? reject(e) : resolve()));
-            const src = deps.layers.exportLayer(meta.chainId);
             src.on('error', (e) => { w.destroy(e); reject(e); });
             src.pipe(w);
           });

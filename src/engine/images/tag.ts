@@ -2,7 +2,7 @@
 // (`docker.io/library/x`); it is stored normalised and shown familiar.
 import type { Digest } from '../../lib/digest';
 import { InvalidParameterError } from '../../lib/errors';
-import { familiarString, parseNormalizedNamed, Reference, validateTag } from '../../distribution/reference';
+import { familiarString, parseNormalizedNamed, Reference, validateTag } from '../../lib/reference';
 import { ImageDeps, publishImageEvent } from './types';
 
 /** Parses `repo` + optional `tag` as the tag endpoint receives them. */

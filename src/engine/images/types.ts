@@ -1,9 +1,9 @@
 // Shared types and small helpers of the image service.
 import type { EventBus } from '../events/EventBus';
-import type { ContentStore } from '../../store/content/ContentStore';
-import type { LayerStore } from '../../store/layers/LayerStore';
-import type { ImageRecord, ImageStore, ImageRunConfig } from '../../store/images/ImageStore';
-import { parseNormalizedNamed } from '../../distribution/reference';
+import type { ContentStore } from '../../store/content/types';
+import type { LayerStore } from '../../store/layers/types';
+import type { ImageRecord, ImageStore, ImageRunConfig } from '../../store/images/types';
+import { parseNormalizedNamed } from '../../lib/reference';
 
 /** A container that uses an image; `running` decides between Docker's hard and soft conflicts. */
 export interface ContainerUse {

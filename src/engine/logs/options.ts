@@ -1,5 +1,6 @@
 // Log driver options (--log-opt) as Docker's json-file and local drivers read them.
 import { InvalidParameterError } from '../../lib/errors';
+import { fromHumanSize } from '../../lib/units';
 
 export interface RotationPolicy {
   /** Bytes; rotation starts when the current file reaches it. */
@@ -14,14 +15,6 @@ const ALLOWED: Record<string, string[]> = {
   'k8s-file': ['max-size', 'max-file', 'mode', 'max-buffer-size'],
   none: ['mode', 'max-buffer-size'],
 };
-
-/** go-units FromHumanSize: decimal multiples ("10k" = 10000, "1m" = 1000000). */
-export function fromHumanSize(s: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([kKmMgGtTpP]?)[bB]?\s*$/.exec(s);
-  if (!m) throw new InvalidParameterError(`invalid size: '${s}'`);
-  const mult: Record<string, number> = { '': 1, k: 1e3, m: 1e6, g: 1e9, t: 1e12, p: 1e15 };
-  return Math.floor(Number(m[1]) * mult[m[2].toLowerCase()]);
-}
 
 /** Docker's ValidateLogOpts for the drivers berth has. */
 export function validateLogOpts(driver: string, opts: Record<string, string>): void {

@@ -11,64 +11,16 @@ import * as path from 'node:path';
 import { Digest, digestHex, isDigest, sha256 } from '../../lib/digest';
 import { InvalidParameterError, NotFoundError } from '../../lib/errors';
 import { readJsonIfExists, removeStaleTemps, writeJsonAtomic } from '../../lib/atomic';
-import { ContentStore } from '../content/ContentStore';
-import { chainIdsOf, LayerStore } from '../layers/LayerStore';
+import { Mutex } from '../../lib/mutex';
+import type { ContentStore } from '../content/types';
+import type { LayerStore } from '../layers/types';
+import { chainIdsOf } from '../layers/chainid';
+import type { ImageConfig, ImageRecord, ImageStore } from './types';
 import {
   familiarString, isIdPrefix, normalizedString, parseNormalizedNamed, parseNormalizedTagged, Reference,
-} from '../../distribution/reference';
+} from '../../lib/reference';
 
-export interface HealthConfig {
-  Test?: string[];
-  Interval?: number;
-  Timeout?: number;
-  StartPeriod?: number;
-  StartInterval?: number;
-  Retries?: number;
-}
-
-/** The `config` part of an OCI/Docker image config. */
-export interface ImageRunConfig {
-  User?: string;
-  ExposedPorts?: Record<string, Record<string, never>> | null;
-  Env?: string[] | null;
-  Entrypoint?: string[] | null;
-  Cmd?: string[] | null;
-  Volumes?: Record<string, Record<string, never>> | null;
-  WorkingDir?: string;
-  Labels?: Record<string, string> | null;
-  StopSignal?: string;
-  ArgsEscaped?: boolean;
-  Healthcheck?: HealthConfig | null;
-  OnBuild?: string[] | null;
-  Shell?: string[] | null;
-  [k: string]: unknown;
-}
-
-export interface HistoryEntry {
-  created?: string;
-  created_by?: string;
-  author?: string;
-  comment?: string;
-  empty_layer?: boolean;
-}
-
-/** OCI image config (application/vnd.oci.image.config.v1+json), with Docker's extra fields tolerated. */
-export interface ImageConfig {
-  created?: string;
-  author?: string;
-  architecture: string;
-  os: string;
-  variant?: string;
-  'os.version'?: string;
-  config?: ImageRunConfig;
-  rootfs: { type: 'layers'; diff_ids: Digest[] };
-  history?: HistoryEntry[];
-  comment?: string;
-  docker_version?: string;
-  container?: string;
-  container_config?: ImageRunConfig;
-  [k: string]: unknown;
-}
+export type { HealthConfig, HistoryEntry, ImageConfig, ImageRecord, ImageRunConfig } from './types';
 
 interface ImageMetaFile {
   id: Digest;
@@ -81,40 +33,19 @@ interface RefsFile {
   refs: Record<string, Digest>;
 }
 
-export interface ImageRecord {
-  /** `sha256:<hex>`: the digest of the config JSON. */
-  id: Digest;
-  config: ImageConfig;
-  configSize: number;
-  /** Chain IDs of the layers, bottom first. */
-  chainIds: Digest[];
-  /** The top layer's chain ID (the parent of a container's writable layer), null without layers. */
-  topChainId: Digest | null;
-  /** Familiar tag references (`busybox:latest`). */
-  repoTags: string[];
-  /** Familiar digest references (`host/repo@sha256:…`). */
-  repoDigests: string[];
-  parent: Digest | '';
-  lastTagTime: string | null;
-  /** Sum of the layers' sizes. */
-  size: number;
-  /** When this daemon first stored the image. */
-  added: string;
-}
-
 interface Entry {
   meta: ImageMetaFile;
   config: ImageConfig;
   configSize: number;
 }
 
-export class ImageStore {
+export class LocalImageStore implements ImageStore {
   private readonly dir: string;
   private readonly metaDir: string;
   private readonly refsFile: string;
   private readonly images = new Map<Digest, Entry>();
   private refs = new Map<string, Digest>();
-  private lock: Promise<unknown> = Promise.resolve();
+  private readonly mutex = new Mutex();
   private initialised = false;
 
   constructor(dataRoot: string, private readonly content: ContentStore, private readonly layers: LayerStore) {
@@ -125,9 +56,7 @@ export class ImageStore {
 
   /** Runs `fn` exclusively with other store mutations. */
   exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    const p = this.lock.then(fn, fn);
-    this.lock = p.catch(() => undefined);
-    return p;
+    return this.mutex.run(fn);
   }
 
   async init(): Promise<void> {

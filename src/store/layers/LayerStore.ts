@@ -11,7 +11,7 @@
 // place: it exists completely or not at all. Concurrent creators of the same layer race on the
 // rename; the loser discards its copy. The layer's tar is also kept compressed in the
 // ContentStore (blob) so that save/push reproduce the exact bytes whose digest is the diff ID.
-import { MNT_DETACH, mountOverlay, unmount } from '../../lib/sys/mount';
+// The interface is in types.ts; overlay mounting and mountinfo parsing in mounts.ts.
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
@@ -19,75 +19,28 @@ import { createHash, randomBytes } from 'node:crypto';
 import { pipeline as pipelineCb, Readable, Transform, Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import * as zlib from 'node:zlib';
-import { Digest, digestHex, isDigest, sha256 } from '../../lib/digest';
+import { Digest, digestHex, isDigest } from '../../lib/digest';
 import { ConflictError, InvalidParameterError, NotFoundError, SystemError } from '../../lib/errors';
 import { readJsonIfExists, writeJsonAtomic, removeStaleTemps } from '../../lib/atomic';
-import { BlobWriter, ContentStore } from '../content/ContentStore';
+import type { ContentStore, ContentWriter } from '../content/types';
 import { detectCompression, decompressor, peek } from './compression';
 import { extractTar } from './extract';
 import { exportDir } from './export';
+import { OverlayMounts } from './mounts';
+import { chainIdOf } from './chainid';
+import type {
+  CommitOptions, CreateFromBlobOptions, CreateLayerOptions, LayerMeta, LayerStore, MountInfo, MountRecord,
+} from './types';
+
+export type { CommitOptions, CreateFromBlobOptions, CreateLayerOptions, LayerBlob, LayerMeta, MountInfo, MountRecord } from './types';
+export { isMountPoint } from './mounts';
+export { chainIdOf, chainIdsOf } from './chainid';
 
 export const MEDIA_LAYER_TAR = 'application/vnd.oci.image.layer.v1.tar';
 export const MEDIA_LAYER_GZIP = 'application/vnd.oci.image.layer.v1.tar+gzip';
 export const MEDIA_LAYER_ZSTD = 'application/vnd.oci.image.layer.v1.tar+zstd';
 
-export interface LayerBlob {
-  digest: Digest;
-  size: number;
-  mediaType: string;
-}
-
-export interface LayerMeta {
-  chainId: Digest;
-  diffId: Digest;
-  parent: Digest | null;
-  /** Bytes of regular files in the layer (Docker's layer size). */
-  size: number;
-  /** Bytes of the uncompressed tar (its sha256 is diffId). */
-  tarSize: number;
-  /** The layer's tar as kept in the ContentStore (compressed), if any. */
-  blob: LayerBlob | null;
-  /** Short name under layers/l/. */
-  link: string;
-  created: string;
-}
-
-export interface CreateLayerOptions {
-  /** The diff ID the uncompressed stream must have (load, pull); verified. */
-  expectDiffId?: Digest;
-  /** The digest/size the stream as given must have (pull: the manifest's descriptor); verified. */
-  expectBlob?: { digest: Digest; size?: number };
-  /** Called with the number of uncompressed bytes read so far. */
-  onProgress?: (bytes: number) => void;
-}
-
-export interface MountInfo {
-  lowerDirs: string[];
-  upperDir: string;
-  workDir: string;
-  mergedDir: string;
-}
-
-interface MountMeta {
-  id: string;
-  parent: Digest | null;
-  created: string;
-}
-
-export function chainIdOf(parent: Digest | null, diffId: Digest): Digest {
-  return parent ? sha256(`${parent} ${diffId}`) : diffId;
-}
-
-/** Chain IDs of a list of diff IDs, bottom first. */
-export function chainIdsOf(diffIds: Digest[]): Digest[] {
-  const out: Digest[] = [];
-  let parent: Digest | null = null;
-  for (const d of diffIds) {
-    parent = chainIdOf(parent, d);
-    out.push(parent);
-  }
-  return out;
-}
+type MountMeta = MountRecord;
 
 /** Passes chunks through while writing them to `side`; ends only after `sideDone`. */
 class Tee extends Transform {
@@ -117,12 +70,13 @@ class Hasher extends Transform {
   }
 }
 
-export class LayerStore {
+export class LocalLayerStore implements LayerStore {
   readonly root: string;
   private readonly layers = new Map<Digest, LayerMeta>();
   private readonly pins = new Map<Digest, number>();
+  /** Layers being created whose chain ID is known (expectDiffId given). */
   private readonly inflight = new Map<Digest, Promise<LayerMeta>>();
-  private readonly mountLocks = new Map<string, Promise<unknown>>();
+  private readonly overlays = new OverlayMounts();
   private initialised = false;
 
   constructor(dataRoot: string, private readonly content: ContentStore) {
@@ -217,69 +171,93 @@ export class LayerStore {
     }
   }
 
-  /**
-   * Creates a layer on `parent` from a tar stream (uncompressed, gzip or zstd) and returns its
-   * record; returns the existing record if the layer is already there. The new layer is pinned
-   * once on behalf of the caller (unpin it after registering the image that uses it).
-   */
-  async createLayer(parent: Digest | null, src: Readable, opts: CreateLayerOptions = {}): Promise<LayerMeta> {
-    await this.init();
-    if (parent && !this.layers.has(parent)) throw new NotFoundError(`layer ${parent} does not exist`);
-    if (opts.expectDiffId) {
-      const chainId = chainIdOf(parent, opts.expectDiffId);
-      const existing = this.layers.get(chainId);
-      if (existing) {
-        src.resume();
-        this.pin([chainId]);
-        return existing;
-      }
-      const running = this.inflight.get(chainId);
-      if (running) {
-        src.resume();
-        const m = await running;
-        this.pin([chainId]);
-        return m;
-      }
-      const p = this.doCreate(parent, src, opts);
-      this.inflight.set(chainId, p);
-      try {
-        const m = await p;
-        this.pin([m.chainId]);
-        return m;
-      } finally {
-        this.inflight.delete(chainId);
-      }
-    }
-    const m = await this.doCreate(parent, src, opts);
-    this.pin([m.chainId]);
-    return m;
+  createLayer(parent: Digest | null, src: Readable, opts: CreateLayerOptions = {}): Promise<LayerMeta> {
+    return this.once(parent, opts.expectDiffId, () => src.resume(), () => this.doCreate(parent, src, opts));
   }
 
-  private async doCreate(parent: Digest | null, raw: Readable, opts: CreateLayerOptions): Promise<LayerMeta> {
+  createLayerFromBlob(digest: Digest, parent: Digest | null, opts: CreateFromBlobOptions = {}): Promise<LayerMeta> {
+    return this.once(parent, opts.expectDiffId, () => undefined, async () => {
+      const info = await this.content.info(digest);
+      return this.doCreate(parent, await this.content.readStream(digest), { ...opts, expectBlob: info }, info);
+    });
+  }
+
+  /**
+   * Creates a layer once: returns the existing one, joins a creation of the same chain ID in
+   * flight, or starts `create`. Synchronous up to `create` (once loaded), so that layers
+   * started one after another in one turn find their parents in flight. Pins the result.
+   */
+  private once(parent: Digest | null, diffId: Digest | undefined, discard: () => void, create: () => Promise<LayerMeta>): Promise<LayerMeta> {
+    if (!this.initialised) return this.init().then(() => this.once(parent, diffId, discard, create));
+    const pinned = (m: LayerMeta): LayerMeta => { this.pin([m.chainId]); return m; };
+    const chainId = diffId ? chainIdOf(parent, diffId) : undefined;
+    if (chainId) {
+      const existing = this.layers.get(chainId);
+      if (existing) { discard(); return Promise.resolve(pinned(existing)); }
+      const running = this.inflight.get(chainId);
+      if (running) { discard(); return running.then(pinned); }
+    }
+    if (parent && !this.layers.has(parent) && !this.inflight.has(parent)) {
+      return Promise.reject(new NotFoundError(`layer ${parent} does not exist`));
+    }
+    const p = create();
+    if (chainId) {
+      this.inflight.set(chainId, p);
+      p.then(() => this.inflight.delete(chainId), () => this.inflight.delete(chainId));
+    }
+    return p.then(pinned);
+  }
+
+  /** Resolves once `parent` exists; waits for it when it is still being created. */
+  private async parentReady(parent: Digest | null): Promise<void> {
+    if (!parent || this.layers.has(parent)) return;
+    const running = this.inflight.get(parent);
+    if (!running) throw new NotFoundError(`layer ${parent} does not exist`);
+    try {
+      await running;
+    } catch (e) {
+      throw new NotFoundError(`layer ${parent} does not exist: creating it failed: ${(e as Error).message}`, { cause: e });
+    }
+  }
+
+  /**
+   * Extracts `raw` into a private temp dir while hashing it, then renames it into place.
+   * Without `fromBlob` the tar is also written to the content store (gzip unless it already
+   * was gzip or zstd); with it, that blob is the layer's blob.
+   */
+  private async doCreate(parent: Digest | null, raw: Readable, opts: CreateLayerOptions, fromBlob?: { digest: Digest; size: number }): Promise<LayerMeta> {
     const tmp = path.join(this.tmpDir, randomBytes(12).toString('hex'));
     const diff = path.join(tmp, 'diff');
     await fsp.mkdir(diff, { recursive: true, mode: 0o755 });
-    let writer: BlobWriter | undefined;
+    let writer: ContentWriter | undefined;
     try {
       const { head, stream } = await peek(raw, 8);
       const compression = detectCompression(head);
-      writer = await this.content.openWriter();
-      const blobDone = finished(writer.stream);
-      blobDone.catch(() => undefined);
       const hasher = new Hasher(opts.onProgress);
       const rawHasher = new Hasher();
       let mediaType: string;
+      let blobDone: Promise<unknown> = Promise.resolve();
       const stages: (Readable | Writable | Transform)[] = [stream, rawHasher];
-      if (compression === 'gzip' || compression === 'zstd') {
-        mediaType = compression === 'gzip' ? MEDIA_LAYER_GZIP : MEDIA_LAYER_ZSTD;
-        stages.push(new Tee(writer.stream, blobDone), decompressor(compression) as Transform, hasher);
-      } else {
-        mediaType = MEDIA_LAYER_GZIP;
-        const gz = zlib.createGzip({ level: 1 });
-        gz.pipe(writer.stream);
-        gz.on('error', (e) => writer!.stream.destroy(e));
+      if (fromBlob) {
+        mediaType = compression === 'gzip' ? MEDIA_LAYER_GZIP : compression === 'zstd' ? MEDIA_LAYER_ZSTD : MEDIA_LAYER_TAR;
         if (compression !== 'none') stages.push(decompressor(compression) as Transform);
-        stages.push(hasher, new Tee(gz, blobDone));
+        stages.push(hasher);
+      } else {
+        writer = await this.content.openWriter();
+        const w = writer;
+        blobDone = finished(w.stream);
+        blobDone.catch(() => undefined);
+        if (compression === 'gzip' || compression === 'zstd') {
+          mediaType = compression === 'gzip' ? MEDIA_LAYER_GZIP : MEDIA_LAYER_ZSTD;
+          stages.push(new Tee(w.stream, blobDone), decompressor(compression) as Transform, hasher);
+        } else {
+          mediaType = MEDIA_LAYER_GZIP;
+          const gz = zlib.createGzip({ level: 1 });
+          gz.pipe(w.stream);
+          gz.on('error', (e) => w.stream.destroy(e));
+          if (compression !== 'none') stages.push(decompressor(compression) as Transform);
+          stages.push(hasher, new Tee(gz, blobDone));
+        }
       }
       let pipeErr: Error | undefined;
       const out = (pipelineCb as unknown as (...a: unknown[]) => Readable)(...stages, (e: Error | null) => { if (e) pipeErr = e; });
@@ -297,8 +275,10 @@ export class LayerStore {
           throw new InvalidParameterError(`unexpected blob size: got ${rawHasher.bytes}, expected ${opts.expectBlob.size}`);
         }
       }
-      const blobInfo = await writer.commit();
+      const blobInfo = fromBlob ?? await writer!.commit();
       writer = undefined;
+      // Extraction ran alongside the parent's; the record waits for the parent to exist.
+      await this.parentReady(parent);
       const chainId = chainIdOf(parent, diffId);
       const existing = this.layers.get(chainId);
       if (existing) {
@@ -392,23 +372,17 @@ export class LayerStore {
     }
   }
 
-  /** The layer's uncompressed tar, byte for byte the one whose digest is its diff ID when a blob is kept. */
-  exportLayer(chainId: Digest): Readable {
+  async exportLayer(chainId: Digest): Promise<Readable> {
     const m = this.layers.get(chainId);
     if (!m) throw new NotFoundError(`layer ${chainId} does not exist`);
     if (m.blob) {
-      const src = this.content.createReadStream(m.blob.digest);
+      const src = await this.content.readStream(m.blob.digest);
       if (m.blob.mediaType === MEDIA_LAYER_TAR) return src;
       const d = decompressor(m.blob.mediaType === MEDIA_LAYER_ZSTD ? 'zstd' : 'gzip');
       src.on('error', (e) => d.destroy(e));
       return src.pipe(d);
     }
     return exportDir(this.diffDir(chainId));
-  }
-
-  /** A tar of any directory in overlay form (e.g. a container's upper dir), with OCI whiteouts. */
-  exportDiff(dir: string): Readable {
-    return exportDir(dir);
   }
 
   // ---- container writable layers
@@ -422,15 +396,6 @@ export class LayerStore {
     const m = await readJsonIfExists<MountMeta>(path.join(this.mountDir(id), 'meta.json'));
     if (!m) throw new NotFoundError(`no such mount: ${id}`);
     return m;
-  }
-
-  private withMountLock<T>(id: string, fn: () => Promise<T>): Promise<T> {
-    const prev = this.mountLocks.get(id) ?? Promise.resolve();
-    const p = prev.then(fn, fn);
-    const tail = p.catch(() => undefined);
-    this.mountLocks.set(id, tail);
-    void tail.then(() => { if (this.mountLocks.get(id) === tail) this.mountLocks.delete(id); });
-    return p;
   }
 
   /** Creates the writable layer of container `id` on top of `parent` (a chain ID, or null for no layers). */
@@ -473,41 +438,23 @@ export class LayerStore {
     return { lowerDirs: lowers, upperDir: path.join(dir, 'diff'), workDir: path.join(dir, 'work'), mergedDir: path.join(dir, 'merged') };
   }
 
-  /** Mounts the container's overlay (idempotent) and returns the merged path. */
-  mount(id: string): Promise<string> {
-    return this.withMountLock(id, async () => {
+  async mount(id: string): Promise<string> {
+    const dir = this.mountDir(id);
+    return this.overlays.mount(id, async () => {
       const m = await this.mountMeta(id);
-      const dir = this.mountDir(id);
-      const merged = path.join(dir, 'merged');
-      if (await isMountPoint(merged)) return merged;
-      const lowerLinks = m.parent
-        ? this.chain(m.parent).reverse().map((l) => path.join(this.linkDir, l.link))
-        : [this.emptyDir];
-      const upper = path.join(dir, 'diff');
-      const work = path.join(dir, 'work');
-      try {
-        mountOverlay(lowerLinks, upper, work, merged);
-      } catch (e) {
-        throw new SystemError(`mounting overlay for ${id}: ${(e as Error).message}`, { cause: e });
-      }
-      return merged;
+      const lowers = m.parent ? this.chain(m.parent).reverse().map((l) => path.join(this.linkDir, l.link)) : [this.emptyDir];
+      return { lowers, upper: path.join(dir, 'diff'), work: path.join(dir, 'work'), target: path.join(dir, 'merged') };
     });
   }
 
-  /** Unmounts the container's overlay; a no-op when it is not mounted. */
-  unmount(id: string): Promise<void> {
-    return this.withMountLock(id, async () => {
-      const merged = path.join(this.mountDir(id), 'merged');
-      // Detached: the container's processes are gone, so nothing can be left writing; a lazy
-      // unmount returns at once instead of holding the event loop while the kernel tears down.
-      if (await isMountPoint(merged)) unmount(merged, MNT_DETACH);
-    });
+  async unmount(id: string): Promise<void> {
+    return this.overlays.unmount(id, path.join(this.mountDir(id), 'merged'));
   }
 
   /** Unmounts and deletes the container's writable layer. Idempotent. */
   async removeMount(id: string): Promise<void> {
     await this.unmount(id);
-    await this.withMountLock(id, async () => {
+    await this.overlays.locked(id, async () => {
       const dir = this.mountDir(id);
       const trash = path.join(this.mountsDir, `.rm-${id}-${randomBytes(4).toString('hex')}`);
       try {
@@ -526,6 +473,15 @@ export class LayerStore {
   async diffSize(id: string): Promise<number> {
     const upper = path.join(this.mountDir(id), 'diff');
     return dirSize(upper);
+  }
+
+  /** Holds the container's mount lock: no unmount or removal pulls the upper dir away meanwhile. */
+  async commitMount(id: string, opts: CommitOptions = {}): Promise<LayerMeta> {
+    const upper = path.join(this.mountDir(id), 'diff');
+    return this.overlays.locked(id, async () => {
+      const m = await this.mountMeta(id);
+      return this.createLayer(m.parent, exportDir(upper), opts.onProgress ? { onProgress: opts.onProgress } : {});
+    });
   }
 }
 
@@ -552,18 +508,3 @@ export async function dirSize(dir: string): Promise<number> {
   await walk(dir);
   return total;
 }
-
-function unescapeMountPath(s: string): string {
-  return s.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8)));
-}
-
-export async function isMountPoint(p: string): Promise<boolean> {
-  let info: string;
-  try { info = await fsp.readFile('/proc/self/mountinfo', 'utf8'); } catch { return false; }
-  for (const line of info.split('\n')) {
-    const f = line.split(' ');
-    if (f.length > 4 && unescapeMountPath(f[4]) === p) return true;
-  }
-  return false;
-}
-

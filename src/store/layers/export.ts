@@ -1,14 +1,15 @@
 // Packs a layer directory (an extracted diff or a container's upper dir) into a tar stream,
 // converting overlayfs whiteouts back to OCI ones: a 0/0 character device `<name>` becomes an
 // empty file `.wh.<name>`; a directory with trusted.overlay.opaque=y gets `.wh..wh..opq`.
-// Ownership, modes, mtimes, hard links and xattrs (as PAX SCHILY.xattr.*) are preserved.
+// Ownership, modes, mtimes, hard links and xattrs (as PAX SCHILY.xattr.*, raw bytes) are
+// preserved. Entries are sorted by name, so the same tree gives the same bytes.
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { Readable } from 'node:stream';
-import * as tar from 'tar-stream';
+import type { Readable } from 'node:stream';
 import { readXattrs } from '../../lib/sys/xattr';
-import { hookPackRawPax, paxRecordsAsStrings, RawPaxHeaders, SCHILY_XATTR } from './paxraw';
+import { TarWriter, TarWriteHeader } from '../../lib/tar/writer';
+import { paxOfXattrs } from '../../lib/tar/xattrs';
 import { OPAQUE_XATTR, WHITEOUT_OPAQUE, WHITEOUT_PREFIX } from './extract';
 
 function major(rdev: number): number {
@@ -25,26 +26,14 @@ export interface ExportOptions {
 
 /** Returns a tar stream of `dir`'s contents (entries relative, no leading `./`). */
 export function exportDir(dir: string, opts: ExportOptions = {}): Readable {
-  const pack = tar.pack();
-  const rawPax = hookPackRawPax(pack); // xattr values written as bytes (see paxraw.ts)
+  const out = new TarWriter();
   void (async () => {
     const links = new Map<string, string>();
-    const entry = (h: RawPaxHeaders, body?: Buffer | Readable): Promise<void> =>
-      new Promise((resolve, reject) => {
-        if (body instanceof Readable) {
-          const w = pack.entry(h, (err) => (err ? reject(err) : resolve()));
-          body.on('error', (e) => { w.destroy(e); reject(e); });
-          body.pipe(w);
-        } else {
-          pack.entry(h, body ?? Buffer.alloc(0), (err) => (err ? reject(err) : resolve()));
-        }
-      });
+    const entry = (h: TarWriteHeader, body?: Readable): Promise<void> => out.add(h, body);
     /** The entry's xattrs (without overlay internals) as PAX SCHILY.xattr records, raw bytes. */
-    const paxFor = (x: Map<string, Buffer>): Partial<RawPaxHeaders> => {
-      const recs = new Map<string, Buffer>();
-      for (const [k, v] of x) if (!k.startsWith('trusted.overlay.')) recs.set(SCHILY_XATTR + k, v);
-      if (recs.size === 0) return {};
-      return rawPax ? { paxRaw: recs } : { pax: paxRecordsAsStrings(recs) };
+    const paxFor = (x: Map<string, Buffer>): { pax?: Map<string, Buffer> } => {
+      const kept = [...x].filter(([k]) => !k.startsWith('trusted.overlay.'));
+      return kept.length ? { pax: paxOfXattrs(kept) } : {};
     };
     const walk = async (relDir: string): Promise<void> => {
       const names = (await fsp.readdir(relDir === '' ? dir : path.join(dir, relDir))).sort();
@@ -95,7 +84,7 @@ export function exportDir(dir: string, opts: ExportOptions = {}): Readable {
       }
     };
     await walk('');
-    pack.finalize();
-  })().catch((e) => pack.destroy(e as Error));
-  return pack;
+    await out.finish();
+  })().catch((e) => out.destroy(e as Error));
+  return out.stream;
 }

@@ -12,10 +12,10 @@ import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
-import * as tar from 'tar-stream';
 import { InvalidParameterError, SystemError } from '../../lib/errors';
+import { readTar } from '../../lib/tar/reader';
+import { xattrsOfPax } from '../../lib/tar/xattrs';
 import { applyFsOps, FsOp } from './fsops';
-import { hookExtractRawPax, RawPaxHeaders, xattrsOfEntry } from './paxraw';
 
 export const WHITEOUT_PREFIX = '.wh.';
 export const WHITEOUT_META_PREFIX = '.wh..wh.';
@@ -47,28 +47,15 @@ interface PendingMeta { rel: string; uid: number; gid: number; mode: number; mti
  * Streams: nothing is buffered beyond one chunk.
  */
 export async function extractTar(src: Readable, dest: string): Promise<ExtractResult> {
-  const ex = tar.extract();
-  hookExtractRawPax(ex); // xattr values as bytes (see paxraw.ts)
-  const consume = consumeEntries(ex, dest).catch((e: unknown) => {
-    src.unpipe(ex);
+  try {
+    return await consumeEntries(src, dest);
+  } catch (e) {
     src.destroy();
-    ex.destroy();
     throw e;
-  });
-  const piping = new Promise<void>((resolve, reject) => {
-    src.on('error', (e) => { ex.destroy(e); reject(e); });
-    ex.on('error', reject);
-    ex.on('finish', resolve);
-    ex.on('close', resolve);
-    src.pipe(ex);
-  });
-  const [p, c] = await Promise.allSettled([piping, consume]);
-  if (c.status === 'rejected') throw c.reason;
-  if (p.status === 'rejected') throw p.reason;
-  return c.value;
+  }
 }
 
-async function consumeEntries(ex: tar.Extract, dest: string): Promise<ExtractResult> {
+async function consumeEntries(src: Readable, dest: string): Promise<ExtractResult> {
   const knownDirs = new Set<string>(['']);
   const dirMeta: PendingMeta[] = [];
   const lateMeta: PendingMeta[] = [];
@@ -118,132 +105,117 @@ async function consumeEntries(ex: tar.Extract, dest: string): Promise<ExtractRes
     return false;
   };
 
-  for await (const entry of ex) {
+  for await (const entry of readTar(src)) {
     const h = entry.header;
-    try {
-      const rel = cleanEntryPath(h.name);
-      const base = path.posix.basename(rel);
-      const meta: PendingMeta = {
-        rel, uid: h.uid ?? 0, gid: h.gid ?? 0, mode: (h.mode ?? 0o644) & 0o7777,
-        mtime: h.mtime ?? new Date(0),
-      };
+    const rel = cleanEntryPath(h.name);
+    const base = path.posix.basename(rel);
+    const meta: PendingMeta = {
+      rel, uid: h.uid, gid: h.gid, mode: h.mode & 0o7777,
+      mtime: h.mtime,
+    };
 
-      if (rel === '') {
-        if (h.type === 'directory') rootMeta = meta;
-        entry.resume();
-        continue;
-      }
+    if (rel === '') {
+      if (h.type === 'directory') rootMeta = meta;
+      continue;
+    }
 
-      // Whiteouts.
-      if (base.startsWith(WHITEOUT_PREFIX)) {
-        entry.resume();
-        const dirRel = path.posix.dirname(rel) === '.' ? '' : path.posix.dirname(rel);
-        await ensureParents(rel);
-        if (base === WHITEOUT_OPAQUE) {
-          opaqueDirs.push(dirRel);
-        } else if (!base.startsWith(WHITEOUT_META_PREFIX)) {
-          const target = base.slice(WHITEOUT_PREFIX.length);
-          if (target === '' || target === '.' || target === '..') {
-            throw new InvalidParameterError(`invalid whiteout entry ${JSON.stringify(h.name)}`);
-          }
-          const targetRel = dirRel === '' ? target : dirRel + '/' + target;
-          ops.push({ op: 'mknod', path: abs(targetRel), kind: 'c', mode: 0, major: 0, minor: 0 });
-          lateMeta.push({ ...meta, rel: targetRel, mode: 0 });
-        }
-        // other .wh..wh.* (aufs hard-link dirs and the like) are dropped, as Docker does
-        continue;
-      }
-
+    // Whiteouts.
+    if (base.startsWith(WHITEOUT_PREFIX)) {
+      const dirRel = path.posix.dirname(rel) === '.' ? '' : path.posix.dirname(rel);
       await ensureParents(rel);
-      switch (h.type) {
-        case 'directory': {
-          const kept = await clearTarget(rel, true);
-          if (!kept) await fsp.mkdir(abs(rel), { mode: 0o700 });
-          knownDirs.add(rel);
-          entry.resume();
-          await fsp.lchown(abs(rel), meta.uid, meta.gid);
-          await fsp.chmod(abs(rel), meta.mode);
-          dirMeta.push(meta);
-          break;
+      if (base === WHITEOUT_OPAQUE) {
+        opaqueDirs.push(dirRel);
+      } else if (!base.startsWith(WHITEOUT_META_PREFIX)) {
+        const target = base.slice(WHITEOUT_PREFIX.length);
+        if (target === '' || target === '.' || target === '..') {
+          throw new InvalidParameterError(`invalid whiteout entry ${JSON.stringify(h.name)}`);
         }
-        case 'file':
-        case 'contiguous-file':
-        case null:
-        case undefined: {
-          await clearTarget(rel, false);
-          const fh = await fsp.open(abs(rel), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
-          try {
-            for await (const chunk of entry) {
-              let off = 0;
-              const buf = chunk as Buffer;
-              while (off < buf.length) {
-                const { bytesWritten } = await fh.write(buf, off, buf.length - off);
-                off += bytesWritten;
-              }
-            }
-            await fh.chown(meta.uid, meta.gid);
-            await fh.chmod(meta.mode);
-            await fh.utimes(meta.mtime, meta.mtime);
-          } finally {
-            await fh.close();
-          }
-          size += h.size ?? 0;
-          break;
-        }
-        case 'symlink': {
-          entry.resume();
-          await clearTarget(rel, false);
-          await fsp.symlink(h.linkname ?? '', abs(rel));
-          await fsp.lchown(abs(rel), meta.uid, meta.gid);
-          await fsp.lutimes(abs(rel), meta.mtime, meta.mtime);
-          break;
-        }
-        case 'link': {
-          entry.resume();
-          const targetRel = cleanEntryPath(h.linkname ?? '');
-          if (targetRel === '') throw new InvalidParameterError(`invalid hard link ${JSON.stringify(h.name)}: target is the layer root`);
-          // The target's parents must be real directories inside the layer, and the target must exist.
-          const parts = targetRel.split('/');
-          let cur = '';
-          for (let i = 0; i < parts.length - 1; i++) {
-            cur = cur === '' ? parts[i] : cur + '/' + parts[i];
-            const st = await fsp.lstat(abs(cur)).catch(() => undefined);
-            if (!st || !st.isDirectory()) {
-              throw new InvalidParameterError(`invalid hard link ${JSON.stringify(h.name)} -> ${JSON.stringify(h.linkname)}: target is not inside the layer`);
+        const targetRel = dirRel === '' ? target : dirRel + '/' + target;
+        ops.push({ op: 'mknod', path: abs(targetRel), kind: 'c', mode: 0, major: 0, minor: 0 });
+        lateMeta.push({ ...meta, rel: targetRel, mode: 0 });
+      }
+      // other .wh..wh.* (aufs hard-link dirs and the like) are dropped, as Docker does
+      continue;
+    }
+
+    await ensureParents(rel);
+    switch (h.type) {
+      case 'directory': {
+        const kept = await clearTarget(rel, true);
+        if (!kept) await fsp.mkdir(abs(rel), { mode: 0o700 });
+        knownDirs.add(rel);
+        await fsp.lchown(abs(rel), meta.uid, meta.gid);
+        await fsp.chmod(abs(rel), meta.mode);
+        dirMeta.push(meta);
+        break;
+      }
+      case 'file':
+      case 'contiguous-file': {
+        await clearTarget(rel, false);
+        const fh = await fsp.open(abs(rel), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
+        try {
+          for await (const buf of entry.body) {
+            let off = 0;
+            while (off < buf.length) {
+              const { bytesWritten } = await fh.write(buf, off, buf.length - off);
+              off += bytesWritten;
             }
           }
-          const tst = await fsp.lstat(abs(targetRel)).catch(() => undefined);
-          if (!tst) throw new InvalidParameterError(`invalid hard link ${JSON.stringify(h.name)} -> ${JSON.stringify(h.linkname)}: target is not inside the layer`);
-          if (tst.isDirectory()) throw new InvalidParameterError(`invalid hard link ${JSON.stringify(h.name)}: target is a directory`);
-          if (targetRel === rel) break;
-          await clearTarget(rel, false);
-          await fsp.link(abs(targetRel), abs(rel));
-          break;
+          await fh.chown(meta.uid, meta.gid);
+          await fh.chmod(meta.mode);
+          await fh.utimes(meta.mtime, meta.mtime);
+        } finally {
+          await fh.close();
         }
-        case 'character-device':
-        case 'block-device':
-        case 'fifo': {
-          entry.resume();
-          await clearTarget(rel, false);
-          ops.push({
-            op: 'mknod', path: abs(rel), kind: h.type === 'fifo' ? 'p' : h.type === 'character-device' ? 'c' : 'b',
-            mode: meta.mode, major: h.devmajor ?? 0, minor: h.devminor ?? 0,
-          });
-          lateMeta.push(meta);
-          break;
+        size += h.size;
+        break;
+      }
+      case 'symlink': {
+        await clearTarget(rel, false);
+        await fsp.symlink(h.linkname, abs(rel));
+        await fsp.lchown(abs(rel), meta.uid, meta.gid);
+        await fsp.lutimes(abs(rel), meta.mtime, meta.mtime);
+        break;
+      }
+      case 'link': {
+        const targetRel = cleanEntryPath(h.linkname);
+        if (targetRel === '') throw new InvalidParameterError(`invalid hard link ${JSON.stringify(h.name)}: target is the layer root`);
+        // The target's parents must be real directories inside the layer, and the target must exist.
+        const parts = targetRel.split('/');
+        let cur = '';
+        for (let i = 0; i < parts.length - 1; i++) {
+          cur = cur === '' ? parts[i] : cur + '/' + parts[i];
+          const st = await fsp.lstat(abs(cur)).catch(() => undefined);
+          if (!st || !st.isDirectory()) {
+            throw new InvalidParameterError(`invalid hard link ${JSON.stringify(h.name)} -> ${JSON.stringify(h.linkname)}: target is not inside the layer`);
+          }
         }
-        default:
-          // pax/gnu headers are consumed by tar-stream; anything else is skipped
-          entry.resume();
-          continue;
+        const tst = await fsp.lstat(abs(targetRel)).catch(() => undefined);
+        if (!tst) throw new InvalidParameterError(`invalid hard link ${JSON.stringify(h.name)} -> ${JSON.stringify(h.linkname)}: target is not inside the layer`);
+        if (tst.isDirectory()) throw new InvalidParameterError(`invalid hard link ${JSON.stringify(h.name)}: target is a directory`);
+        if (targetRel === rel) break;
+        await clearTarget(rel, false);
+        await fsp.link(abs(targetRel), abs(rel));
+        break;
       }
-      for (const [name, value] of xattrsOfEntry(h as RawPaxHeaders)) {
-        if (name.startsWith('trusted.overlay.')) continue; // never import overlay internals
-        ops.push({ op: 'setxattr', path: abs(rel), name, value });
+      case 'character-device':
+      case 'block-device':
+      case 'fifo': {
+        await clearTarget(rel, false);
+        ops.push({
+          op: 'mknod', path: abs(rel), kind: h.type === 'fifo' ? 'p' : h.type === 'character-device' ? 'c' : 'b',
+          mode: meta.mode, major: h.devmajor, minor: h.devminor,
+        });
+        lateMeta.push(meta);
+        break;
       }
-    } catch (e) {
-      entry.resume();
-      throw e;
+      default:
+        // GNU sparse files, volume headers and the like: not something a layer holds
+        throw new InvalidParameterError(`invalid tar entry ${JSON.stringify(h.name)}: unsupported type ${JSON.stringify(h.typeflag)}`);
+    }
+    for (const [name, value] of xattrsOfPax(h.pax)) {
+      if (name.startsWith('trusted.overlay.')) continue; // never import overlay internals
+      ops.push({ op: 'setxattr', path: abs(rel), name, value });
     }
   }
 

@@ -1,7 +1,8 @@
 // Docker image references: parsing, normalisation and the familiar (short) form.
 // Follows github.com/distribution/reference (grammar, ParseNormalizedNamed, FamiliarString)
-// including its error texts, which users and the CLI see.
-import { InvalidParameterError } from '../lib/errors';
+// including its error texts, which users and the CLI see. In lib/ because both sides use it:
+// the daemon (engine, distribution) and the CLI, which may import nothing of the daemon's.
+import { InvalidParameterError } from './errors';
 
 export const DEFAULT_DOMAIN = 'docker.io';
 const LEGACY_DEFAULT_DOMAIN = 'index.docker.io';
@@ -79,8 +80,11 @@ export function familiarName(ref: string): string {
   }
 }
 
-function invalid(msg: string): InvalidParameterError {
-  return new InvalidParameterError(msg);
+/** A reference that does not parse: an InvalidParameter (400) in the daemon, exit 1 or 125 in the CLI. */
+export class ReferenceError extends InvalidParameterError {}
+
+function invalid(msg: string): ReferenceError {
+  return new ReferenceError(msg);
 }
 
 /** Parses a reference that is already fully qualified (no defaults applied). */

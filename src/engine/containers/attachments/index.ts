@@ -1,0 +1,13 @@
+// The attachments every container gets, in the order they are prepared (released in reverse).
+// A new one (network endpoints, volumes, hooks) is a file and a line here.
+import { etcFiles } from './etcFiles';
+import { JOURNAL_ENV, journalAttachment } from './journal';
+import type { Attachment } from './types';
+
+export function containerAttachments(env: NodeJS.ProcessEnv = process.env): Attachment[] {
+  const list: Attachment[] = [etcFiles];
+  // The test seam (journal.ts): only when berthd's environment names a journal directory.
+  const journal = env[JOURNAL_ENV];
+  if (journal) return [journalAttachment('journal-first', journal), ...list, journalAttachment('journal-last', journal)];
+  return list;
+}
