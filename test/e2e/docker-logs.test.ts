@@ -165,24 +165,39 @@ describe('log rotation: max-size is a bound, max-file files are kept', () => {
     await docker('rm', '-f', 'lg-f');
   });
 
-  test('berthd killed with -9 mid-stream: every line once, none lost while it was away', async () => {
+  test('berthd killed with -9, then stopped with live-restore, mid-stream: every line once, none lost while it was away', async () => {
     const run = await docker('run', '-d', '--name', 'lg-lr', '--log-opt', 'max-size=100k', '--log-opt', 'max-file=50', 'busybox',
       'sh', '-c', 'i=1; while true; do echo $i; i=$((i+1)); if [ $((i % 20)) = 0 ]; then usleep 5000; fi; done');
     assert.equal(run.code, 0, run.stderr);
     const id = run.stdout.trim();
-    await sleep(500);
-    await d.kill9();
-    const gensBefore = logFiles(id).length;
-    await sleep(1500);
-    const gensAway = logFiles(id).length;
-    await d.start();
-    await sleep(500);
-    await docker('stop', '-t', '1', 'lg-lr');
+    const cfgFile = path.join(d.root, 'daemon.json');
+    const cfg = fs.readFileSync(cfgFile, 'utf8');
+    try {
+      await sleep(500);
+      await d.kill9();
+      const before = logFiles(id).length;
+      await sleep(1500);
+      const away = logFiles(id).length;
+      assert.ok(away > before, `the log rotated while berthd was killed (${before} -> ${away} files)`);
+      fs.writeFileSync(cfgFile, JSON.stringify({ ...JSON.parse(cfg), 'live-restore': true }));
+      await d.start();
+      await sleep(500);
+      await d.stopDaemon(); // live-restore: the container and its log writer go on
+      const stopped = logFiles(id).length;
+      await sleep(1500);
+      assert.ok(logFiles(id).length > stopped, 'the log rotated while berthd was stopped');
+      fs.writeFileSync(cfgFile, cfg);
+      await d.start();
+      await sleep(500);
+      await docker('stop', '-t', '1', 'lg-lr');
+    } finally {
+      fs.writeFileSync(cfgFile, cfg);
+      if (d.proc?.exitCode !== null) await d.start();
+    }
     const l = await d.docker(['logs', 'lg-lr'], { timeout: 120_000 });
     assert.equal(l.code, 0, l.stderr);
     const nums = assertContiguous(l.stdout);
     assert.equal(nums[0], 1, 'nothing rotated away: the log starts at 1');
-    assert.ok(gensAway > gensBefore, `the log rotated while berthd was away (${gensBefore} -> ${gensAway} files)`);
     assertBounded(id, 100_000);
     await docker('rm', 'lg-lr');
   });
