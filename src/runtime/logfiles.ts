@@ -48,20 +48,29 @@ export async function linkGeneration(logPath: string, gen: number): Promise<void
 }
 
 /**
+ * The files of a log in the layout before generations (a plain <stem>.log that conmon appended
+ * to, and <stem>.log.N renamed by berthd, N=1 newest), oldest first; undefined if it is not one.
+ */
+export async function earlierLayout(logPath: string): Promise<string[] | undefined> {
+  if (!(await fsp.lstat(logPath).catch(() => undefined))?.isFile()) return undefined;
+  const base = path.basename(logPath);
+  const names = await fsp.readdir(path.dirname(logPath)).catch(() => [] as string[]);
+  const rotated = names.flatMap((n) => (n.startsWith(base + '.') && /^\d+$/.test(n.slice(base.length + 1)) ? [Number(n.slice(base.length + 1))] : []))
+    .sort((a, b) => b - a);
+  return [...rotated.map((n) => `${logPath}.${n}`), logPath];
+}
+
+/**
  * Makes the log's directory ready for a writer and returns the generation it appends to (the
- * newest, as Docker appends to a restarted container's log). A log of the earlier layout (a
- * plain <stem>.log with renamed <stem>.log.N, N=1 newest) is renamed into generations first.
+ * newest, as Docker appends to a restarted container's log). A log of the earlier layout is
+ * renamed into generations first.
  */
 export async function prepareLog(logPath: string): Promise<number> {
   await fsp.mkdir(path.dirname(logPath), { recursive: true });
-  const st = await fsp.lstat(logPath).catch(() => undefined);
-  if (st?.isFile()) {
-    const names = await fsp.readdir(path.dirname(logPath));
-    const old = names.flatMap((n) => { const m = /^(\d+)$/.exec(n.slice(path.basename(logPath).length + 1)); return n.startsWith(path.basename(logPath) + '.') && m ? [Number(m[1])] : []; })
-      .sort((a, b) => b - a);
+  const earlier = await earlierLayout(logPath);
+  if (earlier) {
     let gen = ((await listGenerations(logPath)).pop() ?? 0) + 1;
-    for (const n of old) await fsp.rename(`${logPath}.${n}`, generationPath(logPath, gen++));
-    await fsp.rename(logPath, generationPath(logPath, gen));
+    for (const f of earlier) await fsp.rename(f, generationPath(logPath, gen++));
   }
   const gen = (await listGenerations(logPath)).pop() ?? 1;
   await linkGeneration(logPath, gen);

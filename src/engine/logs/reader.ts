@@ -9,7 +9,7 @@
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { currentGeneration, generationPath, listGenerations } from '../../runtime/logfiles';
+import { currentGeneration, earlierLayout, generationPath, listGenerations } from '../../runtime/logfiles';
 import { LogPin } from './pins';
 
 export interface LogRecord {
@@ -182,28 +182,16 @@ interface Generation { gen: number; fh: fsp.FileHandle }
  */
 async function openChain(file: string): Promise<Generation[]> {
   const chain: Generation[] = [];
-  if ((await fsp.lstat(file).catch(() => undefined))?.isFile()) return openEarlierLayout(file);
+  // A container running since before berthd was upgraded: conmon still appends to <log>.
+  const earlier = await earlierLayout(file);
+  if (earlier) {
+    for (const f of earlier) { const fh = await openIfExists(f); if (fh) chain.push({ gen: 0, fh }); }
+    return chain;
+  }
   for (const gen of await listGenerations(file)) {
     const fh = await openIfExists(generationPath(file, gen));
     if (fh) { chain.push({ gen, fh }); continue; }
     for (const g of chain.splice(0)) await g.fh.close();
-  }
-  return chain;
-}
-
-/**
- * A log still written as before generations (a container running since before berthd was
- * upgraded): <log>.N ... <log>.1, then <log> itself, which conmon keeps appending to.
- */
-async function openEarlierLayout(file: string): Promise<Generation[]> {
-  const base = path.basename(file);
-  const names = await fsp.readdir(path.dirname(file)).catch(() => [] as string[]);
-  const rotated = names.flatMap((n) => (n.startsWith(base + '.') && /^\d+$/.test(n.slice(base.length + 1)) ? [Number(n.slice(base.length + 1))] : []))
-    .sort((a, b) => b - a);
-  const chain: Generation[] = [];
-  for (const name of [...rotated.map((n) => `${file}.${n}`), file]) {
-    const fh = await openIfExists(name);
-    if (fh) chain.push({ gen: 0, fh });
   }
   return chain;
 }
