@@ -70,7 +70,7 @@ export interface RuntimeConfig {
 }
 
 export interface LogRotation {
-  /** Bytes; no file grows past it except one holding a single longer line. */
+  /** Bytes; no file grows past it except one holding a single longer record (conmon: <= 8 KiB). */
   maxSize: number;
   /** Generations kept, the current one included. */
   maxFile: number;
