@@ -3,7 +3,10 @@ import type { Engine } from '../engine/Engine';
 import { registerContainerRoutes } from './routes/containers';
 import { registerExecRoutes } from './routes/exec';
 import { registerImageRoutes } from './routes/images';
+import { registerSwarmRoutes } from './routes/swarm';
 import { registerSystemRoutes } from './routes/system';
+import { diskUsage } from '../engine/system/df';
+import { checkImagePlatform } from '../engine/images/types';
 import { Router } from './router';
 import { API_VERSION, MIN_API_VERSION } from './version';
 import { SERVER_VERSION } from './server';
@@ -14,8 +17,14 @@ export function buildRouter(engine: Engine): Router {
     events: engine.events,
     info: () => engine.info(SERVER_VERSION),
     version: () => engine.version(SERVER_VERSION, API_VERSION, MIN_API_VERSION),
+    diskUsage: (types) => diskUsage(engine.images, engine.containers, types),
   });
-  registerContainerRoutes(r, { containers: engine.containers, imageId: (ref) => engine.imageId(ref) });
+  registerSwarmRoutes(r);
+  registerContainerRoutes(r, {
+    containers: engine.containers,
+    imageId: (ref) => engine.imageId(ref),
+    checkPlatform: async (ref, platform) => checkImagePlatform(await engine.images.resolve(ref), ref, platform),
+  });
   registerImageRoutes(r, engine.images);
   registerExecRoutes(r, engine.execs);
   return r;

@@ -3,6 +3,7 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import * as net from 'node:net';
 import { Readable } from 'node:stream';
+import { compareVersions } from '../lib/apiVersion';
 import { ApiError, ConnectionError, StreamError } from './errors';
 import { Endpoint, parseHost, resolveHost } from './host';
 import { jsonLines, jsonLinesRaw } from './stream';
@@ -77,16 +78,7 @@ export interface LogsOptions {
   tail?: string; details?: boolean;
 }
 
-/** Compare two "major.minor" API versions. */
-export function compareVersions(a: string, b: string): number {
-  const pa = a.split('.').map(Number);
-  const pb = b.split('.').map(Number);
-  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
-    const d = (pa[i] || 0) - (pb[i] || 0);
-    if (d) return d < 0 ? -1 : 1;
-  }
-  return 0;
-}
+export { compareVersions };
 
 /** Encode query parameters as Go's url.Values.Encode does: keys sorted, repeated keys for lists. */
 export function encodeQuery(q?: Query): string {

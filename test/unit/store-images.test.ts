@@ -7,6 +7,7 @@ import * as tar from 'tar-stream';
 import { ImageService } from '../../src/engine/images/ImageService';
 import { EventBus } from '../../src/engine/events/EventBus';
 import { applyChanges } from '../../src/engine/images/changes';
+import { imageInspectFor, imageSummaryFor } from '../../src/api/views/images';
 import { sha256 } from '../../src/lib/digest';
 import { collect, makeTar, readTar, rmRoot, streamOf, tempRoot } from './store-tarutil';
 
@@ -57,7 +58,7 @@ test('images: import with changes, inspect, list, history, tag, events', async (
     assert.deepEqual(img.repoTags, ['tr-imported:1']);
     assert.deepEqual(img.config.rootfs.diff_ids, [sha256(t)]);
     assert.ok(img.topChainId);
-    const ins = svc.inspect('tr-imported:1', '1.44');
+    const ins = svc.inspect('tr-imported:1');
     assert.deepEqual((ins.Config as { Cmd: string[] }).Cmd, ['sh']);
     assert.deepEqual((ins.Config as { Env: string[] }).Env, ['A=b']);
     assert.equal(ins.Comment, 'tr import');
@@ -71,13 +72,15 @@ test('images: import with changes, inspect, list, history, tag, events', async (
     await assert.rejects(svc.resolve('nope'), /No such image: nope:latest/);
     // tag with a fully qualified repo, shown familiar
     await svc.tag('tr-imported:1', 'docker.io/library/tr-busybox', '1');
-    const list = svc.list({ apiVersion: '1.44' });
+    const list = svc.list();
     assert.equal(list.length, 1);
     assert.deepEqual((list[0].RepoTags as string[]).sort(), ['tr-busybox:1', 'tr-imported:1']);
     assert.equal(list[0].Containers, -1);
     assert.equal(list[0].SharedSize, -1);
     assert.equal(list[0].VirtualSize, undefined);
-    assert.equal(svc.list({ apiVersion: '1.41' })[0].VirtualSize, list[0].Size);
+    assert.equal(imageSummaryFor('1.41', list[0]).VirtualSize, list[0].Size);
+    assert.equal(imageInspectFor('1.43', ins).VirtualSize, ins.Size);
+    assert.equal(imageInspectFor('1.44', ins).VirtualSize, undefined);
     assert.equal(svc.list({ filters: new Map([['reference', ['tr-busybox']]]) }).length, 1);
     assert.deepEqual(svc.list({ filters: new Map([['reference', ['tr-busybox']]]) })[0].RepoTags, ['tr-busybox:1']);
     assert.equal(svc.list({ filters: new Map([['reference', ['other*']]]) }).length, 0);

@@ -10,16 +10,20 @@ import { listContainers, pruneContainers } from '../../engine/containers/list';
 import type { LogQuery, LogRecord } from '../../engine/logs/reader';
 import { withPrevious, type StatsSample } from '../../engine/containers/stats';
 import { inspectContainer } from '../../engine/containers/views';
-import { readJson } from '../body';
+import { readBody, readJson } from '../body';
 import { sendEmpty, sendJson, startJsonStream } from '../respond';
 import { queryBool, queryInt, type RequestContext, type Router } from '../router';
 import { hijack } from '../server';
+import { pipeStdin } from '../stdin';
+import { attachDetachKeys } from '../../engine/containers/detachKeys';
 import { MULTIPLEXED_STREAM, RAW_STREAM, frame } from '../stdcopy';
 import { versionAtLeast } from '../version';
 
 export interface ContainerRouteDeps {
   containers: ContainerService;
   imageId: (ref: string) => Promise<string | undefined>;
+  /** Throws unless the image is of the platform (`create?platform=`). */
+  checkPlatform: (ref: string, platform: string) => Promise<void>;
 }
 
 function streamContentType(ctx: RequestContext, tty: boolean): string {
@@ -45,6 +49,8 @@ export function registerContainerRoutes(r: Router, deps: ContainerRouteDeps): vo
   r.post('/containers/create', async (ctx) => {
     const body = await readJson<CreateRequest>(ctx.req, { allowEmpty: false });
     const name = ctx.query.get('name') ?? undefined;
+    const platform = ctx.query.get('platform');
+    if (platform && body && typeof body.Image === 'string' && body.Image) await deps.checkPlatform(body.Image, platform);
     sendJson(ctx.res, 201, await svc.create(name || undefined, body));
   });
 
@@ -69,8 +75,10 @@ export function registerContainerRoutes(r: Router, deps: ContainerRouteDeps): vo
   });
 
   r.post('/containers/:id/start', async (ctx) => {
-    if (ctx.query.get('detachKeys') !== null && !/^[\w,-]*$/.test(ctx.query.get('detachKeys')!)) {
-      throw new InvalidParameterError('invalid detach keys');
+    attachDetachKeys(ctx.query.get('detachKeys'));
+    // A HostConfig on start was dropped in 1.24; Docker refuses any body longer than `{}` padding.
+    if ((await readBody(ctx.req)).length > 7) {
+      throw new InvalidParameterError('starting container with non-empty request body was deprecated since API v1.22 and removed in v1.24');
     }
     await svc.start(ctx.params.id);
     sendEmpty(ctx.res, 204);
@@ -136,8 +144,9 @@ export function registerContainerRoutes(r: Router, deps: ContainerRouteDeps): vo
   });
 
   r.post('/containers/:id/attach', async (ctx) => {
-    const c = svc.store.get(ctx.params.id);
     const q = ctx.query;
+    const detachKeys = attachDetachKeys(q.get('detachKeys'));
+    const c = svc.store.get(ctx.params.id);
     const stream = queryBool(q, 'stream');
     const logs = queryBool(q, 'logs');
     const opts = { stdin: queryBool(q, 'stdin'), stdout: queryBool(q, 'stdout'), stderr: queryBool(q, 'stderr') };
@@ -170,12 +179,11 @@ export function registerContainerRoutes(r: Router, deps: ContainerRouteDeps): vo
     if (logs) await svc.logSnapshot(c.Id, { stdout: opts.stdout, stderr: opts.stderr }, (rec) => write(sock, rec.stream, rec.message));
     if (!stream) return void sock.end();
     const session = await svc.attach(c.Id, opts);
-    if (ctx.upgrade!.head.length) session.write(ctx.upgrade!.head);
     pipeOutput(session, sock);
     session.on('end', () => sock.end());
-    sock.on('data', (b: Buffer) => session.write(b));
-    // Half-close from the client means "no more stdin", never "detach".
-    sock.on('end', () => session.endStdin());
+    // On a TTY the detach keys end this client's attach; the container runs on (Docker: TTY only).
+    const detach = tty && opts.stdin ? { keys: detachKeys, onDetach: () => { session.close(); svc.publish(c, 'detach'); } } : undefined;
+    pipeStdin(sock, session, detach, ctx.upgrade!.head);
     sock.on('close', () => session.close());
     sock.on('error', () => session.close());
   });

@@ -6,6 +6,8 @@ import { parseJson, readJson } from '../body';
 import { sendEmpty, sendJson } from '../respond';
 import { queryInt, type RequestContext, type Router } from '../router';
 import { hijack } from '../server';
+import { pipeStdin } from '../stdin';
+import { execDetachKeys } from '../../engine/containers/detachKeys';
 import { MULTIPLEXED_STREAM, RAW_STREAM, frame } from '../stdcopy';
 import { versionAtLeast } from '../version';
 
@@ -35,6 +37,7 @@ async function upgradeBody(ctx: RequestContext): Promise<{ body: Buffer; rest: B
 export function registerExecRoutes(r: Router, svc: ExecService): void {
   r.post('/containers/:id/exec', async (ctx) => {
     const body = await readJson<ExecCreateRequest>(ctx.req, { allowEmpty: false });
+    if (body && typeof body === 'object') execDetachKeys(body.DetachKeys);
     sendJson(ctx.res, 201, svc.create(ctx.params.id, body));
   });
 
@@ -61,7 +64,9 @@ export function registerExecRoutes(r: Router, svc: ExecService): void {
       body = await readJson<ExecStartRequest>(ctx.req);
     }
     const rec = svc.get(ctx.params.id);
-    const tty = !!rec.Config.Tty;
+    // As Docker: the start request's Tty decides the framing (multiplexed or raw); the exec's
+    // own Tty (from create) decides whether the process gets a terminal.
+    const tty = !!body.Tty;
     if (body.Detach || !ctx.upgrade) {
       const run = svc.start(rec.ID, { attach: false, consoleSize: body.ConsoleSize });
       // Docker answers once the process runs (or could not start).
@@ -95,10 +100,15 @@ export function registerExecRoutes(r: Router, svc: ExecService): void {
         if (!sock.writableEnded && !sock.destroyed) sock.end();
       })();
     });
-    if (rest.length) run.write(rest);
-    sock.on('data', (b: Buffer) => run.write(b));
-    // Half-close from the client: no more stdin; the output keeps flowing.
-    sock.on('end', () => run.endStdin());
+    // Half-close from the client: no more stdin; the output keeps flowing. On the exec's TTY the
+    // detach keys end this client's stream and the process runs on.
+    const detach = rec.Config.Tty && rec.OpenStdin
+      ? { keys: execDetachKeys(rec.DetachKeys), onDetach: () => {
+        run.close();
+        svc.detached(rec.ID);
+      } }
+      : undefined;
+    pipeStdin(sock, run, detach, rest);
     sock.on('close', () => run.close());
     sock.on('error', () => run.close());
     sock.resume();

@@ -5,6 +5,7 @@ import { parseFilters } from '../../lib/filters';
 import { errorMessage, InvalidParameterError, NotFoundError } from '../../lib/errors';
 import type { ImageService } from '../../engine/images/ImageService';
 import { familiarRepo, parseNormalizedNamed } from '../../lib/reference';
+import { imageInspectFor, imageSummaryFor } from '../views/images';
 
 export function registerImageRoutes(r: Router, images: ImageService): void {
   r.get('/images/json', (ctx) => {
@@ -12,12 +13,8 @@ export function registerImageRoutes(r: Router, images: ImageService): void {
     // Old clients send `filter=<reference>`.
     const legacy = ctx.query.get('filter');
     if (legacy) filters.set('reference', [...(filters.get('reference') ?? []), legacy]);
-    sendJson(ctx.res, 200, images.list({
-      all: queryBool(ctx.query, 'all'),
-      filters,
-      sharedSize: queryBool(ctx.query, 'shared-size'),
-      apiVersion: ctx.apiVersion,
-    }));
+    const list = images.list({ all: queryBool(ctx.query, 'all'), filters, sharedSize: queryBool(ctx.query, 'shared-size') });
+    sendJson(ctx.res, 200, list.map((s) => imageSummaryFor(ctx.apiVersion, s)));
   });
 
   r.post('/images/create', async (ctx) => {
@@ -69,7 +66,7 @@ export function registerImageRoutes(r: Router, images: ImageService): void {
   });
 
   r.get('/images/:name*/json', (ctx) => {
-    sendJson(ctx.res, 200, images.inspect(ctx.params.name, ctx.apiVersion));
+    sendJson(ctx.res, 200, imageInspectFor(ctx.apiVersion, images.inspect(ctx.params.name)));
   });
 
   r.get('/images/:name*/history', (ctx) => {

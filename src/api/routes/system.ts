@@ -2,13 +2,16 @@
 import { eventMatches, type EventBus } from '../../engine/events/EventBus';
 import { checkFilterKeys, parseFilters } from '../../lib/filters';
 import { InvalidParameterError } from '../../lib/errors';
+import { parseDiskUsageTypes, type DiskUsage, type DiskUsageType } from '../../engine/system/df';
 import { sendJson, startJsonStream } from '../respond';
 import type { Router } from '../router';
+import { imageSummaryFor } from '../views/images';
 
 export interface SystemRouteDeps {
   events: EventBus;
   info: () => Promise<Record<string, unknown>>;
   version: () => Promise<Record<string, unknown>>;
+  diskUsage: (types: Set<DiskUsageType>) => Promise<DiskUsage>;
 }
 
 function ping(ctx: Parameters<Parameters<Router['get']>[1]>[0]): void {
@@ -34,6 +37,11 @@ export function registerSystemRoutes(r: Router, deps: SystemRouteDeps): void {
   r.head('/_ping', ping);
   r.get('/version', async (ctx) => sendJson(ctx.res, 200, await deps.version()));
   r.get('/info', async (ctx) => sendJson(ctx.res, 200, await deps.info()));
+  r.get('/system/df', async (ctx) => {
+    const du = await deps.diskUsage(parseDiskUsageTypes(ctx.query.getAll('type')));
+    if (du.Images) du.Images = du.Images.map((s) => imageSummaryFor(ctx.apiVersion, s));
+    sendJson(ctx.res, 200, du);
+  });
   r.get('/events', async (ctx) => {
     const filters = parseFilters(ctx.query.get('filters'));
     checkFilterKeys(filters, ['config', 'container', 'daemon', 'event', 'image', 'label', 'network', 'node', 'plugin', 'scope', 'secret', 'service', 'type', 'volume']);

@@ -4,6 +4,7 @@ import * as os from 'node:os';
 import { InvalidParameterError } from '../../lib/errors';
 import type { ContainerConfig, HostConfig } from './Container';
 import { validateLogOpts } from '../logs/options';
+import { UNSUPPORTED_CREATE_FIELDS, rejectUnsupported } from './unsupported';
 
 export interface CreateRequest extends Partial<ContainerConfig> {
   HostConfig?: Partial<HostConfig> | null;
@@ -50,6 +51,8 @@ export function mergeEnv(...lists: (string[] | null | undefined)[]): string[] {
 }
 
 export function buildConfig(req: CreateRequest, image: ImageRuntimeConfig, imageName: string): ContainerConfig {
+  // Nothing accepted that is not done: fields berth does not apply yet are a 400 (unsupported.ts).
+  rejectUnsupported(UNSUPPORTED_CREATE_FIELDS, req as Record<string, unknown>);
   for (const key of ['Cmd', 'Entrypoint', 'Env'] as const) {
     const v = req[key];
     if (v !== undefined && v !== null && !isStringArray(v)) {
@@ -123,6 +126,18 @@ export interface HostConfigDefaults {
   swapLimitSupported: boolean;
 }
 
+/**
+ * Docker's mergeAndVerifyLogConfig: an empty Type is the daemon's default driver, and the
+ * daemon's log-opts fill the options the request left out only when the driver is the default.
+ */
+export function mergeLogConfig(lc: { Type?: string | null; Config?: Record<string, string> | null } | null | undefined, d: HostConfigDefaults): { Type: string; Config: Record<string, string> } {
+  const type = lc?.Type || d.logDriver;
+  if (!['json-file', 'none', 'local', 'k8s-file'].includes(type)) throw new InvalidParameterError(`logger: no log driver named '${type}' is registered`);
+  const config = { ...(type === d.logDriver ? d.logOpts : {}), ...(lc?.Config ?? {}) };
+  validateLogOpts(type, config);
+  return { Type: type, Config: config };
+}
+
 export function buildHostConfig(raw: Partial<HostConfig> | null | undefined, d: HostConfigDefaults): HostConfig {
   const h = raw ?? {};
   const memory = num(h.Memory, 'Memory');
@@ -160,16 +175,14 @@ export function buildHostConfig(raw: Partial<HostConfig> | null | undefined, d: 
   if (shmSize < 0) throw new InvalidParameterError('SHM size can not be less than 0');
   const consoleSize = Array.isArray(h.ConsoleSize) && h.ConsoleSize.length === 2 ? h.ConsoleSize : [0, 0];
   const network = !h.NetworkMode || h.NetworkMode === 'default' ? 'default' : h.NetworkMode;
-  const logType = h.LogConfig?.Type || d.logDriver;
-  if (!['json-file', 'none', 'local', 'k8s-file'].includes(logType)) throw new InvalidParameterError(`logger: no log driver named '${logType}' is registered`);
-  validateLogOpts(logType, { ...(h.LogConfig?.Type && h.LogConfig.Type !== d.logDriver ? {} : d.logOpts), ...(h.LogConfig?.Config ?? {}) });
+  const logConfig = mergeLogConfig(h.LogConfig, d);
   return {
     ...h,
     Binds: h.Binds ?? null,
     NetworkMode: network,
     RestartPolicy: { Name: restartName, MaximumRetryCount: restart.MaximumRetryCount ?? 0 },
     AutoRemove: !!h.AutoRemove,
-    LogConfig: { Type: logType, Config: { ...d.logOpts, ...(h.LogConfig?.Config ?? {}) } },
+    LogConfig: logConfig,
     CapAdd: h.CapAdd ?? null,
     CapDrop: h.CapDrop ?? null,
     Privileged: !!h.Privileged,

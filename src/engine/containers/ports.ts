@@ -3,6 +3,8 @@
 
 export interface ImageInfo {
   id: string;
+  /** Bytes of the image's layers. */
+  size?: number;
   config: {
     config?: {
       User?: string; Env?: string[] | null; Cmd?: string[] | null; Entrypoint?: string[] | null;

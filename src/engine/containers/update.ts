@@ -7,6 +7,7 @@ import type { HostConfig } from './Container';
 import type { ContainerContext } from './context';
 import { validateCpuLimits } from './createConfig';
 import { resourcesOf } from './spec';
+import { UNSUPPORTED_UPDATE_FIELDS, rejectUnsupported } from './unsupported';
 
 /** Docker's UpdateConfig: the Resources fields plus RestartPolicy. */
 export interface UpdateRequest {
@@ -35,6 +36,7 @@ function num(v: unknown, name: string): number {
 
 /** verifyContainerSettings(update=true): the request on its own. */
 export function validateUpdate(u: UpdateRequest): void {
+  rejectUnsupported(UNSUPPORTED_UPDATE_FIELDS, u);
   const memory = num(u.Memory, 'Memory');
   const swap = num(u.MemorySwap, 'MemorySwap');
   const reservation = num(u.MemoryReservation, 'MemoryReservation');

@@ -63,10 +63,7 @@ export async function inspectContainer(svc: ContainerService, c: ContainerRecord
       Networks: networks(c),
     },
   };
-  if (withSize) {
-    out.SizeRw = await svc.rootfs.diffSize(c.Id).catch(() => 0);
-    out.SizeRootFs = out.SizeRw;
-  }
+  if (withSize) Object.assign(out, await sizesOf(svc, c));
   return out;
 }
 
@@ -116,9 +113,16 @@ export async function summarizeContainer(svc: ContainerService, c: ContainerReco
     Mounts: [],
   };
   if (withSize) {
-    const rw = await svc.rootfs.diffSize(c.Id).catch(() => 0);
-    if (rw > 0) out.SizeRw = rw;
-    out.SizeRootFs = rw;
+    const { SizeRw, SizeRootFs } = await sizesOf(svc, c);
+    if (SizeRw > 0) out.SizeRw = SizeRw;
+    out.SizeRootFs = SizeRootFs;
   }
   return out;
+}
+
+/** Docker's sizes: SizeRw is the writable layer, SizeRootFs that plus the image's layers. */
+async function sizesOf(svc: ContainerService, c: ContainerRecord): Promise<{ SizeRw: number; SizeRootFs: number }> {
+  const rw = await svc.rootfs.diffSize(c.Id).catch(() => 0);
+  const image = await svc.deps.images.resolve(c.Image).then((i) => i.size ?? 0, () => 0);
+  return { SizeRw: rw, SizeRootFs: rw + image };
 }

@@ -215,6 +215,13 @@ export class ExecService {
     return run;
   }
 
+  /** A client left its session by the detach keys: the process runs on (Docker's exec_detach event). */
+  detached(id: string): void {
+    const rec = this.get(id);
+    const c = this.containers.store.find(rec.ContainerID);
+    if (c) this.containers.publish(c, 'exec_detach', { execID: rec.ID });
+  }
+
   async resize(id: string, h: number, w: number): Promise<void> {
     const rec = this.get(id);
     if (!rec.run) throw new ConflictError(`Exec ${id} is not running`);

@@ -133,8 +133,8 @@ export class ImageService {
     return listImages(this.deps, opts);
   }
 
-  inspect(name: string, apiVersion?: string): Record<string, unknown> {
-    return inspectImage(this.deps, name, apiVersion);
+  inspect(name: string): Record<string, unknown> {
+    return inspectImage(this.deps, name);
   }
 
   history(name: string): HistoryItem[] {

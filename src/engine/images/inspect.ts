@@ -1,9 +1,10 @@
 // GET /images/{name}/json
 import * as path from 'node:path';
 import { NotFoundError } from '../../lib/errors';
-import { ImageDeps, toContainerConfig, versionLess } from './types';
+import { ImageDeps, toContainerConfig } from './types';
 
-export function inspectImage(deps: ImageDeps, name: string, apiVersion?: string): Record<string, unknown> {
+/** The current API's shape (api/ adapts it for older versions). */
+export function inspectImage(deps: ImageDeps, name: string): Record<string, unknown> {
   let img;
   try {
     img = deps.store.resolve(name);
@@ -20,11 +21,8 @@ export function inspectImage(deps: ImageDeps, name: string, apiVersion?: string)
     Comment: c.comment ?? (c.history?.length ? c.history[c.history.length - 1].comment ?? '' : ''),
   };
   if (c.created) out.Created = c.created;
-  else if (apiVersion && versionLess(apiVersion, '1.44')) out.Created = '0001-01-01T00:00:00Z';
-  if (!apiVersion || versionLess(apiVersion, '1.45')) {
-    out.Container = typeof c.container === 'string' ? c.container : '';
-    out.ContainerConfig = toContainerConfig(c.container_config);
-  }
+  out.Container = typeof c.container === 'string' ? c.container : '';
+  out.ContainerConfig = toContainerConfig(c.container_config);
   Object.assign(out, {
     DockerVersion: c.docker_version ?? '',
     Author: c.author ?? '',
@@ -35,7 +33,6 @@ export function inspectImage(deps: ImageDeps, name: string, apiVersion?: string)
   out.Os = c.os ?? '';
   if (c['os.version']) out.OsVersion = c['os.version'];
   out.Size = img.size;
-  if (apiVersion && versionLess(apiVersion, '1.44')) out.VirtualSize = img.size;
   const chain = img.chainIds.map((id) => deps.layers.get(id)).filter((l) => !!l);
   if (chain.length) {
     const top = chain[chain.length - 1]!;

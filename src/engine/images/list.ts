@@ -3,13 +3,14 @@ import { Filters, checkFilterKeys, matchLabels } from '../../lib/filters';
 import { InvalidParameterError } from '../../lib/errors';
 import type { ImageRecord } from '../../store/images/ImageStore';
 import { familiarMatch, parseNormalizedNamed } from '../../lib/reference';
-import { ImageDeps, unixSeconds, versionLess } from './types';
+import { ImageDeps, unixSeconds } from './types';
 
 export interface ListOptions {
   all?: boolean;
   filters?: Filters;
   sharedSize?: boolean;
-  apiVersion?: string;
+  /** Count the containers that use each image (system df); -1 otherwise, as Docker. */
+  containerCount?: boolean;
 }
 
 export function parseDangling(filters: Filters): boolean | undefined {
@@ -42,23 +43,28 @@ export function imageCreated(img: ImageRecord): number {
   return unixSeconds(img.config.created);
 }
 
+/** The current API's shape of one image (api/ adapts it for older versions). */
 export function summary(deps: ImageDeps, img: ImageRecord, opts: ListOptions): Record<string, unknown> {
-  const out: Record<string, unknown> = {
-    Containers: -1,
+  return {
+    Containers: opts.containerCount ? deps.containersUsing(img.id).length : -1,
     Created: imageCreated(img),
     Id: img.id,
     Labels: img.config.config?.Labels ?? null,
     ParentId: img.parent || '',
     RepoDigests: img.repoDigests.length ? img.repoDigests : null,
-    RepoTags: img.repoTags.length ? img.repoTags : (opts.apiVersion && versionLess(opts.apiVersion, '1.43') ? ['<none>:<none>'] : []),
-    SharedSize: -1,
+    RepoTags: img.repoTags,
+    SharedSize: opts.sharedSize ? sharedSizeOf(deps, img) : -1,
     Size: img.size,
   };
-  if (img.repoDigests.length === 0 && img.repoTags.length === 0 && opts.apiVersion && versionLess(opts.apiVersion, '1.43')) {
-    out.RepoDigests = ['<none>@<none>'];
-  }
-  if (!opts.apiVersion || versionLess(opts.apiVersion, '1.44')) out.VirtualSize = img.size;
-  return out;
+}
+
+/** Bytes of the image's layers that at least one other image uses too (Docker's SharedSize). */
+export function sharedSizeOf(deps: ImageDeps, img: ImageRecord): number {
+  const others = new Set<string>();
+  for (const o of deps.store.list()) if (o.id !== img.id) for (const c of o.chainIds) others.add(c);
+  let shared = 0;
+  for (const c of img.chainIds) if (others.has(c)) shared += deps.layers.get(c)?.size ?? 0;
+  return shared;
 }
 
 export function listImages(deps: ImageDeps, opts: ListOptions = {}): Record<string, unknown>[] {

@@ -4,6 +4,7 @@ import type { ContentStore } from '../../store/content/types';
 import type { LayerStore } from '../../store/layers/types';
 import type { ImageRecord, ImageStore, ImageRunConfig } from '../../store/images/types';
 import { parseNormalizedNamed } from '../../lib/reference';
+import { InvalidParameterError, NotFoundError } from '../../lib/errors';
 
 /** A container that uses an image; `running` decides between Docker's hard and soft conflicts. */
 export interface ContainerUse {
@@ -41,18 +42,6 @@ export function publishImageEvent(deps: ImageDeps, action: string, id: string, n
   if (labels) Object.assign(attrs, labels);
   attrs.name = name;
   deps.events?.publish('image', action, id, attrs);
-}
-
-/** a < b for API versions like "1.43". */
-export function versionLess(a: string, b: string): boolean {
-  const pa = a.split('.').map(Number);
-  const pb = b.split('.').map(Number);
-  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
-    const x = pa[i] ?? 0;
-    const y = pb[i] ?? 0;
-    if (x !== y) return x < y;
-  }
-  return false;
 }
 
 export function unixSeconds(iso: string | undefined): number {
@@ -103,5 +92,33 @@ export function hostArch(): string {
     case 'ppc64': return 'ppc64le';
     case 's390x': return 's390x';
     default: return process.arch;
+  }
+}
+
+const ARCH_ALIASES: Record<string, string> = { x86_64: 'amd64', 'x86-64': 'amd64', aarch64: 'arm64', armhf: 'arm', i386: '386' };
+
+/** `os[/arch[/variant]]` as containerd's platforms.Parse reads it (lower case, common aliases). */
+export function parsePlatform(spec: string): { os: string; architecture?: string; variant?: string } {
+  const parts = spec.toLowerCase().split('/');
+  if (parts.length > 3 || parts.some((p) => !/^[a-z0-9_.-]+$/.test(p))) {
+    throw new InvalidParameterError(`failed to parse platform ${JSON.stringify(spec)}: invalid platform specifier`);
+  }
+  const [os, arch, variant] = parts;
+  return { os, ...(arch ? { architecture: ARCH_ALIASES[arch] ?? arch } : {}), ...(variant ? { variant } : {}) };
+}
+
+/**
+ * `docker create --platform`: an image of another platform is not run as if it matched
+ * (Docker: NotFound, then the CLI tries to pull the right one).
+ */
+export function checkImagePlatform(img: ImageRecord, ref: string, spec: string): void {
+  const want = parsePlatform(spec);
+  const c = img.config;
+  const actual = [c.os ?? '', c.architecture ?? '', ...(c.variant ? [c.variant] : [])].join('/');
+  const ok = want.os === (c.os ?? '') && (!want.architecture || want.architecture === c.architecture)
+    && (!want.variant || !c.variant || want.variant === c.variant);
+  if (!ok) {
+    const wanted = [want.os, want.architecture, want.variant].filter(Boolean).join('/');
+    throw new NotFoundError(`image with reference ${ref} was found but does not match the specified platform: wanted ${wanted}, actual: ${actual}`);
   }
 }

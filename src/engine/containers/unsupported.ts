@@ -1,0 +1,226 @@
+// The fields of the create body (and of `docker update`) that berth does not apply yet, in one
+// table each: a request that sets one of them to anything but what clients send when the user
+// asked for nothing gets a 400 naming the field and the value, never a silent no-op. The issue
+// that implements a field deletes its row (and the test walks whatever rows remain).
+//
+// Audited against the 1.44 spec (ContainerConfig, HostConfig, NetworkingConfig, Resources) and
+// what createConfig.ts, spec.ts and runtime/spec.ts apply. Accepted because applied: Hostname,
+// User, Attach*, Tty, OpenStdin, StdinOnce, Env, Cmd, Entrypoint, WorkingDir, Labels, Image,
+// Healthcheck, StopSignal, StopTimeout; CpuShares, Memory, MemorySwap, MemoryReservation,
+// MemorySwappiness, NanoCpus, CpuPeriod, CpuQuota, CpusetCpus, CpusetMems, BlkioWeight,
+// OomKillDisable, PidsLimit, Ulimits, Init, LogConfig, NetworkMode, RestartPolicy, AutoRemove,
+// ConsoleSize, CapAdd, CapDrop, Dns*, ExtraHosts (but host-gateway), GroupAdd, IpcMode (but none), PidMode,
+// UTSMode, Privileged, ReadonlyRootfs, ShmSize, Sysctls (runc writes them and refuses those
+// outside the container's namespaces), Runtime, MaskedPaths, ReadonlyPaths. Accepted because
+// they are records, not actions, in Docker too: ExposedPorts (EXPOSE publishes nothing),
+// ArgsEscaped, OnBuild, Shell, ContainerIDFile (the CLI writes that file), and the endpoint
+// fields that are read-only output (NetworkID, EndpointID, Gateway, IPAddress, ...).
+import { InvalidParameterError } from '../../lib/errors';
+import { cgroupVersion } from '../../runtime/cgroups';
+
+export interface UnsupportedField {
+  /** Where the field is: top-level names are Config's, then `HostConfig.`, `NetworkingConfig.` (`*`: every key). */
+  path: string;
+  /** The part of the value berth would not apply; undefined when it applies all of it (a default asks for nothing). */
+  unapplied: (value: unknown, req: Record<string, unknown>) => unknown;
+  /** docker CLI flags that send such a value (the test runs each with `docker create`). */
+  cli?: string[][];
+  /** A value of the field that berth refuses, for API-level tests (clients without a flag for it). */
+  example: unknown;
+  /** Flags that set the field to values berth does apply: they must stay accepted. */
+  accepted?: string[][];
+  /** Which issue brings it. */
+  comesWith: 'volumes' | 'networks' | 'security' | 'resources' | 'not planned';
+}
+
+/** Nothing asked for: absent, null, '', 0, false, an empty list or map. (A map's keys are requests.) */
+export function isBlank(v: unknown): boolean {
+  if (v === undefined || v === null || v === '' || v === 0 || v === false) return true;
+  if (Array.isArray(v)) return v.length === 0;
+  if (typeof v === 'object') return Object.keys(v as object).length === 0;
+  return false;
+}
+
+/** A struct of blank fields (IPAMConfig as the CLI sends it: `{"IPv4Address":"",...}`) asks for nothing. */
+function isBlankStruct(v: unknown): boolean {
+  if (v && typeof v === 'object' && !Array.isArray(v)) return Object.values(v as object).every(isBlankStruct);
+  return isBlank(v);
+}
+
+const unlessBlank = (v: unknown): unknown => (isBlank(v) ? undefined : v);
+
+/** The elements of a list that `applied` does not accept. */
+const elementsNot = (applied: (s: string) => boolean) => (v: unknown): unknown => {
+  if (!Array.isArray(v)) return unlessBlank(v);
+  const bad = v.filter((s) => typeof s !== 'string' || !applied(s));
+  return bad.length ? bad : undefined;
+};
+
+/** Values other than those listed (and blank). */
+const valuesOtherThan = (...ok: string[]) => (v: unknown): unknown => (isBlank(v) || ok.includes(v as string) ? undefined : v);
+
+/**
+ * Security options berth applies: no-new-privileges (any form), and the ones that ask for what
+ * berth does anyway: no SELinux labels, no seccomp and no AppArmor profile (status.md: berth
+ * applies neither yet; the security issue must honour `unconfined` when it adds them).
+ */
+function securityOptApplied(opt: string): boolean {
+  const [k, v] = opt.split(/[=:]/, 2);
+  // Unknown options are not this table's business: validateSecurityOpt calls them invalid.
+  if (!['no-new-privileges', 'label', 'seccomp', 'apparmor', 'writable-cgroups', 'systempaths'].includes(k)) return true;
+  if (k === 'no-new-privileges') return v === undefined || v === 'true' || v === 'false';
+  if (k === 'label') return v === 'disable';
+  if (k === 'seccomp' || k === 'apparmor') return v === 'unconfined';
+  if (k === 'writable-cgroups') return v === 'false';
+  return false;
+}
+
+/** What berth does with the cgroup namespace: a private one on cgroup v2, the host's on v1. */
+function cgroupnsModeApplied(): string {
+  return cgroupVersion() === 2 ? 'private' : 'host';
+}
+
+/** EndpointsConfig keys other than the network of NetworkMode: berth connects one network. */
+function otherNetworks(v: unknown, req: Record<string, unknown>): unknown {
+  if (!v || typeof v !== 'object') return undefined;
+  const mode = ((req.HostConfig as Record<string, unknown> | null)?.NetworkMode as string) || 'default';
+  const same = (k: string) => k === mode || (['default', 'bridge'].includes(k) && ['default', 'bridge'].includes(mode));
+  const others = Object.keys(v).filter((k) => !same(k));
+  return others.length ? others : undefined;
+}
+
+export const UNSUPPORTED_CREATE_FIELDS: UnsupportedField[] = [
+  // ---- volumes and mounts
+  { path: 'Volumes', unapplied: unlessBlank, cli: [['-v', '/data']], example: { '/data': {} }, comesWith: 'volumes' },
+  { path: 'HostConfig.Binds', unapplied: unlessBlank, cli: [['-v', '/tmp:/mnt'], ['-v', 'vol1:/data']], example: ['/tmp:/mnt'], comesWith: 'volumes' },
+  { path: 'HostConfig.Mounts', unapplied: unlessBlank, cli: [['--mount', 'type=bind,src=/tmp,dst=/mnt'], ['--mount', 'type=tmpfs,dst=/x']], example: [{ Type: 'bind', Source: '/tmp', Target: '/mnt' }], comesWith: 'volumes' },
+  { path: 'HostConfig.Tmpfs', unapplied: unlessBlank, cli: [['--tmpfs', '/x']], example: { '/x': '' }, comesWith: 'volumes' },
+  { path: 'HostConfig.VolumesFrom', unapplied: unlessBlank, cli: [['--volumes-from', 'other']], example: ['other'], comesWith: 'volumes' },
+  { path: 'HostConfig.VolumeDriver', unapplied: unlessBlank, cli: [['--volume-driver', 'local']], example: 'local', comesWith: 'volumes' },
+  { path: 'HostConfig.StorageOpt', unapplied: unlessBlank, cli: [['--storage-opt', 'size=1G']], example: { size: '1G' }, comesWith: 'not planned' },
+
+  // ---- networks and ports
+  { path: 'HostConfig.PortBindings', unapplied: unlessBlank, cli: [['-p', '18999:80'], ['-p', '127.0.0.1::80/udp']], example: { '80/tcp': [{ HostIp: '', HostPort: '18999' }] }, comesWith: 'networks' },
+  { path: 'HostConfig.PublishAllPorts', unapplied: unlessBlank, cli: [['-P']], example: true, comesWith: 'networks' },
+  { path: 'HostConfig.Links', unapplied: unlessBlank, cli: [['--link', 'other:alias']], example: ['other:alias'], comesWith: 'networks' },
+  { path: 'MacAddress', unapplied: unlessBlank, example: '02:42:ac:11:00:02', comesWith: 'networks' },
+  { path: 'NetworkDisabled', unapplied: unlessBlank, example: true, comesWith: 'networks' },
+  { path: 'NetworkingConfig.EndpointsConfig', unapplied: otherNetworks, example: { default: {}, other: {} }, comesWith: 'networks' },
+  { path: 'NetworkingConfig.EndpointsConfig.*.IPAMConfig', unapplied: (v) => (isBlankStruct(v) ? undefined : v), cli: [['--ip', '172.17.0.9'], ['--link-local-ip', '169.254.1.1']], example: { IPv4Address: '172.17.0.9' }, comesWith: 'networks' },
+  // The CLI allows --network-alias only on user-defined networks, which do not exist yet.
+  { path: 'NetworkingConfig.EndpointsConfig.*.Aliases', unapplied: unlessBlank, example: ['a1'], comesWith: 'networks' },
+  { path: 'NetworkingConfig.EndpointsConfig.*.Links', unapplied: unlessBlank, example: ['other:alias'], comesWith: 'networks' },
+  { path: 'NetworkingConfig.EndpointsConfig.*.MacAddress', unapplied: unlessBlank, cli: [['--mac-address', '02:42:ac:11:00:02']], example: '02:42:ac:11:00:02', comesWith: 'networks' },
+  { path: 'NetworkingConfig.EndpointsConfig.*.DriverOpts', unapplied: unlessBlank, example: { 'com.docker.network.endpoint.sysctls': 'x' }, comesWith: 'networks' },
+  { path: 'NetworkingConfig.EndpointsConfig.*.DNSNames', unapplied: unlessBlank, example: ['a1'], comesWith: 'networks' },
+  { path: 'NetworkingConfig.EndpointsConfig.*.GwPriority', unapplied: unlessBlank, example: 10, comesWith: 'networks' },
+  // host-gateway names the host's address on the container's network, which berth does not make yet.
+  { path: 'HostConfig.ExtraHosts', unapplied: elementsNot((h) => !/[:=]host-gateway$/.test(h)), cli: [['--add-host', 'gw:host-gateway']], accepted: [['--add-host', 'h:10.0.0.2']], example: ['gw:host-gateway'], comesWith: 'networks' },
+  { path: 'Domainname', unapplied: unlessBlank, cli: [['--domainname', 'example.org']], example: 'example.org', comesWith: 'networks' },
+
+  // ---- security
+  {
+    path: 'HostConfig.SecurityOpt', unapplied: elementsNot(securityOptApplied),
+    cli: [['--security-opt', 'seccomp=builtin'], ['--security-opt', 'apparmor=docker-default'], ['--security-opt', 'label=type:svirt_apache_t'],
+      ['--security-opt', 'writable-cgroups=true']],
+    // The CLI turns systempaths=unconfined into empty MaskedPaths and ReadonlyPaths, which berth applies.
+    accepted: [['--security-opt', 'no-new-privileges'], ['--security-opt', 'no-new-privileges=true'], ['--security-opt', 'label=disable'],
+      ['--security-opt', 'seccomp=unconfined'], ['--security-opt', 'apparmor=unconfined'], ['--security-opt', 'systempaths=unconfined']],
+    example: ['seccomp={"defaultAction":"SCMP_ACT_ERRNO"}'], comesWith: 'security',
+  },
+  // The CLI itself allows only --userns host (or nothing).
+  { path: 'HostConfig.UsernsMode', unapplied: valuesOtherThan('host'), accepted: [['--userns', 'host']], example: 'private', comesWith: 'security' },
+  {
+    path: 'HostConfig.CgroupnsMode', unapplied: (v) => valuesOtherThan(cgroupnsModeApplied())(v),
+    cli: [['--cgroupns', cgroupVersion() === 2 ? 'host' : 'private']], accepted: [['--cgroupns', cgroupnsModeApplied()]],
+    example: cgroupVersion() === 2 ? 'host' : 'private', comesWith: 'security',
+  },
+  { path: 'HostConfig.IpcMode', unapplied: (v) => (typeof v === 'string' && v.startsWith('container:') ? undefined : valuesOtherThan('private', 'shareable', 'host')(v)), cli: [['--ipc', 'none']], accepted: [['--ipc', 'private'], ['--ipc', 'shareable'], ['--ipc', 'host']], example: 'none', comesWith: 'security' },
+  { path: 'HostConfig.OomScoreAdj', unapplied: unlessBlank, cli: [['--oom-score-adj', '100']], example: 100, comesWith: 'security' },
+  { path: 'HostConfig.Annotations', unapplied: unlessBlank, cli: [['--annotation', 'a=b']], example: { a: 'b' }, comesWith: 'security' },
+
+  // ---- devices and resources
+  { path: 'HostConfig.Devices', unapplied: unlessBlank, cli: [['--device', '/dev/null:/dev/xnull']], example: [{ PathOnHost: '/dev/null', PathInContainer: '/dev/xnull', CgroupPermissions: 'rwm' }], comesWith: 'resources' },
+  { path: 'HostConfig.DeviceCgroupRules', unapplied: unlessBlank, cli: [['--device-cgroup-rule', 'c 1:3 rwm']], example: ['c 1:3 rwm'], comesWith: 'resources' },
+  { path: 'HostConfig.DeviceRequests', unapplied: unlessBlank, cli: [['--gpus', 'all']], example: [{ Driver: '', Count: -1, Capabilities: [['gpu']] }], comesWith: 'not planned' },
+  { path: 'HostConfig.CgroupParent', unapplied: unlessBlank, cli: [['--cgroup-parent', '/custom']], example: '/custom', comesWith: 'resources' },
+  { path: 'HostConfig.Cgroup', unapplied: unlessBlank, example: 'container:other', comesWith: 'resources' },
+  { path: 'HostConfig.BlkioWeightDevice', unapplied: unlessBlank, cli: [['--blkio-weight-device', '/dev/sda:100']], example: [{ Path: '/dev/sda', Weight: 100 }], comesWith: 'resources' },
+  { path: 'HostConfig.BlkioDeviceReadBps', unapplied: unlessBlank, cli: [['--device-read-bps', '/dev/sda:1mb']], example: [{ Path: '/dev/sda', Rate: 1048576 }], comesWith: 'resources' },
+  { path: 'HostConfig.BlkioDeviceWriteBps', unapplied: unlessBlank, cli: [['--device-write-bps', '/dev/sda:1mb']], example: [{ Path: '/dev/sda', Rate: 1048576 }], comesWith: 'resources' },
+  { path: 'HostConfig.BlkioDeviceReadIOps', unapplied: unlessBlank, cli: [['--device-read-iops', '/dev/sda:100']], example: [{ Path: '/dev/sda', Rate: 100 }], comesWith: 'resources' },
+  { path: 'HostConfig.BlkioDeviceWriteIOps', unapplied: unlessBlank, cli: [['--device-write-iops', '/dev/sda:100']], example: [{ Path: '/dev/sda', Rate: 100 }], comesWith: 'resources' },
+  { path: 'HostConfig.CpuRealtimePeriod', unapplied: unlessBlank, cli: [['--cpu-rt-period', '1000000']], example: 1000000, comesWith: 'resources' },
+  { path: 'HostConfig.CpuRealtimeRuntime', unapplied: unlessBlank, cli: [['--cpu-rt-runtime', '950000']], example: 950000, comesWith: 'resources' },
+  // CLI 28 drops --kernel-memory from create bodies at API >= 1.42 (its own deprecation).
+  { path: 'HostConfig.KernelMemory', unapplied: unlessBlank, example: 10485760, comesWith: 'not planned' },
+  { path: 'HostConfig.KernelMemoryTCP', unapplied: unlessBlank, example: 10485760, comesWith: 'not planned' },
+  // Windows only: the CLI refuses the flags against a Linux daemon, other clients may send them.
+  { path: 'HostConfig.CpuCount', unapplied: unlessBlank, example: 1, comesWith: 'not planned' },
+  { path: 'HostConfig.CpuPercent', unapplied: unlessBlank, example: 50, comesWith: 'not planned' },
+  { path: 'HostConfig.IOMaximumIOps', unapplied: unlessBlank, example: 100, comesWith: 'not planned' },
+  { path: 'HostConfig.IOMaximumBandwidth', unapplied: unlessBlank, example: 1048576, comesWith: 'not planned' },
+  { path: 'HostConfig.Isolation', unapplied: valuesOtherThan('default'), cli: [['--isolation', 'hyperv']], accepted: [['--isolation', 'default']], example: 'hyperv', comesWith: 'not planned' },
+];
+
+/** `POST /containers/{id}/update`: Resources fields that update.ts does not apply (its own table). */
+export const UNSUPPORTED_UPDATE_FIELDS: UnsupportedField[] = [
+  { path: 'CpuRealtimePeriod', unapplied: unlessBlank, cli: [['--cpu-rt-period', '1000000']], example: 1000000, comesWith: 'resources' },
+  { path: 'CpuRealtimeRuntime', unapplied: unlessBlank, cli: [['--cpu-rt-runtime', '950000']], example: 950000, comesWith: 'resources' },
+  { path: 'KernelMemory', unapplied: unlessBlank, cli: [['--kernel-memory', '10m']], example: 10485760, comesWith: 'not planned' },
+  { path: 'KernelMemoryTCP', unapplied: unlessBlank, example: 10485760, comesWith: 'not planned' },
+  { path: 'CgroupParent', unapplied: unlessBlank, example: '/custom', comesWith: 'resources' },
+  { path: 'BlkioWeightDevice', unapplied: unlessBlank, example: [{ Path: '/dev/sda', Weight: 100 }], comesWith: 'resources' },
+  { path: 'BlkioDeviceReadBps', unapplied: unlessBlank, example: [{ Path: '/dev/sda', Rate: 1048576 }], comesWith: 'resources' },
+  { path: 'BlkioDeviceWriteBps', unapplied: unlessBlank, example: [{ Path: '/dev/sda', Rate: 1048576 }], comesWith: 'resources' },
+  { path: 'BlkioDeviceReadIOps', unapplied: unlessBlank, example: [{ Path: '/dev/sda', Rate: 100 }], comesWith: 'resources' },
+  { path: 'BlkioDeviceWriteIOps', unapplied: unlessBlank, example: [{ Path: '/dev/sda', Rate: 100 }], comesWith: 'resources' },
+  { path: 'Devices', unapplied: unlessBlank, example: [{ PathOnHost: '/dev/null', PathInContainer: '/dev/xnull', CgroupPermissions: 'rwm' }], comesWith: 'resources' },
+  { path: 'DeviceCgroupRules', unapplied: unlessBlank, example: ['c 1:3 rwm'], comesWith: 'resources' },
+  { path: 'DeviceRequests', unapplied: unlessBlank, example: [{ Driver: '', Count: -1, Capabilities: [['gpu']] }], comesWith: 'not planned' },
+  { path: 'MemorySwappiness', unapplied: (v) => (v === -1 ? undefined : unlessBlank(v)), example: 10, comesWith: 'resources' },
+  { path: 'OomKillDisable', unapplied: unlessBlank, example: true, comesWith: 'resources' },
+  { path: 'Init', unapplied: unlessBlank, example: true, comesWith: 'not planned' },
+  { path: 'Ulimits', unapplied: unlessBlank, example: [{ Name: 'nofile', Soft: 1024, Hard: 2048 }], comesWith: 'resources' },
+  { path: 'CpuCount', unapplied: unlessBlank, example: 1, comesWith: 'not planned' },
+  { path: 'CpuPercent', unapplied: unlessBlank, example: 50, comesWith: 'not planned' },
+  { path: 'IOMaximumIOps', unapplied: unlessBlank, example: 100, comesWith: 'not planned' },
+  { path: 'IOMaximumBandwidth', unapplied: unlessBlank, example: 1048576, comesWith: 'not planned' },
+];
+
+/** Every value at `path` in the body, with the concrete path (`*` expanded over object keys). */
+export function valuesAt(body: Record<string, unknown>, path: string): { path: string; value: unknown }[] {
+  let found: { path: string[]; value: unknown }[] = [{ path: [], value: body }];
+  for (const seg of path.split('.')) {
+    const next: { path: string[]; value: unknown }[] = [];
+    for (const f of found) {
+      if (!f.value || typeof f.value !== 'object' || Array.isArray(f.value)) continue;
+      const obj = f.value as Record<string, unknown>;
+      for (const k of seg === '*' ? Object.keys(obj) : [seg]) next.push({ path: [...f.path, k], value: obj[k] });
+    }
+    found = next;
+  }
+  return found.map((f) => ({ path: f.path.join('.'), value: f.value }));
+}
+
+/** The first field of `body` that a table refuses, with the part of its value berth would not apply. */
+export function firstUnsupported(table: UnsupportedField[], body: Record<string, unknown>): { field: UnsupportedField; path: string; value: unknown } | undefined {
+  for (const field of table) {
+    for (const at of valuesAt(body, field.path)) {
+      const value = field.unapplied(at.value, body);
+      if (value !== undefined) return { field, path: at.path, value };
+    }
+  }
+  return undefined;
+}
+
+/** The message of the 400: the field and the value berth would not apply. */
+export function unsupportedMessage(path: string, value: unknown): string {
+  return `berth does not support ${path} yet (got ${JSON.stringify(value)})`;
+}
+
+/** Throws the 400 for the first refused field of `body`. */
+export function rejectUnsupported(table: UnsupportedField[], body: Record<string, unknown>): void {
+  const hit = firstUnsupported(table, body);
+  if (hit) throw new InvalidParameterError(unsupportedMessage(hit.path, hit.value));
+}

@@ -1,0 +1,41 @@
+// `GET /system/df`: what images, containers, volumes and the build cache take on disk.
+// Images carry their shared size and container count; containers their SizeRw/SizeRootFs.
+// Volumes and the build cache do not exist yet: empty lists, as a daemon that has none.
+import { InvalidParameterError } from '../../lib/errors';
+import type { ContainerService } from '../containers/ContainerService';
+import { listContainers } from '../containers/list';
+import type { ImageService } from '../images/ImageService';
+
+export type DiskUsageType = 'container' | 'image' | 'volume' | 'build-cache';
+const TYPES: DiskUsageType[] = ['container', 'image', 'volume', 'build-cache'];
+
+export interface DiskUsage {
+  LayersSize?: number;
+  Images?: Record<string, unknown>[];
+  Containers?: Record<string, unknown>[];
+  Volumes?: unknown[];
+  BuildCache?: unknown[];
+}
+
+export function parseDiskUsageTypes(values: string[]): Set<DiskUsageType> {
+  for (const v of values) if (!TYPES.includes(v as DiskUsageType)) throw new InvalidParameterError(`unknown object type: ${v}`);
+  return new Set((values.length ? values : TYPES) as DiskUsageType[]);
+}
+
+export async function diskUsage(images: ImageService, containers: ContainerService, types: Set<DiskUsageType>): Promise<DiskUsage> {
+  const out: DiskUsage = {};
+  if (types.has('image')) {
+    // Each layer counted once, however many images share it.
+    out.LayersSize = images.layers.list().reduce((n, l) => n + l.size, 0);
+    out.Images = images.list({ sharedSize: true, containerCount: true });
+  }
+  if (types.has('container')) {
+    out.Containers = await listContainers(containers, {
+      all: true, size: true, filters: new Map(),
+      imageId: async (ref) => (await images.resolve(ref).catch(() => undefined))?.id,
+    });
+  }
+  if (types.has('volume')) out.Volumes = [];
+  if (types.has('build-cache')) out.BuildCache = [];
+  return out;
+}
