@@ -10,6 +10,8 @@ import { startDaemon, type TestDaemon } from '../test/helpers/daemon';
 const run = promisify(execFile);
 const RUNS = Number(process.env.BENCH_RUNS ?? 30);
 const IDLE_CONTAINERS = Number(process.env.BENCH_CONTAINERS ?? 50);
+// e.g. BENCH_LOG_OPTS=max-size=10m,max-file=3: the idle containers' logs rotate (berth-logwriter).
+const LOG_OPTS = (process.env.BENCH_LOG_OPTS ?? '').split(',').filter(Boolean).flatMap((o) => ['--log-opt', o]);
 
 function percentile(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -121,14 +123,18 @@ async function memoryAndRestart(d: TestDaemon): Promise<Record<string, unknown>>
   const idle = rssKb(pid);
   const ids: string[] = [];
   for (let i = 0; i < IDLE_CONTAINERS; i++) {
-    const r = await d.docker(['run', '-d', '--network', 'none', 'busybox', 'sleep', '3600']);
+    const r = await d.docker(['run', '-d', '--network', 'none', ...LOG_OPTS, 'busybox', 'sleep', '3600']);
     ids.push(r.stdout.trim());
   }
   await new Promise((r) => setTimeout(r, 2000));
   const after = rssKb(pid);
-  const conmons = (await run('pgrep', ['-x', 'conmon']).catch(() => ({ stdout: '' }))).stdout.trim().split('\n').filter(Boolean)
+  const ours = async (name: string) => (await run('pgrep', ['-x', name]).catch(() => ({ stdout: '' }))).stdout.trim().split('\n').filter(Boolean)
     .map(Number).filter((p) => fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(d.root));
-  const conmonKb = conmons.reduce((s, p) => s + rssKb(p), 0);
+  const conmons = await ours('conmon');
+  const writers = await ours('berth-logwriter');
+  const writerKb = writers.reduce((s, p) => s + rssKb(p), 0);
+  // A container's shim is its conmon and, when its log rotates, its log writer.
+  const conmonKb = conmons.reduce((s, p) => s + rssKb(p), 0) + writerKb;
   // Restart with the containers running: how long until the API answers again.
   await d.kill9();
   const t0 = process.hrtime.bigint();
@@ -147,6 +153,9 @@ async function memoryAndRestart(d: TestDaemon): Promise<Record<string, unknown>>
     shims_counted: conmons.length,
     per_container_overhead_mb: Number((((after - idle) + conmonKb) / 1024 / IDLE_CONTAINERS).toFixed(2)),
     per_container_shim_rss_mb: Number((conmonKb / 1024 / Math.max(1, conmons.length)).toFixed(2)),
+    log_opts: LOG_OPTS.filter((o) => o !== '--log-opt'),
+    log_writers_counted: writers.length,
+    per_log_writer_rss_mb: Number((writerKb / 1024 / Math.max(1, writers.length)).toFixed(2)),
   };
 }
 

@@ -10,7 +10,6 @@ import { ContainerService } from './containers/ContainerService';
 import { EventBus } from './events/EventBus';
 import { ExecService } from './exec/ExecService';
 import { HealthService } from './health/HealthService';
-import { attachLogRotation } from './logs/rotation';
 import { ImageService } from './images/ImageService';
 import { systemInfo, versionInfo } from './system/info';
 
@@ -45,7 +44,6 @@ export class Engine {
     execs = new ExecService(containers);
     images.setContainersUsingImage((id) => containers.usingImage(id));
     await containers.restore();
-    attachLogRotation(containers);
     // Writable layers whose container record never got written (a crash inside create); a
     // quarantined record still claims its layer.
     for (const m of await layers.listMounts()) {

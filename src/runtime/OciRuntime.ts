@@ -16,6 +16,9 @@ import { ConmonExecTask } from './exec';
 import { buildSpec, serializeSpec } from './spec';
 import * as runc from './runc';
 import { spawnConmon } from './conmon';
+import { clampWinsize, writeCtl, WIN_RESIZE_EVENT } from './ctl';
+import { prepareLog, generationPath } from './logfiles';
+import { spawnLogWriter, type LogWriter } from './logwriter';
 import { ConmonAttachStream } from './attach';
 import { isFrozen, wasOomKilled } from './cgroups';
 import { ConflictError, NotFoundError } from '../lib/errors';
@@ -39,9 +42,6 @@ const ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 function checkId(id: string): void {
   if (!ID_RE.test(id)) throw new RuntimeError(`invalid container id: ${JSON.stringify(id)}`);
 }
-
-const WIN_RESIZE_EVENT = 1;
-const REOPEN_LOGS_EVENT = 2;
 
 export class OciRuntime implements Runtime {
   readonly conmonPath: string;
@@ -80,6 +80,7 @@ export class OciRuntime implements Runtime {
 
   private persistDir(id: string): string { return path.join(this.shimDir, id); }
   private exitFile(id: string): string { return path.join(this.exitDir, id); }
+  private logFifo(id: string): string { return path.join(this.persistDir(id), 'log.fifo'); }
 
   private async task(id: string): Promise<TaskRecord> {
     const cached = this.tasks.get(id);
@@ -121,33 +122,50 @@ export class OciRuntime implements Runtime {
       }
     }
     // A leftover exit file of an earlier run of the same id would end waitExit at once.
-    await Promise.all([
+    const [, , gen] = await Promise.all([
       fsp.rm(this.exitFile(opts.id), { force: true }),
       fsp.rm(persist, { recursive: true, force: true }).then(() => fsp.mkdir(persist, { mode: 0o700 })),
-      fsp.mkdir(path.dirname(opts.logPath), { recursive: true }),
+      opts.logDriver === 'none' ? Promise.resolve(0) : prepareLog(opts.logPath),
     ]);
     const rec: TaskRecord = { bundleDir, cgroupsPath };
     await fsp.writeFile(path.join(persist, 'task.json'), JSON.stringify(rec));
     this.tasks.set(opts.id, rec);
     this.bundleCgroups.delete(bundleDir);
-    return spawnConmon({
-      conmonPath: this.conmonPath,
-      id: opts.id,
-      bundleDir,
-      runtimePath: opts.runtime.path,
-      // `--root=<dir>` in one word: conmon passes each --runtime-arg through as one argv entry
-      runtimeArgs: [`--root=${this.runtimeRoot}`, ...(opts.runtime.args ?? [])],
-      persistDir: persist,
-      exitDir: this.exitDir,
-      containerPidFile: path.join(persist, 'pidfile'),
-      conmonPidFile: path.join(persist, 'conmon.pid'),
-      logPath: opts.logPath,
-      logDriver: opts.logDriver,
-      logSizeMax: opts.logSizeMax,
-      terminal: opts.terminal,
-      stdin: opts.openStdin,
-      leaveStdinOpen: !opts.stdinOnce,
-    });
+    // A log that rotates goes through berth-logwriter's FIFO; any other straight to its file.
+    let writer: LogWriter | undefined;
+    let conmonLog = opts.logPath;
+    if (opts.logDriver !== 'none') {
+      if (opts.logRotation) {
+        conmonLog = this.logFifo(opts.id);
+        writer = await spawnLogWriter(conmonLog, opts.logPath, opts.logRotation);
+        await fsp.writeFile(path.join(persist, 'logwriter.pid'), String(writer.pid));
+      } else {
+        conmonLog = generationPath(opts.logPath, gen);
+      }
+    }
+    try {
+      return await spawnConmon({
+        conmonPath: this.conmonPath,
+        id: opts.id,
+        bundleDir,
+        runtimePath: opts.runtime.path,
+        // `--root=<dir>` in one word: conmon passes each --runtime-arg through as one argv entry
+        runtimeArgs: [`--root=${this.runtimeRoot}`, ...(opts.runtime.args ?? [])],
+        persistDir: persist,
+        exitDir: this.exitDir,
+        containerPidFile: path.join(persist, 'pidfile'),
+        conmonPidFile: path.join(persist, 'conmon.pid'),
+        logPath: conmonLog,
+        logDriver: opts.logDriver,
+        terminal: opts.terminal,
+        stdin: opts.openStdin,
+        leaveStdinOpen: !opts.stdinOnce,
+      });
+    } catch (e) {
+      // conmon may have failed before it opened the FIFO: the writer would wait for it forever.
+      writer?.kill();
+      throw e;
+    }
   }
 
   async start(id: string, runtime: RuntimeConfig): Promise<void> {
@@ -222,21 +240,8 @@ export class OciRuntime implements Runtime {
 
   async resize(id: string, height: number, width: number): Promise<void> {
     const t = await this.task(id);
-    const h = Math.max(0, Math.min(65535, Math.floor(height)));
-    const w = Math.max(0, Math.min(65535, Math.floor(width)));
-    let fh: fsp.FileHandle;
-    try {
-      // O_NONBLOCK: fails with ENXIO instead of hanging when conmon (the reader) is gone.
-      fh = await fsp.open(path.join(t.bundleDir, 'ctl'), fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'ENXIO' || code === 'ENOENT') throw new ConflictError(`container ${id} is not running`, { cause: e });
-      throw e;
-    }
-    try {
-      await fh.write(`${WIN_RESIZE_EVENT} ${h} ${w}\n`);
-    } finally {
-      await fh.close();
+    if (!(await writeCtl(path.join(t.bundleDir, 'ctl'), WIN_RESIZE_EVENT, clampWinsize(height), clampWinsize(width)))) {
+      throw new ConflictError(`container ${id} is not running`);
     }
   }
 
@@ -328,6 +333,11 @@ export class OciRuntime implements Runtime {
   private check(id: string, probeShim = false): void {
     this.readExit(id).then(async (st) => {
       if (st) {
+        // The log is complete before the exit is reported (`docker logs` right after a run).
+        if (await this.logWriterBusy(id)) {
+          setTimeout(() => this.check(id), 10).unref();
+          return;
+        }
         this.settle(id, st);
         return;
       }
@@ -341,6 +351,16 @@ export class OciRuntime implements Runtime {
       this.waiters.delete(id);
       for (const w of list ?? []) w.reject(e);
     });
+  }
+
+  /** berth-logwriter still writes what conmon left in its FIFO (it removes the FIFO when done). */
+  private async logWriterBusy(id: string): Promise<boolean> {
+    if (!(await fsp.access(this.logFifo(id)).then(() => true, () => false))) return false;
+    const pid = parseInt(await fsp.readFile(path.join(this.persistDir(id), 'logwriter.pid'), 'utf8').catch(() => ''), 10);
+    if (!(pid > 0)) return false;
+    const cmd = await fsp.readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+    // A zombie has an empty cmdline: it is done.
+    return cmd.includes(this.logFifo(id));
   }
 
   private async shimAlive(id: string): Promise<boolean> {
@@ -407,29 +427,6 @@ export class OciRuntime implements Runtime {
 
   update(id: string, resources: ResourceLimits, runtime: RuntimeConfig): Promise<void> {
     return runc.update(runtime, this.runtimeRoot, id, resources);
-  }
-
-  /** conmon's ctl fifo, message 2 (REOPEN_LOGS_EVENT): it closes its log fd and opens the path anew. */
-  async reopenLog(id: string): Promise<void> {
-    const t = await this.task(id);
-    await this.writeCtl(id, t.bundleDir, `${REOPEN_LOGS_EVENT} 0 0\n`);
-  }
-
-  private async writeCtl(id: string, bundleDir: string, msg: string): Promise<void> {
-    let fh: fsp.FileHandle;
-    try {
-      // O_NONBLOCK: fails with ENXIO instead of hanging when conmon (the reader) is gone.
-      fh = await fsp.open(path.join(bundleDir, 'ctl'), fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'ENXIO' || code === 'ENOENT') throw new ConflictError(`container ${id} is not running`, { cause: e });
-      throw e;
-    }
-    try {
-      await fh.write(msg);
-    } finally {
-      await fh.close();
-    }
   }
 
   /** Stops the exit watcher (for tests and daemon shutdown). */

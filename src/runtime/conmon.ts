@@ -1,6 +1,7 @@
 // Starting conmon, the per-container shim. conmon double-forks and calls setsid, so it outlives
 // berthd; it runs `<runtime> create`, reports the container PID (or the runtime's error) on the
-// sync pipe, copies stdio to the k8s-file log and to attach sockets, and writes the exit file.
+// sync pipe, copies stdio to the k8s-file log (a file, or berth-logwriter's FIFO when the log
+// rotates) and to attach sockets, and writes the exit file.
 import { spawn } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { RuntimeError } from './errors';
@@ -19,10 +20,10 @@ export interface ConmonSpawnOptions {
   exitDir: string;
   containerPidFile: string;
   conmonPidFile: string;
+  /** Where conmon writes k8s-file lines: a log generation, or berth-logwriter's FIFO. */
   logPath: string;
   /** 'none': conmon keeps no log (attach still works). */
   logDriver?: 'k8s-file' | 'none';
-  logSizeMax?: number;
   terminal: boolean;
   stdin: boolean;
   leaveStdinOpen: boolean;
@@ -50,7 +51,7 @@ export function conmonArgs(o: ConmonSpawnOptions): string[] {
     // Docker does not fsync container logs at exit; it would cost every short-lived container.
     '--no-sync-log',
   ];
-  if (o.logSizeMax && o.logSizeMax > 0) args.push('--log-size-max', String(o.logSizeMax));
+  // No --log-size-max: conmon 2.1.6 "rotates" by truncating the file; berth-logwriter rotates.
   if (o.terminal) args.push('--terminal');
   if (o.stdin) args.push('--stdin');
   if (o.stdin && o.leaveStdinOpen) args.push('--leave-stdin-open');

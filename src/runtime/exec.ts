@@ -20,6 +20,7 @@ import type { Readable, Writable } from 'node:stream';
 import { syncMessages } from './syncpipe';
 import { DeferredStdio } from './deferredStdio';
 import { ConmonAttachStream } from './attach';
+import { clampWinsize, writeCtl, WIN_RESIZE_EVENT } from './ctl';
 import { RuntimeError } from './errors';
 import { runtimeMessage } from './runc';
 import { processSpec, serializeSpec } from './spec';
@@ -212,19 +213,8 @@ export class ConmonExecTask extends DeferredStdio implements ExecTask {
 
   async resize(height: number, width: number): Promise<void> {
     if (!this.o.process.terminal) return;
-    const h = Math.max(0, Math.min(65535, Math.floor(height)));
-    const w = Math.max(0, Math.min(65535, Math.floor(width)));
-    let fh: fsp.FileHandle;
-    try {
-      fh = await fsp.open(path.join(this.o.execDir, 'ctl'), fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
-    } catch {
-      return; // not set up yet, or already gone: nothing to resize
-    }
-    try {
-      await fh.write(`1 ${h} ${w}\n`);
-    } catch { /* conmon gone */ } finally {
-      await fh.close();
-    }
+    // Not set up yet, or already gone: nothing to resize.
+    await writeCtl(path.join(this.o.execDir, 'ctl'), WIN_RESIZE_EVENT, clampWinsize(height), clampWinsize(width)).catch(() => false);
   }
 
   kill(signal: NodeJS.Signals | number = 'SIGKILL'): void {

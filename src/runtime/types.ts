@@ -69,6 +69,13 @@ export interface RuntimeConfig {
   args?: string[];    // extra global args
 }
 
+export interface LogRotation {
+  /** Bytes; no file grows past it except one holding a single longer record (conmon: <= 8 KiB). */
+  maxSize: number;
+  /** Generations kept, the current one included. */
+  maxFile: number;
+}
+
 export interface CreateTaskOptions {
   id: string;
   bundleDir: string;
@@ -78,11 +85,12 @@ export interface CreateTaskOptions {
   openStdin: boolean;
   /** Close the process's stdin when the first attached client closes its stdin (StdinOnce). */
   stdinOnce: boolean;
-  /** conmon's container log (k8s-file format). */
+  /** The container's log (k8s-file lines): a symlink to its newest generation (runtime/logfiles.ts). */
   logPath: string;
   /** 'none': no log is kept (default 'k8s-file' at logPath). */
   logDriver?: 'k8s-file' | 'none';
-  logSizeMax?: number;
+  /** Rotate by size (berth-logwriter between conmon and the files); unset: one growing file. */
+  logRotation?: LogRotation;
 }
 
 export interface ExitStatus {
@@ -165,8 +173,6 @@ export interface Runtime {
   cleanup(id: string): Promise<void>;
   /** Changes a running task's cgroup limits (`runc update`); only the given fields change. */
   update(id: string, resources: ResourceLimits, runtime: RuntimeConfig): Promise<void>;
-  /** Asks the shim to reopen its log file (after the engine renamed it for rotation). */
-  reopenLog(id: string): Promise<void>;
   /** Runs a process in a running container (joins its namespaces and cgroup). */
   exec(opts: ExecTaskOptions): ExecTask;
 }

@@ -11,6 +11,7 @@ import type { ContainerContext } from './context';
 import { buildSpecInput } from './spec';
 import { resolveUser } from './user';
 import { makeWorkingDir } from './workdir';
+import { rotationOf } from '../logs/options';
 
 export type StartContext = Pick<ContainerContext,
   'config' | 'store' | 'runtime' | 'rootfs' | 'attaches' | 'attachments' | 'monitor' | 'swapLimitSupported' | 'publish' | 'logPath'>;
@@ -65,6 +66,7 @@ export async function startTask(ctx: StartContext, c: ContainerRecord): Promise<
       // As Docker: a TTY's stdin is never closed by a client leaving (detach keeps the shell alive).
       stdinOnce: c.Config.StdinOnce && !c.Config.Tty, logPath: ctx.logPath(c.Id),
       logDriver: c.HostConfig.LogConfig?.Type === 'none' ? 'none' : 'k8s-file',
+      logRotation: rotationOf(c.HostConfig.LogConfig?.Type || 'json-file', c.HostConfig.LogConfig?.Config ?? {}),
     }));
     created = true;
     await span('start.attach', c.Id, () => ctx.attaches.connectPending(c.Id, ctx.runtime));

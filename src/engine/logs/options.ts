@@ -22,6 +22,16 @@ export function validateLogOpts(driver: string, opts: Record<string, string>): v
   for (const k of Object.keys(opts)) {
     if (!allowed.includes(k)) throw new InvalidParameterError(`unknown log opt '${k}' for ${driver} log driver`);
   }
+  // Accepted by Docker but not done here: a 400 naming them rather than a silent no-op.
+  if (opts.compress !== undefined) {
+    if (!/^(1|t|T|TRUE|true|True|0|f|F|FALSE|false|False)$/.test(opts.compress)) throw new InvalidParameterError(`strconv.ParseBool: parsing "${opts.compress}": invalid syntax`);
+    if (/^(1|t|T|TRUE|true|True)$/.test(opts.compress)) throw new InvalidParameterError(`log opt 'compress' is not supported by berth's ${driver} log driver (rotated files are kept uncompressed)`);
+  }
+  if (opts.mode !== undefined && opts.mode !== 'blocking') {
+    if (opts.mode !== 'non-blocking') throw new InvalidParameterError(`logger: logging mode not supported: ${opts.mode}`);
+    throw new InvalidParameterError("log opt 'mode=non-blocking' is not supported by berth (logs are always written in blocking mode)");
+  }
+  if (opts['max-buffer-size'] !== undefined) throw new InvalidParameterError("log opt 'max-buffer-size' is not supported by berth (it needs mode=non-blocking)");
   if (opts['max-size'] !== undefined) fromHumanSize(opts['max-size']);
   if (opts['max-file'] !== undefined) {
     if (!/^-?\d+$/.test(opts['max-file'])) throw new InvalidParameterError(`strconv.Atoi: parsing "${opts['max-file']}": invalid syntax`);

@@ -1,6 +1,6 @@
 // Reading a container's log as conmon writes it (k8s-file: `TIME STREAM P|F TEXT`), across
-// the files that rotation left (<log>.N ... <log>.1, <log>), streaming from disk so a large
-// log never sits in memory whole.
+// its generations (runtime/logfiles.ts) oldest first, streaming from disk so a large log never
+// sits in memory whole.
 //
 // Records come out as Docker's json-file gives them: a line conmon split into P records only
 // because a pipe read ended mid-line is joined again (Docker's copier buffers up to 16 KiB before
@@ -9,7 +9,8 @@
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { logFiles, logState } from './rotate';
+import { currentGeneration, earlierLayout, generationPath, listGenerations } from '../../runtime/logfiles';
+import { LogPin } from './pins';
 
 export interface LogRecord {
   stream: 'stdout' | 'stderr';
@@ -173,18 +174,43 @@ async function openIfExists(file: string): Promise<fsp.FileHandle | undefined> {
   }
 }
 
-/** Opens every file of the log at once, under the rotation lock: one consistent chain. */
-async function openChain(file: string): Promise<{ handles: fsp.FileHandle[]; live: fsp.FileHandle | undefined; gen: number }> {
-  const s = logState(file);
-  return s.lock.run(async () => {
-    const names = await logFiles(file);
-    const handles: fsp.FileHandle[] = [];
-    for (const n of names.slice(0, -1)) {
-      const fh = await openIfExists(n);
-      if (fh) handles.push(fh);
-    }
-    return { handles, live: await openIfExists(file), gen: s.gen };
-  });
+interface Generation { gen: number; fh: fsp.FileHandle }
+
+/**
+ * Opens every generation on disk, oldest first. Only the oldest are ever deleted, so one that
+ * vanished between the listing and its open ends what came before it: the chain stays gapless.
+ */
+async function openChain(file: string): Promise<Generation[]> {
+  const chain: Generation[] = [];
+  // A container running since before berthd was upgraded: conmon still appends to <log>.
+  const earlier = await earlierLayout(file);
+  if (earlier) {
+    for (const f of earlier) { const fh = await openIfExists(f); if (fh) chain.push({ gen: 0, fh }); }
+    return chain;
+  }
+  for (const gen of await listGenerations(file)) {
+    const fh = await openIfExists(generationPath(file, gen));
+    if (fh) { chain.push({ gen, fh }); continue; }
+    for (const g of chain.splice(0)) await g.fh.close();
+  }
+  return chain;
+}
+
+/** The generation after `after` (normally after+1; past a gap, the oldest left), if it exists yet. */
+async function openNext(file: string, after: number | undefined): Promise<Generation | undefined> {
+  if (after !== undefined) {
+    const fh = await openIfExists(generationPath(file, after + 1));
+    if (fh) return { gen: after + 1, fh };
+    const newest = await currentGeneration(file);
+    if (newest === undefined || newest <= after + 1) return undefined;
+  }
+  // Nothing yet, or a gap (this follower fell further behind than its pin lets it: pins.ts).
+  for (const gen of await listGenerations(file)) {
+    if (after !== undefined && gen <= after) continue;
+    const fh = await openIfExists(generationPath(file, gen));
+    if (fh) return { gen, fh };
+  }
+  return undefined;
 }
 
 export interface ReadOptions {
@@ -212,26 +238,30 @@ export async function readLogs(file: string, q: LogQuery, emit: (r: LogRecord) =
   }
   const joiner = new PartialJoiner((r) => sink(r));
   const push = (r: LogRecord) => joiner.push(r);
-  const chain = await openChain(file);
-  let live = chain.live;
-  let liveGen = chain.gen;
+  // Pinned before it is listed: nothing goes that this reader has not opened (then it holds the
+  // files open). A snapshot needs the pin only while it opens them, a follower while it follows.
+  const pin = await LogPin.hold(file);
+  let live: Generation | undefined;
   let offset = 0;
   try {
-    for (const fh of chain.handles) {
-      try { await readFrom(fh, 0, push, opts.pace); } finally { await fh.close(); }
+    const chain = await openChain(file);
+    if (!opts.follow) await pin.release();
+    live = chain.pop();
+    for (const g of chain) {
+      try { await readFrom(g.fh, 0, push, opts.pace); } finally { await g.fh.close(); }
     }
-    if (live) offset = await readFrom(live, 0, push, opts.pace);
+    if (live) offset = await readFrom(live.fh, 0, push, opts.pace);
     if (!opts.follow) {
       joiner.flush();
       ring.forEach(emit);
       return;
     }
+    if (live) await pin.need(live.gen + 1);
     // From here on every record is new: emitted as it comes (tail applies to the snapshot only).
     ring.forEach(emit);
     ring.length = 0;
     sink = (r) => { if (wanted(q, r)) emit(r); };
     const f = opts.follow;
-    const s = logState(file);
     let wake: (() => void) | undefined;
     const poke = () => wake?.();
     let watcher: fs.FSWatcher | undefined;
@@ -239,34 +269,26 @@ export async function readLogs(file: string, q: LogQuery, emit: (r: LogRecord) =
       watcher = fs.watch(path.dirname(file), poke);
       watcher.on('error', () => undefined);
     } catch { /* the poll covers it */ }
-    s.events.on('rotated', poke);
     f.onCancel(poke);
     let finished = false;
     void f.stopped.then(() => { finished = true; poke(); }, () => { finished = true; poke(); });
     try {
       for (;;) {
-        if (live) offset = await readFrom(live, offset, push, opts.pace);
+        // Taken before the reads: the runtime reports a stop only once the log is all written.
+        const done = finished;
+        if (live) offset = await readFrom(live.fh, offset, push, opts.pace);
         if (f.cancelled()) return;
-        if (s.gen > liveGen || !live) {
-          // Rotated since `live` was opened: conmon has left that inode, so drain it and
-          // continue with the file that followed it.
-          if (live) { offset = await readFrom(live, offset, push, opts.pace); await live.close(); live = undefined; }
-          const next = await s.lock.run(async () => {
-            const k = s.gen - liveGen;
-            if (k >= 2) {
-              const fh = await openIfExists(`${file}.${k - 1}`);
-              if (fh) return { fh, gen: liveGen + 1 };
-            }
-            return { fh: await openIfExists(file), gen: s.gen };
-          });
-          live = next.fh;
-          liveGen = next.gen;
+        const next = await openNext(file, live?.gen);
+        if (next) {
+          // The writer made `next` only after it had written all of `live`: drain it, move on.
+          let full = 0;
+          if (live) { full = await readFrom(live.fh, offset, push, opts.pace); await live.fh.close(); }
+          live = next;
           offset = 0;
-          if (live) continue;
+          await pin.need(next.gen + 1, await currentGeneration(file), full);
+          continue;
         }
-        if (finished) {
-          // One last read: conmon may have flushed after the exit was noticed.
-          if (live) offset = await readFrom(live, offset, push, opts.pace);
+        if (done) {
           joiner.flush();
           return;
         }
@@ -278,10 +300,10 @@ export async function readLogs(file: string, q: LogQuery, emit: (r: LogRecord) =
       }
     } finally {
       watcher?.close();
-      s.events.off('rotated', poke);
     }
   } finally {
-    await live?.close().catch(() => undefined);
+    await pin.release().catch(() => undefined);
+    await live?.fh.close().catch(() => undefined);
   }
 }
 
