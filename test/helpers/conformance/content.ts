@@ -2,14 +2,14 @@
 // A harness opens the store on persistent state (each open() stands for a daemon start and
 // runs reconcile) and can start a child process that writes through the same implementation,
 // so that kill -9 mid-write is a real process dying.
-import { describe, test } from 'node:test';
+import { describe } from 'node:test';
 import * as assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { Readable } from 'node:stream';
 import type { BlobInfo, ContentStore } from '../../../src/store/content/types';
 import { ContentExistsError } from '../../../src/store/content/types';
 import { sha256 } from '../../../src/lib/digest';
-import { allOk, collect, kind } from './util';
+import { allOk, collect, kind, harnessTest } from './util';
 import type { ChildWriterArgs } from './content-child';
 
 export interface ContentHarness {
@@ -42,15 +42,7 @@ function chunked(b: Buffer, size: number): Readable {
 
 export function contentStoreConformance(name: string, factory: ContentHarnessFactory): void {
   describe(`content store conformance: ${name}`, () => {
-    const withStore = (title: string, fn: (cs: ContentStore, h: ContentHarness) => Promise<void>) =>
-      test(title, async () => {
-        const h = await factory();
-        try {
-          await fn(await h.open(), h);
-        } finally {
-          await h.cleanup();
-        }
-      });
+    const withStore = harnessTest<ContentStore, ContentHarness>(factory);
 
     withStore('a written blob reads back whole, by stream and in memory', async (cs) => {
       const data = pattern(300_000);

@@ -9,7 +9,7 @@ import { chainIdsOf } from '../../../src/store/layers/chainid';
 import { Digest, sha256 } from '../../../src/lib/digest';
 import { normalizedString, parseNormalizedNamed } from '../../../src/lib/reference';
 import { makeTar, streamOf } from '../../unit/store-tarutil';
-import { allOk, kind } from './util';
+import { allOk, kind, harnessTest } from './util';
 
 export interface ImageStores {
   content: ContentStore;
@@ -43,15 +43,7 @@ async function twoLayers(layers: LayerStore): Promise<Digest[]> {
 
 export function imageStoreConformance(name: string, factory: ImageHarnessFactory): void {
   describe(`image store conformance: ${name}`, () => {
-    const withStores = (title: string, fn: (s: ImageStores, h: ImageHarness) => Promise<void>) =>
-      test(title, async () => {
-        const h = await factory();
-        try {
-          await fn(await h.open(), h);
-        } finally {
-          await h.cleanup();
-        }
-      });
+    const withStores = harnessTest<ImageStores, ImageHarness>(factory);
 
     withStores('an image is its config digest over existing layers; the record survives a restart', async ({ content, layers, images }, h) => {
       const diffIds = await twoLayers(layers);

@@ -10,7 +10,7 @@ import type { LayerStore } from '../../../src/store/layers/types';
 import { chainIdOf } from '../../../src/store/layers/chainid';
 import { Digest, sha256 } from '../../../src/lib/digest';
 import { gzip, makeTar, readTar, streamOf, TEntry } from '../../unit/store-tarutil';
-import { allOk, collect, kind } from './util';
+import { allOk, collect, kind, harnessTest } from './util';
 import { ChildCreatorArgs, killedLayerTar } from './layers-child';
 
 export interface LayerStores {
@@ -34,15 +34,7 @@ const files = (prefix: string, n: number): TEntry[] =>
 
 export function layerStoreConformance(name: string, factory: LayerHarnessFactory): void {
   describe(`layer store conformance: ${name}`, () => {
-    const withStores = (title: string, fn: (s: LayerStores, h: LayerHarness) => Promise<void>) =>
-      test(title, async () => {
-        const h = await factory();
-        try {
-          await fn(await h.open(), h);
-        } finally {
-          await h.cleanup();
-        }
-      });
+    const withStores = harnessTest<LayerStores, LayerHarness>(factory);
 
     withStores('a layer from a tar stream: its diff ID, chain ID and exact tar, kept across a restart', async ({ layers }, h) => {
       const t = await makeTar([{ name: 'etc/', type: 'directory' }, { name: 'etc/os-release', body: 'ID=test\n' }, ...files('usr', 20)]);
