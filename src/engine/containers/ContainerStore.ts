@@ -6,7 +6,9 @@ import * as path from 'node:path';
 import { type Durability, fsyncDir, readRecord, removeStaleTemps, writeJsonAtomic } from '../../lib/atomic';
 import { crashPoint } from '../../lib/crashpoint';
 import { ConflictError, errorMessage, InvalidParameterError, NotFoundError } from '../../lib/errors';
+import type { Digest } from '../../lib/digest';
 import { type Quarantine, quarantineAt } from '../../lib/quarantine';
+import type { MountOwner } from '../../store/layers/types';
 import type { ContainerRecord } from './Container';
 
 const RECORD = 'config.v2.json';
@@ -69,6 +71,13 @@ export class ContainerStore {
   /** True when a container record, readable or quarantined, claims `id` (its writable layer is not an orphan). */
   claims(id: string): boolean {
     return this.byId.has(id) || this.unreadable.has(id);
+  }
+
+  /** What the records say about writable layer `id` (see store/layers reconcileMounts). */
+  mountOwner(id: string): MountOwner {
+    const c = this.byId.get(id);
+    if (c) return { parent: (c.ImageChainId ?? null) as Digest | null, created: c.Created };
+    return this.unreadable.has(id) ? 'held' : undefined;
   }
 
   all(): ContainerRecord[] {
