@@ -43,15 +43,8 @@ export class Engine {
     });
     execs = new ExecService(containers);
     images.setContainersUsingImage((id) => containers.usingImage(id));
+    // Also matches the writable layers with the records (orphans, torn mount records).
     await containers.restore();
-    // Writable layers whose container record never got written (a crash inside create); a
-    // quarantined record still claims its layer.
-    for (const m of await layers.listMounts()) {
-      if (!containers.store.claims(m.id)) {
-        log.info('removing writable layer of an unknown container', { id: m.id });
-        await layers.removeMount(m.id).catch((e) => log.warn('could not remove orphan layer', { id: m.id, error: errorMessage(e) }));
-      }
-    }
     return new Engine(config, events, images, containers, execs, health);
   }
 

@@ -9,6 +9,8 @@
 //   container.remove.after-rename  ContainerStore.delete: directory renamed to .rm-<id>, not deleted
 //   layer.create.after-blob        LayerStore: compressed blob committed, layer still in tmp/
 //   layer.create.before-rename     LayerStore: layer's record written in tmp/, not renamed into place
+//   layer.create.after-rename      LayerStore: layer renamed into place and layers/ fsynced, no image yet
+//   layer.mount.after-create       LayerStore.createMount: writable layer made and mounts/ fsynced
 //   image.load.after-staging       load: archive unpacked to images/tmp, no layer made
 //   image.load.after-layer         load: a layer made (each one), the image's others not yet
 //   image.load.before-record       load: every layer made, no image record

@@ -12,8 +12,9 @@ import { fsyncDir } from './atomic';
 import { errorMessage } from './errors';
 import { log } from './log';
 
-export type RecordKind = 'container' | 'image' | 'layer' | 'reference';
-const KINDS: RecordKind[] = ['container', 'image', 'layer', 'reference'];
+/** 'mount': a container's writable layer (layers/mounts/<id>/) whose record cannot be read and that no container claims. */
+export type RecordKind = 'container' | 'image' | 'layer' | 'reference' | 'mount';
+const KINDS: RecordKind[] = ['container', 'image', 'layer', 'reference', 'mount'];
 
 export interface QuarantinedRecord {
   kind: RecordKind;

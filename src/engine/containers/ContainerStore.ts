@@ -6,7 +6,9 @@ import * as path from 'node:path';
 import { type Durability, fsyncDir, readRecord, removeStaleTemps, writeJsonAtomic } from '../../lib/atomic';
 import { crashPoint } from '../../lib/crashpoint';
 import { ConflictError, errorMessage, InvalidParameterError, NotFoundError } from '../../lib/errors';
+import type { Digest } from '../../lib/digest';
 import { type Quarantine, quarantineAt } from '../../lib/quarantine';
+import type { MountOwner } from '../../store/layers/types';
 import type { ContainerRecord } from './Container';
 
 const RECORD = 'config.v2.json';
@@ -43,7 +45,7 @@ export class ContainerStore {
         rec = await readRecord<ContainerRecord>(path.join(this.dir(id), RECORD), (v) => checkRecord(v, id));
       } catch (e) {
         // Never deleted: the directory (logs, /etc files, the broken record) goes aside whole,
-        // and the writable layer stays where it is (claims() keeps it from the orphan sweep).
+        // and the writable layer stays where it is (mountOwner() keeps it from the orphan sweep).
         this.unreadable.add(id);
         await this.quarantine.moveOrLeave('container', id, this.dir(id), errorMessage(e));
         continue;
@@ -66,9 +68,14 @@ export class ContainerStore {
     return loaded;
   }
 
-  /** True when a container record, readable or quarantined, claims `id` (its writable layer is not an orphan). */
-  claims(id: string): boolean {
-    return this.byId.has(id) || this.unreadable.has(id);
+  /**
+   * What the records say about writable layer `id` (store/layers reconcileMounts): a readable
+   * record's parent chain, 'held' for a quarantined record (its layer is kept), or nothing (an orphan).
+   */
+  mountOwner(id: string): MountOwner {
+    const c = this.byId.get(id);
+    if (c) return { parent: (c.ImageChainId ?? null) as Digest | null, created: c.Created };
+    return this.unreadable.has(id) ? 'held' : undefined;
   }
 
   all(): ContainerRecord[] {

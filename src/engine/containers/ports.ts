@@ -1,6 +1,8 @@
 // What the container engine needs from the image side, as narrow interfaces, so the
 // container code depends on behaviour rather than on the image store's classes.
 
+import type { MountOwner } from '../../store/layers/types';
+
 export interface ImageInfo {
   id: string;
   /** Bytes of the image's layers. */
@@ -26,6 +28,7 @@ export interface RootfsStore {
   mount(id: string): Promise<string>;
   unmount(id: string): Promise<void>;
   removeMount(id: string): Promise<void>;
+  reconcileMounts(ownerOf: (id: string) => MountOwner): Promise<void>;
   mountInfo(id: string): MountInfo | Promise<MountInfo>;
   diffSize(id: string): Promise<number>;
 }

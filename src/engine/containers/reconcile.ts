@@ -13,6 +13,8 @@ export type ReconcileContext = RemoveContext & Pick<ContainerContext, 'locks' | 
 
 export async function restoreContainers(ctx: ReconcileContext): Promise<void> {
   const records = await ctx.store.load();
+  // Writable layers matched with the records before anything starts: orphans go, a torn mount record is rebuilt.
+  await ctx.rootfs.reconcileMounts((id) => ctx.store.mountOwner(id));
   const wasRunning = new Set<string>();
   await Promise.all(records.map(async (c) => {
     try {

@@ -2,7 +2,7 @@
 // removes every image no container uses. label / label! / until filters narrow it.
 import type { Digest } from '../../lib/digest';
 import { Filters, checkFilterKeys, matchLabels, matchNotLabels } from '../../lib/filters';
-import { isBerthError } from '../../lib/errors';
+import { ConflictError, isBerthError } from '../../lib/errors';
 import { normalizedString } from '../../lib/reference';
 import { DeleteItem, ImageDeps } from './types';
 import { imageCreated, parseDangling, parseTimestamp } from './list';
@@ -15,6 +15,13 @@ export interface PruneReport {
 
 export async function pruneImages(deps: ImageDeps, filters: Filters = new Map()): Promise<PruneReport> {
   checkFilterKeys(filters, ['dangling', 'label', 'label!', 'until']);
+  // With the tags file (or an image record) unreadable, a tagged image looks dangling and a
+  // parent childless: pruning would delete what the user tagged. Refused rather than skipped,
+  // so that the user learns why nothing is pruned and what to repair.
+  const unreadable = await deps.store.unreadableRecords();
+  if (unreadable.length > 0) {
+    throw new ConflictError(`images cannot be pruned while image records are unreadable (tagged images would look dangling): ${unreadable.join(', ')}; repair or delete ${unreadable.length === 1 ? 'it' : 'them'} and restart the daemon (see the quarantine's README)`);
+  }
   const danglingOnly = parseDangling(filters) !== false;
   let until: number | undefined;
   for (const v of filters.get('until') ?? []) until = parseTimestamp(v);

@@ -62,6 +62,8 @@ export class LocalImageStore implements ImageStore {
   private readonly unreadable = new Map<string, string>();
   private readonly noConfig = new Map<Digest, { meta: ImageMetaFile; why: string }>();
   private refsUnreadable: string | undefined;
+  /** Unreadable records that could not be moved to the quarantine (this start). */
+  private readonly leftInPlace = new Set<string>();
   private readonly quarantine: Quarantine;
   private readonly mutex = new Mutex();
   private initialised = false;
@@ -131,11 +133,13 @@ export class LocalImageStore implements ImageStore {
     await removeStaleTemps(this.metaDir);
     for (const h of this.held.values()) this.layers.unpin(h.pinned);
     this.held.clear();
+    this.leftInPlace.clear();
     this.initialised = false;
     await this.init();
     for (const [n, reason] of this.unreadable) {
       const id = `sha256:${n.slice(0, 64)}` as Digest;
-      await this.quarantine.moveOrLeave('image', n.slice(0, 64), path.join(this.metaDir, n), reason);
+      const moved = await this.quarantine.moveOrLeave('image', n.slice(0, 64), path.join(this.metaDir, n), reason);
+      if (!moved) this.leftInPlace.add(path.join(this.metaDir, n));
       // The record is gone but the config blob says which layers the image had.
       this.hold(id, undefined, await this.chainIdsFromBlob(id));
     }
@@ -152,7 +156,48 @@ export class LocalImageStore implements ImageStore {
       }
     }
     if (this.refsUnreadable !== undefined) {
-      await this.quarantine.moveOrLeave('reference', path.basename(this.refsFile), this.refsFile, this.refsUnreadable);
+      const moved = await this.quarantine.moveOrLeave('reference', path.basename(this.refsFile), this.refsFile, this.refsUnreadable);
+      if (!moved) this.leftInPlace.add(this.refsFile);
+    }
+    await this.dropOrphanConfigs();
+  }
+
+  /**
+   * Where records of this store are that could not be read: in the quarantine, or left in
+   * place when they could not be moved. While there is one, an image may have tags (a
+   * reference record) or children (an image record) that this store does not know.
+   */
+  async unreadableRecords(): Promise<string[]> {
+    const quarantined = [...await this.quarantine.list('reference'), ...await this.quarantine.list('image')];
+    return [...quarantined.map((q) => q.path), ...this.leftInPlace];
+  }
+
+  /**
+   * The one leak a crash leaves in the content store: the config blob of an image whose record
+   * was never written (crash point image.add.after-config). Deleted here, at start, before the
+   * daemon serves: no operation is in flight, so no blob is younger than this start or held by
+   * one (a pull or build that committed a config and had not yet added the image is gone with
+   * the process; resumed, it writes the blob again). Only blobs that are image configs and that
+   * no image names (loaded, held, quarantined, or with a record left in place) are deleted:
+   * layer blobs, manifests and anything else a later store keeps are never looked at beyond
+   * their size and first byte. A new kind of record that names config blobs must be added here.
+   */
+  private async dropOrphanConfigs(): Promise<void> {
+    const keep = new Set<string>([...this.images.keys(), ...this.held.keys(), ...this.noConfig.keys()]);
+    for (const l of this.layers.list()) if (l.blob) keep.add(l.blob.digest);
+    for (const q of await this.quarantine.list('image')) keep.add(`sha256:${q.name}`);
+    for (const n of await fsp.readdir(this.metaDir)) if (/^[a-f0-9]{64}\.json$/.test(n)) keep.add(`sha256:${n.slice(0, 64)}`);
+    for (const digest of await this.content.list()) {
+      if (keep.has(digest)) continue;
+      try {
+        if ((await this.content.info(digest)).size > MAX_CONFIG_BYTES) continue;
+        const raw = await this.content.readBlob(digest);
+        if (raw[0] !== 0x7b /* '{' */ || !isImageConfig(raw)) continue;
+        await this.content.delete(digest);
+        log.info('deleted the config blob of an image that was never recorded', { digest });
+      } catch (e) {
+        log.warn('could not check an unreferenced blob; kept', { digest, error: errorMessage(e) });
+      }
     }
   }
 
@@ -376,6 +421,19 @@ export class LocalImageStore implements ImageStore {
       if (this.refs.has(normalizedString(r))) return false;
     } catch { /* hex-only 64: not a name */ }
     return true;
+  }
+}
+
+/** Image configs are small (Docker Hub caps them at a few MB); anything bigger is not looked into. */
+const MAX_CONFIG_BYTES = 8 << 20;
+
+/** True for an image config: a JSON object whose rootfs has diff_ids (what ImageStore.add accepts). */
+function isImageConfig(raw: Buffer): boolean {
+  try {
+    const v = JSON.parse(raw.toString('utf8')) as Partial<ImageConfig>;
+    return !!v && typeof v === 'object' && !!v.rootfs && Array.isArray(v.rootfs.diff_ids);
+  } catch {
+    return false;
   }
 }
 

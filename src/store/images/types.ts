@@ -84,6 +84,12 @@ export interface ImageStore {
   /** Daemon start: drops temp files, records whose config or layers are gone, and dangling refs. */
   reconcile(): Promise<void>;
 
+  /**
+   * Paths of this store's records that could not be read (quarantined, or left in place): while
+   * there is one, an image may have tags or children the store does not know (prune refuses).
+   */
+  unreadableRecords(): Promise<string[]>;
+
   get(id: Digest): ImageRecord | undefined;
   has(id: Digest): boolean;
   list(): ImageRecord[];

@@ -21,8 +21,10 @@ import { finished } from 'node:stream/promises';
 import * as zlib from 'node:zlib';
 import { Digest, digestHex, isDigest } from '../../lib/digest';
 import { ConflictError, InvalidParameterError, NotFoundError, SystemError } from '../../lib/errors';
-import { readJsonIfExists, readRecord, writeJsonAtomic, removeStaleTemps } from '../../lib/atomic';
+import { fsyncDir, readJsonIfExists, readRecord, writeJsonAtomic, removeStaleTemps } from '../../lib/atomic';
 import { crashPoint } from '../../lib/crashpoint';
+import { errorMessage } from '../../lib/errors';
+import { log } from '../../lib/log';
 import { quarantineAt } from '../../lib/quarantine';
 import type { ContentStore, ContentWriter } from '../content/types';
 import { detectCompression, decompressor, peek } from './compression';
@@ -31,10 +33,10 @@ import { exportDir } from './export';
 import { OverlayMounts } from './mounts';
 import { chainIdOf } from './chainid';
 import type {
-  CommitOptions, CreateFromBlobOptions, CreateLayerOptions, LayerMeta, LayerStore, MountInfo, MountRecord,
+  CommitOptions, CreateFromBlobOptions, CreateLayerOptions, LayerMeta, LayerStore, MountInfo, MountOwner, MountRecord,
 } from './types';
 
-export type { CommitOptions, CreateFromBlobOptions, CreateLayerOptions, LayerBlob, LayerMeta, MountInfo, MountRecord } from './types';
+export type { CommitOptions, CreateFromBlobOptions, CreateLayerOptions, LayerBlob, LayerMeta, MountInfo, MountOwner, MountRecord } from './types';
 export { isMountPoint } from './mounts';
 export { chainIdOf, chainIdsOf } from './chainid';
 
@@ -319,6 +321,11 @@ export class LocalLayerStore implements LayerStore {
         await this.ensureLink(theirs.link, chainId);
         return theirs;
       }
+      // The rename is durable only once layers/ is fsynced: without it a power loss can take
+      // back a layer an image record (written next, fsynced) already names. The short link
+      // needs no fsync: reconcile rebuilds missing ones.
+      await fsyncDir(this.root);
+      crashPoint('layer.create.after-rename');
       await this.ensureLink(meta.link, chainId);
       this.layers.set(chainId, meta);
       return meta;
@@ -330,10 +337,16 @@ export class LocalLayerStore implements LayerStore {
     }
   }
 
-  /** Chain IDs in use by container mounts (their parents' whole chains). */
+  /**
+   * Chain IDs in use by container mounts (their parents' whole chains). A mount whose record
+   * cannot be read (its container's record is quarantined too) may sit on any layer: then
+   * every layer is in use.
+   */
   private async mountedChains(): Promise<Set<Digest>> {
     const used = new Set<Digest>();
-    for (const m of await this.listMounts()) {
+    const { records, unreadable } = await this.readMounts();
+    if (unreadable.size > 0) return new Set(this.layers.keys());
+    for (const m of records) {
       let cur = m.parent;
       while (cur && !used.has(cur)) {
         used.add(cur);
@@ -407,7 +420,7 @@ export class LocalLayerStore implements LayerStore {
   }
 
   private async mountMeta(id: string): Promise<MountMeta> {
-    const m = await readJsonIfExists<MountMeta>(path.join(this.mountDir(id), 'meta.json'));
+    const m = await readRecord<MountMeta>(path.join(this.mountDir(id), 'meta.json'), (v) => checkMountMeta(v, id));
     if (!m) throw new NotFoundError(`no such mount: ${id}`);
     return m;
   }
@@ -428,20 +441,60 @@ export class LocalLayerStore implements LayerStore {
     }
     for (const sub of ['diff', 'work', 'merged']) await fsp.mkdir(path.join(dir, sub), { mode: 0o755 });
     const meta: MountMeta = { id, parent: parentId, created: new Date().toISOString() };
+    // 'full' fsyncs mounts/<id>/ (meta.json and the subdirectories' entries); fsyncing
+    // mounts/ makes <id> itself durable, so a power loss cannot take back the writable layer
+    // of a container whose record (written next, fsynced) says it exists.
     await writeJsonAtomic(path.join(dir, 'meta.json'), meta, 0o644);
+    await fsyncDir(this.mountsDir);
+    crashPoint('layer.mount.after-create');
     return this.mountInfo(id);
   }
 
   async listMounts(): Promise<MountMeta[]> {
-    const out: MountMeta[] = [];
+    return (await this.readMounts()).records;
+  }
+
+  /** The mount records, and the mounts whose record is missing or cannot be read (with why). */
+  private async readMounts(): Promise<{ records: MountMeta[]; unreadable: Map<string, string> }> {
+    const records: MountMeta[] = [];
+    const unreadable = new Map<string, string>();
     let names: string[] = [];
-    try { names = await fsp.readdir(this.mountsDir); } catch { return out; }
+    try { names = await fsp.readdir(this.mountsDir); } catch { return { records, unreadable }; }
     for (const n of names) {
       if (n.startsWith('.')) continue;
-      const m = await readJsonIfExists<MountMeta>(path.join(this.mountsDir, n, 'meta.json')).catch(() => undefined);
-      if (m) out.push(m);
+      try {
+        const m = await readRecord<MountMeta>(path.join(this.mountsDir, n, 'meta.json'), (v) => checkMountMeta(v, n));
+        if (m) records.push(m); else unreadable.set(n, 'no meta.json');
+      } catch (e) {
+        unreadable.set(n, errorMessage(e));
+      }
     }
-    return out;
+    return { records, unreadable };
+  }
+
+  async reconcileMounts(ownerOf: (id: string) => MountOwner): Promise<void> {
+    const { records, unreadable } = await this.readMounts();
+    for (const m of records) {
+      if (ownerOf(m.id) !== undefined) continue;
+      log.info('removing writable layer of an unknown container', { id: m.id });
+      await this.removeMount(m.id).catch((e) => log.warn('could not remove orphan layer', { id: m.id, error: errorMessage(e) }));
+    }
+    for (const [id, reason] of unreadable) {
+      const owner = ownerOf(id);
+      const dir = path.join(this.mountsDir, id);
+      if (owner === 'held') continue; // its container's record is in the quarantine: kept as it is, with it
+      if (owner) {
+        // The container record names the parent chain: the mount record is rebuilt from it.
+        const meta: MountMeta = { id, parent: owner.parent as Digest | null, created: owner.created };
+        await writeJsonAtomic(path.join(dir, 'meta.json'), meta, 0o644);
+        log.error('unreadable writable-layer record rebuilt from the container record', { id, reason, parent: meta.parent });
+      } else if (reason === 'no meta.json' && await isEmptyLayer(dir)) {
+        // A create cut short before the record: nothing was ever written into it.
+        await fsp.rm(dir, { recursive: true, force: true });
+      } else {
+        await quarantineAt(this.dataRoot).moveOrLeave('mount', id, dir, reason);
+      }
+    }
   }
 
   /** Paths for inspect's GraphDriver.Data; lowerDirs are the real diff dirs, top first. */
@@ -521,6 +574,21 @@ export async function dirSize(dir: string): Promise<number> {
   };
   await walk(dir);
   return total;
+}
+
+/** What makes a parsed mount record unusable for mount directory `id`, if anything. */
+function checkMountMeta(v: unknown, id: string): string | undefined {
+  if (!v || typeof v !== 'object' || Array.isArray(v)) return 'not a JSON object';
+  const m = v as Partial<MountMeta>;
+  if (m.id !== id) return `id ${JSON.stringify(m.id)} is not the directory's`;
+  if (m.parent !== null && (typeof m.parent !== 'string' || !isDigest(m.parent))) return 'bad parent';
+  return undefined;
+}
+
+/** True when a writable layer's upper dir holds nothing (or does not exist). */
+async function isEmptyLayer(dir: string): Promise<boolean> {
+  const names = await fsp.readdir(path.join(dir, 'diff')).catch(() => [] as string[]);
+  return names.length === 0;
 }
 
 /** What makes a parsed layer record unusable for directory `hex`, if anything. */

@@ -62,6 +62,13 @@ export interface MountRecord {
   created: string;
 }
 
+/**
+ * What the container records say about writable layer `id` at daemon start: a readable
+ * container record (the source of truth for the layer's parent chain), a record in the
+ * quarantine ('held': the layer is kept as it is), or nothing (an orphan).
+ */
+export type MountOwner = { parent: Digest | null; created: string } | 'held' | undefined;
+
 export interface LayerStore {
   /** Creates the directories and loads the records. Idempotent. */
   init(): Promise<void>;
@@ -107,6 +114,12 @@ export interface LayerStore {
   /** Creates the writable layer of container `id` on `parent` (a chain ID, or null for none). */
   createMount(id: string, parent: string | null): Promise<MountInfo>;
   listMounts(): Promise<MountRecord[]>;
+  /**
+   * Daemon start, once the container records are loaded and before any container starts:
+   * removes orphans, rebuilds an unreadable or missing mount record from its container's,
+   * quarantines an unreadable one that nothing claims, keeps those a quarantined record claims.
+   */
+  reconcileMounts(ownerOf: (id: string) => MountOwner): Promise<void>;
   /** Paths of the writable layer; lowerDirs are the layers' diff dirs, top first. */
   mountInfo(id: string): Promise<MountInfo>;
   /** Mounts the overlay (idempotent); returns the merged path. */
