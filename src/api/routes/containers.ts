@@ -9,7 +9,7 @@ import type { AttachSession } from '../../engine/containers/attach';
 import { listContainers, pruneContainers } from '../../engine/containers/list';
 import type { LogQuery, LogRecord } from '../../engine/logs/reader';
 import { withPrevious, type StatsSample } from '../../engine/containers/stats';
-import { inspectContainer } from '../../engine/containers/views';
+import { containerDetails } from '../../engine/containers/views';
 import { readBody, readJson } from '../body';
 import { sendEmpty, sendJson, startJsonStream } from '../respond';
 import { queryBool, queryInt, type RequestContext, type Router } from '../router';
@@ -18,6 +18,7 @@ import { pipeStdin } from '../stdin';
 import { attachDetachKeys } from '../../engine/containers/detachKeys';
 import { MULTIPLEXED_STREAM, RAW_STREAM, frame } from '../stdcopy';
 import { versionAtLeast } from '../version';
+import { containerInspectView, containerSummaryView } from '../views/containers';
 
 export interface ContainerRouteDeps {
   containers: ContainerService;
@@ -62,7 +63,7 @@ export function registerContainerRoutes(r: Router, deps: ContainerRouteDeps): vo
       filters: parseFilters(ctx.query.get('filters')),
       imageId: deps.imageId,
     });
-    sendJson(ctx.res, 200, list);
+    sendJson(ctx.res, 200, list.map(containerSummaryView));
   });
 
   r.post('/containers/prune', async (ctx) => {
@@ -71,7 +72,7 @@ export function registerContainerRoutes(r: Router, deps: ContainerRouteDeps): vo
 
   r.get('/containers/:id/json', async (ctx) => {
     const c = svc.store.get(ctx.params.id);
-    sendJson(ctx.res, 200, await inspectContainer(svc, c, queryBool(ctx.query, 'size')));
+    sendJson(ctx.res, 200, containerInspectView(await containerDetails(svc, c, queryBool(ctx.query, 'size'))));
   });
 
   r.post('/containers/:id/start', async (ctx) => {

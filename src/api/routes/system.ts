@@ -5,7 +5,7 @@ import { InvalidParameterError } from '../../lib/errors';
 import { parseDiskUsageTypes, type DiskUsage, type DiskUsageType } from '../../engine/system/df';
 import { sendJson, startJsonStream } from '../respond';
 import type { Router } from '../router';
-import { imageSummaryFor } from '../views/images';
+import { diskUsageView } from '../views/system';
 
 export interface SystemRouteDeps {
   events: EventBus;
@@ -39,8 +39,7 @@ export function registerSystemRoutes(r: Router, deps: SystemRouteDeps): void {
   r.get('/info', async (ctx) => sendJson(ctx.res, 200, await deps.info()));
   r.get('/system/df', async (ctx) => {
     const du = await deps.diskUsage(parseDiskUsageTypes(ctx.query.getAll('type')));
-    if (du.Images) du.Images = du.Images.map((s) => imageSummaryFor(ctx.apiVersion, s));
-    sendJson(ctx.res, 200, du);
+    sendJson(ctx.res, 200, diskUsageView(ctx.apiVersion, du));
   });
   r.get('/events', async (ctx) => {
     const filters = parseFilters(ctx.query.get('filters'));
