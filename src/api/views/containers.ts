@@ -1,10 +1,10 @@
-// The JSON shapes of `GET /containers/{id}/json` and `GET /containers/json`, as Docker's, from
-// the engine's records and details. The record keeps Config and HostConfig as Docker does, so
-// those pass through; what is decided here is which fields the wire shows, their wire defaults
-// and the `Status` text ("Up 5 minutes"), which is presentation, not state.
+// The JSON shapes of `GET /containers/{id}/json`, `GET /containers/json` and the prune reply,
+// as Docker's, from the engine's records and details. The record keeps Config and HostConfig as
+// Docker does, so those pass through; what is decided here is which fields the wire shows, their
+// wire defaults and the `Status` text ("Up 5 minutes"), which is presentation, not state.
 import { humanDuration } from '../../lib/units';
 import { type ContainerRecord, ZERO_TIME } from '../../engine/containers/Container';
-import type { ListedContainer } from '../../engine/containers/list';
+import type { ListedContainer, PruneResult } from '../../engine/containers/list';
 import type { ContainerDetails } from '../../engine/containers/views';
 import { healthSuffix } from '../../engine/health/HealthService';
 
@@ -120,4 +120,9 @@ export function containerSummaryView({ record: c, sizes }: ListedContainer): Rec
     out.SizeRootFs = sizes.rootFs;
   }
   return out;
+}
+
+/** `POST /containers/prune`: null, not an empty list, when nothing was removed. */
+export function containerPruneView(p: PruneResult): Record<string, unknown> {
+  return { ContainersDeleted: p.deleted.length ? p.deleted : null, SpaceReclaimed: p.reclaimed };
 }

@@ -76,7 +76,10 @@ export async function listContainers(svc: ContainerService, opts: ListOptions): 
 
 const PRUNE_FILTERS = ['label', 'label!', 'until'];
 
-export async function pruneContainers(svc: ContainerService, filters: Filters): Promise<{ ContainersDeleted: string[] | null; SpaceReclaimed: number }> {
+/** What a prune removed: the containers' IDs and the bytes of their writable layers. */
+export interface PruneResult { deleted: string[]; reclaimed: number }
+
+export async function pruneContainers(svc: ContainerService, filters: Filters): Promise<PruneResult> {
   checkFilterKeys(filters, PRUNE_FILTERS);
   const until = filters.get('until')?.[0];
   const untilMs = until === undefined ? undefined : parseUntil(until);
@@ -96,7 +99,7 @@ export async function pruneContainers(svc: ContainerService, filters: Filters): 
       log.warn('prune: could not remove container', { id: c.Id, error: errorMessage(e) });
     }
   }
-  return { ContainersDeleted: deleted.length ? deleted : null, SpaceReclaimed: reclaimed };
+  return { deleted, reclaimed };
 }
 
 /** `until` takes a Unix timestamp, an RFC 3339 time or a Go duration (`10m`, `1h30m`) before now. */
