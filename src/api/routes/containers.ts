@@ -9,7 +9,7 @@ import type { AttachSession } from '../../engine/containers/attach';
 import { listContainers, pruneContainers } from '../../engine/containers/list';
 import type { LogQuery, LogRecord } from '../../engine/logs/reader';
 import type { StatsSample } from '../../engine/containers/stats';
-import { containerDetails } from '../../engine/containers/views';
+import { containerDetails } from '../../engine/containers/details';
 import { readBody, readJson } from '../body';
 import { sendEmpty, sendJson, startJsonStream } from '../respond';
 import { queryBool, queryInt, type RequestContext, type Router } from '../router';

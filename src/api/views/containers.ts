@@ -5,7 +5,7 @@
 import { humanDuration } from '../../lib/units';
 import { type ContainerRecord, ZERO_TIME } from '../../engine/containers/Container';
 import type { ListedContainer, PruneResult } from '../../engine/containers/list';
-import type { ContainerDetails } from '../../engine/containers/views';
+import type { ContainerDetails } from '../../engine/containers/details';
 import { healthSuffix } from '../../engine/health/HealthService';
 
 function networkName(mode: string): string {

@@ -5,7 +5,7 @@ import { InvalidParameterError, errorMessage } from '../../lib/errors';
 import { log } from '../../lib/log';
 import type { ContainerRecord } from './Container';
 import type { ContainerService } from './ContainerService';
-import { containerSizes, type ContainerSizes } from './views';
+import { containerSizes, type ContainerSizes } from './details';
 import { healthOf } from '../health/HealthService';
 
 const LIST_FILTERS = ['ancestor', 'before', 'expose', 'exited', 'health', 'id', 'isolation', 'is-task', 'label', 'name', 'network', 'publish', 'since', 'status', 'volume'];

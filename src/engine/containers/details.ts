@@ -17,7 +17,7 @@ export interface ContainerDetails {
   files: ContainerFiles;
   logPath: string;
   layer: ContainerLayer;
-  /** The running exec sessions, null when none (as Docker stores them). */
+  /** The running exec sessions, null when none (Docker's ExecIDs). */
   execIds: string[] | null;
   /** The paths the container's spec masks and makes read-only: none when privileged. */
   maskedPaths: readonly string[];
