@@ -10,13 +10,14 @@ import { checkImagePlatform } from '../engine/images/types';
 import { Router } from './router';
 import { API_VERSION, MIN_API_VERSION } from './version';
 import { SERVER_VERSION } from './server';
+import { infoView, versionView } from './views/system';
 
 export function buildRouter(engine: Engine): Router {
   const r = new Router();
   registerSystemRoutes(r, {
     events: engine.events,
-    info: () => engine.info(SERVER_VERSION),
-    version: () => engine.version(SERVER_VERSION, API_VERSION, MIN_API_VERSION),
+    info: async () => infoView(await engine.info(), SERVER_VERSION),
+    version: async () => versionView(await engine.version(), SERVER_VERSION, API_VERSION, MIN_API_VERSION),
     diskUsage: (types) => diskUsage(engine.images, engine.containers, types),
   });
   registerSwarmRoutes(r);

@@ -11,7 +11,7 @@ import { EventBus } from './events/EventBus';
 import { ExecService } from './exec/ExecService';
 import { HealthService } from './health/HealthService';
 import { ImageService } from './images/ImageService';
-import { systemInfo, versionInfo } from './system/info';
+import { systemFacts, versionFacts, type SystemFacts, type VersionFacts } from './system/info';
 
 export class Engine {
   private constructor(
@@ -56,18 +56,18 @@ export class Engine {
     }
   }
 
-  async info(serverVersion: string): Promise<Record<string, unknown>> {
+  async info(): Promise<SystemFacts> {
     const all = this.containers.store.all();
     const running = all.filter((c) => c.State.Running && !c.State.Paused).length;
     const paused = all.filter((c) => c.State.Paused).length;
-    return systemInfo(this.config, {
+    return systemFacts(this.config, {
       containers: all.length, running, paused, stopped: all.length - running - paused,
       images: await this.images.count(),
-    }, serverVersion, this.events.listenerCount);
+    }, this.events.listenerCount);
   }
 
-  version(serverVersion: string, api: string, minApi: string): Promise<Record<string, unknown>> {
-    return versionInfo(this.config, serverVersion, api, minApi);
+  version(): Promise<VersionFacts> {
+    return versionFacts(this.config);
   }
 
   /** Without live-restore, containers stop with the daemon (their stop signal and timeout). */

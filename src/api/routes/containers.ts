@@ -8,8 +8,8 @@ import type { UpdateRequest } from '../../engine/containers/update';
 import type { AttachSession } from '../../engine/containers/attach';
 import { listContainers, pruneContainers } from '../../engine/containers/list';
 import type { LogQuery, LogRecord } from '../../engine/logs/reader';
-import { withPrevious, type StatsSample } from '../../engine/containers/stats';
-import { inspectContainer } from '../../engine/containers/views';
+import type { StatsSample } from '../../engine/containers/stats';
+import { containerDetails } from '../../engine/containers/details';
 import { readBody, readJson } from '../body';
 import { sendEmpty, sendJson, startJsonStream } from '../respond';
 import { queryBool, queryInt, type RequestContext, type Router } from '../router';
@@ -18,6 +18,8 @@ import { pipeStdin } from '../stdin';
 import { attachDetachKeys } from '../../engine/containers/detachKeys';
 import { MULTIPLEXED_STREAM, RAW_STREAM, frame } from '../stdcopy';
 import { versionAtLeast } from '../version';
+import { containerInspectView, containerPruneView, containerSummaryView } from '../views/containers';
+import { statsView } from '../views/stats';
 
 export interface ContainerRouteDeps {
   containers: ContainerService;
@@ -62,16 +64,16 @@ export function registerContainerRoutes(r: Router, deps: ContainerRouteDeps): vo
       filters: parseFilters(ctx.query.get('filters')),
       imageId: deps.imageId,
     });
-    sendJson(ctx.res, 200, list);
+    sendJson(ctx.res, 200, list.map(containerSummaryView));
   });
 
   r.post('/containers/prune', async (ctx) => {
-    sendJson(ctx.res, 200, await pruneContainers(svc, parseFilters(ctx.query.get('filters'))));
+    sendJson(ctx.res, 200, containerPruneView(await pruneContainers(svc, parseFilters(ctx.query.get('filters')))));
   });
 
   r.get('/containers/:id/json', async (ctx) => {
     const c = svc.store.get(ctx.params.id);
-    sendJson(ctx.res, 200, await inspectContainer(svc, c, queryBool(ctx.query, 'size')));
+    sendJson(ctx.res, 200, containerInspectView(await containerDetails(svc, c, queryBool(ctx.query, 'size'))));
   });
 
   r.post('/containers/:id/start', async (ctx) => {
@@ -243,16 +245,16 @@ export function registerContainerRoutes(r: Router, deps: ContainerRouteDeps): vo
     const oneShot = queryBool(ctx.query, 'one-shot');
     if (!streaming) {
       const first = await svc.stats(c.Id);
-      if (oneShot || !c.State.Running) return sendJson(ctx.res, 200, first);
+      if (oneShot || !c.State.Running) return sendJson(ctx.res, 200, statsView(first));
       await sleep(1000);
-      return sendJson(ctx.res, 200, withPrevious(await svc.stats(c.Id), first));
+      return sendJson(ctx.res, 200, statsView(await svc.stats(c.Id), first));
     }
     const stream = startJsonStream(ctx.res, '\n');
     let prev: StatsSample | undefined;
     while (!stream.closed) {
       const cur = await svc.stats(c.Id).catch(() => undefined);
       if (!cur) break;
-      stream.write(withPrevious(cur, prev));
+      stream.write(statsView(cur, prev));
       prev = cur;
       if (!c.State.Running) break;
       await sleep(1000);

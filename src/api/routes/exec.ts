@@ -10,6 +10,7 @@ import { pipeStdin } from '../stdin';
 import { execDetachKeys } from '../../engine/containers/detachKeys';
 import { MULTIPLEXED_STREAM, RAW_STREAM, frame } from '../stdcopy';
 import { versionAtLeast } from '../version';
+import { execInspectView } from '../views/exec';
 
 interface ExecStartRequest { Detach?: boolean; Tty?: boolean; ConsoleSize?: [number, number] | null }
 
@@ -42,7 +43,7 @@ export function registerExecRoutes(r: Router, svc: ExecService): void {
   });
 
   r.get('/exec/:id/json', (ctx) => {
-    sendJson(ctx.res, 200, svc.inspect(ctx.params.id));
+    sendJson(ctx.res, 200, execInspectView(svc.get(ctx.params.id)));
   });
 
   r.post('/exec/:id/resize', async (ctx) => {

@@ -5,7 +5,8 @@ import { InvalidParameterError } from '../../lib/errors';
 import { parseDiskUsageTypes, type DiskUsage, type DiskUsageType } from '../../engine/system/df';
 import { sendJson, startJsonStream } from '../respond';
 import type { Router } from '../router';
-import { imageSummaryFor } from '../views/images';
+import { eventView } from '../views/events';
+import { diskUsageView } from '../views/system';
 
 export interface SystemRouteDeps {
   events: EventBus;
@@ -39,8 +40,7 @@ export function registerSystemRoutes(r: Router, deps: SystemRouteDeps): void {
   r.get('/info', async (ctx) => sendJson(ctx.res, 200, await deps.info()));
   r.get('/system/df', async (ctx) => {
     const du = await deps.diskUsage(parseDiskUsageTypes(ctx.query.getAll('type')));
-    if (du.Images) du.Images = du.Images.map((s) => imageSummaryFor(ctx.apiVersion, s));
-    sendJson(ctx.res, 200, du);
+    sendJson(ctx.res, 200, diskUsageView(ctx.apiVersion, du));
   });
   r.get('/events', async (ctx) => {
     const filters = parseFilters(ctx.query.get('filters'));
@@ -49,13 +49,13 @@ export function registerSystemRoutes(r: Router, deps: SystemRouteDeps): void {
     const until = unixSeconds(ctx.query.get('until'), 'until');
     const stream = startJsonStream(ctx.res, '\n');
     if (since !== undefined) {
-      for (const ev of deps.events.past(since, until)) if (eventMatches(ev, filters)) stream.write(ev);
+      for (const ev of deps.events.past(since, until)) if (eventMatches(ev, filters)) stream.write(eventView(ctx.apiVersion, ev));
     }
     const now = Date.now() / 1000;
     if (until !== undefined && until <= now) return stream.end();
     await new Promise<void>((resolve) => {
       const unsubscribe = deps.events.subscribe((ev) => {
-        if (eventMatches(ev, filters)) stream.write(ev);
+        if (eventMatches(ev, filters)) stream.write(eventView(ctx.apiVersion, ev));
       });
       const timer = until !== undefined ? setTimeout(finish, (until - now) * 1000) : undefined;
       ctx.res.on('close', finish);

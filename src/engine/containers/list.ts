@@ -1,10 +1,11 @@
-// `GET /containers/json` and `POST /containers/prune`: filters as Docker applies them.
+// `GET /containers/json` and `POST /containers/prune`: filters as Docker applies them. The
+// list answers records (and sizes when asked); api/views/containers.ts shapes them.
 import { checkFilterKeys, matchLabels, type Filters } from '../../lib/filters';
 import { InvalidParameterError, errorMessage } from '../../lib/errors';
 import { log } from '../../lib/log';
 import type { ContainerRecord } from './Container';
 import type { ContainerService } from './ContainerService';
-import { summarizeContainer } from './views';
+import { containerSizes, type ContainerSizes } from './details';
 import { healthOf } from '../health/HealthService';
 
 const LIST_FILTERS = ['ancestor', 'before', 'expose', 'exited', 'health', 'id', 'isolation', 'is-task', 'label', 'name', 'network', 'publish', 'since', 'status', 'volume'];
@@ -19,11 +20,14 @@ export interface ListOptions {
   imageId: (ref: string) => Promise<string | undefined>;
 }
 
+/** One container of a listing: its record, and its sizes when the listing asked for them. */
+export interface ListedContainer { record: ContainerRecord; sizes?: ContainerSizes }
+
 function any(values: string[] | undefined, test: (v: string) => boolean): boolean {
   return !values || values.length === 0 || values.some(test);
 }
 
-export async function listContainers(svc: ContainerService, opts: ListOptions): Promise<Record<string, unknown>[]> {
+export async function listContainers(svc: ContainerService, opts: ListOptions): Promise<ListedContainer[]> {
   const f = opts.filters;
   checkFilterKeys(f, LIST_FILTERS);
   for (const s of f.get('status') ?? []) {
@@ -67,12 +71,15 @@ export async function listContainers(svc: ContainerService, opts: ListOptions): 
       && any(f.get('health'), (h) => h === (healthOf(c)?.Status ?? 'none'));
   });
   if (opts.limit && opts.limit > 0) all = all.slice(0, opts.limit);
-  return Promise.all(all.map((c) => summarizeContainer(svc, c, opts.size)));
+  return Promise.all(all.map(async (c) => (opts.size ? { record: c, sizes: await containerSizes(svc, c) } : { record: c })));
 }
 
 const PRUNE_FILTERS = ['label', 'label!', 'until'];
 
-export async function pruneContainers(svc: ContainerService, filters: Filters): Promise<{ ContainersDeleted: string[] | null; SpaceReclaimed: number }> {
+/** What a prune removed: the containers' IDs and the bytes of their writable layers. */
+export interface PruneResult { deleted: string[]; reclaimed: number }
+
+export async function pruneContainers(svc: ContainerService, filters: Filters): Promise<PruneResult> {
   checkFilterKeys(filters, PRUNE_FILTERS);
   const until = filters.get('until')?.[0];
   const untilMs = until === undefined ? undefined : parseUntil(until);
@@ -92,7 +99,7 @@ export async function pruneContainers(svc: ContainerService, filters: Filters): 
       log.warn('prune: could not remove container', { id: c.Id, error: errorMessage(e) });
     }
   }
-  return { ContainersDeleted: deleted.length ? deleted : null, SpaceReclaimed: reclaimed };
+  return { deleted, reclaimed };
 }
 
 /** `until` takes a Unix timestamp, an RFC 3339 time or a Go duration (`10m`, `1h30m`) before now. */

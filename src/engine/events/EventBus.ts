@@ -5,9 +5,6 @@ import type { Filters } from '../../lib/filters';
 export type EventType = 'container' | 'image' | 'network' | 'volume' | 'daemon' | 'builder';
 
 export interface BerthEvent {
-  status?: string;
-  id?: string;
-  from?: string;
   Type: EventType;
   Action: string;
   Actor: { ID: string; Attributes: Record<string, string> };
@@ -36,11 +33,7 @@ export class EventBus {
       time: Number(nowNs / 1_000_000_000n),
       timeNano: Number(nowNs),
     };
-    // API <= 1.44 still carries the deprecated status/id/from for containers and images.
-    if (type === 'container' || type === 'image') {
-      const withLegacy: BerthEvent = { status: action, id: actorId, ...(attributes.image ? { from: attributes.image } : {}), ...ev };
-      this.record(withLegacy);
-    } else this.record(ev);
+    this.record(ev);
   }
 
   private record(ev: BerthEvent): void {

@@ -229,28 +229,6 @@ export class ExecService {
     await rec.run.resize(h, w);
   }
 
-  /** `GET /exec/{id}/json`, Docker's shape. */
-  inspect(id: string): Record<string, unknown> {
-    const r = this.get(id);
-    const [entrypoint, ...args] = r.Config.Cmd ?? [];
-    return {
-      ID: r.ID,
-      Running: r.Running,
-      ExitCode: r.ExitCode,
-      ProcessConfig: {
-        tty: !!r.Config.Tty, entrypoint, arguments: args, privileged: !!r.Config.Privileged,
-        ...(r.Config.User ? { user: r.Config.User } : {}),
-      },
-      OpenStdin: r.OpenStdin,
-      OpenStderr: r.OpenStderr,
-      OpenStdout: r.OpenStdout,
-      CanRemove: false,
-      ContainerID: r.ContainerID,
-      DetachKeys: r.DetachKeys,
-      Pid: r.Pid,
-    };
-  }
-
   /**
    * Runs a command to completion (health probes): combined output, capped; killed after
    * timeoutMs (then exitCode is -1 and timedOut true).

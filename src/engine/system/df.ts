@@ -1,20 +1,24 @@
 // `GET /system/df`: what images, containers, volumes and the build cache take on disk.
-// Images carry their shared size and container count; containers their SizeRw/SizeRootFs.
-// Volumes and the build cache do not exist yet: empty lists, as a daemon that has none.
+// Images carry their shared size and container count; containers their sizes. Volumes and the
+// build cache do not exist yet: empty lists, as a daemon that has none. The wire shape is
+// api/views/system.ts's.
 import { InvalidParameterError } from '../../lib/errors';
 import type { ContainerService } from '../containers/ContainerService';
-import { listContainers } from '../containers/list';
+import { listContainers, type ListedContainer } from '../containers/list';
 import type { ImageService } from '../images/ImageService';
 
 export type DiskUsageType = 'container' | 'image' | 'volume' | 'build-cache';
 const TYPES: DiskUsageType[] = ['container', 'image', 'volume', 'build-cache'];
 
+/** What was asked for, by type; a type not asked for is absent. */
 export interface DiskUsage {
-  LayersSize?: number;
-  Images?: Record<string, unknown>[];
-  Containers?: Record<string, unknown>[];
-  Volumes?: unknown[];
-  BuildCache?: unknown[];
+  /** Each layer counted once, however many images share it. */
+  layersSize?: number;
+  /** Image summaries with SharedSize and Containers filled in. */
+  images?: Record<string, unknown>[];
+  containers?: ListedContainer[];
+  volumes?: unknown[];
+  buildCache?: unknown[];
 }
 
 export function parseDiskUsageTypes(values: string[]): Set<DiskUsageType> {
@@ -25,17 +29,16 @@ export function parseDiskUsageTypes(values: string[]): Set<DiskUsageType> {
 export async function diskUsage(images: ImageService, containers: ContainerService, types: Set<DiskUsageType>): Promise<DiskUsage> {
   const out: DiskUsage = {};
   if (types.has('image')) {
-    // Each layer counted once, however many images share it.
-    out.LayersSize = images.layers.list().reduce((n, l) => n + l.size, 0);
-    out.Images = images.list({ sharedSize: true, containerCount: true });
+    out.layersSize = images.layers.list().reduce((n, l) => n + l.size, 0);
+    out.images = images.list({ sharedSize: true, containerCount: true });
   }
   if (types.has('container')) {
-    out.Containers = await listContainers(containers, {
+    out.containers = await listContainers(containers, {
       all: true, size: true, filters: new Map(),
       imageId: async (ref) => (await images.resolve(ref).catch(() => undefined))?.id,
     });
   }
-  if (types.has('volume')) out.Volumes = [];
-  if (types.has('build-cache')) out.BuildCache = [];
+  if (types.has('volume')) out.volumes = [];
+  if (types.has('build-cache')) out.buildCache = [];
   return out;
 }

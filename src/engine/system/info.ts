@@ -1,4 +1,5 @@
-// `docker info` and `docker version`: real figures from this host and this daemon.
+// `docker info` and `docker version`: real figures from this host and this daemon. The wire
+// shapes they go into are api/views/system.ts's.
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -31,9 +32,12 @@ async function toolVersion(bin: string): Promise<string> {
   }
 }
 
-let cachedVersions: Promise<{ runc: string; conmon: string; init: string }> | undefined;
+let cachedVersions: Promise<ComponentVersions> | undefined;
 
-export function componentVersions(config: DaemonConfig): Promise<{ runc: string; conmon: string; init: string }> {
+/** The versions the tools report of themselves ('' when one does not say). */
+export interface ComponentVersions { runc: string; conmon: string; init: string }
+
+export function componentVersions(config: DaemonConfig): Promise<ComponentVersions> {
   cachedVersions ??= (async () => {
     const rt = config.runtimes[config.defaultRuntime];
     const [runc, conmon, init] = await Promise.all([toolVersion(rt.path), toolVersion(config.conmonPath), toolVersion(config.initPath)]);
@@ -53,100 +57,54 @@ function hostId(dataRoot: string): string {
   }
 }
 
-export async function systemInfo(config: DaemonConfig, counts: Counts, serverVersion: string, eventListeners: number): Promise<Record<string, unknown>> {
+export interface SystemFacts {
+  /** This daemon's lasting identity (a UUID kept in the data root). */
+  id: string;
+  counts: Counts;
+  config: DaemonConfig;
+  os: { name: string; version: string; kernel: string; architecture: string; hostname: string };
+  cpus: number;
+  memTotal: number;
+  cgroupVersion: number;
+  swapLimit: boolean;
+  ipv4Forwarding: boolean;
+  openFds: number;
+  eventListeners: number;
+  systemTime: string;
+  proxies: { http: string; https: string; no: string };
+  components: ComponentVersions;
+  /** Lines about quarantined records, for the user to see. */
+  quarantineWarnings: string[];
+}
+
+export async function systemFacts(config: DaemonConfig, counts: Counts, eventListeners: number): Promise<SystemFacts> {
   const rel = osRelease();
-  const versions = await componentVersions(config);
-  const cgv = cgroupVersion();
-  const swap = swapLimitSupported();
-  // As Docker: warnings are lines the CLI prints at the end of `docker info`.
-  const warnings = [...(swap ? [] : ['WARNING: No swap limit support']), ...await quarantineAt(config.dataRoot).warnings()];
+  const components = await componentVersions(config);
+  const cgroup = cgroupVersion();
+  const swapLimit = swapLimitSupported();
+  const quarantineWarnings = await quarantineAt(config.dataRoot).warnings();
   return {
-    ID: hostId(config.dataRoot),
-    Containers: counts.containers,
-    ContainersRunning: counts.running,
-    ContainersPaused: counts.paused,
-    ContainersStopped: counts.stopped,
-    Images: counts.images,
-    Driver: 'overlay2',
-    DriverStatus: [['Backing Filesystem', 'extfs'], ['Supports d_type', 'true'], ['Using metacopy', 'false'], ['Native Overlay Diff', 'true'], ['userxattr', 'false']],
-    Plugins: { Volume: ['local'], Network: ['host', 'null'], Authorization: null, Log: ['json-file', 'local', 'none'] },
-    MemoryLimit: true,
-    SwapLimit: swap,
-    CpuCfsPeriod: true,
-    CpuCfsQuota: true,
-    CPUShares: true,
-    CPUSet: true,
-    PidsLimit: true,
-    IPv4Forwarding: fs.existsSync('/proc/sys/net/ipv4/ip_forward') && fs.readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim() === '1',
-    BridgeNfIptables: false,
-    BridgeNfIp6tables: false,
-    Debug: false,
-    NFd: fs.readdirSync('/proc/self/fd').length,
-    OomKillDisable: cgv === 1,
-    NGoroutines: 0,
-    SystemTime: new Date().toISOString(),
-    LoggingDriver: config.logDriver,
-    CgroupDriver: 'cgroupfs',
-    CgroupVersion: String(cgv),
-    NEventsListener: eventListeners,
-    KernelVersion: os.release(),
-    OperatingSystem: rel.name,
-    OSVersion: rel.version,
-    OSType: 'linux',
-    Architecture: os.machine(),
-    IndexServerAddress: 'https://index.docker.io/v1/',
-    RegistryConfig: {
-      AllowNondistributableArtifactsCIDRs: [], AllowNondistributableArtifactsHostnames: [],
-      InsecureRegistryCIDRs: ['127.0.0.0/8'], IndexConfigs: {}, Mirrors: [],
-    },
-    NCPU: os.cpus().length,
-    MemTotal: os.totalmem(),
-    GenericResources: null,
-    DockerRootDir: config.dataRoot,
-    HttpProxy: process.env.HTTP_PROXY ?? '',
-    HttpsProxy: process.env.HTTPS_PROXY ?? '',
-    NoProxy: process.env.NO_PROXY ?? '',
-    Name: os.hostname(),
-    Labels: [],
-    ExperimentalBuild: false,
-    ServerVersion: serverVersion,
-    Runtimes: Object.fromEntries(Object.entries(config.runtimes).map(([k, v]) => [k, { path: v.path, ...(v.args?.length ? { runtimeArgs: v.args } : {}) }])),
-    DefaultRuntime: config.defaultRuntime,
-    Swarm: { NodeID: '', NodeAddr: '', LocalNodeState: 'inactive', ControlAvailable: false, Error: '', RemoteManagers: null },
-    LiveRestoreEnabled: config.liveRestore,
-    Isolation: '',
-    InitBinary: config.initPath,
-    ContainerdCommit: { ID: versions.conmon ? `conmon ${versions.conmon}` : '', Expected: '' },
-    RuncCommit: { ID: versions.runc, Expected: '' },
-    InitCommit: { ID: versions.init, Expected: '' },
-    SecurityOptions: [...(cgv === 2 ? ['name=cgroupns'] : []), 'name=no-new-privileges'],
-    CDISpecDirs: [],
-    Warnings: warnings.length ? warnings : null,
+    id: hostId(config.dataRoot),
+    counts,
+    config,
+    os: { name: rel.name, version: rel.version, kernel: os.release(), architecture: os.machine(), hostname: os.hostname() },
+    cpus: os.cpus().length,
+    memTotal: os.totalmem(),
+    cgroupVersion: cgroup,
+    swapLimit,
+    ipv4Forwarding: fs.existsSync('/proc/sys/net/ipv4/ip_forward') && fs.readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim() === '1',
+    openFds: fs.readdirSync('/proc/self/fd').length,
+    eventListeners,
+    systemTime: new Date().toISOString(),
+    proxies: { http: process.env.HTTP_PROXY ?? '', https: process.env.HTTPS_PROXY ?? '', no: process.env.NO_PROXY ?? '' },
+    components,
+    quarantineWarnings,
   };
 }
 
-export async function versionInfo(config: DaemonConfig, serverVersion: string, apiVersion: string, minApiVersion: string): Promise<Record<string, unknown>> {
-  const v = await componentVersions(config);
-  const details = {
-    ApiVersion: apiVersion, Arch: process.arch === 'x64' ? 'amd64' : process.arch, BuildTime: '', Experimental: 'false',
-    GitCommit: '', GoVersion: `node ${process.version}`, KernelVersion: os.release(), MinAPIVersion: minApiVersion, Os: 'linux',
-  };
-  return {
-    Platform: { Name: 'berth' },
-    Components: [
-      { Name: 'Engine', Version: serverVersion, Details: details },
-      { Name: 'conmon', Version: v.conmon, Details: { GitCommit: '' } },
-      { Name: 'runc', Version: v.runc, Details: { GitCommit: '' } },
-      { Name: 'docker-init', Version: v.init, Details: { GitCommit: '' } },
-    ],
-    Version: serverVersion,
-    ApiVersion: apiVersion,
-    MinAPIVersion: minApiVersion,
-    GitCommit: '',
-    GoVersion: details.GoVersion,
-    Os: 'linux',
-    Arch: details.Arch,
-    KernelVersion: os.release(),
-    BuildTime: '',
-  };
+/** What `docker version` reports of this daemon's parts and its host. */
+export interface VersionFacts { components: ComponentVersions; kernel: string; arch: NodeJS.Architecture; node: string }
+
+export async function versionFacts(config: DaemonConfig): Promise<VersionFacts> {
+  return { components: await componentVersions(config), kernel: os.release(), arch: process.arch, node: process.version };
 }

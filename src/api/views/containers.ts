@@ -1,10 +1,12 @@
-// The JSON shapes of `GET /containers/{id}/json` and `GET /containers/json`, as Docker's.
+// The JSON shapes of `GET /containers/{id}/json`, `GET /containers/json` and the prune reply,
+// as Docker's, from the engine's records and details. The record keeps Config and HostConfig as
+// Docker does, so those pass through; what is decided here is which fields the wire shows, their
+// wire defaults and the `Status` text ("Up 5 minutes"), which is presentation, not state.
 import { humanDuration } from '../../lib/units';
-import { DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS } from '../../runtime/defaults';
-import { type ContainerRecord, ZERO_TIME } from './Container';
-import { containerFiles } from './files';
-import type { ContainerService } from './ContainerService';
-import { healthSuffix } from '../health/HealthService';
+import { type ContainerRecord, ZERO_TIME } from '../../engine/containers/Container';
+import type { ListedContainer, PruneResult } from '../../engine/containers/list';
+import type { ContainerDetails } from '../../engine/containers/details';
+import { healthSuffix } from '../../engine/health/HealthService';
 
 function networkName(mode: string): string {
   return mode === 'default' ? 'bridge' : mode;
@@ -24,10 +26,9 @@ function networks(c: ContainerRecord): Record<string, unknown> {
   return { [networkName(mode)]: endpoint() };
 }
 
-export async function inspectContainer(svc: ContainerService, c: ContainerRecord, withSize: boolean): Promise<Record<string, unknown>> {
-  const dir = svc.store.dir(c.Id);
-  const files = containerFiles(dir);
-  const info = await svc.rootfs.mountInfo(c.Id);
+/** `GET /containers/{id}/json`. */
+export function containerInspectView(d: ContainerDetails): Record<string, unknown> {
+  const c = d.record;
   const out: Record<string, unknown> = {
     Id: c.Id,
     Created: c.Created,
@@ -35,10 +36,10 @@ export async function inspectContainer(svc: ContainerService, c: ContainerRecord
     Args: c.Args,
     State: { ...c.State },
     Image: c.Image,
-    ResolvConfPath: files.resolvConf,
-    HostnamePath: files.hostname,
-    HostsPath: files.hosts,
-    LogPath: svc.logPath(c.Id),
+    ResolvConfPath: d.files.resolvConf,
+    HostnamePath: d.files.hostname,
+    HostsPath: d.files.hosts,
+    LogPath: d.logPath,
     Name: c.Name,
     RestartCount: c.RestartCount,
     Driver: 'overlay2',
@@ -46,11 +47,11 @@ export async function inspectContainer(svc: ContainerService, c: ContainerRecord
     MountLabel: '',
     ProcessLabel: '',
     AppArmorProfile: '',
-    ExecIDs: svc.runningExecs.ids(c.Id),
-    HostConfig: hostConfigView(c),
+    ExecIDs: d.execIds,
+    HostConfig: hostConfigView(d),
     GraphDriver: {
       Data: {
-        LowerDir: info.lowerDirs.join(':'), MergedDir: info.mergedDir, UpperDir: info.upperDir, WorkDir: info.workDir,
+        LowerDir: d.layer.lowerDirs.join(':'), MergedDir: d.layer.mergedDir, UpperDir: d.layer.upperDir, WorkDir: d.layer.workDir,
       },
       Name: 'overlay2',
     },
@@ -63,17 +64,17 @@ export async function inspectContainer(svc: ContainerService, c: ContainerRecord
       Networks: networks(c),
     },
   };
-  if (withSize) Object.assign(out, await sizesOf(svc, c));
+  if (d.sizes) Object.assign(out, { SizeRw: d.sizes.rw, SizeRootFs: d.sizes.rootFs });
   return out;
 }
 
-function hostConfigView(c: ContainerRecord): Record<string, unknown> {
-  const h = c.HostConfig;
-  const privileged = h.Privileged;
+/** The stored HostConfig with the masked and read-only paths in effect (Docker: null when privileged). */
+function hostConfigView(d: ContainerDetails): Record<string, unknown> {
+  const h = d.record.HostConfig;
   return {
     ...h,
-    MaskedPaths: privileged ? null : h.MaskedPaths ?? DEFAULT_MASKED_PATHS,
-    ReadonlyPaths: privileged ? null : h.ReadonlyPaths ?? DEFAULT_READONLY_PATHS,
+    MaskedPaths: h.Privileged ? null : d.maskedPaths,
+    ReadonlyPaths: h.Privileged ? null : d.readonlyPaths,
   };
 }
 
@@ -82,6 +83,7 @@ export function commandString(c: ContainerRecord): string {
   return [c.Path, ...c.Args].map((a) => (/\s/.test(a) || a === '' ? `'${a}'` : a)).join(' ');
 }
 
+/** The `Status` column of `docker ps`: the state in words, with how long ago. */
 export function statusString(c: ContainerRecord, now = Date.now()): string {
   const s = c.State;
   if (s.Status === 'removing') return 'Removal In Progress';
@@ -96,7 +98,8 @@ export function statusString(c: ContainerRecord, now = Date.now()): string {
   return `Exited (${s.ExitCode}) ${humanDuration(now - Date.parse(s.FinishedAt))} ago`;
 }
 
-export async function summarizeContainer(svc: ContainerService, c: ContainerRecord, withSize: boolean): Promise<Record<string, unknown>> {
+/** One item of `GET /containers/json` (and of `GET /system/df`'s Containers). */
+export function containerSummaryView({ record: c, sizes }: ListedContainer): Record<string, unknown> {
   const out: Record<string, unknown> = {
     Id: c.Id,
     Names: [c.Name],
@@ -112,17 +115,14 @@ export async function summarizeContainer(svc: ContainerService, c: ContainerReco
     NetworkSettings: { Networks: networks(c) },
     Mounts: [],
   };
-  if (withSize) {
-    const { SizeRw, SizeRootFs } = await sizesOf(svc, c);
-    if (SizeRw > 0) out.SizeRw = SizeRw;
-    out.SizeRootFs = SizeRootFs;
+  if (sizes) {
+    if (sizes.rw > 0) out.SizeRw = sizes.rw;
+    out.SizeRootFs = sizes.rootFs;
   }
   return out;
 }
 
-/** Docker's sizes: SizeRw is the writable layer, SizeRootFs that plus the image's layers. */
-async function sizesOf(svc: ContainerService, c: ContainerRecord): Promise<{ SizeRw: number; SizeRootFs: number }> {
-  const rw = await svc.rootfs.diffSize(c.Id).catch(() => 0);
-  const image = await svc.deps.images.resolve(c.Image).then((i) => i.size ?? 0, () => 0);
-  return { SizeRw: rw, SizeRootFs: rw + image };
+/** `POST /containers/prune`: null, not an empty list, when nothing was removed. */
+export function containerPruneView(p: PruneResult): Record<string, unknown> {
+  return { ContainersDeleted: p.deleted.length ? p.deleted : null, SpaceReclaimed: p.reclaimed };
 }

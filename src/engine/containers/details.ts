@@ -1,0 +1,47 @@
+// What the engine knows of a container beyond its record, for inspect and list: the paths of
+// its files, its writable layer, its running execs, what it masks, its sizes. The wire shapes
+// built from these (and any per-API-version difference) are in api/views/containers.ts.
+import { DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS } from '../../runtime/defaults';
+import type { ContainerRecord } from './Container';
+import { containerFiles, type ContainerFiles } from './files';
+import type { ContainerService } from './ContainerService';
+
+/** Docker's sizes: `rw` is the writable layer, `rootFs` that plus the image's layers. */
+export interface ContainerSizes { rw: number; rootFs: number }
+
+/** The overlay directories of a container's root filesystem. */
+export interface ContainerLayer { lowerDirs: string[]; upperDir: string; workDir: string; mergedDir: string }
+
+export interface ContainerDetails {
+  record: ContainerRecord;
+  files: ContainerFiles;
+  logPath: string;
+  layer: ContainerLayer;
+  /** The running exec sessions, null when none (Docker's ExecIDs). */
+  execIds: string[] | null;
+  /** The paths the container's spec masks and makes read-only: none when privileged. */
+  maskedPaths: readonly string[];
+  readonlyPaths: readonly string[];
+  sizes?: ContainerSizes;
+}
+
+export async function containerDetails(svc: ContainerService, c: ContainerRecord, withSize: boolean): Promise<ContainerDetails> {
+  const layer = await svc.rootfs.mountInfo(c.Id);
+  const h = c.HostConfig;
+  return {
+    record: c,
+    files: containerFiles(svc.store.dir(c.Id)),
+    logPath: svc.logPath(c.Id),
+    layer,
+    execIds: svc.runningExecs.ids(c.Id),
+    maskedPaths: h.Privileged ? [] : h.MaskedPaths ?? DEFAULT_MASKED_PATHS,
+    readonlyPaths: h.Privileged ? [] : h.ReadonlyPaths ?? DEFAULT_READONLY_PATHS,
+    ...(withSize ? { sizes: await containerSizes(svc, c) } : {}),
+  };
+}
+
+export async function containerSizes(svc: ContainerService, c: ContainerRecord): Promise<ContainerSizes> {
+  const rw = await svc.rootfs.diffSize(c.Id).catch(() => 0);
+  const image = await svc.deps.images.resolve(c.Image).then((i) => i.size ?? 0, () => 0);
+  return { rw, rootFs: rw + image };
+}
