@@ -1,5 +1,5 @@
 // What the engine keeps per container is dropped when the container goes: after create / start /
-// exec / logs / restart / health / remove cycles driven by the real docker CLI, no string
+// exec / logs / restart policy / health / remove cycles driven by the real docker CLI, no string
 // reachable from the Engine names a removed container (Map and Set entries, object keys and
 // values, arrays), and no EventEmitter has gained listeners. berthd runs in this test's process
 // (the daemon's own main wiring: options, Engine.open, router, server) so that its objects can be
@@ -122,11 +122,15 @@ async function cycle(n: number): Promise<string[]> {
   // restart policy: exits twice, restarted with back-off, then given up; removed.
   const r = await docker('run', '-d', '--name', name('restart'), '--network', 'none', '--restart', 'on-failure:1', 'busybox', 'sh', '-c', 'exit 3');
   used.push(r);
-  for (let i = 0; (await docker('inspect', '-f', '{{.RestartCount}} {{.State.Running}}', r)) !== '1 false'; i++) {
+  for (let i = 0; (await docker('inspect', '-f', '{{.RestartCount}} {{.State.Status}}', r)) !== '1 exited'; i++) {
     assert.ok(i < 600, 'the restart policy never gave up');
     await new Promise((ok) => setTimeout(ok, 100));
   }
   await docker('rm', r);
+  // restart policy always: force-removed while it runs or waits out its back-off.
+  used.push(await docker('run', '-d', '--name', name('always'), '--network', 'none', '--restart', 'always', 'busybox', 'sh', '-c', 'exit 3'));
+  await new Promise((ok) => setTimeout(ok, 300));
+  await docker('rm', '-f', used.at(-1)!);
   // force-removed while running.
   used.push(await docker('run', '-d', '--name', name('forced'), '--network', 'none', 'busybox', 'sleep', '100'));
   await docker('rm', '-f', used.at(-1)!);
