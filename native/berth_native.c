@@ -446,10 +446,13 @@ static napi_value seqpacket_shutdown(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
-// Whether the listener has accept()ed our connection: 1 yes, 0 not yet, -errno if the kernel
-// cannot tell (no unix_diag) or the socket is gone. connect() on a unix socket returns as soon
-// as the connection is queued in the listener's backlog; until accept() the server's end has no
-// inode, so sock_diag reports our peer's inode as 0 (what `ss -x` shows as "* 0").
+// Whether the listener has accept()ed our connection: 1 yes, 0 not yet, -ENOTCONN if the peer
+// went away with nothing left for us to read, other -errno if the kernel cannot tell (no
+// unix_diag). connect() on a unix socket returns as soon as the connection is queued in the
+// listener's backlog; until accept() the server's end has no inode, so sock_diag reports our
+// peer's inode as 0 (what `ss -x` shows as "* 0"). The inode is 0 again once the server closed
+// its end: data waiting for us then still proves the accept (nothing is sent before it), and a
+// shut-down socket without data means gone (a listener closed with us in its backlog resets us).
 static int sp_peer_accepted(int fd) {
   struct stat st;
   if (fstat(fd, &st) < 0) return -errno;
@@ -466,7 +469,7 @@ static int sp_peer_accepted(int fd) {
   msg.req.sdiag_family = AF_UNIX;
   msg.req.udiag_states = ~0U;
   msg.req.udiag_ino = (uint32_t)st.st_ino;
-  msg.req.udiag_show = UDIAG_SHOW_PEER;
+  msg.req.udiag_show = UDIAG_SHOW_PEER | UDIAG_SHOW_RQLEN;
   msg.req.udiag_cookie[0] = ~0U;  // INET_DIAG_NOCOOKIE: look up by inode alone
   msg.req.udiag_cookie[1] = ~0U;
   struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
@@ -496,11 +499,21 @@ static int sp_peer_accepted(int fd) {
   if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY) return -EPROTO;
   struct unix_diag_msg *m = NLMSG_DATA(h);
   int len = (int)h->nlmsg_len - (int)NLMSG_LENGTH(sizeof *m);
+  int have_peer = 0, shut = 0;
+  uint32_t peer_ino = 0, rqueue = 0;
   for (struct rtattr *a = (struct rtattr *)(m + 1); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
-    if (a->rta_type == UNIX_DIAG_PEER && RTA_PAYLOAD(a) >= sizeof(uint32_t))
-      return *(uint32_t *)RTA_DATA(a) != 0 ? 1 : 0;
+    if (a->rta_type == UNIX_DIAG_PEER && RTA_PAYLOAD(a) >= sizeof(uint32_t)) {
+      have_peer = 1;
+      peer_ino = *(uint32_t *)RTA_DATA(a);
+    } else if (a->rta_type == UNIX_DIAG_RQLEN && RTA_PAYLOAD(a) >= sizeof(struct unix_diag_rqlen)) {
+      rqueue = ((struct unix_diag_rqlen *)RTA_DATA(a))->udiag_rqueue;
+    } else if (a->rta_type == UNIX_DIAG_SHUTDOWN && RTA_PAYLOAD(a) >= 1) {
+      shut = *(uint8_t *)RTA_DATA(a);
+    }
   }
-  return -ENOTCONN;  // no peer at all: the listener went away
+  if (peer_ino != 0 || rqueue > 0) return 1;
+  if (!have_peer || shut) return -ENOTCONN;
+  return 0;
 }
 
 // seqpacketPeerAccepted(handle): 1, 0 or -errno (see sp_peer_accepted).

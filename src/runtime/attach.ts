@@ -53,17 +53,22 @@ export class ConmonAttachStream extends EventEmitter implements AttachStream {
    */
   static async open(socketPath: string, opts: { stdin: boolean }): Promise<ConmonAttachStream> {
     const s = ConmonAttachStream.connect(socketPath, opts);
-    // No caller listens yet: an error while waiting is the rejection, not an unhandled event.
+    const sock = s.sock!;
+    // Nobody listens yet: read nothing until the caller has the stream (what conmon sends
+    // waits in the socket), and an error while waiting is the rejection, not an unhandled event.
+    sock.pause();
     const swallow = () => undefined;
     s.on('error', swallow);
     try {
-      await s.sock!.whenAccepted();
+      await sock.whenAccepted();
     } catch (e) {
       s.close();
       throw e;
     } finally {
       s.off('error', swallow);
     }
+    // Reading resumes in a later turn of the loop, after the caller's listeners are on.
+    sock.resume();
     return s;
   }
 
