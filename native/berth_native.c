@@ -2,7 +2,7 @@
 //
 //  - SOCK_SEQPACKET unix sockets (conmon's attach socket): connect, packet reads driven by a
 //    uv_poll_t on the main loop (never blocks the loop or the threadpool), non-blocking send,
-//    shutdown, close.
+//    shutdown, close; whether the listening side has accepted the connection (sock_diag).
 //  - mount(2), umount2(2), setns(2), openat2(2).
 //  - mknod(2), mkfifo(3), [l]setxattr(2), [l]listxattr(2), [l]getxattr(2) for the layer store.
 //
@@ -24,6 +24,10 @@
 #include <sys/un.h>
 #include <unistd.h>
 #include <linux/openat2.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/sock_diag.h>
+#include <linux/unix_diag.h>
 
 #include <node_api.h>
 #include <uv.h>
@@ -262,8 +266,14 @@ static void sp_poll_cb(uv_poll_t *poll, int status, int events) {
   if (napi_open_handle_scope(env, &scope) != napi_ok) return;
 
   if (status < 0) {
+    // libuv reports POLLERR as UV_EBADF; the socket's pending error says what it was (a listener
+    // that closed with us still in its backlog leaves ECONNRESET, an end for the reader).
+    int err = -status;  // libuv errors are -errno on Linux
+    int soerr = 0;
+    socklen_t sl = sizeof soerr;
+    if (status == UV_EBADF && getsockopt(h->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 && soerr != 0) err = soerr;
     napi_value e;
-    napi_create_int32(env, -status, &e);  // libuv errors are -errno on Linux
+    napi_create_int32(env, err, &e);
     sp_update_poll(h, 0);
     sp_emit(h, EV_ERROR, e, 1);
     goto out;
@@ -434,6 +444,89 @@ static napi_value seqpacket_shutdown(napi_env env, napi_callback_info info) {
     return NULL;
   }
   return undefined(env);
+}
+
+// Whether the listener has accept()ed our connection: 1 yes, 0 not yet, -ENOTCONN if the peer
+// went away with nothing left for us to read, other -errno if the kernel cannot tell (no
+// unix_diag). connect() on a unix socket returns as soon as the connection is queued in the
+// listener's backlog; until accept() the server's end has no inode, so sock_diag reports our
+// peer's inode as 0 (what `ss -x` shows as "* 0"). The inode is 0 again once the server closed
+// its end: data waiting for us then still proves the accept (nothing is sent before it), and a
+// shut-down socket without data means gone (a listener closed with us in its backlog resets us).
+static int sp_peer_accepted(int fd) {
+  struct stat st;
+  if (fstat(fd, &st) < 0) return -errno;
+  int nl = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+  if (nl < 0) return -errno;
+  struct {
+    struct nlmsghdr nlh;
+    struct unix_diag_req req;
+  } msg;
+  memset(&msg, 0, sizeof msg);
+  msg.nlh.nlmsg_len = sizeof msg;
+  msg.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+  msg.nlh.nlmsg_flags = NLM_F_REQUEST;
+  msg.req.sdiag_family = AF_UNIX;
+  msg.req.udiag_states = ~0U;
+  msg.req.udiag_ino = (uint32_t)st.st_ino;
+  msg.req.udiag_show = UDIAG_SHOW_PEER | UDIAG_SHOW_RQLEN;
+  msg.req.udiag_cookie[0] = ~0U;  // INET_DIAG_NOCOOKIE: look up by inode alone
+  msg.req.udiag_cookie[1] = ~0U;
+  struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
+  ssize_t n;
+  do {
+    n = sendto(nl, &msg, sizeof msg, 0, (struct sockaddr *)&kernel, sizeof kernel);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) {
+    int err = errno;
+    close(nl);
+    return -err;
+  }
+  // The kernel answers within sendto(): the reply is already queued, recv never waits.
+  long buf[1024];
+  do {
+    n = recv(nl, buf, sizeof buf, MSG_DONTWAIT);
+  } while (n < 0 && errno == EINTR);
+  int err = errno;
+  close(nl);
+  if (n < 0) return -err;
+  struct nlmsghdr *h = (struct nlmsghdr *)buf;
+  if (!NLMSG_OK(h, (size_t)n)) return -EPROTO;
+  if (h->nlmsg_type == NLMSG_ERROR) {
+    struct nlmsgerr *e = NLMSG_DATA(h);
+    return e->error < 0 ? e->error : -EPROTO;
+  }
+  if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY) return -EPROTO;
+  struct unix_diag_msg *m = NLMSG_DATA(h);
+  int len = (int)h->nlmsg_len - (int)NLMSG_LENGTH(sizeof *m);
+  int have_peer = 0, shut = 0;
+  uint32_t peer_ino = 0, rqueue = 0;
+  for (struct rtattr *a = (struct rtattr *)(m + 1); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+    if (a->rta_type == UNIX_DIAG_PEER && RTA_PAYLOAD(a) >= sizeof(uint32_t)) {
+      have_peer = 1;
+      peer_ino = *(uint32_t *)RTA_DATA(a);
+    } else if (a->rta_type == UNIX_DIAG_RQLEN && RTA_PAYLOAD(a) >= sizeof(struct unix_diag_rqlen)) {
+      rqueue = ((struct unix_diag_rqlen *)RTA_DATA(a))->udiag_rqueue;
+    } else if (a->rta_type == UNIX_DIAG_SHUTDOWN && RTA_PAYLOAD(a) >= 1) {
+      shut = *(uint8_t *)RTA_DATA(a);
+    }
+  }
+  if (peer_ino != 0 || rqueue > 0) return 1;
+  if (!have_peer || shut) return -ENOTCONN;
+  return 0;
+}
+
+// seqpacketPeerAccepted(handle): 1, 0 or -errno (see sp_peer_accepted).
+static napi_value seqpacket_peer_accepted(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  sp_handle *h = argc >= 1 ? get_handle(env, argv[0]) : NULL;
+  if (!h) return NULL;
+  int r = h->closed ? -EBADF : sp_peer_accepted(h->fd);
+  napi_value result;
+  CHECK(napi_create_int32(env, r, &result));
+  return result;
 }
 
 // seqpacketClose(handle): stops polling and closes the fd. Idempotent.
@@ -817,6 +910,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"seqpacketWantWrite", NULL, seqpacket_want_write, NULL, NULL, NULL, napi_default, NULL},
       {"seqpacketShutdown", NULL, seqpacket_shutdown, NULL, NULL, NULL, napi_default, NULL},
       {"seqpacketClose", NULL, seqpacket_close, NULL, NULL, NULL, napi_default, NULL},
+      {"seqpacketPeerAccepted", NULL, seqpacket_peer_accepted, NULL, NULL, NULL, napi_default, NULL},
       {"mount", NULL, do_mount, NULL, NULL, NULL, napi_default, NULL},
       {"umount2", NULL, do_umount2, NULL, NULL, NULL, napi_default, NULL},
       {"setns", NULL, do_setns, NULL, NULL, NULL, napi_default, NULL},

@@ -225,13 +225,15 @@ export class OciRuntime implements Runtime {
     return runc.ps(runtime, this.runtimeRoot, id);
   }
 
+  /** Resolves once conmon has accepted the connection: a start after it loses no output. */
   async attach(id: string, opts: { stdin: boolean }): Promise<AttachStream> {
     const t = await this.task(id);
     try {
-      return ConmonAttachStream.connect(path.join(t.bundleDir, 'attach'), opts);
+      return await ConmonAttachStream.open(path.join(t.bundleDir, 'attach'), opts);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' || code === 'ECONNREFUSED') {
+      // ECONNRESET: conmon closed its socket (the container exited) before accepting us.
+      if (code === 'ENOENT' || code === 'ECONNREFUSED' || code === 'ECONNRESET') {
         throw new ConflictError(`container ${id} is not running (no shim to attach to)`, { cause: e });
       }
       throw new RuntimeError(`attach to ${id}: ${(e as Error).message}`, { cause: e });

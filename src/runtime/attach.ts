@@ -7,6 +7,11 @@
 // be truncated: we split writes. When we shut down our write side, conmon closes the
 // container's stdin (unless it runs with --leave-stdin-open). At exit conmon drains both pipes,
 // sends the rest to every attached socket, closes the sockets, and only then writes the exit file.
+//
+// conmon sends output only to the connections it has accept()ed, one per turn of its main loop,
+// and keeps no backlog of output for later clients. A client that connect()ed is not yet one of
+// them: open() returns once conmon has accepted the connection, so that a task started after it
+// (or output written after it returns) reaches this client from the first byte.
 import { EventEmitter } from 'node:events';
 import { SeqpacketSocket } from '../lib/sys/seqpacket';
 import type { AttachStream } from './types';
@@ -37,9 +42,34 @@ export class ConmonAttachStream extends EventEmitter implements AttachStream {
     });
   }
 
-  /** Connects to the attach socket at `socketPath`. */
+  /** Connects to the attach socket at `socketPath`; conmon may not have accepted it yet (see open). */
   static connect(socketPath: string, opts: { stdin: boolean }): ConmonAttachStream {
     return new ConmonAttachStream(SeqpacketSocket.connect(socketPath), opts.stdin);
+  }
+
+  /**
+   * Connects and resolves once conmon has accepted the connection: from then on it gets all the
+   * container's output. Rejects (ECONNRESET) if conmon closed the socket without accepting it.
+   */
+  static async open(socketPath: string, opts: { stdin: boolean }): Promise<ConmonAttachStream> {
+    const s = ConmonAttachStream.connect(socketPath, opts);
+    const sock = s.sock!;
+    // Nobody listens yet: read nothing until the caller has the stream (what conmon sends
+    // waits in the socket), and an error while waiting is the rejection, not an unhandled event.
+    sock.pause();
+    const swallow = () => undefined;
+    s.on('error', swallow);
+    try {
+      await sock.whenAccepted();
+    } catch (e) {
+      s.close();
+      throw e;
+    } finally {
+      s.off('error', swallow);
+    }
+    // Reading resumes in a later turn of the loop, after the caller's listeners are on.
+    sock.resume();
+    return s;
   }
 
   write(data: Buffer): void {

@@ -163,6 +163,7 @@ export interface Runtime {
   state(id: string, runtime: RuntimeConfig): Promise<RuntimeState | undefined>;
   /** Host PIDs of all processes in the container. */
   pids(id: string, runtime: RuntimeConfig): Promise<number[]>;
+  /** Resolves once the shim sends this stream the task's output: a task started after it loses none. */
   attach(id: string, opts: { stdin: boolean }): Promise<AttachStream>;
   resize(id: string, height: number, width: number): Promise<void>;
   /** Resolves when the task exits (also for exits that happened while the daemon was down). */

@@ -203,6 +203,45 @@ test('output written just before exit is complete; several attached clients; lon
   await destroy(t);
 });
 
+test('a shim slow to reach its main loop: every client attached before start gets all output', async () => {
+  // conmon accepts one attach connection per turn of its main loop and sends output only to the
+  // clients accepted so far; a loaded machine can leave it behind berthd's connect + start. Held
+  // here with SIGSTOP right after create, resumed a little later: attach must wait for the accept.
+  const t = await createTask(['sh', '-c', 'i=0; while [ $i -lt 2000 ]; do echo line-$i; echo eline-$i >&2; i=$((i+1)); done']);
+  const conmon = Number(fs.readFileSync(path.join(rt.shimDir, t.id, 'conmon.pid'), 'utf8'));
+  process.kill(conmon, 'SIGSTOP');
+  const resume = setTimeout(() => process.kill(conmon, 'SIGCONT'), 300);
+  try {
+    const streams = await Promise.all([1, 2, 3].map(() => rt.attach(t.id, { stdin: false })));
+    const got = streams.map(collect);
+    await rt.start(t.id, RUNC);
+    const results = await Promise.all(got);
+    assert.equal((await rt.waitExit(t.id)).exitCode, 0);
+    const want = Array.from({ length: 2000 }, (_, i) => `line-${i}\n`).join('');
+    const ewant = Array.from({ length: 2000 }, (_, i) => `eline-${i}\n`).join('');
+    for (const r of results) {
+      assert.equal(r.stdout.toString(), want);
+      assert.equal(r.stderr.toString(), ewant);
+    }
+  } finally {
+    clearTimeout(resume);
+    process.kill(conmon, 'SIGCONT');
+  }
+  await destroy(t);
+});
+
+test('attach to a shim that went away before accepting is a Conflict', async () => {
+  const t = await createTask(['true']);
+  const conmon = Number(fs.readFileSync(path.join(rt.shimDir, t.id, 'conmon.pid'), 'utf8'));
+  process.kill(conmon, 'SIGSTOP');
+  const pending = rt.attach(t.id, { stdin: false });
+  await new Promise((r) => setImmediate(r)); // connect() is done: we are in conmon's backlog
+  // conmon dies with the connection still in its backlog: the kernel resets it.
+  process.kill(conmon, 'SIGKILL');
+  await assert.rejects(pending, ConflictError);
+  await destroy(t);
+});
+
 test('tty: isatty, initial size, resize', async () => {
   const t = await createTask(['sh', '-c', '[ -t 0 ] && [ -t 1 ] && echo is-a-tty; stty size; read x; stty size; exit 0'],
     { terminal: true, openStdin: true, stdinOnce: false });

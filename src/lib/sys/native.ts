@@ -24,6 +24,9 @@ export interface BerthNative {
   seqpacketSetReading(h: NativeSeqpacketHandle, reading: boolean): void;
   seqpacketShutdown(h: NativeSeqpacketHandle, how: number): void;
   seqpacketClose(h: NativeSeqpacketHandle): void;
+  /** 1: the listener has accepted the connection; 0: still in its backlog; -107 (ENOTCONN): the
+   *  peer went away and nothing is left to read; other -errno: the kernel cannot tell. */
+  seqpacketPeerAccepted(h: NativeSeqpacketHandle): number;
   mount(source: string | null, target: string, fstype: string | null, flags: number, data: string | null): void;
   umount2(target: string, flags: number): void;
   setns(fd: number, nstype: number): void;

@@ -1,6 +1,7 @@
 // SOCK_SEQPACKET unix sockets (Node's net module only does SOCK_STREAM). Reads are driven by a
 // uv_poll handle inside the addon, on the main loop: no thread, no blocking call.
 import { EventEmitter } from 'node:events';
+import { log } from '../log';
 import {
   loadNative, NativeSeqpacketHandle, SP_EV_DATA, SP_EV_EOF, SP_EV_ERROR, SP_EV_WRITABLE,
 } from './native';
@@ -8,9 +9,18 @@ import {
 const EAGAIN = 11;
 const EPIPE = 32;
 const ECONNRESET = 104;
+const ENOTCONN = 107;
+
+/** How long whenAccepted waits for the listener (a shim that never accepts is hung). */
+const ACCEPT_TIMEOUT_MS = 30_000;
+/** Polling for accept(): first at once, then 1, 2, 4 ... up to this many ms apart. */
+const ACCEPT_POLL_MAX_MS = 50;
+let warnedNoDiag = false;
 
 function errnoError(errno: number, op: string): NodeJS.ErrnoException {
-  const names: Record<number, string> = { 32: 'EPIPE', 104: 'ECONNRESET', 9: 'EBADF', 111: 'ECONNREFUSED', 107: 'ENOTCONN' };
+  const names: Record<number, string> = {
+    32: 'EPIPE', 104: 'ECONNRESET', 9: 'EBADF', 111: 'ECONNREFUSED', 107: 'ENOTCONN', 110: 'ETIMEDOUT',
+  };
   const code = names[errno] ?? `E${errno}`;
   const e = new Error(`seqpacket ${op}: ${code}`) as NodeJS.ErrnoException;
   e.code = code;
@@ -44,6 +54,53 @@ export class SeqpacketSocket extends EventEmitter {
   }
 
   get closed(): boolean { return this.handle === undefined; }
+
+  /**
+   * Resolves once the listening side has accept()ed this connection. connect() returns as soon
+   * as the connection is queued in the listener's backlog, and a server that writes only to the
+   * connections it has accepted (conmon: one accept per turn of its main loop, output read in
+   * the same turn goes to the clients accepted so far) sends us nothing of what comes before.
+   * Rejects with ECONNRESET if the listener goes away first, ETIMEDOUT after timeoutMs.
+   */
+  whenAccepted(timeoutMs = ACCEPT_TIMEOUT_MS): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const deadline = Date.now() + timeoutMs;
+      let delay = 1;
+      let timer: NodeJS.Timeout | undefined;
+      const done = (err?: Error) => {
+        if (timer) clearTimeout(timer);
+        this.off('end', onGone);
+        this.off('close', onGone);
+        this.off('error', onError);
+        if (err) reject(err);
+        else resolve();
+      };
+      const onGone = () => done(errnoError(ECONNRESET, 'accept'));
+      const onError = (e: Error) => done(e);
+      this.on('end', onGone);
+      this.on('close', onGone);
+      this.on('error', onError);
+      const check = () => {
+        timer = undefined;
+        if (!this.handle) return onGone();
+        const r = loadNative().seqpacketPeerAccepted(this.handle);
+        if (r === 1) return done();
+        if (r === -ENOTCONN) return onGone();
+        if (r < 0) {
+          // No unix_diag in this kernel: we cannot know; go on as connect() alone would.
+          if (!warnedNoDiag) {
+            warnedNoDiag = true;
+            log.warn('seqpacket: cannot tell whether a connection was accepted; output sent before the accept may be missed', { sockDiag: errnoError(-r, 'diag').code });
+          }
+          return done();
+        }
+        if (Date.now() >= deadline) return done(errnoError(110, 'accept'));
+        timer = setTimeout(check, delay);
+        delay = Math.min(delay * 2, ACCEPT_POLL_MAX_MS);
+      };
+      check();
+    });
+  }
 
   /** Queues one packet. Packets are sent in order; never split or merged. */
   write(packet: Buffer): void {
