@@ -20,10 +20,8 @@ const CAP_NET_RAW = 13;
 /** The security.capability bytes given to the binary, read back from the source tree. */
 let capBytes: Buffer;
 
-async function importCapImage(): Promise<void> {
-  const root = fs.mkdtempSync(path.join(d.root, 'caps-'));
-  try {
-    execFileSync('tar', ['-C', root, '-xf', path.join(d.root, 'busybox.tar')]);
+function importCapImage(): Promise<void> {
+  return d.importBusyboxVariant('caps:1', (root) => {
     // a copy named after an applet, so that `/capbin/sh` runs busybox's sh with the capability
     fs.mkdirSync(path.join(root, 'capbin'));
     fs.copyFileSync(path.join(root, 'bin/busybox'), path.join(root, 'capbin/sh'));
@@ -31,14 +29,7 @@ async function importCapImage(): Promise<void> {
     // round trip anywhere would corrupt it
     execFileSync('setcap', ['cap_net_raw,cap_setuid+ep', path.join(root, 'capbin/sh')]);
     capBytes = getXattr(path.join(root, 'capbin/sh'), 'security.capability');
-    const tar = root + '.tar';
-    execFileSync('tar', ['--xattrs', '--xattrs-include=security.capability', '--numeric-owner', '-C', root, '-cf', tar, '.']);
-    const r = await docker('import', tar, 'caps:1');
-    assert.equal(r.code, 0, r.stderr);
-    fs.rmSync(tar);
-  } finally {
-    fs.rmSync(root, { recursive: true, force: true });
-  }
+  }, ['--xattrs', '--xattrs-include=security.capability']);
 }
 
 let imported: Promise<void> | undefined;

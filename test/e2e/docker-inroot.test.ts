@@ -17,21 +17,7 @@ const docker = (...args: string[]) => d.docker(args);
 let hostDir: string;
 let hostPasswd: string;
 
-/** Imports busybox with `edit` applied to its unpacked root as image `tag`. */
-async function importVariant(tag: string, edit: (root: string) => void): Promise<void> {
-  const root = fs.mkdtempSync(path.join(d.root, 'variant-'));
-  try {
-    execFileSync('tar', ['-C', root, '-xf', path.join(d.root, 'busybox.tar')]);
-    edit(root);
-    const tar = root + '.tar';
-    execFileSync('tar', ['--numeric-owner', '-C', root, '-cf', tar, '.']);
-    const r = await docker('import', tar, tag);
-    assert.equal(r.code, 0, r.stderr);
-    fs.rmSync(tar);
-  } finally {
-    fs.rmSync(root, { recursive: true, force: true });
-  }
-}
+const importVariant = (tag: string, edit: (root: string) => void) => d.importBusyboxVariant(tag, edit);
 
 /** Makes the host files and the two images once (after useDaemon's hook has run). */
 let made: Promise<void> | undefined;

@@ -88,6 +88,25 @@ export class TestDaemon {
     if (r.status !== 200 || r.body.toString().includes('"error"')) throw new Error(`import failed: ${r.status} ${r.body}`);
   }
 
+  /**
+   * Imports busybox (ensureBusybox's archive) with `edit` applied to its unpacked root, as
+   * image `tag`; `tarArgs` go to the tar that packs it (e.g. --xattrs).
+   */
+  async importBusyboxVariant(tag: string, edit: (root: string) => void, tarArgs: string[] = []): Promise<void> {
+    const root = fs.mkdtempSync(path.join(this.root, 'variant-'));
+    const tar = root + '.tar';
+    try {
+      await run('tar', ['-C', root, '-xf', path.join(this.root, 'busybox.tar')]);
+      edit(root);
+      await run('tar', [...tarArgs, '--numeric-owner', '-C', root, '-cf', tar, '.']);
+      const r = await this.docker(['import', tar, tag]);
+      if (r.code !== 0) throw new Error(`import of ${tag} failed: ${r.stderr}`);
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+      fs.rmSync(tar, { force: true });
+    }
+  }
+
   async kill9(): Promise<void> {
     if (this.exited) return;
     const exited = new Promise((r) => this.proc!.once('exit', r));
