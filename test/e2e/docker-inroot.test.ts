@@ -4,7 +4,6 @@
 // cleanly; the working dir is made and used inside the container; the host's files are never
 // read or written.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';

@@ -1,6 +1,6 @@
 // The image store's conformance suite: any ImageStore (over any content and layer store)
 // passes it.
-import { describe, test } from 'node:test';
+import { describe } from 'node:test';
 import * as assert from 'node:assert/strict';
 import type { ContentStore } from '../../../src/store/content/types';
 import type { LayerStore } from '../../../src/store/layers/types';

@@ -1,6 +1,6 @@
 // The layer store's conformance suite: any LayerStore (over any ContentStore) passes it. The
 // commit test makes a real overlay mount, so the suite runs as root.
-import { describe, test } from 'node:test';
+import { describe } from 'node:test';
 import * as assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
