@@ -88,6 +88,17 @@ class Term {
     return m[1].replace(/\r/g, '');
   }
 
+  /**
+   * The TTY's size as `stty size` reports it, asked again until it is `expected` or 10 s pass:
+   * a size that a client sends by /resize (after SIGWINCH, attach or start) lands asynchronously.
+   */
+  async sizeSettles(expected: string): Promise<string> {
+    const deadline = Date.now() + 10_000;
+    let size = '';
+    while ((size = await this.run('stty size')) !== expected && Date.now() < deadline) await sleep(200);
+    return size;
+  }
+
   /** Waits for the pane's command to exit; returns its exit status (as `echo $?` saw it). */
   async exitStatus(timeoutMs = 15_000): Promise<number> {
     const m = await this.waitFor(/\[exit-status:(\d+)\]/, timeoutMs);
@@ -185,11 +196,8 @@ describe('docker run -it in a real terminal', { skip: !hasTmux && 'tmux is not i
       assert.equal(await t.run('[ -t 0 ] && [ -t 1 ] && echo both-tty'), 'both-tty\n');
       assert.equal(await t.run('stty size'), '30 100\n');
       t.resize(120, 40);
-      // The CLI sees SIGWINCH and posts /resize; the shell's next stty reads the new size.
-      const deadline = Date.now() + 10_000;
-      let size = '';
-      while (Date.now() < deadline && (size = await t.run('stty size')) !== '40 120\n') await sleep(200);
-      assert.equal(size, '40 120\n');
+      // The CLI sees SIGWINCH and posts /resize.
+      assert.equal(await t.sizeSettles('40 120\n'), '40 120\n');
 
       // Ctrl-C reaches the foreground process (sleep), not the shell.
       t.type('sleep 100');
@@ -234,7 +242,7 @@ describe('docker run -it in a real terminal', { skip: !hasTmux && 'tmux is not i
       await a.waitRaw();
       // No prompt is redrawn on attach: type and look for the output.
       assert.equal(await a.run('echo "$MARK"'), 'kept42\n', 'same shell, same variables');
-      assert.equal(await a.run('stty size'), '24 80\n', 'attach sizes the TTY to the new terminal');
+      assert.equal(await a.sizeSettles('24 80\n'), '24 80\n', 'attach sizes the TTY to the new terminal');
       a.type('exit 7');
       assert.equal(await a.exitStatus(), 7, 'docker attach returns the container\'s exit code');
       await waitState(name, false);
@@ -288,7 +296,8 @@ describe('docker run -it in a real terminal', { skip: !hasTmux && 'tmux is not i
       const t = new Term(['docker', 'start', '-ai', name], 70, 20);
       try {
         await t.waitFor(/\/ # $/m);
-        assert.equal(await t.run('stty size'), '20 70\n');
+        // the CLI resizes once start returns: created without a terminal, the TTY was 0x0
+        assert.equal(await t.sizeSettles('20 70\n'), '20 70\n');
         t.type(`exit ${code}`);
         assert.equal(await t.exitStatus(), code);
       } finally {
@@ -503,10 +512,7 @@ describe('berth run -it in a real terminal', { skip: !hasTmux && 'tmux is not in
       assert.match(await t.run('tty'), /^\/dev\/pts\/\d+\n$/);
       assert.equal(await t.run('stty size'), '25 90\n');
       t.resize(110, 35);
-      const deadline = Date.now() + 10_000;
-      let size = '';
-      while (Date.now() < deadline && (size = await t.run('stty size')) !== '35 110\n') await sleep(200);
-      assert.equal(size, '35 110\n');
+      assert.equal(await t.sizeSettles('35 110\n'), '35 110\n');
       t.type('sleep 100');
       await sleep(500);
       t.keys('C-c');
