@@ -159,9 +159,9 @@ function spawnCli(cmd: string, args: string[]): { p: ChildProcess; out: () => st
   return { p, out: () => out };
 }
 
-async function until(what: string, cond: () => boolean, timeoutMs = 15_000): Promise<void> {
+async function until(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
+  while (!(await cond())) {
     if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
     await sleep(100);
   }
@@ -363,7 +363,7 @@ describe('detach keys in a real terminal', { skip: !hasTmux && 'tmux is not inst
     }
     assert.equal((await inspect(name)).State.Running, true);
     const before = await logTicks(name);
-    await until2(async () => (await logTicks(name)) >= before + 3, 'output continues in the logs');
+    await until('output continues in the logs', async () => (await logTicks(name)) >= before + 3);
   });
 
   test('docker exec -it --detach-keys: the client detaches, the exec\'s process runs on', async () => {
@@ -385,7 +385,7 @@ describe('detach keys in a real terminal', { skip: !hasTmux && 'tmux is not inst
     assert.equal((await inspect(name)).State.Running, true);
     const beats = async () => Number((await d.docker(['exec', name, 'sh', '-c', 'wc -l < /tmp/beat'])).stdout.trim() || 0);
     const before = await beats();
-    await until2(async () => (await beats()) >= before + 3, 'the detached exec keeps running');
+    await until('the detached exec keeps running', async () => (await beats()) >= before + 3);
   });
 
   test('detachKeys from ~/.docker/config.json: docker run -it detaches on them', async () => {
@@ -409,7 +409,7 @@ describe('detach keys in a real terminal', { skip: !hasTmux && 'tmux is not inst
     }
     assert.equal((await inspect(name)).State.Running, true);
     const before = await logTicks(name);
-    await until2(async () => (await logTicks(name)) >= before + 3, 'output continues in the logs');
+    await until('output continues in the logs', async () => (await logTicks(name)) >= before + 3);
   });
 
   test('a bad --detach-keys is the daemon\'s 400', async () => {
@@ -426,14 +426,6 @@ describe('detach keys in a real terminal', { skip: !hasTmux && 'tmux is not inst
     assert.match(e.stderr, /Invalid escape keys \(bogus\) provided/);
   });
 });
-
-async function until2(cond: () => Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-    await sleep(200);
-  }
-}
 
 describe('stdin and attach without a TTY', () => {
   test('echo hi | docker run -i --rm busybox cat', async () => {

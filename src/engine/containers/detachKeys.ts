@@ -25,25 +25,21 @@ export function parseDetachKeys(spec: string): Buffer {
   return Buffer.from(codes);
 }
 
-/** The keys of `POST /containers/{id}/attach?detachKeys=` (also start's): empty means the default. */
-export function attachDetachKeys(spec: string | null | undefined): Buffer {
+/** A client's detach keys (empty: the default); a bad spec is a 400 in Docker's words for `what`. */
+function detachKeysOf(spec: string | null | undefined, what: 'detach' | 'escape'): Buffer {
   if (!spec) return DEFAULT_DETACH_KEYS;
   try {
     return parseDetachKeys(spec);
   } catch {
-    throw new InvalidParameterError(`Invalid detach keys (${spec}) provided`);
+    throw new InvalidParameterError(`Invalid ${what} keys (${spec}) provided`);
   }
 }
 
+/** The keys of `POST /containers/{id}/attach?detachKeys=` (also start's): empty means the default. */
+export const attachDetachKeys = (spec: string | null | undefined): Buffer => detachKeysOf(spec, 'detach');
+
 /** The keys of an exec's `DetachKeys` (its create body), with Docker's message for exec. */
-export function execDetachKeys(spec: string | null | undefined): Buffer {
-  if (!spec) return DEFAULT_DETACH_KEYS;
-  try {
-    return parseDetachKeys(spec);
-  } catch {
-    throw new InvalidParameterError(`Invalid escape keys (${spec}) provided`);
-  }
-}
+export const execDetachKeys = (spec: string | null | undefined): Buffer => detachKeysOf(spec, 'escape');
 
 /**
  * Watches a TTY's stdin for the sequence. Bytes that may start the sequence are held back until
