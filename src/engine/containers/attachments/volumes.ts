@@ -1,0 +1,94 @@
+// A container's mounts as an attachment: its volumes (mounted on their device first when the
+// volume has one; copied up from the image when empty and asked to), binds (a `-v` source that
+// does not exist is made as a directory, as Docker) and tmpfs mounts, as runtime mount specs,
+// parents before children. Released at each exit: a device-backed volume is unmounted after
+// its last running user. What the volumes are, and who uses them, is the volume service's.
+import * as fs from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
+import { InvalidParameterError } from '../../../lib/errors';
+import type { MountSpec } from '../../../runtime/types';
+import { copyUp } from '../../volumes/copyup';
+import type { VolumeService } from '../../volumes/VolumeService';
+import type { ContainerRecord } from '../Container';
+import { parseTmpfsOptions, volumeNames, type MountPoint } from '../mountpoints';
+import type { Attachment } from './types';
+
+export interface VolumesAttachmentDeps {
+  volumes: VolumeService;
+  /** The container's mounted root filesystem (mounted before the attachments are prepared). */
+  rootfsOf(id: string): Promise<string>;
+}
+
+const TMPFS_DEFAULTS = ['noexec', 'nosuid', 'nodev'];
+
+function depth(p: string): number {
+  return p.split('/').filter(Boolean).length;
+}
+
+async function bindSpec(mp: MountPoint): Promise<MountSpec> {
+  if (!fs.existsSync(mp.Source)) {
+    if (!mp.CreateSource) throw new InvalidParameterError(`invalid mount config for type "bind": bind source path does not exist: ${mp.Source}`);
+    await fsp.mkdir(mp.Source, { recursive: true, mode: 0o755 });
+  }
+  return {
+    destination: mp.Destination, type: 'bind', source: mp.Source,
+    options: [mp.NonRecursive ? 'bind' : 'rbind', mp.Propagation || 'rprivate', mp.RW ? 'rw' : 'ro'],
+  };
+}
+
+function tmpfsSpec(dest: string, options: string[], rw: boolean): MountSpec {
+  return { destination: dest, type: 'tmpfs', source: 'tmpfs', options: [...TMPFS_DEFAULTS, ...options, ...(rw ? [] : ['ro'])] };
+}
+
+/** Docker's /dev/shm-style defaults for HostConfig.Tmpfs entries, then the user's options. */
+function hostTmpfs(c: ContainerRecord): MountSpec[] {
+  const t = (c.HostConfig.Tmpfs as Record<string, string> | null | undefined) ?? {};
+  return Object.entries(t).map(([dest, opts]) => tmpfsSpec(path.posix.normalize(dest), parseTmpfsOptions(dest, opts), true));
+}
+
+export function volumesAttachment(deps: VolumesAttachmentDeps): Attachment {
+  const { volumes } = deps;
+  return {
+    name: 'volumes',
+
+    async prepare(c) {
+      const specs: MountSpec[] = [];
+      const mounted: string[] = [];
+      try {
+        for (const mp of c.MountPoints ?? []) {
+          if (mp.Type === 'volume') {
+            const source = await volumes.mountFor(mp.Name!, c.Id);
+            mounted.push(mp.Name!);
+            if (mp.CopyData) {
+              await copyUp(await deps.rootfsOf(c.Id), mp.Destination, source);
+              // Once, as Docker: an emptied volume is not filled again at the next start (saved with the start).
+              mp.CopyData = false;
+            }
+            specs.push({ destination: mp.Destination, type: 'bind', source, options: ['rbind', 'rprivate', mp.RW ? 'rw' : 'ro'] });
+          } else if (mp.Type === 'bind') {
+            specs.push(await bindSpec(mp));
+          } else {
+            specs.push(tmpfsSpec(mp.Destination, mp.TmpfsOptions ?? [], mp.RW));
+          }
+        }
+      } catch (e) {
+        for (const n of mounted) await volumes.unmountFor(n, c.Id).catch(() => undefined);
+        throw e;
+      }
+      specs.push(...hostTmpfs(c));
+      specs.sort((a, b) => depth(a.destination) - depth(b.destination));
+      return { mounts: specs };
+    },
+
+    async release(c) {
+      for (const n of volumeNames(c.MountPoints)) await volumes.unmountFor(n, c.Id);
+    },
+
+    async reconcile({ running, stopped }) {
+      const uses = (list: ContainerRecord[]) => list.map((c) => ({ id: c.Id, volumes: volumeNames(c.MountPoints) }));
+      volumes.rebuildUsers([...uses(running), ...uses(stopped)]);
+      await volumes.reconcileMounts(uses(running));
+    },
+  };
+}
