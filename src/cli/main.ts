@@ -18,6 +18,7 @@ import * as lc from './commands/lifecycle';
 import * as img from './commands/imagecmds';
 import * as sys from './commands/system';
 import * as update from './commands/update';
+import * as volumes from './commands/volumes';
 
 /** Rewrite `--flag=true|false` for boolean flags, which commander does not accept. */
 export function preprocessArgs(argv: string[]): string[] {
@@ -137,6 +138,8 @@ export function buildProgram(cli: Cli): Command {
   img.registerLoad(image, cli);
   img.registerSave(image, cli);
   img.registerImagePrune(image, cli);
+
+  volumes.register(program, cli);
 
   // system group
   const system = program.command('system').description('Manage Docker').usage('COMMAND');

@@ -35,7 +35,7 @@ export async function createContainer(ctx: Pick<ContainerContext, 'config' | 'im
   validateCapabilities(c);
   validateNamespaces(c);
   // Checked before anything is made; the volumes are made once the name is ours.
-  const planned = planMountPoints({ hostConfig, config, container: (ref) => ctx.store.get(ref) });
+  const planned = planMountPoints({ hostConfig, config, container: (ref) => volumesFrom(ctx, ref) });
   if (planned.some((m) => m.Type === 'volume') && !ctx.volumes) throw new InvalidParameterError('this engine has no volume service');
   const finalName = name ? name : generateName((n) => ctx.store.hasName(n));
   ctx.store.reserveName(finalName, id);
@@ -71,4 +71,14 @@ export function validateNamespaces(c: ContainerRecord): void {
   }
   if (!['', 'host'].includes(h.PidMode) && !h.PidMode.startsWith('container:')) throw new InvalidParameterError(`invalid PID mode: ${h.PidMode}`);
   if (!['', 'host'].includes(h.UTSMode)) throw new InvalidParameterError(`invalid UTS mode: ${h.UTSMode}`);
+}
+
+/**
+ * A --volumes-from container. Its absence is a bad request, not a 404: the CLI takes a 404
+ * from create for a missing image and would try to pull.
+ */
+function volumesFrom(ctx: Pick<ContainerContext, 'store'>, ref: string): ContainerRecord {
+  const c = ctx.store.find(ref);
+  if (!c) throw new InvalidParameterError(`No such container: ${ref}`);
+  return c;
 }
