@@ -17,6 +17,8 @@
 //   image.import.after-layer       import: the layer made, no image record
 //   image.add.after-config         ImageStore.add: config blob written, no image record
 //   image.tag.after-refs           ImageStore.setRef: references written, image's tag time not
+//   volume.create.before-rename    LocalVolumeStore.create: record and _data made in .<name>.<hex>.creating
+//   volume.remove.after-rename     LocalVolumeStore.remove: directory renamed to .<name>.<hex>.removing, not deleted
 
 const target = process.env.BERTH_CRASH_AT || undefined;
 

@@ -8,6 +8,7 @@ import { type ContainerRecord, canRemove } from './Container';
 import type { ContainerContext } from './context';
 import { signalContainer, untilStopped, type SignalContext } from './stop';
 import type { VolumeService } from '../volumes/VolumeService';
+import { volumeNames } from './mountpoints';
 import { errorMessage } from '../../lib/errors';
 import { log } from '../../lib/log';
 
@@ -49,7 +50,7 @@ export async function removeLocked(ctx: RemoveContext, c: ContainerRecord, opts:
   ]));
   await span('remove.record', c.Id, () => ctx.store.delete(c));
   ctx.volumes?.releaseContainer(c.Id);
-  if (c.RemoveVolumes && ctx.volumes) await removeAnonymousVolumes(ctx.volumes, c);
+  if (c.RemoveVolumes && ctx.volumes) await removeAnonymousVolumes(ctx, ctx.volumes, c);
   ctx.attaches.endPending(c.Id);
   ctx.publish(c, 'destroy');
   ctx.onRemoved(c);
@@ -59,9 +60,12 @@ export async function removeLocked(ctx: RemoveContext, c: ContainerRecord, opts:
 }
 
 /** A volume that another container still uses (--volumes-from) stays, as Docker leaves it. */
-async function removeAnonymousVolumes(volumes: VolumeService, c: ContainerRecord): Promise<void> {
+async function removeAnonymousVolumes(ctx: Pick<RemoveContext, 'store'>, volumes: VolumeService, c: ContainerRecord): Promise<void> {
+  // Asked of the records too: a removal finished at start runs before the users are rebuilt.
+  const others = new Set(ctx.store.all().filter((o) => o.Id !== c.Id).flatMap((o) => volumeNames(o.MountPoints)));
   for (const mp of c.MountPoints ?? []) {
     if (mp.Type !== 'volume' || !mp.Anonymous || !mp.Name) continue;
+    if (others.has(mp.Name)) { log.info('anonymous volume kept: another container uses it', { id: c.Id, volume: mp.Name }); continue; }
     await volumes.remove(mp.Name).catch((e) => log.warn('anonymous volume kept', { id: c.Id, volume: mp.Name, error: errorMessage(e) }));
   }
 }
