@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
-import { useDaemon, type TestDaemon } from '../helpers/daemon';
+import { runCmd, useDaemon, type TestDaemon } from '../helpers/daemon';
 
 const run = promisify(execFile);
 let d: TestDaemon;
@@ -318,4 +318,63 @@ test('create refuses malformed mount specs with Docker\'s words', async () => {
   assert.match(await msg('-v', '/:/'), /destination can't be '\/'/);
   // nothing was made by the refused creates
   assert.ok(!(await volumeNames()).some((n) => ['vol', 'v1', 'v2'].includes(n)));
+});
+
+test('docker ps --filter volume= finds the containers using a volume (by name or destination)', async () => {
+  const id = (await docker('create', '-v', 'psv:/psdest', 'busybox', 'true')).trim();
+  try {
+    assert.equal(await docker('ps', '-aq', '--no-trunc', '--filter', 'volume=psv'), id + '\n');
+    assert.equal(await docker('ps', '-aq', '--no-trunc', '--filter', 'volume=/psdest'), id + '\n');
+    assert.equal(await docker('ps', '-aq', '--filter', 'volume=other'), '');
+  } finally {
+    await docker('rm', id);
+    await docker('volume', 'rm', 'psv');
+  }
+});
+
+test('docker-py (python3-docker): volumes create/list/get/remove/prune and a container with one', async () => {
+  const script = path.join(d.root, 'volumes.py');
+  fs.writeFileSync(script, `
+import docker
+c = docker.DockerClient(base_url='unix://${d.socket}', version='auto')
+v = c.volumes.create('pyvol', labels={'sdk': 'py'})
+assert v.name == 'pyvol' and v.attrs['Labels'] == {'sdk': 'py'}, v.attrs
+assert [x.name for x in c.volumes.list(filters={'label': 'sdk=py'})] == ['pyvol']
+out = c.containers.run('busybox', ['sh', '-c', 'echo py > /v/f; cat /v/f'], volumes={'pyvol': {'bind': '/v', 'mode': 'rw'}}, remove=True)
+assert out == b'py\\n', out
+out = c.containers.run('busybox', ['cat', '/v/f'], mounts=[docker.types.Mount('/v', 'pyvol', read_only=True)], remove=True)
+assert out == b'py\\n', out
+ctr = c.containers.create('busybox', ['true'], volumes=['pyvol:/v'])
+try:
+    c.volumes.get('pyvol').remove()
+    raise SystemExit('removed while in use')
+except docker.errors.APIError as e:
+    assert e.status_code == 409, e
+ctr.remove()
+try:
+    c.volumes.get('nosuch')
+    raise SystemExit('expected NotFound')
+except docker.errors.NotFound:
+    pass
+r = c.volumes.prune(filters={'all': 'true', 'label': 'sdk=py'})
+assert r['VolumesDeleted'] == ['pyvol'], r
+print('ok')
+`);
+  const r = await runCmd('/usr/bin/python3', [script], process.env, { timeout: 120_000 });
+  assert.equal(r.stderr, '');
+  assert.equal(r.stdout.trim(), 'ok');
+});
+
+test('volume events: create, mount, unmount, destroy; prune before API 1.42 takes named volumes too', async () => {
+  const since = Math.floor(Date.now() / 1000) - 1;
+  await docker('volume', 'create', 'evv');
+  await docker('run', '--rm', '-v', 'evv:/e', 'busybox', 'true');
+  await docker('volume', 'rm', 'evv');
+  const until = Math.ceil(Date.now() / 1000) + 1;
+  const lines = (await docker('events', '--since', String(since), '--until', String(until), '--filter', 'type=volume', '--format', '{{.Action}} {{.Actor.ID}} {{.Actor.Attributes.driver}}'))
+    .split('\n').filter((l) => l.includes(' evv '));
+  assert.deepEqual(lines, ['create evv local', 'mount evv local', 'unmount evv local', 'destroy evv local']);
+  await docker('volume', 'create', 'oldapi');
+  const r = await d.request('POST', '/v1.41/volumes/prune');
+  assert.ok(r.json().VolumesDeleted.includes('oldapi'), r.body.toString());
 });

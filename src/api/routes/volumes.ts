@@ -2,6 +2,7 @@
 import type { VolumeService, CreateVolumeRequest } from '../../engine/volumes/VolumeService';
 import { InvalidParameterError } from '../../lib/errors';
 import { parseFilters } from '../../lib/filters';
+import { versionBelow } from '../../lib/apiVersion';
 import { readJson } from '../body';
 import { sendEmpty, sendJson } from '../respond';
 import { queryBool, type Router } from '../router';
@@ -24,7 +25,10 @@ export function registerVolumeRoutes(r: Router, volumes: VolumeService): void {
     sendJson(ctx.res, 200, volumeListView(list.map((v) => volumeView(v, volumes.mountpoint(v.Name)))));
   });
   r.post('/volumes/prune', async (ctx) => {
-    sendJson(ctx.res, 200, await volumes.prune(parseFilters(ctx.query.get('filters'))));
+    const filters = parseFilters(ctx.query.get('filters'));
+    // Before 1.42 a prune took every unused volume, named ones too.
+    if (versionBelow(ctx.apiVersion, '1.42') && !filters.has('all')) filters.set('all', ['true']);
+    sendJson(ctx.res, 200, await volumes.prune(filters));
   });
   r.get('/volumes/:name', (ctx) => {
     const v = volumes.inspect(ctx.params.name);

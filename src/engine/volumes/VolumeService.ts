@@ -201,19 +201,21 @@ export class VolumeService {
     for (const u of uses) for (const v of u.volumes) if (this.store.get(v)) this.addUser(v, u.id);
   }
 
-  // ---- mounts of device-backed volumes, following the running users
+  // ---- mounts, following the running users (a device-backed volume's device is mounted for them)
 
-  /** The path a starting container bind-mounts; a device-backed volume is mounted first if no one has it. */
-  async mountFor(name: string, id: string): Promise<string> {
+  /**
+   * The path a starting container bind-mounts; a device-backed volume is mounted first if no
+   * running container has it. `attrs` go with the mount event (destination, read/write).
+   */
+  async mountFor(name: string, id: string, attrs: Record<string, string> = {}): Promise<string> {
     return this.locks.run(name, async () => {
       const v = this.inspect(name);
       const target = this.store.dataPath(name);
-      if (needsMount(v.Options)) {
-        const s = this.active.get(name) ?? new Set<string>();
-        if (s.size === 0 && !(await isMountPoint(target))) mountVolume(v.Options!, target);
-        s.add(id);
-        this.active.set(name, s);
-      }
+      const s = this.active.get(name) ?? new Set<string>();
+      if (needsMount(v.Options) && s.size === 0 && !(await isMountPoint(target))) mountVolume(v.Options!, target);
+      s.add(id);
+      this.active.set(name, s);
+      this.events?.publish('volume', 'mount', name, { container: id, driver: v.Driver, ...attrs });
       return target;
     });
   }
@@ -223,9 +225,10 @@ export class VolumeService {
     await this.locks.run(name, async () => {
       const s = this.active.get(name);
       if (!s || !s.delete(id)) return;
+      const v = this.store.get(name);
+      this.events?.publish('volume', 'unmount', name, { container: id, driver: v?.Driver ?? 'local' });
       if (s.size > 0) return;
       this.active.delete(name);
-      const v = this.store.get(name);
       if (v && needsMount(v.Options)) unmountVolume(this.store.dataPath(name));
     });
   }

@@ -58,7 +58,7 @@ export function volumesAttachment(deps: VolumesAttachmentDeps): Attachment {
       try {
         for (const mp of c.MountPoints ?? []) {
           if (mp.Type === 'volume') {
-            const source = await volumes.mountFor(mp.Name!, c.Id);
+            const source = await volumes.mountFor(mp.Name!, c.Id, { destination: mp.Destination, 'read/write': String(mp.RW), propagation: mp.Propagation });
             mounted.push(mp.Name!);
             if (mp.CopyData) {
               await copyUp(await deps.rootfsOf(c.Id), mp.Destination, source);
