@@ -179,7 +179,7 @@ test('a missing bind source is made as a directory for -v and refused for --moun
   assert.ok(!fs.existsSync(gone));
 });
 
-test('bind propagation: an rslave bind sees a host mount made later below it; an rprivate one does not', async () => {
+test('bind propagation: rslave sees a host mount made later below it, rprivate does not, rshared hands the container\'s mounts back', async () => {
   const shared = fs.mkdtempSync(path.join(d.root, 'shared-'));
   await run('mount', ['--bind', shared, shared]);
   await run('mount', ['--make-shared', shared]);
@@ -192,8 +192,13 @@ test('bind propagation: an rslave bind sees a host mount made later below it; an
     fs.writeFileSync(path.join(sub, 'marker'), '');
     assert.equal(await docker('exec', 'slave', 'ls', '/m/sub'), 'marker\n');
     assert.equal(await docker('exec', 'private', 'ls', '/m/sub'), '');
+    // rshared both ways: a mount made inside appears on the host
+    await docker('run', '-d', '--name', 'shared', '--privileged', '--mount', `type=bind,src=${shared},dst=/m,bind-propagation=rshared`, 'busybox', 'sleep', '300');
+    await docker('exec', 'shared', 'sh', '-c', 'mkdir /m/in && mount -t tmpfs tmpfs /m/in && touch /m/in/fromctr');
+    assert.deepEqual(fs.readdirSync(path.join(shared, 'in')), ['fromctr']);
   } finally {
-    await d.docker(['rm', '-f', 'slave', 'private']);
+    await d.docker(['rm', '-f', 'slave', 'private', 'shared']);
+    await run('umount', ['-l', path.join(shared, 'in')]).catch(() => undefined);
     await run('umount', ['-l', sub]).catch(() => undefined);
     await run('umount', ['-l', shared]).catch(() => undefined);
   }

@@ -51,6 +51,8 @@ export async function createContainer(ctx: Pick<ContainerContext, 'config' | 'im
   } catch (e) {
     ctx.store.releaseName(c.Name);
     ctx.volumes?.releaseContainer(id);
+    // The anonymous volumes were made for this container alone.
+    for (const mp of c.MountPoints ?? []) if (mp.Anonymous && mp.Name) await ctx.volumes?.remove(mp.Name).catch(() => undefined);
     await ctx.rootfs.removeMount(id).catch(() => undefined);
     await fsp.rm(ctx.store.dir(id), { recursive: true, force: true });
     throw e;
