@@ -181,6 +181,14 @@ test('a missing bind source is made as a directory for -v and refused for --moun
 
 test('bind propagation: rslave sees a host mount made later below it, rprivate does not, rshared hands the container\'s mounts back', async () => {
   const shared = fs.mkdtempSync(path.join(d.root, 'shared-'));
+  // A private source can not propagate: refused with Docker's words rather than ignored.
+  const priv = fs.mkdtempSync(path.join(d.root, 'private-'));
+  await run('mount', ['--bind', priv, priv]);
+  await run('mount', ['--make-private', priv]);
+  const refused = await fails('run', '--rm', '-v', `${priv}:/m:rshared`, 'busybox', 'true');
+  assert.match(refused.stderr, new RegExp(`path ${priv} is mounted on ${priv} but it is not a shared mount`));
+  assert.match((await fails('run', '--rm', '-v', `${priv}:/m:rslave`, 'busybox', 'true')).stderr, /is not a shared or slave mount/);
+  await run('umount', [priv]);
   await run('mount', ['--bind', shared, shared]);
   await run('mount', ['--make-shared', shared]);
   const sub = path.join(shared, 'sub');
@@ -382,4 +390,12 @@ test('volume events: create, mount, unmount, destroy; prune before API 1.42 take
   await docker('volume', 'create', 'oldapi');
   const r = await d.request('POST', '/v1.41/volumes/prune');
   assert.ok(r.json().VolumesDeleted.includes('oldapi'), r.body.toString());
+});
+
+test('containers starting at once on one empty volume copy the image content up once, and all start', async () => {
+  await ready();
+  const runs = await Promise.all([1, 2, 3].map((i) => d.docker(['run', '--rm', '-v', 'together:/data', 'withdata:1', 'sh', '-c', `echo ${i} > /data/r${i}; cat /data/f`])));
+  for (const r of runs) assert.deepEqual([r.code, r.stdout, r.stderr], [0, 'from the image\n', '']);
+  assert.equal(await docker('run', '--rm', '-v', 'together:/x', 'busybox', 'ls', '/x'), 'f\nhard\nr1\nr2\nr3\nsub\n');
+  await docker('volume', 'rm', 'together');
 });

@@ -205,14 +205,20 @@ export class VolumeService {
 
   /**
    * The path a starting container bind-mounts; a device-backed volume is mounted first if no
-   * running container has it. `attrs` go with the mount event (destination, read/write).
+   * running container has it. `attrs` go with the mount event (destination, read/write);
+   * `fill` runs on it first (copy-up).
    */
-  async mountFor(name: string, id: string, attrs: Record<string, string> = {}): Promise<string> {
+  async mountFor(name: string, id: string, attrs: Record<string, string> = {}, fill?: (target: string) => Promise<unknown>): Promise<string> {
     return this.locks.run(name, async () => {
       const v = this.inspect(name);
       const target = this.store.dataPath(name);
       const s = this.active.get(name) ?? new Set<string>();
-      if (needsMount(v.Options) && s.size === 0 && !(await isMountPoint(target))) mountVolume(v.Options!, target);
+      const mountHere = needsMount(v.Options) && s.size === 0 && !(await isMountPoint(target));
+      if (mountHere) mountVolume(v.Options!, target);
+      // Under the volume's lock: two containers starting on one empty volume copy up once.
+      if (fill) {
+        try { await fill(target); } catch (e) { if (mountHere) unmountVolume(target); throw e; }
+      }
       s.add(id);
       this.active.set(name, s);
       this.events?.publish('volume', 'mount', name, { container: id, driver: v.Driver, ...attrs });

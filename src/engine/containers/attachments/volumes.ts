@@ -26,11 +26,41 @@ function depth(p: string): number {
   return p.split('/').filter(Boolean).length;
 }
 
+/** The host mount holding `p` and its propagation tags (mountinfo's optional fields: shared:N, master:N). */
+async function hostMountOf(p: string): Promise<{ mountPoint: string; tags: string[] }> {
+  const real = await fsp.realpath(p);
+  let best = { mountPoint: '/', tags: [] as string[] };
+  for (const line of (await fsp.readFile('/proc/self/mountinfo', 'utf8')).split('\n')) {
+    const f = line.split(' ');
+    const sep = f.indexOf('-', 6);
+    if (sep < 0) continue;
+    const mp = f[4].replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8)));
+    const inside = mp === '/' || real === mp || real.startsWith(mp + '/');
+    // Later lines are mounted later: one on the same point hides the earlier.
+    if (inside && mp.length >= best.mountPoint.length) best = { mountPoint: mp, tags: f.slice(6, sep) };
+  }
+  return best;
+}
+
+/** As Docker: a shared or slave bind needs a source whose mount can propagate that way. */
+async function checkPropagation(mp: MountPoint): Promise<void> {
+  const prop = mp.Propagation;
+  const shared = prop === 'shared' || prop === 'rshared';
+  const slave = prop === 'slave' || prop === 'rslave';
+  if (!shared && !slave) return;
+  const m = await hostMountOf(mp.Source);
+  const isShared = m.tags.some((t) => t.startsWith('shared:'));
+  const isSlave = m.tags.some((t) => t.startsWith('master:'));
+  if (shared && !isShared) throw new InvalidParameterError(`path ${mp.Source} is mounted on ${m.mountPoint} but it is not a shared mount`);
+  if (slave && !isShared && !isSlave) throw new InvalidParameterError(`path ${mp.Source} is mounted on ${m.mountPoint} but it is not a shared or slave mount`);
+}
+
 async function bindSpec(mp: MountPoint): Promise<MountSpec> {
   if (!fs.existsSync(mp.Source)) {
     if (!mp.CreateSource) throw new InvalidParameterError(`invalid mount config for type "bind": bind source path does not exist: ${mp.Source}`);
     await fsp.mkdir(mp.Source, { recursive: true, mode: 0o755 });
   }
+  await checkPropagation(mp);
   return {
     destination: mp.Destination, type: 'bind', source: mp.Source,
     options: [mp.NonRecursive ? 'bind' : 'rbind', mp.Propagation || 'rprivate', mp.RW ? 'rw' : 'ro'],
@@ -58,13 +88,12 @@ export function volumesAttachment(deps: VolumesAttachmentDeps): Attachment {
       try {
         for (const mp of c.MountPoints ?? []) {
           if (mp.Type === 'volume') {
-            const source = await volumes.mountFor(mp.Name!, c.Id, { destination: mp.Destination, 'read/write': String(mp.RW), propagation: mp.Propagation });
+            const rootfs = mp.CopyData ? await deps.rootfsOf(c.Id) : undefined;
+            const source = await volumes.mountFor(mp.Name!, c.Id, { destination: mp.Destination, 'read/write': String(mp.RW), propagation: mp.Propagation },
+              rootfs ? (target) => copyUp(rootfs, mp.Destination, target) : undefined);
             mounted.push(mp.Name!);
-            if (mp.CopyData) {
-              await copyUp(await deps.rootfsOf(c.Id), mp.Destination, source);
-              // Once, as Docker: an emptied volume is not filled again at the next start (saved with the start).
-              mp.CopyData = false;
-            }
+            // Once, as Docker: an emptied volume is not filled again at the next start (saved with the start).
+            mp.CopyData = false;
             specs.push({ destination: mp.Destination, type: 'bind', source, options: ['rbind', 'rprivate', mp.RW ? 'rw' : 'ro'] });
           } else if (mp.Type === 'bind') {
             specs.push(await bindSpec(mp));
