@@ -288,6 +288,12 @@ test('the local driver\'s options: a tmpfs volume mounted for its users, a bind 
   assert.equal(await docker('run', '--rm', '-v', 'tv:/t', 'busybox', 'sh', '-c', 'df -k /t | tail -n 1 | awk \'{print $1, $2}\'; stat -c %a /t'), 'tmpfs 1024\n700\n');
   // unmounted after its last user: nothing on the data directory
   assert.ok(!fs.readFileSync('/proc/self/mountinfo', 'utf8').includes(v.Mountpoint));
+  // --mount's volume-opt and volume-label make the volume they name
+  assert.equal(await docker('run', '--rm', '--mount', 'type=volume,src=mopt,dst=/v,volume-label=made=by-mount,volume-opt=type=tmpfs,volume-opt=device=tmpfs,volume-opt=o=size=2m',
+    'busybox', 'sh', '-c', 'df -k /v | tail -n 1 | awk \'{print $1, $2}\''), 'tmpfs 2048\n');
+  const mopt = JSON.parse(await docker('volume', 'inspect', 'mopt'))[0];
+  assert.deepEqual([mopt.Labels, mopt.Options], [{ made: 'by-mount' }, { type: 'tmpfs', device: 'tmpfs', o: 'size=2m' }]);
+  await docker('volume', 'rm', 'mopt');
   const host = fs.mkdtempSync(path.join(d.root, 'bindvol-'));
   await docker('volume', 'create', '--opt', 'type=none', '--opt', `device=${host}`, '--opt', 'o=bind', 'bv');
   await docker('run', '--rm', '-v', 'bv:/b', 'busybox', 'sh', '-c', 'echo in > /b/file');

@@ -21,6 +21,15 @@ export interface CreateVolumeRequest {
 
 export interface VolumeUsage { Size: number; RefCount: number }
 
+/** How a volume that a container names is made if it does not exist. */
+export interface ClaimOptions {
+  labels?: Record<string, string> | null;
+  driverOpts?: Record<string, string> | null;
+  /** Made for this container alone (`-v /path`, VOLUME): labelled as Docker labels it. */
+  anonymous?: boolean;
+  driver?: string;
+}
+
 const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
 
 export function validVolumeName(name: string): boolean {
@@ -66,12 +75,6 @@ export class VolumeService {
     await this.store.create(rec);
     this.events?.publish('volume', 'create', name, { driver });
     return rec;
-  }
-
-  /** The volume named, or a new one (`-v name:/path` makes what it names). */
-  async ensure(name: string | undefined, opts: { labels?: Record<string, string> | null; driverOpts?: Record<string, string> | null; anonymous?: boolean; driver?: string } = {}): Promise<VolumeRecord> {
-    const labels = opts.anonymous ? { ...(opts.labels ?? {}), [ANONYMOUS_LABEL]: '' } : opts.labels;
-    return this.create({ Name: name, Driver: opts.driver, DriverOpts: opts.driverOpts, Labels: labels });
   }
 
   inspect(name: string): VolumeRecord {
@@ -165,7 +168,7 @@ export class VolumeService {
    * Makes (or finds) a volume and records that container `id` uses it, in one step under the
    * volume's lock, so a removal can not slip in between.
    */
-  async claim(name: string | undefined, id: string, opts: Parameters<VolumeService['ensure']>[1] = {}): Promise<VolumeRecord> {
+  async claim(name: string | undefined, id: string, opts: ClaimOptions = {}): Promise<VolumeRecord> {
     const key = name || randomBytes(32).toString('hex');
     return this.locks.run(key, async () => {
       const labels = opts.anonymous ? { ...(opts.labels ?? {}), [ANONYMOUS_LABEL]: '' } : opts.labels;
@@ -173,12 +176,6 @@ export class VolumeService {
       this.addUser(v.Name, id);
       return v;
     });
-  }
-
-  /** Records a use of an existing volume (--volumes-from). */
-  use(name: string, id: string): void {
-    if (!this.store.get(name)) throw new NotFoundError(`get ${name}: no such volume`);
-    this.addUser(name, id);
   }
 
   private addUser(name: string, id: string): void {
