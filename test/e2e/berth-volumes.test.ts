@@ -65,3 +65,21 @@ test('berth run: a named volume keeps data across containers; -v, --mount, --tmp
   assert.match(pruned, /Deleted Volumes:\n(bdb\nbshared|bshared\nbdb)\n\nTotal reclaimed space: \d+B\n/);
   assert.deepEqual(await names(), []);
 });
+
+test('berth system df [-v] prints what docker system df [-v] prints', async () => {
+  await berth('run', '--name', 'dfw', '-v', 'bdf:/d', 'busybox', 'sh', '-c', 'head -c 3000 /dev/zero > /d/x; echo hi > /f');
+  await berth('volume', 'create', 'bdf2');
+  try {
+    const docker = async (...args: string[]) => { const r = await d.docker(args); assert.equal(r.code, 0, r.stderr); return r.stdout; };
+    assert.equal(await berth('system', 'df'), await docker('system', 'df'));
+    assert.match(await berth('system', 'df'), /^TYPE\s+TOTAL\s+ACTIVE\s+SIZE\s+RECLAIMABLE\nImages\s+1\s+1\s+.*\nContainers\s+1\s+0\s+3B\s+3B \(100%\)\nLocal Volumes\s+2\s+1\s+3kB\s+0B \(0%\)\nBuild Cache\s+0\s+0\s+0B\s+0B\n$/);
+    // the relative times may tick between the two calls; column widths follow them
+    const norm = (s: string) => s.replace(/(Less than a second|About a minute|\d+ (seconds?|minutes?)) ago/g, 'T ago').replace(/ {2,}/g, '  ');
+    const ours = await berth('system', 'df', '-v');
+    assert.equal(norm(ours), norm(await docker('system', 'df', '-v')));
+    assert.match(ours, /Local Volumes space usage:\n\nVOLUME NAME\s+LINKS\s+SIZE\nbdf\s+1\s+3kB\nbdf2\s+0\s+0B\n/);
+  } finally {
+    await berth('rm', 'dfw');
+    await berth('volume', 'rm', 'bdf', 'bdf2');
+  }
+});
