@@ -89,3 +89,17 @@ test('rm -v cut short by a crash still removes the anonymous volumes at the next
   assert.deepEqual((await docker('volume', 'ls', '-q')).split('\n').filter(Boolean), ['named']);
   await docker('volume', 'rm', 'named');
 });
+
+test('a copy-up cut short by a crash leaves the volume empty, and the next start copies it whole', async () => {
+  await d.importBusyboxVariant('cufull:1', (root) => {
+    fs.mkdirSync(path.join(root, 'data'));
+    for (let i = 0; i < 20; i++) fs.writeFileSync(path.join(root, 'data', `f${i}`), `file ${i}\n`);
+  });
+  const id = (await docker('create', '-v', 'cuv:/data', 'cufull:1', 'ls', '/data')).trim();
+  await crashAt('volume.copyup.before-rename', () => d.request('POST', `/v1.44/containers/${id}/start`));
+  assert.deepEqual(fs.readdirSync(path.join(d.dataRoot, 'volumes', 'cuv', '_data')), []);
+  assert.ok(!fs.existsSync(path.join(d.dataRoot, 'volumes', 'cuv', '.copyup')));
+  assert.equal((await docker('start', '-a', id)).split('\n').filter(Boolean).length, 20);
+  await docker('rm', id);
+  await docker('volume', 'rm', 'cuv');
+});

@@ -15,6 +15,8 @@ import type { VolumeRecord, VolumeStore } from './types';
 
 const RECORD = 'volume.json';
 const DATA = '_data';
+/** A copy-up being filled (renamed over _data when whole). */
+const STAGING = '.copyup';
 /** Leftovers of a create or a removal cut short: `.<name>.<hex>.creating` / `.removing`. */
 const LEFTOVER = /^\..+\.[0-9a-f]{12}\.(creating|removing)$/;
 
@@ -34,6 +36,10 @@ export class LocalVolumeStore implements VolumeStore {
 
   dataPath(name: string): string {
     return path.join(this.dir, name, DATA);
+  }
+
+  stagingPath(name: string): string {
+    return path.join(this.dir, name, STAGING);
   }
 
   get(name: string): VolumeRecord | undefined {
@@ -96,6 +102,8 @@ export class LocalVolumeStore implements VolumeStore {
       try {
         const rec = await readRecord<VolumeRecord>(path.join(p, RECORD), checkRecord);
         if (!rec || rec.Name !== n) { log.error('volume directory without a usable record; left alone', { path: p }); continue; }
+        // A copy-up cut short: _data is still the empty one, the next start copies again.
+        await fsp.rm(path.join(p, STAGING), { recursive: true, force: true });
         await fsp.mkdir(path.join(p, DATA), { recursive: true, mode: 0o755 });
         this.records.set(n, rec);
       } catch (e) {

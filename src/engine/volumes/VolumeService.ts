@@ -205,7 +205,7 @@ export class VolumeService {
    * running container has it. `attrs` go with the mount event (destination, read/write);
    * `fill` runs on it first (copy-up).
    */
-  async mountFor(name: string, id: string, attrs: Record<string, string> = {}, fill?: (target: string) => Promise<unknown>): Promise<string> {
+  async mountFor(name: string, id: string, attrs: Record<string, string> = {}, fill?: (target: string, staging?: string) => Promise<unknown>): Promise<string> {
     return this.locks.run(name, async () => {
       const v = this.inspect(name);
       const target = this.store.dataPath(name);
@@ -214,7 +214,10 @@ export class VolumeService {
       if (mountHere) mountVolume(v.Options!, target);
       // Under the volume's lock: two containers starting on one empty volume copy up once.
       if (fill) {
-        try { await fill(target); } catch (e) { if (mountHere) unmountVolume(target); throw e; }
+        // Filled whole and renamed in, unless the data directory is a device's mount or some
+        // running container holds it (its bind would keep the old, empty directory).
+        const staging = !needsMount(v.Options) && s.size === 0 ? this.store.stagingPath(name) : undefined;
+        try { await fill(target, staging); } catch (e) { if (mountHere) unmountVolume(target); throw e; }
       }
       s.add(id);
       this.active.set(name, s);

@@ -9,22 +9,38 @@ import * as path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { InRoot, isMissing } from '../../lib/sys/inroot';
 import { log } from '../../lib/log';
+import { fsyncDir } from '../../lib/atomic';
+import { crashPoint } from '../../lib/crashpoint';
 
-/** Copies `rootfs`'s `dest` into the volume directory `volumeDir` if the volume is empty. */
-export async function copyUp(rootfs: string, dest: string, volumeDir: string): Promise<boolean> {
-  return InRoot.with(rootfs, (src) => InRoot.with(volumeDir, async (dst) => {
+/**
+ * Copies `rootfs`'s `dest` into the volume directory `volumeDir` if the volume is empty. With
+ * `staging` (an absent directory on the same filesystem) the copy is made there and renamed
+ * over the empty `volumeDir` once whole, so a crash never leaves a half-filled volume.
+ */
+export async function copyUp(rootfs: string, dest: string, volumeDir: string, staging?: string): Promise<boolean> {
+  return InRoot.with(rootfs, async (src) => {
     let st: fs.Stats;
     try { st = await src.stat(dest); } catch (e) { if (isMissing(e)) return false; throw e; }
     if (!st.isDirectory()) return false;
-    if ((await dst.readdir('/')).length > 0) return false;
+    if ((await fsp.readdir(volumeDir)).length > 0) return false;
     const top = await src.realpath(dest);
-    const links = new Map<string, string>();
-    await copyTree(src, top, dst, '/', links);
-    // The volume's root as the image's directory (its _data is ours, a plain host path).
-    await fsp.chown(volumeDir, st.uid, st.gid);
-    await fsp.chmod(volumeDir, st.mode & 0o7777);
+    const into = staging ?? volumeDir;
+    if (staging) {
+      await fsp.rm(staging, { recursive: true, force: true });
+      await fsp.mkdir(staging, { mode: 0o700 });
+    }
+    await InRoot.with(into, (dst) => copyTree(src, top, dst, '/', new Map()));
+    // The volume's root as the image's directory (ours, a plain host path).
+    await fsp.chown(into, st.uid, st.gid);
+    await fsp.chmod(into, st.mode & 0o7777);
+    if (staging) {
+      crashPoint('volume.copyup.before-rename');
+      // rename(2) replaces an empty directory in one step.
+      await fsp.rename(staging, volumeDir);
+      await fsyncDir(path.dirname(volumeDir));
+    }
     return true;
-  }));
+  });
 }
 
 async function copyTree(src: InRoot, from: string, dst: InRoot, to: string, links: Map<string, string>): Promise<void> {

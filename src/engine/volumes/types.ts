@@ -32,6 +32,11 @@ export interface VolumeStore {
   /** The directory that containers mount (and that a driver's mount covers). */
   dataPath(name: string): string;
   /**
+   * A path beside the data directory, on its filesystem, for filling a volume whole before it
+   * is renamed over the empty data directory; whatever a crash leaves there is swept at reconcile.
+   */
+  stagingPath(name: string): string;
+  /**
    * Removes the record and its data; NotFound if there is none. Refused (System) while
    * something is mounted on the data directory: a removal never reaches through a mount.
    */

@@ -72,6 +72,19 @@ export function volumeStoreConformance(name: string, factory: () => Promise<Volu
       await s.remove('mounted');
     });
 
+    withStore('a staging directory beside the data is renamed over it whole; a left-over one is swept at restart', async (s, h) => {
+      await s.create(rec('staged'));
+      fs.mkdirSync(s.stagingPath('staged'));
+      fs.writeFileSync(path.join(s.stagingPath('staged'), 'f'), 'whole');
+      fs.renameSync(s.stagingPath('staged'), s.dataPath('staged'));
+      assert.equal(fs.readFileSync(path.join(s.dataPath('staged'), 'f'), 'utf8'), 'whole');
+      fs.mkdirSync(s.stagingPath('staged'));
+      fs.writeFileSync(path.join(s.stagingPath('staged'), 'half'), 'cut short');
+      const s2 = await h.open();
+      assert.equal(fs.existsSync(s2.stagingPath('staged')), false);
+      assert.deepEqual(fs.readdirSync(s2.dataPath('staged')), ['f']);
+    });
+
     withStore('what a crash leaves in a create or a removal is gone after the restart; whole volumes stay', async (s, h) => {
       await s.create(rec('keep'));
       await s.create(rec('half-removed'));

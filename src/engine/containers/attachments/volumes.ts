@@ -90,7 +90,7 @@ export function volumesAttachment(deps: VolumesAttachmentDeps): Attachment {
           if (mp.Type === 'volume') {
             const rootfs = mp.CopyData ? await deps.rootfsOf(c.Id) : undefined;
             const source = await volumes.mountFor(mp.Name!, c.Id, { destination: mp.Destination, 'read/write': String(mp.RW), propagation: mp.Propagation },
-              rootfs ? (target) => copyUp(rootfs, mp.Destination, target) : undefined);
+              rootfs ? (target, staging) => copyUp(rootfs, mp.Destination, target, staging) : undefined);
             mounted.push(mp.Name!);
             // Once, as Docker: an emptied volume is not filled again at the next start (saved with the start).
             mp.CopyData = false;
