@@ -159,6 +159,20 @@ async function memoryAndRestart(d: TestDaemon): Promise<Record<string, unknown>>
   };
 }
 
+/** `run --rm` with a named volume (made once), and with an anonymous one (made and removed each run). */
+async function volumeRuns(d: TestDaemon): Promise<Record<string, unknown>> {
+  const time = (args: string[]) => {
+    timeCmd('docker', args, d.env); // warm-up (and, for the named one, its creation)
+    return summary(Array.from({ length: RUNS }, () => timeCmd('docker', args, d.env)));
+  };
+  const out = {
+    named_volume: time(['run', '--rm', '--network', 'none', '-v', 'benchvol:/data', 'busybox', 'true']),
+    anonymous_volume: time(['run', '--rm', '--network', 'none', '-v', '/data', 'busybox', 'true']),
+  };
+  await d.docker(['volume', 'rm', 'benchvol']);
+  return out;
+}
+
 async function main(): Promise<void> {
   const d = await startDaemon();
   try {
@@ -166,6 +180,7 @@ async function main(): Promise<void> {
     const none = await dockerRun(d, 'none');
     const bridge = await dockerRun(d, 'default');
     const bare = await bareRunc(d);
+    const volumes = await volumeRuns(d);
     const stateWrites = await stateFsyncCost(d);
     const mem = await memoryAndRestart(d);
     const result = {
@@ -173,6 +188,7 @@ async function main(): Promise<void> {
       docker_run_rm_network_none_true: summary(none),
       docker_run_rm_default_network_true: summary(bridge),
       bare_runc_run_true: summary(bare),
+      docker_run_rm_network_none_with_volume_true: volumes,
       ratio_p50_berth_over_runc: Number((percentile(none, 50) / percentile(bare, 50)).toFixed(2)),
       durable_state_writes: stateWrites,
       with_idle_containers: mem,

@@ -5,6 +5,7 @@ import { registerExecRoutes } from './routes/exec';
 import { registerImageRoutes } from './routes/images';
 import { registerSwarmRoutes } from './routes/swarm';
 import { registerSystemRoutes } from './routes/system';
+import { registerVolumeRoutes } from './routes/volumes';
 import { diskUsage } from '../engine/system/df';
 import { checkImagePlatform } from '../engine/images/types';
 import { Router } from './router';
@@ -18,7 +19,7 @@ export function buildRouter(engine: Engine): Router {
     events: engine.events,
     info: async () => infoView(await engine.info(), SERVER_VERSION),
     version: async () => versionView(await engine.version(), SERVER_VERSION, API_VERSION, MIN_API_VERSION),
-    diskUsage: (types) => diskUsage(engine.images, engine.containers, types),
+    diskUsage: (types) => diskUsage(engine.images, engine.containers, types, engine.volumes),
   });
   registerSwarmRoutes(r);
   registerContainerRoutes(r, {
@@ -28,5 +29,6 @@ export function buildRouter(engine: Engine): Router {
   });
   registerImageRoutes(r, engine.images);
   registerExecRoutes(r, engine.execs);
+  registerVolumeRoutes(r, engine.volumes);
   return r;
 }

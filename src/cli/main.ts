@@ -18,6 +18,8 @@ import * as lc from './commands/lifecycle';
 import * as img from './commands/imagecmds';
 import * as sys from './commands/system';
 import * as update from './commands/update';
+import * as volumes from './commands/volumes';
+import * as df from './commands/df';
 
 /** Rewrite `--flag=true|false` for boolean flags, which commander does not accept. */
 export function preprocessArgs(argv: string[]): string[] {
@@ -138,9 +140,12 @@ export function buildProgram(cli: Cli): Command {
   img.registerSave(image, cli);
   img.registerImagePrune(image, cli);
 
+  volumes.register(program, cli);
+
   // system group
   const system = program.command('system').description('Manage Docker').usage('COMMAND');
   sys.registerInfo(system, cli);
+  df.registerDf(system, cli);
   events.register(system, cli);
 
   for (const group of [container, image, system]) {

@@ -11,6 +11,8 @@ import { EventBus } from './events/EventBus';
 import { ExecService } from './exec/ExecService';
 import { HealthService } from './health/HealthService';
 import { ImageService } from './images/ImageService';
+import { LocalVolumeStore } from './volumes/LocalVolumeStore';
+import { VolumeService } from './volumes/VolumeService';
 import { systemFacts, versionFacts, type SystemFacts, type VersionFacts } from './system/info';
 
 export class Engine {
@@ -21,6 +23,7 @@ export class Engine {
     readonly containers: ContainerService,
     readonly execs: ExecService,
     readonly health: HealthService,
+    readonly volumes: VolumeService,
   ) {}
 
   static async open(config: DaemonConfig): Promise<Engine> {
@@ -28,6 +31,8 @@ export class Engine {
     const content = new LocalContentStore(config.dataRoot);
     const layers = new LocalLayerStore(config.dataRoot, content);
     const images = await ImageService.open({ dataRoot: config.dataRoot, content, layers, events });
+    const volumes = new VolumeService(new LocalVolumeStore(config.dataRoot), events);
+    await volumes.open();
     const runtime = new OciRuntime({ conmonPath: config.conmonPath, execRoot: config.execRoot });
     // Health probes are exec sessions; the exec service needs the containers, which drive health:
     // the probe is bound to the exec service once it exists (probes run only after a start).
@@ -37,7 +42,7 @@ export class Engine {
       probe: (id, cmd, timeoutMs, maxOutput) => execs!.runCaptured(id, cmd, timeoutMs, maxOutput),
     });
     const containers = new ContainerService({
-      config, images, rootfs: layers, runtime, events, swapLimitSupported: swapLimitSupported(), health,
+      config, images, rootfs: layers, runtime, events, swapLimitSupported: swapLimitSupported(), health, volumes,
       // A force-deleted image keeps its layers while containers use them: free them after the last one.
       onRemoved: (c) => void images.resolve(c.Image).catch(() => images.gcLayers().catch(() => undefined)),
     });
@@ -45,7 +50,7 @@ export class Engine {
     images.setContainersUsingImage((id) => containers.usingImage(id));
     // Also matches the writable layers with the records (orphans, torn mount records).
     await containers.restore();
-    return new Engine(config, events, images, containers, execs, health);
+    return new Engine(config, events, images, containers, execs, health, volumes);
   }
 
   async imageId(ref: string): Promise<string | undefined> {

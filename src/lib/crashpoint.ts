@@ -17,6 +17,9 @@
 //   image.import.after-layer       import: the layer made, no image record
 //   image.add.after-config         ImageStore.add: config blob written, no image record
 //   image.tag.after-refs           ImageStore.setRef: references written, image's tag time not
+//   volume.create.before-rename    LocalVolumeStore.create: record and _data made in .<name>.<hex>.creating
+//   volume.remove.after-rename     LocalVolumeStore.remove: directory renamed to .<name>.<hex>.removing, not deleted
+//   volume.copyup.before-rename    copy-up: the image's content copied whole into <volume>/.copyup, _data still empty
 
 const target = process.env.BERTH_CRASH_AT || undefined;
 

@@ -41,6 +41,7 @@ export interface OciSpec {
     sysctl?: Record<string, string>;
     maskedPaths?: string[];
     readonlyPaths?: string[];
+    rootfsPropagation?: string;
   };
 }
 
@@ -270,5 +271,7 @@ export function buildSpec(input: ContainerSpecInput): OciSpec {
   if (input.hostname && input.namespaces.uts.mode !== 'host') spec.hostname = input.hostname;
   if (input.sysctls && Object.keys(input.sysctls).length > 0) spec.linux.sysctl = { ...input.sysctls };
   if (input.privileged) spec.linux.devices = hostDevices();
+  // As Docker: a shared bind needs a shared root to propagate through (runc's default is rslave).
+  if (userMounts.some((m) => m.options?.includes('shared') || m.options?.includes('rshared'))) spec.linux.rootfsPropagation = 'rshared';
   return spec;
 }

@@ -77,10 +77,10 @@ print('ok')
   assert.equal(r.code, 0);
 });
 
-test('SDKs get the 400 for a field berth does not apply (volumes, ports), not a silent no-op', async () => {
+test('SDKs get the 400 for a field berth does not apply (storage options, ports), not a silent no-op', async () => {
   const docker = new Docker({ socketPath: d.socket });
-  await assert.rejects(docker.createContainer({ Image: 'busybox', Cmd: ['true'], HostConfig: { Binds: ['/tmp:/mnt'] } }),
-    (e: { statusCode?: number; message: string }) => e.statusCode === 400 && /HostConfig\.Binds/.test(e.message));
+  await assert.rejects(docker.createContainer({ Image: 'busybox', Cmd: ['true'], HostConfig: { StorageOpt: { size: '1G' } } }),
+    (e: { statusCode?: number; message: string }) => e.statusCode === 400 && /HostConfig\.StorageOpt/.test(e.message));
   const script = `${d.root}/sdk-unsupported.py`;
   fs.writeFileSync(script, `
 import docker

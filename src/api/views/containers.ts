@@ -26,6 +26,13 @@ function networks(c: ContainerRecord): Record<string, unknown> {
   return { [networkName(mode)]: endpoint() };
 }
 
+/** `Mounts` as Docker shows them: volumes with Name and Driver, binds and --mount tmpfs without. */
+export function mountsView(c: ContainerRecord): Record<string, unknown>[] {
+  return (c.MountPoints ?? []).map((m) => m.Type === 'volume'
+    ? { Type: 'volume', Name: m.Name, Source: m.Source, Destination: m.Destination, Driver: m.Driver ?? 'local', Mode: m.Mode, RW: m.RW, Propagation: m.Propagation }
+    : { Type: m.Type, Source: m.Source, Destination: m.Destination, Mode: m.Mode, RW: m.RW, Propagation: m.Propagation });
+}
+
 /** `GET /containers/{id}/json`. */
 export function containerInspectView(d: ContainerDetails): Record<string, unknown> {
   const c = d.record;
@@ -55,7 +62,7 @@ export function containerInspectView(d: ContainerDetails): Record<string, unknow
       },
       Name: 'overlay2',
     },
-    Mounts: [],
+    Mounts: mountsView(c),
     Config: c.Config,
     NetworkSettings: {
       Bridge: '', SandboxID: '', SandboxKey: '', HairpinMode: false, LinkLocalIPv6Address: '', LinkLocalIPv6PrefixLen: 0,
@@ -113,7 +120,7 @@ export function containerSummaryView({ record: c, sizes }: ListedContainer): Rec
     Status: statusString(c),
     HostConfig: { NetworkMode: c.HostConfig.NetworkMode },
     NetworkSettings: { Networks: networks(c) },
-    Mounts: [],
+    Mounts: mountsView(c),
   };
   if (sizes) {
     if (sizes.rw > 0) out.SizeRw = sizes.rw;

@@ -1,6 +1,7 @@
 // The JSON shapes of `GET /info`, `GET /version` and `GET /system/df`, as Docker's, from the
 // engine's facts. Fixed answers of a daemon without swarm, plugins or registries configured
 // are here too: they are what the wire says, not what the engine knows.
+import { volumeView } from './volumes';
 import type { DiskUsage } from '../../engine/system/df';
 import type { SystemFacts, VersionFacts } from '../../engine/system/info';
 import { containerSummaryView } from './containers';
@@ -109,7 +110,7 @@ export function diskUsageView(apiVersion: string, du: DiskUsage): Record<string,
   if (du.layersSize !== undefined) out.LayersSize = du.layersSize;
   if (du.images) out.Images = du.images.map((s) => imageSummaryFor(apiVersion, s));
   if (du.containers) out.Containers = du.containers.map(containerSummaryView);
-  if (du.volumes) out.Volumes = du.volumes;
+  if (du.volumes) out.Volumes = du.volumes.map((v) => volumeView(v.volume, v.mountpoint, v.usage));
   if (du.buildCache) out.BuildCache = du.buildCache;
   return out;
 }

@@ -1,6 +1,7 @@
 // A container's record as berthd keeps it, and its state machine with guards.
 // The record is Docker's Config/HostConfig shapes plus our own bookkeeping.
 import { ConflictError } from '../../lib/errors';
+import type { MountPoint } from './mountpoints';
 
 export type ContainerStatus = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
 
@@ -103,6 +104,10 @@ export interface ContainerRecord {
   RestartCount: number;
   /** True once `docker stop`/`kill` asked it to stop (restart policies honour it). */
   HasBeenManuallyStopped: boolean;
+  /** Its volumes, binds and --mount tmpfs, decided at create (mountpoints.ts). */
+  MountPoints?: MountPoint[];
+  /** Set with the 'removing' state by `rm -v` and AutoRemove: the anonymous volumes go with it. */
+  RemoveVolumes?: boolean;
 }
 
 export const ZERO_TIME = '0001-01-01T00:00:00Z';

@@ -14,6 +14,7 @@ import { AttachRegistry, AttachSession, type AttachOptions } from './attach';
 import { containerAttachments } from './attachments';
 import { AttachmentRunner } from './attachments/runner';
 import type { Attachment } from './attachments/types';
+import type { VolumeService } from '../volumes/VolumeService';
 import type { ContainerRecord } from './Container';
 import { ContainerStore } from './ContainerStore';
 import type { ContainerContext, HealthMonitor } from './context';
@@ -50,6 +51,8 @@ export interface ContainerDeps {
   health?: HealthMonitor;
   /** Set up around every task, in this order; the daemon's list (attachments/index.ts) by default. */
   attachments?: Attachment[];
+  /** The daemon's volumes: what -v/--mount make and use. */
+  volumes?: VolumeService;
 }
 
 export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
@@ -77,11 +80,13 @@ export class ContainerService {
 
   constructor(readonly deps: ContainerDeps) {
     this.store = new ContainerStore(path.join(deps.config.dataRoot, 'containers'));
-    this.attachments = new AttachmentRunner(deps.attachments ?? containerAttachments(), (id) => ({ containerDir: this.store.dir(id) }));
+    const volumes = deps.volumes ? { volumes: deps.volumes, rootfsOf: async (id: string) => (await deps.rootfs.mountInfo(id)).mergedDir } : undefined;
+    this.attachments = new AttachmentRunner(deps.attachments ?? containerAttachments(process.env, volumes), (id) => ({ containerDir: this.store.dir(id) }));
     const shared: Omit<ContainerContext, 'supervisor'> = {
       config: deps.config, images: deps.images, rootfs: deps.rootfs, runtime: deps.runtime,
       store: this.store, locks: this.locks, monitor: this.monitor, attaches: this.attaches, restarts: this.restarts,
       attachments: this.attachments, lifecycle: this.lifecycle, swapLimitSupported: deps.swapLimitSupported,
+      ...(deps.volumes ? { volumes: deps.volumes } : {}),
       shuttingDown: () => this.shuttingDown,
       publish: (c, action, extra) => this.publish(c, action, extra),
       logPath: (id) => this.logPath(id),

@@ -13,6 +13,7 @@ import type { ContainerStore } from './ContainerStore';
 import type { ExitMonitor } from './ExitMonitor';
 import type { ImageLookup, RootfsStore } from './ports';
 import type { RestartManager } from './restartPolicy';
+import type { VolumeService } from '../volumes/VolumeService';
 
 /** Health checks as the container side drives them: started with a task, stopped at its exit. */
 export interface HealthMonitor {
@@ -45,6 +46,8 @@ export interface ContainerContext {
   attaches: AttachRegistry;
   restarts: RestartManager;
   attachments: AttachmentRunner;
+  /** Volumes the containers make and use (absent: a container may not have any). */
+  volumes?: VolumeService;
   /** 'started', 'stopped', 'removed' (record): for services that follow containers (exec, logs). */
   lifecycle: EventEmitter;
   swapLimitSupported: boolean;

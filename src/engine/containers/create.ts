@@ -7,10 +7,11 @@ import { newId } from '../../lib/ids';
 import { type ContainerRecord, initialState } from './Container';
 import type { ContainerContext } from './context';
 import { buildConfig, buildHostConfig, commandOf, type CreateRequest } from './createConfig';
+import { claimMountPoints, planMountPoints } from './mountpoints';
 import { generateName } from './names';
 import { validateCapabilities, validateSecurityOpt } from './spec';
 
-export async function createContainer(ctx: Pick<ContainerContext, 'config' | 'images' | 'rootfs' | 'store' | 'swapLimitSupported' | 'publish'>, name: string | undefined, req: CreateRequest): Promise<{ Id: string; Warnings: string[] }> {
+export async function createContainer(ctx: Pick<ContainerContext, 'config' | 'images' | 'rootfs' | 'store' | 'swapLimitSupported' | 'publish' | 'volumes'>, name: string | undefined, req: CreateRequest): Promise<{ Id: string; Warnings: string[] }> {
   if (!req || typeof req !== 'object') throw new InvalidParameterError('invalid create request');
   if (!req.Image || typeof req.Image !== 'string') throw new InvalidParameterError('No image specified');
   const image = await ctx.images.resolve(req.Image);
@@ -33,18 +34,27 @@ export async function createContainer(ctx: Pick<ContainerContext, 'config' | 'im
   };
   validateCapabilities(c);
   validateNamespaces(c);
+  // Checked before anything is made; the volumes are made once the name is ours.
+  const planned = planMountPoints({ hostConfig, config, container: (ref) => volumesFrom(ctx, ref) });
+  // Without the volume service nothing would mount them: refused, never accepted and ignored.
+  const tmpfs = hostConfig.Tmpfs as Record<string, string> | null | undefined;
+  if ((planned.length > 0 || (tmpfs && Object.keys(tmpfs).length > 0)) && !ctx.volumes) throw new InvalidParameterError('this engine has no volume service: mounts are refused');
   const finalName = name ? name : generateName((n) => ctx.store.hasName(n));
   ctx.store.reserveName(finalName, id);
   c.Name = finalName.startsWith('/') ? finalName : '/' + finalName;
   try {
     await fsp.mkdir(ctx.store.dir(id), { recursive: true, mode: 0o710 });
     // The /etc files are an attachment: written at each start (attachments/etcFiles.ts).
+    if (planned.length > 0) c.MountPoints = await claimMountPoints(planned, id, ctx.volumes);
     await ctx.rootfs.createMount(id, image.topChainId);
     crashPoint('container.create.after-layer');
     await ctx.store.save(c, { durable: true });
     crashPoint('container.create.after-record');
   } catch (e) {
     ctx.store.releaseName(c.Name);
+    ctx.volumes?.releaseContainer(id);
+    // The anonymous volumes were made for this container alone.
+    for (const mp of c.MountPoints ?? []) if (mp.Anonymous && mp.Name) await ctx.volumes?.remove(mp.Name).catch(() => undefined);
     await ctx.rootfs.removeMount(id).catch(() => undefined);
     await fsp.rm(ctx.store.dir(id), { recursive: true, force: true });
     throw e;
@@ -65,4 +75,14 @@ export function validateNamespaces(c: ContainerRecord): void {
   }
   if (!['', 'host'].includes(h.PidMode) && !h.PidMode.startsWith('container:')) throw new InvalidParameterError(`invalid PID mode: ${h.PidMode}`);
   if (!['', 'host'].includes(h.UTSMode)) throw new InvalidParameterError(`invalid UTS mode: ${h.UTSMode}`);
+}
+
+/**
+ * A --volumes-from container. Its absence is a bad request, not a 404: the CLI takes a 404
+ * from create for a missing image and would try to pull.
+ */
+function volumesFrom(ctx: Pick<ContainerContext, 'store'>, ref: string): ContainerRecord {
+  const c = ctx.store.find(ref);
+  if (!c) throw new InvalidParameterError(`No such container: ${ref}`);
+  return c;
 }

@@ -50,6 +50,12 @@ export function mergeEnv(...lists: (string[] | null | undefined)[]): string[] {
   return [...out.values()];
 }
 
+function mergeVolumes(...maps: (Record<string, object> | null | undefined)[]): Record<string, object> | null {
+  const out: Record<string, object> = {};
+  for (const m of maps) if (m && typeof m === 'object') for (const k of Object.keys(m)) out[k] = {};
+  return Object.keys(out).length > 0 ? out : null;
+}
+
 export function buildConfig(req: CreateRequest, image: ImageRuntimeConfig, imageName: string): ContainerConfig {
   // Nothing accepted that is not done: fields berth does not apply yet are a 400 (unsupported.ts).
   rejectUnsupported(UNSUPPORTED_CREATE_FIELDS, req as Record<string, unknown>);
@@ -84,7 +90,8 @@ export function buildConfig(req: CreateRequest, image: ImageRuntimeConfig, image
     Cmd: cmd.length > 0 ? cmd : null,
     ...(req.Healthcheck ?? image.Healthcheck ? { Healthcheck: req.Healthcheck ?? image.Healthcheck } : {}),
     Image: imageName,
-    Volumes: req.Volumes && Object.keys(req.Volumes).length > 0 ? req.Volumes : image.Volumes ?? null,
+    // Docker's merge: the image's VOLUME paths and the request's, together.
+    Volumes: mergeVolumes(image.Volumes, req.Volumes),
     WorkingDir: req.WorkingDir || image.WorkingDir || '',
     Entrypoint: entrypoint.length > 0 ? entrypoint : null,
     OnBuild: req.OnBuild ?? null,

@@ -68,7 +68,8 @@ export async function listContainers(svc: ContainerService, opts: ListOptions): 
       && (ancestors.size === 0 && !f.has('ancestor') ? true : ancestors.has(c.Image) || (f.get('ancestor') ?? []).includes(c.Config.Image))
       && any(f.get('network'), (n) => (c.HostConfig.NetworkMode === 'default' ? 'bridge' : c.HostConfig.NetworkMode) === n)
       && any(f.get('isolation'), (i) => i === 'default' || i === '')
-      && any(f.get('health'), (h) => h === (healthOf(c)?.Status ?? 'none'));
+      && any(f.get('health'), (h) => h === (healthOf(c)?.Status ?? 'none'))
+      && any(f.get('volume'), (v) => (c.MountPoints ?? []).some((m) => m.Name === v || m.Destination === v || (m.Type === 'bind' && m.Source === v)));
   });
   if (opts.limit && opts.limit > 0) all = all.slice(0, opts.limit);
   return Promise.all(all.map(async (c) => (opts.size ? { record: c, sizes: await containerSizes(svc, c) } : { record: c })));

@@ -19,7 +19,7 @@ export class Supervisor implements Supervision {
     try {
       await startTask(this.ctx, c);
     } catch (e) {
-      if (c.HostConfig.AutoRemove) await removeLocked(this.ctx, c).catch(() => undefined);
+      if (c.HostConfig.AutoRemove) await removeLocked(this.ctx, c, { volumes: true }).catch(() => undefined);
       throw e;
     }
     this.follow(c);
@@ -47,7 +47,7 @@ export class Supervisor implements Supervision {
         ctx.restarts.schedule(c.Id, delay, () => void this.restartNow(c));
         return;
       }
-      if (c.HostConfig.AutoRemove) await removeLocked(ctx, c);
+      if (c.HostConfig.AutoRemove) await removeLocked(ctx, c, { volumes: true });
     });
   }
 

@@ -9,7 +9,7 @@
 // Healthcheck, StopSignal, StopTimeout; CpuShares, Memory, MemorySwap, MemoryReservation,
 // MemorySwappiness, NanoCpus, CpuPeriod, CpuQuota, CpusetCpus, CpusetMems, BlkioWeight,
 // OomKillDisable, PidsLimit, Ulimits, Init, LogConfig, NetworkMode, RestartPolicy, AutoRemove,
-// ConsoleSize, CapAdd, CapDrop, Dns*, ExtraHosts (but host-gateway), GroupAdd, IpcMode (but none), PidMode,
+// ConsoleSize, CapAdd, CapDrop, Volumes, Binds, Mounts, Tmpfs, VolumesFrom (mountpoints.ts), Dns*, ExtraHosts (but host-gateway), GroupAdd, IpcMode (but none), PidMode,
 // UTSMode, Privileged, ReadonlyRootfs, ShmSize, Sysctls (runc writes them and refuses those
 // outside the container's namespaces), Runtime, MaskedPaths, ReadonlyPaths. Accepted because
 // they are records, not actions, in Docker too: ExposedPorts (EXPOSE publishes nothing),
@@ -91,12 +91,8 @@ function otherNetworks(v: unknown, req: Record<string, unknown>): unknown {
 
 export const UNSUPPORTED_CREATE_FIELDS: UnsupportedField[] = [
   // ---- volumes and mounts
-  { path: 'Volumes', unapplied: unlessBlank, cli: [['-v', '/data']], example: { '/data': {} }, comesWith: 'volumes' },
-  { path: 'HostConfig.Binds', unapplied: unlessBlank, cli: [['-v', '/tmp:/mnt'], ['-v', 'vol1:/data']], example: ['/tmp:/mnt'], comesWith: 'volumes' },
-  { path: 'HostConfig.Mounts', unapplied: unlessBlank, cli: [['--mount', 'type=bind,src=/tmp,dst=/mnt'], ['--mount', 'type=tmpfs,dst=/x']], example: [{ Type: 'bind', Source: '/tmp', Target: '/mnt' }], comesWith: 'volumes' },
-  { path: 'HostConfig.Tmpfs', unapplied: unlessBlank, cli: [['--tmpfs', '/x']], example: { '/x': '' }, comesWith: 'volumes' },
-  { path: 'HostConfig.VolumesFrom', unapplied: unlessBlank, cli: [['--volumes-from', 'other']], example: ['other'], comesWith: 'volumes' },
-  { path: 'HostConfig.VolumeDriver', unapplied: unlessBlank, cli: [['--volume-driver', 'local']], example: 'local', comesWith: 'volumes' },
+  // Only the local driver exists: naming it asks for what berth does.
+  { path: 'HostConfig.VolumeDriver', unapplied: valuesOtherThan('local'), cli: [['--volume-driver', 'nfsplugin']], accepted: [['--volume-driver', 'local']], example: 'nfsplugin', comesWith: 'volumes' },
   { path: 'HostConfig.StorageOpt', unapplied: unlessBlank, cli: [['--storage-opt', 'size=1G']], example: { size: '1G' }, comesWith: 'not planned' },
 
   // ---- networks and ports

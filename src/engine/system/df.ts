@@ -1,11 +1,13 @@
 // `GET /system/df`: what images, containers, volumes and the build cache take on disk.
-// Images carry their shared size and container count; containers their sizes. Volumes and the
-// build cache do not exist yet: empty lists, as a daemon that has none. The wire shape is
-// api/views/system.ts's.
+// Images carry their shared size and container count; containers their sizes; volumes their
+// sizes and users. The build cache does not exist yet: an empty list, as a daemon that has none.
+// The wire shape is api/views/system.ts's.
 import { InvalidParameterError } from '../../lib/errors';
 import type { ContainerService } from '../containers/ContainerService';
 import { listContainers, type ListedContainer } from '../containers/list';
 import type { ImageService } from '../images/ImageService';
+import type { VolumeRecord } from '../volumes/types';
+import type { VolumeService, VolumeUsage } from '../volumes/VolumeService';
 
 export type DiskUsageType = 'container' | 'image' | 'volume' | 'build-cache';
 const TYPES: DiskUsageType[] = ['container', 'image', 'volume', 'build-cache'];
@@ -17,7 +19,7 @@ export interface DiskUsage {
   /** Image summaries with SharedSize and Containers filled in. */
   images?: Record<string, unknown>[];
   containers?: ListedContainer[];
-  volumes?: unknown[];
+  volumes?: { volume: VolumeRecord; mountpoint: string; usage: VolumeUsage }[];
   buildCache?: unknown[];
 }
 
@@ -26,7 +28,7 @@ export function parseDiskUsageTypes(values: string[]): Set<DiskUsageType> {
   return new Set((values.length ? values : TYPES) as DiskUsageType[]);
 }
 
-export async function diskUsage(images: ImageService, containers: ContainerService, types: Set<DiskUsageType>): Promise<DiskUsage> {
+export async function diskUsage(images: ImageService, containers: ContainerService, types: Set<DiskUsageType>, volumes?: VolumeService): Promise<DiskUsage> {
   const out: DiskUsage = {};
   if (types.has('image')) {
     out.layersSize = images.layers.list().reduce((n, l) => n + l.size, 0);
@@ -38,7 +40,9 @@ export async function diskUsage(images: ImageService, containers: ContainerServi
       imageId: async (ref) => (await images.resolve(ref).catch(() => undefined))?.id,
     });
   }
-  if (types.has('volume')) out.volumes = [];
+  if (types.has('volume')) {
+    out.volumes = (await volumes?.usage() ?? []).map((u) => ({ ...u, mountpoint: volumes!.mountpoint(u.volume.Name) }));
+  }
   if (types.has('build-cache')) out.buildCache = [];
   return out;
 }
