@@ -9,6 +9,7 @@ import type { ContainerContext } from './context';
 import { buildConfig, buildHostConfig, commandOf, type CreateRequest } from './createConfig';
 import { generateName } from './names';
 import { validateCapabilities, validateSecurityOpt } from './spec';
+import { validateDevices } from './devices';
 
 export async function createContainer(ctx: Pick<ContainerContext, 'config' | 'images' | 'rootfs' | 'store' | 'swapLimitSupported' | 'publish'>, name: string | undefined, req: CreateRequest): Promise<{ Id: string; Warnings: string[] }> {
   if (!req || typeof req !== 'object') throw new InvalidParameterError('invalid create request');
@@ -32,6 +33,7 @@ export async function createContainer(ctx: Pick<ContainerContext, 'config' | 'im
     RestartCount: 0, HasBeenManuallyStopped: false,
   };
   validateCapabilities(c);
+  validateDevices(c);
   validateNamespaces(c);
   const finalName = name ? name : generateName((n) => ctx.store.hasName(n));
   ctx.store.reserveName(finalName, id);
