@@ -87,10 +87,10 @@ export async function extractInto(root: InRoot, src: Readable, opts: ExtractOpti
       if (existing) {
         const wasDir = (Number(existing.mode) & fs.constants.S_IFMT) === fs.constants.S_IFDIR;
         if (opts.noOverwriteDirNonDir && wasDir && !isDir) {
-          throw new InvalidParameterError(`cannot overwrite directory ${JSON.stringify(shown(p))} with non-directory ${JSON.stringify(shown(p))}`);
+          throw new InvalidParameterError(`cannot overwrite directory ${JSON.stringify(shown(p))} with non-directory ${JSON.stringify(h.name)}`);
         }
         if (opts.noOverwriteDirNonDir && !wasDir && isDir) {
-          throw new InvalidParameterError(`cannot overwrite non-directory ${JSON.stringify(shown(p))} with directory ${JSON.stringify(shown(p))}`);
+          throw new InvalidParameterError(`cannot overwrite non-directory ${JSON.stringify(shown(p))} with directory ${JSON.stringify(h.name)}`);
         }
         if (wasDir && isDir) kept = true;
         else await removeTree(root, p);
