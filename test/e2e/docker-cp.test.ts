@@ -114,6 +114,22 @@ test('ownership: the archive\'s ids by default, the container user\'s with -a', 
   await ok('rm', '-f', 'cp-own');
 });
 
+test('file capabilities survive a copy in and out (security.capability)', async () => {
+  const h = hostDir();
+  fs.copyFileSync('/bin/true', path.join(h, 'capbin'));
+  const set = await sh(`setcap cap_net_raw+ep ${h}/capbin`);
+  assert.equal(set.code, 0, set.stderr);
+  await ok('run', '-d', '--name', 'cp-caps', 'busybox', 'sleep', '600');
+  await ok('cp', path.join(h, 'capbin'), 'cp-caps:/tmp/capbin');
+  // the container's own view: the file in its writable layer has it
+  const upper = (await ok('inspect', '-f', '{{.GraphDriver.Data.UpperDir}}', 'cp-caps')).trim();
+  assert.match((await sh(`getcap ${upper}/tmp/capbin`)).stdout, /cap_net_raw[=+]ep/);
+  const back = await d.berth(['cp', 'cp-caps:/tmp/capbin', path.join(h, 'back')]);
+  assert.equal(back.code, 0, back.stderr);
+  assert.match((await sh(`getcap ${h}/back`)).stdout, /cap_net_raw[=+]ep/);
+  await ok('rm', '-f', 'cp-caps');
+});
+
 test('tar streams: docker cp - (stdin) and docker cp CTR:path - (stdout)', async () => {
   const h = hostDir();
   fs.mkdirSync(path.join(h, 'src'));

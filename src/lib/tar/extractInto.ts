@@ -15,7 +15,8 @@ import { InvalidParameterError } from '../errors';
 import type { InRoot } from '../sys/inroot';
 import type { TarHeader } from './header';
 import { readTar } from './reader';
-import { statIn } from './tree';
+import { carriedXattr, statIn } from './tree';
+import { xattrsOfPax } from './xattrs';
 
 export interface ExtractOptions {
   /** Refuse to replace a directory with a non-directory or the reverse (the CLI sends true). */
@@ -127,6 +128,10 @@ export async function extractInto(root: InRoot, src: Readable, opts: ExtractOpti
       if (opts.chown !== false) await root.lchown(p, owner.uid, owner.gid);
       // after chown, which clears setuid/setgid; a symlink's own mode means nothing on Linux
       if (h.type !== 'symlink') await root.chmod(p, h.mode & 0o7777);
+      // last: chown drops security.capability
+      if (h.type === 'file' || h.type === 'contiguous-file') {
+        for (const [k, v] of xattrsOfPax(h.pax)) if (carriedXattr(k)) await root.setXattr(p, k, v);
+      }
       if (isDir) dirTimes.push({ p, mtime: h.mtime });
       else await root.lutimes(p, h.mtime, h.mtime);
     }

@@ -8,6 +8,12 @@ import * as path from 'node:path';
 import { O_PATH } from '../sys/openat2';
 import type { InRoot } from '../sys/inroot';
 import type { TarWriter, TarWriteHeader } from './writer';
+import { paxOfXattrs } from './xattrs';
+
+/** The extended attributes a copy carries (Docker's: file capabilities), and user.* ones. */
+export function carriedXattr(name: string): boolean {
+  return name === 'security.capability' || name.startsWith('user.');
+}
 
 /** Where the tree's paths are: one root, or several (a container's mounts). */
 export interface TreeSource {
@@ -93,7 +99,12 @@ export async function writeTree(out: TarWriter, fsv: TreeSource, top: TreeTop): 
         return;
       }
       const fd = openRegular(loc.root, loc.path);
-      await out.add({ name, type: 'file', size, ...base }, fs.createReadStream('', { fd, autoClose: true }));
+      let pax: Map<string, Buffer> | undefined;
+      try {
+        const kept = [...(await loc.root.readXattrs(loc.path))].filter(([k]) => carriedXattr(k));
+        if (kept.length > 0) pax = paxOfXattrs(kept);
+      } catch { /* a file system without xattrs */ }
+      await out.add({ name, type: 'file', size, ...base, ...(pax ? { pax } : {}) }, fs.createReadStream('', { fd, autoClose: true }));
     } else if (fmt === fs.constants.S_IFLNK) {
       await out.add({ name, type: 'symlink', linkname: await loc.root.readlink(loc.path), ...base });
     } else if (fmt === fs.constants.S_IFCHR || fmt === fs.constants.S_IFBLK) {
