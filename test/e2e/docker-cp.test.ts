@@ -204,3 +204,46 @@ test('berth cp both ways', async () => {
   assert.match(r.stderr, /Could not find the file \/nothing in container cp-berth/);
   await ok('rm', '-f', 'cp-berth');
 });
+
+test('SDKs: docker-py put_archive/get_archive/export, dockerode infoArchive/getArchive', async () => {
+  await ok('run', '-d', '--name', 'cp-sdk', 'busybox', 'sleep', '600');
+  const script = path.join(d.root, 'cp-sdk.py');
+  fs.writeFileSync(script, `
+import docker, io, tarfile
+c = docker.DockerClient(base_url='unix://${d.socket}', version='auto')
+ctr = c.containers.get('cp-sdk')
+buf = io.BytesIO()
+with tarfile.open(fileobj=buf, mode='w') as t:
+    data = b'from docker-py\\n'
+    info = tarfile.TarInfo('py.txt'); info.size = len(data); info.mode = 0o640
+    t.addfile(info, io.BytesIO(data))
+assert ctr.put_archive('/tmp', buf.getvalue())
+stream, stat = ctr.get_archive('/tmp/py.txt')
+assert stat['name'] == 'py.txt' and stat['size'] == 15 and stat['mode'] == 0o640, stat
+raw = b''.join(stream)
+with tarfile.open(fileobj=io.BytesIO(raw)) as t:
+    assert t.extractfile('py.txt').read() == b'from docker-py\\n'
+try:
+    ctr.get_archive('/no/such')
+    raise SystemExit('expected NotFound')
+except docker.errors.NotFound as e:
+    assert ('Could not find the file /no/such in container ' + ctr.id) in str(e), str(e)
+names = tarfile.open(fileobj=io.BytesIO(b''.join(ctr.export()))).getnames()
+assert 'tmp/py.txt' in names and 'bin/busybox' in names, names[:10]
+print('ok')
+`);
+  const r = await runCmd('/usr/bin/python3', [script], process.env, { timeout: 120_000 });
+  assert.equal(r.stderr, '');
+  assert.equal(r.stdout.trim(), 'ok');
+  const Docker = (await import('dockerode')).default;
+  const api = new Docker({ socketPath: d.socket });
+  const c = api.getContainer('cp-sdk');
+  const info = await c.infoArchive({ path: '/tmp/py.txt' }) as unknown as { headers?: Record<string, string> } | Record<string, string>;
+  const header = (info as { headers?: Record<string, string> }).headers?.['x-docker-container-path-stat'] ?? (info as Record<string, string>)['x-docker-container-path-stat'];
+  assert.equal(JSON.parse(Buffer.from(String(header), 'base64').toString()).name, 'py.txt');
+  const stream = await c.getArchive({ path: '/tmp/py.txt' }) as NodeJS.ReadableStream;
+  let n = 0;
+  for await (const chunk of stream) n += (chunk as Buffer).length;
+  assert.ok(n >= 1024);
+  await ok('rm', '-f', 'cp-sdk');
+});
