@@ -79,6 +79,22 @@ test('into and out of a stopped container; its layer is unmounted again', async 
   await ok('rm', 'cp-stopped');
 });
 
+test('a copy into a stopped container racing its start: the started container keeps its layer', async () => {
+  const h = hostDir();
+  fs.writeFileSync(path.join(h, 'race.txt'), 'raced\n');
+  for (let i = 0; i < 4; i++) {
+    const name = `cp-race-${i}`;
+    await ok('create', '--name', name, 'busybox', 'sleep', '600');
+    const id = (await ok('inspect', '-f', '{{.Id}}', name)).trim();
+    const [cp, start] = await Promise.all([docker('cp', path.join(h, 'race.txt'), `${name}:/race.txt`), docker('start', name)]);
+    assert.equal(cp.code, 0, cp.stderr);
+    assert.equal(start.code, 0, start.stderr);
+    assert.ok(mountedPaths().some((p) => p.includes(id) && p.endsWith('/merged')), 'the running container\'s layer was unmounted by the copy');
+    assert.equal(await ok('exec', name, 'cat', '/race.txt'), 'raced\n');
+    await ok('rm', '-f', name);
+  }
+});
+
 test('symlinks: copied as links, followed with -L', async () => {
   await ok('run', '-d', '--name', 'cp-link', 'busybox', 'sh', '-c', 'echo target > /t.txt; ln -s /t.txt /rel; ln -s /nowhere /dangling; sleep 600');
   await ok('exec', 'cp-link', 'sh', '-c', 'while [ ! -L /dangling ]; do sleep 0.1; done');
