@@ -97,7 +97,7 @@ export async function openContainerFs(ctx: FsContext, c: ContainerRecord, opts: 
     try {
       rootfs = InRoot.open(await ctx.rootfs.mount(c.Id));
     } catch (e) {
-      await releaseRootfs(ctx, c);
+      await dropHold(ctx, c); // the lock is held here
       throw e;
     }
     return stoppedView(rootfs, opts.layer ? [] : mountsOf(c, ctx.store.dir(c.Id)), () => releaseRootfs(ctx, c));
@@ -161,9 +161,12 @@ function stoppedView(rootfs: InRoot, mounts: MountSpec[], release: () => Promise
 }
 
 /** Unmounts a stopped container's layer after a copy, unless another copy or a start holds it. */
-async function releaseRootfs(ctx: FsContext, c: ContainerRecord): Promise<void> {
-  await ctx.locks.run(c.Id, async () => {
-    if (!ctx.holds.drop(c.Id) || c.State.Running) return;
-    await ctx.rootfs.unmount(c.Id).catch((e) => log.warn('unmount after copy failed', { id: c.Id, error: errorMessage(e) }));
-  });
+function releaseRootfs(ctx: FsContext, c: ContainerRecord): Promise<void> {
+  return ctx.locks.run(c.Id, () => dropHold(ctx, c));
+}
+
+/** releaseRootfs with the container's lock already held (a start cannot be half-way). */
+async function dropHold(ctx: FsContext, c: ContainerRecord): Promise<void> {
+  if (!ctx.holds.drop(c.Id) || c.State.Running) return;
+  await ctx.rootfs.unmount(c.Id).catch((e) => log.warn('unmount after copy failed', { id: c.Id, error: errorMessage(e) }));
 }
