@@ -82,7 +82,7 @@ async function copyFrom(cli: Cli, container: string, srcPath: string, dstPath: s
     newTop = path.basename(dst);
   }
   const rename = newTop !== undefined && newTop !== stat.name ? rebase(stat.name, newTop) : undefined;
-  await InRoot.with(dir, (root) => extractInto(root, stream, { noOverwriteDirNonDir: true, destName: dir, chown: process.getuid?.() === 0, rename }));
+  await InRoot.with(dir, (root) => extractInto(root, stream, { noOverwriteDirNonDir: true, destName: dir, chown: false, rename }));
 }
 
 async function copyTo(cli: Cli, srcPath: string, container: string, dstPath: string, archive: boolean, follow: boolean): Promise<void> {
@@ -93,12 +93,17 @@ async function copyTo(cli: Cli, srcPath: string, container: string, dstPath: str
   let dst: Awaited<ReturnType<Cli['client']['containerStatPath']>> | undefined;
   try {
     dst = await cli.client.containerStatPath(container, dstPath);
+    // a link as the destination: what it leads to is the destination (as Docker's CLI)
+    if (dst.mode & GO_SYMLINK && dst.linkTarget) {
+      dstPath = dst.linkTarget;
+      dst = await cli.client.containerStatPath(container, dstPath);
+    }
   } catch (e) {
     if (!(e instanceof ApiError && e.status === 404)) throw e;
   }
   let into: string;
   let name: string;
-  if (dst && (dst.mode & GO_DIR || (dst.mode & GO_SYMLINK && follow))) {
+  if (dst && dst.mode & GO_DIR) {
     into = dstPath;
     name = path.basename(src);
   } else {

@@ -10,8 +10,8 @@ export async function exportContainer(ctx: FsContext, ref: string): Promise<Read
   const fsv = await openContainerFs(ctx, ctx.store.get(ref), { layer: true });
   const out = new TarWriter();
   void writeTree(out, fsv, { path: '/', name: '', follow: false, contents: true })
-    .then(() => out.finish(), (e: Error) => out.destroy(e))
-    .catch(() => undefined)
-    .finally(() => fsv.close());
+    // released before the stream ends: a client that has the whole archive finds the layer unmounted
+    .then(async () => { await fsv.close(); await out.finish(); }, async (e: Error) => { await fsv.close(); out.destroy(e); })
+    .catch((e: Error) => out.destroy(e));
   return out.stream;
 }

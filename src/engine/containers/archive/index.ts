@@ -53,9 +53,9 @@ export async function getArchive(ctx: ArchiveContext, ref: string, raw: string |
     stat = await pathStat(r, ap);
     const out = new TarWriter();
     void writeTree(out, fsv, { path: ap.abs, name: ap.name, follow: ap.followLast, contents: ap.contents, prefix: ap.name === '.' ? './' : undefined })
-      .then(() => out.finish(), (e: Error) => out.destroy(e))
-      .catch(() => undefined)
-      .finally(() => fsv.close());
+      // released before the stream ends: a client that has the whole archive finds the layer unmounted
+      .then(async () => { await fsv.close(); await out.finish(); }, async (e: Error) => { await fsv.close(); out.destroy(e); })
+      .catch((e: Error) => out.destroy(e));
     return { stat, stream: out.stream };
   } catch (e) {
     await fsv.close();
