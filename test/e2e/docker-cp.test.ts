@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { runCmd, useDaemon, type TestDaemon } from '../helpers/daemon';
+import { BERTH, runCmd, useDaemon, type TestDaemon } from '../helpers/daemon';
 
 let d: TestDaemon;
 useDaemon((x) => { d = x; });
@@ -215,6 +215,28 @@ test('berth cp both ways', async () => {
   r = await d.berth(['cp', 'cp-berth:/tmp/b.txt', path.join(h, 'back.txt')]);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(fs.readFileSync(path.join(h, 'back.txt'), 'utf8'), 'berth cp\n');
+  // tar streams both ways
+  fs.mkdirSync(path.join(h, 'st'));
+  fs.writeFileSync(path.join(h, 'st/s.txt'), 'via stdin');
+  r = await sh(`tar -C ${h}/st -cf - s.txt | ${BERTH} cp - cp-berth:/tmp`);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(await ok('exec', 'cp-berth', 'cat', '/tmp/s.txt'), 'via stdin');
+  r = await sh(`${BERTH} cp cp-berth:/tmp/s.txt - | tar -xOf - s.txt`);
+  assert.equal(r.stdout, 'via stdin');
+  // a directory to a new name, a link followed with -L, ownership with -a
+  await ok('exec', 'cp-berth', 'sh', '-c', 'mkdir -p /tmp/d/e && echo deep > /tmp/d/e/f && ln -s /tmp/d/e/f /tmp/lnk');
+  r = await d.berth(['cp', 'cp-berth:/tmp/d', path.join(h, 'dcopy')]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(fs.readFileSync(path.join(h, 'dcopy/e/f'), 'utf8'), 'deep\n');
+  r = await d.berth(['cp', '-L', 'cp-berth:/tmp/lnk', path.join(h, 'followed')]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(fs.readFileSync(path.join(h, 'followed'), 'utf8'), 'deep\n');
+  r = await d.berth(['cp', 'cp-berth:/tmp/lnk', path.join(h, 'aslink')]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(fs.readlinkSync(path.join(h, 'aslink')), '/tmp/d/e/f');
+  r = await d.berth(['cp', path.join(h, 'dcopy'), 'cp-berth:/tmp/']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(await ok('exec', 'cp-berth', 'cat', '/tmp/dcopy/e/f'), 'deep\n');
   r = await d.berth(['cp', 'cp-berth:/nothing', h]);
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /Could not find the file \/nothing in container cp-berth/);
