@@ -66,7 +66,8 @@ export async function writeTree(out: TarWriter, fsv: TreeSource, top: TreeTop): 
       st = statIn(loc.root, loc.path, follow);
     } catch (e) {
       // gone since its directory was read (a running container changes under the walk)
-      if (self && (e as NodeJS.ErrnoException).code === 'ENOENT') return;
+      const code = (e as NodeJS.ErrnoException).code;
+      if (self && (code === 'ENOENT' || code === 'ENOTDIR')) return;
       throw e;
     }
     const base: Omit<TarWriteHeader, 'name' | 'type'> = {
@@ -76,7 +77,14 @@ export async function writeTree(out: TarWriter, fsv: TreeSource, top: TreeTop): 
     if (fmt === fs.constants.S_IFDIR) {
       if (self) await out.add({ name: name + '/', type: 'directory', ...base });
       if (fsv.live && (parentDev === undefined || st.dev !== parentDev) && isPseudoFs(loc.root, loc.path)) return;
-      const names = (await loc.root.readdir(loc.path)).sort();
+      let names: string[];
+      try {
+        names = (await loc.root.readdir(loc.path)).sort();
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT' || code === 'ENOTDIR') return; // replaced since it was looked at
+        throw e;
+      }
       for (const n of names) {
         await walk(path.posix.join(cpath, n), self ? `${name}/${n}` : n, false, true, st.dev);
       }
@@ -98,7 +106,14 @@ export async function writeTree(out: TarWriter, fsv: TreeSource, top: TreeTop): 
         await out.add({ name, type: 'file', size: 0, ...base });
         return;
       }
-      const fd = openRegular(loc.root, loc.path);
+      let fd: number;
+      try {
+        fd = openRegular(loc.root, loc.path);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT' || code === 'ENOTDIR') return; // gone (or moved) since it was looked at
+        throw e;
+      }
       let pax: Map<string, Buffer> | undefined;
       try {
         const kept = [...(await loc.root.readXattrs(loc.path))].filter(([k]) => carriedXattr(k));

@@ -2,15 +2,16 @@
 // a path as a tar, put a tar into a directory. Paths and errors as Docker's daemon gives them.
 import * as fs from 'node:fs';
 import type { Readable } from 'node:stream';
-import { InvalidParameterError } from '../../../lib/errors';
+import { errorMessage, InvalidParameterError } from '../../../lib/errors';
+import { log } from '../../../lib/log';
 import { InRoot } from '../../../lib/sys/inroot';
+import { O_PATH } from '../../../lib/sys/openat2';
+import { extractInto } from '../../../lib/tar/extractInto';
+import { writeTree } from '../../../lib/tar/tree';
 import { TarWriter } from '../../../lib/tar/writer';
 import { resolveUser } from '../user';
-import { extractInto } from '../../../lib/tar/extractInto';
-import { archivePath, notFound, pathStat, resolveArchivePath, type PathStat } from './stat';
-import { writeTree } from '../../../lib/tar/tree';
+import { archivePath, pathStat, resolveArchivePath, type PathStat } from './stat';
 import { isReadonlyMount, mountFor, mountsOf, openContainerFs, type ContainerFs, type FsContext } from './view';
-import { O_PATH } from '../../../lib/sys/openat2';
 
 export type { PathStat } from './stat';
 export { RootfsHolds } from './view';
@@ -45,16 +46,18 @@ export async function getArchive(ctx: ArchiveContext, ref: string, raw: string |
   const p = requirePath(raw);
   const c = ctx.store.get(ref);
   const fsv = await openContainerFs(ctx, c);
-  let stat: PathStat;
   try {
     const ap = archivePath(p);
     const r = resolveArchivePath(fsv, ap, p, ref);
-    if (ap.followLast && !r.st.isDirectory() && raw!.endsWith('/')) throw notFound(p, ref);
-    stat = await pathStat(r, ap);
+    const stat = await pathStat(r, ap);
     const out = new TarWriter();
     void writeTree(out, fsv, { path: ap.abs, name: ap.name, follow: ap.followLast, contents: ap.contents, prefix: ap.name === '.' ? './' : undefined })
       // released before the stream ends: a client that has the whole archive finds the layer unmounted
-      .then(async () => { await fsv.close(); await out.finish(); }, async (e: Error) => { await fsv.close(); out.destroy(e); })
+      .then(async () => { await fsv.close(); await out.finish(); }, async (e: Error) => {
+        log.warn('archive cut short', { id: c.Id, path: p, error: errorMessage(e) });
+        await fsv.close();
+        out.destroy(e);
+      })
       .catch((e: Error) => out.destroy(e));
     return { stat, stream: out.stream };
   } catch (e) {

@@ -97,6 +97,8 @@ export function resolveArchivePath(fsv: ContainerFs, ap: ArchivePath, raw: strin
     if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP') throw notFound(raw, ref, e);
     throw e;
   }
+  // `file/`: Docker's lstat of it fails (not a directory)
+  if (raw.endsWith('/') && (Number(st.mode) & fs.constants.S_IFMT) !== fs.constants.S_IFDIR) throw notFound(raw, ref);
   return { st, root: loc.root, inner: loc.path, base: loc.base };
 }
 
