@@ -1,6 +1,7 @@
 // Assembles the router from the route groups.
 import type { Engine } from '../engine/Engine';
 import { registerContainerRoutes } from './routes/containers';
+import { registerArchiveRoutes } from './routes/archive';
 import { registerExecRoutes } from './routes/exec';
 import { registerImageRoutes } from './routes/images';
 import { registerSwarmRoutes } from './routes/swarm';
@@ -27,6 +28,7 @@ export function buildRouter(engine: Engine): Router {
     imageId: (ref) => engine.imageId(ref),
     checkPlatform: async (ref, platform) => checkImagePlatform(await engine.images.resolve(ref), ref, platform),
   });
+  registerArchiveRoutes(r, engine.containers);
   registerImageRoutes(r, engine.images);
   registerExecRoutes(r, engine.execs);
   registerVolumeRoutes(r, engine.volumes);

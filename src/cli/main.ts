@@ -10,6 +10,7 @@ import * as images from './commands/images';
 import * as inspect from './commands/inspect';
 import * as logs from './commands/logs';
 import * as top from './commands/top';
+import * as cp from './commands/cp';
 import * as stats from './commands/stats';
 import * as events from './commands/events';
 import * as attach from './commands/attach';
@@ -92,6 +93,7 @@ export function buildProgram(cli: Cli): Command {
   logs.register(program, cli);
   inspect.register(program, cli);
   top.register(program, cli);
+  cp.register(program, cli);
   stats.register(program, cli);
   events.register(program, cli);
   attach.register(program, cli);

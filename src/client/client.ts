@@ -480,6 +480,27 @@ export class Client {
     return this.request('GET', `/containers/${encodeURIComponent(id)}/export`);
   }
 
+  /** HEAD /containers/{id}/archive: what is at a container path (404: ApiError). */
+  async containerStatPath(id: string, p: string): Promise<ContainerPathStat> {
+    const res = await this.request('HEAD', `/containers/${encodeURIComponent(id)}/archive`, { query: { path: p } });
+    res.resume();
+    return decodePathStat(res);
+  }
+
+  /** GET /containers/{id}/archive: the path as a tar, and its stat. */
+  async containerArchive(id: string, p: string): Promise<{ stat: ContainerPathStat; stream: http.IncomingMessage }> {
+    const res = await this.request('GET', `/containers/${encodeURIComponent(id)}/archive`, { query: { path: p }, dedicated: true });
+    return { stat: decodePathStat(res), stream: res };
+  }
+
+  /** PUT /containers/{id}/archive: extracts the tar `body` into the directory at `p`. */
+  async containerPutArchive(id: string, p: string, body: Readable, opts: { copyUIDGID?: boolean; noOverwriteDirNonDir?: boolean } = {}): Promise<void> {
+    const query: Query = { path: p, noOverwriteDirNonDir: opts.noOverwriteDirNonDir === false ? 'false' : 'true' };
+    if (opts.copyUIDGID) query.copyUIDGID = 'true';
+    const res = await this.request('PUT', `/containers/${encodeURIComponent(id)}/archive`, { query, body, contentType: 'application/x-tar', dedicated: true });
+    res.resume();
+  }
+
   // ---------------------------------------------------------------- images
 
   imageList(opts: { all?: boolean; filters?: Filters; digests?: boolean; sharedSize?: boolean } = {}): Promise<ImageSummary[]> {
@@ -604,4 +625,13 @@ export async function consumeJsonMessages(stream: AsyncIterable<JsonMessage>, on
     onMessage?.(m);
   }
   return all;
+}
+
+/** X-Docker-Container-Path-Stat, decoded. */
+export interface ContainerPathStat { name: string; size: number; mode: number; mtime: string; linkTarget: string }
+
+function decodePathStat(res: http.IncomingMessage): ContainerPathStat {
+  const h = res.headers['x-docker-container-path-stat'];
+  if (typeof h !== 'string') throw new Error('no X-Docker-Container-Path-Stat header in the response');
+  return JSON.parse(Buffer.from(h, 'base64').toString('utf8')) as ContainerPathStat;
 }

@@ -1,7 +1,7 @@
 // ContainerSpecInput -> OCI runtime config (config.json), with Docker's defaults.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { ContainerSpecInput, MountSpec, NamespaceMode, RuntimeProcess } from './types';
+import type { ContainerSpecInput, DeviceRule, MountSpec, NamespaceMode, RuntimeProcess } from './types';
 import { DEFAULT_DEVICE_RULES, DEFAULT_SHM_SIZE, HOST_CAPABILITIES, ALL_CAPABILITIES } from './defaults';
 import { cgroupVersion, swapLimitSupported } from './cgroups';
 
@@ -148,6 +148,14 @@ export function hostDevices(dir = '/dev'): OciDevice[] {
   return out;
 }
 
+function deviceRule(d: DeviceRule): OciDeviceRule {
+  const out: OciDeviceRule = { allow: d.allow, access: d.access };
+  if (d.type) out.type = d.type;
+  if (d.major !== undefined) out.major = d.major;
+  if (d.minor !== undefined) out.minor = d.minor;
+  return out;
+}
+
 // ---- the spec -----------------------------------------------------------------------------
 
 function namespace(type: string, mode: NamespaceMode): { type: string; path?: string } | undefined {
@@ -187,6 +195,8 @@ function resources(input: ContainerSpecInput): OciSpec['linux']['resources'] {
   const out: OciSpec['linux']['resources'] = {
     devices: input.privileged ? [{ allow: true, access: 'rwm' }] : DEFAULT_DEVICE_RULES.map((d) => ({ ...d })),
   };
+  // --device and --device-cgroup-rule come after the defaults: the last matching rule wins
+  if (!input.privileged) for (const d of input.deviceRules ?? []) out.devices.push(deviceRule(d));
   const mem: NonNullable<OciSpec['linux']['resources']['memory']> = {};
   if (r.memory && r.memory > 0) mem.limit = r.memory;
   if (r.memoryReservation && r.memoryReservation > 0) mem.reservation = r.memoryReservation;
@@ -270,7 +280,12 @@ export function buildSpec(input: ContainerSpecInput): OciSpec {
   // Docker sets the UTS hostname only when the container has its own UTS namespace.
   if (input.hostname && input.namespaces.uts.mode !== 'host') spec.hostname = input.hostname;
   if (input.sysctls && Object.keys(input.sysctls).length > 0) spec.linux.sysctl = { ...input.sysctls };
-  if (input.privileged) spec.linux.devices = hostDevices();
+  const devices = [...(input.privileged ? hostDevices() : []), ...(input.devices ?? [])];
+  if (devices.length > 0) {
+    // one node per path: a --device given for a path of the host's /dev replaces the host's
+    const byPath = new Map(devices.map((d) => [d.path, d]));
+    spec.linux.devices = [...byPath.values()];
+  }
   // As Docker: a shared bind needs a shared root to propagate through (runc's default is rslave).
   if (userMounts.some((m) => m.options?.includes('shared') || m.options?.includes('rshared'))) spec.linux.rootfsPropagation = 'rshared';
   return spec;

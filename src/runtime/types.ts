@@ -41,6 +41,11 @@ export interface MountSpec {
   options: string[];
 }
 
+/** A device node made in the container (OCI linux.devices). */
+export interface DeviceNode { path: string; type: 'c' | 'b'; major: number; minor: number; fileMode?: number; uid?: number; gid?: number }
+/** A device cgroup rule (OCI linux.resources.devices); no type/major/minor: all. */
+export interface DeviceRule { allow: boolean; type?: 'a' | 'c' | 'b'; major?: number; minor?: number; access: string }
+
 export interface ContainerSpecInput {
   id: string;
   /** Absolute path of the (already mounted) root filesystem. */
@@ -61,6 +66,10 @@ export interface ContainerSpecInput {
   sysctls?: Record<string, string>;
   /** When set, this host binary is bind-mounted read-only and run as PID 1 in front of the args. */
   init?: { hostPath: string };
+  /** Devices made in the container (--device), besides the host's for a privileged one. */
+  devices?: DeviceNode[];
+  /** Device cgroup rules allowed after the defaults (--device, --device-cgroup-rule). */
+  deviceRules?: DeviceRule[];
 }
 
 export interface RuntimeConfig {

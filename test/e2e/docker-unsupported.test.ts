@@ -71,7 +71,8 @@ test('create: flags whose values berth applies stay accepted', async () => {
     '--cap-drop', 'MKNOD', '--read-only', '--privileged', '--network', 'none', '--restart', 'on-failure:3', '--init',
     '--ulimit', 'nofile=1024:2048', '--log-opt', 'max-size=1m', '--log-opt', 'max-file=2', '--expose', '80',
     '--sysctl', 'net.ipv4.ip_forward=1', '--dns', '10.0.0.1', '--add-host', 'h:10.0.0.2', '--shm-size', '8m',
-    '--health-cmd', 'true', '--stop-signal', 'SIGUSR1', '--stop-timeout', '3', '--group-add', '10', 'busybox', '-c', 'echo hi']);
+    '--health-cmd', 'true', '--stop-signal', 'SIGUSR1', '--stop-timeout', '3', '--group-add', '10',
+    '--device', '/dev/null:/dev/xnull', '--device-cgroup-rule', 'c 1:3 rwm', 'busybox', '-c', 'echo hi']);
   assert.equal(many.code, 0, many.stderr);
   assert.equal((await d.docker(['rm', many.stdout.trim()])).code, 0);
   // A plain run, interactive defaults included.

@@ -37,6 +37,9 @@ import { Supervisor } from './supervisor';
 import { topProcesses } from './top';
 import { updateContainer, type UpdateRequest } from './update';
 import { readLogSnapshot, readLogs, type LogQuery, type LogRecord, type ReadOptions } from '../logs/reader';
+import { getArchive, putArchive, RootfsHolds, statContainerPath, type ArchiveContext, type PathStat, type PutOptions } from './archive';
+import { exportContainer } from './export';
+import type { Readable } from 'node:stream';
 
 export interface ContainerDeps {
   config: DaemonConfig;
@@ -182,6 +185,16 @@ export class ContainerService {
   async logSnapshot(ref: string, q: LogQuery, emit: (r: LogRecord) => void): Promise<void> {
     await readLogSnapshot(this.logPath(this.store.get(ref).Id), q, emit);
   }
+
+  // ---- the filesystem: docker cp (archive) and export
+
+  /** Writable layers of stopped containers held open by copies (archive/view.ts). */
+  readonly fsHolds = new RootfsHolds();
+  private get archiveCtx(): ArchiveContext { return { ...this.ctx, holds: this.fsHolds }; }
+  statPath(ref: string, p: string | null): Promise<PathStat> { return statContainerPath(this.archiveCtx, ref, p); }
+  getArchive(ref: string, p: string | null): Promise<{ stat: PathStat; stream: Readable }> { return getArchive(this.archiveCtx, ref, p); }
+  putArchive(ref: string, p: string | null, body: Readable, opts: PutOptions): Promise<void> { return putArchive(this.archiveCtx, ref, p, body, opts); }
+  export(ref: string): Promise<Readable> { return exportContainer(this.archiveCtx, ref); }
 
   /** Containers (any state) created from an image; for `rmi` conflicts. */
   usingImage(imageId: string): { id: string; running: boolean }[] {

@@ -10,6 +10,7 @@ import { buildConfig, buildHostConfig, commandOf, type CreateRequest } from './c
 import { claimMountPoints, planMountPoints } from './mountpoints';
 import { generateName } from './names';
 import { validateCapabilities, validateSecurityOpt } from './spec';
+import { validateDevices } from './devices';
 
 export async function createContainer(ctx: Pick<ContainerContext, 'config' | 'images' | 'rootfs' | 'store' | 'swapLimitSupported' | 'publish' | 'volumes'>, name: string | undefined, req: CreateRequest): Promise<{ Id: string; Warnings: string[] }> {
   if (!req || typeof req !== 'object') throw new InvalidParameterError('invalid create request');
@@ -33,6 +34,7 @@ export async function createContainer(ctx: Pick<ContainerContext, 'config' | 'im
     RestartCount: 0, HasBeenManuallyStopped: false,
   };
   validateCapabilities(c);
+  validateDevices(c);
   validateNamespaces(c);
   // Checked before anything is made; the volumes are made once the name is ours.
   const planned = planMountPoints({ hostConfig, config, container: (ref) => volumesFrom(ctx, ref) });

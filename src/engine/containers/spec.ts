@@ -5,6 +5,7 @@ import type { ContainerSpecInput, MountSpec, NamespaceMode, ResourceLimits } fro
 import type { ContainerRecord } from './Container';
 import { DEFAULT_PATH_ENV, mergeEnv } from './createConfig';
 import type { ResolvedUser } from './user';
+import { devicesOf } from './devices';
 
 export function normaliseCap(c: string): string {
   const up = c.toUpperCase();
@@ -96,6 +97,7 @@ export function buildSpecInput(c: ContainerRecord, ctx: SpecContext): ContainerS
   const env = mergeEnv([DEFAULT_PATH_ENV, `HOSTNAME=${c.Config.Hostname}`, ...(c.Config.Tty ? ['TERM=xterm'] : [])], c.Config.Env);
   if (!env.some((e) => e.startsWith('HOME='))) env.push(`HOME=${ctx.user.home || '/'}`);
   const [height, width] = h.ConsoleSize ?? [0, 0];
+  const devices = devicesOf(c);
   const netMode = h.NetworkMode === 'host' ? { mode: 'host' as const } : namespace(h.NetworkMode, ctx.resolveContainerPid, 'net');
   return {
     id: c.Id,
@@ -130,5 +132,7 @@ export function buildSpecInput(c: ContainerRecord, ctx: SpecContext): ContainerS
     shmSize: h.ShmSize,
     ...(h.Sysctls ? { sysctls: h.Sysctls } : {}),
     ...(h.Init ? { init: { hostPath: ctx.initPath } } : {}),
+    ...(devices.devices.length > 0 ? { devices: devices.devices } : {}),
+    ...(devices.rules.length > 0 ? { deviceRules: devices.rules } : {}),
   };
 }

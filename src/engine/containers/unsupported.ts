@@ -11,7 +11,7 @@
 // OomKillDisable, PidsLimit, Ulimits, Init, LogConfig, NetworkMode, RestartPolicy, AutoRemove,
 // ConsoleSize, CapAdd, CapDrop, Volumes, Binds, Mounts, Tmpfs, VolumesFrom (mountpoints.ts), Dns*, ExtraHosts (but host-gateway), GroupAdd, IpcMode (but none), PidMode,
 // UTSMode, Privileged, ReadonlyRootfs, ShmSize, Sysctls (runc writes them and refuses those
-// outside the container's namespaces), Runtime, MaskedPaths, ReadonlyPaths. Accepted because
+// outside the container's namespaces), Runtime, MaskedPaths, ReadonlyPaths, Devices, DeviceCgroupRules. Accepted because
 // they are records, not actions, in Docker too: ExposedPorts (EXPOSE publishes nothing),
 // ArgsEscaped, OnBuild, Shell, ContainerIDFile (the CLI writes that file), and the endpoint
 // fields that are read-only output (NetworkID, EndpointID, Gateway, IPAddress, ...).
@@ -136,8 +136,6 @@ export const UNSUPPORTED_CREATE_FIELDS: UnsupportedField[] = [
   { path: 'HostConfig.Annotations', unapplied: unlessBlank, cli: [['--annotation', 'a=b']], example: { a: 'b' }, comesWith: 'security' },
 
   // ---- devices and resources
-  { path: 'HostConfig.Devices', unapplied: unlessBlank, cli: [['--device', '/dev/null:/dev/xnull']], example: [{ PathOnHost: '/dev/null', PathInContainer: '/dev/xnull', CgroupPermissions: 'rwm' }], comesWith: 'resources' },
-  { path: 'HostConfig.DeviceCgroupRules', unapplied: unlessBlank, cli: [['--device-cgroup-rule', 'c 1:3 rwm']], example: ['c 1:3 rwm'], comesWith: 'resources' },
   { path: 'HostConfig.DeviceRequests', unapplied: unlessBlank, cli: [['--gpus', 'all']], example: [{ Driver: '', Count: -1, Capabilities: [['gpu']] }], comesWith: 'not planned' },
   { path: 'HostConfig.CgroupParent', unapplied: unlessBlank, cli: [['--cgroup-parent', '/custom']], example: '/custom', comesWith: 'resources' },
   { path: 'HostConfig.Cgroup', unapplied: unlessBlank, example: 'container:other', comesWith: 'resources' },

@@ -18,6 +18,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { openat2, O_PATH, RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS } from './openat2';
+import { mkfifo, mknod } from './fsnode';
 import { readXattrs, setXattr } from './xattr';
 
 const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_TRUNC, O_NOFOLLOW, O_DIRECTORY } = fs.constants;
@@ -231,6 +232,14 @@ export class InRoot {
     await this.atParent(p, async (at) => {
       await fs.promises.symlink(target, at);
       if (owner) await fs.promises.lchown(at, owner.uid, owner.gid);
+    });
+  }
+
+  /** Creates a device node (`mode` with S_IFCHR or S_IFBLK) or, with S_IFIFO, a FIFO at `p`. */
+  async mknod(p: string, mode: number, major = 0, minor = 0): Promise<void> {
+    await this.atParent(p, (at) => {
+      if ((mode & fs.constants.S_IFMT) === fs.constants.S_IFIFO) mkfifo(at, mode & 0o7777);
+      else mknod(at, mode, major, minor);
     });
   }
 
