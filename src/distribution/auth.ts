@@ -4,7 +4,7 @@
 // (the credentials go on every request). Tokens are cached per host, service and scope until
 // shortly before they expire; the challenge is remembered per host so later requests carry a
 // token from the first try.
-import { ForbiddenError, UnavailableError } from '../lib/errors';
+import { UnauthorizedError, UnavailableError } from '../lib/errors';
 import type { Transport } from './transport';
 
 /** Docker's auth config (X-Registry-Auth, /auth body), keys as the clients send them. */
@@ -74,8 +74,7 @@ export function decodeRegistryAuth(header: string | undefined): AuthConfig | und
   return empty ? undefined : a;
 }
 
-/** The registry refused the credentials (or anonymous access where it needs them). */
-export class UnauthorizedError extends ForbiddenError {}
+export { UnauthorizedError };
 
 interface CachedToken { token: string; expires: number }
 
