@@ -135,6 +135,15 @@ export async function fetchManifest(client: RegistryClient, ep: Endpoint, ref: R
   }
   const body = await res.buffer(MAX_MANIFEST);
   const digest = sha256(body);
+  const ct = String(res.headers['content-type'] ?? '').split(';')[0].trim();
+  // a signed schema1 manifest's digest is of its payload without the signatures: refuse it first
+  if (ct === MEDIA.schema1 || ct === MEDIA.schema1Signed || /"schemaVersion"\s*:\s*1\b/.test(body.subarray(0, 4096).toString())) {
+    try {
+      if (kindOf(ct, JSON.parse(body.toString())) === 'schema1') throw schema1Refusal(ref);
+    } catch (e) {
+      if (e instanceof InvalidParameterError) throw e;
+    }
+  }
   if (isDigest(reference) && digest !== reference) {
     throw new UnavailableError(`manifest verification failed for digest ${reference}`);
   }
@@ -142,7 +151,6 @@ export async function fetchManifest(client: RegistryClient, ep: Endpoint, ref: R
   if (!isDigest(reference) && typeof said === 'string' && isDigest(said) && said !== digest) {
     throw new UnavailableError(`manifest verification failed for digest ${said}`);
   }
-  const ct = String(res.headers['content-type'] ?? '').split(';')[0].trim();
   return { mediaType: ct, digest, body };
 }
 
