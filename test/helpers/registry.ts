@@ -474,6 +474,8 @@ export class RegistryProxy {
   readonly requests: RequestRecord[] = [];
   /** Throttles blob response bodies to this rate when set. */
   bytesPerSecond = 0;
+  /** Cuts the next response for blob `digest` after `bytes` body bytes (a dropped connection), once. */
+  dropBlob?: { digest: string; bytes: number };
 
   constructor(readonly target: string) {}
 
@@ -493,7 +495,17 @@ export class RegistryProxy {
       const up = http.request({ host: t.hostname, port: t.port, method: req.method, path: req.url, headers: req.headers }, (ur) => {
         rec.status = ur.statusCode;
         res.writeHead(ur.statusCode!, ur.headers);
-        if (/\/blobs\/sha256:/.test(req.url!) && req.method === 'GET') ur.pipe(new Throttle(this, rec)).pipe(res);
+        if (/\/blobs\/sha256:/.test(req.url!) && req.method === 'GET') {
+          const drop = this.dropBlob && req.url!.includes(this.dropBlob.digest) ? this.dropBlob.bytes : 0;
+          if (drop) this.dropBlob = undefined;
+          const t = new Throttle(this, rec);
+          if (drop > 0) {
+            t.on('data', () => {
+              if (rec.bytes >= drop) { ur.destroy(); res.destroy(); }
+            });
+          }
+          ur.pipe(t).pipe(res);
+        }
         else ur.pipe(res);
       });
       up.on('error', () => res.destroy());

@@ -84,4 +84,20 @@ describe('pull: shared downloads and resume after kill -9', () => {
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stdout, new RegExp(`${6 << 20} .*random.bin`));
   });
+
+  it('a connection dropped mid-blob is resumed with Range within the same pull', async () => {
+    const big = makeLayer(tarOf({ 'drop.bin': randomBytes(3 << 20) }), 'none');
+    const im = makeImage({ layers: [big] });
+    await reg.seedImage('dropped', 'v1', im);
+    proxy.dropBlob = { digest: big.digest, bytes: 1 << 20 };
+    proxy.bytesPerSecond = 8 << 20;
+    const r = await pull(`${proxy.host}/dropped:v1`);
+    proxy.bytesPerSecond = 0;
+    assert.equal(r.code, 0, r.stderr);
+    const gets = proxy.blobGets(big.digest);
+    assert.equal(gets.length, 2, JSON.stringify(gets));
+    assert.equal(gets[0].range, undefined);
+    assert.match(String(gets[1].range), /^bytes=\d+-$/);
+    assert.ok(gets[0].bytes + gets[1].bytes <= big.size + (64 << 10), JSON.stringify(gets));
+  });
 });
