@@ -39,6 +39,7 @@ export interface PreparedPull {
   run(emit: (m: ProgressItem) => void): Promise<PullResult>;
 }
 
+const MAX_CONFIG_BYTES = 8 << 20;
 const DIGEST_TAG = /^[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}$/;
 
 /** `fromImage` + `tag` as POST /images/create receives them (the tag may be a digest). */
@@ -78,7 +79,11 @@ async function runPull(deps: ImageDeps, dist: Distribution, ref: Reference, reso
   const epCreds = dist.credsFor(endpoint, creds);
   emit({ status: `Pulling from ${ref.path}`, id: ref.tag ?? ref.digest });
 
-  // the config first: it names the diff IDs every layer is checked against
+  // the config first: it names the diff IDs every layer is checked against (and is read into
+  // memory, so a registry claiming a huge one is refused before any byte)
+  if (manifest.config.size > MAX_CONFIG_BYTES) {
+    throw new InvalidParameterError(`image config of ${familiarString(ref)} is ${manifest.config.size} bytes: more than the ${MAX_CONFIG_BYTES} berth accepts`);
+  }
   await dist.downloads.fetch({ endpoint, ref, desc: manifest.config, creds: epCreds });
   const configBytes = await deps.content.readBlob(manifest.config.digest);
   const config = parseConfig(configBytes, ref);
