@@ -100,4 +100,27 @@ describe('pull: shared downloads and resume after kill -9', () => {
     assert.match(String(gets[1].range), /^bytes=\d+-$/);
     assert.ok(gets[0].bytes + gets[1].bytes <= big.size + (64 << 10), JSON.stringify(gets));
   });
+
+  it('killed after a layer was made (crash point): no image, and the next pull reuses that layer', async () => {
+    const first = makeLayer(tarOf({ 'first.txt': 'made before the crash\n' }));
+    const im = makeImage({ layers: [first, makeLayer(tarOf({ 'second.txt': 'after\n' }))] });
+    await reg.seedImage('crashed', 'v1', im);
+    await d.stopDaemon();
+    process.env.BERTH_CRASH_AT = 'image.pull.after-layer';
+    try {
+      await d.start();
+    } finally {
+      delete process.env.BERTH_CRASH_AT;
+    }
+    const r1 = await d.request('POST', `/v1.44/images/create?${new URLSearchParams({ fromImage: `${reg.host}/crashed`, tag: 'v1' })}`).catch((e: Error) => e);
+    assert.ok(r1 instanceof Error || !r1.body.toString().includes('Status: Downloaded'));
+    await until('berthd to die at the crash point', () => d.exited);
+    await d.start();
+    assert.equal((await d.docker(['images', '-q', `${reg.host}/crashed`])).stdout.trim(), '');
+    const r = await pull(`${reg.host}/crashed:v1`);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`${first.digest.slice(7, 19)}: Already exists`));
+    const insp = await d.docker(['image', 'inspect', '-f', '{{.Id}} {{len .RootFS.Layers}}', `${reg.host}/crashed:v1`]);
+    assert.equal(insp.stdout.trim(), `${im.configDigest} 2`);
+  });
 });
