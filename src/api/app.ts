@@ -4,6 +4,7 @@ import { registerContainerRoutes } from './routes/containers';
 import { registerArchiveRoutes } from './routes/archive';
 import { registerExecRoutes } from './routes/exec';
 import { registerImageRoutes } from './routes/images';
+import { registerDistributionRoutes } from './routes/distribution';
 import { registerSwarmRoutes } from './routes/swarm';
 import { registerSystemRoutes } from './routes/system';
 import { registerVolumeRoutes } from './routes/volumes';
@@ -30,6 +31,7 @@ export function buildRouter(engine: Engine): Router {
   });
   registerArchiveRoutes(r, engine.containers);
   registerImageRoutes(r, engine.images);
+  registerDistributionRoutes(r, engine.images);
   registerExecRoutes(r, engine.execs);
   registerVolumeRoutes(r, engine.volumes);
   return r;

@@ -20,6 +20,7 @@
 //   volume.create.before-rename    LocalVolumeStore.create: record and _data made in .<name>.<hex>.creating
 //   volume.remove.after-rename     LocalVolumeStore.remove: directory renamed to .<name>.<hex>.removing, not deleted
 //   volume.copyup.before-rename    copy-up: the image's content copied whole into <volume>/.copyup, _data still empty
+//   image.pull.after-layer         pull: a layer made from its downloaded blob (each one), no image record yet
 
 const target = process.env.BERTH_CRASH_AT || undefined;
 

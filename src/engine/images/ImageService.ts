@@ -23,6 +23,11 @@ import { listImages, ListOptions } from './list';
 import { inspectImage } from './inspect';
 import { HistoryItem, imageHistory } from './history';
 import { pruneImages, PruneReport } from './prune';
+import { Distribution } from '../../distribution/Distribution';
+import type { AuthConfig } from '../../distribution/auth';
+import type { Reference } from '../../lib/reference';
+import { preparePull, PreparedPull, PullOptions } from './pull';
+import { distributionInspect, DistributionInspect } from './distributionInspect';
 
 export type { ImageRecord } from '../../store/images/types';
 export type { DeleteItem, ContainerUse, ContainersUsingImage } from './types';
@@ -35,12 +40,15 @@ export interface ImageServiceOptions {
   /** Stores to share with other services; created here when absent. */
   content?: ContentStore;
   layers?: LayerStore;
+  /** The registry client (mirrors, insecure registries); one with defaults when absent. */
+  distribution?: Distribution;
 }
 
 export class ImageService {
   readonly content: ContentStore;
   readonly layers: LayerStore;
   readonly store: ImageStore;
+  readonly distribution: Distribution;
   private readonly deps: ImageDeps;
   private usingFn: ContainersUsingImage = () => [];
 
@@ -50,6 +58,7 @@ export class ImageService {
     this.content = opts.content ?? new LocalContentStore(root);
     this.layers = opts.layers ?? new LocalLayerStore(root, this.content);
     this.store = new LocalImageStore(root, this.content, this.layers);
+    this.distribution = opts.distribution ?? new Distribution(this.content);
     const self = this;
     this.deps = {
       content: this.content,
@@ -119,6 +128,24 @@ export class ImageService {
   /** Resolves the names first (throws before any byte), then streams the archive. */
   save(names: string[]): Readable {
     return saveImages(this.deps, names);
+  }
+
+  /**
+   * docker pull, in two steps: the reference resolved to the platform's manifest (errors before
+   * any output), then `run` with a progress callback.
+   */
+  preparePull(ref: Reference, opts: PullOptions = {}): Promise<PreparedPull> {
+    return preparePull(this.deps, this.distribution, ref, opts);
+  }
+
+  /** GET /distribution/{name}/json: the descriptor a reference names and its platforms. */
+  distributionInspect(name: string, creds?: AuthConfig): Promise<DistributionInspect> {
+    return distributionInspect(this.distribution, name, creds);
+  }
+
+  /** POST /auth: the registry accepts the credentials (UnauthorizedError otherwise). */
+  login(creds: AuthConfig): Promise<void> {
+    return this.distribution.login(creds.serveraddress ?? '', creds);
   }
 
   remove(name: string, opts: RemoveOptions = {}): Promise<DeleteItem[]> {
