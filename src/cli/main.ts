@@ -18,6 +18,7 @@ import * as lc from './commands/lifecycle';
 import * as img from './commands/imagecmds';
 import * as sys from './commands/system';
 import * as update from './commands/update';
+import * as registry from './commands/registry';
 
 /** Rewrite `--flag=true|false` for boolean flags, which commander does not accept. */
 export function preprocessArgs(argv: string[]): string[] {
@@ -61,7 +62,7 @@ export function buildProgram(cli: Cli): Command {
     .showSuggestionAfterError(false);
   program.hook('preAction', () => {
     const g = program.opts();
-    cli.global = { host: g.host, debug: g.debug, tls: g.tls, tlsverify: g.tlsverify };
+    cli.global = { host: g.host, debug: g.debug, tls: g.tls, tlsverify: g.tlsverify, config: g.config };
     if (g.tlscacert || g.tlscert || g.tlskey) {
       const path = require('node:path') as typeof import('node:path');
       const dir = g.tlscacert ? path.dirname(g.tlscacert) : g.tlscert ? path.dirname(g.tlscert) : path.dirname(g.tlskey);
@@ -104,6 +105,10 @@ export function buildProgram(cli: Cli): Command {
   img.registerSave(program, cli);
   sys.registerVersion(program, cli);
   sys.registerInfo(program, cli);
+  registry.registerPull(program, cli);
+  registry.registerPush(program, cli);
+  registry.registerLogin(program, cli);
+  registry.registerLogout(program, cli);
 
   // container management group
   const container = program.command('container').description('Manage containers').usage('COMMAND');
@@ -137,6 +142,8 @@ export function buildProgram(cli: Cli): Command {
   img.registerLoad(image, cli);
   img.registerSave(image, cli);
   img.registerImagePrune(image, cli);
+  registry.registerPull(image, cli);
+  registry.registerPush(image, cli);
 
   // system group
   const system = program.command('system').description('Manage Docker').usage('COMMAND');
