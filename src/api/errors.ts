@@ -9,6 +9,7 @@ const STATUS: Record<ErrorKind, number> = {
   Conflict: 409,
   InvalidParameter: 400,
   Forbidden: 403,
+  Unauthorized: 401,
   Unavailable: 503,
   NotModified: 304,
   System: 500,

@@ -6,6 +6,7 @@ export type ErrorKind =
   | 'Conflict'
   | 'InvalidParameter'
   | 'Forbidden'
+  | 'Unauthorized'
   | 'Unavailable'
   | 'NotModified'
   | 'System';
@@ -30,6 +31,10 @@ export class InvalidParameterError extends BerthError {
 }
 export class ForbiddenError extends BerthError {
   constructor(message: string, options?: { cause?: unknown }) { super('Forbidden', message, options); }
+}
+/** Credentials missing or refused (a registry's 401; `docker login`). */
+export class UnauthorizedError extends BerthError {
+  constructor(message: string, options?: { cause?: unknown }) { super('Unauthorized', message, options); }
 }
 export class UnavailableError extends BerthError {
   constructor(message: string, options?: { cause?: unknown }) { super('Unavailable', message, options); }
