@@ -6,6 +6,7 @@ import { errorMessage, InvalidParameterError, NotFoundError } from '../../lib/er
 import type { ImageService } from '../../engine/images/ImageService';
 import { familiarRepo, parseNormalizedNamed } from '../../lib/reference';
 import { imageInspectFor, imageSummaryFor } from '../views/images';
+import { decodeRegistryAuth } from '../../distribution/auth';
 
 export function registerImageRoutes(r: Router, images: ImageService): void {
   r.get('/images/json', (ctx) => {
@@ -74,6 +75,24 @@ export function registerImageRoutes(r: Router, images: ImageService): void {
   });
 
   r.get('/images/:name*/get', (ctx) => sendArchive(ctx, images, [ctx.params.name]));
+
+  r.post('/images/:name*/push', async (ctx) => {
+    // The stream starts with the first message: a failure before it (no such tag) is a plain error.
+    let s: ReturnType<typeof startJsonStream> | undefined;
+    const aborted = new AbortController();
+    ctx.res.on('close', () => { if (!ctx.res.writableEnded) aborted.abort(); });
+    try {
+      await images.push(ctx.params.name, ctx.query.get('tag') || undefined, {
+        creds: decodeRegistryAuth(ctx.req.headers['x-registry-auth'] as string | undefined),
+        signal: aborted.signal,
+        onMessage: (m) => { s ??= startJsonStream(ctx.res, '\r\n'); s.write(m); },
+      });
+    } catch (e) {
+      if (!s) throw e;
+      s.write(streamError(errorMessage(e)));
+    }
+    s?.end();
+  });
 
   r.post('/images/:name*/tag', async (ctx) => {
     const repo = ctx.query.get('repo');

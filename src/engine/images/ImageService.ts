@@ -23,6 +23,10 @@ import { listImages, ListOptions } from './list';
 import { inspectImage } from './inspect';
 import { HistoryItem, imageHistory } from './history';
 import { pruneImages, PruneReport } from './prune';
+import { pushImage, PushOptions } from './push';
+import { DistributionMetadata } from './distmeta';
+import { RegistryClient } from '../../distribution/client';
+import { RegistryPusher } from '../../distribution/push';
 
 export type { ImageRecord } from '../../store/images/types';
 export type { DeleteItem, ContainerUse, ContainersUsingImage } from './types';
@@ -43,6 +47,9 @@ export class ImageService {
   readonly store: ImageStore;
   private readonly deps: ImageDeps;
   private usingFn: ContainersUsingImage = () => [];
+  /** What registries hold of our blobs and images (push: mounts, unchanged manifests). */
+  readonly distribution: DistributionMetadata;
+  private registry: RegistryClient | undefined;
 
   constructor(opts: ImageServiceOptions) {
     const root = opts.root ?? opts.dataRoot;
@@ -50,6 +57,7 @@ export class ImageService {
     this.content = opts.content ?? new LocalContentStore(root);
     this.layers = opts.layers ?? new LocalLayerStore(root, this.content);
     this.store = new LocalImageStore(root, this.content, this.layers);
+    this.distribution = new DistributionMetadata(root);
     const self = this;
     this.deps = {
       content: this.content,
@@ -143,6 +151,21 @@ export class ImageService {
 
   prune(filters?: Filters): Promise<PruneReport> {
     return pruneImages(this.deps, filters);
+  }
+
+  /** The registry client shared with pull (its transport knows the insecure registries, its auth the tokens). */
+  setRegistryClient(client: RegistryClient): void {
+    this.registry = client;
+  }
+
+  private registryClient(): RegistryClient {
+    this.registry ??= new RegistryClient();
+    return this.registry;
+  }
+
+  /** Pushes `name:tag` (every tag of `name` without one); NotFound before the first message. */
+  push(name: string, tag: string | undefined, opts: PushOptions): Promise<void> {
+    return pushImage(this.deps, { pusher: new RegistryPusher(this.registryClient()), meta: this.distribution }, name, tag, opts);
   }
 
   /**
