@@ -9,8 +9,11 @@ import { UnauthorizedError, type AuthConfig } from './auth';
 import { RegistryClient, registryErrorText, type RegistryRequest } from './client';
 import type { RegistryResponse } from './transport';
 
-/** Blobs up to this size go in one PUT; bigger ones in PATCH chunks of this size. */
-export const CHUNK_SIZE = 16 << 20;
+/**
+ * Blobs up to this size go in one PUT (one round trip: what the registry is fastest at); bigger
+ * ones in PATCH chunks of this size, so memory stays bounded.
+ */
+export const CHUNK_SIZE = 64 << 20;
 
 export interface PushTarget {
   /** Registry host as the transport reaches it (`127.0.0.1:5000`, `registry-1.docker.io`). */

@@ -12,6 +12,8 @@ import { useDaemon, type TestDaemon } from '../helpers/daemon';
 import { httpRequest, startProxy, startRegistry, type RegistryProxy, type TestRegistry } from '../helpers/registry';
 import { packTar, saveArchive, sha } from '../helpers/archive';
 
+// Blobs above 8 MB are uploaded in chunks: busybox goes whole, the 20 MB layer below in PATCHes.
+process.env.BERTH_PUSH_CHUNK_SIZE = String(8 << 20);
 let d: TestDaemon;
 useDaemon((x) => { d = x; });
 let reg: TestRegistry;

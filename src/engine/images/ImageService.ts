@@ -165,7 +165,9 @@ export class ImageService {
 
   /** Pushes `name:tag` (every tag of `name` without one); NotFound before the first message. */
   push(name: string, tag: string | undefined, opts: PushOptions): Promise<void> {
-    return pushImage(this.deps, { pusher: new RegistryPusher(this.registryClient()), meta: this.distribution }, name, tag, opts);
+    // BERTH_PUSH_CHUNK_SIZE (bytes): tests make the chunked upload path reachable with small layers
+    const chunkSize = Number(process.env.BERTH_PUSH_CHUNK_SIZE) || undefined;
+    return pushImage(this.deps, { pusher: new RegistryPusher(this.registryClient()), meta: this.distribution, chunkSize }, name, tag, opts);
   }
 
   /**

@@ -64,7 +64,9 @@ export class DistributionMetadata {
   }
 
   /** `repo` (`host/path`) holds blob `digest` (pulled from it, pushed or mounted to it). */
-  recordBlobSource(digest: string, repo: string): Promise<void> {
+  async recordBlobSource(digest: string, repo: string): Promise<void> {
+    await this.load();
+    if (this.data.blobs[digest]?.[0] === repo) return; // already the newest source: no write
     return this.update((d) => {
       const list = (d.blobs[digest] ?? []).filter((r) => r !== repo);
       list.unshift(repo);
@@ -78,7 +80,10 @@ export class DistributionMetadata {
   }
 
   /** Image `imageId` was pulled or pushed as manifest `m` (its bytes are in the content store). */
-  recordManifest(imageId: string, m: ManifestRecord): Promise<void> {
+  async recordManifest(imageId: string, m: ManifestRecord): Promise<void> {
+    await this.load();
+    const first = this.data.manifests[imageId]?.[0];
+    if (first && first.digest === m.digest && first.repo === m.repo) return;
     return this.update((d) => {
       const list = (d.manifests[imageId] ?? []).filter((x) => !(x.digest === m.digest && x.repo === m.repo));
       list.unshift(m);

@@ -28,6 +28,8 @@ const MAX_CONCURRENT_UPLOADS = 5;
 export interface PushDeps {
   pusher: RegistryPusher;
   meta: DistributionMetadata;
+  /** Blobs above this go in PATCH chunks of this size (default the pusher's CHUNK_SIZE). */
+  chunkSize?: number;
 }
 
 export interface PushOptions {
@@ -146,9 +148,11 @@ export async function pushImage(deps: ImageDeps, dist: PushDeps, name: string, t
       const m = (await recordedManifest(deps, dist, img, layers)) ?? buildManifest(img, layers);
       const { digest, size } = await dist.pusher.putManifest(t, ref.tag!, m.body, m.mediaType);
       // the bytes, for the next push of the unchanged image and for inspect by digest
-      await deps.content.writeBlob(m.body);
-      await dist.meta.recordManifest(img.id, { digest: sha256(m.body), mediaType: m.mediaType, size, repo: repoFull });
-      await deps.store.setRef({ domain: repoRef.domain, path: repoRef.path, digest }, img.id);
+      const local = sha256(m.body);
+      if (!(await deps.content.exists(local))) await deps.content.writeBlob(m.body);
+      await dist.meta.recordManifest(img.id, { digest: local, mediaType: m.mediaType, size, repo: repoFull });
+      const digestRef = { domain: repoRef.domain, path: repoRef.path, digest };
+      if (deps.store.refTarget(digestRef) !== img.id) await deps.store.setRef(digestRef, img.id);
       emit({ status: `${ref.tag}: digest: ${digest} size: ${size}` });
       emit({ progressDetail: {}, aux: { Tag: ref.tag, Digest: digest, Size: size } });
       publishImageEvent(deps, 'push', normalizedString(ref), familiarString(ref), img);
@@ -179,6 +183,7 @@ async function pushLayers(deps: ImageDeps, dist: PushDeps, t: PushTarget, repoFu
     const r = await dist.pusher.pushBlob(t, blobSource(deps, blob.digest, blob.size), {
       mountFrom: sources,
       signal: opts.signal,
+      chunkSize: dist.chunkSize,
       onProgress: (n) => {
         if (n === last) return;
         last = n;
