@@ -3,6 +3,7 @@ import type { Engine } from '../engine/Engine';
 import { registerContainerRoutes } from './routes/containers';
 import { registerExecRoutes } from './routes/exec';
 import { registerImageRoutes } from './routes/images';
+import { registerDistributionRoutes } from './routes/distribution';
 import { registerSwarmRoutes } from './routes/swarm';
 import { registerSystemRoutes } from './routes/system';
 import { diskUsage } from '../engine/system/df';
@@ -27,6 +28,7 @@ export function buildRouter(engine: Engine): Router {
     checkPlatform: async (ref, platform) => checkImagePlatform(await engine.images.resolve(ref), ref, platform),
   });
   registerImageRoutes(r, engine.images);
+  registerDistributionRoutes(r, engine.images);
   registerExecRoutes(r, engine.execs);
   return r;
 }

@@ -29,6 +29,9 @@ interface DaemonJson {
   tlscacert?: string;
   tlscert?: string;
   tlskey?: string;
+  'registry-mirrors'?: string[];
+  'insecure-registries'?: string[];
+  'max-concurrent-downloads'?: number;
 }
 
 const collect = (v: string, prev: string[]) => [...prev, v];
@@ -41,6 +44,19 @@ function which(names: string[]): string {
     }
   }
   return names[0];
+}
+
+/** A repeatable flag and its daemon.json list: both given is a conflict, as dockerd says. */
+function listOption(flag: string[], file: DaemonJson, key: 'registry-mirrors' | 'insecure-registries', conflicts: string[]): string[] {
+  const v = file[key];
+  if (v !== undefined && !(Array.isArray(v) && v.every((x) => typeof x === 'string'))) throw new Error(`invalid ${key} in the configuration file: a list of strings`);
+  if (flag.length && v !== undefined) conflicts.push(`${key}: (from flag: [${flag.join(' ')}], from file: [${v.join(' ')}])`);
+  return flag.length ? flag : v ?? [];
+}
+
+function positiveInt(n: number, key: string): number {
+  if (!Number.isInteger(n) || n < 1) throw new Error(`invalid ${key}: ${n} (a positive integer)`);
+  return n;
 }
 
 export function parseDaemonOptions(argv: string[]): DaemonOptions {
@@ -59,6 +75,9 @@ export function parseDaemonOptions(argv: string[]): DaemonOptions {
     .option('--tlscacert <file>', 'CA that client certificates must be signed by')
     .option('--tlscert <file>', 'server certificate')
     .option('--tlskey <file>', 'server key')
+    .option('--registry-mirror <url>', 'preferred Docker Hub mirror (repeatable)', collect, [])
+    .option('--insecure-registry <host|cidr>', 'registry reached over HTTP or unverified TLS (repeatable)', collect, [])
+    .option('--max-concurrent-downloads <n>', 'layer downloads at once per pull', undefined)
     .version('0.1.0', '-v, --version')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
@@ -66,6 +85,7 @@ export function parseDaemonOptions(argv: string[]): DaemonOptions {
   const f = cmd.opts<{
     host: string[]; dataRoot?: string; execRoot?: string; pidfile?: string; configFile: string; logLevel?: string; debug?: boolean;
     defaultRuntime?: string; liveRestore?: boolean; tlsverify?: boolean; tlscacert?: string; tlscert?: string; tlskey?: string;
+    registryMirror: string[]; insecureRegistry: string[]; maxConcurrentDownloads?: string;
   }>();
   let file: DaemonJson = {};
   const explicitFile = cmd.getOptionValueSource('configFile') === 'cli';
@@ -101,6 +121,9 @@ export function parseDaemonOptions(argv: string[]): DaemonOptions {
     conmonPath: which(['conmon', '/usr/libexec/podman/conmon']),
     initPath: file['init-path'] ?? which(['tini-static', 'catatonit', 'tini']),
     cgroupParent: file['cgroup-parent'] ?? '/berth',
+    registryMirrors: listOption(f.registryMirror, file, 'registry-mirrors', conflicts),
+    insecureRegistries: listOption(f.insecureRegistry, file, 'insecure-registries', conflicts),
+    maxConcurrentDownloads: positiveInt(pick(f.maxConcurrentDownloads === undefined ? undefined : Number(f.maxConcurrentDownloads), 'max-concurrent-downloads', 3), 'max-concurrent-downloads'),
   };
   if (conflicts.length) {
     throw new Error(`the following directives are specified both as a flag and in the configuration file: ${conflicts.join(', ')}`);

@@ -4,6 +4,7 @@
 // (the credentials go on every request). Tokens are cached per host, service and scope until
 // shortly before they expire; the challenge is remembered per host so later requests carry a
 // token from the first try.
+import { createHash } from 'node:crypto';
 import { UnauthorizedError, UnavailableError } from '../lib/errors';
 import type { Transport } from './transport';
 
@@ -118,7 +119,10 @@ export class Authorizer {
   }
 
   private key(host: string, c: Challenge, scopes: string[], creds?: AuthConfig): string {
-    const who = basicCredentials(creds)?.username ?? (creds?.identitytoken ? 'identity:' + creds.identitytoken.slice(0, 16) : '');
+    // the secret is part of the key: a token got with one password is never handed to another
+    const b = basicCredentials(creds);
+    const secret = b ? `basic:${b.username}:${b.password}` : creds?.identitytoken ? `identity:${creds.identitytoken}` : '';
+    const who = secret ? createHash('sha256').update(secret).digest('hex') : '';
     return [host, c.params.realm, c.params.service ?? '', [...scopes].sort().join(' '), who].join('|');
   }
 

@@ -73,14 +73,21 @@ export class RegistryClient {
     const c = parseChallenges(ping.headers['www-authenticate']).find((x) => x.scheme === 'bearer' || x.scheme === 'basic');
     if (!c) throw new UnavailableError(`login to ${host}: unsupported challenge ${JSON.stringify(ping.headers['www-authenticate'])}`);
     this.auth.noteChallenge(host, ping.headers['www-authenticate']);
+    const base = ping.url.origin;
     if (c.scheme === 'bearer') {
-      await this.auth.fetchToken(c, [], creds);
+      try {
+        await this.auth.fetchToken(c, [], creds);
+      } catch (e) {
+        // Docker's words: Get "https://host/v2/": unauthorized: incorrect username or password
+        if (e instanceof UnauthorizedError) throw new UnauthorizedError(`Get "${base}/v2/": ${e.message}`);
+        throw e;
+      }
       return;
     }
     const res = await this.request(host, 'GET', '/v2/', { creds });
-    const body = await res.text();
+    await res.text();
     if (res.status === 200) return;
-    if (res.status === 401) throw new UnauthorizedError(registryErrorText(body) ?? 'unauthorized: incorrect username or password');
+    if (res.status === 401) throw new UnauthorizedError(`login attempt to ${base}/v2/ failed with status: 401 Unauthorized`);
     throw new UnavailableError(`login to ${host}: registry answered ${res.status}`);
   }
 

@@ -152,6 +152,11 @@ export class Transport {
     this.headerTimeoutMs = opts.headerTimeoutMs ?? 60_000;
   }
 
+  /** Uses `scheme` for `hostPort` from now on (a mirror configured as `http://host`). */
+  pinScheme(hostPort: string, scheme: 'http' | 'https'): void {
+    this.bases.set(hostPort, `${scheme}://${hostPort}`);
+  }
+
   /** The base URLs to try for a registry host, best first. */
   async candidates(hostPort: string): Promise<string[]> {
     const known = this.bases.get(hostPort);

@@ -11,6 +11,7 @@ import { EventBus } from './events/EventBus';
 import { ExecService } from './exec/ExecService';
 import { HealthService } from './health/HealthService';
 import { ImageService } from './images/ImageService';
+import { Distribution } from '../distribution/Distribution';
 import { systemFacts, versionFacts, type SystemFacts, type VersionFacts } from './system/info';
 
 export class Engine {
@@ -27,7 +28,10 @@ export class Engine {
     const events = new EventBus();
     const content = new LocalContentStore(config.dataRoot);
     const layers = new LocalLayerStore(config.dataRoot, content);
-    const images = await ImageService.open({ dataRoot: config.dataRoot, content, layers, events });
+    const distribution = new Distribution(content, {
+      registryMirrors: config.registryMirrors, insecureRegistries: config.insecureRegistries, maxConcurrentDownloads: config.maxConcurrentDownloads,
+    });
+    const images = await ImageService.open({ dataRoot: config.dataRoot, content, layers, events, distribution });
     const runtime = new OciRuntime({ conmonPath: config.conmonPath, execRoot: config.execRoot });
     // Health probes are exec sessions; the exec service needs the containers, which drive health:
     // the probe is bound to the exec service once it exists (probes run only after a start).

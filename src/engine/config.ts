@@ -15,6 +15,12 @@ export interface DaemonConfig {
   initPath: string;
   /** cgroup parent of every container, e.g. "/berth". */
   cgroupParent: string;
+  /** daemon.json `registry-mirrors` (tried first for Docker Hub images). Optional: tools and tests may omit it. */
+  registryMirrors?: string[];
+  /** daemon.json `insecure-registries` / `--insecure-registry`: hosts and CIDRs (127.0.0.0/8 always). */
+  insecureRegistries?: string[];
+  /** daemon.json `max-concurrent-downloads` (3). */
+  maxConcurrentDownloads?: number;
 }
 
 export function containersDir(c: DaemonConfig): string {

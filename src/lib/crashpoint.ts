@@ -17,6 +17,7 @@
 //   image.import.after-layer       import: the layer made, no image record
 //   image.add.after-config         ImageStore.add: config blob written, no image record
 //   image.tag.after-refs           ImageStore.setRef: references written, image's tag time not
+//   image.pull.after-layer         pull: a layer made from its downloaded blob (each one), no image record yet
 
 const target = process.env.BERTH_CRASH_AT || undefined;
 

@@ -2,11 +2,11 @@
 import { Router, RequestContext, queryBool } from '../router';
 import { sendEmpty, sendJson, startJsonStream, streamError } from '../respond';
 import { parseFilters } from '../../lib/filters';
-import { errorMessage, InvalidParameterError, NotFoundError } from '../../lib/errors';
+import { errorMessage, InvalidParameterError } from '../../lib/errors';
 import type { ImageService } from '../../engine/images/ImageService';
-import { familiarRepo, parseNormalizedNamed } from '../../lib/reference';
 import { imageInspectFor, imageSummaryFor } from '../views/images';
 import { decodeRegistryAuth } from '../../distribution/auth';
+import { pullRoute } from './distribution';
 
 export function registerImageRoutes(r: Router, images: ImageService): void {
   r.get('/images/json', (ctx) => {
@@ -22,11 +22,7 @@ export function registerImageRoutes(r: Router, images: ImageService): void {
     const q = ctx.query;
     const fromImage = q.get('fromImage');
     const fromSrc = q.get('fromSrc');
-    if (fromImage) {
-      let repo = fromImage;
-      try { repo = familiarRepo(parseNormalizedNamed(fromImage)); } catch { /* as typed */ }
-      throw new NotFoundError(`pull access denied for ${repo}, repository does not exist or may require 'docker login'`);
-    }
+    if (fromImage) return pullRoute(ctx, images);
     if (fromSrc === null) throw new InvalidParameterError('either fromImage or fromSrc must be specified');
     if (fromSrc !== '-') throw new InvalidParameterError(`importing from a URL is not supported: ${fromSrc}`);
     const platform = q.get('platform');

@@ -5,6 +5,7 @@ import type { DiskUsage } from '../../engine/system/df';
 import type { SystemFacts, VersionFacts } from '../../engine/system/info';
 import { containerSummaryView } from './containers';
 import { imageSummaryFor } from './images';
+import { InsecureRegistries } from '../../distribution/transport';
 
 /** `GET /info`. */
 export function infoView(f: SystemFacts, serverVersion: string): Record<string, unknown> {
@@ -46,10 +47,7 @@ export function infoView(f: SystemFacts, serverVersion: string): Record<string, 
     OSType: 'linux',
     Architecture: f.os.architecture,
     IndexServerAddress: 'https://index.docker.io/v1/',
-    RegistryConfig: {
-      AllowNondistributableArtifactsCIDRs: [], AllowNondistributableArtifactsHostnames: [],
-      InsecureRegistryCIDRs: ['127.0.0.0/8'], IndexConfigs: {}, Mirrors: [],
-    },
+    RegistryConfig: registryConfigView(config),
     NCPU: f.cpus,
     MemTotal: f.memTotal,
     GenericResources: null,
@@ -112,4 +110,18 @@ export function diskUsageView(apiVersion: string, du: DiskUsage): Record<string,
   if (du.volumes) out.Volumes = du.volumes;
   if (du.buildCache) out.BuildCache = du.buildCache;
   return out;
+}
+
+/** docker info's RegistryConfig from daemon.json's insecure-registries and registry-mirrors, as dockerd shows them. */
+export function registryConfigView(config: { insecureRegistries?: string[]; registryMirrors?: string[] }): Record<string, unknown> {
+  const insecure = new InsecureRegistries(config.insecureRegistries ?? []);
+  const mirrors = (config.registryMirrors ?? []).map((m) => (m.endsWith('/') ? m : m + '/'));
+  const IndexConfigs: Record<string, unknown> = {
+    'docker.io': { Name: 'docker.io', Mirrors: mirrors, Secure: true, Official: true },
+  };
+  for (const h of insecure.hosts) IndexConfigs[h] = { Name: h, Mirrors: [], Secure: false, Official: false };
+  return {
+    AllowNondistributableArtifactsCIDRs: [], AllowNondistributableArtifactsHostnames: [],
+    InsecureRegistryCIDRs: insecure.cidrs, IndexConfigs, Mirrors: mirrors,
+  };
 }

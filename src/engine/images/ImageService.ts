@@ -23,10 +23,16 @@ import { listImages, ListOptions } from './list';
 import { inspectImage } from './inspect';
 import { HistoryItem, imageHistory } from './history';
 import { pruneImages, PruneReport } from './prune';
-import { pushImage, PushOptions } from './push';
+import { pushImage, PushOptions, recordPulled } from './push';
+import { log } from '../../lib/log';
+import { errorMessage } from '../../lib/errors';
 import { DistributionMetadata } from './distmeta';
-import { RegistryClient } from '../../distribution/client';
 import { RegistryPusher } from '../../distribution/push';
+import { Distribution } from '../../distribution/Distribution';
+import type { AuthConfig } from '../../distribution/auth';
+import type { Reference } from '../../lib/reference';
+import { preparePull, PreparedPull, PullOptions } from './pull';
+import { distributionInspect, DistributionInspect } from './distributionInspect';
 
 export type { ImageRecord } from '../../store/images/types';
 export type { DeleteItem, ContainerUse, ContainersUsingImage } from './types';
@@ -39,17 +45,19 @@ export interface ImageServiceOptions {
   /** Stores to share with other services; created here when absent. */
   content?: ContentStore;
   layers?: LayerStore;
+  /** The registry client (mirrors, insecure registries); one with defaults when absent. */
+  distribution?: Distribution;
 }
 
 export class ImageService {
   readonly content: ContentStore;
   readonly layers: LayerStore;
   readonly store: ImageStore;
+  readonly distribution: Distribution;
   private readonly deps: ImageDeps;
   private usingFn: ContainersUsingImage = () => [];
   /** What registries hold of our blobs and images (push: mounts, unchanged manifests). */
-  readonly distribution: DistributionMetadata;
-  private registry: RegistryClient | undefined;
+  readonly distMeta: DistributionMetadata;
 
   constructor(opts: ImageServiceOptions) {
     const root = opts.root ?? opts.dataRoot;
@@ -57,7 +65,8 @@ export class ImageService {
     this.content = opts.content ?? new LocalContentStore(root);
     this.layers = opts.layers ?? new LocalLayerStore(root, this.content);
     this.store = new LocalImageStore(root, this.content, this.layers);
-    this.distribution = new DistributionMetadata(root);
+    this.distribution = opts.distribution ?? new Distribution(this.content);
+    this.distMeta = new DistributionMetadata(root);
     const self = this;
     this.deps = {
       content: this.content,
@@ -129,6 +138,31 @@ export class ImageService {
     return saveImages(this.deps, names);
   }
 
+  /**
+   * docker pull, in two steps: the reference resolved to the platform's manifest (errors before
+   * any output), then `run` with a progress callback.
+   */
+  async preparePull(ref: Reference, opts: PullOptions = {}): Promise<PreparedPull> {
+    const prepared = await preparePull(this.deps, this.distribution, ref, opts);
+    // What push needs later: where each blob came from (mounts) and the manifest bytes (an unchanged re-push keeps its digest)
+    return { ...prepared, run: async (emit) => {
+      const result = await prepared.run(emit);
+      await recordPulled(this.deps, this.distMeta, ref, prepared.resolved, result.image.id).catch((e) =>
+        log.warn('could not record where a pulled image came from', { image: result.image.id, error: errorMessage(e) }));
+      return result;
+    } };
+  }
+
+  /** GET /distribution/{name}/json: the descriptor a reference names and its platforms. */
+  distributionInspect(name: string, creds?: AuthConfig): Promise<DistributionInspect> {
+    return distributionInspect(this.distribution, name, creds);
+  }
+
+  /** POST /auth: the registry accepts the credentials (UnauthorizedError otherwise). */
+  login(creds: AuthConfig): Promise<void> {
+    return this.distribution.login(creds.serveraddress ?? '', creds);
+  }
+
   remove(name: string, opts: RemoveOptions = {}): Promise<DeleteItem[]> {
     return removeImage(this.deps, name, opts);
   }
@@ -153,21 +187,11 @@ export class ImageService {
     return pruneImages(this.deps, filters);
   }
 
-  /** The registry client shared with pull (its transport knows the insecure registries, its auth the tokens). */
-  setRegistryClient(client: RegistryClient): void {
-    this.registry = client;
-  }
-
-  private registryClient(): RegistryClient {
-    this.registry ??= new RegistryClient();
-    return this.registry;
-  }
-
   /** Pushes `name:tag` (every tag of `name` without one); NotFound before the first message. */
   push(name: string, tag: string | undefined, opts: PushOptions): Promise<void> {
     // BERTH_PUSH_CHUNK_SIZE (bytes): tests make the chunked upload path reachable with small layers
     const chunkSize = Number(process.env.BERTH_PUSH_CHUNK_SIZE) || undefined;
-    return pushImage(this.deps, { pusher: new RegistryPusher(this.registryClient()), meta: this.distribution, chunkSize }, name, tag, opts);
+    return pushImage(this.deps, { pusher: new RegistryPusher(this.distribution.client), meta: this.distMeta, chunkSize }, name, tag, opts);
   }
 
   /**

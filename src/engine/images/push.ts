@@ -13,6 +13,8 @@ import type { LayerMeta } from '../../store/layers/types';
 import type { AuthConfig } from '../../distribution/auth';
 import { RegistryPusher, type BlobSource, type PushTarget } from '../../distribution/push';
 import type { DistributionMetadata } from './distmeta';
+import type { ResolvedImage } from '../../distribution/manifests';
+import { DOCKER_HUB_HOST, registryHost } from '../../distribution/resolver';
 import { ImageDeps, ProgressMessage, publishImageEvent } from './types';
 
 export const MEDIA_DOCKER_MANIFEST = 'application/vnd.docker.distribution.manifest.v2+json';
@@ -36,11 +38,6 @@ export interface PushOptions {
   creds?: AuthConfig;
   onMessage: (m: ProgressMessage) => void;
   signal?: AbortSignal;
-}
-
-/** The host the transport dials for a reference's domain (Docker Hub's API host for docker.io). */
-export function registryHostOf(domain: string): string {
-  return domain === 'docker.io' ? 'registry-1.docker.io' : domain;
 }
 
 /** The tags of `name` to push: the one given, or every tag of the repository (push -a). NotFound before streaming. */
@@ -129,7 +126,7 @@ export async function pushImage(deps: ImageDeps, dist: PushDeps, name: string, t
   const targets = pushTargets(deps, name, tag);
   const repoRef = parseNormalizedNamed(name);
   const repoFull = `${repoRef.domain}/${repoRef.path}`;
-  const t: PushTarget = { host: registryHostOf(repoRef.domain), repo: repoRef.path, creds: opts.creds };
+  const t: PushTarget = { host: registryHost(repoRef.domain), repo: repoRef.path, creds: opts.creds };
   const emit = opts.onMessage;
   emit({ status: `The push refers to repository [${repoFull}]` });
   const pins = targets.flatMap((x) => x.img.chainIds);
@@ -164,7 +161,7 @@ export async function pushImage(deps: ImageDeps, dist: PushDeps, name: string, t
 
 /** Other repositories of the target's registry that we know hold `digest` (for a cross-repository mount). */
 async function mountSources(dist: PushDeps, t: PushTarget, digest: string): Promise<string[]> {
-  const hostPrefix = `${t.host === 'registry-1.docker.io' ? 'docker.io' : t.host}/`;
+  const hostPrefix = `${t.host === DOCKER_HUB_HOST ? 'docker.io' : t.host}/`;
   return (await dist.meta.blobSources(digest))
     .filter((r) => r.startsWith(hostPrefix)).map((r) => r.slice(hostPrefix.length)).filter((p) => p !== t.repo);
 }
@@ -209,4 +206,18 @@ async function pushLayers(deps: ImageDeps, dist: PushDeps, t: PushTarget, repoFu
   });
   await Promise.all(workers);
   if (failed) throw failed;
+}
+
+/**
+ * After a pull from `ref`'s own registry (not a mirror): its blobs are in that repository, and
+ * the platform manifest's bytes (when the reference named it directly) are the image's.
+ */
+export async function recordPulled(deps: ImageDeps, meta: DistributionMetadata, ref: Reference, resolved: ResolvedImage, imageId: Digest): Promise<void> {
+  if (resolved.endpoint.mirror) return;
+  const repo = `${ref.domain}/${ref.path}`;
+  for (const d of [resolved.manifest.config.digest, ...resolved.manifest.layers.map((l) => l.digest)]) await meta.recordBlobSource(d, repo);
+  const top = resolved.top;
+  if (top.digest !== resolved.manifestDigest) return; // an index: the platform manifest's bytes were not kept
+  if (!(await deps.content.exists(top.digest))) await deps.content.writeBlob(top.body);
+  await meta.recordManifest(imageId, { digest: top.digest, mediaType: top.mediaType, size: top.body.length, repo });
 }
