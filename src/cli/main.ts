@@ -19,6 +19,7 @@ import * as img from './commands/imagecmds';
 import * as sys from './commands/system';
 import * as update from './commands/update';
 import * as registry from './commands/registry';
+import * as df from './commands/df';
 
 /** Rewrite `--flag=true|false` for boolean flags, which commander does not accept. */
 export function preprocessArgs(argv: string[]): string[] {
@@ -149,6 +150,7 @@ export function buildProgram(cli: Cli): Command {
   const system = program.command('system').description('Manage Docker').usage('COMMAND');
   sys.registerInfo(system, cli);
   events.register(system, cli);
+  df.registerDf(system, cli);
 
   for (const group of [container, image, system]) {
     group.action(() => { group.outputHelp(); });

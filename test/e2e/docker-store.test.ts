@@ -93,6 +93,10 @@ test('save/load round-trips three images over one shared base: each layer once i
   const v = await docker('system', 'df', '-v');
   assert.match(v.stdout, /^st-one\s+1\s+\w{12}\s+.+?\s+2\.\d+MB\s+1\.9\d+MB\s+200kB\s+0$/m);
   assert.match(v.stdout, /^st-two\s+1\s+\w{12}\s+.+?\s+2\.\d+MB\s+1\.9\d+MB\s+300kB\s+0$/m);
+  // berth renders the same reply as docker does
+  const bv = await d.berth(['system', 'df', '-v']);
+  assert.equal(bv.stdout, (await docker('system', 'df', '-v')).stdout);
+  assert.equal((await d.berth(['system', 'df'])).stdout, (await docker('system', 'df')).stdout);
 });
 
 function execTarCat(file: string, member: string): string {
