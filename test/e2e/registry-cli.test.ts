@@ -4,6 +4,7 @@
 // fresh daemon and run it, and a pulled image pushed unchanged to another repository (mounted,
 // with the same manifest digest).
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -158,4 +159,30 @@ esac
     const dg = await fresh.docker(['images', '--digests', '--format', '{{.Repository}} {{.Digest}}']);
     assert.match(dg.stdout, new RegExp(`^${proxy.host}/copy/img ${seeded}$`, 'm'));
   });
+
+  it('on a terminal berth pull draws one line per layer, redrawn in place', async () => {
+    const im = makeImage({ layers: [makeLayer(tarOf({ 'x.bin': Buffer.alloc(300_000, 7) }), 'none'), makeLayer(tarOf({ 'y.bin': Buffer.alloc(200_000, 9) }), 'none')] });
+    await plain.seedImage('tty/img', 'v1', im);
+    // script(1) gives the CLI a pseudo-terminal as stdout
+    const tty = (cmd: string) => runScript(cmd, fresh.env);
+    const out = await tty(`${BERTH_BIN} pull ${plain.host}/tty/img:v1`);
+    for (const l of im.layers) assert.ok(out.includes(`\x1b[2K\r${l.digest.slice(7, 19)}: Pull complete \r`), JSON.stringify(out));
+    assert.match(out, /\x1b\[[12]A/, 'the cursor moves up to a layer\'s line');
+    assert.match(out, /Downloading \[[=>\s]+\]|Extracting \[[=>\s]+\]|Downloading +\d/, 'a bar drawn from progressDetail');
+    assert.match(out, new RegExp(`Status: Downloaded newer image for ${plain.host}/tty/img:v1`));
+  });
 });
+
+const BERTH_BIN = path.resolve(__dirname, '../../../bin/berth');
+
+function runScript(command: string, env: NodeJS.ProcessEnv): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const p = spawn('script', ['-qec', command, '/dev/null'], { env: { ...env, COLUMNS: '150', LINES: '40' }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    p.stdout.on('data', (b) => { out += b; });
+    p.on('error', reject);
+    p.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`exit ${code}: ${out}`))));
+    p.stdin.end();
+  });
+}
+
