@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { type Durability, writeJsonAtomic } from '../src/lib/atomic';
 import { startDaemon, type TestDaemon } from '../test/helpers/daemon';
 import { benchPull } from './pull';
+import { pushBench } from './push';
 
 const run = promisify(execFile);
 const RUNS = Number(process.env.BENCH_RUNS ?? 30);
@@ -186,6 +187,7 @@ async function main(): Promise<void> {
     const mem = await memoryAndRestart(d);
     // BENCH_PULL=0 skips the registry pulls (they need ~1 minute and the debian test images)
     const pull = process.env.BENCH_PULL === '0' ? 'skipped (BENCH_PULL=0)' : await benchPull();
+    const push = await pushBench(d);
     const result = {
       machine: { cpus: (await import('node:os')).cpus().length, kernel: (await import('node:os')).release() },
       docker_run_rm_network_none_true: summary(none),
@@ -196,6 +198,7 @@ async function main(): Promise<void> {
       durable_state_writes: stateWrites,
       with_idle_containers: mem,
       pull_from_loopback_registry: pull,
+      push,
       budgets: { run_p50_ms: 120, bridge_p50_ms: 150, idle_rss_mb: 80, per_container_mb: 3 },
     };
     process.stdout.write(JSON.stringify(result, null, 2) + '\n');

@@ -21,6 +21,8 @@ export interface GlobalOptions {
   tlscacert?: string;
   tlscert?: string;
   tlskey?: string;
+  /** --config: the directory of the Docker config file */
+  config?: string;
 }
 
 export class Cli {

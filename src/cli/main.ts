@@ -20,6 +20,7 @@ import * as img from './commands/imagecmds';
 import * as sys from './commands/system';
 import * as update from './commands/update';
 import * as volumes from './commands/volumes';
+import * as registry from './commands/registry';
 import * as df from './commands/df';
 
 /** Rewrite `--flag=true|false` for boolean flags, which commander does not accept. */
@@ -64,7 +65,7 @@ export function buildProgram(cli: Cli): Command {
     .showSuggestionAfterError(false);
   program.hook('preAction', () => {
     const g = program.opts();
-    cli.global = { host: g.host, debug: g.debug, tls: g.tls, tlsverify: g.tlsverify };
+    cli.global = { host: g.host, debug: g.debug, tls: g.tls, tlsverify: g.tlsverify, config: g.config };
     if (g.tlscacert || g.tlscert || g.tlskey) {
       const path = require('node:path') as typeof import('node:path');
       const dir = g.tlscacert ? path.dirname(g.tlscacert) : g.tlscert ? path.dirname(g.tlscert) : path.dirname(g.tlskey);
@@ -108,6 +109,10 @@ export function buildProgram(cli: Cli): Command {
   img.registerSave(program, cli);
   sys.registerVersion(program, cli);
   sys.registerInfo(program, cli);
+  registry.registerPull(program, cli);
+  registry.registerPush(program, cli);
+  registry.registerLogin(program, cli);
+  registry.registerLogout(program, cli);
 
   // container management group
   const container = program.command('container').description('Manage containers').usage('COMMAND');
@@ -141,6 +146,8 @@ export function buildProgram(cli: Cli): Command {
   img.registerLoad(image, cli);
   img.registerSave(image, cli);
   img.registerImagePrune(image, cli);
+  registry.registerPull(image, cli);
+  registry.registerPush(image, cli);
 
   volumes.register(program, cli);
 

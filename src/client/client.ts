@@ -543,6 +543,21 @@ export class Client {
     return this.jsonStream<JsonMessage>(res);
   }
 
+  /** POST /images/{name}/push?tag=..: the JSON-message progress stream (name unescaped, as the docker CLI sends it). */
+  async imagePush(name: string, tag: string | undefined, opts: { registryAuth?: string } = {}): Promise<JsonStream<JsonMessage>> {
+    const res = await this.request('POST', `/images/${name}/push`, {
+      query: { tag: tag || undefined },
+      headers: { 'X-Registry-Auth': opts.registryAuth ?? 'e30=' },
+      dedicated: true,
+    });
+    return this.jsonStream<JsonMessage>(res);
+  }
+
+  /** POST /auth: the daemon checks the credentials against the registry (docker login). */
+  registryLogin(auth: Record<string, string>): Promise<{ IdentityToken?: string; Status?: string }> {
+    return this.json<{ IdentityToken?: string; Status?: string }>('POST', '/auth', { body: auth });
+  }
+
   /** POST /images/create?fromSrc=-: import a rootfs tarball. */
   async imageImport(body: Readable, opts: { repo?: string; changes?: string[]; message?: string; platform?: string; fromSrc?: string } = {}): Promise<JsonStream<JsonMessage>> {
     const res = await this.request('POST', '/images/create', {

@@ -5,6 +5,7 @@ import { parseFilters } from '../../lib/filters';
 import { errorMessage, InvalidParameterError } from '../../lib/errors';
 import type { ImageService } from '../../engine/images/ImageService';
 import { imageInspectFor, imageSummaryFor } from '../views/images';
+import { decodeRegistryAuth } from '../../distribution/auth';
 import { pullRoute } from './distribution';
 
 export function registerImageRoutes(r: Router, images: ImageService): void {
@@ -70,6 +71,24 @@ export function registerImageRoutes(r: Router, images: ImageService): void {
   });
 
   r.get('/images/:name*/get', (ctx) => sendArchive(ctx, images, [ctx.params.name]));
+
+  r.post('/images/:name*/push', async (ctx) => {
+    // The stream starts with the first message: a failure before it (no such tag) is a plain error.
+    let s: ReturnType<typeof startJsonStream> | undefined;
+    const aborted = new AbortController();
+    ctx.res.on('close', () => { if (!ctx.res.writableEnded) aborted.abort(); });
+    try {
+      await images.push(ctx.params.name, ctx.query.get('tag') || undefined, {
+        creds: decodeRegistryAuth(ctx.req.headers['x-registry-auth'] as string | undefined),
+        signal: aborted.signal,
+        onMessage: (m) => { s ??= startJsonStream(ctx.res, '\r\n'); s.write(m); },
+      });
+    } catch (e) {
+      if (!s) throw e;
+      s.write(streamError(errorMessage(e)));
+    }
+    s?.end();
+  });
 
   r.post('/images/:name*/tag', async (ctx) => {
     const repo = ctx.query.get('repo');

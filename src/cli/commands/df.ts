@@ -1,75 +1,47 @@
-// berth system df [-v]: what images, containers, volumes and the build cache take, as docker's.
+// berth system df [-v]: what images, containers, volumes and the build cache take, as the
+// docker CLI shows GET /system/df (reclaimable = what no running container holds).
 import { Command } from 'commander';
-import type { ContainerSummary, ImageSummary } from '../../client/types';
 import { Cli } from '../cli';
-import { CONTAINER_HEADERS, ContainerContext, IMAGE_HEADERS, ImageContext, imageRows } from '../format/contexts';
-import { normalizeFormat, renderFormat } from '../format/formatter';
-import { humanSize, humanSizeWithPrecision } from '../format/units';
+import { renderFormat, normalizeFormat } from '../format/formatter';
+import { ContainerContext, IMAGE_HEADERS, CONTAINER_HEADERS, imageRows } from '../format/contexts';
+import { humanSize } from '../format/units';
+import type { ContainerSummary, ImageSummary } from '../../client/types';
 
-interface DfVolume { Name: string; UsageData?: { Size: number; RefCount: number } }
-interface DiskUsage { LayersSize?: number; Images?: ImageSummary[]; Containers?: ContainerSummary[]; Volumes?: DfVolume[]; BuildCache?: unknown[] }
+interface DiskUsage {
+  LayersSize?: number;
+  Images?: ImageSummary[] | null;
+  Containers?: ContainerSummary[] | null;
+  Volumes?: Array<{ Name: string; UsageData?: { Size: number; RefCount: number } | null }> | null;
+  BuildCache?: Array<{ Size: number; InUse: boolean; Shared: boolean }> | null;
+}
 
 const SUMMARY_FORMAT = 'table {{.Type}}\t{{.TotalCount}}\t{{.Active}}\t{{.Size}}\t{{.Reclaimable}}';
 const SUMMARY_HEADERS = { Type: 'TYPE', TotalCount: 'TOTAL', Active: 'ACTIVE', Size: 'SIZE', Reclaimable: 'RECLAIMABLE' };
-const ACTIVE_STATES = ['running', 'paused', 'restarting'];
 
-/** "1.2kB (50%)", docker's reclaimable column (the share only when there is a total). */
-function reclaimable(n: number, total: number): string {
-  return total > 0 ? `${humanSize(n)} (${Math.floor((n * 100) / total)}%)` : humanSize(n);
-}
+const withPercent = (reclaimable: number, total: number) => (total > 0 ? `${humanSize(reclaimable)} (${Math.trunc((reclaimable * 100) / total)}%)` : humanSize(reclaimable));
+const isActive = (c: ContainerSummary) => /running|paused|restarting/.test(c.State);
 
-interface SummaryRow { Type: string; TotalCount: string; Active: string; Size: string; Reclaimable: string }
-
-export function summaryRows(du: DiskUsage): SummaryRow[] {
+function summaryRows(du: DiskUsage): Array<Record<string, () => string>> {
   const images = du.Images ?? [];
-  const layers = du.LayersSize ?? 0;
-  const usedByImages = images.filter((i) => i.Containers > 0 && i.Size !== -1 && i.SharedSize !== -1).reduce((n, i) => n + i.Size - i.SharedSize, 0);
   const containers = du.Containers ?? [];
+  const volumes = du.Volumes ?? [];
+  const cache = du.BuildCache ?? [];
+  const total = du.LayersSize ?? 0;
+  let used = 0;
+  for (const i of images) if (i.Containers > 0 && i.Size !== -1 && i.SharedSize !== -1) used += i.Size - i.SharedSize;
   const cSize = containers.reduce((n, c) => n + (c.SizeRw ?? 0), 0);
-  const cFree = containers.filter((c) => !ACTIVE_STATES.includes(c.State)).reduce((n, c) => n + (c.SizeRw ?? 0), 0);
-  const volumes = (du.Volumes ?? []).filter((v) => (v.UsageData?.Size ?? -1) !== -1);
-  const vSize = volumes.reduce((n, v) => n + v.UsageData!.Size, 0);
-  const vFree = volumes.filter((v) => v.UsageData!.RefCount === 0).reduce((n, v) => n + v.UsageData!.Size, 0);
+  const cReclaim = containers.filter((c) => !isActive(c)).reduce((n, c) => n + (c.SizeRw ?? 0), 0);
+  const vSize = volumes.reduce((n, v) => n + Math.max(0, v.UsageData?.Size ?? 0), 0);
+  const vReclaim = volumes.filter((v) => (v.UsageData?.RefCount ?? 0) === 0).reduce((n, v) => n + Math.max(0, v.UsageData?.Size ?? 0), 0);
+  const bSize = cache.filter((b) => !b.Shared).reduce((n, b) => n + b.Size, 0);
+  const bReclaim = cache.filter((b) => !b.Shared && !b.InUse).reduce((n, b) => n + b.Size, 0);
+  const row = (t: string, n: number, a: number, s: string, r: string) => ({ Type: () => t, TotalCount: () => String(n), Active: () => String(a), Size: () => s, Reclaimable: () => r });
   return [
-    { Type: 'Images', TotalCount: String(images.length), Active: String(images.filter((i) => i.Containers > 0).length), Size: humanSize(layers), Reclaimable: reclaimable(layers - usedByImages, layers) },
-    { Type: 'Containers', TotalCount: String(containers.length), Active: String(containers.filter((c) => ACTIVE_STATES.includes(c.State)).length), Size: humanSize(cSize), Reclaimable: reclaimable(cFree, cSize) },
-    { Type: 'Local Volumes', TotalCount: String((du.Volumes ?? []).length), Active: String((du.Volumes ?? []).filter((v) => (v.UsageData?.RefCount ?? 0) > 0).length), Size: humanSize(vSize), Reclaimable: reclaimable(vFree, vSize) },
-    { Type: 'Build Cache', TotalCount: '0', Active: '0', Size: '0B', Reclaimable: '0B' },
+    row('Images', images.length, images.filter((i) => i.Containers > 0).length, humanSize(total), withPercent(total - used, total)),
+    row('Containers', containers.length, containers.filter(isActive).length, humanSize(cSize), withPercent(cReclaim, cSize)),
+    row('Local Volumes', volumes.length, volumes.filter((v) => (v.UsageData?.RefCount ?? 0) > 0).length, humanSize(vSize), withPercent(vReclaim, vSize)),
+    row('Build Cache', cache.length, cache.filter((b) => b.InUse).length, humanSize(bSize), humanSize(bReclaim)),
   ];
-}
-
-/** df's image rows: shared and unique sizes with four digits, as docker's disk-usage view. */
-class DfImageContext extends ImageContext {
-  constructor(private readonly base: ImageContext, private readonly img: ImageSummary) { super(img, base.repo, base.tag, base.digest); }
-  override ID(): string { return this.base.ID(); }
-  override SharedSize(): string { return this.img.SharedSize === -1 ? 'N/A' : humanSize(this.img.SharedSize); }
-  override UniqueSize(): string { return this.img.SharedSize === -1 ? 'N/A' : humanSize(this.img.Size - this.img.SharedSize); }
-}
-
-/** df's container rows: the writable layer's size alone. */
-class DfContainerContext extends ContainerContext {
-  constructor(private readonly summary: ContainerSummary) { super(summary); }
-  override Size(): string { return humanSizeWithPrecision(this.summary.SizeRw ?? 0, 3); }
-}
-
-function verbose(du: DiskUsage): string {
-  const images = du.Images ?? [];
-  const rows = images.flatMap((img) => imageRows([img]).map((r) => new DfImageContext(r, img)));
-  let out = 'Images space usage:\n\n';
-  out += renderFormat('table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}\t{{.SharedSize}}\t{{.UniqueSize}}\t{{.Containers}}', rows, IMAGE_HEADERS);
-  out += '\nContainers space usage:\n\n';
-  out += renderFormat('table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.LocalVolumes}}\t{{.Size}}\t{{.RunningFor}}\t{{.Status}}\t{{.Names}}',
-    (du.Containers ?? []).map((c) => new DfContainerContext(c)), CONTAINER_HEADERS);
-  out += '\nLocal Volumes space usage:\n\n';
-  out += renderFormat('table {{.Name}}\t{{.Links}}\t{{.Size}}', (du.Volumes ?? []).map((v) => ({
-    Name: v.Name,
-    Links: v.UsageData && v.UsageData.RefCount !== -1 ? String(v.UsageData.RefCount) : 'N/A',
-    Size: v.UsageData && v.UsageData.Size !== -1 ? humanSize(v.UsageData.Size) : 'N/A',
-  })), { Name: 'VOLUME NAME', Links: 'LINKS', Size: 'SIZE' });
-  out += '\nBuild cache usage: 0B\n\n';
-  out += renderFormat('table {{.ID}}\t{{.Type}}\t{{.Size}}\t{{.Created}}\t{{.LastUsed}}\t{{.Usage}}\t{{.Shared}}', [],
-    { ID: 'CACHE ID', Type: 'CACHE TYPE', Size: 'SIZE', Created: 'CREATED', LastUsed: 'LAST USED', Usage: 'USAGE', Shared: 'SHARED' });
-  return out;
 }
 
 export function registerDf(parent: Command, cli: Cli): void {
@@ -80,7 +52,29 @@ export function registerDf(parent: Command, cli: Cli): void {
     .option('-v, --verbose', 'Show detailed information on space usage')
     .action(async (o: { format?: string; verbose?: boolean }) => {
       const du = await cli.client.json<DiskUsage>('GET', '/system/df');
-      if (o.verbose && !o.format) { cli.print(verbose(du)); return; }
-      cli.print(renderFormat(normalizeFormat(o.format, SUMMARY_FORMAT), summaryRows(du), SUMMARY_HEADERS));
+      if (!o.verbose) {
+        cli.print(renderFormat(normalizeFormat(o.format, SUMMARY_FORMAT), summaryRows(du), SUMMARY_HEADERS));
+        return;
+      }
+      const now = Date.now();
+      cli.println('Images space usage:\n');
+      cli.print(renderFormat('table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}\t{{.SharedSize}}\t{{.UniqueSize}}\t{{.Containers}}',
+        imageRows(du.Images ?? [], { now }), { ...IMAGE_HEADERS, SharedSize: 'SHARED SIZE', UniqueSize: 'UNIQUE SIZE', Containers: 'CONTAINERS' }));
+      cli.println('\nContainers space usage:\n');
+      const rows = (du.Containers ?? []).map((c) => Object.assign(new ContainerContext(c, true, now), {
+        LocalVolumes: () => String((c.Mounts ?? []).filter((m) => m.Type === 'volume').length),
+        // the writable layer only, as docker shows it here
+        Size: () => new ContainerContext({ ...c, SizeRootFs: 0 }, true, now).Size(),
+      }));
+      cli.print(renderFormat('table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.LocalVolumes}}\t{{.Size}}\t{{.RunningFor}}\t{{.Status}}\t{{.Names}}', rows,
+        { ...CONTAINER_HEADERS, LocalVolumes: 'LOCAL VOLUMES', RunningFor: 'CREATED' }));
+      cli.println('\nLocal Volumes space usage:\n');
+      cli.print(renderFormat('table {{.Name}}\t{{.Links}}\t{{.Size}}', (du.Volumes ?? []).map((v) => ({
+        Name: () => v.Name, Links: () => String(v.UsageData?.RefCount ?? 'N/A'), Size: () => (v.UsageData && v.UsageData.Size >= 0 ? humanSize(v.UsageData.Size) : 'N/A'),
+      })), { Name: 'VOLUME NAME', Links: 'LINKS', Size: 'SIZE' }));
+      const cache = du.BuildCache ?? [];
+      cli.println(`\nBuild cache usage: ${humanSize(cache.filter((b) => !b.Shared).reduce((n, b) => n + b.Size, 0))}\n`);
+      cli.print(renderFormat('table {{.ID}}\t{{.Type}}\t{{.Size}}\t{{.CreatedSince}}\t{{.LastUsedSince}}\t{{.UsageCount}}\t{{.Shared}}', [],
+        { ID: 'CACHE ID', Type: 'CACHE TYPE', Size: 'SIZE', CreatedSince: 'CREATED', LastUsedSince: 'LAST USED', UsageCount: 'USAGE', Shared: 'SHARED' }));
     });
 }

@@ -6,21 +6,12 @@ import type { ContainerCreateBody, CreateResponse } from '../../client/types';
 import { Cli, errorText, PROG, StatusError, commandPath } from '../cli';
 import { addContainerFlags, buildCreateBody, ContainerFlags } from '../containerflags';
 import { exitCodeFromStartError, startStreaming } from '../attach';
-import { displayJsonMessages } from '../format/jsonmessage';
-import { familiarString, parseNormalizedNamed, ReferenceError, repoName } from '../../lib/reference';
+import { pullImage } from './registry';
+import { familiarString, parseNormalizedTagged, parseNormalizedNamed, ReferenceError } from '../../lib/reference';
 
 function consoleSize(): [number, number] | undefined {
   if (process.stdout.isTTY && process.stdout.rows && process.stdout.columns) return [process.stdout.rows, process.stdout.columns];
   return undefined;
-}
-
-/** Pull an image: POST /images/create?fromImage=<fully qualified repo>&tag=<tag>, progress to `out`. */
-export async function pullImage(cli: Cli, image: string, out: NodeJS.WritableStream, quiet = false, platform?: string): Promise<void> {
-  const r = parseNormalizedNamed(image);
-  const tag = r.digest ? r.digest : (r.tag ?? 'latest');
-  const stream = await cli.client.imagePull(repoName(r), tag, { platform });
-  const sink = quiet ? { write: () => true } as unknown as NodeJS.WritableStream : out;
-  await displayJsonMessages(stream, sink, !!(out as NodeJS.WriteStream).isTTY);
 }
 
 /** Create a container, pulling the image when the daemon answers 404 for it (and --pull allows). */
@@ -33,14 +24,14 @@ export async function createContainer(cli: Cli, body: ContainerCreateBody, o: Co
     if (e instanceof ReferenceError) throw new Error(e.message);
     throw e;
   }
-  if (pull === 'always') await pullImage(cli, image, cli.err, !!o.quiet);
+  if (pull === 'always') await pullImage(cli, image, cli.err, { quiet: !!o.quiet, platform: o.platform });
   let created: CreateResponse;
   try {
     created = await cli.client.containerCreate(body, { name: o.name });
   } catch (e) {
     if (!(e instanceof ApiError) || e.status !== 404 || pull !== 'missing' || !/no such image/i.test(e.message)) throw e;
-    cli.eprintln(`Unable to find image '${familiarString(parseNormalizedNamed(image))}' locally`);
-    await pullImage(cli, image, cli.err, !!o.quiet);
+    cli.eprintln(`Unable to find image '${familiarString(parseNormalizedTagged(image))}' locally`);
+    await pullImage(cli, image, cli.err, { quiet: !!o.quiet, platform: o.platform });
     created = await cli.client.containerCreate(body, { name: o.name });
   }
   for (const w of created.Warnings ?? []) cli.eprintln(`WARNING: ${w}`);

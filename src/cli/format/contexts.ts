@@ -2,7 +2,7 @@
 import type { ContainerSummary, HistoryItem, ImageSummary, StatsJSON } from '../../client/types';
 import { contextJSON, ellipsis, goQuote, goTimeString, truncateId } from './formatter';
 import { displayablePorts } from './ports';
-import { bytesSize, humanSizeWithPrecision, timeAgo } from './units';
+import { bytesSize, humanSize, humanSizeWithPrecision, timeAgo } from './units';
 import { familiarRepo, familiarString, parseNormalizedNamed } from '../../lib/reference';
 
 // ------------------------------------------------------------------ containers (ps)
@@ -114,8 +114,9 @@ export class ImageContext {
   Size(): string { return humanSizeWithPrecision(this.i.Size, 3); }
   Containers(): string { return this.i.Containers === -1 ? 'N/A' : String(this.i.Containers); }
   VirtualSize(): string { return humanSizeWithPrecision(this.i.VirtualSize ?? this.i.Size, 3); }
-  SharedSize(): string { return this.i.SharedSize === -1 ? 'N/A' : humanSizeWithPrecision(this.i.SharedSize, 3); }
-  UniqueSize(): string { return this.i.SharedSize === -1 ? 'N/A' : humanSizeWithPrecision(this.i.Size - this.i.SharedSize, 3); }
+  // docker's imageContext: four digits here, three for Size
+  SharedSize(): string { return this.i.SharedSize === -1 ? 'N/A' : humanSize(this.i.SharedSize); }
+  UniqueSize(): string { return this.i.SharedSize === -1 || this.i.Size === -1 ? 'N/A' : humanSize(this.i.Size - this.i.SharedSize); }
 
   toJSON(): Record<string, unknown> { return contextJSON(this, IMAGE_FIELDS); }
 }

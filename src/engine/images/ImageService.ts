@@ -23,6 +23,11 @@ import { listImages, ListOptions } from './list';
 import { inspectImage } from './inspect';
 import { HistoryItem, imageHistory } from './history';
 import { pruneImages, PruneReport } from './prune';
+import { pushImage, PushOptions, recordPulled } from './push';
+import { log } from '../../lib/log';
+import { errorMessage } from '../../lib/errors';
+import { DistributionMetadata } from './distmeta';
+import { RegistryPusher } from '../../distribution/push';
 import { Distribution } from '../../distribution/Distribution';
 import type { AuthConfig } from '../../distribution/auth';
 import type { Reference } from '../../lib/reference';
@@ -51,6 +56,8 @@ export class ImageService {
   readonly distribution: Distribution;
   private readonly deps: ImageDeps;
   private usingFn: ContainersUsingImage = () => [];
+  /** What registries hold of our blobs and images (push: mounts, unchanged manifests). */
+  readonly distMeta: DistributionMetadata;
 
   constructor(opts: ImageServiceOptions) {
     const root = opts.root ?? opts.dataRoot;
@@ -59,6 +66,7 @@ export class ImageService {
     this.layers = opts.layers ?? new LocalLayerStore(root, this.content);
     this.store = new LocalImageStore(root, this.content, this.layers);
     this.distribution = opts.distribution ?? new Distribution(this.content);
+    this.distMeta = new DistributionMetadata(root);
     const self = this;
     this.deps = {
       content: this.content,
@@ -134,8 +142,15 @@ export class ImageService {
    * docker pull, in two steps: the reference resolved to the platform's manifest (errors before
    * any output), then `run` with a progress callback.
    */
-  preparePull(ref: Reference, opts: PullOptions = {}): Promise<PreparedPull> {
-    return preparePull(this.deps, this.distribution, ref, opts);
+  async preparePull(ref: Reference, opts: PullOptions = {}): Promise<PreparedPull> {
+    const prepared = await preparePull(this.deps, this.distribution, ref, opts);
+    // What push needs later: where each blob came from (mounts) and the manifest bytes (an unchanged re-push keeps its digest)
+    return { ...prepared, run: async (emit) => {
+      const result = await prepared.run(emit);
+      await recordPulled(this.deps, this.distMeta, ref, prepared.resolved, result.image.id).catch((e) =>
+        log.warn('could not record where a pulled image came from', { image: result.image.id, error: errorMessage(e) }));
+      return result;
+    } };
   }
 
   /** GET /distribution/{name}/json: the descriptor a reference names and its platforms. */
@@ -170,6 +185,13 @@ export class ImageService {
 
   prune(filters?: Filters): Promise<PruneReport> {
     return pruneImages(this.deps, filters);
+  }
+
+  /** Pushes `name:tag` (every tag of `name` without one); NotFound before the first message. */
+  push(name: string, tag: string | undefined, opts: PushOptions): Promise<void> {
+    // BERTH_PUSH_CHUNK_SIZE (bytes): tests make the chunked upload path reachable with small layers
+    const chunkSize = Number(process.env.BERTH_PUSH_CHUNK_SIZE) || undefined;
+    return pushImage(this.deps, { pusher: new RegistryPusher(this.distribution.client), meta: this.distMeta, chunkSize }, name, tag, opts);
   }
 
   /**

@@ -1,0 +1,77 @@
+// Push time to a loopback registry (Debian's docker-registry): a multi-layer image of about
+// 100 MB compressed (busybox plus three 30 MB layers of random bytes, which gzip cannot shrink),
+// loaded from one archive into berthd and, where it is installed, into dockerd 20.10; each
+// pushes it to its own repository of the same registry. Figures: the cold push (every blob
+// uploaded), the same push again (nothing to upload), and a push to a second repository (the
+// blobs mounted). Never asserts.
+import { randomBytes } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { TestDaemon } from '../test/helpers/daemon';
+import { startRegistry } from '../test/helpers/registry';
+import { packTar, saveArchive } from '../test/helpers/archive';
+import { dockerdInstalled, startDockerd } from './dockerd';
+
+const RUNS = Number(process.env.BENCH_PUSH_RUNS ?? 3);
+
+function timed(args: string[], env: NodeJS.ProcessEnv): number {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync('docker', args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  if (r.status !== 0) throw new Error(`docker ${args.join(' ')}: ${r.stderr}`);
+  return Number(process.hrtime.bigint() - t0) / 1e6;
+}
+
+const median = (xs: number[]) => Number([...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)].toFixed(1));
+
+/** Cold, again and mounted push times (medians of RUNS rounds, each round to fresh repositories). */
+function pushRounds(env: NodeJS.ProcessEnv, local: string, host: string, prefix: string): Record<string, number> {
+  const cold: number[] = [];
+  const again: number[] = [];
+  const mount: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const a = `${host}/${prefix}-a${i}:1`;
+    const b = `${host}/${prefix}-b${i}:1`;
+    timed(['tag', local, a], env);
+    timed(['tag', local, b], env);
+    cold.push(timed(['push', a], env));
+    again.push(timed(['push', a], env));
+    mount.push(timed(['push', b], env));
+  }
+  return { cold_push_ms: median(cold), second_push_ms: median(again), cross_repo_mount_push_ms: median(mount), runs: RUNS };
+}
+
+export async function pushBench(d: TestDaemon): Promise<Record<string, unknown>> {
+  const reg = await startRegistry();
+  const archive = path.join(d.root, 'bench-push.tar');
+  try {
+    const base = fs.readFileSync(path.join(d.root, 'busybox.tar'));
+    const layers: Buffer[] = [base];
+    for (let i = 0; i < 3; i++) layers.push(await packTar([{ name: `data${i}.bin`, data: randomBytes(30 << 20) }]));
+    const { tar } = await saveArchive([{ tag: 'bench-push:1', layers, created: '2026-01-01T00:00:00Z', history: layers.map((_, i) => ({ created_by: `layer ${i}` })) }]);
+    fs.writeFileSync(archive, tar);
+    const compressedMb = Number((tar.length / 1e6).toFixed(1));
+    timed(['load', '-i', archive], d.env);
+    const berth = pushRounds(d.env, 'bench-push:1', reg.host, 'berth');
+    const out: Record<string, unknown> = { image_mb: compressedMb, layers: layers.length, berth };
+    if (dockerdInstalled()) {
+      const peer = await startDockerd();
+      try {
+        timed(['load', '-i', archive], peer.env);
+        const dockerd = pushRounds(peer.env, 'bench-push:1', reg.host, 'dockerd');
+        out.dockerd = dockerd;
+        out.ratio_cold_dockerd_over_berth = Number((dockerd.cold_push_ms / berth.cold_push_ms).toFixed(2));
+        out.ratio_second_dockerd_over_berth = Number((dockerd.second_push_ms / berth.second_push_ms).toFixed(2));
+      } finally {
+        await peer.stop();
+      }
+    } else {
+      out.dockerd = 'not installed';
+    }
+    out.budget_ratio = 2.5;
+    return out;
+  } finally {
+    fs.rmSync(archive, { force: true });
+    await reg.stop();
+  }
+}
