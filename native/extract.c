@@ -839,7 +839,7 @@ static void run_tar(ectx *c) {
     if (r == 0) break;  // ended without the end-of-archive blocks: accepted, as tar does
     if (zero_block(h)) break;
     uint64_t sum;
-    if (parse_num(h + 148, 8, &sum) < 0) { set_err(c, ERR_INVALID, "invalid tar archive: invalid checksum field"); goto fail; }
+    if (parse_num(h + 148, 8, &sum) < 0) { set_err(c, ERR_INVALID, "invalid tar archive: header checksum mismatch (not a tar archive, or corrupt)"); goto fail; }
     unsigned us = 0; int ss = 0;
     for (int i = 0; i < 512; i++) {
       unsigned char ch = (i >= 148 && i < 156) ? ' ' : h[i];

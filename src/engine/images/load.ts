@@ -12,7 +12,7 @@ import { InvalidParameterError } from '../../lib/errors';
 import { shortId } from '../../lib/ids';
 import type { ImageConfig } from '../../store/images/ImageStore';
 import { chainIdOf, LayerMeta } from '../../store/layers/LayerStore';
-import { decompressed } from '../../store/layers/compression';
+import { decompressed, detectCompression, peek } from '../../store/layers/compression';
 import { extractTar } from '../../store/layers/extract';
 import { InRoot } from '../../lib/sys/inroot';
 import { familiarString, normalizedString, parseNormalizedNamed, Reference } from '../../lib/reference';
@@ -56,7 +56,10 @@ export async function loadImages(deps: ImageDeps, src: Readable, opts: LoadOptio
   const result: LoadResult = { images: [] };
   let root: InRoot | undefined;
   try {
-    const { stream } = await decompressed(src);
+    // gzip and zstd are undone by the extractor itself; bzip2 and xz by the system tools.
+    const { head, stream: raw } = await peek(src);
+    const c = detectCompression(head);
+    const stream = c === 'bzip2' || c === 'xz' ? (await decompressed(raw)).stream : raw;
     await extractTar(stream, staging);
     crashPoint('image.load.after-staging');
     // The archive's own paths (manifest entries, symlinked layer files) resolve inside it.
