@@ -1096,3 +1096,30 @@ napi_value berth_pipe(napi_env env, napi_callback_info info) {
   napi_create_int32(env, fds[1], &v); napi_set_element(env, arr, 1, v);
   return arr;
 }
+
+// linkFd(fd, path): a hard link at `path` to the file open as `fd` (linkat through
+// /proc/self/fd with AT_SYMLINK_FOLLOW): a file the extractor read becomes a blob uncopied.
+napi_value berth_link_fd(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  int32_t fd;
+  size_t len;
+  char path[PATH_MAX];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2 ||
+      napi_get_value_int32(env, argv[0], &fd) != napi_ok ||
+      napi_get_value_string_utf8(env, argv[1], path, sizeof path, &len) != napi_ok) {
+    napi_throw_type_error(env, NULL, "linkFd(fd, path)");
+    return NULL;
+  }
+  char src[64];
+  snprintf(src, sizeof src, "/proc/self/fd/%d", fd);
+  if (linkat(AT_FDCWD, src, AT_FDCWD, path, AT_SYMLINK_FOLLOW) < 0 || fdatasync(fd) < 0) {
+    char msg[PATH_MAX + 64];
+    snprintf(msg, sizeof msg, "linkFd %s: %s", path, strerror(errno));
+    napi_throw_error(env, NULL, msg);
+    return NULL;
+  }
+  napi_value u;
+  napi_get_undefined(env, &u);
+  return u;
+}

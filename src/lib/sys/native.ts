@@ -44,6 +44,8 @@ export interface BerthNative {
   extractTar(opts: { fd: number; dest: string; teeFd?: number }, cb: NativeExtractCallback): void;
   /** pipe2(O_CLOEXEC): [readFd, writeFd]. */
   pipe(): [number, number];
+  /** A hard link at `path` to the file open as `fd` (then fdatasync of it). */
+  linkFd(fd: number, path: string): void;
 }
 
 export interface NativeExtractResult {

@@ -28,3 +28,8 @@ export function extractFromFd(fd: number, dest: string, opts: NativeExtractOptio
 export function nativePipe(): [number, number] {
   return loadNative().pipe();
 }
+
+/** Hard-links the file open as `fd` at `path` (no copy) and syncs its data. */
+export function linkFd(fd: number, path: string): void {
+  loadNative().linkFd(fd, path);
+}

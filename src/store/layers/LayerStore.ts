@@ -36,8 +36,9 @@ import { errorMessage } from '../../lib/errors';
 import { log } from '../../lib/log';
 import { quarantineAt } from '../../lib/quarantine';
 import type { ContentStore } from '../content/types';
-import { Compression, detectCompression, decompressor, peek } from './compression';
+import { Compression, detectCompression, decompressor, peekInPlace } from './compression';
 import { extractTar } from './extract';
+import { linkFd } from '../../lib/sys/untar';
 import { exportDir } from './export';
 import { OverlayMounts } from './mounts';
 import { chainIdOf } from './chainid';
@@ -79,7 +80,7 @@ async function headOf(src: Readable): Promise<{ compression: Compression; stream
     const n = fs.readSync(fd, b, 0, 8, 0);
     return { compression: detectCompression(b.subarray(0, n)), stream: src };
   }
-  const { head, stream } = await peek(src, 8);
+  const { head, stream } = await peekInPlace(src, 8);
   return { compression: detectCompression(head), stream };
 }
 
@@ -273,8 +274,12 @@ export class LocalLayerStore implements LayerStore {
       } else {
         src = head.stream;
       }
-      if (!fromBlob) teeFd = fs.openSync(blobFile, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o600);
+      // load's staged file becomes the blob itself; any other stream is copied as it is read.
+      const srcFd = (src as fs.ReadStream & { fd?: unknown }).fd;
+      const adopt = !fromBlob && !jsRaw && opts.adoptSource === true && src instanceof fs.ReadStream && typeof srcFd === 'number' && src.bytesRead === 0;
+      if (!fromBlob && !adopt) teeFd = fs.openSync(blobFile, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o600);
       const res = await extractTar(src, diff, {
+        ...(adopt ? { keepOpen: true } : {}),
         ...(teeFd !== undefined ? { teeFd } : {}),
         ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
       });
@@ -294,6 +299,9 @@ export class LocalLayerStore implements LayerStore {
       }
       // What the kept blob is: the stream as given, or (bzip2/xz) the uncompressed tar.
       const mediaType = jsRaw || res.compression === 'none' ? MEDIA_LAYER_TAR : res.compression === 'gzip' ? MEDIA_LAYER_GZIP : MEDIA_LAYER_ZSTD;
+      if (adopt) {
+        try { linkFd(srcFd as number, blobFile); } finally { src.destroy(); }
+      }
       const blobInfo = fromBlob ?? await this.keepBlob(blobFile, jsRaw ? { digest: diffId, size: res.tarBytes } : { digest: rawDigest, size: rawBytes });
       crashPoint('layer.create.after-blob');
       // Extraction ran alongside the parent's; the record waits for the parent to exist.

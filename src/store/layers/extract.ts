@@ -46,6 +46,8 @@ export interface ExtractOptions {
   teeFd?: number;
   /** Uncompressed bytes read so far (about once per MB). */
   onProgress?: (bytes: number) => void;
+  /** An unread file stream is left open after extraction (the caller destroys it). */
+  keepOpen?: boolean;
 }
 
 /** The fd under `src` when it is a file stream nobody has read from yet (read directly, no copy through JS). */
@@ -73,7 +75,7 @@ export async function extractTar(src: Readable, dest: string, opts: ExtractOptio
     try {
       return toResult(await extractFromFd(direct, dest, native));
     } finally {
-      src.destroy();
+      if (!opts.keepOpen) src.destroy();
     }
   }
   const [r, w] = nativePipe();
