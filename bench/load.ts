@@ -94,10 +94,13 @@ async function importSpeed(kind: 'gzip' | 'zstd', baseTar: string): Promise<Reco
     await layers.init();
     const info = await content.writeStream(fs.createReadStream(blob));
     const t0 = process.hrtime.bigint();
+    const c0 = process.cpuUsage(); // the extractor's thread is this process's
     const meta = await layers.createLayerFromBlob(info.digest, null);
     const s = Number(process.hrtime.bigint() - t0) / 1e9;
+    const c = process.cpuUsage(c0);
     return {
-      ms: Number((s * 1000).toFixed(0)), blob_mb: Number((info.size / 1e6).toFixed(1)), tar_mb: Number((meta.tarSize / 1e6).toFixed(1)),
+      ms: Number((s * 1000).toFixed(0)), cpu_ms: Number(((c.user + c.system) / 1000).toFixed(0)),
+      tar_mb_per_cpu_s: Number((meta.tarSize / 1e6 / ((c.user + c.system) / 1e6)).toFixed(1)), blob_mb: Number((info.size / 1e6).toFixed(1)), tar_mb: Number((meta.tarSize / 1e6).toFixed(1)),
       blob_mb_per_s: Number((info.size / 1e6 / s).toFixed(1)), tar_mb_per_s: Number((meta.tarSize / 1e6 / s).toFixed(1)),
     };
   } finally {
