@@ -8,6 +8,7 @@ import { type Durability, writeJsonAtomic } from '../src/lib/atomic';
 import { startDaemon, type TestDaemon } from '../test/helpers/daemon';
 import { benchPull } from './pull';
 import { pushBench } from './push';
+import { loadBench } from './load';
 
 const run = promisify(execFile);
 const RUNS = Number(process.env.BENCH_RUNS ?? 30);
@@ -188,6 +189,8 @@ async function main(): Promise<void> {
     // BENCH_PULL=0 skips the registry pulls (they need ~1 minute and the debian test images)
     const pull = process.env.BENCH_PULL === '0' ? 'skipped (BENCH_PULL=0)' : await benchPull();
     const push = await pushBench(d);
+    // docker load and layer import (bench/load.ts), against dockerd when installed
+    const load = process.env.BENCH_LOAD === '0' ? 'skipped (BENCH_LOAD=0)' : await loadBench();
     const result = {
       machine: { cpus: (await import('node:os')).cpus().length, kernel: (await import('node:os')).release() },
       docker_run_rm_network_none_true: summary(none),
@@ -199,6 +202,7 @@ async function main(): Promise<void> {
       with_idle_containers: mem,
       pull_from_loopback_registry: pull,
       push,
+      load_and_extract: load,
       budgets: { run_p50_ms: 120, bridge_p50_ms: 150, idle_rss_mb: 80, per_container_mb: 3 },
     };
     process.stdout.write(JSON.stringify(result, null, 2) + '\n');

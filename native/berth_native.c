@@ -901,6 +901,11 @@ done:
   return ret;
 }
 
+// Layer extraction (extract.c).
+napi_value berth_extract_tar(napi_env env, napi_callback_info info);
+napi_value berth_pipe(napi_env env, napi_callback_info info);
+napi_value berth_link_fd(napi_env env, napi_callback_info info);
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"seqpacketConnect", NULL, seqpacket_connect, NULL, NULL, NULL, napi_default, NULL},
@@ -920,6 +925,9 @@ static napi_value init(napi_env env, napi_value exports) {
       {"setxattr", NULL, do_setxattr, NULL, NULL, NULL, napi_default, NULL},
       {"listxattr", NULL, do_listxattr, NULL, NULL, NULL, napi_default, NULL},
       {"getxattr", NULL, do_getxattr, NULL, NULL, NULL, napi_default, NULL},
+      {"extractTar", NULL, berth_extract_tar, NULL, NULL, NULL, napi_default, NULL},
+      {"pipe", NULL, berth_pipe, NULL, NULL, NULL, napi_default, NULL},
+      {"linkFd", NULL, berth_link_fd, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

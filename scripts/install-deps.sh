@@ -5,11 +5,12 @@
 # musl-tools (berth-logwriter is built static against musl: a ~90 kB process per rotating log),
 # debootstrap (the Debian test images, test/helpers/images.ts);
 # docker-registry, apache2-utils (htpasswd), zstd (the registry tests: test/helpers/registry.ts);
+# zlib1g-dev, libzstd-dev, libssl-dev (the native layer extractor: gunzip, unzstd, sha256);
 # then npm packages.
 set -eu
 cd "$(dirname "$0")/.."
 need=""
-for pkg in runc conmon busybox-static tini procps iproute2 util-linux tar tmux python3-docker openssl libcap2-bin musl-tools debootstrap docker-registry apache2-utils zstd; do
+for pkg in runc conmon busybox-static tini procps iproute2 util-linux tar tmux python3-docker openssl libcap2-bin musl-tools debootstrap docker-registry apache2-utils zstd zlib1g-dev libzstd-dev libssl-dev; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need="$need $pkg"
 done
 if [ -n "$need" ]; then

@@ -12,7 +12,7 @@ import { InvalidParameterError } from '../../lib/errors';
 import { shortId } from '../../lib/ids';
 import type { ImageConfig } from '../../store/images/ImageStore';
 import { chainIdOf, LayerMeta } from '../../store/layers/LayerStore';
-import { decompressed } from '../../store/layers/compression';
+import { decompressed, detectCompression, peekInPlace } from '../../store/layers/compression';
 import { extractTar } from '../../store/layers/extract';
 import { InRoot } from '../../lib/sys/inroot';
 import { familiarString, normalizedString, parseNormalizedNamed, Reference } from '../../lib/reference';
@@ -56,7 +56,10 @@ export async function loadImages(deps: ImageDeps, src: Readable, opts: LoadOptio
   const result: LoadResult = { images: [] };
   let root: InRoot | undefined;
   try {
-    const { stream } = await decompressed(src);
+    // gzip and zstd are undone by the extractor itself; bzip2 and xz by the system tools.
+    const { head, stream: raw } = await peekInPlace(src);
+    const c = detectCompression(head);
+    const stream = c === 'bzip2' || c === 'xz' ? (await decompressed(raw)).stream : raw;
     await extractTar(stream, staging);
     crashPoint('image.load.after-staging');
     // The archive's own paths (manifest entries, symlinked layer files) resolve inside it.
@@ -94,6 +97,7 @@ export async function loadImages(deps: ImageDeps, src: Readable, opts: LoadOptio
             expectDiffId: diffId,
             ...(d && isDigest(d.digest) ? { expectBlob: { digest: d.digest, ...(d.size !== undefined ? { size: d.size } : {}) } } : {}),
             onProgress: progress,
+            adoptSource: true, // the staged file becomes the layer's blob, uncopied
           });
           if (!opts.quiet) emit({ status: 'Loading layer', progressDetail: { current: total, total }, progress: bar(total, total), id: shortId(diffId) });
           crashPoint('image.load.after-layer');

@@ -40,7 +40,28 @@ export interface BerthNative {
   listxattr(path: string, follow?: boolean): string[];
   /** follow=false (default) is lgetxattr. */
   getxattr(path: string, name: string, follow?: boolean): Buffer;
+  /** Extracts the tar read from `fd` into `dest` on a thread of its own (native/extract.c). */
+  extractTar(opts: { fd: number; dest: string; teeFd?: number }, cb: NativeExtractCallback): void;
+  /** pipe2(O_CLOEXEC): [readFd, writeFd]. */
+  pipe(): [number, number];
+  /** A hard link at `path` to the file open as `fd` (then fdatasync of it). */
+  linkFd(fd: number, path: string): void;
 }
+
+export interface NativeExtractResult {
+  /** sha256 hex of the bytes read (the blob). */
+  rawDigest: string;
+  /** sha256 hex of the uncompressed tar (the diff ID). */
+  diffId: string;
+  rawBytes: number;
+  tarBytes: number;
+  /** Bytes of regular files written (hard links once). */
+  size: number;
+  compression: 'none' | 'gzip' | 'zstd';
+}
+
+/** Progress: (null, undefined, tarBytes); the end: (error, undefined) or (null, result). */
+export type NativeExtractCallback = (err: { kind: 'invalid' | 'system'; message: string } | null, result?: NativeExtractResult, progress?: number) => void;
 
 /** Errors thrown by the addon carry Node-style fields. */
 export interface NativeError extends Error {

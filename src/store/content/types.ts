@@ -96,6 +96,14 @@ export interface ContentStore {
   writeBlob(data: string | Uint8Array, expect?: WriteExpect): Promise<BlobInfo>;
   /** Streams `src` into the store through an anonymous ingest. */
   writeStream(src: Readable | AsyncIterable<Uint8Array>, expect?: WriteExpect): Promise<BlobInfo>;
+  /**
+   * Optional (stores on a local file system): moves `file`, written, synced and hashed by the
+   * caller in one pass (the layer store's extractor), in as the blob `info` without reading it
+   * again. Throws when it cannot move it (another file system): then write it with writeStream.
+   */
+  adoptFile?(file: string, info: BlobInfo): Promise<BlobInfo>;
+  /** Optional: the local file holding a committed blob (read by the native extractor directly). */
+  blobPath?(digest: Digest): string;
   /** An anonymous ingest: dropped at reconcile, never resumed. */
   openWriter(): Promise<ContentWriter>;
 

@@ -76,3 +76,34 @@ export async function decompressed(src: Readable): Promise<{ stream: Readable; c
   stream.on('error', (e) => d.destroy(e));
   return { stream: stream.pipe(d), compression };
 }
+
+/**
+ * As peek, without wrapping: the head is read and pushed back (unshift), so `stream` is `src`
+ * itself (piping it costs no extra hop per chunk), unless `src` ended within the head.
+ */
+export function peekInPlace(src: Readable, n = 8): Promise<{ head: Buffer; stream: Readable }> {
+  return new Promise((resolve, reject) => {
+    const got: Buffer[] = [];
+    let len = 0;
+    const finish = (err: Error | undefined, ended: boolean) => {
+      src.off('readable', onReadable);
+      src.off('end', onEnd);
+      src.off('error', onError);
+      if (err) { reject(err); return; }
+      const all = Buffer.concat(got);
+      if (ended) { resolve({ head: all.subarray(0, n), stream: Readable.from(all.length ? [all] : []) }); return; }
+      if (all.length) src.unshift(all);
+      resolve({ head: all.subarray(0, n), stream: src });
+    };
+    const onReadable = () => {
+      let c: Buffer | null;
+      while (len < n && (c = src.read() as Buffer | null) !== null) { got.push(Buffer.isBuffer(c) ? c : Buffer.from(c)); len += c.length; }
+      if (len >= n) finish(undefined, false);
+    };
+    const onEnd = () => finish(undefined, true);
+    const onError = (e: Error) => finish(e, false);
+    src.on('readable', onReadable);
+    src.once('end', onEnd);
+    src.once('error', onError);
+  });
+}

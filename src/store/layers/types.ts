@@ -36,6 +36,11 @@ export interface CreateLayerOptions {
   expectBlob?: { digest: Digest; size?: number };
   /** Called with the number of uncompressed bytes read so far. */
   onProgress?: (bytes: number) => void;
+  /**
+   * `src` is an unread file stream over a private file that the store may keep as the
+   * layer's blob (hard-linked, not copied): load's staged layer files.
+   */
+  adoptSource?: boolean;
 }
 
 export interface CreateFromBlobOptions {
