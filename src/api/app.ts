@@ -5,6 +5,7 @@ import { registerExecRoutes } from './routes/exec';
 import { registerImageRoutes } from './routes/images';
 import { registerSwarmRoutes } from './routes/swarm';
 import { registerSystemRoutes } from './routes/system';
+import { registerBuildRoutes } from './routes/build';
 import { diskUsage } from '../engine/system/df';
 import { checkImagePlatform } from '../engine/images/types';
 import { Router } from './router';
@@ -28,5 +29,6 @@ export function buildRouter(engine: Engine): Router {
   });
   registerImageRoutes(r, engine.images);
   registerExecRoutes(r, engine.execs);
+  registerBuildRoutes(r, { images: engine.images, containers: engine.containers });
   return r;
 }
