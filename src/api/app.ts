@@ -29,6 +29,6 @@ export function buildRouter(engine: Engine): Router {
   });
   registerImageRoutes(r, engine.images);
   registerExecRoutes(r, engine.execs);
-  registerBuildRoutes(r, { images: engine.images, containers: engine.containers });
+  registerBuildRoutes(r, { images: engine.images, containers: engine.containers, builds: engine.builds });
   return r;
 }

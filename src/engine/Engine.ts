@@ -7,6 +7,7 @@ import { errorMessage } from '../lib/errors';
 import { log } from '../lib/log';
 import type { DaemonConfig } from './config';
 import { ContainerService } from './containers/ContainerService';
+import { BuildService } from './build/BuildService';
 import { EventBus } from './events/EventBus';
 import { ExecService } from './exec/ExecService';
 import { HealthService } from './health/HealthService';
@@ -21,6 +22,7 @@ export class Engine {
     readonly containers: ContainerService,
     readonly execs: ExecService,
     readonly health: HealthService,
+    readonly builds: BuildService,
   ) {}
 
   static async open(config: DaemonConfig): Promise<Engine> {
@@ -45,7 +47,9 @@ export class Engine {
     images.setContainersUsingImage((id) => containers.usingImage(id));
     // Also matches the writable layers with the records (orphans, torn mount records).
     await containers.restore();
-    return new Engine(config, events, images, containers, execs, health);
+    const builds = new BuildService({ dataRoot: config.dataRoot, images, containers });
+    await builds.reconcile();
+    return new Engine(config, events, images, containers, execs, health, builds);
   }
 
   async imageId(ref: string): Promise<string | undefined> {
