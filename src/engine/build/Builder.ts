@@ -18,7 +18,7 @@ import { extractTar } from '../../store/layers/extract';
 import type { LayerMeta } from '../../store/layers/types';
 import type { ImageRecord, ImageRunConfig } from '../../store/images/types';
 import { BuildCache, stepKey } from './cache';
-import { registerChildImage, runConfigOf } from './childImage';
+import { EMPTY_TAR_DIFF_ID, registerChildImage, runConfigOf } from './childImage';
 import { checksumSources, copyInto, matchSources, writeHeredoc, type CopyOptions } from './copy';
 import { checkFlags, flagValue, parseDockerfile, type Instruction } from './dockerfile';
 import { buildNetworkMode, resolveBaseImage } from './policy';
@@ -330,7 +330,11 @@ export class Builder {
       st.image = img;
       st.config = JSON.parse(JSON.stringify(config)) as ImageRunConfig;
     } finally {
-      if (made.layer) this.deps.images.layers.unpin([made.layer.chainId]);
+      if (made.layer) {
+        this.deps.images.layers.unpin([made.layer.chainId]);
+        // A step that changed no file made an empty layer that no image names: drop it.
+        if (made.layer.diffId === EMPTY_TAR_DIFF_ID) await this.deps.images.gcLayers().catch(() => undefined);
+      }
     }
     if (made.container && (this.opts.rm || this.opts.forceRm)) {
       this.say(`Removing intermediate container ${shortId(made.container.id)}\n`);
@@ -568,7 +572,8 @@ export class Builder {
       const kind = matched.length + ins.heredocs.length > 1 ? 'multi' : (matched.length && (await src.lstat(matched[0])).isDirectory()) ? 'dir' : 'file';
       const checksum = `${sum}:${hereSum}`;
       // One space after #(nop) for COPY/ADD, two for metadata steps: Docker's two helpers.
-      const createdBy = `${this.shell(st).join(' ')} #(nop) ${ins.cmd} ${kind}:${checksum.slice(0, 64)} in ${dest} `;
+      const shownDest = endsSlash && dest !== '/' ? `${dest}/` : dest;
+      const createdBy = `${this.shell(st).join(' ')} #(nop) ${ins.cmd} ${kind}:${checksum.slice(0, 64)} in ${shownDest} `;
       await this.commitStep(st, createdBy, st.config, async () => {
         const layer = await this.inLayer(st, async (dst, merged) => {
           const chown = chownSpec ? await this.resolveChown(merged, chownSpec) : undefined;
