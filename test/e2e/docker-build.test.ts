@@ -234,3 +234,37 @@ test('ONBUILD triggers run in the child build; -q prints only the image ID', asy
   assert.equal((await docker('run', '--rm', 'e2e-build-onbuild:child')).stdout, 'triggered\n');
   assert.equal((await inspect('e2e-build-onbuild:child')).Config.OnBuild, null);
 });
+
+test('berth build: -t, -f outside the context, --build-arg, --target, --label, --no-cache, -q; .dockerignore honoured', async () => {
+  const dir = context('berth', {
+    'app.txt': 'app\n', 'notes.md': 'excluded\n', '.dockerignore': '*.md\n',
+  });
+  const dockerfile = path.join(d.root, 'ctx', 'berth.Dockerfile');
+  fs.writeFileSync(dockerfile, [
+    'FROM busybox AS base',
+    'ARG FLAVOUR=plain',
+    'COPY . /in/',
+    'RUN echo "$FLAVOUR" > /flavour',
+    'FROM base AS extra',
+    'RUN exit 5',
+    '',
+  ].join('\n'));
+  const r = await d.berth(['build', '-f', dockerfile, '-t', 'e2e-berth-build', '-t', 'e2e-berth-build:two',
+    '--build-arg', 'FLAVOUR=spicy', '--target', 'base', '--label', 'made.by=berth', dir]);
+  assert.equal(r.code, 0, r.stderr + r.stdout);
+  assert.match(r.stdout, /^Step 1\/5 : FROM busybox AS base$/m);
+  assert.match(r.stdout, /Successfully tagged e2e-berth-build:latest\nSuccessfully tagged e2e-berth-build:two\n/);
+  const out = await docker('run', '--rm', 'e2e-berth-build:two', 'sh', '-c', 'cat /flavour; ls -A /in | sort | tr "\\n" " "');
+  assert.equal(out.stdout, 'spicy\n.dockerignore app.txt ');
+  assert.equal((await inspect('e2e-berth-build')).Config.Labels['made.by'], 'berth');
+
+  const again = await d.berth(['build', '-f', dockerfile, '--target', 'base', '--build-arg', 'FLAVOUR=spicy', '--label', 'made.by=berth', dir]);
+  assert.equal(cacheHits(again.stdout), 4, again.stdout);
+  const q = await d.berth(['build', '-q', '--no-cache', '-f', dockerfile, '--target', 'base', dir]);
+  assert.equal(q.code, 0, q.stderr);
+  assert.match(q.stdout, /^sha256:[a-f0-9]{64}\n$/);
+
+  const fail = await d.berth(['build', '-f', dockerfile, dir]);
+  assert.equal(fail.code, 5);
+  assert.match(fail.stderr, /The command '\/bin\/sh -c exit 5' returned a non-zero code: 5/);
+});

@@ -9,6 +9,8 @@ import { BuildStepError, type BuildOptions, type BuildService } from '../../engi
 import { shortId } from '../../lib/ids';
 import { hostArch, parsePlatform } from '../../engine/images/types';
 import { startJsonStream } from '../respond';
+import { familiarString } from '../../lib/reference';
+import { parseTagTarget } from '../../engine/images/tag';
 
 export interface BuildRouteDeps extends CommitDeps {
   builds: BuildService;
@@ -95,7 +97,7 @@ export function registerBuildRoutes(r: Router, deps: BuildRouteDeps): void {
         s.write({ aux: { ID: res.image.id } });
         for (const w of res.warnings) s.write({ stream: w });
         s.write({ stream: `Successfully built ${shortId(res.image.id.slice(7))}\n` });
-        for (const t of opts.tags) s.write({ stream: `Successfully tagged ${t}\n` });
+        for (const t of opts.tags) s.write({ stream: `Successfully tagged ${familiarString(parseTagTarget(t))}\n` });
       }
     } catch (e) {
       const message = errorMessage(e);

@@ -52,9 +52,9 @@ export class BuildService {
     await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
     try {
       const ctxDir = path.join(dir, 'context');
-      await receiveContext(context, ctxDir, opts.dockerfile || 'Dockerfile');
+      const ctx = await receiveContext(context, ctxDir, opts.dockerfile || 'Dockerfile');
       const builder = new Builder({ images: this.deps.images, containers: this.deps.containers, cache: this.cache, tmpDir: dir }, opts, out);
-      const image = await builder.build(ctxDir);
+      const image = await builder.build(ctxDir, ctx.dockerfile);
       for (const t of opts.tags) await this.deps.images.tag(image.id, t);
       return { image: this.deps.images.store.get(image.id) ?? image, warnings: builder.warnings };
     } finally {

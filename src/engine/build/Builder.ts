@@ -108,9 +108,8 @@ export class Builder {
   }
 
   /** Builds from the context directory; returns the final image. */
-  async build(contextDir: string): Promise<ImageRecord> {
-    const text = await this.readDockerfile(contextDir);
-    const df = parseDockerfile(text);
+  async build(contextDir: string, dockerfileText: string): Promise<ImageRecord> {
+    const df = parseDockerfile(dockerfileText);
     const { stages, meta } = this.plan(df.instructions);
     for (const ins of meta) this.declareMetaArg(ins);
     const targetIdx = this.targetIndex(stages);
@@ -128,21 +127,6 @@ export class Builder {
     const unused = Object.keys(this.opts.buildArgs).filter((k) => !this.consumed.has(k) && !PREDEFINED_ARGS.includes(k)).sort();
     if (unused.length) this.warnings.push(`[Warning] One or more build-args [${unused.join(' ')}] were not consumed\n`);
     return last.image;
-  }
-
-  private async readDockerfile(contextDir: string): Promise<string> {
-    const name = this.opts.dockerfile || 'Dockerfile';
-    try {
-      return await InRoot.with(contextDir, async (root) => {
-        const p = (await root.exists(name)) ? name : name === 'Dockerfile' && (await root.exists('dockerfile')) ? 'dockerfile' : name;
-        return (await root.readFile(p, { maxBytes: 16 << 20 })).toString('utf8');
-      });
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
-        throw new InvalidParameterError(`Cannot locate specified Dockerfile: ${name}`);
-      }
-      throw e;
-    }
   }
 
   private plan(all: Instruction[]): { stages: Stage[]; meta: Instruction[] } {
