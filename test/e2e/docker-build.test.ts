@@ -268,3 +268,39 @@ test('berth build: -t, -f outside the context, --build-arg, --target, --label, -
   assert.equal(fail.code, 5);
   assert.match(fail.stderr, /The command '\/bin\/sh -c exit 5' returned a non-zero code: 5/);
 });
+
+test('ADD of a URL downloads it (0600, checksum verified); FROM scratch with COPY', async () => {
+  const http = await import('node:http');
+  let body = 'served v1\n';
+  const server = http.createServer((_req, res) => {
+    res.writeHead(200, { 'Last-Modified': 'Wed, 21 Oct 2015 07:28:00 GMT', 'Content-Length': Buffer.byteLength(body) });
+    res.end(body);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as { port: number }).port;
+  try {
+    const url = `http://127.0.0.1:${port}/files/served.txt`;
+    const dir = context('addurl', { Dockerfile: `FROM busybox\nADD ${url} /dl/\nCMD ["sh", "-c", "stat -c '%a %Y' /dl/served.txt; cat /dl/served.txt"]\n` });
+    const r = await build(dir, '-t', 'e2e-build-url:1');
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    assert.equal((await docker('run', '--rm', 'e2e-build-url:1')).stdout, '600 1445412480\nserved v1\n');
+    // Fetched again each build: a changed body misses the cache.
+    body = 'served v2\n';
+    const again = await build(dir, '-t', 'e2e-build-url:2');
+    assert.equal(cacheHits(again.stdout), 0, again.stdout);
+    assert.match((await docker('run', '--rm', 'e2e-build-url:2')).stdout, /served v2/);
+    const bad = await build(context('addsum', { Dockerfile: `FROM busybox\nADD --checksum=sha256:${'0'.repeat(64)} ${url} /x\n` }));
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /digest mismatch/);
+  } finally {
+    server.close();
+  }
+
+  const scratch = context('scratch', { Dockerfile: 'FROM scratch\nCOPY only.txt /\nCMD ["/nothing"]\n', 'only.txt': 'alone\n' });
+  const s = await build(scratch, '-t', 'e2e-build-scratch:1');
+  assert.equal(s.code, 0, s.stderr + s.stdout);
+  const img = await inspect('e2e-build-scratch:1');
+  assert.equal(img.RootFS.Layers.length, 1);
+  const saved = await runCmd('sh', ['-c', `docker save e2e-build-scratch:1 | tar -t | grep -c layer.tar`], d.env);
+  assert.equal(saved.stdout.trim(), '1');
+});

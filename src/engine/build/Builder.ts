@@ -3,7 +3,7 @@
 // (RUN in a container of the step's image through the container service; COPY/ADD/WORKDIR in a
 // writable layer of the layer store; the rest in the config), each step an image, as the
 // classic builder does. Output: the classic builder's lines, through `out`.
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { BerthError, InvalidParameterError } from '../../lib/errors';
@@ -506,7 +506,7 @@ export class Builder {
     const isAdd = ins.cmd === 'ADD';
     checkFlags(ins, isAdd ? ['chown', 'chmod', 'link', 'checksum', 'keep-git-dir'] : ['from', 'chown', 'chmod', 'link', 'parents', 'exclude']);
     for (const f of ins.flags) {
-      if (['checksum', 'keep-git-dir', 'parents', 'exclude'].includes(f.name)) throw new InvalidParameterError(`${ins.cmd} --${f.name} is not supported by berth's builder yet (line ${ins.line})`);
+      if (['keep-git-dir', 'parents', 'exclude'].includes(f.name)) throw new InvalidParameterError(`${ins.cmd} --${f.name} is not supported by berth's builder yet (line ${ins.line})`);
     }
     const vars = this.vars(st);
     let words: string[];
@@ -520,11 +520,18 @@ export class Builder {
     dest = path.posix.resolve(wd, dest);
     const forceDir = endsSlash || srcs.length > 1;
     if (srcs.length > 1 && !endsSlash) throw new InvalidParameterError(`When using ${ins.cmd} with more than one source file, the destination must be a directory and end with a /`);
+    const isUrl = (s: string) => /^https?:\/\//.test(s);
     for (const s of srcs) {
-      if (/^(https?|git):\/\//.test(s) || s.startsWith('git@')) {
-        throw new InvalidParameterError(`${ins.cmd} from a URL (${s}) is not supported by berth's builder yet`);
+      if (/^git:\/\//.test(s) || s.startsWith('git@') || (/^https?:\/\//.test(s) && /\.git(#.*)?$/.test(s))) {
+        throw new InvalidParameterError(`${ins.cmd} from a git repository (${s}) is not supported by berth's builder yet`);
       }
+      if (isUrl(s) && !isAdd) throw new InvalidParameterError(`source can't be a URL for COPY`);
     }
+    // ADD <url>: fetched by the daemon each build (as the classic builder), into the scratch
+    // directory; the cache key is what was fetched. --checksum verifies it.
+    const urls = srcs.filter(isUrl);
+    const fetched = urls.length ? await this.fetchUrls(urls, flagValue(ins, 'checksum')) : undefined;
+    if (!fetched && flagValue(ins, 'checksum') !== undefined) throw new InvalidParameterError('ADD --checksum is only supported for HTTP(S) sources');
     const chmodRaw = flagValue(ins, 'chmod');
     let chmod: number | undefined;
     if (chmodRaw !== undefined) {
@@ -548,13 +555,13 @@ export class Builder {
 
     await runWithSource(async (src, fromContext) => {
       const what = fromContext ? 'build context or excluded by .dockerignore' : `image or stage ${fromRef}`;
-      const plain = srcs.filter((s) => !isHeredoc(s));
+      const plain = srcs.filter((s) => !isHeredoc(s) && !isUrl(s));
       const matched: string[] = [];
       for (const s of plain) matched.push(...await matchSources(src, s, what));
       const sum = await checksumSources(src, matched, !fromContext);
       const hereSum = ins.heredocs.map((h) => `${h.name}\n${h.content}`).join('\0');
       const kind = matched.length + ins.heredocs.length > 1 ? 'multi' : (matched.length && (await src.lstat(matched[0])).isDirectory()) ? 'dir' : 'file';
-      const checksum = `${sum}:${hereSum}`;
+      const checksum = `${sum}:${hereSum}:${fetched?.sum ?? ''}`;
       // One space after #(nop) for COPY/ADD, two for metadata steps: Docker's two helpers.
       const shownDest = endsSlash && dest !== '/' ? `${dest}/` : dest;
       const createdBy = `${this.shell(st).join(' ')} #(nop) ${ins.cmd} ${kind}:${checksum.slice(0, 64)} in ${shownDest} `;
@@ -569,6 +576,9 @@ export class Builder {
             const content = h.quoted ? h.content : splitHeredoc(h.content, vars);
             await writeHeredoc(dst, dest, h.name, content, forceDir, copyOpts);
           }
+          if (fetched) {
+            await InRoot.with(fetched.dir, (u) => copyInto(u, fetched.names.map((n) => `/${n}`), dst, dest, forceDir, { ...copyOpts, rootOwned: true }));
+          }
           for (const m of matched) {
             if (isAdd && fromContext && (await src.lstat(m)).isFile() && await isArchive(src, m)) {
               await this.extractInto(src, m, dst, dest, copyOpts);
@@ -580,6 +590,47 @@ export class Builder {
         return { layer };
       }, `${fromRef ?? ''}:${checksum}:${chownSpec ?? ''}:${chmod ?? ''}`);
     });
+  }
+
+  /** Downloads each URL into a scratch directory (mode 0600, mtime from Last-Modified, as Docker). */
+  private async fetchUrls(urls: string[], checksum: string | undefined): Promise<{ dir: string; names: string[]; sum: string }> {
+    const dir = path.join(this.deps.tmpDir, `urls-${randomBytes(6).toString('hex')}`);
+    await fsp.mkdir(dir, { mode: 0o700 });
+    const names: string[] = [];
+    const sums: string[] = [];
+    for (const url of urls) {
+      const u = new URL(url);
+      const name = decodeURIComponent(u.pathname.split('/').pop() || '') || '__unnamed__';
+      let res: Response;
+      try {
+        res = await fetch(url, { redirect: 'follow' });
+      } catch (e) {
+        throw new InvalidParameterError(`failed to GET ${url}: ${(e as Error).message}`);
+      }
+      if (!res.ok || !res.body) throw new InvalidParameterError(`failed to GET ${url} with status ${res.status} ${res.statusText}`);
+      const file = path.join(dir, name);
+      const h = createHash('sha256');
+      const fh = await fsp.open(file, 'wx', 0o600);
+      try {
+        for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+          h.update(chunk);
+          await fh.write(chunk);
+        }
+      } finally {
+        await fh.close();
+      }
+      const digest = `sha256:${h.digest('hex')}`;
+      if (checksum !== undefined && checksum !== digest) {
+        throw new InvalidParameterError(`digest mismatch for ${url}: expected ${checksum}, got ${digest}`);
+      }
+      await fsp.chmod(file, 0o600);
+      const lm = res.headers.get('last-modified');
+      const when = lm && !Number.isNaN(Date.parse(lm)) ? new Date(lm) : new Date(0);
+      await fsp.utimes(file, when, when);
+      names.push(name);
+      sums.push(`${name}:${digest}:${when.getTime()}`);
+    }
+    return { dir, names, sum: sums.join(',') };
   }
 
   private async resolveChown(merged: string, spec: string): Promise<{ uid: number; gid: number }> {
