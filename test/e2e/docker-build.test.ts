@@ -304,3 +304,30 @@ test('ADD of a URL downloads it (0600, checksum verified); FROM scratch with COP
   const saved = await runCmd('sh', ['-c', `docker save e2e-build-scratch:1 | tar -t | grep -c layer.tar`], d.env);
   assert.equal(saved.stdout.trim(), '1');
 });
+
+test('stages that do not depend on each other build at the same time; their lines stay in order', async () => {
+  // Stage "listener" can only finish when stage "talker" connects to it over the (host)
+  // network: built one after the other, the listener's nc would wait out its timeout and fail.
+  const net = await import('node:net');
+  const port = await new Promise<number>((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => resolve(p)); });
+  });
+  const dir = context('parallel', {
+    Dockerfile: [
+      'FROM busybox AS listener',
+      `RUN timeout 60 nc -l -p ${port} > /got && test -s /got`,
+      'FROM busybox AS talker',
+      `RUN for i in $(seq 1 200); do echo hello-from-talker | nc 127.0.0.1 ${port} && exit 0; sleep 0.2; done; exit 1`,
+      'FROM busybox',
+      'COPY --from=listener /got /got',
+      'COPY --from=talker /bin/busybox /talker-busybox',
+      'CMD ["cat", "/got"]',
+      '',
+    ].join('\n'),
+  });
+  const r = await build(dir, '-t', 'e2e-build-parallel:1');
+  assert.equal(r.code, 0, r.stderr + r.stdout);
+  assert.equal((await docker('run', '--rm', 'e2e-build-parallel:1')).stdout, 'hello-from-talker\n');
+  const steps = [...r.stdout.matchAll(/^Step (\d+)\/8 : /gm)].map((m) => Number(m[1]));
+  assert.deepEqual(steps, [1, 2, 3, 4, 5, 6, 7, 8]);
+});

@@ -64,7 +64,14 @@ interface Stage {
   instructions: Instruction[];
 }
 
+/** Where a stage's lines go, and its step counter (numbers are fixed by the plan). */
+interface StageOutput {
+  step: number;
+  say(s: string): void;
+}
+
 interface StageState {
+  out: StageOutput;
   image: ImageRecord | null;
   config: ImageRunConfig;
   /** ARGs declared in this stage with their values (undefined: declared without a value). */
@@ -85,7 +92,6 @@ function envMap(env: string[] | null | undefined): Map<string, string> {
 export class Builder {
   /** Said after the result (Docker prints them after the image ID). */
   readonly warnings: string[] = [];
-  private step = 0;
   private totalSteps = 0;
   private readonly consumed = new Set<string>();
   private readonly metaArgs = new Map<string, string | undefined>();
@@ -107,23 +113,45 @@ export class Builder {
     if (!this.opts.quiet) this.out(s);
   }
 
-  /** Builds from the context directory; returns the final image. */
+  /**
+   * Builds from the context directory; returns the final image. Stages that do not depend on
+   * each other build at the same time; their lines are shown in the Dockerfile's order (a
+   * stage's are held until the ones before it are done), each with the step numbers the plan
+   * gives it.
+   */
   async build(contextDir: string, dockerfileText: string): Promise<ImageRecord> {
     const df = parseDockerfile(dockerfileText);
     const { stages, meta } = this.plan(df.instructions);
     for (const ins of meta) this.declareMetaArg(ins);
     const targetIdx = this.targetIndex(stages);
     const needed = this.neededStages(stages, targetIdx);
-    this.totalSteps = stages.filter((s) => needed.has(s.index)).reduce((n, s) => n + 1 + s.instructions.length, 0)
-      + (Object.keys(this.opts.labels).length ? 1 : 0);
-    let last: StageState | undefined;
-    for (const st of stages) {
-      if (!needed.has(st.index)) continue;
-      last = await this.buildStage(st, stages, contextDir, st.index === targetIdx);
-      this.stageImages.set(st.index, last.image);
-      if (st.index === targetIdx) break;
+    const order = stages.filter((s) => needed.has(s.index));
+    const labelStep = Object.keys(this.opts.labels).length ? 1 : 0;
+    this.totalSteps = order.reduce((n, s) => n + 1 + s.instructions.length, 0) + labelStep;
+    const output = new OrderedOutput(order.map((s) => s.index), (text) => this.say(text));
+    const runs = new Map<number, Promise<StageState>>();
+    let base = 0;
+    for (const st of order) {
+      const first = base;
+      base += 1 + st.instructions.length;
+      const deps = this.stageDeps(stages, st);
+      runs.set(st.index, (async () => {
+        await Promise.all(deps.map((i) => runs.get(i)!));
+        const out: StageOutput = { step: first, say: output.sink(st.index) };
+        const res = await this.buildStage(st, stages, contextDir, st.index === targetIdx, out);
+        this.stageImages.set(st.index, res.image);
+        output.finish(st.index);
+        return res;
+      })());
     }
-    if (!last || !last.image) throw new InvalidParameterError('No image was generated. Is your Dockerfile empty?');
+    const settled = await Promise.allSettled(order.map((st) => runs.get(st.index)!));
+    const failed = settled.find((r) => r.status === 'rejected');
+    if (failed) {
+      output.flushAll();
+      throw (failed as PromiseRejectedResult).reason;
+    }
+    const last = (settled[settled.length - 1] as PromiseFulfilledResult<StageState>).value;
+    if (!last.image) throw new InvalidParameterError('No image was generated. Is your Dockerfile empty?');
     const unused = Object.keys(this.opts.buildArgs).filter((k) => !this.consumed.has(k) && !PREDEFINED_ARGS.includes(k)).sort();
     if (unused.length) this.warnings.push(`[Warning] One or more build-args [${unused.join(' ')}] were not consumed\n`);
     return last.image;
@@ -175,21 +203,26 @@ export class Builder {
     return undefined;
   }
 
+  /** The stages `st` reads: its FROM and its COPY --from. */
+  private stageDeps(stages: Stage[], st: Stage): number[] {
+    const deps = new Set<number>();
+    const base = this.stageRef(stages, this.expandMeta(st.baseName), st.index);
+    if (base) deps.add(base.index);
+    for (const ins of st.instructions) {
+      const from = ins.cmd === 'COPY' ? flagValue(ins, 'from') : undefined;
+      if (!from) continue;
+      const s = this.stageRef(stages, from, st.index);
+      if (s) deps.add(s.index);
+    }
+    return [...deps];
+  }
+
   private neededStages(stages: Stage[], target: number): Set<number> {
     const needed = new Set<number>();
     const visit = (i: number): void => {
       if (needed.has(i)) return;
       needed.add(i);
-      const st = stages[i];
-      const base = this.stageRef(stages, this.expandMeta(st.baseName), i);
-      if (base) visit(base.index);
-      for (const ins of st.instructions) {
-        const from = ins.cmd === 'COPY' ? flagValue(ins, 'from') : undefined;
-        if (from) {
-          const s = this.stageRef(stages, from, i);
-          if (s) visit(s.index);
-        }
-      }
+      for (const d of this.stageDeps(stages, stages[i])) visit(d);
     };
     visit(target);
     return needed;
@@ -226,14 +259,14 @@ export class Builder {
     return m;
   }
 
-  private header(original: string): void {
-    this.step++;
-    this.say(`Step ${this.step}/${this.totalSteps} : ${original}`);
-    this.say('\n');
+  private header(st: { out: StageOutput }, original: string): void {
+    st.out.step++;
+    st.out.say(`Step ${st.out.step}/${this.totalSteps} : ${original}`);
+    st.out.say('\n');
   }
 
-  private async buildStage(stage: Stage, stages: Stage[], contextDir: string, isTarget: boolean): Promise<StageState> {
-    this.header(stage.from.original);
+  private async buildStage(stage: Stage, stages: Stage[], contextDir: string, isTarget: boolean, out: StageOutput): Promise<StageState> {
+    this.header({ out }, stage.from.original);
     const baseName = this.expandMeta(stage.baseName);
     const platform = flagValue(stage.from, 'platform');
     if (platform) this.checkPlatform(this.expandMeta(platform));
@@ -242,24 +275,24 @@ export class Builder {
     if (ref) image = this.stageImages.get(ref.index) ?? null;
     else if (baseName === 'scratch') image = null;
     else image = await resolveBaseImage(this.deps.images, baseName, { pull: this.opts.pull });
-    this.say(` ---> ${image ? shortId(image.id.slice(7)) : ''}\n`);
-    const st: StageState = { image, config: JSON.parse(JSON.stringify(image?.config.config ?? {})) as ImageRunConfig, args: new Map(), cmdSet: false };
+    out.say(` ---> ${image ? shortId(image.id.slice(7)) : ''}\n`);
+    const st: StageState = { out, image, config: JSON.parse(JSON.stringify(image?.config.config ?? {})) as ImageRunConfig, args: new Map(), cmdSet: false };
     // The base image's ONBUILD triggers run first; the image built here does not inherit them.
     const triggers = st.config.OnBuild ?? [];
     if (triggers.length) {
-      this.say(`# Executing ${triggers.length} build trigger${triggers.length > 1 ? 's' : ''}\n`);
+      st.out.say(`# Executing ${triggers.length} build trigger${triggers.length > 1 ? 's' : ''}\n`);
       st.config.OnBuild = null;
       for (const t of triggers) {
         for (const ins of parseDockerfile(t).instructions) await this.dispatch(ins, st, stages, stage.index, contextDir);
       }
     }
     for (const ins of stage.instructions) {
-      this.header(ins.original);
+      this.header(st, ins.original);
       await this.dispatch(ins, st, stages, stage.index, contextDir);
     }
     if (isTarget && Object.keys(this.opts.labels).length) {
       const text = 'LABEL ' + Object.entries(this.opts.labels).map(([k, v]) => `${JSON.stringify(k)}=${JSON.stringify(v)}`).join(' ');
-      this.header(text);
+      this.header(st, text);
       await this.dispatch(parseDockerfile(text).instructions[0], st, stages, stage.index, contextDir);
     }
     if (!st.image) {
@@ -295,10 +328,10 @@ export class Builder {
     if (!this.opts.noCache) {
       const hit = await this.deps.cache.get(key, (id) => this.deps.images.store.has(id));
       if (hit) {
-        this.say(' ---> Using cache\n');
+        st.out.say(' ---> Using cache\n');
         st.image = this.deps.images.store.get(hit)!;
         st.config = JSON.parse(JSON.stringify(st.image.config.config ?? {})) as ImageRunConfig;
-        this.say(` ---> ${shortId(hit.slice(7))}\n`);
+        st.out.say(` ---> ${shortId(hit.slice(7))}\n`);
         return;
       }
     }
@@ -321,10 +354,10 @@ export class Builder {
       }
     }
     if (made.container && (this.opts.rm || this.opts.forceRm)) {
-      this.say(`Removing intermediate container ${shortId(made.container.id)}\n`);
+      st.out.say(`Removing intermediate container ${shortId(made.container.id)}\n`);
       await this.deps.containers.remove(made.container.id, { force: true }).catch(() => undefined);
     }
-    this.say(` ---> ${shortId(st.image.id.slice(7))}\n`);
+    st.out.say(` ---> ${shortId(st.image.id.slice(7))}\n`);
   }
 
   private async dispatch(ins: Instruction, st: StageState, stages: Stage[], stageIdx: number, contextDir: string): Promise<void> {
@@ -430,8 +463,8 @@ export class Builder {
           ...(this.opts.shmSize ? { ShmSize: this.opts.shmSize } : {}),
         },
       });
-      this.say(` ---> Running in ${shortId(Id)}\n`);
-      const code = await this.runContainer(Id);
+      st.out.say(` ---> Running in ${shortId(Id)}\n`);
+      const code = await this.runContainer(Id, st.out);
       if (code !== 0) {
         if (this.opts.forceRm) await this.deps.containers.remove(Id, { force: true }).catch(() => undefined);
         throw new BuildStepError(`The command '${cmd.join(' ')}' returned a non-zero code: ${code}`, code);
@@ -442,10 +475,10 @@ export class Builder {
   }
 
   /** Starts the container with its output streamed to the build's; returns the exit code. */
-  private async runContainer(id: string): Promise<number> {
+  private async runContainer(id: string, out: StageOutput): Promise<number> {
     const session = await this.deps.containers.attach(id, { stdin: false, stdout: true, stderr: true });
     const ended = new Promise<void>((resolve) => session.once('end', () => resolve()));
-    session.on('data', (_s: string, chunk: Buffer) => this.say(chunk.toString('utf8')));
+    session.on('data', (_s: string, chunk: Buffer) => out.say(chunk.toString('utf8')));
     const exited = this.deps.containers.wait(id, 'next-exit');
     try {
       await this.deps.containers.start(id);
@@ -654,6 +687,43 @@ export class Builder {
       });
     } finally {
       await fsp.rm(tmp, { recursive: true, force: true });
+    }
+  }
+}
+
+/**
+ * Lines of stages that run at the same time, shown in the Dockerfile's order: the first
+ * unfinished stage writes through, later ones are held until it is done.
+ */
+class OrderedOutput {
+  private readonly held = new Map<number, string[]>();
+  private readonly done = new Set<number>();
+  private head = 0;
+  constructor(private readonly order: number[], private readonly write: (s: string) => void) {}
+
+  sink(idx: number): (s: string) => void {
+    return (s) => {
+      if (this.order[this.head] === idx) this.write(s);
+      else (this.held.get(idx) ?? this.held.set(idx, []).get(idx)!).push(s);
+    };
+  }
+
+  finish(idx: number): void {
+    this.done.add(idx);
+    while (this.head < this.order.length && this.done.has(this.order[this.head])) {
+      this.head++;
+      const next = this.order[this.head];
+      if (next === undefined) break;
+      for (const s of this.held.get(next) ?? []) this.write(s);
+      this.held.delete(next);
+    }
+  }
+
+  /** A failed build: everything held is shown, in order. */
+  flushAll(): void {
+    for (const idx of this.order.slice(this.head)) {
+      for (const s of this.held.get(idx) ?? []) this.write(s);
+      this.held.delete(idx);
     }
   }
 }
