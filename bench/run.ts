@@ -9,6 +9,7 @@ import { startDaemon, type TestDaemon } from '../test/helpers/daemon';
 import { benchPull } from './pull';
 import { pushBench } from './push';
 import { loadBench } from './load';
+import { benchBuild } from './build';
 
 const run = promisify(execFile);
 const RUNS = Number(process.env.BENCH_RUNS ?? 30);
@@ -191,6 +192,7 @@ async function main(): Promise<void> {
     const push = await pushBench(d);
     // docker load and layer import (bench/load.ts), against dockerd when installed
     const load = process.env.BENCH_LOAD === '0' ? 'skipped (BENCH_LOAD=0)' : await loadBench();
+    const build = process.env.BENCH_NO_BUILD === '1' ? 'skipped (BENCH_NO_BUILD=1)' : await benchBuild(d);
     const result = {
       machine: { cpus: (await import('node:os')).cpus().length, kernel: (await import('node:os')).release() },
       docker_run_rm_network_none_true: summary(none),
@@ -203,6 +205,7 @@ async function main(): Promise<void> {
       pull_from_loopback_registry: pull,
       push,
       load_and_extract: load,
+      build,
       budgets: { run_p50_ms: 120, bridge_p50_ms: 150, idle_rss_mb: 80, per_container_mb: 3 },
     };
     process.stdout.write(JSON.stringify(result, null, 2) + '\n');

@@ -8,6 +8,7 @@ import { registerDistributionRoutes } from './routes/distribution';
 import { registerSwarmRoutes } from './routes/swarm';
 import { registerSystemRoutes } from './routes/system';
 import { registerVolumeRoutes } from './routes/volumes';
+import { registerBuildRoutes } from './routes/build';
 import { diskUsage } from '../engine/system/df';
 import { checkImagePlatform } from '../engine/images/types';
 import { Router } from './router';
@@ -34,5 +35,6 @@ export function buildRouter(engine: Engine): Router {
   registerDistributionRoutes(r, engine.images);
   registerExecRoutes(r, engine.execs);
   registerVolumeRoutes(r, engine.volumes);
+  registerBuildRoutes(r, { images: engine.images, containers: engine.containers, builds: engine.builds });
   return r;
 }

@@ -17,6 +17,7 @@ import * as attach from './commands/attach';
 import * as exec from './commands/exec';
 import * as lc from './commands/lifecycle';
 import * as img from './commands/imagecmds';
+import * as build from './commands/build';
 import * as sys from './commands/system';
 import * as update from './commands/update';
 import * as volumes from './commands/volumes';
@@ -107,6 +108,7 @@ export function buildProgram(cli: Cli): Command {
   img.registerImport(program, cli);
   img.registerLoad(program, cli);
   img.registerSave(program, cli);
+  build.register(program, cli);
   sys.registerVersion(program, cli);
   sys.registerInfo(program, cli);
   registry.registerPull(program, cli);
@@ -142,6 +144,7 @@ export function buildProgram(cli: Cli): Command {
   img.registerHistory(image, cli);
   img.registerRmi(image, cli, 'rm');
   img.registerTag(image, cli);
+  build.register(image, cli);
   img.registerImport(image, cli);
   img.registerLoad(image, cli);
   img.registerSave(image, cli);

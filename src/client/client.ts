@@ -572,6 +572,29 @@ export class Client {
     return this.jsonStream<JsonMessage>(res);
   }
 
+  /** POST /build (classic builder): the context tar streamed as the body. */
+  async imageBuild(body: Readable, opts: {
+    tags?: string[]; dockerfile?: string; buildArgs?: Record<string, string>; labels?: Record<string, string>;
+    target?: string; noCache?: boolean; pull?: boolean; quiet?: boolean; networkMode?: string;
+  } = {}): Promise<JsonStream<JsonMessage>> {
+    const res = await this.request('POST', '/build', {
+      query: {
+        t: opts.tags && opts.tags.length ? opts.tags : undefined,
+        dockerfile: opts.dockerfile ?? 'Dockerfile',
+        buildargs: opts.buildArgs && Object.keys(opts.buildArgs).length ? JSON.stringify(opts.buildArgs) : undefined,
+        labels: opts.labels && Object.keys(opts.labels).length ? JSON.stringify(opts.labels) : undefined,
+        target: opts.target || undefined,
+        nocache: opts.noCache ? '1' : undefined,
+        pull: opts.pull ? '1' : undefined,
+        q: opts.quiet ? '1' : undefined,
+        networkmode: opts.networkMode || undefined,
+        version: '1',
+      },
+      body, contentType: 'application/x-tar', dedicated: true,
+    });
+    return this.jsonStream<JsonMessage>(res);
+  }
+
   /** POST /images/load with a tar body. */
   async imageLoad(body: Readable, opts: { quiet?: boolean } = {}): Promise<JsonStream<JsonMessage>> {
     const res = await this.request('POST', '/images/load', { query: { quiet: opts.quiet ? '1' : '0' }, body, contentType: 'application/x-tar', dedicated: true });

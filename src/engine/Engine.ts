@@ -7,6 +7,7 @@ import { errorMessage } from '../lib/errors';
 import { log } from '../lib/log';
 import type { DaemonConfig } from './config';
 import { ContainerService } from './containers/ContainerService';
+import { BuildService } from './build/BuildService';
 import { EventBus } from './events/EventBus';
 import { ExecService } from './exec/ExecService';
 import { HealthService } from './health/HealthService';
@@ -25,6 +26,7 @@ export class Engine {
     readonly execs: ExecService,
     readonly health: HealthService,
     readonly volumes: VolumeService,
+    readonly builds: BuildService,
   ) {}
 
   static async open(config: DaemonConfig): Promise<Engine> {
@@ -54,7 +56,9 @@ export class Engine {
     images.setContainersUsingImage((id) => containers.usingImage(id));
     // Also matches the writable layers with the records (orphans, torn mount records).
     await containers.restore();
-    return new Engine(config, events, images, containers, execs, health, volumes);
+    const builds = new BuildService({ dataRoot: config.dataRoot, images, containers });
+    await builds.reconcile();
+    return new Engine(config, events, images, containers, execs, health, volumes, builds);
   }
 
   async imageId(ref: string): Promise<string | undefined> {

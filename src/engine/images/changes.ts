@@ -142,8 +142,11 @@ function parseHealthcheck(rest: string): HealthConfig {
   return hc;
 }
 
-/** Applies the change instructions to a copy of `base` and returns it. */
-export function applyChanges(base: ImageRunConfig, changes: string[]): ImageRunConfig {
+/**
+ * Applies the change instructions to a copy of `base` and returns it. `opts.args` are variables
+ * substitution sees besides the config's Env (a build's ARGs; Env wins, as in Docker).
+ */
+export function applyChanges(base: ImageRunConfig, changes: string[], opts: { args?: Map<string, string> } = {}): ImageRunConfig {
   const cfg: ImageRunConfig = JSON.parse(JSON.stringify(base ?? {})) as ImageRunConfig;
   let cmdSet = false;
   const shell = (): string[] => (cfg.Shell && cfg.Shell.length ? cfg.Shell : ['/bin/sh', '-c']);
@@ -155,7 +158,7 @@ export function applyChanges(base: ImageRunConfig, changes: string[]): ImageRunC
       const instr = m[1].toUpperCase();
       const rest = m[2];
       if (!ALLOWED.has(instr)) throw new InvalidParameterError(`${m[1].toLowerCase()} is not a valid change command`);
-      const env = envMap(cfg.Env ?? []);
+      const env = new Map([...(opts.args ?? []), ...envMap(cfg.Env ?? [])]);
       switch (instr) {
         case 'CMD': {
           const json = parseJsonArray(rest);

@@ -1,0 +1,333 @@
+// Builds through the real docker CLI's classic builder (DOCKER_BUILDKIT=0) against berthd: the
+// images run, and their files, users, env, entrypoints and history are what the Dockerfile says;
+// multi-stage builds with --target; the cache (all hits on a second build, a one-file change
+// rebuilding from its COPY, surviving a restart); ADD of a local tar; failing steps.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { test } from 'node:test';
+import { runCmd, useDaemon, type TestDaemon } from '../helpers/daemon';
+
+let d: TestDaemon;
+useDaemon((x) => { d = x; });
+
+const docker = (...args: string[]) => d.docker(args);
+const build = (dir: string, ...args: string[]) => runCmd('docker', ['build', ...args, dir], { ...d.env, DOCKER_BUILDKIT: '0' });
+
+/** A context directory with these files (relative path -> content). */
+function context(name: string, files: Record<string, string>): string {
+  const dir = path.join(d.root, 'ctx', name);
+  fs.rmSync(dir, { recursive: true, force: true });
+  for (const [rel, content] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
+    fs.writeFileSync(path.join(dir, rel), content);
+  }
+  return dir;
+}
+
+const inspect = async (ref: string) => JSON.parse((await docker('image', 'inspect', ref)).stdout)[0];
+const cacheHits = (out: string) => (out.match(/ ---> Using cache/g) ?? []).length;
+
+test('a build makes an image with its files, user, env, workdir, entrypoint, cmd and history', async () => {
+  const dir = context('basic', {
+    Dockerfile: [
+      '# syntax=docker/dockerfile:1',
+      'FROM busybox',
+      'LABEL org.example.kind="e2e build"',
+      'ENV GREETING=hello \\',
+      '    TARGET=world',
+      'RUN echo "$GREETING $TARGET" > /greeting && \\',
+      '    echo app:x:1234:1234::/home/app:/bin/sh >> /etc/passwd && echo app:x:1234: >> /etc/group',
+      'COPY --chown=app:app files/ /srv/files/',
+      'COPY ["one.txt", "/srv/"]',
+      'WORKDIR /srv',
+      'USER app',
+      'EXPOSE 8080/tcp',
+      'ENTRYPOINT ["sh", "-c", "echo entry: $0 $@; cat /greeting", "first"]',
+      'CMD ["second"]',
+      '',
+    ].join('\n'),
+    'files/a.txt': 'A\n',
+    'files/sub/b.txt': 'B\n',
+    'one.txt': 'one\n',
+  });
+  const r = await build(dir, '-t', 'e2e-build-basic:1');
+  assert.equal(r.code, 0, r.stderr + r.stdout);
+  assert.match(r.stdout, /^Step 1\/11 : FROM busybox$/m);
+  assert.match(r.stdout, /^Step 4\/11 : RUN echo "\$GREETING \$TARGET" > \/greeting && +echo app:x:1234/m);
+  assert.match(r.stdout, / ---> Running in [a-f0-9]{12}\n/);
+  assert.match(r.stdout, /Removing intermediate container [a-f0-9]{12}/);
+  assert.match(r.stdout, /Successfully built [a-f0-9]{12}\nSuccessfully tagged e2e-build-basic:1\n/);
+
+  const run = await docker('run', '--rm', 'e2e-build-basic:1');
+  assert.equal(run.code, 0, run.stderr);
+  assert.equal(run.stdout, 'entry: first second\nhello world\n');
+  const look = await docker('run', '--rm', '--entrypoint', 'sh', 'e2e-build-basic:1', '-c',
+    'id -u; id -g; pwd; stat -c "%U:%G %a %n" /srv/files /srv/files/a.txt /srv/files/sub/b.txt /srv/one.txt; cat /srv/files/sub/b.txt');
+  assert.equal(look.code, 0, look.stderr);
+  assert.equal(look.stdout, '1234\n1234\n/srv\napp:app 755 /srv/files\napp:app 644 /srv/files/a.txt\napp:app 644 /srv/files/sub/b.txt\nroot:root 644 /srv/one.txt\nB\n');
+
+  const img = await inspect('e2e-build-basic:1');
+  assert.equal(img.Config.User, 'app');
+  assert.equal(img.Config.WorkingDir, '/srv');
+  assert.deepEqual(img.Config.Entrypoint, ['sh', '-c', 'echo entry: $0 $@; cat /greeting', 'first']);
+  assert.deepEqual(img.Config.Cmd, ['second']);
+  assert.ok(img.Config.Env.includes('GREETING=hello') && img.Config.Env.includes('TARGET=world'));
+  assert.deepEqual(img.Config.ExposedPorts, { '8080/tcp': {} });
+  assert.equal(img.Config.Labels['org.example.kind'], 'e2e build');
+  const base = await inspect('busybox');
+  // RUN and the two COPYs make layers; WORKDIR of a directory the COPY made changes nothing.
+  assert.equal(img.RootFS.Layers.length, base.RootFS.Layers.length + 3);
+
+  const hist = (await docker('history', '--no-trunc', '--format', '{{.CreatedBy}}', 'e2e-build-basic:1')).stdout.trim().split('\n');
+  assert.equal(hist[0], '/bin/sh -c #(nop)  CMD ["second"]');
+  assert.equal(hist[3], '/bin/sh -c #(nop)  USER app');
+  assert.equal(hist[4], '/bin/sh -c #(nop)  WORKDIR /srv');
+  assert.match(hist[5], /^\/bin\/sh -c #\(nop\) COPY file:[a-f0-9]{64} in \/srv\/ $/);
+  assert.match(hist[6], /^\/bin\/sh -c #\(nop\) COPY dir:[a-f0-9]{64} in \/srv\/files\/ $/);
+  assert.match(hist[7], /^\/bin\/sh -c echo "\$GREETING \$TARGET" > \/greeting && +echo app:x:1234:1234/);
+  // The image's history marks the steps without a layer as empty ones.
+  const sizes = (await docker('history', '--format', '{{.Size}}', 'e2e-build-basic:1')).stdout.trim().split('\n');
+  assert.deepEqual(sizes.slice(0, 5), ['0B', '0B', '0B', '0B', '0B']);
+});
+
+test('a second identical build is all cache hits; a one-file change rebuilds from the COPY that reads it', async () => {
+  const files = {
+    Dockerfile: 'FROM busybox\nCOPY a.txt /a.txt\nRUN cat /a.txt > /a.copy\nCOPY b.txt /b.txt\nRUN cat /b.txt > /b.copy\nCMD ["cat", "/a.copy", "/b.copy"]\n',
+    'a.txt': 'a1\n', 'b.txt': 'b1\n',
+  };
+  const dir = context('cache', files);
+  const first = await build(dir, '-t', 'e2e-build-cache:1');
+  assert.equal(first.code, 0, first.stderr + first.stdout);
+  assert.equal(cacheHits(first.stdout), 0);
+  const id1 = (await inspect('e2e-build-cache:1')).Id;
+
+  // Touching mtimes changes nothing: the cache keys on content and metadata.
+  const later = new Date(Date.now() + 3600_000);
+  fs.utimesSync(path.join(dir, 'a.txt'), later, later);
+  const second = await build(dir, '-t', 'e2e-build-cache:2');
+  assert.equal(second.code, 0, second.stderr);
+  assert.equal(cacheHits(second.stdout), 5);
+  assert.doesNotMatch(second.stdout, /Running in/);
+  assert.equal((await inspect('e2e-build-cache:2')).Id, id1);
+
+  fs.writeFileSync(path.join(dir, 'b.txt'), 'b2\n');
+  const third = await build(dir, '-t', 'e2e-build-cache:3');
+  assert.equal(third.code, 0, third.stderr);
+  assert.equal(cacheHits(third.stdout), 2, third.stdout); // COPY a.txt and its RUN
+  assert.match(third.stdout, /Step 4\/6 : COPY b.txt \/b.txt\n ---> [a-f0-9]{12}\n/);
+  assert.equal((await docker('run', '--rm', 'e2e-build-cache:3')).stdout, 'a1\nb2\n');
+
+  // --no-cache rebuilds every step; the COPY layer comes out byte for byte the same (its file's
+  // mtime is the same as in the third build; a.txt's was moved after the first).
+  const fresh = await build(dir, '--no-cache', '-t', 'e2e-build-cache:4');
+  assert.equal(fresh.code, 0, fresh.stderr);
+  assert.equal(cacheHits(fresh.stdout), 0);
+  const l3 = (await inspect('e2e-build-cache:3')).RootFS.Layers;
+  const l4 = (await inspect('e2e-build-cache:4')).RootFS.Layers;
+  const n = (await inspect('busybox')).RootFS.Layers.length;
+  assert.equal(l4[n + 2], l3[n + 2], 'COPY b.txt gives the same diff ID');
+});
+
+test('the cache survives a daemon restart', async () => {
+  const dir = context('restart', { Dockerfile: 'FROM busybox\nRUN echo one > /one\nCOPY f /f\n', f: 'f\n' });
+  const first = await build(dir, '-t', 'e2e-build-restart:1');
+  assert.equal(first.code, 0, first.stderr);
+  await d.stopDaemon();
+  await d.start();
+  const again = await build(dir, '-t', 'e2e-build-restart:2');
+  assert.equal(again.code, 0, again.stderr);
+  assert.equal(cacheHits(again.stdout), 2, again.stdout);
+  assert.equal((await inspect('e2e-build-restart:1')).Id, (await inspect('e2e-build-restart:2')).Id);
+  assert.deepEqual(fs.readdirSync(path.join(d.dataRoot, 'builder', 'tmp')).length, 0);
+});
+
+test('a 3-stage build: COPY --from a stage, FROM a stage, --target, stages the target does not need are skipped', async () => {
+  const dir = context('stages', {
+    Dockerfile: [
+      'ARG BASE=busybox',
+      'FROM ${BASE} AS builder',
+      'RUN mkdir /out && echo compiled > /out/app',
+      'FROM busybox AS broken',
+      'RUN echo this stage must not run && exit 9',
+      'FROM builder AS tested',
+      'RUN test -f /out/app && echo ok > /out/tested',
+      'FROM busybox AS final',
+      'COPY --from=tested /out/ /app/',
+      'COPY --from=0 /out/app /app/again',
+      'CMD ["cat", "/app/app", "/app/tested", "/app/again"]',
+      'FROM busybox AS after',
+      'RUN exit 7',
+      '',
+    ].join('\n'),
+  });
+  const r = await build(dir, '--target', 'final', '-t', 'e2e-build-stages:1');
+  assert.equal(r.code, 0, r.stderr + r.stdout);
+  assert.doesNotMatch(r.stdout, /must not run/);
+  assert.doesNotMatch(r.stdout, /exit 7/);
+  assert.match(r.stdout, /Step 1\/8 : FROM \$\{BASE\} AS builder\n ---> [a-f0-9]{12}\n/);
+  assert.equal((await docker('run', '--rm', 'e2e-build-stages:1')).stdout, 'compiled\nok\ncompiled\n');
+  const missing = await build(dir, '--target', 'nope');
+  assert.notEqual(missing.code, 0);
+  assert.match(missing.stderr + missing.stdout, /failed to reach build target nope in Dockerfile/);
+});
+
+test('ADD extracts a local tar; .dockerignore with exceptions applies; heredocs; build args', async () => {
+  const dir = context('add', {
+    Dockerfile: [
+      'FROM busybox',
+      'ARG WHO=nobody',
+      'ADD bundle.tar.gz /opt/',
+      'COPY . /ctx/',
+      'RUN <<EOF',
+      'echo "heredoc ran for $WHO" > /heredoc.txt',
+      'EOF',
+      'COPY <<EOT /etc/motd',
+      'welcome $WHO',
+      'EOT',
+      '',
+    ].join('\n'),
+    '.dockerignore': '*.log\nsecret/\n!keep.log\n',
+    'drop.log': 'x', 'keep.log': 'kept\n', 'secret/key': 'k', 'plain.txt': 'p\n',
+  });
+  const src = path.join(d.root, 'ctx', 'bundle-src');
+  fs.mkdirSync(path.join(src, 'pkg', 'bin'), { recursive: true });
+  fs.writeFileSync(path.join(src, 'pkg', 'bin', 'tool'), '#!/bin/sh\necho tool\n', { mode: 0o755 });
+  execFileSync('tar', ['-C', src, '--owner=0', '--group=0', '-czf', path.join(dir, 'bundle.tar.gz'), 'pkg']);
+  const r = await build(dir, '--build-arg', 'WHO=tester', '--build-arg', 'UNUSED=1', '-t', 'e2e-build-add:1');
+  assert.equal(r.code, 0, r.stderr + r.stdout);
+  assert.match(r.stdout, /\[Warning\] One or more build-args \[UNUSED\] were not consumed/);
+  const out = await docker('run', '--rm', 'e2e-build-add:1', 'sh', '-c',
+    '/opt/pkg/bin/tool; cat /heredoc.txt /etc/motd; ls -A /ctx | sort | tr "\\n" " "');
+  assert.equal(out.code, 0, out.stderr);
+  assert.equal(out.stdout, 'tool\nheredoc ran for tester\nwelcome tester\n.dockerignore Dockerfile bundle.tar.gz keep.log plain.txt ');
+});
+
+test('a failing RUN fails the build with its output and exit code; bad input is refused clearly', async () => {
+  const dir = context('fail', { Dockerfile: 'FROM busybox\nRUN echo failing output && exit 3\n' });
+  const r = await build(dir);
+  assert.equal(r.code, 3);
+  assert.match(r.stdout, /failing output/);
+  assert.match(r.stderr, /The command '\/bin\/sh -c echo failing output && exit 3' returned a non-zero code: 3/);
+
+  const noBase = await build(context('nobase', { Dockerfile: 'FROM e2e-no-such-base:1\n' }));
+  assert.notEqual(noBase.code, 0);
+  assert.match(noBase.stderr, /pull access denied for e2e-no-such-base/);
+
+  const badInstr = await build(context('badinstr', { Dockerfile: 'FROM busybox\nFROBNICATE x\n' }));
+  assert.notEqual(badInstr.code, 0);
+  assert.match(badInstr.stderr, /unknown instruction: FROBNICATE/i);
+
+  const mem = await build(context('mem', { Dockerfile: 'FROM busybox\n' }), '--memory', '64m');
+  assert.notEqual(mem.code, 0);
+  assert.match(mem.stderr, /memory/);
+});
+
+test('ONBUILD triggers run in the child build; -q prints only the image ID', async () => {
+  const parent = context('onbuild-parent', { Dockerfile: 'FROM busybox\nONBUILD RUN echo triggered > /trigger.txt\n' });
+  assert.equal((await build(parent, '-t', 'e2e-build-onbuild:parent')).code, 0);
+  const child = context('onbuild-child', { Dockerfile: 'FROM e2e-build-onbuild:parent\nCMD ["cat", "/trigger.txt"]\n' });
+  const q = await build(child, '-q', '-t', 'e2e-build-onbuild:child');
+  assert.equal(q.code, 0, q.stderr);
+  assert.match(q.stdout.trim(), /^sha256:[a-f0-9]{64}$/);
+  assert.equal((await docker('run', '--rm', 'e2e-build-onbuild:child')).stdout, 'triggered\n');
+  assert.equal((await inspect('e2e-build-onbuild:child')).Config.OnBuild, null);
+});
+
+test('berth build: -t, -f outside the context, --build-arg, --target, --label, --no-cache, -q; .dockerignore honoured', async () => {
+  const dir = context('berth', {
+    'app.txt': 'app\n', 'notes.md': 'excluded\n', '.dockerignore': '*.md\n',
+  });
+  const dockerfile = path.join(d.root, 'ctx', 'berth.Dockerfile');
+  fs.writeFileSync(dockerfile, [
+    'FROM busybox AS base',
+    'ARG FLAVOUR=plain',
+    'COPY . /in/',
+    'RUN echo "$FLAVOUR" > /flavour',
+    'FROM base AS extra',
+    'RUN exit 5',
+    '',
+  ].join('\n'));
+  const r = await d.berth(['build', '-f', dockerfile, '-t', 'e2e-berth-build', '-t', 'e2e-berth-build:two',
+    '--build-arg', 'FLAVOUR=spicy', '--target', 'base', '--label', 'made.by=berth', dir]);
+  assert.equal(r.code, 0, r.stderr + r.stdout);
+  assert.match(r.stdout, /^Step 1\/5 : FROM busybox AS base$/m);
+  assert.match(r.stdout, /Successfully tagged e2e-berth-build:latest\nSuccessfully tagged e2e-berth-build:two\n/);
+  const out = await docker('run', '--rm', 'e2e-berth-build:two', 'sh', '-c', 'cat /flavour; ls -A /in | sort | tr "\\n" " "');
+  assert.equal(out.stdout, 'spicy\n.dockerignore app.txt ');
+  assert.equal((await inspect('e2e-berth-build')).Config.Labels['made.by'], 'berth');
+
+  const again = await d.berth(['build', '-f', dockerfile, '--target', 'base', '--build-arg', 'FLAVOUR=spicy', '--label', 'made.by=berth', dir]);
+  assert.equal(cacheHits(again.stdout), 4, again.stdout);
+  const q = await d.berth(['build', '-q', '--no-cache', '-f', dockerfile, '--target', 'base', dir]);
+  assert.equal(q.code, 0, q.stderr);
+  assert.match(q.stdout, /^sha256:[a-f0-9]{64}\n$/);
+
+  const fail = await d.berth(['build', '-f', dockerfile, dir]);
+  assert.equal(fail.code, 5);
+  assert.match(fail.stderr, /The command '\/bin\/sh -c exit 5' returned a non-zero code: 5/);
+});
+
+test('ADD of a URL downloads it (0600, checksum verified); FROM scratch with COPY', async () => {
+  const http = await import('node:http');
+  let body = 'served v1\n';
+  const server = http.createServer((_req, res) => {
+    res.writeHead(200, { 'Last-Modified': 'Wed, 21 Oct 2015 07:28:00 GMT', 'Content-Length': Buffer.byteLength(body) });
+    res.end(body);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as { port: number }).port;
+  try {
+    const url = `http://127.0.0.1:${port}/files/served.txt`;
+    const dir = context('addurl', { Dockerfile: `FROM busybox\nADD ${url} /dl/\nCMD ["sh", "-c", "stat -c '%a %Y' /dl/served.txt; cat /dl/served.txt"]\n` });
+    const r = await build(dir, '-t', 'e2e-build-url:1');
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    assert.equal((await docker('run', '--rm', 'e2e-build-url:1')).stdout, '600 1445412480\nserved v1\n');
+    // Fetched again each build: a changed body misses the cache.
+    body = 'served v2\n';
+    const again = await build(dir, '-t', 'e2e-build-url:2');
+    assert.equal(cacheHits(again.stdout), 0, again.stdout);
+    assert.match((await docker('run', '--rm', 'e2e-build-url:2')).stdout, /served v2/);
+    const bad = await build(context('addsum', { Dockerfile: `FROM busybox\nADD --checksum=sha256:${'0'.repeat(64)} ${url} /x\n` }));
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /digest mismatch/);
+  } finally {
+    server.close();
+  }
+
+  const scratch = context('scratch', { Dockerfile: 'FROM scratch\nCOPY only.txt /\nCMD ["/nothing"]\n', 'only.txt': 'alone\n' });
+  const s = await build(scratch, '-t', 'e2e-build-scratch:1');
+  assert.equal(s.code, 0, s.stderr + s.stdout);
+  const img = await inspect('e2e-build-scratch:1');
+  assert.equal(img.RootFS.Layers.length, 1);
+  const saved = await runCmd('sh', ['-c', `docker save e2e-build-scratch:1 | tar -t | grep -c layer.tar`], d.env);
+  assert.equal(saved.stdout.trim(), '1');
+});
+
+test('stages that do not depend on each other build at the same time; their lines stay in order', async () => {
+  // Stage "listener" can only finish when stage "talker" connects to it over the (host)
+  // network: built one after the other, the listener's nc would wait out its timeout and fail.
+  const net = await import('node:net');
+  const port = await new Promise<number>((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => resolve(p)); });
+  });
+  const dir = context('parallel', {
+    Dockerfile: [
+      'FROM busybox AS listener',
+      `RUN timeout 60 nc -l -p ${port} > /got && test -s /got`,
+      'FROM busybox AS talker',
+      `RUN for i in $(seq 1 200); do echo hello-from-talker | nc 127.0.0.1 ${port} && exit 0; sleep 0.2; done; exit 1`,
+      'FROM busybox',
+      'COPY --from=listener /got /got',
+      'COPY --from=talker /bin/busybox /talker-busybox',
+      'CMD ["cat", "/got"]',
+      '',
+    ].join('\n'),
+  });
+  const r = await build(dir, '-t', 'e2e-build-parallel:1');
+  assert.equal(r.code, 0, r.stderr + r.stdout);
+  assert.equal((await docker('run', '--rm', 'e2e-build-parallel:1')).stdout, 'hello-from-talker\n');
+  const steps = [...r.stdout.matchAll(/^Step (\d+)\/8 : /gm)].map((m) => Number(m[1]));
+  assert.deepEqual(steps, [1, 2, 3, 4, 5, 6, 7, 8]);
+});
