@@ -3,6 +3,7 @@ import type { Engine } from '../engine/Engine';
 import { registerContainerRoutes } from './routes/containers';
 import { registerExecRoutes } from './routes/exec';
 import { registerImageRoutes } from './routes/images';
+import { registerNetworkRoutes } from './routes/networks';
 import { registerSwarmRoutes } from './routes/swarm';
 import { registerSystemRoutes } from './routes/system';
 import { diskUsage } from '../engine/system/df';
@@ -28,5 +29,6 @@ export function buildRouter(engine: Engine): Router {
   });
   registerImageRoutes(r, engine.images);
   registerExecRoutes(r, engine.execs);
+  registerNetworkRoutes(r, engine.networks);
   return r;
 }

@@ -7,6 +7,10 @@ import { errorMessage } from '../lib/errors';
 import { log } from '../lib/log';
 import type { DaemonConfig } from './config';
 import { ContainerService } from './containers/ContainerService';
+import { containerAttachments } from './containers/attachments';
+import { networkAttachment } from './containers/attachments/network';
+import { NetworkService } from './networks/NetworkService';
+import { LocalNetworkStore } from '../store/networks/LocalNetworkStore';
 import { EventBus } from './events/EventBus';
 import { ExecService } from './exec/ExecService';
 import { HealthService } from './health/HealthService';
@@ -21,6 +25,7 @@ export class Engine {
     readonly containers: ContainerService,
     readonly execs: ExecService,
     readonly health: HealthService,
+    readonly networks: NetworkService,
   ) {}
 
   static async open(config: DaemonConfig): Promise<Engine> {
@@ -36,16 +41,19 @@ export class Engine {
       images, events,
       probe: (id, cmd, timeoutMs, maxOutput) => execs!.runCaptured(id, cmd, timeoutMs, maxOutput),
     });
+    const networks = await NetworkService.open(config, new LocalNetworkStore(config.dataRoot));
     const containers = new ContainerService({
       config, images, rootfs: layers, runtime, events, swapLimitSupported: swapLimitSupported(), health,
+      networks, attachments: containerAttachments(process.env, networkAttachment(networks)),
       // A force-deleted image keeps its layers while containers use them: free them after the last one.
       onRemoved: (c) => void images.resolve(c.Image).catch(() => images.gcLayers().catch(() => undefined)),
     });
+    networks.bindContainers({ get: (r) => containers.store.get(r), all: () => containers.store.all(), save: (c) => containers.store.save(c) });
     execs = new ExecService(containers);
     images.setContainersUsingImage((id) => containers.usingImage(id));
     // Also matches the writable layers with the records (orphans, torn mount records).
     await containers.restore();
-    return new Engine(config, events, images, containers, execs, health);
+    return new Engine(config, events, images, containers, execs, health, networks);
   }
 
   async imageId(ref: string): Promise<string | undefined> {

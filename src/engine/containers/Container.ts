@@ -103,6 +103,8 @@ export interface ContainerRecord {
   RestartCount: number;
   /** True once `docker stop`/`kill` asked it to stop (restart policies honour it). */
   HasBeenManuallyStopped: boolean;
+  /** The networks asked for beyond NetworkMode's defaults, by network name (Docker's EndpointsConfig: Aliases, IPAMConfig, MacAddress). */
+  NetworkEndpoints?: Record<string, { IPAMConfig?: { IPv4Address?: string } | null; Aliases?: string[] | null; MacAddress?: string; Links?: string[] | null }>;
 }
 
 export const ZERO_TIME = '0001-01-01T00:00:00Z';

@@ -16,7 +16,7 @@ import { AttachmentRunner } from './attachments/runner';
 import type { Attachment } from './attachments/types';
 import type { ContainerRecord } from './Container';
 import { ContainerStore } from './ContainerStore';
-import type { ContainerContext, HealthMonitor } from './context';
+import type { ContainerContext, HealthMonitor, ContainerNetworks } from './context';
 import { createContainer } from './create';
 import type { CreateRequest } from './createConfig';
 import { ExitMonitor, type ExitInfo } from './ExitMonitor';
@@ -50,6 +50,8 @@ export interface ContainerDeps {
   health?: HealthMonitor;
   /** Set up around every task, in this order; the daemon's list (attachments/index.ts) by default. */
   attachments?: Attachment[];
+  /** Networks (create checks what a container asks of them). */
+  networks?: ContainerNetworks;
 }
 
 export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
@@ -86,6 +88,7 @@ export class ContainerService {
       publish: (c, action, extra) => this.publish(c, action, extra),
       logPath: (id) => this.logPath(id),
       onRemoved: (c) => deps.onRemoved?.(c),
+      networks: deps.networks,
     };
     this.supervisor = new Supervisor(shared, deps.health);
     this.ctx = { ...shared, supervisor: this.supervisor };

@@ -4,8 +4,9 @@ import { etcFiles } from './etcFiles';
 import { JOURNAL_ENV, journalAttachment } from './journal';
 import type { Attachment } from './types';
 
-export function containerAttachments(env: NodeJS.ProcessEnv = process.env): Attachment[] {
-  const list: Attachment[] = [etcFiles];
+export function containerAttachments(env: NodeJS.ProcessEnv = process.env, network?: Attachment): Attachment[] {
+  // The network first: etc-files writes what it prepared (address, resolvers).
+  const list: Attachment[] = [...(network ? [network] : []), etcFiles];
   // The test seam (journal.ts): only when berthd's environment names a journal directory.
   const journal = env[JOURNAL_ENV];
   if (journal) return [journalAttachment('journal-first', journal), ...list, journalAttachment('journal-last', journal)];
