@@ -597,6 +597,7 @@ export class NetworkService implements ContainerNetworks {
             netns: l.rec.Netns, createNetns: false, ifname: e.Ifname, hostIf: e.HostIf, mac: e.MacAddress,
             address: `${e.IPAddress}/${e.IPPrefixLen}`, mtu: n.Mtu ?? this.conf.mtu, bridge: n.Bridge!, alias: this.alias(c.Id.slice(0, 12)),
           });
+          if (this.conf.iptables && n.Options[OPT_ICC] === 'false') await this.fw.addIsolatedPorts([e.HostIf]);
           await this.store.saveEndpoints(l.rec);
         } catch (err) {
           l.rec.Endpoints = l.rec.Endpoints.filter((x) => x !== e);
@@ -625,6 +626,7 @@ export class NetworkService implements ContainerNetworks {
           l.rec.Ports = [];
         }
         await deleteEndpoint(e.HostIf).catch(() => undefined);
+        if (this.conf.iptables && n.Options[OPT_ICC] === 'false') await this.fw.removeIsolatedPorts([e.HostIf]).catch(() => undefined);
         l.rec.Endpoints = l.rec.Endpoints.filter((x) => x !== e);
         await this.store.saveEndpoints(l.rec);
       }
