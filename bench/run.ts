@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { type Durability, writeJsonAtomic } from '../src/lib/atomic';
 import { startDaemon, type TestDaemon } from '../test/helpers/daemon';
+import { networkBench } from './network';
 
 const run = promisify(execFile);
 const RUNS = Number(process.env.BENCH_RUNS ?? 30);
@@ -167,6 +168,7 @@ async function main(): Promise<void> {
     const bridge = await dockerRun(d, 'default');
     const bare = await bareRunc(d);
     const stateWrites = await stateFsyncCost(d);
+    const net = await networkBench(d, RUNS);
     const mem = await memoryAndRestart(d);
     const result = {
       machine: { cpus: (await import('node:os')).cpus().length, kernel: (await import('node:os')).release() },
@@ -176,6 +178,7 @@ async function main(): Promise<void> {
       ratio_p50_berth_over_runc: Number((percentile(none, 50) / percentile(bare, 50)).toFixed(2)),
       durable_state_writes: stateWrites,
       with_idle_containers: mem,
+      network: net,
       budgets: { run_p50_ms: 120, bridge_p50_ms: 150, idle_rss_mb: 80, per_container_mb: 3 },
     };
     process.stdout.write(JSON.stringify(result, null, 2) + '\n');

@@ -18,6 +18,7 @@ import * as lc from './commands/lifecycle';
 import * as img from './commands/imagecmds';
 import * as sys from './commands/system';
 import * as update from './commands/update';
+import * as network from './commands/network';
 
 /** Rewrite `--flag=true|false` for boolean flags, which commander does not accept. */
 export function preprocessArgs(argv: string[]): string[] {
@@ -104,6 +105,8 @@ export function buildProgram(cli: Cli): Command {
   img.registerSave(program, cli);
   sys.registerVersion(program, cli);
   sys.registerInfo(program, cli);
+  network.register(program, cli);
+  network.registerPort(program, cli);
 
   // container management group
   const container = program.command('container').description('Manage containers').usage('COMMAND');
@@ -120,6 +123,7 @@ export function buildProgram(cli: Cli): Command {
   logs.register(container, cli);
   inspect.registerTyped(container, cli, 'container');
   top.register(container, cli);
+  network.registerPort(container, cli);
   stats.register(container, cli);
   attach.register(container, cli);
   img.registerExport(container, cli);

@@ -189,3 +189,30 @@ test('berthd killed -9 and restarted: running containers keep their rules and DN
   await ok(['rm', '-f', keep, gone]);
   await ok(['network', 'rm', 'crash-a']);
 });
+
+test('the berth CLI: network create/ls/inspect/connect/disconnect/rm/prune and port', async () => {
+  const b = async (args: string[]) => {
+    const r = await d.berth(args);
+    assert.equal(r.code, 0, `berth ${args.join(' ')}: ${r.stderr}`);
+    return r.stdout.trim();
+  };
+  const id = await b(['network', 'create', '--subnet', subnet(11), '--label', 'k=v', 'cli-net']);
+  assert.match(id, /^[0-9a-f]{64}$/);
+  const ls = await b(['network', 'ls']);
+  assert.match(ls.split('\n')[0], /^NETWORK ID\s+NAME\s+DRIVER\s+SCOPE$/);
+  assert.match(ls, new RegExp(`${id.slice(0, 12)}\\s+cli-net\\s+bridge\\s+local`));
+  assert.equal(await b(['network', 'ls', '-q', '--no-trunc', '--filter', 'label=k=v']), id);
+  assert.equal(await b(['network', 'inspect', '-f', '{{(index .IPAM.Config 0).Subnet}}', 'cli-net']), subnet(11));
+  const c = await ok(['run', '-d', '-p', '127.0.0.1:0:80', 'busybox', 'sleep', '60']);
+  const port = await b(['port', c, '80']);
+  assert.match(port, /^127\.0\.0\.1:\d+$/);
+  assert.equal(await b(['port', c]), `80/tcp -> ${port}`);
+  await b(['network', 'connect', '--alias', 'x1', 'cli-net', c]);
+  assert.ok((await inspect(c)).NetworkSettings.Networks['cli-net'].IPAddress);
+  const rm = await d.berth(['network', 'rm', 'cli-net']);
+  assert.notEqual(rm.code, 0);
+  assert.match(rm.stderr, /has active endpoints/);
+  await b(['network', 'disconnect', 'cli-net', c]);
+  await ok(['rm', '-f', c]);
+  assert.match(await b(['network', 'prune', '-f']), /cli-net/);
+});
