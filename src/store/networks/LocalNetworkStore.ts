@@ -38,7 +38,8 @@ export class LocalNetworkStore implements NetworkStore {
     return { networks, endpoints, unreadable };
   }
 
-  saveNetwork(n: NetworkRecord): Promise<void> {
+  async saveNetwork(n: NetworkRecord): Promise<void> {
+    await fsp.mkdir(this.dir, { recursive: true, mode: 0o700 });
     return writeJsonAtomic(path.join(this.dir, `${n.Id}.json`), n, 0o600, 'full');
   }
 
@@ -46,7 +47,8 @@ export class LocalNetworkStore implements NetworkStore {
     await fsp.rm(path.join(this.dir, `${id}.json`), { force: true });
   }
 
-  saveEndpoints(e: ContainerEndpoints): Promise<void> {
+  async saveEndpoints(e: ContainerEndpoints): Promise<void> {
+    await fsp.mkdir(this.epDir, { recursive: true, mode: 0o700 });
     // 'record': the file's own fsync; a lost directory entry after a power cut means a
     // container whose namespace is gone with the reboot anyway.
     return writeJsonAtomic(path.join(this.epDir, `${e.ContainerId}.json`), e, 0o600, 'record');
