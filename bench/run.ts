@@ -10,6 +10,7 @@ import { benchPull } from './pull';
 import { pushBench } from './push';
 import { loadBench } from './load';
 import { benchBuild } from './build';
+import { networkBench } from './network';
 
 const run = promisify(execFile);
 const RUNS = Number(process.env.BENCH_RUNS ?? 30);
@@ -186,6 +187,7 @@ async function main(): Promise<void> {
     const bare = await bareRunc(d);
     const volumes = await volumeRuns(d);
     const stateWrites = await stateFsyncCost(d);
+    const net = await networkBench(d, RUNS);
     const mem = await memoryAndRestart(d);
     // BENCH_PULL=0 skips the registry pulls (they need ~1 minute and the debian test images)
     const pull = process.env.BENCH_PULL === '0' ? 'skipped (BENCH_PULL=0)' : await benchPull();
@@ -206,6 +208,7 @@ async function main(): Promise<void> {
       push,
       load_and_extract: load,
       build,
+      network: net,
       budgets: { run_p50_ms: 120, bridge_p50_ms: 150, idle_rss_mb: 80, per_container_mb: 3 },
     };
     process.stdout.write(JSON.stringify(result, null, 2) + '\n');

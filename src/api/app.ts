@@ -5,6 +5,7 @@ import { registerArchiveRoutes } from './routes/archive';
 import { registerExecRoutes } from './routes/exec';
 import { registerImageRoutes } from './routes/images';
 import { registerDistributionRoutes } from './routes/distribution';
+import { registerNetworkRoutes } from './routes/networks';
 import { registerSwarmRoutes } from './routes/swarm';
 import { registerSystemRoutes } from './routes/system';
 import { registerVolumeRoutes } from './routes/volumes';
@@ -36,5 +37,6 @@ export function buildRouter(engine: Engine): Router {
   registerExecRoutes(r, engine.execs);
   registerVolumeRoutes(r, engine.volumes);
   registerBuildRoutes(r, { images: engine.images, containers: engine.containers, builds: engine.builds });
+  registerNetworkRoutes(r, engine.networks);
   return r;
 }

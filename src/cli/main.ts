@@ -23,6 +23,7 @@ import * as update from './commands/update';
 import * as volumes from './commands/volumes';
 import * as registry from './commands/registry';
 import * as df from './commands/df';
+import * as network from './commands/network';
 
 /** Rewrite `--flag=true|false` for boolean flags, which commander does not accept. */
 export function preprocessArgs(argv: string[]): string[] {
@@ -115,6 +116,8 @@ export function buildProgram(cli: Cli): Command {
   registry.registerPush(program, cli);
   registry.registerLogin(program, cli);
   registry.registerLogout(program, cli);
+  network.register(program, cli);
+  network.registerPort(program, cli);
 
   // container management group
   const container = program.command('container').description('Manage containers').usage('COMMAND');
@@ -131,6 +134,7 @@ export function buildProgram(cli: Cli): Command {
   logs.register(container, cli);
   inspect.registerTyped(container, cli, 'container');
   top.register(container, cli);
+  network.registerPort(container, cli);
   stats.register(container, cli);
   attach.register(container, cli);
   img.registerExport(container, cli);

@@ -8,6 +8,7 @@ import { ApiError, ConnectionError, StreamError } from './errors';
 import { Endpoint, parseHost, resolveHost } from './host';
 import { jsonLines, jsonLinesRaw } from './stream';
 import type {
+  NetworkSummary,
   ContainerCreateBody, ContainerInspect, ContainerPruneReport, ContainerSummary, CreateResponse, EventMessage,
   Filters, HistoryItem, ImageDeleteItem, ImageInspect, ImagePruneReport, ImageSummary, JsonMessage, StatsJSON,
   SystemInfo, TopResult, VersionInfo, WaitResult,
@@ -267,6 +268,32 @@ export class Client {
     const res = await this.request(method, path, o);
     await readBody(res).catch(() => undefined);
     return res.statusCode ?? 0;
+  }
+
+  // ---------------------------------------------------------------- networks
+
+  networkList(filters?: Filters): Promise<NetworkSummary[]> {
+    return this.json<NetworkSummary[]>('GET', '/networks', { query: { filters: encodeFilters(filters) } });
+  }
+
+  networkCreate(body: Record<string, unknown>): Promise<{ Id: string; Warning?: string }> {
+    return this.json('POST', '/networks/create', { body });
+  }
+
+  async networkRemove(id: string): Promise<void> {
+    await this.noContent('DELETE', `/networks/${encodeURIComponent(id)}`);
+  }
+
+  networkPrune(filters?: Filters): Promise<{ NetworksDeleted: string[] | null }> {
+    return this.json('POST', '/networks/prune', { query: { filters: encodeFilters(filters) } });
+  }
+
+  async networkConnect(id: string, container: string, endpoint: Record<string, unknown> = {}): Promise<void> {
+    await this.noContent('POST', `/networks/${encodeURIComponent(id)}/connect`, { body: { Container: container, EndpointConfig: endpoint } });
+  }
+
+  async networkDisconnect(id: string, container: string, force = false): Promise<void> {
+    await this.noContent('POST', `/networks/${encodeURIComponent(id)}/disconnect`, { body: { Container: container, Force: force } });
   }
 
   /** Close every connection (pending waits, follows, pooled sockets). */

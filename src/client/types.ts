@@ -279,3 +279,15 @@ export interface JsonMessage {
   errorDetail?: { code?: number; message?: string };
   aux?: Record<string, unknown>;
 }
+
+/** An item of `GET /networks` (the fields the CLI reads). */
+export interface NetworkSummary {
+  Id: string;
+  Name: string;
+  Driver: string;
+  Scope: string;
+  Created: string;
+  Internal: boolean;
+  EnableIPv6: boolean;
+  Labels: Record<string, string> | null;
+}

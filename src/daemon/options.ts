@@ -2,7 +2,7 @@
 // and a key given in both is an error, as dockerd does.
 import * as fs from 'node:fs';
 import { Command } from 'commander';
-import type { DaemonConfig } from '../engine/config';
+import { DEFAULT_ADDRESS_POOLS, type DaemonConfig } from '../engine/config';
 
 export interface DaemonOptions extends DaemonConfig {
   hosts: string[];
@@ -32,6 +32,16 @@ interface DaemonJson {
   'registry-mirrors'?: string[];
   'insecure-registries'?: string[];
   'max-concurrent-downloads'?: number;
+  bridge?: string;
+  bip?: string;
+  'fixed-cidr'?: string;
+  mtu?: number;
+  'ip-masq'?: boolean;
+  icc?: boolean;
+  iptables?: boolean;
+  'default-address-pools'?: { base: string; size: number }[];
+  /** berth's own: the name of its nftables tables (default "berth"); two daemons on one host need two. */
+  'nftables-table'?: string;
 }
 
 const collect = (v: string, prev: string[]) => [...prev, v];
@@ -78,6 +88,15 @@ export function parseDaemonOptions(argv: string[]): DaemonOptions {
     .option('--registry-mirror <url>', 'preferred Docker Hub mirror (repeatable)', collect, [])
     .option('--insecure-registry <host|cidr>', 'registry reached over HTTP or unverified TLS (repeatable)', collect, [])
     .option('--max-concurrent-downloads <n>', 'layer downloads at once per pull', undefined)
+    .option('-b, --bridge <name>', 'the default bridge network\'s device (default "berth0")')
+    .option('--bip <cidr>', 'the default bridge\'s address and subnet ("10.1.0.1/24")')
+    .option('--fixed-cidr <cidr>', 'the part of the default bridge\'s subnet containers get addresses from')
+    .option('--mtu <bytes>', 'MTU of the default bridge and its containers\' interfaces', (v) => Number(v))
+    .option('--ip-masq <bool>', 'outbound NAT for the default bridge (true)', (v) => v !== 'false')
+    .option('--icc <bool>', 'traffic between containers on the default bridge (true)', (v) => v !== 'false')
+    .option('--iptables <bool>', 'write packet filter rules (nftables; true)', (v) => v !== 'false')
+    .option('--default-address-pool <base=CIDR,size=N>', 'where new networks\' subnets come from', collect, [])
+    .option('--nftables-table <name>', 'name of berth\'s nftables tables (default "berth")')
     .version('0.1.0', '-v, --version')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
@@ -86,6 +105,8 @@ export function parseDaemonOptions(argv: string[]): DaemonOptions {
     host: string[]; dataRoot?: string; execRoot?: string; pidfile?: string; configFile: string; logLevel?: string; debug?: boolean;
     defaultRuntime?: string; liveRestore?: boolean; tlsverify?: boolean; tlscacert?: string; tlscert?: string; tlskey?: string;
     registryMirror: string[]; insecureRegistry: string[]; maxConcurrentDownloads?: string;
+    bridge?: string; bip?: string; fixedCidr?: string; mtu?: number; ipMasq?: boolean; icc?: boolean; iptables?: boolean;
+    defaultAddressPool: string[]; nftablesTable?: string;
   }>();
   let file: DaemonJson = {};
   const explicitFile = cmd.getOptionValueSource('configFile') === 'cli';
@@ -124,7 +145,20 @@ export function parseDaemonOptions(argv: string[]): DaemonOptions {
     registryMirrors: listOption(f.registryMirror, file, 'registry-mirrors', conflicts),
     insecureRegistries: listOption(f.insecureRegistry, file, 'insecure-registries', conflicts),
     maxConcurrentDownloads: positiveInt(pick(f.maxConcurrentDownloads === undefined ? undefined : Number(f.maxConcurrentDownloads), 'max-concurrent-downloads', 3), 'max-concurrent-downloads'),
+    network: {
+      bridge: pick(f.bridge, 'bridge', 'berth0'),
+      bip: pick<string | undefined>(f.bip, 'bip', undefined),
+      fixedCidr: pick<string | undefined>(f.fixedCidr, 'fixed-cidr', undefined),
+      mtu: pick(f.mtu, 'mtu', 1500),
+      ipMasq: pick(f.ipMasq, 'ip-masq', true),
+      icc: pick(f.icc, 'icc', true),
+      iptables: pick(f.iptables, 'iptables', true),
+      nftTable: pick(f.nftablesTable, 'nftables-table', 'berth'),
+      addressPools: f.defaultAddressPool.length ? f.defaultAddressPool.map(parsePool) : file['default-address-pools'] ?? DEFAULT_ADDRESS_POOLS,
+    },
   };
+  if (!/^[a-zA-Z0-9_-]{1,32}$/.test(opts.network!.nftTable)) throw new Error(`invalid nftables-table ${opts.network!.nftTable}`);
+  if (opts.network!.bridge.length > 15) throw new Error(`invalid bridge name ${opts.network!.bridge}: at most 15 characters`);
   if (conflicts.length) {
     throw new Error(`the following directives are specified both as a flag and in the configuration file: ${conflicts.join(', ')}`);
   }
@@ -144,4 +178,12 @@ export function parseDaemonOptions(argv: string[]): DaemonOptions {
     if (!h.startsWith('tcp://') && !h.startsWith('unix://')) throw new Error(`invalid host ${h}: use unix:///path or tcp://host:port`);
   }
   return opts;
+}
+
+/** --default-address-pool base=10.10.0.0/16,size=24 */
+function parsePool(v: string): { base: string; size: number } {
+  const kv = Object.fromEntries(v.split(',').map((p) => p.split('=', 2) as [string, string]));
+  const size = Number(kv.size);
+  if (!kv.base || !Number.isInteger(size)) throw new Error(`invalid default-address-pool ${v}: want base=CIDR,size=N`);
+  return { base: kv.base, size };
 }

@@ -8,6 +8,9 @@ import { log } from '../lib/log';
 import type { DaemonConfig } from './config';
 import { ContainerService } from './containers/ContainerService';
 import { BuildService } from './build/BuildService';
+import { networkAttachment } from './containers/attachments/network';
+import { NetworkService } from './networks/NetworkService';
+import { LocalNetworkStore } from '../store/networks/LocalNetworkStore';
 import { EventBus } from './events/EventBus';
 import { ExecService } from './exec/ExecService';
 import { HealthService } from './health/HealthService';
@@ -27,6 +30,7 @@ export class Engine {
     readonly health: HealthService,
     readonly volumes: VolumeService,
     readonly builds: BuildService,
+    readonly networks: NetworkService,
   ) {}
 
   static async open(config: DaemonConfig): Promise<Engine> {
@@ -47,18 +51,21 @@ export class Engine {
       images, events,
       probe: (id, cmd, timeoutMs, maxOutput) => execs!.runCaptured(id, cmd, timeoutMs, maxOutput),
     });
+    const networks = await NetworkService.open(config, new LocalNetworkStore(config.dataRoot));
     const containers = new ContainerService({
       config, images, rootfs: layers, runtime, events, swapLimitSupported: swapLimitSupported(), health, volumes,
+      networks, networkAttachment: networkAttachment(networks),
       // A force-deleted image keeps its layers while containers use them: free them after the last one.
       onRemoved: (c) => void images.resolve(c.Image).catch(() => images.gcLayers().catch(() => undefined)),
     });
+    networks.bindContainers({ get: (r) => containers.store.get(r), all: () => containers.store.all(), save: (c) => containers.store.save(c) });
     execs = new ExecService(containers);
     images.setContainersUsingImage((id) => containers.usingImage(id));
     // Also matches the writable layers with the records (orphans, torn mount records).
     await containers.restore();
     const builds = new BuildService({ dataRoot: config.dataRoot, images, containers });
     await builds.reconcile();
-    return new Engine(config, events, images, containers, execs, health, volumes, builds);
+    return new Engine(config, events, images, containers, execs, health, volumes, builds, networks);
   }
 
   async imageId(ref: string): Promise<string | undefined> {

@@ -21,6 +21,8 @@ export interface DaemonConfig {
   insecureRegistries?: string[];
   /** daemon.json `max-concurrent-downloads` (3). */
   maxConcurrentDownloads?: number;
+  /** Networking (networkConfigOf gives the defaults when absent). */
+  network?: NetworkConfig;
 }
 
 export function containersDir(c: DaemonConfig): string {
@@ -35,4 +37,34 @@ export function runtimeOf(c: DaemonConfig, name: string): RuntimeConfig {
   const rt = c.runtimes[name];
   if (!rt) throw new Error(`unknown runtime ${name}`);
   return rt;
+}
+
+/** The daemon's networking settings (flags and daemon.json: bridge, bip, fixed-cidr, mtu, ip-masq, icc, iptables, default-address-pools). */
+export interface NetworkConfig {
+  /** The default bridge network's device ("berth0"). */
+  bridge: string;
+  /** The default bridge's gateway address with prefix ("10.1.0.1/24"); else the first free pool. */
+  bip?: string;
+  /** Where the default bridge hands out addresses (a part of its subnet). */
+  fixedCidr?: string;
+  mtu: number;
+  ipMasq: boolean;
+  icc: boolean;
+  /** false: berth writes no nftables rules at all (no NAT, no port maps, no isolation). */
+  iptables: boolean;
+  /** The name of berth's nftables tables (`table ip <name>`, `table bridge <name>`). */
+  nftTable: string;
+  /** Where subnets of new networks come from: blocks of `base`, `size` bits each. */
+  addressPools: { base: string; size: number }[];
+}
+
+export const DEFAULT_ADDRESS_POOLS = [
+  ...Array.from({ length: 15 }, (_, i) => ({ base: `172.${17 + i}.0.0/16`, size: 16 })),
+  { base: '192.168.0.0/16', size: 20 },
+];
+
+export function networkConfigOf(c: DaemonConfig): NetworkConfig {
+  return c.network ?? {
+    bridge: 'berth0', mtu: 1500, ipMasq: true, icc: true, iptables: true, nftTable: 'berth', addressPools: DEFAULT_ADDRESS_POOLS,
+  };
 }

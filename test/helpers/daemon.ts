@@ -1,6 +1,7 @@
 // Starts a real berthd on private roots and a private socket, for one test file.
 // Everything it makes (containers, mounts, processes, files) is removed by stop().
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as os from 'node:os';
@@ -35,7 +36,7 @@ export class TestDaemon {
   async start(): Promise<void> {
     this.stderr = '';
     this.proc = spawn(BERTHD, ['--data-root', this.dataRoot, '--exec-root', this.execRoot, '-H', this.host,
-      '--config-file', path.join(this.root, 'daemon.json'), ...this.extraArgs], { stdio: ['ignore', 'ignore', 'pipe'] });
+      '--config-file', path.join(this.root, 'daemon.json'), ...networkArgsUnlessConfigured(this.root), ...this.extraArgs], { stdio: ['ignore', 'ignore', 'pipe'] });
     this.proc.stderr!.on('data', (b: Buffer) => { this.stderr += b.toString(); });
     const deadline = Date.now() + 20_000;
     for (;;) {
@@ -130,8 +131,70 @@ export class TestDaemon {
       await Promise.all(list.map((c) => this.request('DELETE', `/containers/${c.Id}?force=1`).catch(() => undefined)));
       await this.stopDaemon();
     }
+    this.leaks = await networkLeaks(this.root);
     await cleanupRoot(this.root);
   }
+
+  /** What stop() found of the daemon's network devices, namespaces and port rules before cleaning up (networkLeaks). */
+  leaks: string[] = [];
+}
+
+/**
+ * Host-global network names of the daemon on `root` (parallel test daemons must not share
+ * them): its default bridge, its nftables tables, a /24 for the default bridge and a /16 pool
+ * for its other networks, all derived from the root's name.
+ */
+export function networkNames(root: string): { bridge: string; table: string; bip: string; pool: string } {
+  const tag = path.basename(root).replace(/[^a-zA-Z0-9]/g, '').slice(-10);
+  const h = createHash('sha256').update(path.basename(root)).digest();
+  const a = 64 + (h[0] % 128);
+  return { bridge: `b${tag}`.slice(0, 15), table: `bt_${tag}`, bip: `10.${a}.${h[1]}.1/24`, pool: `10.${a}.0.0/16` };
+}
+
+export function networkArgs(root: string): string[] {
+  const n = networkNames(root);
+  return ['--bridge', n.bridge, '--bip', n.bip, '--nftables-table', n.table, '--default-address-pool', `base=${n.pool},size=24`];
+}
+
+function networkArgsUnlessConfigured(root: string): string[] {
+  let conf: Record<string, unknown> = {};
+  try { conf = JSON.parse(fs.readFileSync(path.join(root, 'daemon.json'), 'utf8')); } catch { /* none */ }
+  return ['bridge', 'bip', 'nftables-table', 'default-address-pools'].some((k) => k in conf) ? [] : networkArgs(root);
+}
+
+/**
+ * What a stopped daemon left of its networking: veths and bridges (other than its default
+ * bridge, which outlives the daemon as docker0 does), namespace files under its exec root,
+ * published-port elements in its nftables maps. Empty when nothing leaked.
+ */
+export async function networkLeaks(root: string): Promise<string[]> {
+  const { bridge, table } = networkNames(root);
+  const out: string[] = [];
+  for (const dev of fs.readdirSync('/sys/class/net')) {
+    let alias = '';
+    try { alias = fs.readFileSync(`/sys/class/net/${dev}/ifalias`, 'utf8').trim(); } catch { continue; }
+    if (alias.startsWith(`berth:${table}:`) && dev !== bridge) out.push(`device ${dev} (${alias})`);
+  }
+  const mounts = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4]).filter((m) => m && m.startsWith(path.join(root, 'e', 'netns')));
+  out.push(...mounts.map((m) => `netns mount ${m}`));
+  const nft = await run('nft', ['list', 'table', 'ip', table]).then((r) => r.stdout, () => '');
+  for (const map of ['pub_any', 'pub_ip']) {
+    const m = new RegExp(`map ${map} \\{[^}]*elements = \\{([^}]*)\\}`).exec(nft);
+    if (m) out.push(`nft ${table} ${map}: ${m[1].trim()}`);
+  }
+  return out;
+}
+
+/** Deletes the devices and nftables tables of the daemon named by `root` (networkNames). */
+export async function removeNetworkLeftovers(root: string): Promise<void> {
+  const { table } = networkNames(root);
+  for (const dev of fs.readdirSync('/sys/class/net')) {
+    let alias = '';
+    try { alias = fs.readFileSync(`/sys/class/net/${dev}/ifalias`, 'utf8').trim(); } catch { continue; }
+    if (alias.startsWith(`berth:${table}:`)) await run('ip', ['link', 'del', 'dev', dev]).catch(() => undefined);
+  }
+  await run('nft', ['delete', 'table', 'ip', table]).catch(() => undefined);
+  await run('nft', ['delete', 'table', 'bridge', table]).catch(() => undefined);
 }
 
 export async function cleanupRoot(root: string): Promise<void> {
@@ -139,6 +202,7 @@ export async function cleanupRoot(root: string): Promise<void> {
   await run('sh', ['-c', `for p in $(pgrep -f -- "${root}" || true); do kill -9 $p 2>/dev/null; done`]).catch(() => undefined);
   const mounts = fs.readFileSync('/proc/mounts', 'utf8').split('\n').map((l) => l.split(' ')[1]).filter((m) => m && m.startsWith(root));
   for (const m of mounts.sort().reverse()) await run('umount', ['-l', m]).catch(() => undefined);
+  await removeNetworkLeftovers(root);
   await run('sh', ['-c', `for d in /sys/fs/cgroup/*/berth-test-${path.basename(root)} /sys/fs/cgroup/berth-test-${path.basename(root)}; do [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} \\; 2>/dev/null; done; true`]).catch(() => undefined);
   fs.rmSync(root, { recursive: true, force: true });
 }

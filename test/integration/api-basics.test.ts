@@ -68,8 +68,10 @@ test('malformed JSON and missing objects get Docker-shaped errors, and the daemo
 });
 
 test('a second daemon on the same socket is refused', async () => {
-  const { runCmd, BERTHD } = await import('../helpers/daemon');
-  const r = await runCmd(BERTHD, ['--data-root', d.dataRoot + '2', '--exec-root', d.execRoot + '2', '-H', d.host, '--config-file', d.root + '/daemon.json'], process.env, { timeout: 10_000 });
+  const { runCmd, BERTHD, networkArgs, removeNetworkLeftovers } = await import('../helpers/daemon');
+  const r = await runCmd(BERTHD, ['--data-root', d.dataRoot + '2', '--exec-root', d.execRoot + '2', '-H', d.host, '--config-file', d.root + '/daemon.json',
+    ...networkArgs(d.root + '2')], process.env, { timeout: 10_000 });
+  await removeNetworkLeftovers(d.root + '2');
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /in use/);
   fs.rmSync(d.dataRoot + '2', { recursive: true, force: true });

@@ -17,7 +17,7 @@ import { listenUnix } from '../../src/daemon/listen';
 import { parseDaemonOptions } from '../../src/daemon/options';
 import { Engine } from '../../src/engine/Engine';
 import { setLogLevel } from '../../src/lib/log';
-import { cleanupRoot, runCmd, TestDaemon } from '../helpers/daemon';
+import { cleanupRoot, networkArgs, runCmd, TestDaemon } from '../helpers/daemon';
 
 let d: TestDaemon;
 let engine: Engine;
@@ -27,7 +27,7 @@ before(async () => {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'bt-'));
   fs.writeFileSync(path.join(root, 'daemon.json'), JSON.stringify({ 'cgroup-parent': `/berth-test-${path.basename(root)}` }));
   d = new TestDaemon(root); // not started: used for its paths, request() and ensureBusybox()
-  const opts = parseDaemonOptions(['--data-root', d.dataRoot, '--exec-root', d.execRoot, '-H', d.host, '--config-file', path.join(root, 'daemon.json')]);
+  const opts = parseDaemonOptions(['--data-root', d.dataRoot, '--exec-root', d.execRoot, '-H', d.host, '--config-file', path.join(root, 'daemon.json'), ...networkArgs(root)]);
   setLogLevel('error');
   fs.mkdirSync(opts.dataRoot, { recursive: true, mode: 0o711 });
   engine = await Engine.open(opts);

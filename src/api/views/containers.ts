@@ -12,18 +12,54 @@ function networkName(mode: string): string {
   return mode === 'default' ? 'bridge' : mode;
 }
 
-function endpoint(): Record<string, unknown> {
+type Live = NonNullable<ContainerDetails['network']>['endpoints'][number];
+
+function endpoint(c: ContainerRecord, name: string, live?: Live): Record<string, unknown> {
+  const req = c.NetworkEndpoints?.[name];
+  const e = live?.ep;
+  const user = !['bridge', 'host', 'none'].includes(name);
   return {
-    IPAMConfig: null, Links: null, Aliases: null, MacAddress: '', NetworkID: '', EndpointID: '', Gateway: '',
-    IPAddress: '', IPPrefixLen: 0, IPv6Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0,
-    DriverOpts: null, DNSNames: null,
+    IPAMConfig: req?.IPAMConfig ?? null, Links: null, Aliases: req?.Aliases?.length ? req.Aliases : null,
+    MacAddress: e?.MacAddress ?? '', NetworkID: live?.networkId ?? '', EndpointID: e?.EndpointId ?? '', Gateway: e?.Gateway ?? '',
+    IPAddress: e?.IPAddress ?? '', IPPrefixLen: e?.IPPrefixLen ?? 0, IPv6Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0,
+    DriverOpts: null,
+    // Docker's DNSNames: the names the embedded DNS answers for (user networks only).
+    DNSNames: user && e ? [c.Name.slice(1), ...e.Aliases, c.Id.slice(0, 12)] : null,
   };
 }
 
-function networks(c: ContainerRecord): Record<string, unknown> {
+function networks(c: ContainerRecord, net?: ContainerDetails['network']): Record<string, unknown> {
   const mode = c.HostConfig.NetworkMode;
   if (mode.startsWith('container:')) return {};
-  return { [networkName(mode)]: endpoint() };
+  const names = [networkName(mode), ...Object.keys(c.NetworkEndpoints ?? {}).filter((k) => k !== networkName(mode))];
+  return Object.fromEntries(names.map((n) => [n, endpoint(c, n, net?.endpoints.find((x) => x.name === n || x.networkId === n))]));
+}
+
+/** Docker's NetworkSettings.Ports: every exposed or published port, null when not published. */
+function portsView(c: ContainerRecord, net?: ContainerDetails['network']): Record<string, { HostIp: string; HostPort: string }[] | null> {
+  const out: Record<string, { HostIp: string; HostPort: string }[] | null> = {};
+  for (const k of Object.keys(c.Config.ExposedPorts ?? {})) out[k] = null;
+  for (const k of Object.keys((c.HostConfig.PortBindings ?? {}) as object)) out[k.includes('/') ? k : `${k}/tcp`] = null;
+  if (!net || !c.State.Running) return out;
+  for (const p of net.ports) {
+    const key = `${p.containerPort}/${p.proto}`;
+    (out[key] ??= []).push({ HostIp: p.hostIp || '0.0.0.0', HostPort: String(p.hostPort) });
+  }
+  return out;
+}
+
+function summaryPorts(c: ContainerRecord, net?: ContainerDetails['network']): Record<string, unknown>[] {
+  const out: Record<string, unknown>[] = [];
+  const published = new Set<string>();
+  for (const p of (c.State.Running ? net?.ports : undefined) ?? []) {
+    published.add(`${p.containerPort}/${p.proto}`);
+    out.push({ IP: p.hostIp || '0.0.0.0', PrivatePort: p.containerPort, PublicPort: p.hostPort, Type: p.proto });
+  }
+  for (const k of Object.keys(c.Config.ExposedPorts ?? {})) {
+    const [port, proto = 'tcp'] = k.split('/');
+    if (!published.has(`${port}/${proto}`)) out.push({ PrivatePort: Number(port), Type: proto });
+  }
+  return out;
 }
 
 /** `Mounts` as Docker shows them: volumes with Name and Driver, binds and --mount tmpfs without. */
@@ -64,15 +100,24 @@ export function containerInspectView(d: ContainerDetails): Record<string, unknow
     },
     Mounts: mountsView(c),
     Config: c.Config,
-    NetworkSettings: {
-      Bridge: '', SandboxID: '', SandboxKey: '', HairpinMode: false, LinkLocalIPv6Address: '', LinkLocalIPv6PrefixLen: 0,
-      Ports: {}, SecondaryIPAddresses: null, SecondaryIPv6Addresses: null, EndpointID: '', Gateway: '',
-      GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, IPAddress: '', IPPrefixLen: 0, IPv6Gateway: '', MacAddress: '',
-      Networks: networks(c),
-    },
+    NetworkSettings: networkSettingsView(d),
   };
   if (d.sizes) Object.assign(out, { SizeRw: d.sizes.rw, SizeRootFs: d.sizes.rootFs });
   return out;
+}
+
+function networkSettingsView(d: ContainerDetails): Record<string, unknown> {
+  const c = d.record;
+  const nets = networks(c, d.network);
+  // Docker repeats the default bridge's endpoint at the top level (deprecated, still read).
+  const b = (networkName(c.HostConfig.NetworkMode) === 'bridge' ? nets.bridge : undefined) as Record<string, unknown> | undefined;
+  const sandbox = c.State.Running && d.network?.endpoints.length ? d.network.endpoints[0].ep.EndpointId : '';
+  return {
+    Bridge: '', SandboxID: sandbox, SandboxKey: d.sandboxKey ?? '', HairpinMode: false, LinkLocalIPv6Address: '', LinkLocalIPv6PrefixLen: 0,
+    Ports: portsView(c, d.network), SecondaryIPAddresses: null, SecondaryIPv6Addresses: null, EndpointID: b?.EndpointID ?? '', Gateway: b?.Gateway ?? '',
+    GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, IPAddress: b?.IPAddress ?? '', IPPrefixLen: b?.IPPrefixLen ?? 0, IPv6Gateway: '', MacAddress: b?.MacAddress ?? '',
+    Networks: nets,
+  };
 }
 
 /** The stored HostConfig with the masked and read-only paths in effect (Docker: null when privileged). */
@@ -106,7 +151,7 @@ export function statusString(c: ContainerRecord, now = Date.now()): string {
 }
 
 /** One item of `GET /containers/json` (and of `GET /system/df`'s Containers). */
-export function containerSummaryView({ record: c, sizes }: ListedContainer): Record<string, unknown> {
+export function containerSummaryView({ record: c, sizes, network }: ListedContainer): Record<string, unknown> {
   const out: Record<string, unknown> = {
     Id: c.Id,
     Names: [c.Name],
@@ -114,12 +159,12 @@ export function containerSummaryView({ record: c, sizes }: ListedContainer): Rec
     ImageID: c.Image,
     Command: commandString(c),
     Created: Math.floor(Date.parse(c.Created) / 1000),
-    Ports: [],
+    Ports: summaryPorts(c, network),
     Labels: c.Config.Labels ?? {},
     State: c.State.Status,
     Status: statusString(c),
     HostConfig: { NetworkMode: c.HostConfig.NetworkMode },
-    NetworkSettings: { Networks: networks(c) },
+    NetworkSettings: { Networks: networks(c, network) },
     Mounts: mountsView(c),
   };
   if (sizes) {

@@ -17,7 +17,7 @@ import type { Attachment } from './attachments/types';
 import type { VolumeService } from '../volumes/VolumeService';
 import type { ContainerRecord } from './Container';
 import { ContainerStore } from './ContainerStore';
-import type { ContainerContext, HealthMonitor } from './context';
+import type { ContainerContext, HealthMonitor, ContainerNetworks } from './context';
 import { createContainer } from './create';
 import type { CreateRequest } from './createConfig';
 import { ExitMonitor, type ExitInfo } from './ExitMonitor';
@@ -56,6 +56,10 @@ export interface ContainerDeps {
   attachments?: Attachment[];
   /** The daemon's volumes: what -v/--mount make and use. */
   volumes?: VolumeService;
+  /** Networks (create checks what a container asks of them). */
+  networks?: ContainerNetworks;
+  /** The network attachment (Engine makes it from the network service). */
+  networkAttachment?: Attachment;
 }
 
 export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
@@ -84,7 +88,7 @@ export class ContainerService {
   constructor(readonly deps: ContainerDeps) {
     this.store = new ContainerStore(path.join(deps.config.dataRoot, 'containers'));
     const volumes = deps.volumes ? { volumes: deps.volumes, rootfsOf: async (id: string) => (await deps.rootfs.mountInfo(id)).mergedDir } : undefined;
-    this.attachments = new AttachmentRunner(deps.attachments ?? containerAttachments(process.env, volumes), (id) => ({ containerDir: this.store.dir(id) }));
+    this.attachments = new AttachmentRunner(deps.attachments ?? containerAttachments(process.env, { volumes, network: deps.networkAttachment }), (id) => ({ containerDir: this.store.dir(id) }));
     const shared: Omit<ContainerContext, 'supervisor'> = {
       config: deps.config, images: deps.images, rootfs: deps.rootfs, runtime: deps.runtime,
       store: this.store, locks: this.locks, monitor: this.monitor, attaches: this.attaches, restarts: this.restarts,
@@ -94,6 +98,7 @@ export class ContainerService {
       publish: (c, action, extra) => this.publish(c, action, extra),
       logPath: (id) => this.logPath(id),
       onRemoved: (c) => deps.onRemoved?.(c),
+      networks: deps.networks,
     };
     this.supervisor = new Supervisor(shared, deps.health);
     this.ctx = { ...shared, supervisor: this.supervisor };

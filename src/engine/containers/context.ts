@@ -58,4 +58,19 @@ export interface ContainerContext {
   logPath(id: string): string;
   /** After a container and its writable layer are gone (the image side may free layers). */
   onRemoved(c: ContainerRecord): void;
+  /** The network side: checks what a container asks (networks exist, --ip fits), shows endpoints; absent: no networks. */
+  networks?: ContainerNetworks;
+}
+
+export interface ContainerNetworks {
+  validateRequest(c: ContainerRecord): void;
+  /** The live endpoints and published ports of a running container (inspect, ps). */
+  view(containerId: string): ContainerNetworkView;
+}
+
+export interface ContainerNetworkView {
+  endpoints: { name: string; networkId: string; ep: import('../../store/networks/types').EndpointRecord; aliases: string[] }[];
+  ports: import('../../store/networks/types').PublishedPort[];
+  /** The namespace file, while the container runs with one of berth's networks. */
+  netns?: string;
 }

@@ -5,14 +5,14 @@ import { crashPoint } from '../../lib/crashpoint';
 import { BerthError, InvalidParameterError } from '../../lib/errors';
 import { newId } from '../../lib/ids';
 import { type ContainerRecord, initialState } from './Container';
-import type { ContainerContext } from './context';
+import type { ContainerContext, ContainerNetworks } from './context';
 import { buildConfig, buildHostConfig, commandOf, type CreateRequest } from './createConfig';
 import { claimMountPoints, planMountPoints } from './mountpoints';
 import { generateName } from './names';
 import { validateCapabilities, validateSecurityOpt } from './spec';
 import { validateDevices } from './devices';
 
-export async function createContainer(ctx: Pick<ContainerContext, 'config' | 'images' | 'rootfs' | 'store' | 'swapLimitSupported' | 'publish' | 'volumes'>, name: string | undefined, req: CreateRequest): Promise<{ Id: string; Warnings: string[] }> {
+export async function createContainer(ctx: Pick<ContainerContext, 'config' | 'images' | 'rootfs' | 'store' | 'swapLimitSupported' | 'publish' | 'volumes' | 'networks'>, name: string | undefined, req: CreateRequest): Promise<{ Id: string; Warnings: string[] }> {
   if (!req || typeof req !== 'object') throw new InvalidParameterError('invalid create request');
   if (!req.Image || typeof req.Image !== 'string') throw new InvalidParameterError('No image specified');
   const image = await ctx.images.resolve(req.Image);
@@ -35,12 +35,14 @@ export async function createContainer(ctx: Pick<ContainerContext, 'config' | 'im
   };
   validateCapabilities(c);
   validateDevices(c);
-  validateNamespaces(c);
+  validateNamespaces(c, ctx.networks);
   // Checked before anything is made; the volumes are made once the name is ours.
   const planned = planMountPoints({ hostConfig, config, container: (ref) => volumesFrom(ctx, ref) });
   // Without the volume service nothing would mount them: refused, never accepted and ignored.
   const tmpfs = hostConfig.Tmpfs as Record<string, string> | null | undefined;
   if ((planned.length > 0 || (tmpfs && Object.keys(tmpfs).length > 0)) && !ctx.volumes) throw new InvalidParameterError('this engine has no volume service: mounts are refused');
+  const endpoints = endpointsConfigOf(req.NetworkingConfig);
+  if (Object.keys(endpoints).length) c.NetworkEndpoints = endpoints;
   const finalName = name ? name : generateName((n) => ctx.store.hasName(n));
   ctx.store.reserveName(finalName, id);
   c.Name = finalName.startsWith('/') ? finalName : '/' + finalName;
@@ -65,10 +67,28 @@ export async function createContainer(ctx: Pick<ContainerContext, 'config' | 'im
   return { Id: id, Warnings: [] };
 }
 
-export function validateNamespaces(c: ContainerRecord): void {
+/** NetworkingConfig.EndpointsConfig by network name ("default" is the bridge). */
+function endpointsConfigOf(nc: unknown): NonNullable<ContainerRecord['NetworkEndpoints']> {
+  const eps = (nc as { EndpointsConfig?: Record<string, unknown> } | null | undefined)?.EndpointsConfig;
+  if (!eps || typeof eps !== 'object') return {};
+  const out: NonNullable<ContainerRecord['NetworkEndpoints']> = {};
+  for (const [k, v] of Object.entries(eps)) {
+    const e = (v ?? {}) as NonNullable<ContainerRecord['NetworkEndpoints']>[string];
+    out[k === 'default' ? 'bridge' : k] = {
+      ...(e.IPAMConfig?.IPv4Address ? { IPAMConfig: { IPv4Address: e.IPAMConfig.IPv4Address } } : {}),
+      ...(e.Aliases?.length ? { Aliases: e.Aliases } : {}),
+      ...(e.MacAddress ? { MacAddress: e.MacAddress } : {}),
+    };
+  }
+  return out;
+}
+
+export function validateNamespaces(c: ContainerRecord, networks?: ContainerNetworks): void {
   const h = c.HostConfig;
   const mode = h.NetworkMode;
-  if (!['default', 'bridge', 'none', 'host'].includes(mode) && !mode.startsWith('container:')) {
+  if (networks && !['host', 'none'].includes(mode) && !mode.startsWith('container:')) {
+    networks.validateRequest(c);
+  } else if (!['default', 'bridge', 'none', 'host'].includes(mode) && !mode.startsWith('container:')) {
     // Until user-defined networks exist, a named network is not found.
     throw new BerthError('NotFound', `network ${mode} not found`);
   }

@@ -5,6 +5,7 @@ import { DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS } from '../../runtime/defa
 import type { ContainerRecord } from './Container';
 import { containerFiles, type ContainerFiles } from './files';
 import type { ContainerService } from './ContainerService';
+import type { ContainerNetworkView } from './context';
 
 /** Docker's sizes: `rw` is the writable layer, `rootFs` that plus the image's layers. */
 export interface ContainerSizes { rw: number; rootFs: number }
@@ -23,6 +24,10 @@ export interface ContainerDetails {
   maskedPaths: readonly string[];
   readonlyPaths: readonly string[];
   sizes?: ContainerSizes;
+  /** Live endpoints and published ports (none when stopped or without networks). */
+  network?: ContainerNetworkView;
+  /** The network namespace's path (Docker's SandboxKey), while running. */
+  sandboxKey?: string;
 }
 
 export async function containerDetails(svc: ContainerService, c: ContainerRecord, withSize: boolean): Promise<ContainerDetails> {
@@ -37,6 +42,7 @@ export async function containerDetails(svc: ContainerService, c: ContainerRecord
     maskedPaths: h.Privileged ? [] : h.MaskedPaths ?? DEFAULT_MASKED_PATHS,
     readonlyPaths: h.Privileged ? [] : h.ReadonlyPaths ?? DEFAULT_READONLY_PATHS,
     ...(withSize ? { sizes: await containerSizes(svc, c) } : {}),
+    ...(svc.deps.networks ? { network: svc.deps.networks.view(c.Id), sandboxKey: svc.deps.networks.view(c.Id).netns } : {}),
   };
 }
 

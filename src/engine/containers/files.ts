@@ -30,14 +30,22 @@ async function hostResolvConf(): Promise<string> {
   return lines.join('\n').replace(/\n*$/, '\n');
 }
 
-export async function writeContainerFiles(dir: string, c: ContainerRecord): Promise<void> {
+/** What the network attachment adds: the container's own address line, links, the embedded DNS. */
+export interface NetworkFileInput { hosts?: string[]; nameservers?: string[] }
+
+export async function writeContainerFiles(dir: string, c: ContainerRecord, net: NetworkFileInput = {}): Promise<void> {
   const files = containerFiles(dir);
   const hostNetwork = c.HostConfig.NetworkMode === 'host';
   const hostname = c.Config.Hostname;
   const hosts = hostNetwork
     ? await fsp.readFile('/etc/hosts', 'utf8').catch(() => LOCALHOST_HOSTS.join('\n') + '\n')
-    : [...LOCALHOST_HOSTS, ...extraHosts(c.HostConfig.ExtraHosts)].join('\n') + '\n';
+    : [...LOCALHOST_HOSTS, ...extraHosts(c.HostConfig.ExtraHosts), ...(net.hosts ?? [])].join('\n') + '\n';
   let resolv = await hostResolvConf();
+  // User networks: the embedded DNS (on the network's gateway) answers, and forwards the rest
+  // to the host's resolvers; search and options stay the host's.
+  if (net.nameservers?.length && c.HostConfig.Dns.length === 0) {
+    resolv = resolv.split('\n').filter((l) => l && !/^\s*nameserver\s/.test(l)).concat(net.nameservers.map((n) => `nameserver ${n}`)).join('\n') + '\n';
+  }
   if (c.HostConfig.Dns.length > 0 || c.HostConfig.DnsSearch.length > 0 || c.HostConfig.DnsOptions.length > 0) {
     const lines = resolv.split('\n').filter((l) => l && !(c.HostConfig.Dns.length > 0 && /^\s*nameserver\s/.test(l))
       && !(c.HostConfig.DnsSearch.length > 0 && /^\s*search\s/.test(l)) && !(c.HostConfig.DnsOptions.length > 0 && /^\s*options\s/.test(l)));

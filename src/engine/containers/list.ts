@@ -5,6 +5,7 @@ import { InvalidParameterError, errorMessage } from '../../lib/errors';
 import { log } from '../../lib/log';
 import type { ContainerRecord } from './Container';
 import type { ContainerService } from './ContainerService';
+import type { ContainerNetworkView } from './context';
 import { containerSizes, type ContainerSizes } from './details';
 import { healthOf } from '../health/HealthService';
 
@@ -21,7 +22,7 @@ export interface ListOptions {
 }
 
 /** One container of a listing: its record, and its sizes when the listing asked for them. */
-export interface ListedContainer { record: ContainerRecord; sizes?: ContainerSizes }
+export interface ListedContainer { record: ContainerRecord; sizes?: ContainerSizes; network?: ContainerNetworkView }
 
 function any(values: string[] | undefined, test: (v: string) => boolean): boolean {
   return !values || values.length === 0 || values.some(test);
@@ -72,7 +73,8 @@ export async function listContainers(svc: ContainerService, opts: ListOptions): 
       && any(f.get('volume'), (v) => (c.MountPoints ?? []).some((m) => m.Name === v || m.Destination === v || (m.Type === 'bind' && m.Source === v)));
   });
   if (opts.limit && opts.limit > 0) all = all.slice(0, opts.limit);
-  return Promise.all(all.map(async (c) => (opts.size ? { record: c, sizes: await containerSizes(svc, c) } : { record: c })));
+  const net = (c: ContainerRecord) => (svc.deps.networks ? { network: svc.deps.networks.view(c.Id) } : {});
+  return Promise.all(all.map(async (c) => (opts.size ? { record: c, sizes: await containerSizes(svc, c), ...net(c) } : { record: c, ...net(c) })));
 }
 
 const PRUNE_FILTERS = ['label', 'label!', 'until'];

@@ -89,16 +89,20 @@ export interface SpecContext {
   initPath: string;
   swapLimitSupported: boolean;
   resolveContainerPid: (ref: string) => number;
+  /** The namespace the network attachment made (bridge and user networks). */
+  netnsPath?: string;
+  /** Set by attachments (links' variables); the container's own Env wins. */
+  extraEnv?: string[];
 }
 
 export function buildSpecInput(c: ContainerRecord, ctx: SpecContext): ContainerSpecInput {
   const h = c.HostConfig;
   // Docker's process environment: PATH, HOSTNAME and TERM defaults that the config may override.
-  const env = mergeEnv([DEFAULT_PATH_ENV, `HOSTNAME=${c.Config.Hostname}`, ...(c.Config.Tty ? ['TERM=xterm'] : [])], c.Config.Env);
+  const env = mergeEnv([DEFAULT_PATH_ENV, `HOSTNAME=${c.Config.Hostname}`, ...(c.Config.Tty ? ['TERM=xterm'] : []), ...(ctx.extraEnv ?? [])], c.Config.Env);
   if (!env.some((e) => e.startsWith('HOME='))) env.push(`HOME=${ctx.user.home || '/'}`);
   const [height, width] = h.ConsoleSize ?? [0, 0];
   const devices = devicesOf(c);
-  const netMode = h.NetworkMode === 'host' ? { mode: 'host' as const } : namespace(h.NetworkMode, ctx.resolveContainerPid, 'net');
+  const netMode = ctx.netnsPath ? { mode: 'path' as const, path: ctx.netnsPath } : h.NetworkMode === 'host' ? { mode: 'host' as const } : namespace(h.NetworkMode, ctx.resolveContainerPid, 'net');
   return {
     id: c.Id,
     rootfs: ctx.rootfs,

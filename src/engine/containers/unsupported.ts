@@ -80,13 +80,11 @@ function cgroupnsModeApplied(): string {
   return cgroupVersion() === 2 ? 'private' : 'host';
 }
 
-/** EndpointsConfig keys other than the network of NetworkMode: berth connects one network. */
-function otherNetworks(v: unknown, req: Record<string, unknown>): unknown {
+/** IPAMConfig fields other than IPv4Address (--ip), which the network attachment applies. */
+function ipamOtherThanIpv4(v: unknown): unknown {
   if (!v || typeof v !== 'object') return undefined;
-  const mode = ((req.HostConfig as Record<string, unknown> | null)?.NetworkMode as string) || 'default';
-  const same = (k: string) => k === mode || (['default', 'bridge'].includes(k) && ['default', 'bridge'].includes(mode));
-  const others = Object.keys(v).filter((k) => !same(k));
-  return others.length ? others : undefined;
+  const rest = Object.entries(v as Record<string, unknown>).filter(([k, x]) => k !== 'IPv4Address' && !isBlankStruct(x));
+  return rest.length ? Object.fromEntries(rest) : undefined;
 }
 
 export const UNSUPPORTED_CREATE_FIELDS: UnsupportedField[] = [
@@ -96,17 +94,10 @@ export const UNSUPPORTED_CREATE_FIELDS: UnsupportedField[] = [
   { path: 'HostConfig.StorageOpt', unapplied: unlessBlank, cli: [['--storage-opt', 'size=1G']], example: { size: '1G' }, comesWith: 'not planned' },
 
   // ---- networks and ports
-  { path: 'HostConfig.PortBindings', unapplied: unlessBlank, cli: [['-p', '18999:80'], ['-p', '127.0.0.1::80/udp']], example: { '80/tcp': [{ HostIp: '', HostPort: '18999' }] }, comesWith: 'networks' },
-  { path: 'HostConfig.PublishAllPorts', unapplied: unlessBlank, cli: [['-P']], example: true, comesWith: 'networks' },
-  { path: 'HostConfig.Links', unapplied: unlessBlank, cli: [['--link', 'other:alias']], example: ['other:alias'], comesWith: 'networks' },
-  { path: 'MacAddress', unapplied: unlessBlank, example: '02:42:ac:11:00:02', comesWith: 'networks' },
   { path: 'NetworkDisabled', unapplied: unlessBlank, example: true, comesWith: 'networks' },
-  { path: 'NetworkingConfig.EndpointsConfig', unapplied: otherNetworks, example: { default: {}, other: {} }, comesWith: 'networks' },
-  { path: 'NetworkingConfig.EndpointsConfig.*.IPAMConfig', unapplied: (v) => (isBlankStruct(v) ? undefined : v), cli: [['--ip', '172.17.0.9'], ['--link-local-ip', '169.254.1.1']], example: { IPv4Address: '172.17.0.9' }, comesWith: 'networks' },
-  // The CLI allows --network-alias only on user-defined networks, which do not exist yet.
-  { path: 'NetworkingConfig.EndpointsConfig.*.Aliases', unapplied: unlessBlank, example: ['a1'], comesWith: 'networks' },
+  // IPv4Address (--ip) is applied; IPv6 and link-local addresses are not.
+  { path: 'NetworkingConfig.EndpointsConfig.*.IPAMConfig', unapplied: ipamOtherThanIpv4, cli: [['--ip6', 'fd00::9'], ['--link-local-ip', '169.254.1.1']], example: { IPv6Address: 'fd00::9' }, comesWith: 'networks' },
   { path: 'NetworkingConfig.EndpointsConfig.*.Links', unapplied: unlessBlank, example: ['other:alias'], comesWith: 'networks' },
-  { path: 'NetworkingConfig.EndpointsConfig.*.MacAddress', unapplied: unlessBlank, cli: [['--mac-address', '02:42:ac:11:00:02']], example: '02:42:ac:11:00:02', comesWith: 'networks' },
   { path: 'NetworkingConfig.EndpointsConfig.*.DriverOpts', unapplied: unlessBlank, example: { 'com.docker.network.endpoint.sysctls': 'x' }, comesWith: 'networks' },
   { path: 'NetworkingConfig.EndpointsConfig.*.DNSNames', unapplied: unlessBlank, example: ['a1'], comesWith: 'networks' },
   { path: 'NetworkingConfig.EndpointsConfig.*.GwPriority', unapplied: unlessBlank, example: 10, comesWith: 'networks' },

@@ -9,7 +9,7 @@ export const etcFiles: Attachment = {
   name: 'etc-files',
 
   async prepare(c, scope) {
-    await writeContainerFiles(scope.containerDir, c);
+    await writeContainerFiles(scope.containerDir, c, scope.prepared);
     return { mounts: containerFileMounts(scope.containerDir, c.HostConfig.ReadonlyRootfs) };
   },
 

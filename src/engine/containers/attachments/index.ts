@@ -5,10 +5,19 @@ import { JOURNAL_ENV, journalAttachment } from './journal';
 import type { Attachment } from './types';
 import { volumesAttachment, type VolumesAttachmentDeps } from './volumes';
 
-export function containerAttachments(env: NodeJS.ProcessEnv = process.env, volumes?: VolumesAttachmentDeps): Attachment[] {
-  const list: Attachment[] = [etcFiles];
-  // Volumes first: the /etc files are mounted over whatever a volume puts at /etc.
-  if (volumes) list.unshift(volumesAttachment(volumes));
+export interface AttachmentDeps {
+  volumes?: VolumesAttachmentDeps;
+  network?: Attachment;
+}
+
+export function containerAttachments(env: NodeJS.ProcessEnv = process.env, deps: AttachmentDeps = {}): Attachment[] {
+  // The network first: etc-files writes what it prepared (address, resolvers). Volumes before
+  // etc-files: the /etc files are mounted over whatever a volume puts at /etc.
+  const list: Attachment[] = [
+    ...(deps.network ? [deps.network] : []),
+    ...(deps.volumes ? [volumesAttachment(deps.volumes)] : []),
+    etcFiles,
+  ];
   // The test seam (journal.ts): only when berthd's environment names a journal directory.
   const journal = env[JOURNAL_ENV];
   if (journal) return [journalAttachment('journal-first', journal), ...list, journalAttachment('journal-last', journal)];

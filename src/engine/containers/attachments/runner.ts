@@ -3,7 +3,7 @@
 import { BerthError, SystemError, errorMessage } from '../../../lib/errors';
 import { log } from '../../../lib/log';
 import type { ContainerRecord } from '../Container';
-import type { Attachment, AttachmentScope, Prepared, ReleaseReason } from './types';
+import type { Attachment, AttachmentScope, MergedPrepared, Prepared, ReleaseReason } from './types';
 
 export class AttachmentRunner {
   constructor(
@@ -16,14 +16,14 @@ export class AttachmentRunner {
    * already prepared are released ('abort') in reverse order, and the failure is thrown with
    * the attachment's name, keeping its kind (a BerthError's) or as a SystemError.
    */
-  async prepare(c: ContainerRecord): Promise<Required<Prepared>> {
+  async prepare(c: ContainerRecord): Promise<MergedPrepared> {
     const scope = this.scopeOf(c.Id);
     const done: Attachment[] = [];
-    const out: Required<Prepared> = { mounts: [] };
+    const out: MergedPrepared = { mounts: [], hosts: [], env: [] };
     for (const a of this.attachments) {
       let p: Prepared;
       try {
-        p = await a.prepare(c, scope);
+        p = await a.prepare(c, { ...scope, prepared: out });
       } catch (e) {
         await this.releaseEach(done.reverse(), c, scope, 'abort');
         const msg = `${a.name}: ${errorMessage(e)}`;
@@ -31,6 +31,10 @@ export class AttachmentRunner {
       }
       done.push(a);
       out.mounts.push(...(p.mounts ?? []));
+      out.hosts.push(...(p.hosts ?? []));
+      out.env.push(...(p.env ?? []));
+      if (p.netnsPath) out.netnsPath = p.netnsPath;
+      if (p.nameservers) out.nameservers = p.nameservers;
     }
     return out;
   }

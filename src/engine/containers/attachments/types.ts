@@ -15,11 +15,30 @@ import type { ContainerRecord } from '../Container';
 /** Where an attachment may keep per-container state: the container's directory under the data root. */
 export interface AttachmentScope {
   readonly containerDir: string;
+  /** At prepare: what the attachments before this one prepared (the network's for etc-files). */
+  readonly prepared?: Readonly<MergedPrepared>;
 }
 
 /** What a prepared attachment adds to the container's runtime spec. */
 export interface Prepared {
   mounts?: MountSpec[];
+  /** The network namespace the runtime joins (the network attachment's; none: a private one). */
+  netnsPath?: string;
+  /** Lines for /etc/hosts (the container's address and name, links). */
+  hosts?: string[];
+  /** resolv.conf's nameservers instead of the host's (the embedded DNS of user networks). */
+  nameservers?: string[];
+  /** Environment variables for the task (links' ALIAS_PORT_..., ALIAS_NAME). */
+  env?: string[];
+}
+
+/** Every attachment's Prepared, merged in order. */
+export interface MergedPrepared {
+  mounts: MountSpec[];
+  hosts: string[];
+  env: string[];
+  netnsPath?: string;
+  nameservers?: string[];
 }
 
 export type ReleaseReason = 'exit' | 'remove' | 'abort';

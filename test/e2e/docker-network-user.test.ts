@@ -1,0 +1,218 @@
+// User-defined networks through the real docker CLI: create/ls/inspect/rm/prune, DNS between
+// containers by name, alias and short id (scoped to the shared network), isolation between
+// networks, --internal, connect/disconnect of a running container, and berthd killed -9 then
+// restarted (rules of running containers restored, leftovers of gone ones removed).
+import { test, before, after } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import { networkNames, startDaemon, type TestDaemon } from '../helpers/daemon';
+import { loadDebianImages } from '../helpers/images';
+
+const exec = promisify(execFile);
+let d: TestDaemon;
+
+before(async () => {
+  d = await startDaemon();
+  await d.ensureBusybox();
+  await loadDebianImages(d);
+});
+
+after(async () => {
+  await d.stop();
+  assert.deepEqual(d.leaks, [], 'network leftovers after the daemon stopped');
+});
+
+async function ok(args: string[], timeout = 60_000): Promise<string> {
+  const r = await d.docker(args, { timeout });
+  assert.equal(r.code, 0, `docker ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout.trim();
+}
+
+async function inspect(id: string): Promise<any> {
+  return JSON.parse(await ok(['inspect', id]))[0];
+}
+
+/** A /24 of this daemon's pool that no other test uses. */
+function subnet(i: number): string {
+  const base = networkNames(d.root).pool.split('.').slice(0, 2).join('.');
+  return `${base}.${200 + i}.0/24`;
+}
+
+test('network create with IPAM, labels and options; ls filters; inspect; rm 409 while in use; prune', async () => {
+  const id = await ok(['network', 'create', '--subnet', subnet(1), '--gateway', subnet(1).replace('.0/24', '.254'), '--ip-range', subnet(1).replace('.0/24', '.128/25'),
+    '--label', 'team=a', '-o', 'com.docker.network.driver.mtu=1400', 'net-a']);
+  assert.match(id, /^[0-9a-f]{64}$/);
+  const dup = await d.docker(['network', 'create', 'net-a']);
+  assert.notEqual(dup.code, 0);
+  assert.match(dup.stderr, /network with name net-a already exists/);
+  const n = JSON.parse(await ok(['network', 'inspect', 'net-a']))[0];
+  assert.deepEqual(n.IPAM.Config, [{ Subnet: subnet(1), Gateway: subnet(1).replace('.0/24', '.254'), IPRange: subnet(1).replace('.0/24', '.128/25') }]);
+  assert.deepEqual(n.Labels, { team: 'a' });
+  assert.equal(n.Driver, 'bridge');
+  assert.equal(await ok(['network', 'ls', '--filter', 'label=team=a', '--format', '{{.Name}}']), 'net-a');
+  assert.equal(await ok(['network', 'ls', '--filter', 'type=custom', '--format', '{{.Name}}']), 'net-a');
+  assert.equal(await ok(['network', 'ls', '--filter', 'name=net-', '-q', '--no-trunc']), id);
+  // A container on it: an address from the ip-range, the MTU, the bridge's name.
+  const c = await ok(['run', '-d', '--network', 'net-a', 'busybox', 'sleep', '60']);
+  const ep = (await inspect(c)).NetworkSettings.Networks['net-a'];
+  assert.equal(ep.IPAddress, subnet(1).replace('.0/24', '.128'));
+  assert.equal(ep.Gateway, subnet(1).replace('.0/24', '.254'));
+  assert.equal(await ok(['exec', c, 'cat', '/sys/class/net/eth0/mtu']), '1400');
+  assert.ok(fs.existsSync(`/sys/class/net/br-${id.slice(0, 12)}`));
+  const rm = await d.docker(['network', 'rm', 'net-a']);
+  assert.notEqual(rm.code, 0);
+  assert.match(rm.stderr, new RegExp(`error while removing network: network net-a id ${id} has active endpoints`));
+  const raw = await d.request('DELETE', `/networks/${id}`);
+  assert.equal(raw.status, 409);
+  await ok(['rm', '-f', c]);
+  await ok(['network', 'create', '--subnet', subnet(2), 'net-b']);
+  const pruned = await ok(['network', 'prune', '-f']);
+  assert.match(pruned, /net-a/);
+  assert.match(pruned, /net-b/);
+  assert.equal(fs.existsSync(`/sys/class/net/br-${id.slice(0, 12)}`), false);
+  assert.deepEqual((await ok(['network', 'ls', '--format', '{{.Name}}'])).split('\n').sort(), ['bridge', 'host', 'none']);
+  // Refused, not ignored.
+  const v6 = await d.request('POST', '/networks/create', JSON.stringify({ Name: 'v6', EnableIPv6: true }), { 'Content-Type': 'application/json' });
+  assert.equal(v6.status, 400);
+  const pre = await d.docker(['network', 'rm', 'bridge']);
+  assert.match(pre.stderr, /bridge is a pre-defined network and cannot be removed/);
+});
+
+test('containers on a user network resolve each other by name, alias and short id; not across networks', async () => {
+  await ok(['network', 'create', '--subnet', subnet(3), 'dns-a']);
+  await ok(['network', 'create', '--subnet', subnet(4), 'dns-b']);
+  try {
+    const srv = await ok(['run', '-d', '--name', 'srv1', '--network', 'dns-a', '--network-alias', 'db', 'debian:bookworm', 'sleep', '120']);
+    const ip = (await inspect(srv)).NetworkSettings.Networks['dns-a'].IPAddress;
+    const out = await ok(['run', '--rm', '--network', 'dns-a', 'debian:bookworm', 'sh', '-c',
+      `getent hosts srv1; getent hosts db; getent hosts ${srv.slice(0, 12)}; cat /etc/resolv.conf`]);
+    const lines = out.split('\n');
+    for (const l of lines.slice(0, 3)) assert.match(l, new RegExp(`^${ip.replace(/\./g, '\\.')}\\s`));
+    assert.ok(lines.includes(`nameserver ${subnet(3).replace('.0/24', '.1')}`), out);
+    // Another network does not see it.
+    const other = await d.docker(['run', '--rm', '--network', 'dns-b', 'debian:bookworm', 'getent', 'hosts', 'srv1']);
+    assert.notEqual(other.code, 0, other.stdout);
+    // The default bridge has no embedded DNS (hosts file and links only).
+    const onBridge = await d.docker(['run', '--rm', 'debian:bookworm', 'getent', 'hosts', 'srv1']);
+    assert.notEqual(onBridge.code, 0);
+    // inspect's DNSNames and Aliases.
+    const ep = (await inspect(srv)).NetworkSettings.Networks['dns-a'];
+    assert.deepEqual(ep.Aliases, ['db']);
+    assert.deepEqual(ep.DNSNames, ['srv1', 'db', srv.slice(0, 12)]);
+    await ok(['rm', '-f', srv]);
+  } finally {
+    await ok(['network', 'rm', 'dns-a', 'dns-b']);
+  }
+});
+
+test('isolation: no traffic between two user networks; --internal has no way out; --ip is applied', async () => {
+  await ok(['network', 'create', '--subnet', subnet(5), 'iso-a']);
+  await ok(['network', 'create', '--subnet', subnet(6), 'iso-b']);
+  await ok(['network', 'create', '--internal', '--subnet', subnet(7), 'iso-int']);
+  try {
+    const a = await ok(['run', '-d', '--network', 'iso-a', '--ip', subnet(5).replace('.0/24', '.77'), 'busybox', 'sleep', '120']);
+    assert.equal((await inspect(a)).NetworkSettings.Networks['iso-a'].IPAddress, subnet(5).replace('.0/24', '.77'));
+    const b = await ok(['run', '-d', '--network', 'iso-b', 'busybox', 'sleep', '120']);
+    const ipB = (await inspect(b)).NetworkSettings.Networks['iso-b'].IPAddress;
+    const ipA = subnet(5).replace('.0/24', '.77');
+    // Same network: reachable.
+    await ok(['run', '--rm', '--network', 'iso-a', 'busybox', 'ping', '-c', '1', '-W', '2', ipA]);
+    const cross = await d.docker(['exec', a, 'ping', '-c', '1', '-W', '2', ipB]);
+    assert.notEqual(cross.code, 0, 'iso-a reached iso-b');
+    const back = await d.docker(['exec', b, 'ping', '-c', '1', '-W', '2', ipA]);
+    assert.notEqual(back.code, 0, 'iso-b reached iso-a');
+    // Outbound works from a normal network (the host's address stands in for the outside)...
+    const hostIp = fs.readFileSync('/proc/net/route', 'utf8') && (await exec('sh', ['-c', "ip -4 -o addr show scope global | awk '{print $4}' | cut -d/ -f1 | head -1"])).stdout.trim();
+    const out1 = await d.docker(['exec', a, 'ping', '-c', '1', '-W', '2', hostIp]);
+    assert.equal(out1.code, 0, out1.stderr);
+    // ... and not from an internal one (no default route, and the rules drop it).
+    const i = await ok(['run', '-d', '--network', 'iso-int', 'busybox', 'sleep', '120']);
+    const out2 = await d.docker(['exec', i, 'ping', '-c', '1', '-W', '2', hostIp]);
+    assert.notEqual(out2.code, 0, 'internal network reached outside');
+    await ok(['rm', '-f', a, b, i]);
+  } finally {
+    await ok(['network', 'rm', 'iso-a', 'iso-b', 'iso-int']);
+  }
+});
+
+test('connect and disconnect a running container: eth1 appears and goes, DNS follows', async () => {
+  await ok(['network', 'create', '--subnet', subnet(8), 'live-a']);
+  await ok(['network', 'create', '--subnet', subnet(9), 'live-b']);
+  try {
+    const c = await ok(['run', '-d', '--name', 'mover', '--network', 'live-a', 'debian:bookworm', 'sleep', '120']);
+    const peer = await ok(['run', '-d', '--network', 'live-b', 'debian:bookworm', 'sleep', '120']);
+    assert.notEqual((await d.docker(['exec', peer, 'getent', 'hosts', 'mover'])).code, 0);
+    await ok(['network', 'connect', '--ip', subnet(9).replace('.0/24', '.50'), '--alias', 'moved', 'live-b', 'mover']);
+    const links = await ok(['exec', c, 'cat', '/proc/net/dev']);
+    assert.match(links, /eth1:/);
+    const addr = await ok(['exec', c, 'sh', '-c', 'cat /proc/net/fib_trie | grep -c ' + subnet(9).replace('.0/24', '.50')]);
+    assert.ok(Number(addr) > 0);
+    assert.match(await ok(['exec', peer, 'getent', 'hosts', 'moved']), new RegExp(subnet(9).replace('.0/24', '.50').replace(/\./g, '\\.')));
+    const nets = (await inspect(c)).NetworkSettings.Networks;
+    assert.deepEqual(Object.keys(nets).sort(), ['live-a', 'live-b']);
+    assert.equal(nets['live-b'].IPAddress, subnet(9).replace('.0/24', '.50'));
+    await ok(['network', 'disconnect', 'live-b', 'mover']);
+    assert.doesNotMatch(await ok(['exec', c, 'cat', '/proc/net/dev']), /eth1:/);
+    assert.notEqual((await d.docker(['exec', peer, 'getent', 'hosts', 'mover'])).code, 0);
+    assert.deepEqual(Object.keys((await inspect(c)).NetworkSettings.Networks), ['live-a']);
+    await ok(['rm', '-f', c, peer]);
+  } finally {
+    await ok(['network', 'rm', 'live-a', 'live-b']);
+  }
+});
+
+test('berthd killed -9 and restarted: running containers keep their rules and DNS, gone ones leave nothing', async () => {
+  await ok(['network', 'create', '--subnet', subnet(10), 'crash-a']);
+  const keep = await ok(['run', '-d', '--name', 'keeper', '--network', 'crash-a', '-p', '0:80', 'nginx']);
+  const gone = await ok(['run', '-d', '--name', 'goner', '--network', 'crash-a', '-p', '0:80', 'busybox', 'sleep', '120']);
+  const port = (await ok(['port', keep, '80'])).split(':').pop()!;
+  const goneInfo = await inspect(gone);
+  const gonePort = (await ok(['port', gone, '80'])).split(':').pop()!;
+  await d.kill9();
+  // While berthd is down, one container's process dies as well.
+  process.kill(goneInfo.State.Pid, 'SIGKILL');
+  await new Promise((r) => setTimeout(r, 300));
+  await d.start();
+  const curl = async () => exec('curl', ['-s', '-m', '5', '-o', '/dev/null', '-w', '%{http_code}', `http://127.0.0.1:${port}/`]).then((r) => r.stdout, () => 'fail');
+  let code = '';
+  for (let i = 0; i < 50 && code !== '200'; i++) { code = await curl(); if (code !== '200') await new Promise((r) => setTimeout(r, 100)); }
+  assert.equal(code, '200');
+  assert.match(await ok(['run', '--rm', '--network', 'crash-a', 'debian:bookworm', 'getent', 'hosts', 'keeper']), /\skeeper$/);
+  const nft = (await exec('nft', ['list', 'map', 'ip', networkNames(d.root).table, 'pub_any'])).stdout;
+  assert.match(nft, new RegExp(`tcp \\. ${port} :`));
+  assert.doesNotMatch(nft, new RegExp(`tcp \\. ${gonePort} :`));
+  assert.equal(fs.existsSync(path.join(d.execRoot, 'netns', gone)), false);
+  assert.equal((await inspect(gone)).State.Running, false);
+  await ok(['rm', '-f', keep, gone]);
+  await ok(['network', 'rm', 'crash-a']);
+});
+
+test('the berth CLI: network create/ls/inspect/connect/disconnect/rm/prune and port', async () => {
+  const b = async (args: string[]) => {
+    const r = await d.berth(args);
+    assert.equal(r.code, 0, `berth ${args.join(' ')}: ${r.stderr}`);
+    return r.stdout.trim();
+  };
+  const id = await b(['network', 'create', '--subnet', subnet(11), '--label', 'k=v', 'cli-net']);
+  assert.match(id, /^[0-9a-f]{64}$/);
+  const ls = await b(['network', 'ls']);
+  assert.match(ls.split('\n')[0], /^NETWORK ID\s+NAME\s+DRIVER\s+SCOPE$/);
+  assert.match(ls, new RegExp(`${id.slice(0, 12)}\\s+cli-net\\s+bridge\\s+local`));
+  assert.equal(await b(['network', 'ls', '-q', '--no-trunc', '--filter', 'label=k=v']), id);
+  assert.equal(await b(['network', 'inspect', '-f', '{{(index .IPAM.Config 0).Subnet}}', 'cli-net']), subnet(11));
+  const c = await ok(['run', '-d', '-p', '127.0.0.1:0:80', 'busybox', 'sleep', '60']);
+  const port = await b(['port', c, '80']);
+  assert.match(port, /^127\.0\.0\.1:\d+$/);
+  assert.equal(await b(['port', c]), `80/tcp -> ${port}`);
+  await b(['network', 'connect', '--alias', 'x1', 'cli-net', c]);
+  assert.ok((await inspect(c)).NetworkSettings.Networks['cli-net'].IPAddress);
+  const rm = await d.berth(['network', 'rm', 'cli-net']);
+  assert.notEqual(rm.code, 0);
+  assert.match(rm.stderr, /has active endpoints/);
+  await b(['network', 'disconnect', 'cli-net', c]);
+  await ok(['rm', '-f', c]);
+  assert.match(await b(['network', 'prune', '-f']), /cli-net/);
+});
