@@ -17,6 +17,7 @@
 //   image.import.after-layer       import: the layer made, no image record
 //   image.add.after-config         ImageStore.add: config blob written, no image record
 //   image.tag.after-refs           ImageStore.setRef: references written, image's tag time not
+//   archive.after-mount            docker cp/export of a stopped container: its layer mounted for the copy
 
 const target = process.env.BERTH_CRASH_AT || undefined;
 
