@@ -21,6 +21,7 @@
 //   volume.remove.after-rename     LocalVolumeStore.remove: directory renamed to .<name>.<hex>.removing, not deleted
 //   volume.copyup.before-rename    copy-up: the image's content copied whole into <volume>/.copyup, _data still empty
 //   image.pull.after-layer         pull: a layer made from its downloaded blob (each one), no image record yet
+//   archive.after-mount            docker cp/export of a stopped container: its layer mounted for the copy
 
 const target = process.env.BERTH_CRASH_AT || undefined;
 

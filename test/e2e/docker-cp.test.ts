@@ -95,6 +95,24 @@ test('a copy into a stopped container racing its start: the started container ke
   }
 });
 
+test('a crash while a stopped container\'s layer is mounted for a copy: the next start unmounts it', async () => {
+  await ok('create', '--name', 'cp-crash', 'busybox', 'true');
+  const id = (await ok('inspect', '-f', '{{.Id}}', 'cp-crash')).trim();
+  await d.kill9();
+  process.env.BERTH_CRASH_AT = 'archive.after-mount';
+  try { await d.start(); } finally { delete process.env.BERTH_CRASH_AT; }
+  const died = new Promise<void>((r) => { if (d.exited) r(); else d.proc!.once('exit', () => r()); });
+  const r = await docker('cp', 'cp-crash:/etc/passwd', path.join(d.root, 'never'));
+  assert.notEqual(r.code, 0);
+  await died;
+  assert.match(d.stderr, /crash point archive\.after-mount/);
+  assert.ok(mountedPaths().some((p) => p.includes(id)), 'the crash left the layer mounted');
+  await d.start();
+  assert.ok(!mountedPaths().some((p) => p.includes(id)), 'the next start left it mounted');
+  await ok('cp', 'cp-crash:/etc/passwd', path.join(d.root, 'passwd-after-crash'));
+  await ok('rm', 'cp-crash');
+});
+
 test('symlinks: copied as links, followed with -L', async () => {
   await ok('run', '-d', '--name', 'cp-link', 'busybox', 'sh', '-c', 'echo target > /t.txt; ln -s /t.txt /rel; ln -s /nowhere /dangling; sleep 600');
   await ok('exec', 'cp-link', 'sh', '-c', 'while [ ! -L /dangling ]; do sleep 0.1; done');

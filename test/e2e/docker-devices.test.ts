@@ -24,6 +24,13 @@ test('--device /dev/null:/dev/mynull: the node is there and can be written', asy
   assert.equal(none.code, 1);
 });
 
+test('--device of a host directory brings the device nodes below it', async (t) => {
+  if (!fs.existsSync('/dev/net/tun')) return t.skip('no /dev/net/tun on this host');
+  const r = await docker('run', '--rm', '--device', '/dev/net:/dev/hostnet', 'busybox', 'stat', '-c', '%t:%T', '/dev/hostnet/tun');
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, 'a:c8\n'); // 10:200 in hex
+});
+
 test('--device of a missing host path fails the start with Docker\'s text', async () => {
   const r = await docker('run', '--rm', '--device', '/dev/does-not-exist', 'busybox', 'true');
   assert.notEqual(r.code, 0);

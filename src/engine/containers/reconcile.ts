@@ -23,6 +23,10 @@ export async function restoreContainers(ctx: ReconcileContext): Promise<void> {
       log.error('reconcile failed', { id: c.Id, error: errorMessage(e) });
     }
   }));
+  // A copy out of or into a stopped container (docker cp, export) mounts its layer for a while:
+  // one cut short by a crash left it mounted.
+  await Promise.all(ctx.store.all().filter((c) => !c.State.Running).map((c) => ctx.rootfs.unmount(c.Id)
+    .catch((e) => log.warn('unmount of a stopped container\'s layer failed', { id: c.Id, error: errorMessage(e) }))));
   // Before any restart below, so that nothing is half-prepared while attachments look.
   await ctx.attachments.reconcile(ctx.store.all());
   await Promise.all(ctx.store.all().filter((c) => shouldRestartOnBoot(c, wasRunning.has(c.Id))).map((c) => bootRestart(ctx, c)));

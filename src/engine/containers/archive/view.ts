@@ -14,6 +14,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { cleanInRoot, InRoot } from '../../../lib/sys/inroot';
+import { crashPoint } from '../../../lib/crashpoint';
 import { log } from '../../../lib/log';
 import { errorMessage } from '../../../lib/errors';
 import type { MountSpec } from '../../../runtime/types';
@@ -101,6 +102,7 @@ export async function openContainerFs(ctx: FsContext, c: ContainerRecord, opts: 
     let rootfs: InRoot;
     try {
       rootfs = InRoot.open(await ctx.rootfs.mount(c.Id));
+      crashPoint('archive.after-mount');
     } catch (e) {
       await dropHold(ctx, c); // the lock is held here
       throw e;
