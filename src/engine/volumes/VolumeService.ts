@@ -68,7 +68,9 @@ export class VolumeService {
     // As Docker: creating a volume that exists with the same driver returns it.
     if (existing) return existing;
     const options = validateDriverOptions(req.DriverOpts);
-    const labels = req.Labels && Object.keys(req.Labels).length > 0 ? { ...req.Labels } : null;
+    if (req.Labels !== null && req.Labels !== undefined && (typeof req.Labels !== 'object' || Array.isArray(req.Labels))) throw new InvalidParameterError('invalid volume labels: not a map');
+    // Kept as sent (none: null, an empty map: {}), as Docker shows them.
+    const labels = req.Labels ? { ...req.Labels } : null;
     const rec: VolumeRecord = {
       Name: name, Driver: driver, CreatedAt: new Date().toISOString().replace(/\.\d+Z$/, 'Z'), Labels: labels, Options: options,
     };

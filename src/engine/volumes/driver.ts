@@ -18,9 +18,10 @@ const FLAGS: Record<string, [set: number, clear: number]> = {
   defaults: [0, 0],
 };
 
-/** Checks a create request's options; an empty map is no options. */
+/** Checks a create request's options; kept as sent (none: null, an empty map: {}), as Docker shows them. */
 export function validateDriverOptions(opts: Record<string, string> | null | undefined): Record<string, string> | null {
-  if (!opts || Object.keys(opts).length === 0) return null;
+  if (opts === null || opts === undefined) return null;
+  if (typeof opts !== 'object' || Array.isArray(opts)) throw new InvalidParameterError('invalid volume options: not a map');
   for (const k of Object.keys(opts)) {
     if (!KEYS.includes(k)) throw new InvalidParameterError(`invalid option key: ${JSON.stringify(k)}`);
     if (typeof opts[k] !== 'string') throw new InvalidParameterError(`invalid option value for ${JSON.stringify(k)}`);
