@@ -35,14 +35,14 @@ export async function createContainer(ctx: Pick<ContainerContext, 'config' | 'im
   };
   validateCapabilities(c);
   validateDevices(c);
+  const endpoints = endpointsConfigOf(req.NetworkingConfig);
+  if (Object.keys(endpoints).length) c.NetworkEndpoints = endpoints;
   validateNamespaces(c, ctx.networks);
   // Checked before anything is made; the volumes are made once the name is ours.
   const planned = planMountPoints({ hostConfig, config, container: (ref) => volumesFrom(ctx, ref) });
   // Without the volume service nothing would mount them: refused, never accepted and ignored.
   const tmpfs = hostConfig.Tmpfs as Record<string, string> | null | undefined;
   if ((planned.length > 0 || (tmpfs && Object.keys(tmpfs).length > 0)) && !ctx.volumes) throw new InvalidParameterError('this engine has no volume service: mounts are refused');
-  const endpoints = endpointsConfigOf(req.NetworkingConfig);
-  if (Object.keys(endpoints).length) c.NetworkEndpoints = endpoints;
   const finalName = name ? name : generateName((n) => ctx.store.hasName(n));
   ctx.store.reserveName(finalName, id);
   c.Name = finalName.startsWith('/') ? finalName : '/' + finalName;
