@@ -171,6 +171,13 @@ describe('docker pull from a registry', () => {
     assert.equal(pb.code, 0, pb.stderr);
     assert.match(pb.stdout, new RegExp(`${base.digest.slice(7, 19)}: Already exists`));
     assert.equal(layerDirs().length, before + 3);
+    // removing the last image that uses a layer frees it (the extracted diff and the blob)
+    assert.equal((await d.docker(['rmi', `${reg.host}/share-a:v1`])).code, 0);
+    assert.equal(layerDirs().length, before + 2);
+    assert.ok(fs.existsSync(blobFile(base.digest)));
+    assert.equal((await d.docker(['rmi', `${reg.host}/share-b:v1`])).code, 0);
+    assert.equal(layerDirs().length, before);
+    assert.equal(fs.existsSync(blobFile(base.digest)), false);
   });
 
   it('GET /distribution/{name}/json: the descriptor and platforms', async () => {

@@ -492,6 +492,9 @@ export class RegistryProxy {
   bytesPerSecond = 0;
   /** Cuts the next response for blob `digest` after `bytes` body bytes (a dropped connection), once. */
   dropBlob?: { digest: string; bytes: number };
+  /** Blob GETs being answered now, and the most seen at once. */
+  blobsInFlight = 0;
+  maxBlobsInFlight = 0;
 
   constructor(readonly target: string) {}
 
@@ -515,6 +518,9 @@ export class RegistryProxy {
           const drop = this.dropBlob && req.url!.includes(this.dropBlob.digest) ? this.dropBlob.bytes : 0;
           if (drop) this.dropBlob = undefined;
           const t = new Throttle(this, rec);
+          this.blobsInFlight++;
+          this.maxBlobsInFlight = Math.max(this.maxBlobsInFlight, this.blobsInFlight);
+          res.once('close', () => { this.blobsInFlight--; });
           if (drop > 0) {
             t.on('data', () => {
               if (rec.bytes >= drop) { ur.destroy(); res.destroy(); }

@@ -129,4 +129,19 @@ describe('pull: shared downloads and resume after kill -9', () => {
     const insp = await d.docker(['image', 'inspect', '-f', '{{.Id}} {{len .RootFS.Layers}}', `${reg.host}/crashed:v1`]);
     assert.equal(insp.stdout.trim(), `${im.configDigest} 2`);
   });
+
+  it('at most max-concurrent-downloads (3) blobs at once; the others say Waiting', async () => {
+    const layers = [1, 2, 3, 4, 5].map((n) => makeLayer(tarOf({ [`l${n}.bin`]: randomBytes(512 << 10) }), 'gzip'));
+    const im = makeImage({ layers });
+    await reg.seedImage('five', 'v1', im);
+    proxy.maxBlobsInFlight = 0;
+    proxy.bytesPerSecond = 1 << 20;
+    const r = await d.request('POST', `/v1.44/images/create?${new URLSearchParams({ fromImage: `${proxy.host}/five`, tag: 'v1' })}`);
+    proxy.bytesPerSecond = 0;
+    assert.equal(r.status, 200);
+    const msgs = r.body.toString().split('\r\n').filter(Boolean).map((l) => JSON.parse(l) as { status: string; id?: string });
+    assert.match(msgs.at(-1)!.status, /Status: Downloaded newer image/);
+    assert.equal(proxy.maxBlobsInFlight, 3);
+    assert.equal(msgs.filter((m) => m.status === 'Waiting').length, 2, JSON.stringify(msgs.map((m) => m.status)));
+  });
 });
