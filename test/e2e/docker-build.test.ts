@@ -331,3 +331,37 @@ test('stages that do not depend on each other build at the same time; their line
   const steps = [...r.stdout.matchAll(/^Step (\d+)\/8 : /gm)].map((m) => Number(m[1]));
   assert.deepEqual(steps, [1, 2, 3, 4, 5, 6, 7, 8]);
 });
+
+test('SHELL, exec-form RUN, HEALTHCHECK, STOPSIGNAL, VOLUME, MAINTAINER, ARG in history, SOURCE_DATE_EPOCH', async () => {
+  const dir = context('meta', {
+    Dockerfile: [
+      'FROM busybox',
+      'MAINTAINER Berth Tester <t@example.com>',
+      'ARG LEVEL=3',
+      'SHELL ["/bin/sh", "-ec"]',
+      'RUN echo "level $LEVEL via $0" > /shell.txt',
+      'RUN ["/bin/sh", "-c", "echo exec-form > /exec.txt"]',
+      'HEALTHCHECK --interval=5s --retries=2 CMD test -f /shell.txt',
+      'STOPSIGNAL SIGUSR1',
+      'VOLUME ["/data"]',
+      'COPY stamp.txt /stamp.txt',
+      '',
+    ].join('\n'),
+    'stamp.txt': 'stamp\n',
+  });
+  const r = await build(dir, '--build-arg', 'SOURCE_DATE_EPOCH=1700000000', '-t', 'e2e-build-meta:1');
+  assert.equal(r.code, 0, r.stderr + r.stdout);
+  const out = await docker('run', '--rm', 'e2e-build-meta:1', 'sh', '-c', 'cat /shell.txt /exec.txt; stat -c %Y /stamp.txt');
+  assert.equal(out.stdout, 'level 3 via /bin/sh\nexec-form\n1700000000\n');
+  const img = await inspect('e2e-build-meta:1');
+  assert.equal(img.Author, 'Berth Tester <t@example.com>');
+  assert.equal(img.Created, '2023-11-14T22:13:20Z');
+  assert.deepEqual(img.Config.Shell, ['/bin/sh', '-ec']);
+  assert.equal(img.Config.StopSignal, 'SIGUSR1');
+  assert.deepEqual(img.Config.Volumes, { '/data': {} });
+  assert.deepEqual(img.Config.Healthcheck, { Test: ['CMD-SHELL', 'test -f /shell.txt'], Interval: 5e9, Retries: 2 });
+  const hist = (await docker('history', '--no-trunc', '--format', '{{.CreatedBy}}', 'e2e-build-meta:1')).stdout.trim().split('\n');
+  assert.ok(hist.includes('|1 LEVEL=3 /bin/sh -ec echo "level $LEVEL via $0" > /shell.txt'), hist.join('\n'));
+  assert.ok(hist.includes('|1 LEVEL=3 /bin/sh -c echo exec-form > /exec.txt'), hist.join('\n'));
+  assert.ok(hist.includes('/bin/sh -ec #(nop)  STOPSIGNAL SIGUSR1'), hist.join('\n'));
+});

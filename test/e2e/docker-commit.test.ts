@@ -1,6 +1,8 @@
 // docker commit and docker diff through the real docker CLI: a container's changes as A/C/D, and
 // its writable layer as a new image with --change, -m, -a, --pause and a history entry.
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { test } from 'node:test';
 import { useDaemon, type TestDaemon } from '../helpers/daemon';
 
@@ -85,4 +87,17 @@ test('commit refuses a bad change and a missing container', async () => {
   assert.notEqual(missing.code, 0);
   assert.match(missing.stderr, /No such container: no-such-ctr-e2e/);
   await docker('rm', 'e2e-commit-bad');
+});
+
+test('commit of a container whose image was force-removed keeps the layers below', async () => {
+  await d.importBusyboxVariant('e2e-commit-gone:1', (root) => fs.writeFileSync(path.join(root, 'base.txt'), 'base\n'));
+  await docker('run', '--name', 'e2e-commit-orphan', 'e2e-commit-gone:1', 'sh', '-c', 'echo kept > /kept.txt');
+  const rmi = await docker('rmi', '-f', 'e2e-commit-gone:1');
+  assert.equal(rmi.code, 0, rmi.stderr);
+  assert.notEqual((await docker('image', 'inspect', 'e2e-commit-gone:1')).code, 0);
+  const c = await docker('commit', 'e2e-commit-orphan', 'e2e-commit-orphaned:1');
+  assert.equal(c.code, 0, c.stderr);
+  assert.equal((await docker('run', '--rm', 'e2e-commit-orphaned:1', 'cat', '/base.txt', '/kept.txt')).stdout, 'base\nkept\n');
+  await docker('rm', 'e2e-commit-orphan');
+  await docker('rmi', 'e2e-commit-orphaned:1');
 });

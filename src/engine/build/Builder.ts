@@ -341,7 +341,8 @@ export class Builder {
         parent: st.image, layer: made.layer, config, createdBy,
         ...(st.maintainer ? { author: st.maintainer } : {}),
         ...(made.container ? { container: made.container } : {}),
-        ...(this.epoch ? { created: this.epoch.toISOString() } : {}),
+        // Go's RFC 3339 form (no zero fraction), as dockerd writes it.
+        ...(this.epoch ? { created: this.epoch.toISOString().replace(/\.000Z$/, 'Z') } : {}),
       });
       await this.deps.cache.put(key, img.id);
       st.image = img;

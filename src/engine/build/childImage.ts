@@ -22,6 +22,8 @@ export interface ChildImageSpec {
   /** Fixed creation time (SOURCE_DATE_EPOCH); now by default. */
   created?: string;
   platform?: { os: string; architecture: string; variant?: string };
+  /** The layers below when there is no parent image record (its image was force-removed). */
+  baseDiffIds?: Digest[];
 }
 
 export async function registerChildImage(images: ImageService, spec: ChildImageSpec): Promise<ImageRecord> {
@@ -35,7 +37,7 @@ export async function registerChildImage(images: ImageService, spec: ChildImageS
     ...(spec.comment ? { comment: spec.comment } : {}),
     ...(empty ? { empty_layer: true } : {}),
   };
-  const diffIds: Digest[] = [...(p?.rootfs.diff_ids ?? [])];
+  const diffIds: Digest[] = [...(p?.rootfs.diff_ids ?? spec.baseDiffIds ?? [])];
   if (!empty) diffIds.push(spec.layer!.diffId);
   const config: ImageConfig = {
     architecture: p?.architecture ?? spec.platform?.architecture ?? hostArch(),

@@ -62,6 +62,8 @@ export async function commitContainer(deps: CommitDeps, ref: string, opts: Commi
       createdBy: (c.Config.Cmd ?? []).join(' '),
       comment: opts.comment, author: opts.author,
       container: { id: c.Id, config: containerCfg },
+      // The image may have been force-removed: its layers are still the container's.
+      ...(parent ? {} : { baseDiffIds: deps.images.layers.chain((c.ImageChainId ?? null) as never).map((l) => l.diffId) }),
     });
     if (target && opts.repo) await deps.images.tag(img.id, opts.repo, opts.tag);
     deps.containers.publish(c, 'commit', { comment: opts.comment ?? '', imageID: img.id, imageRef: opts.repo ?? '' });
