@@ -1,6 +1,6 @@
 // What the builder may not decide for itself yet, each in one place so that the lead can switch
 // it when the issue that provides it lands:
-// - the network RUN steps use (host until the networks issue gives a default bridge);
+// - the network RUN steps use (the default bridge, as Docker's classic builder);
 // - where a FROM image comes from (local images only until registry pull lands).
 import { InvalidParameterError, NotFoundError } from '../../lib/errors';
 import { familiarRepo, parseNormalizedNamed } from '../../lib/reference';
@@ -8,12 +8,12 @@ import type { ImageService } from '../images/ImageService';
 import type { ImageRecord } from '../../store/images/types';
 
 /** The network of RUN containers when the build names none (`networkmode` absent or `default`). */
-export const DEFAULT_BUILD_NETWORK = 'host';
+export const DEFAULT_BUILD_NETWORK = 'bridge';
 
 /** `networkmode` of POST /build to the NetworkMode of RUN containers. */
 export function buildNetworkMode(requested: string | undefined): string {
   if (!requested || requested === 'default') return DEFAULT_BUILD_NETWORK;
-  if (requested === 'host' || requested === 'none' || requested === 'bridge') return requested === 'bridge' ? DEFAULT_BUILD_NETWORK : requested;
+  if (requested === 'host' || requested === 'none' || requested === 'bridge') return requested;
   throw new InvalidParameterError(`berth builds support networkmode default, bridge, host and none (got ${JSON.stringify(requested)})`);
 }
 
