@@ -274,7 +274,7 @@ export class Builder {
     const ref = this.stageRef(stages, baseName, stage.index);
     if (ref) image = this.stageImages.get(ref.index) ?? null;
     else if (baseName === 'scratch') image = null;
-    else image = await resolveBaseImage(this.deps.images, baseName, { pull: this.opts.pull });
+    else image = await resolveBaseImage(this.deps.images, baseName, { pull: this.opts.pull, say: (l) => out.say(l) });
     out.say(` ---> ${image ? shortId(image.id.slice(7)) : ''}\n`);
     const st: StageState = { out, image, config: JSON.parse(JSON.stringify(image?.config.config ?? {})) as ImageRunConfig, args: new Map(), cmdSet: false };
     // The base image's ONBUILD triggers run first; the image built here does not inherit them.
@@ -583,7 +583,7 @@ export class Builder {
       if (!fromRef) return InRoot.with(contextDir, (r) => fn(r, true));
       const fromExpanded = splitWords(fromRef, vars).join('');
       const s = this.stageRef(stages, fromExpanded, stageIdx);
-      const img = s ? this.stageImages.get(s.index) ?? null : await resolveBaseImage(this.deps.images, fromExpanded, { pull: this.opts.pull });
+      const img = s ? this.stageImages.get(s.index) ?? null : await resolveBaseImage(this.deps.images, fromExpanded, { pull: this.opts.pull, say: (l) => this.say(l) });
       return this.withImageRoot(img, (r) => fn(r, false));
     };
 

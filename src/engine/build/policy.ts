@@ -1,9 +1,9 @@
 // What the builder may not decide for itself yet, each in one place so that the lead can switch
 // it when the issue that provides it lands:
 // - the network RUN steps use (the default bridge, as Docker's classic builder);
-// - where a FROM image comes from (local images only until registry pull lands).
+// - where a FROM image comes from (local, else pulled; `--pull` pulls first, as Docker).
 import { InvalidParameterError, NotFoundError } from '../../lib/errors';
-import { familiarRepo, parseNormalizedNamed } from '../../lib/reference';
+import { pullReference } from '../images/pull';
 import type { ImageService } from '../images/ImageService';
 import type { ImageRecord } from '../../store/images/types';
 
@@ -18,17 +18,30 @@ export function buildNetworkMode(requested: string | undefined): string {
 }
 
 /**
- * The image a FROM line names. Local images only: with `pull` (docker build --pull) a local
- * image is used as it is and a missing one is refused naming the flag.
+ * The image a FROM line names: the local one, else pulled from its registry (anonymously:
+ * the build's X-Registry-Config is not read yet); with `pull` (docker build --pull) pulled
+ * first, the local one kept when the registry cannot be reached. Pull progress lines go to `say`.
  */
-export async function resolveBaseImage(images: ImageService, ref: string, opts: { pull: boolean }): Promise<ImageRecord> {
-  try {
-    return await images.resolve(ref);
-  } catch (e) {
-    if (!(e instanceof NotFoundError)) throw e;
-    if (opts.pull) throw new InvalidParameterError(`berth does not pull images for builds yet (pull=1): ${ref} is not a local image`);
-    let repo = ref;
-    try { repo = familiarRepo(parseNormalizedNamed(ref)); } catch { /* as written */ }
-    throw new NotFoundError(`pull access denied for ${repo}, repository does not exist or may require 'docker login': berth builds from local images only until registry pulls land`);
+export async function resolveBaseImage(images: ImageService, ref: string, opts: { pull: boolean; say?: (s: string) => void }): Promise<ImageRecord> {
+  if (!opts.pull) {
+    try {
+      return await images.resolve(ref);
+    } catch (e) {
+      if (!(e instanceof NotFoundError)) throw e;
+    }
   }
+  try {
+    const prepared = await images.preparePull(pullReference(ref));
+    await prepared.run((m) => {
+      // The classic builder shows a pull's statuses as lines; byte progress is left out.
+      const detail = m.progressDetail as { total?: number } | undefined;
+      if (typeof m.status === 'string' && !detail?.total) opts.say?.(`${typeof m.id === 'string' ? `${m.id}: ` : ''}${m.status}\n`);
+    });
+  } catch (e) {
+    if (opts.pull) {
+      try { return await images.resolve(ref); } catch { /* neither: the pull's error */ }
+    }
+    throw e;
+  }
+  return images.resolve(ref);
 }
