@@ -60,7 +60,7 @@ export async function loadImages(deps: ImageDeps, src: Readable, opts: LoadOptio
     const { head, stream: raw } = await peekInPlace(src);
     const c = detectCompression(head);
     const stream = c === 'bzip2' || c === 'xz' ? (await decompressed(raw)).stream : raw;
-    await extractTar(stream, staging);
+    await extractTar(stream, staging, { digests: false }); // the layers are hashed when they are created
     crashPoint('image.load.after-staging');
     // The archive's own paths (manifest entries, symlinked layer files) resolve inside it.
     root = InRoot.open(staging);
