@@ -53,6 +53,7 @@ typedef struct { char *rel; struct timespec mtime; } dirtime_t;
 typedef struct {
   // inputs
   int src_fd, tee_fd;
+  int hash;  // 0: no digests wanted (an archive staged for reading, not a layer)
   char *dest;
   // thread-safe functions
   napi_threadsafe_function fn;  // progress (data NULL) and completion (data non-NULL), in order
@@ -124,7 +125,7 @@ static int raw_fill(ectx *c) {
   do n = read(c->src_fd, c->raw + c->raw_len, RAW_BUF - c->raw_len); while (n < 0 && errno == EINTR);
   if (n < 0) { set_err(c, ERR_SYSTEM, "reading the layer stream: %s", strerror(errno)); return -1; }
   if (n == 0) { c->raw_eof = 1; return 0; }
-  EVP_DigestUpdate(c->raw_md, c->raw + c->raw_len, (size_t)n);
+  if (c->hash) EVP_DigestUpdate(c->raw_md, c->raw + c->raw_len, (size_t)n);
   if (c->tee_fd >= 0) {
     const unsigned char *p = c->raw + c->raw_len;
     size_t left = (size_t)n;
@@ -227,7 +228,8 @@ static int out_fill(ectx *c) {
       c->z_ended = zr == 0;  // a frame is complete
     }
     if (c->out_len > c->out_pos) {
-      EVP_DigestUpdate(c->tar_md, c->out + c->out_pos, c->out_len - c->out_pos);
+      // Uncompressed input: the raw digest is the tar's, hashed once.
+      if (c->hash && c->comp != C_NONE) EVP_DigestUpdate(c->tar_md, c->out + c->out_pos, c->out_len - c->out_pos);
       c->tar_bytes += c->out_len - c->out_pos;
       if (c->tar_bytes - c->last_progress >= (1 << 20)) report_progress(c);
       return 1;
@@ -1011,6 +1013,7 @@ static void *extract_thread(void *arg) {
     unsigned int n;
     EVP_DigestFinal_ex(c->raw_md, c->raw_digest, &n);
     EVP_DigestFinal_ex(c->tar_md, c->tar_digest, &n);
+    if (c->comp == C_NONE) memcpy(c->tar_digest, c->raw_digest, sizeof c->tar_digest);
   }
   napi_call_threadsafe_function(c->fn, (void *)1, napi_tsfn_blocking);
   return NULL;
@@ -1035,10 +1038,10 @@ napi_value berth_extract_tar(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "extractTar(opts, cb)");
     return NULL;
   }
-  int64_t fd, tee;
+  int64_t fd, tee, hash;
   napi_value destv;
   size_t dlen;
-  if (get_i64(env, argv[0], "fd", &fd, -1) < 0 || fd < 0 || get_i64(env, argv[0], "teeFd", &tee, -1) < 0 ||
+  if (get_i64(env, argv[0], "fd", &fd, -1) < 0 || fd < 0 || get_i64(env, argv[0], "teeFd", &tee, -1) < 0 || get_i64(env, argv[0], "hash", &hash, 1) < 0 ||
       napi_get_named_property(env, argv[0], "dest", &destv) != napi_ok ||
       napi_get_value_string_utf8(env, destv, NULL, 0, &dlen) != napi_ok) {
     napi_throw_type_error(env, NULL, "extractTar: opts needs fd and dest");
@@ -1047,6 +1050,7 @@ napi_value berth_extract_tar(napi_env env, napi_callback_info info) {
   ectx *c = calloc(1, sizeof *c);
   c->src_fd = (int)fd;
   c->tee_fd = (int)tee;
+  c->hash = hash != 0;
   c->root_fd = -1;
   c->cache_fd = -1;
   c->dest = malloc(dlen + 1);

@@ -81,11 +81,19 @@ test('layers: tar path safety', async () => {
       { name: 'link/pwned', body: 'x' },
     ]))), /symlink/);
     assert.ok(!fs.existsSync(path.join(outside, 'pwned')));
-    // symlink replacing a dir, then a whiteout through it: refused
-    await assert.rejects(ls.createLayer(null, streamOf(await makeTar([
+    // a whiteout in a dir that a later entry replaces by a symlink: entries apply in order,
+    // the whiteout went into the real dir, the symlink replaced it; nothing lands outside
+    const swapped = await ls.createLayer(null, streamOf(await makeTar([
       { name: 'd/', type: 'directory' },
       { name: 'd/.wh.x', body: '' },
       { name: 'd', type: 'symlink', linkname: outside },
+    ])));
+    assert.ok(fs.lstatSync(path.join(ls.diffDir(swapped.chainId), 'd')).isSymbolicLink());
+    assert.deepEqual(fs.readdirSync(outside), []);
+    // ... and a whiteout through that symlink afterwards: refused
+    await assert.rejects(ls.createLayer(null, streamOf(await makeTar([
+      { name: 'd', type: 'symlink', linkname: outside },
+      { name: 'd/.wh.x', body: '' },
     ]))), /symlink/);
     assert.deepEqual(fs.readdirSync(outside), []);
     // a file replacing a symlink: the symlink is unlinked, never followed

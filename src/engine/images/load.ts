@@ -60,7 +60,7 @@ export async function loadImages(deps: ImageDeps, src: Readable, opts: LoadOptio
     const { head, stream: raw } = await peekInPlace(src);
     const c = detectCompression(head);
     const stream = c === 'bzip2' || c === 'xz' ? (await decompressed(raw)).stream : raw;
-    await extractTar(stream, staging);
+    await extractTar(stream, staging, { digests: false }); // the layers are hashed when they are created
     crashPoint('image.load.after-staging');
     // The archive's own paths (manifest entries, symlinked layer files) resolve inside it.
     root = InRoot.open(staging);
@@ -74,6 +74,10 @@ export async function loadImages(deps: ImageDeps, src: Readable, opts: LoadOptio
         throw new InvalidParameterError(`invalid manifest, layers length mismatch: expected ${diffIds.length}, got ${files.length}`);
       }
       let parent: Digest | null = null;
+      // An image's missing layers are extracted at once, each on its own native thread (the
+      // layer store lets a layer wait for its parent in flight); the first failure is thrown
+      // once all have settled.
+      const creating: Promise<void>[] = [];
       for (let i = 0; i < diffIds.length; i++) {
         const diffId = diffIds[i];
         if (!isDigest(diffId)) throw new InvalidParameterError(`invalid diff ID ${diffId}`);
@@ -93,18 +97,24 @@ export async function loadImages(deps: ImageDeps, src: Readable, opts: LoadOptio
             emit({ status: 'Loading layer', progressDetail: { current: cur, total }, progress: bar(cur, total), id: shortId(diffId) });
           };
           const d = files[i].desc;
-          meta = await deps.layers.createLayer(parent, inArchive.createReadStream(file), {
+          creating.push(deps.layers.createLayer(parent, inArchive.createReadStream(file), {
             expectDiffId: diffId,
             ...(d && isDigest(d.digest) ? { expectBlob: { digest: d.digest, ...(d.size !== undefined ? { size: d.size } : {}) } } : {}),
             onProgress: progress,
             adoptSource: true, // the staged file becomes the layer's blob, uncopied
-          });
-          if (!opts.quiet) emit({ status: 'Loading layer', progressDetail: { current: total, total }, progress: bar(total, total), id: shortId(diffId) });
-          crashPoint('image.load.after-layer');
+          }).then(() => {
+            pinned.push(chainId);
+            if (!opts.quiet) emit({ status: 'Loading layer', progressDetail: { current: total, total }, progress: bar(total, total), id: shortId(diffId) });
+            crashPoint('image.load.after-layer');
+          }));
+          parent = chainId;
+          continue;
         }
         pinned.push(chainId);
         parent = chainId;
       }
+      const failed = (await Promise.allSettled(creating)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
     };
 
     const register = async (configBytes: Buffer, refs: Reference[]): Promise<void> => {

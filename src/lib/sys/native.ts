@@ -41,7 +41,7 @@ export interface BerthNative {
   /** follow=false (default) is lgetxattr. */
   getxattr(path: string, name: string, follow?: boolean): Buffer;
   /** Extracts the tar read from `fd` into `dest` on a thread of its own (native/extract.c). */
-  extractTar(opts: { fd: number; dest: string; teeFd?: number }, cb: NativeExtractCallback): void;
+  extractTar(opts: { fd: number; dest: string; teeFd?: number; hash?: number }, cb: NativeExtractCallback): void;
   /** pipe2(O_CLOEXEC): [readFd, writeFd]. */
   pipe(): [number, number];
   /** A hard link at `path` to the file open as `fd` (then fdatasync of it). */

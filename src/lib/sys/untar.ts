@@ -9,6 +9,8 @@ export type { NativeExtractResult } from './native';
 export interface NativeExtractOptions {
   /** The raw bytes (as read, before decompression) are also written here (the layer's blob). */
   teeFd?: number;
+  /** false: no digests (they come back as zeros): an archive staged only to be read. */
+  digests?: boolean;
   /** Uncompressed bytes read so far; called at most about once per MB. */
   onProgress?: (tarBytes: number) => void;
 }
@@ -16,7 +18,7 @@ export interface NativeExtractOptions {
 /** Extracts the tar read from `fd` (read to its end; the caller closes it) into `dest`. */
 export function extractFromFd(fd: number, dest: string, opts: NativeExtractOptions = {}): Promise<NativeExtractResult> {
   return new Promise((resolve, reject) => {
-    loadNative().extractTar({ fd, dest, ...(opts.teeFd !== undefined ? { teeFd: opts.teeFd } : {}) }, (err, result, progress) => {
+    loadNative().extractTar({ fd, dest, ...(opts.teeFd !== undefined ? { teeFd: opts.teeFd } : {}), ...(opts.digests === false ? { hash: 0 } : {}) }, (err, result, progress) => {
       if (progress !== undefined && !err && !result) { opts.onProgress?.(progress); return; }
       if (err) reject(err.kind === 'invalid' ? new InvalidParameterError(err.message) : new SystemError(err.message));
       else resolve(result!);

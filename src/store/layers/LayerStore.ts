@@ -11,17 +11,18 @@
 // place: it exists completely or not at all. Concurrent creators of the same layer race on the
 // rename; the loser discards its copy.
 //
-// Kept twice, deliberately (as containerd does): each layer is its extracted diff AND its
-// blob in the ContentStore, the stream exactly as it came: a pull's compressed download, or
-// the uncompressed tar of a load/import/commit. Why: save and push must reproduce the bytes
-// whose digests the image names (diff ID, blob digest) and the extracted tree cannot (tar
-// header order, padding, uname/gname, times); keeping a blob costs no CPU (the extractor
-// writes it in the same pass), whereas gzipping an uncompressed layer on the way in cost 2.6 s
-// of CPU per 128 MB here, more than extracting it. The byte cost: for the debian+nginx
-// archive (146 MB of layer tars) 141 MB of blobs beside 146 MB of diffs; for pulled layers,
-// their compressed size (about 40% of the diff). LayerMeta.blob.size is that cost per layer
-// (blobs shared by digest count once), for `docker system df` to show beside the diffs. Not kept: nothing fsyncs the diff's files (as Docker); the blob
-// is fdatasync'ed by the extractor before it is committed, the record and rename as below.
+// Kept twice, deliberately (as containerd does): each layer is its extracted diff AND its blob in
+// the ContentStore, the stream exactly as it came: a pull's compressed download, or the
+// uncompressed tar of a load/import/commit. Why: save and push must reproduce the bytes whose
+// digests the image names (diff ID, blob digest) and the extracted tree cannot (tar header order,
+// padding, uname/gname, times); keeping a blob costs no CPU (the extractor writes it in the same
+// pass; load's staged layer file is hard-linked in, not copied), whereas gzipping an uncompressed
+// layer on the way in cost 2.6 s of CPU per 128 MB here, more than extracting it. The byte cost:
+// for the debian+nginx archive (146 MB of layer tars) 141 MB of blobs beside 146 MB of diffs; for
+// pulled layers, their compressed size (about 40% of the diff). LayerMeta.blob.size is that cost
+// per layer (blobs shared by digest count once), for `docker system df` to show beside the diffs.
+// Durability: nothing fsyncs the diff's files (as Docker); the blob is fdatasync'ed by the extractor
+// (or by linkFd) before it is committed; the record and rename as below.
 // The interface is in types.ts; overlay mounting and mountinfo parsing in mounts.ts.
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';

@@ -46,6 +46,8 @@ export interface ExtractOptions {
   teeFd?: number;
   /** Uncompressed bytes read so far (about once per MB). */
   onProgress?: (bytes: number) => void;
+  /** false: skip both sha256s (diffId and rawDigest come back as zeros): staging, not layers. */
+  digests?: boolean;
   /** An unread file stream is left open after extraction (the caller destroys it). */
   keepOpen?: boolean;
 }
@@ -66,7 +68,10 @@ function unreadFileFd(src: Readable): number | undefined {
  */
 export async function extractTar(src: Readable, dest: string, opts: ExtractOptions = {}): Promise<ExtractResult> {
   const direct = unreadFileFd(src);
-  const native = { ...(opts.teeFd !== undefined ? { teeFd: opts.teeFd } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) };
+  const native = {
+    ...(opts.teeFd !== undefined ? { teeFd: opts.teeFd } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+    ...(opts.digests === false ? { digests: false } : {}),
+  };
   const toResult = (r: Awaited<ReturnType<typeof extractFromFd>>): ExtractResult => ({
     size: r.size, diffId: `sha256:${r.diffId}` as Digest, rawDigest: `sha256:${r.rawDigest}` as Digest,
     rawBytes: r.rawBytes, tarBytes: r.tarBytes, compression: r.compression,

@@ -5,6 +5,8 @@
 import { describe } from 'node:test';
 import * as assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import type { BlobInfo, ContentStore } from '../../../src/store/content/types';
 import { ContentExistsError } from '../../../src/store/content/types';
@@ -61,6 +63,20 @@ export function contentStoreConformance(name: string, factory: ContentHarnessFac
       await assert.rejects(cs.info(d), kind('NotFound'));
       await assert.rejects(cs.readBlob(d), kind('NotFound'));
       await assert.rejects(cs.readStream(d), kind('NotFound'));
+    });
+
+    withStore('optional adoptFile/blobPath: a file hashed by the caller becomes the blob, at blobPath', async (cs) => {
+      if (!cs.adoptFile || !cs.blobPath) return; // a store without a local file system
+      const data = pattern(100_000, 7);
+      const d = sha256(data);
+      // a file on the store's file system, beside its blobs
+      const file = path.join(path.dirname(cs.blobPath(d)), '..', `adopt-${process.pid}`);
+      fs.writeFileSync(file, data);
+      assert.deepEqual(await cs.adoptFile(file, { digest: d, size: data.length }), { digest: d, size: data.length });
+      assert.equal(fs.existsSync(file), false);
+      assert.ok(fs.readFileSync(cs.blobPath(d)).equals(data));
+      assert.ok((await cs.readBlob(d)).equals(data));
+      await cs.delete(d);
     });
 
     withStore('content is invisible until committed, and only with the right digest and size', async (cs) => {
