@@ -97,11 +97,16 @@ test('--ip on the default bridge is refused as Docker does; --mac-address and --
   const bad = await d.docker(['run', '--rm', '--ip', '10.9.9.9', 'busybox', 'true']);
   assert.notEqual(bad.code, 0);
   assert.match(bad.stderr, /user specified IP address is supported on user defined networks only/);
-  const out = await ok(['run', '--rm', '--mac-address', '02:42:de:ad:be:ef', '--hostname', 'web1', 'busybox', 'sh', '-c', 'cat /sys/class/net/eth0/address; hostname; grep web1 /etc/hosts']);
-  const [mac, host, line] = out.split('\n');
+  const out = await ok(['run', '--rm', '--mac-address', '02:42:de:ad:be:ef', '--hostname', 'web1', '--add-host', 'gw:host-gateway', 'busybox', 'sh', '-c',
+    'cat /sys/class/net/eth0/address; hostname; grep web1 /etc/hosts; grep gw /etc/hosts']);
+  const [mac, host, line, gw] = out.split('\n');
   assert.equal(mac, '02:42:de:ad:be:ef');
   assert.equal(host, 'web1');
   assert.match(line, /^10\.\S+\tweb1$/);
+  // host-gateway: the host's address on the container's network (the bridge's gateway).
+  assert.equal(gw, `${networkNames(d.root).bip.split('/')[0]}\tgw`);
+  const onHost = await ok(['run', '--rm', '--network', 'host', '--add-host', 'gw2:host-gateway', 'busybox', 'grep', 'gw2', '/etc/hosts']);
+  assert.equal(onHost, `${networkNames(d.root).bip.split('/')[0]}\tgw2`);
 });
 
 test('nginx through -p answers on 127.0.0.1, on the host address, from another container and from another machine', async () => {

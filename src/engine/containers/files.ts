@@ -31,15 +31,16 @@ async function hostResolvConf(): Promise<string> {
 }
 
 /** What the network attachment adds: the container's own address line, links, the embedded DNS. */
-export interface NetworkFileInput { hosts?: string[]; nameservers?: string[] }
+export interface NetworkFileInput { hosts?: string[]; nameservers?: string[]; hostGateway?: string }
 
 export async function writeContainerFiles(dir: string, c: ContainerRecord, net: NetworkFileInput = {}): Promise<void> {
   const files = containerFiles(dir);
   const hostNetwork = c.HostConfig.NetworkMode === 'host';
   const hostname = c.Config.Hostname;
   const hosts = hostNetwork
-    ? await fsp.readFile('/etc/hosts', 'utf8').catch(() => LOCALHOST_HOSTS.join('\n') + '\n')
-    : [...LOCALHOST_HOSTS, ...extraHosts(c.HostConfig.ExtraHosts), ...(net.hosts ?? [])].join('\n') + '\n';
+    ? (await fsp.readFile('/etc/hosts', 'utf8').catch(() => LOCALHOST_HOSTS.join('\n') + '\n')).replace(/\n*$/, '\n')
+      + extraHosts(c.HostConfig.ExtraHosts, net.hostGateway).map((l) => l + '\n').join('')
+    : [...LOCALHOST_HOSTS, ...extraHosts(c.HostConfig.ExtraHosts, net.hostGateway), ...(net.hosts ?? [])].join('\n') + '\n';
   let resolv = await hostResolvConf();
   // User networks: the embedded DNS (on the network's gateway) answers, and forwards the rest
   // to the host's resolvers; search and options stay the host's.
@@ -63,10 +64,13 @@ export async function writeContainerFiles(dir: string, c: ContainerRecord, net: 
   ]);
 }
 
-function extraHosts(list: string[] | null): string[] {
+/** --add-host NAME:IP lines; `host-gateway` is the host's address on the container's network. */
+function extraHosts(list: string[] | null, hostGateway?: string): string[] {
   return (list ?? []).map((h) => {
     const i = h.indexOf(':');
-    return i < 0 ? h : `${h.slice(i + 1)}\t${h.slice(0, i)}`;
+    if (i < 0) return h;
+    const ip = h.slice(i + 1);
+    return `${ip === 'host-gateway' && hostGateway ? hostGateway : ip}\t${h.slice(0, i)}`;
   });
 }
 
