@@ -123,21 +123,24 @@ test('nginx through -p answers on 127.0.0.1, on the host address, from another c
     assert.match(fromCtr, /^HTTP\/1\.1 200/);
     // Another machine: a namespace with a veth to the host, routed via the host's end.
     const tag = Math.random().toString(36).slice(2, 8);
+    // A /30 of TEST-NET-2 picked at random: two runs side by side must not share the addresses.
+    const q = 4 * Math.floor(Math.random() * 64);
+    const [farHost, farIp] = [`198.51.100.${q + 1}`, `198.51.100.${q + 2}`];
     const ns = `bt-far-${tag}`;
     const [a, b] = [`vfa${tag}`, `vfb${tag}`];
     await exec('ip', ['netns', 'add', ns]);
     try {
       await exec('ip', ['link', 'add', a, 'type', 'veth', 'peer', 'name', b, 'netns', ns]);
-      await exec('ip', ['addr', 'add', '198.51.100.1/30', 'dev', a]);
+      await exec('ip', ['addr', 'add', `${farHost}/30`, 'dev', a]);
       await exec('ip', ['link', 'set', a, 'up']);
-      await exec('ip', ['-n', ns, 'addr', 'add', '198.51.100.2/30', 'dev', b]);
+      await exec('ip', ['-n', ns, 'addr', 'add', `${farIp}/30`, 'dev', b]);
       await exec('ip', ['-n', ns, 'link', 'set', b, 'up']);
-      await exec('ip', ['-n', ns, 'route', 'add', 'default', 'via', '198.51.100.1']);
+      await exec('ip', ['-n', ns, 'route', 'add', 'default', 'via', farHost]);
       const far = await exec('ip', ['netns', 'exec', ns, 'curl', '-s', '-m', '5', '-o', '/dev/null', '-w', '%{http_code}', `http://${host}:${port}/`]).then((r) => r.stdout, (e) => `fail ${e.stderr}`);
       assert.equal(far, '200');
       // ... but not the container's own address (only published ports are reachable from outside).
       const ip = (await inspect(id)).NetworkSettings.IPAddress;
-      await exec('ip', ['netns', 'exec', ns, 'ip', 'route', 'add', ip, 'via', '198.51.100.1']).catch(() => undefined);
+      await exec('ip', ['netns', 'exec', ns, 'ip', 'route', 'add', ip, 'via', farHost]).catch(() => undefined);
       const direct = await exec('ip', ['netns', 'exec', ns, 'curl', '-s', '-m', '2', '-o', '/dev/null', '-w', '%{http_code}', `http://${ip}:80/`]).then((r) => r.stdout, () => 'fail');
       assert.notEqual(direct, '200');
     } finally {
