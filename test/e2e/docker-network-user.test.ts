@@ -216,3 +216,18 @@ test('the berth CLI: network create/ls/inspect/connect/disconnect/rm/prune and p
   await ok(['rm', '-f', c]);
   assert.match(await b(['network', 'prune', '-f']), /cli-net/);
 });
+
+test('com.docker.network.bridge.enable_icc=false: containers on the network cannot reach each other, the gateway they can', async () => {
+  await ok(['network', 'create', '--subnet', subnet(12), '-o', 'com.docker.network.bridge.enable_icc=false', 'noicc']);
+  try {
+    const a = await ok(['run', '-d', '--network', 'noicc', 'busybox', 'sleep', '60']);
+    const b = await ok(['run', '-d', '--network', 'noicc', 'busybox', 'sleep', '60']);
+    const ipB = (await inspect(b)).NetworkSettings.Networks.noicc.IPAddress;
+    await ok(['exec', a, 'ping', '-c', '1', '-W', '2', subnet(12).replace('.0/24', '.1')]);
+    const r = await d.docker(['exec', a, 'ping', '-c', '1', '-W', '2', ipB]);
+    assert.notEqual(r.code, 0, 'icc=false let a reach b');
+    await ok(['rm', '-f', a, b]);
+  } finally {
+    await ok(['network', 'rm', 'noicc']);
+  }
+});
