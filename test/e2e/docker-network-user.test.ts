@@ -92,6 +92,10 @@ test('containers on a user network resolve each other by name, alias and short i
     const lines = out.split('\n');
     for (const l of lines.slice(0, 3)) assert.match(l, new RegExp(`^${ip.replace(/\./g, '\\.')}\\s`));
     assert.ok(lines.includes(`nameserver ${subnet(3).replace('.0/24', '.1')}`), out);
+    // --dns on a user network: the embedded DNS stays in resolv.conf (the servers become its
+    // upstreams), so names still resolve.
+    const withDns = await ok(['run', '--rm', '--network', 'dns-a', '--dns', '203.0.113.53', 'debian:bookworm', 'sh', '-c', 'getent hosts srv1; grep nameserver /etc/resolv.conf']);
+    assert.match(withDns, new RegExp(`^${ip.replace(/\./g, '\\.')}\\s+srv1\nnameserver ${subnet(3).replace('.0/24', '.1').replace(/\./g, '\\.')}$`));
     // Another network does not see it.
     const other = await d.docker(['run', '--rm', '--network', 'dns-b', 'debian:bookworm', 'getent', 'hosts', 'srv1']);
     assert.notEqual(other.code, 0, other.stdout);

@@ -43,14 +43,17 @@ export async function writeContainerFiles(dir: string, c: ContainerRecord, net: 
     : [...LOCALHOST_HOSTS, ...extraHosts(c.HostConfig.ExtraHosts, net.hostGateway), ...(net.hosts ?? [])].join('\n') + '\n';
   let resolv = await hostResolvConf();
   // User networks: the embedded DNS (on the network's gateway) answers, and forwards the rest
-  // to the host's resolvers; search and options stay the host's.
-  if (net.nameservers?.length && c.HostConfig.Dns.length === 0) {
-    resolv = resolv.split('\n').filter((l) => l && !/^\s*nameserver\s/.test(l)).concat(net.nameservers.map((n) => `nameserver ${n}`)).join('\n') + '\n';
+  // to the host's resolvers, or to --dns servers when given (as Docker's 127.0.0.11 does);
+  // search and options stay the host's unless --dns-search/--dns-option say otherwise.
+  const embedded = !!net.nameservers?.length;
+  if (embedded) {
+    resolv = resolv.split('\n').filter((l) => l && !/^\s*nameserver\s/.test(l)).concat(net.nameservers!.map((n) => `nameserver ${n}`)).join('\n') + '\n';
   }
-  if (c.HostConfig.Dns.length > 0 || c.HostConfig.DnsSearch.length > 0 || c.HostConfig.DnsOptions.length > 0) {
-    const lines = resolv.split('\n').filter((l) => l && !(c.HostConfig.Dns.length > 0 && /^\s*nameserver\s/.test(l))
+  const dns = embedded ? [] : c.HostConfig.Dns;
+  if (dns.length > 0 || c.HostConfig.DnsSearch.length > 0 || c.HostConfig.DnsOptions.length > 0) {
+    const lines = resolv.split('\n').filter((l) => l && !(dns.length > 0 && /^\s*nameserver\s/.test(l))
       && !(c.HostConfig.DnsSearch.length > 0 && /^\s*search\s/.test(l)) && !(c.HostConfig.DnsOptions.length > 0 && /^\s*options\s/.test(l)));
-    for (const d of c.HostConfig.Dns) lines.push(`nameserver ${d}`);
+    for (const d of dns) lines.push(`nameserver ${d}`);
     if (c.HostConfig.DnsSearch.length > 0) lines.push(`search ${c.HostConfig.DnsSearch.join(' ')}`);
     if (c.HostConfig.DnsOptions.length > 0) lines.push(`options ${c.HostConfig.DnsOptions.join(' ')}`);
     resolv = lines.join('\n') + '\n';

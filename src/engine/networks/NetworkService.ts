@@ -353,13 +353,21 @@ export class NetworkService implements ContainerNetworks {
 
   private async startDns(n: NetworkRecord): Promise<void> {
     if (this.dns.has(n.Id)) return;
-    const server = new NetworkDnsServer(n.IPAM.Config[0].Gateway, (name) => this.lookupName(n.Id, name), () => hostResolvers());
+    const server = new NetworkDnsServer(n.IPAM.Config[0].Gateway, (name) => this.lookupName(n.Id, name), (client) => this.upstreamsFor(n.Id, client));
     try {
       await server.listen();
       this.dns.set(n.Id, server);
     } catch (e) {
       log.warn('embedded DNS not started', { network: n.Name, error: errorMessage(e) });
     }
+  }
+
+  /** The asking container's --dns servers, else the host's resolvers. */
+  private upstreamsFor(networkId: string, client: string): string[] {
+    const asker = this.endpointsOn(networkId).find((e) => e.ep.IPAddress === client);
+    let dns: string[] = [];
+    try { dns = asker ? this.containers?.get(asker.containerId).HostConfig.Dns ?? [] : []; } catch { dns = []; }
+    return dns.length ? dns : hostResolvers();
   }
 
   /** Containers on the network by name, alias or short id (Docker's embedded DNS names). */
