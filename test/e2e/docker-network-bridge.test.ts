@@ -97,11 +97,16 @@ test('--ip on the default bridge is refused as Docker does; --mac-address and --
   const bad = await d.docker(['run', '--rm', '--ip', '10.9.9.9', 'busybox', 'true']);
   assert.notEqual(bad.code, 0);
   assert.match(bad.stderr, /user specified IP address is supported on user defined networks only/);
-  const out = await ok(['run', '--rm', '--mac-address', '02:42:de:ad:be:ef', '--hostname', 'web1', 'busybox', 'sh', '-c', 'cat /sys/class/net/eth0/address; hostname; grep web1 /etc/hosts']);
-  const [mac, host, line] = out.split('\n');
+  const out = await ok(['run', '--rm', '--mac-address', '02:42:de:ad:be:ef', '--hostname', 'web1', '--add-host', 'gw:host-gateway', 'busybox', 'sh', '-c',
+    'cat /sys/class/net/eth0/address; hostname; grep web1 /etc/hosts; grep gw /etc/hosts']);
+  const [mac, host, line, gw] = out.split('\n');
   assert.equal(mac, '02:42:de:ad:be:ef');
   assert.equal(host, 'web1');
   assert.match(line, /^10\.\S+\tweb1$/);
+  // host-gateway: the host's address on the container's network (the bridge's gateway).
+  assert.equal(gw, `${networkNames(d.root).bip.split('/')[0]}\tgw`);
+  const onHost = await ok(['run', '--rm', '--network', 'host', '--add-host', 'gw2:host-gateway', 'busybox', 'grep', 'gw2', '/etc/hosts']);
+  assert.equal(onHost, `${networkNames(d.root).bip.split('/')[0]}\tgw2`);
 });
 
 test('nginx through -p answers on 127.0.0.1, on the host address, from another container and from another machine', async () => {
@@ -118,21 +123,24 @@ test('nginx through -p answers on 127.0.0.1, on the host address, from another c
     assert.match(fromCtr, /^HTTP\/1\.1 200/);
     // Another machine: a namespace with a veth to the host, routed via the host's end.
     const tag = Math.random().toString(36).slice(2, 8);
+    // A /30 of TEST-NET-2 picked at random: two runs side by side must not share the addresses.
+    const q = 4 * Math.floor(Math.random() * 64);
+    const [farHost, farIp] = [`198.51.100.${q + 1}`, `198.51.100.${q + 2}`];
     const ns = `bt-far-${tag}`;
     const [a, b] = [`vfa${tag}`, `vfb${tag}`];
     await exec('ip', ['netns', 'add', ns]);
     try {
       await exec('ip', ['link', 'add', a, 'type', 'veth', 'peer', 'name', b, 'netns', ns]);
-      await exec('ip', ['addr', 'add', '198.51.100.1/30', 'dev', a]);
+      await exec('ip', ['addr', 'add', `${farHost}/30`, 'dev', a]);
       await exec('ip', ['link', 'set', a, 'up']);
-      await exec('ip', ['-n', ns, 'addr', 'add', '198.51.100.2/30', 'dev', b]);
+      await exec('ip', ['-n', ns, 'addr', 'add', `${farIp}/30`, 'dev', b]);
       await exec('ip', ['-n', ns, 'link', 'set', b, 'up']);
-      await exec('ip', ['-n', ns, 'route', 'add', 'default', 'via', '198.51.100.1']);
+      await exec('ip', ['-n', ns, 'route', 'add', 'default', 'via', farHost]);
       const far = await exec('ip', ['netns', 'exec', ns, 'curl', '-s', '-m', '5', '-o', '/dev/null', '-w', '%{http_code}', `http://${host}:${port}/`]).then((r) => r.stdout, (e) => `fail ${e.stderr}`);
       assert.equal(far, '200');
       // ... but not the container's own address (only published ports are reachable from outside).
       const ip = (await inspect(id)).NetworkSettings.IPAddress;
-      await exec('ip', ['netns', 'exec', ns, 'ip', 'route', 'add', ip, 'via', '198.51.100.1']).catch(() => undefined);
+      await exec('ip', ['netns', 'exec', ns, 'ip', 'route', 'add', ip, 'via', farHost]).catch(() => undefined);
       const direct = await exec('ip', ['netns', 'exec', ns, 'curl', '-s', '-m', '2', '-o', '/dev/null', '-w', '%{http_code}', `http://${ip}:80/`]).then((r) => r.stdout, () => 'fail');
       assert.notEqual(direct, '200');
     } finally {

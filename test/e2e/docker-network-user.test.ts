@@ -92,6 +92,10 @@ test('containers on a user network resolve each other by name, alias and short i
     const lines = out.split('\n');
     for (const l of lines.slice(0, 3)) assert.match(l, new RegExp(`^${ip.replace(/\./g, '\\.')}\\s`));
     assert.ok(lines.includes(`nameserver ${subnet(3).replace('.0/24', '.1')}`), out);
+    // --dns on a user network: the embedded DNS stays in resolv.conf (the servers become its
+    // upstreams), so names still resolve.
+    const withDns = await ok(['run', '--rm', '--network', 'dns-a', '--dns', '203.0.113.53', 'debian:bookworm', 'sh', '-c', 'getent hosts srv1; grep nameserver /etc/resolv.conf']);
+    assert.match(withDns, new RegExp(`^${ip.replace(/\./g, '\\.')}\\s+srv1\nnameserver ${subnet(3).replace('.0/24', '.1').replace(/\./g, '\\.')}$`));
     // Another network does not see it.
     const other = await d.docker(['run', '--rm', '--network', 'dns-b', 'debian:bookworm', 'getent', 'hosts', 'srv1']);
     assert.notEqual(other.code, 0, other.stdout);
@@ -215,4 +219,19 @@ test('the berth CLI: network create/ls/inspect/connect/disconnect/rm/prune and p
   await b(['network', 'disconnect', 'cli-net', c]);
   await ok(['rm', '-f', c]);
   assert.match(await b(['network', 'prune', '-f']), /cli-net/);
+});
+
+test('com.docker.network.bridge.enable_icc=false: containers on the network cannot reach each other, the gateway they can', async () => {
+  await ok(['network', 'create', '--subnet', subnet(12), '-o', 'com.docker.network.bridge.enable_icc=false', 'noicc']);
+  try {
+    const a = await ok(['run', '-d', '--network', 'noicc', 'busybox', 'sleep', '60']);
+    const b = await ok(['run', '-d', '--network', 'noicc', 'busybox', 'sleep', '60']);
+    const ipB = (await inspect(b)).NetworkSettings.Networks.noicc.IPAddress;
+    await ok(['exec', a, 'ping', '-c', '1', '-W', '2', subnet(12).replace('.0/24', '.1')]);
+    const r = await d.docker(['exec', a, 'ping', '-c', '1', '-W', '2', ipB]);
+    assert.notEqual(r.code, 0, 'icc=false let a reach b');
+    await ok(['rm', '-f', a, b]);
+  } finally {
+    await ok(['network', 'rm', 'noicc']);
+  }
 });

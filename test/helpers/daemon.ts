@@ -170,11 +170,19 @@ function networkArgsUnlessConfigured(root: string): string[] {
 export async function networkLeaks(root: string): Promise<string[]> {
   const { bridge, table } = networkNames(root);
   const out: string[] = [];
-  for (const dev of fs.readdirSync('/sys/class/net')) {
+  const devices = () => fs.readdirSync('/sys/class/net').flatMap((dev) => {
     let alias = '';
-    try { alias = fs.readFileSync(`/sys/class/net/${dev}/ifalias`, 'utf8').trim(); } catch { continue; }
-    if (alias.startsWith(`berth:${table}:`) && dev !== bridge) out.push(`device ${dev} (${alias})`);
+    try { alias = fs.readFileSync(`/sys/class/net/${dev}/ifalias`, 'utf8').trim(); } catch { return []; }
+    return alias.startsWith(`berth:${table}:`) && dev !== bridge ? [`device ${dev} (${alias})`] : [];
+  });
+  // The kernel frees a namespace (and the veths in it) asynchronously once its last user is
+  // gone: a veth of a container removed just now may still be there for a moment.
+  let left = devices();
+  for (let i = 0; i < 30 && left.length; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    left = devices();
   }
+  out.push(...left);
   const mounts = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4]).filter((m) => m && m.startsWith(path.join(root, 'e', 'netns')));
   out.push(...mounts.map((m) => `netns mount ${m}`));
   const nft = await run('nft', ['list', 'table', 'ip', table]).then((r) => r.stdout, () => '');

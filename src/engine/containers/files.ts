@@ -31,25 +31,29 @@ async function hostResolvConf(): Promise<string> {
 }
 
 /** What the network attachment adds: the container's own address line, links, the embedded DNS. */
-export interface NetworkFileInput { hosts?: string[]; nameservers?: string[] }
+export interface NetworkFileInput { hosts?: string[]; nameservers?: string[]; hostGateway?: string }
 
 export async function writeContainerFiles(dir: string, c: ContainerRecord, net: NetworkFileInput = {}): Promise<void> {
   const files = containerFiles(dir);
   const hostNetwork = c.HostConfig.NetworkMode === 'host';
   const hostname = c.Config.Hostname;
   const hosts = hostNetwork
-    ? await fsp.readFile('/etc/hosts', 'utf8').catch(() => LOCALHOST_HOSTS.join('\n') + '\n')
-    : [...LOCALHOST_HOSTS, ...extraHosts(c.HostConfig.ExtraHosts), ...(net.hosts ?? [])].join('\n') + '\n';
+    ? (await fsp.readFile('/etc/hosts', 'utf8').catch(() => LOCALHOST_HOSTS.join('\n') + '\n')).replace(/\n*$/, '\n')
+      + extraHosts(c.HostConfig.ExtraHosts, net.hostGateway).map((l) => l + '\n').join('')
+    : [...LOCALHOST_HOSTS, ...extraHosts(c.HostConfig.ExtraHosts, net.hostGateway), ...(net.hosts ?? [])].join('\n') + '\n';
   let resolv = await hostResolvConf();
   // User networks: the embedded DNS (on the network's gateway) answers, and forwards the rest
-  // to the host's resolvers; search and options stay the host's.
-  if (net.nameservers?.length && c.HostConfig.Dns.length === 0) {
-    resolv = resolv.split('\n').filter((l) => l && !/^\s*nameserver\s/.test(l)).concat(net.nameservers.map((n) => `nameserver ${n}`)).join('\n') + '\n';
+  // to the host's resolvers, or to --dns servers when given (as Docker's 127.0.0.11 does);
+  // search and options stay the host's unless --dns-search/--dns-option say otherwise.
+  const embedded = !!net.nameservers?.length;
+  if (embedded) {
+    resolv = resolv.split('\n').filter((l) => l && !/^\s*nameserver\s/.test(l)).concat(net.nameservers!.map((n) => `nameserver ${n}`)).join('\n') + '\n';
   }
-  if (c.HostConfig.Dns.length > 0 || c.HostConfig.DnsSearch.length > 0 || c.HostConfig.DnsOptions.length > 0) {
-    const lines = resolv.split('\n').filter((l) => l && !(c.HostConfig.Dns.length > 0 && /^\s*nameserver\s/.test(l))
+  const dns = embedded ? [] : c.HostConfig.Dns;
+  if (dns.length > 0 || c.HostConfig.DnsSearch.length > 0 || c.HostConfig.DnsOptions.length > 0) {
+    const lines = resolv.split('\n').filter((l) => l && !(dns.length > 0 && /^\s*nameserver\s/.test(l))
       && !(c.HostConfig.DnsSearch.length > 0 && /^\s*search\s/.test(l)) && !(c.HostConfig.DnsOptions.length > 0 && /^\s*options\s/.test(l)));
-    for (const d of c.HostConfig.Dns) lines.push(`nameserver ${d}`);
+    for (const d of dns) lines.push(`nameserver ${d}`);
     if (c.HostConfig.DnsSearch.length > 0) lines.push(`search ${c.HostConfig.DnsSearch.join(' ')}`);
     if (c.HostConfig.DnsOptions.length > 0) lines.push(`options ${c.HostConfig.DnsOptions.join(' ')}`);
     resolv = lines.join('\n') + '\n';
@@ -63,10 +67,13 @@ export async function writeContainerFiles(dir: string, c: ContainerRecord, net: 
   ]);
 }
 
-function extraHosts(list: string[] | null): string[] {
+/** --add-host NAME:IP lines; `host-gateway` is the host's address on the container's network. */
+function extraHosts(list: string[] | null, hostGateway?: string): string[] {
   return (list ?? []).map((h) => {
     const i = h.indexOf(':');
-    return i < 0 ? h : `${h.slice(i + 1)}\t${h.slice(0, i)}`;
+    if (i < 0) return h;
+    const ip = h.slice(i + 1);
+    return `${ip === 'host-gateway' && hostGateway ? hostGateway : ip}\t${h.slice(0, i)}`;
   });
 }
 

@@ -101,8 +101,6 @@ export const UNSUPPORTED_CREATE_FIELDS: UnsupportedField[] = [
   { path: 'NetworkingConfig.EndpointsConfig.*.DriverOpts', unapplied: unlessBlank, example: { 'com.docker.network.endpoint.sysctls': 'x' }, comesWith: 'networks' },
   { path: 'NetworkingConfig.EndpointsConfig.*.DNSNames', unapplied: unlessBlank, example: ['a1'], comesWith: 'networks' },
   { path: 'NetworkingConfig.EndpointsConfig.*.GwPriority', unapplied: unlessBlank, example: 10, comesWith: 'networks' },
-  // host-gateway names the host's address on the container's network, which berth does not make yet.
-  { path: 'HostConfig.ExtraHosts', unapplied: elementsNot((h) => !/[:=]host-gateway$/.test(h)), cli: [['--add-host', 'gw:host-gateway']], accepted: [['--add-host', 'h:10.0.0.2']], example: ['gw:host-gateway'], comesWith: 'networks' },
   { path: 'Domainname', unapplied: unlessBlank, cli: [['--domainname', 'example.org']], example: 'example.org', comesWith: 'networks' },
 
   // ---- security

@@ -353,13 +353,21 @@ export class NetworkService implements ContainerNetworks {
 
   private async startDns(n: NetworkRecord): Promise<void> {
     if (this.dns.has(n.Id)) return;
-    const server = new NetworkDnsServer(n.IPAM.Config[0].Gateway, (name) => this.lookupName(n.Id, name), () => hostResolvers());
+    const server = new NetworkDnsServer(n.IPAM.Config[0].Gateway, (name) => this.lookupName(n.Id, name), (client) => this.upstreamsFor(n.Id, client));
     try {
       await server.listen();
       this.dns.set(n.Id, server);
     } catch (e) {
       log.warn('embedded DNS not started', { network: n.Name, error: errorMessage(e) });
     }
+  }
+
+  /** The asking container's --dns servers, else the host's resolvers. */
+  private upstreamsFor(networkId: string, client: string): string[] {
+    const asker = this.endpointsOn(networkId).find((e) => e.ep.IPAddress === client);
+    let dns: string[] = [];
+    try { dns = asker ? this.containers?.get(asker.containerId).HostConfig.Dns ?? [] : []; } catch { dns = []; }
+    return dns.length ? dns : hostResolvers();
   }
 
   /** Containers on the network by name, alias or short id (Docker's embedded DNS names). */
@@ -457,7 +465,11 @@ export class NetworkService implements ContainerNetworks {
         wanted.forEach(([name, req], i) => rec.Endpoints.push(this.newEndpoint(c, this.get(name), req, i, i === 0)));
         const primary = rec.Endpoints[0];
         if (!this.get(wanted[0][0]).Internal) await this.holdPorts(c, live, primary);
-        await this.store.saveEndpoints(rec);
+        // The record and the devices side by side: what a crash between them leaves (a record
+        // without devices, devices without a record) reconcile finds by the exec root's
+        // namespace files and the devices' aliases.
+        const saved = this.store.saveEndpoints(rec);
+        saved.catch(() => undefined); // awaited below; a device failure first must not leave it unhandled
         for (const [i, e] of rec.Endpoints.entries()) {
           const n = this.networks.get(e.NetworkId)!;
           await createEndpoint({
@@ -467,6 +479,7 @@ export class NetworkService implements ContainerNetworks {
           });
           made = true;
         }
+        await saved;
         if (this.conf.iptables) {
           await this.fw.addPorts(rec.Ports.map(portRule));
           await this.fw.addIsolatedPorts(this.isolatedPortsOf(rec));
@@ -517,6 +530,17 @@ export class NetworkService implements ContainerNetworks {
     if (made) await Promise.all(live.rec.Endpoints.map((e) => ipBatch([`link del dev ${e.HostIf}`]).catch(() => undefined)));
     await this.store.removeEndpoints(live.rec.ContainerId).catch(() => undefined);
     this.live.delete(live.rec.ContainerId);
+  }
+
+  /**
+   * What `host-gateway` means for this container: its first network's gateway (the host's
+   * address on it); with host, none or container: networking, the default bridge's, as Docker.
+   */
+  hostGateway(c: ContainerRecord): string | undefined {
+    const first = this.requestedNetworks(c)[0]?.[0];
+    let n: NetworkRecord | undefined;
+    try { n = this.get(first ?? 'bridge'); } catch { n = undefined; }
+    return n?.IPAM.Config[0]?.Gateway ?? this.list().find((x) => x.Name === 'bridge')?.IPAM.Config[0]?.Gateway;
   }
 
   /** The attachment's release: ports, namespace (and with it the veths), addresses. Idempotent. */

@@ -12,12 +12,15 @@ import { log } from '../../lib/log';
 /** IPv4 addresses for a name on this network, or undefined if the network does not know it. */
 export type NameLookup = (name: string) => string[] | undefined;
 
+/** Where to forward a query from this client address (its container's --dns, else the host's). */
+export type Upstreams = (client: string) => string[];
+
 const FORWARD_TIMEOUT_MS = 3000;
 
 export class NetworkDnsServer {
   private socket?: dgram.Socket;
 
-  constructor(private readonly address: string, private readonly lookup: NameLookup, private readonly upstreams: () => string[]) {}
+  constructor(private readonly address: string, private readonly lookup: NameLookup, private readonly upstreams: Upstreams) {}
 
   async listen(): Promise<void> {
     const s = dgram.createSocket({ type: 'udp4', reuseAddr: false });
@@ -51,13 +54,13 @@ export class NetworkDnsServer {
       s.send(reply, rinfo.port, rinfo.address);
       return;
     }
-    const reply = await this.forward(msg);
+    const reply = await this.forward(msg, rinfo.address);
     if (reply) s.send(reply, rinfo.port, rinfo.address);
   }
 
   /** Asks the upstreams in turn; the first answer is relayed as it came. */
-  private async forward(msg: Buffer): Promise<Buffer | undefined> {
-    for (const up of this.upstreams()) {
+  private async forward(msg: Buffer, client: string): Promise<Buffer | undefined> {
+    for (const up of this.upstreams(client)) {
       const reply = await new Promise<Buffer | undefined>((resolve) => {
         const c = dgram.createSocket(up.includes(':') ? 'udp6' : 'udp4');
         const done = (b?: Buffer) => { clearTimeout(t); c.close(); resolve(b); };

@@ -11,8 +11,9 @@ export function networkAttachment(networks: NetworkService): Attachment {
     name: 'network',
     async prepare(c) {
       const p = await networks.attach(c);
-      if (!p) return {};
-      return { netnsPath: p.netnsPath, hosts: p.hosts, env: p.env, ...(p.nameservers ? { nameservers: p.nameservers } : {}) };
+      const hostGateway = networks.hostGateway(c);
+      if (!p) return hostGateway ? { hostGateway } : {};
+      return { netnsPath: p.netnsPath, hosts: p.hosts, env: p.env, hostGateway, ...(p.nameservers ? { nameservers: p.nameservers } : {}) };
     },
     async release(c) {
       await networks.release(c.Id);

@@ -35,6 +35,7 @@ export class AttachmentRunner {
       out.env.push(...(p.env ?? []));
       if (p.netnsPath) out.netnsPath = p.netnsPath;
       if (p.nameservers) out.nameservers = p.nameservers;
+      if (p.hostGateway) out.hostGateway = p.hostGateway;
     }
     return out;
   }

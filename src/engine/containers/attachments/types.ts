@@ -30,6 +30,8 @@ export interface Prepared {
   nameservers?: string[];
   /** Environment variables for the task (links' ALIAS_PORT_..., ALIAS_NAME). */
   env?: string[];
+  /** The host's address as the container sees it (`--add-host NAME:host-gateway`). */
+  hostGateway?: string;
 }
 
 /** Every attachment's Prepared, merged in order. */
@@ -39,6 +41,7 @@ export interface MergedPrepared {
   env: string[];
   netnsPath?: string;
   nameservers?: string[];
+  hostGateway?: string;
 }
 
 export type ReleaseReason = 'exit' | 'remove' | 'abort';
