@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { type Durability, writeJsonAtomic } from '../src/lib/atomic';
 import { startDaemon, type TestDaemon } from '../test/helpers/daemon';
+import { benchPull } from './pull';
 import { pushBench } from './push';
 
 const run = promisify(execFile);
@@ -169,6 +170,8 @@ async function main(): Promise<void> {
     const bare = await bareRunc(d);
     const stateWrites = await stateFsyncCost(d);
     const mem = await memoryAndRestart(d);
+    // BENCH_PULL=0 skips the registry pulls (they need ~1 minute and the debian test images)
+    const pull = process.env.BENCH_PULL === '0' ? 'skipped (BENCH_PULL=0)' : await benchPull();
     const push = await pushBench(d);
     const result = {
       machine: { cpus: (await import('node:os')).cpus().length, kernel: (await import('node:os')).release() },
@@ -178,6 +181,7 @@ async function main(): Promise<void> {
       ratio_p50_berth_over_runc: Number((percentile(none, 50) / percentile(bare, 50)).toFixed(2)),
       durable_state_writes: stateWrites,
       with_idle_containers: mem,
+      pull_from_loopback_registry: pull,
       push,
       budgets: { run_p50_ms: 120, bridge_p50_ms: 150, idle_rss_mb: 80, per_container_mb: 3 },
     };

@@ -86,6 +86,9 @@ describe('docker pull from a registry', () => {
     const bad = await d.docker(['pull', `${reg.host}/bydigest@${other}`]);
     assert.notEqual(bad.code, 0);
     assert.match(bad.stderr, new RegExp(`manifest for ${reg.host}/bydigest@${other} not found: manifest unknown`));
+    const all = await d.docker(['pull', '--all-tags', `${reg.host}/bydigest`]);
+    assert.notEqual(all.code, 0);
+    assert.match(all.stderr, /berth does not support pulling all tags of a repository \(docker pull --all-tags\) yet/);
   });
 
   it('a manifest list: linux/amd64 by default, --platform picks another entry', async () => {

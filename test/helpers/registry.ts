@@ -6,6 +6,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
+import * as https from 'node:https';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -25,15 +26,19 @@ export interface RegistryOptions {
   anonymousPull?: string[];
   /** Accept signed schema1 manifests (distribution's compatibility.schema1). */
   schema1?: boolean;
+  /** Serve HTTPS with a self-signed certificate for `address` (then `url` is https://). */
+  tls?: boolean;
+  /** The address to listen on (127.0.0.1); another of the machine's addresses shows what is not loopback. */
+  address?: string;
 }
 
 export interface RequestRecord { method: string; path: string; range?: string; status?: number; bytes: number; authorization?: string }
 
-export async function freePort(): Promise<number> {
+export async function freePort(address = '127.0.0.1'): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = net.createServer();
     s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
+    s.listen(0, address, () => {
       const port = (s.address() as net.AddressInfo).port;
       s.close(() => resolve(port));
     });
@@ -127,8 +132,9 @@ export class TestRegistry {
     this.users = opts.users ?? (this.auth === 'none' ? {} : { admin: 'admin-secret' });
   }
 
-  get host(): string { return `127.0.0.1:${this.port}`; }
-  get url(): string { return `http://${this.host}`; }
+  get address(): string { return this.opts.address ?? '127.0.0.1'; }
+  get host(): string { return `${this.address}:${this.port}`; }
+  get url(): string { return `${this.opts.tls ? 'https' : 'http'}://${this.host}`; }
   get storage(): string { return path.join(this.root, 'data'); }
   /** Where the registry keeps a blob's bytes (filesystem driver layout). */
   blobPath(digest: string): string {
@@ -149,14 +155,22 @@ export class TestRegistry {
       authCfg.push('auth:', '  token:', `    realm: ${this.token.realm}`, `    service: ${this.token.service}`,
         `    issuer: ${this.token.issuer}`, `    rootcertbundle: ${this.token.certFile}`);
     }
+    const tlsCfg: string[] = [];
+    if (this.opts.tls) {
+      const key = path.join(this.root, 'tls.key');
+      const cert = path.join(this.root, 'tls.crt');
+      execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert,
+        '-days', '2', '-subj', `/CN=${this.address}`, '-addext', `subjectAltName=IP:${this.address}`], { stdio: 'ignore' });
+      tlsCfg.push('  tls:', `    certificate: ${cert}`, `    key: ${key}`);
+    }
     for (let attempt = 0; ; attempt++) {
-      this.port = await freePort();
+      this.port = await freePort(this.address);
       const cfg = [
         'version: 0.1',
         'log:', '  level: info', '  accesslog:', '    disabled: false',
         'storage:', '  filesystem:', `    rootdirectory: ${this.storage}`, '  delete:', '    enabled: true',
         '  maintenance:', '    uploadpurging:', '      enabled: false',
-        'http:', `  addr: 127.0.0.1:${this.port}`, `  secret: ${crypto.randomBytes(8).toString('hex')}`,
+        'http:', `  addr: ${this.host}`, `  secret: ${crypto.randomBytes(8).toString('hex')}`, ...tlsCfg,
         ...authCfg,
         ...(this.opts.schema1 ? ['compatibility:', '  schema1:', '    enabled: true'] : []),
       ].join('\n') + '\n';
@@ -431,7 +445,9 @@ export function signedSchema1(repo: string, tag: string, blobSum: string): Buffe
 
 export function httpRequest(method: string, url: string, body?: Buffer, headers: Record<string, string> = {}): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> {
   return new Promise((resolve, reject) => {
-    const req = http.request(url, { method, headers: { ...(body ? { 'Content-Length': String(body.length) } : {}), ...headers } }, (res) => {
+    // the helper's own requests trust the test registries' self-signed certificates
+    const mod = url.startsWith('https:') ? https : http;
+    const req = mod.request(url, { method, rejectUnauthorized: false, headers: { ...(body ? { 'Content-Length': String(body.length) } : {}), ...headers } }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }));
@@ -474,6 +490,8 @@ export class RegistryProxy {
   readonly requests: RequestRecord[] = [];
   /** Throttles blob response bodies to this rate when set. */
   bytesPerSecond = 0;
+  /** Cuts the next response for blob `digest` after `bytes` body bytes (a dropped connection), once. */
+  dropBlob?: { digest: string; bytes: number };
 
   constructor(readonly target: string) {}
 
@@ -493,7 +511,17 @@ export class RegistryProxy {
       const up = http.request({ host: t.hostname, port: t.port, method: req.method, path: req.url, headers: req.headers }, (ur) => {
         rec.status = ur.statusCode;
         res.writeHead(ur.statusCode!, ur.headers);
-        if (/\/blobs\/sha256:/.test(req.url!) && req.method === 'GET') ur.pipe(new Throttle(this, rec)).pipe(res);
+        if (/\/blobs\/sha256:/.test(req.url!) && req.method === 'GET') {
+          const drop = this.dropBlob && req.url!.includes(this.dropBlob.digest) ? this.dropBlob.bytes : 0;
+          if (drop) this.dropBlob = undefined;
+          const t = new Throttle(this, rec);
+          if (drop > 0) {
+            t.on('data', () => {
+              if (rec.bytes >= drop) { ur.destroy(); res.destroy(); }
+            });
+          }
+          ur.pipe(t).pipe(res);
+        }
         else ur.pipe(res);
       });
       up.on('error', () => res.destroy());

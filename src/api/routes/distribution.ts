@@ -21,7 +21,13 @@ export async function pullRoute(ctx: RequestContext, images: ImageService): Prom
   for (const k of ['fromSrc', 'repo', 'message', 'changes']) {
     if (q.get(k)) throw new InvalidParameterError(`berth does not support ${k} together with fromImage (got ${JSON.stringify(q.getAll(k))})`);
   }
-  const ref = pullReference(q.get('fromImage')!, q.get('tag') || undefined);
+  const fromImage = q.get('fromImage')!;
+  const tag = q.get('tag') || undefined;
+  // no tag anywhere is Docker's "all tags" (docker pull --all-tags); clients otherwise send one
+  if (!tag && !/[:@][^/]*$/.test(fromImage)) {
+    throw new InvalidParameterError('berth does not support pulling all tags of a repository (docker pull --all-tags) yet');
+  }
+  const ref = pullReference(fromImage, tag);
   const prepared = await images.preparePull(ref, { platform: q.get('platform') || undefined, creds: registryAuthOf(ctx.req) });
   const s = startJsonStream(ctx.res, '\r\n');
   try {

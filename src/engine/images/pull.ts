@@ -39,6 +39,7 @@ export interface PreparedPull {
   run(emit: (m: ProgressItem) => void): Promise<PullResult>;
 }
 
+const MAX_CONFIG_BYTES = 8 << 20;
 const DIGEST_TAG = /^[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}$/;
 
 /** `fromImage` + `tag` as POST /images/create receives them (the tag may be a digest). */
@@ -78,7 +79,11 @@ async function runPull(deps: ImageDeps, dist: Distribution, ref: Reference, reso
   const epCreds = dist.credsFor(endpoint, creds);
   emit({ status: `Pulling from ${ref.path}`, id: ref.tag ?? ref.digest });
 
-  // the config first: it names the diff IDs every layer is checked against
+  // the config first: it names the diff IDs every layer is checked against (and is read into
+  // memory, so a registry claiming a huge one is refused before any byte)
+  if (manifest.config.size > MAX_CONFIG_BYTES) {
+    throw new InvalidParameterError(`image config of ${familiarString(ref)} is ${manifest.config.size} bytes: more than the ${MAX_CONFIG_BYTES} berth accepts`);
+  }
   await dist.downloads.fetch({ endpoint, ref, desc: manifest.config, creds: epCreds });
   const configBytes = await deps.content.readBlob(manifest.config.digest);
   const config = parseConfig(configBytes, ref);
@@ -119,35 +124,48 @@ async function runPull(deps: ImageDeps, dist: Distribution, ref: Reference, reso
     // no unhandled rejections while the extraction waits on earlier layers
     downloads.forEach((p) => p.catch(() => undefined));
 
-    parent = null;
-    for (let i = 0; i < manifest.layers.length; i++) {
-      const l = manifest.layers[i];
+    // Each layer is created as soon as its blob is in and its parent's creation has begun: the
+    // layer store extracts them side by side and records each only after its parent.
+    let parentCalled: Promise<void> = Promise.resolve();
+    const creates: Promise<void>[] = manifest.layers.map((l, i) => {
+      if (present[i]) return Promise.resolve();
       const id = shortId(l.digest);
-      if (!present[i]) {
-        await downloads[i];
-        if (!deps.layers.has(chainIds[i])) {
-          const total = l.size;
-          const show = throttled(100, (cur: number) => emit(progressItem('Extracting', id, cur, total)));
-          try {
-            await deps.layers.createLayerFromBlob(l.digest, parent, {
-              expectDiffId: diffIds[i],
-              // uncompressed bytes against the compressed size: shown, never more than the total
-              onProgress: (n) => show(false, Math.min(n, Math.max(0, total - 1))),
-            });
-          } catch (e) {
-            throw new UnavailableError(`failed to register layer ${l.digest}: ${(e as Error).message}`, { cause: e });
-          }
-          show(true, total);
-          pinned.push(chainIds[i]);
-          crashPoint('image.pull.after-layer');
-        } else {
-          deps.layers.pin([chainIds[i]]);
-          pinned.push(chainIds[i]);
+      const parentId = i === 0 ? null : chainIds[i - 1];
+      let called!: () => void;
+      const calledHere = new Promise<void>((r) => { called = r; });
+      const ready = Promise.all([downloads[i], parentCalled]);
+      parentCalled = calledHere;
+      return ready.then(async () => {
+        const total = l.size;
+        const show = throttled(100, (cur: number) => emit(progressItem('Extracting', id, cur, total)));
+        let creating: Promise<unknown>;
+        try {
+          creating = deps.layers.createLayerFromBlob(l.digest, parentId, {
+            expectDiffId: diffIds[i],
+            // uncompressed bytes against the compressed size: shown, never more than the total
+            onProgress: (n) => show(false, Math.min(n, Math.max(0, total - 1))),
+          });
+        } finally {
+          called();
         }
+        try {
+          await creating;
+        } catch (e) {
+          throw new UnavailableError(`failed to register layer ${l.digest}: ${(e as Error).message}`, { cause: e });
+        }
+        // pinned once by the store for us
+        pinned.push(chainIds[i]);
+        show(true, total);
+        crashPoint('image.pull.after-layer');
         emit(statusItem('Pull complete', id));
-      }
-      parent = chainIds[i];
-    }
+      }, (e) => {
+        called();
+        throw e;
+      });
+    });
+    creates.forEach((p) => p.catch(() => undefined));
+    // the first failure in layer order is the one reported
+    for (const c of creates) await c;
     await Promise.all(downloads);
 
     const before = ref.tag !== undefined ? deps.store.refTarget({ ...ref, digest: undefined }) : deps.store.refTarget(ref);
