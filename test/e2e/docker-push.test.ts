@@ -130,6 +130,13 @@ test('push errors: a tag that is not here (404 before streaming), an unreachable
   const r = await docker('push', `${proxy.host}/pu-nothing:1`);
   assert.equal(r.code, 1);
   assert.match(r.stderr, new RegExp(`An image does not exist locally with the tag: ${proxy.host}/pu-nothing`));
+  // the tag in the path (SDKs do this) is the tag pushed; a digest reference is refused
+  const inPath = await d.request('POST', `/v1.44/images/${proxy.host}/pu-busybox:1/push`, undefined, { 'X-Registry-Auth': 'e30=' });
+  assert.equal(inPath.status, 200);
+  assert.match(inPath.body.toString(), /"status":"1: digest: sha256:[a-f0-9]{64} size: \d+"/);
+  assert.match(inPath.body.toString(), /"Layer already exists"/);
+  const byDigest = await d.request('POST', `/v1.44/images/${proxy.host}/pu-busybox@sha256:${'a'.repeat(64)}/push`, undefined, { 'X-Registry-Auth': 'e30=' });
+  assert.equal(byDigest.status, 400);
   await docker('tag', 'busybox', '127.0.0.1:1/pu-down:1');
   const down = await docker('push', '127.0.0.1:1/pu-down:1');
   assert.equal(down.code, 1);

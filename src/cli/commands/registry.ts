@@ -60,8 +60,6 @@ export function registerPull(parent: Command, cli: Cli): void {
       requireArgs(cmd, args, 1, 1);
       const r = parseRef(args[0]);
       if (o.allTags && (r.tag !== undefined || r.digest !== undefined)) throw new StatusError(1, 'tag can\'t be used with --all-tags/-a');
-      // berthd pulls one tag per request (a request without a tag pulls latest): refused, not half done
-      if (o.allTags) throw new StatusError(1, 'berth does not support pull --all-tags yet');
       if (!o.allTags && r.tag === undefined && r.digest === undefined) {
         r.tag = 'latest';
         if (!o.quiet) cli.println('Using default tag: latest');

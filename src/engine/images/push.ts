@@ -5,7 +5,7 @@
 // image's own (same bytes, same digest), else a new Docker schema2 manifest (OCI when a layer
 // is not gzip). The digest reported and recorded is the registry's.
 import { Digest, sha256 } from '../../lib/digest';
-import { NotFoundError } from '../../lib/errors';
+import { InvalidParameterError, NotFoundError } from '../../lib/errors';
 import { shortId } from '../../lib/ids';
 import { familiarString, normalizedString, parseNormalizedNamed, Reference } from '../../lib/reference';
 import type { ImageRecord } from '../../store/images/types';
@@ -43,6 +43,10 @@ export interface PushOptions {
 /** The tags of `name` to push: the one given, or every tag of the repository (push -a). NotFound before streaming. */
 export function pushTargets(deps: ImageDeps, name: string, tag: string | undefined): Array<{ ref: Reference; img: ImageRecord }> {
   const repo = parseNormalizedNamed(name);
+  // `/images/name:tag/push` (some SDKs) means that tag, as in Docker
+  if (!tag && repo.tag) tag = repo.tag;
+  if (repo.digest) throw new InvalidParameterError(`cannot push a digest reference (${name})`);
+  repo.tag = undefined;
   if (tag) {
     const ref = { ...repo, tag, digest: undefined };
     const id = deps.store.refTarget(ref);
@@ -124,7 +128,7 @@ async function recordedManifest(deps: ImageDeps, dist: PushDeps, img: ImageRecor
 
 export async function pushImage(deps: ImageDeps, dist: PushDeps, name: string, tag: string | undefined, opts: PushOptions): Promise<void> {
   const targets = pushTargets(deps, name, tag);
-  const repoRef = parseNormalizedNamed(name);
+  const repoRef = { ...parseNormalizedNamed(name), tag: undefined };
   const repoFull = `${repoRef.domain}/${repoRef.path}`;
   const t: PushTarget = { host: registryHost(repoRef.domain), repo: repoRef.path, creds: opts.creds };
   const emit = opts.onMessage;
