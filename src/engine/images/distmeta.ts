@@ -2,9 +2,12 @@
 // - the repositories (`host/path`) a blob was pulled from or pushed to, so that a push to
 //   another repository of the same registry mounts the blob instead of uploading it;
 // - the manifests (digest, media type; bytes in the content store) an image was pulled or
-//   pushed with, so that a push of an unchanged image sends those bytes and the digest stays.
+//   pushed with, so that a push of an unchanged image sends those bytes and the digest stays;
+// - the gzip blob made for a layer kept uncompressed (load, import, commit, build), so that
+//   the layer is compressed once, at its first push, and every later push sends the same bytes.
 //
-//   <root>/distribution/meta.json   { blobs: { digest: ["host/path", ...] }, manifests: { imageId: [desc] } }
+//   <root>/distribution/meta.json   { blobs: { digest: ["host/path", ...] }, manifests: { imageId: [desc] },
+//                                     compressed: { diffId: desc } }
 //
 // Losing the file loses only optimisations (a push uploads instead of mounting, builds a new
 // manifest); an unreadable one is started afresh. Writes are atomic and serialised.
@@ -24,9 +27,17 @@ export interface ManifestRecord {
   repo: string;
 }
 
+/** A blob of the content store standing for a layer in another compression. */
+export interface CompressedBlob {
+  digest: Digest;
+  size: number;
+  mediaType: string;
+}
+
 interface MetaFile {
   blobs: Record<string, string[]>;
   manifests: Record<string, ManifestRecord[]>;
+  compressed: Record<string, CompressedBlob>;
 }
 
 /** A blob's repositories are capped: the newest few are the useful mount sources. */
@@ -34,7 +45,7 @@ const MAX_SOURCES = 8;
 
 export class DistributionMetadata {
   private readonly file: string;
-  private data: MetaFile = { blobs: {}, manifests: {} };
+  private data: MetaFile = { blobs: {}, manifests: {}, compressed: {} };
   private loaded: Promise<void> | undefined;
   private readonly mutex = new Mutex();
 
@@ -46,7 +57,7 @@ export class DistributionMetadata {
     this.loaded ??= (async () => {
       try {
         const v = await readJsonIfExists<MetaFile>(this.file);
-        if (v && typeof v === 'object') this.data = { blobs: v.blobs ?? {}, manifests: v.manifests ?? {} };
+        if (v && typeof v === 'object') this.data = { blobs: v.blobs ?? {}, manifests: v.manifests ?? {}, compressed: v.compressed ?? {} };
       } catch (e) {
         log.warn('distribution metadata unreadable; starting afresh (pushes upload instead of mounting)', { file: this.file, error: errorMessage(e) });
       }
@@ -97,6 +108,16 @@ export class DistributionMetadata {
   }
 
   /** An image is gone: its manifest records go (the blobs' sources stay, they are the registry's). */
+  /** `blob` holds layer `diffId` compressed (made for a push). */
+  async recordCompressed(diffId: Digest, blob: CompressedBlob): Promise<void> {
+    return this.update((d) => { d.compressed[diffId] = blob; });
+  }
+
+  async compressedOf(diffId: Digest): Promise<CompressedBlob | undefined> {
+    await this.load();
+    return this.data.compressed[diffId];
+  }
+
   forgetImage(imageId: string): Promise<void> {
     return this.update((d) => { delete d.manifests[imageId]; });
   }

@@ -3,13 +3,19 @@
 // another repository of the registry that has it (the blob's sources we know of), or uploaded.
 // The manifest is the one the image was pulled or last pushed with when its blobs are the
 // image's own (same bytes, same digest), else a new Docker schema2 manifest (OCI when a layer
-// is not gzip). The digest reported and recorded is the registry's.
+// is zstd). A layer kept uncompressed (load, import, commit, build) is gzipped at its first
+// push, once: the blob is kept and named in the distribution metadata, so every later push
+// sends the same bytes (as dockerd, which compresses on push). The digest reported and recorded
+// is the registry's.
+import { pipeline } from 'node:stream/promises';
+import { PassThrough } from 'node:stream';
+import * as zlib from 'node:zlib';
 import { Digest, sha256 } from '../../lib/digest';
 import { InvalidParameterError, NotFoundError } from '../../lib/errors';
 import { shortId } from '../../lib/ids';
 import { familiarString, normalizedString, parseNormalizedNamed, Reference } from '../../lib/reference';
 import type { ImageRecord } from '../../store/images/types';
-import type { LayerMeta } from '../../store/layers/types';
+import type { LayerBlob, LayerMeta } from '../../store/layers/types';
 import type { AuthConfig } from '../../distribution/auth';
 import { RegistryPusher, type BlobSource, type PushTarget } from '../../distribution/push';
 import type { DistributionMetadata } from './distmeta';
@@ -91,24 +97,40 @@ function blobSource(deps: ImageDeps, digest: Digest, size: number): BlobSource {
 }
 
 /** A manifest for the image from its layers' blobs. */
-function buildManifest(img: ImageRecord, layers: LayerMeta[]): { body: Buffer; mediaType: string } {
-  const allGzip = layers.every((l) => l.blob && /gzip/.test(l.blob.mediaType));
+/** What is pushed for a layer: its blob when compressed, else the gzip of it (made once). */
+async function pushableBlob(deps: ImageDeps, dist: PushDeps, l: LayerMeta): Promise<LayerBlob> {
+  const blob = l.blob!;
+  if (/gzip|zstd/.test(blob.mediaType)) return blob;
+  const known = await dist.meta.compressedOf(l.diffId);
+  if (known && await deps.content.exists(known.digest)) return known;
+  const gz = new PassThrough();
+  // Level 1, as dockerd's pusher: the upload is what a push waits for, not the last percent.
+  const written = deps.content.writeStream(gz);
+  await Promise.all([pipeline(await deps.content.readStream(blob.digest), zlib.createGzip({ level: 1 }), gz), written]);
+  const info = await written;
+  const out = { digest: info.digest, size: info.size, mediaType: MEDIA_DOCKER_LAYER_GZIP };
+  await dist.meta.recordCompressed(l.diffId, out);
+  return out;
+}
+
+function buildManifest(img: ImageRecord, layers: LayerBlob[]): { body: Buffer; mediaType: string } {
+  const allGzip = layers.every((l) => /gzip/.test(l.mediaType));
   const mediaType = allGzip ? MEDIA_DOCKER_MANIFEST : MEDIA_OCI_MANIFEST;
   const m = {
     schemaVersion: 2,
     mediaType,
     config: { mediaType: allGzip ? MEDIA_DOCKER_CONFIG : MEDIA_OCI_CONFIG, size: img.configSize, digest: img.id },
     layers: layers.map((l) => ({
-      mediaType: allGzip ? MEDIA_DOCKER_LAYER_GZIP : (l.blob!.mediaType === MEDIA_DOCKER_LAYER_GZIP ? MEDIA_OCI_GZIP : l.blob!.mediaType),
-      size: l.blob!.size,
-      digest: l.blob!.digest,
+      mediaType: allGzip ? MEDIA_DOCKER_LAYER_GZIP : (l.mediaType === MEDIA_DOCKER_LAYER_GZIP ? MEDIA_OCI_GZIP : l.mediaType),
+      size: l.size,
+      digest: l.digest,
     })),
   };
   return { body: Buffer.from(JSON.stringify(m, null, 3)), mediaType };
 }
 
 /** The recorded manifest of this image whose config and layer blobs are exactly the image's, if any. */
-async function recordedManifest(deps: ImageDeps, dist: PushDeps, img: ImageRecord, layers: LayerMeta[]): Promise<{ body: Buffer; mediaType: string } | undefined> {
+async function recordedManifest(deps: ImageDeps, dist: PushDeps, img: ImageRecord, layers: LayerBlob[]): Promise<{ body: Buffer; mediaType: string } | undefined> {
   for (const rec of await dist.meta.manifestsOf(img.id)) {
     let body: Buffer;
     try {
@@ -119,7 +141,7 @@ async function recordedManifest(deps: ImageDeps, dist: PushDeps, img: ImageRecor
     try {
       const m = JSON.parse(body.toString('utf8')) as { config?: { digest?: string }; layers?: Array<{ digest?: string }> };
       const same = m.config?.digest === img.id && Array.isArray(m.layers) && m.layers.length === layers.length
-        && m.layers.every((d, i) => d.digest === layers[i].blob?.digest);
+        && m.layers.every((d, i) => d.digest === layers[i].digest);
       if (same) return { body, mediaType: rec.mediaType };
     } catch { /* not a manifest: skip */ }
   }
@@ -143,10 +165,12 @@ export async function pushImage(deps: ImageDeps, dist: PushDeps, name: string, t
         if (!l.blob) throw new NotFoundError(`layer ${shortId(l.diffId)} has no blob to push`);
         return l;
       });
-      await pushLayers(deps, dist, t, repoFull, layers, opts);
+      const blobs: LayerBlob[] = [];
+      for (const l of layers) blobs.push(await pushableBlob(deps, dist, l));
+      await pushLayers(deps, dist, t, repoFull, layers.map((layer, i) => ({ layer, blob: blobs[i] })), opts);
       await dist.pusher.pushBlob(t, blobSource(deps, img.id, img.configSize), { signal: opts.signal, mountFrom: await mountSources(dist, t, img.id) });
       await dist.meta.recordBlobSource(img.id, repoFull);
-      const m = (await recordedManifest(deps, dist, img, layers)) ?? buildManifest(img, layers);
+      const m = (await recordedManifest(deps, dist, img, blobs)) ?? buildManifest(img, blobs);
       const { digest, size } = await dist.pusher.putManifest(t, ref.tag!, m.body, m.mediaType);
       // the bytes, for the next push of the unchanged image and for inspect by digest
       const local = sha256(m.body);
@@ -170,15 +194,15 @@ async function mountSources(dist: PushDeps, t: PushTarget, digest: string): Prom
     .filter((r) => r.startsWith(hostPrefix)).map((r) => r.slice(hostPrefix.length)).filter((p) => p !== t.repo);
 }
 
-async function pushLayers(deps: ImageDeps, dist: PushDeps, t: PushTarget, repoFull: string, layers: LayerMeta[], opts: PushOptions): Promise<void> {
+async function pushLayers(deps: ImageDeps, dist: PushDeps, t: PushTarget, repoFull: string, layers: Array<{ layer: LayerMeta; blob: LayerBlob }>, opts: PushOptions): Promise<void> {
   const emit = opts.onMessage;
-  const id = (l: LayerMeta) => shortId(l.diffId);
+  const id = (l: { layer: LayerMeta }) => shortId(l.layer.diffId);
   // Docker lists the layers top first
   for (const l of [...layers].reverse()) emit({ status: 'Preparing', progressDetail: {}, id: id(l) });
   const queue = [...layers];
   let failed: unknown;
-  const one = async (l: LayerMeta): Promise<void> => {
-    const blob = l.blob!;
+  const one = async (l: { layer: LayerMeta; blob: LayerBlob }): Promise<void> => {
+    const { blob } = l;
     const sources = await mountSources(dist, t, blob.digest);
     let last = 0;
     const r = await dist.pusher.pushBlob(t, blobSource(deps, blob.digest, blob.size), {
