@@ -311,8 +311,15 @@ test('stages that do not depend on each other build at the same time; their line
   // Stage "listener" can only finish when stage "talker" connects to it over the (host)
   // network: built one after the other, the listener's nc would wait out its timeout and fail.
   const net = await import('node:net');
-  const port = await new Promise<number>((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => resolve(p)); });
+  // A free port below the kernel's ephemeral range: the ports other test files' daemons publish
+  // (kernel-picked) can not take it between this check and the build.
+  const port = await new Promise<number>((resolve, reject) => {
+    const tryPort = (left: number) => {
+      const p = 20000 + Math.floor(Math.random() * 10000);
+      const s = net.createServer().once('error', () => (left > 0 ? tryPort(left - 1) : reject(new Error('no free port'))))
+        .listen(p, '127.0.0.1', () => s.close(() => resolve(p)));
+    };
+    tryPort(50);
   });
   const dir = context('parallel', {
     Dockerfile: [

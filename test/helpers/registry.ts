@@ -520,7 +520,13 @@ export class RegistryProxy {
           const t = new Throttle(this, rec);
           this.blobsInFlight++;
           this.maxBlobsInFlight = Math.max(this.maxBlobsInFlight, this.blobsInFlight);
-          res.once('close', () => { this.blobsInFlight--; });
+          // Counted out when the last byte of the body is handed over: 'finish' and 'close' can
+          // come after the client, which has every byte, has already started its next download.
+          let out = false;
+          const done = () => { if (!out) { out = true; this.blobsInFlight--; } };
+          const total = Number(ur.headers['content-length'] ?? -1);
+          t.on('data', () => { if (total >= 0 && rec.bytes >= total) done(); });
+          res.once('close', done);
           if (drop > 0) {
             t.on('data', () => {
               if (rec.bytes >= drop) { ur.destroy(); res.destroy(); }
