@@ -3,6 +3,7 @@
 import * as fs from 'node:fs';
 import { Command } from 'commander';
 import type { DaemonConfig } from '../engine/config';
+import { parseSeccompProfile } from '../runtime/seccomp';
 
 export interface DaemonOptions extends DaemonConfig {
   hosts: string[];
@@ -25,6 +26,8 @@ interface DaemonJson {
   'live-restore'?: boolean;
   'cgroup-parent'?: string;
   'init-path'?: string;
+  'seccomp-profile'?: string;
+  'no-new-privileges'?: boolean;
   tlsverify?: boolean;
   tlscacert?: string;
   tlscert?: string;
@@ -41,6 +44,25 @@ function which(names: string[]): string {
     }
   }
   return names[0];
+}
+
+/** daemon.json seccomp-profile (a file read now, as dockerd does) and no-new-privileges. */
+function securityDefaults(file: DaemonJson): Pick<DaemonConfig, 'seccompProfile' | 'customSeccomp' | 'noNewPrivileges'> {
+  const out: Pick<DaemonConfig, 'seccompProfile' | 'customSeccomp' | 'noNewPrivileges'> = { noNewPrivileges: file['no-new-privileges'] === true };
+  const p = file['seccomp-profile'];
+  if (p === undefined || p === '' || p === 'builtin') return { ...out, seccompProfile: 'builtin' };
+  if (p === 'unconfined') return { ...out, seccompProfile: p };
+  let text: string;
+  try {
+    text = fs.readFileSync(p, 'utf8');
+  } catch (e) {
+    throw new Error(`opening seccomp profile (${p}) failed: ${(e as Error).message}`);
+  }
+  try {
+    return { ...out, seccompProfile: p, customSeccomp: parseSeccompProfile(text) };
+  } catch (e) {
+    throw new Error(`${p}: ${(e as Error).message}`);
+  }
 }
 
 export function parseDaemonOptions(argv: string[]): DaemonOptions {
@@ -101,6 +123,7 @@ export function parseDaemonOptions(argv: string[]): DaemonOptions {
     conmonPath: which(['conmon', '/usr/libexec/podman/conmon']),
     initPath: file['init-path'] ?? which(['tini-static', 'catatonit', 'tini']),
     cgroupParent: file['cgroup-parent'] ?? '/berth',
+    ...securityDefaults(file),
   };
   if (conflicts.length) {
     throw new Error(`the following directives are specified both as a flag and in the configuration file: ${conflicts.join(', ')}`);

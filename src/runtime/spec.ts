@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import type { ContainerSpecInput, MountSpec, NamespaceMode, RuntimeProcess } from './types';
 import { DEFAULT_DEVICE_RULES, DEFAULT_SHM_SIZE, HOST_CAPABILITIES, ALL_CAPABILITIES } from './defaults';
 import { cgroupVersion, swapLimitSupported } from './cgroups';
+import type { OciSeccomp } from './seccomp';
 
 // A minimal typing of the OCI runtime spec (1.0.2) as far as we write it.
 export interface OciMount { destination: string; type?: string; source?: string; options?: string[] }
@@ -41,6 +42,7 @@ export interface OciSpec {
     sysctl?: Record<string, string>;
     maskedPaths?: string[];
     readonlyPaths?: string[];
+    seccomp?: OciSeccomp;
   };
 }
 
@@ -270,5 +272,7 @@ export function buildSpec(input: ContainerSpecInput): OciSpec {
   if (input.hostname && input.namespaces.uts.mode !== 'host') spec.hostname = input.hostname;
   if (input.sysctls && Object.keys(input.sysctls).length > 0) spec.linux.sysctl = { ...input.sysctls };
   if (input.privileged) spec.linux.devices = hostDevices();
+  // ---- seccomp (issue 19): resolved by the engine; privileged containers run without one.
+  if (input.seccomp && !input.privileged) spec.linux.seccomp = input.seccomp;
   return spec;
 }
