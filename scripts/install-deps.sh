@@ -4,11 +4,12 @@
 # tests drive real terminals with it), setcap/getcap (libcap2-bin: the file-capability tests),
 # musl-tools (berth-logwriter is built static against musl: a ~90 kB process per rotating log),
 # debootstrap (the Debian test images, test/helpers/images.ts);
+# golang-github-containers-common (podman's seccomp.json, compared with berth's default profile);
 # then npm packages.
 set -eu
 cd "$(dirname "$0")/.."
 need=""
-for pkg in runc conmon busybox-static tini procps iproute2 util-linux tar tmux python3-docker openssl libcap2-bin musl-tools debootstrap; do
+for pkg in runc conmon busybox-static tini procps iproute2 util-linux tar tmux python3-docker openssl libcap2-bin musl-tools debootstrap golang-github-containers-common; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need="$need $pkg"
 done
 if [ -n "$need" ]; then

@@ -1,7 +1,9 @@
 // Docker's seccomp profile format -> the OCI runtime spec's linux.seccomp, resolved for one
 // container: the rules whose includes/excludes (capabilities, architecture, kernel version)
 // do not hold are dropped, archMap becomes the native architecture and its sub-architectures.
+import * as fs from 'node:fs';
 import * as os from 'node:os';
+import * as zlib from 'node:zlib';
 import { InvalidParameterError } from '../lib/errors';
 
 export interface DockerSeccompArg { index: number; value: number; valueTwo?: number; op: string }
@@ -46,6 +48,8 @@ export interface SeccompTarget {
   arch?: string;
   /** "major.minor[.patch...]" of the running kernel. */
   kernel?: string;
+  /** Whether the kernel runs x32 binaries (default: from its build config, see hostHasX32Abi). */
+  x32?: boolean;
 }
 
 const GOARCH: Record<string, string> = { x64: 'amd64', ia32: '386', arm: 'arm', arm64: 'arm64', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64', mips: 'mips', mipsel: 'mipsle' };
@@ -56,6 +60,26 @@ const NATIVE: Record<string, string> = {
 
 export function hostGoArch(): string {
   return GOARCH[process.arch] ?? process.arch;
+}
+
+let x32Abi: boolean | undefined;
+
+/**
+ * Does this kernel have the x32 ABI (CONFIG_X86_X32_ABI)? When its build config says not, x32
+ * calls cannot run at all, and leaving SCMP_ARCH_X32 out of a filter changes nothing but its
+ * cost: runc compiles one filter per architecture at every start (about half of what the
+ * default profile costs a start here, bench/seccomp.ts). Unknown config: assume it has.
+ */
+export function hostHasX32Abi(): boolean {
+  if (x32Abi !== undefined) return x32Abi;
+  let config = '';
+  try {
+    config = zlib.gunzipSync(fs.readFileSync('/proc/config.gz')).toString('latin1');
+  } catch {
+    try { config = fs.readFileSync(`/boot/config-${os.release()}`, 'latin1'); } catch { /* unknown */ }
+  }
+  x32Abi = !config || /^CONFIG_X86_X32(?:_ABI)?=y/m.test(config) || !/^# CONFIG_X86_X32(?:_ABI)? is not set/m.test(config);
+  return x32Abi;
 }
 
 /** Is kernel version `have` at least `want` (both "a.b[.c]", anything after a '-' ignored)? */
@@ -123,6 +147,7 @@ export function toOciSeccomp(profile: DockerSeccompProfile, target: SeccompTarge
   } else if (profile.architectures?.length) {
     out.architectures = [...profile.architectures];
   }
+  if (out.architectures && !(target.x32 ?? hostHasX32Abi())) out.architectures = out.architectures.filter((a) => a !== 'SCMP_ARCH_X32');
   if (profile.flags?.length) out.flags = [...profile.flags];
   if (profile.listenerPath) out.listenerPath = profile.listenerPath;
   if (profile.listenerMetadata) out.listenerMetadata = profile.listenerMetadata;
