@@ -10,6 +10,8 @@ export interface DaemonOptions extends DaemonConfig {
   pidfile: string;
   logLevel: string;
   tls?: { ca: string; cert: string; key: string };
+  /** The unix socket's group (-G, daemon.json group): 'berth' unless given. */
+  socketGroup: { name: string; explicit: boolean };
 }
 
 interface DaemonJson {
@@ -27,6 +29,7 @@ interface DaemonJson {
   'cgroup-parent'?: string;
   'init-path'?: string;
   'seccomp-profile'?: string;
+  group?: string;
   'no-new-privileges'?: boolean;
   tlsverify?: boolean;
   tlscacert?: string;
@@ -76,6 +79,7 @@ export function parseDaemonOptions(argv: string[]): DaemonOptions {
     .option('-l, --log-level <level>', 'debug, info, warn, error, fatal', undefined)
     .option('-D, --debug', 'debug logging')
     .option('--default-runtime <name>', 'default OCI runtime for containers', undefined)
+    .option('-G, --group <group>', 'group of the unix socket(s)', undefined)
     .option('--live-restore', 'keep containers running while the daemon is down')
     .option('--tlsverify', 'require mutual TLS on TCP listeners')
     .option('--tlscacert <file>', 'CA that client certificates must be signed by')
@@ -87,7 +91,7 @@ export function parseDaemonOptions(argv: string[]): DaemonOptions {
   cmd.parse(argv, { from: 'user' });
   const f = cmd.opts<{
     host: string[]; dataRoot?: string; execRoot?: string; pidfile?: string; configFile: string; logLevel?: string; debug?: boolean;
-    defaultRuntime?: string; liveRestore?: boolean; tlsverify?: boolean; tlscacert?: string; tlscert?: string; tlskey?: string;
+    defaultRuntime?: string; group?: string; liveRestore?: boolean; tlsverify?: boolean; tlscacert?: string; tlscert?: string; tlskey?: string;
   }>();
   let file: DaemonJson = {};
   const explicitFile = cmd.getOptionValueSource('configFile') === 'cli';
@@ -124,6 +128,7 @@ export function parseDaemonOptions(argv: string[]): DaemonOptions {
     initPath: file['init-path'] ?? which(['tini-static', 'catatonit', 'tini']),
     cgroupParent: file['cgroup-parent'] ?? '/berth',
     ...securityDefaults(file),
+    socketGroup: { name: pick(f.group, 'group', 'berth'), explicit: f.group !== undefined || file.group !== undefined },
   };
   if (conflicts.length) {
     throw new Error(`the following directives are specified both as a flag and in the configuration file: ${conflicts.join(', ')}`);
