@@ -17,7 +17,7 @@
 // fields that are read-only output (NetworkID, EndpointID, Gateway, IPAddress, ...).
 import { InvalidParameterError } from '../../lib/errors';
 import { cgroupVersion } from '../../runtime/cgroups';
-import { splitSecurityOpt } from './securityOpt';
+import { parseGoBool, splitSecurityOpt } from './securityOpt';
 
 export interface UnsupportedField {
   /** Where the field is: top-level names are Config's, then `HostConfig.`, `NetworkingConfig.` (`*`: every key). */
@@ -68,7 +68,7 @@ const valuesOtherThan = (...ok: string[]) => (v: unknown): unknown => (isBlank(v
 function securityOptApplied(opt: string): boolean {
   const [k, v] = splitSecurityOpt(opt);
   // Unknown options are not this table's business: validateSecurityOpt calls them invalid.
-  if (k === 'writable-cgroups') return v === 'false';
+  if (k === 'writable-cgroups') return v !== undefined && parseGoBool(v) === false;
   return true;
 }
 
