@@ -11,6 +11,7 @@ import { pushBench } from './push';
 import { loadBench } from './load';
 import { benchBuild } from './build';
 import { networkBench } from './network';
+import { seccompStartCost } from './seccomp';
 
 const run = promisify(execFile);
 const RUNS = Number(process.env.BENCH_RUNS ?? 30);
@@ -195,6 +196,7 @@ async function main(): Promise<void> {
     // docker load and layer import (bench/load.ts), against dockerd when installed
     const load = process.env.BENCH_LOAD === '0' ? 'skipped (BENCH_LOAD=0)' : await loadBench();
     const build = process.env.BENCH_NO_BUILD === '1' ? 'skipped (BENCH_NO_BUILD=1)' : await benchBuild(d);
+    const seccomp = seccompStartCost(d);
     const result = {
       machine: { cpus: (await import('node:os')).cpus().length, kernel: (await import('node:os')).release() },
       docker_run_rm_network_none_true: summary(none),
@@ -209,6 +211,7 @@ async function main(): Promise<void> {
       load_and_extract: load,
       build,
       network: net,
+      seccomp_start_cost: seccomp,
       budgets: { run_p50_ms: 120, bridge_p50_ms: 150, idle_rss_mb: 80, per_container_mb: 3 },
     };
     process.stdout.write(JSON.stringify(result, null, 2) + '\n');

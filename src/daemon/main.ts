@@ -39,7 +39,7 @@ async function main(): Promise<void> {
   for (const host of opts.hosts) {
     if (host.startsWith('unix://')) {
       const server = createApiServer(router);
-      await listenUnix(server, host.slice('unix://'.length));
+      await listenUnix(server, host.slice('unix://'.length), opts.socketGroup);
       servers.push(server);
     } else {
       const tls = opts.tls!;

@@ -3,12 +3,15 @@
 import * as fs from 'node:fs';
 import { Command } from 'commander';
 import { DEFAULT_ADDRESS_POOLS, type DaemonConfig } from '../engine/config';
+import { parseSeccompProfile } from '../runtime/seccomp';
 
 export interface DaemonOptions extends DaemonConfig {
   hosts: string[];
   pidfile: string;
   logLevel: string;
   tls?: { ca: string; cert: string; key: string };
+  /** The unix socket's group (-G, daemon.json group): 'berth' unless given. */
+  socketGroup: { name: string; explicit: boolean };
 }
 
 interface DaemonJson {
@@ -25,6 +28,9 @@ interface DaemonJson {
   'live-restore'?: boolean;
   'cgroup-parent'?: string;
   'init-path'?: string;
+  'seccomp-profile'?: string;
+  group?: string;
+  'no-new-privileges'?: boolean;
   tlsverify?: boolean;
   tlscacert?: string;
   tlscert?: string;
@@ -69,6 +75,25 @@ function positiveInt(n: number, key: string): number {
   return n;
 }
 
+/** daemon.json seccomp-profile (a file read now, as dockerd does) and no-new-privileges. */
+function securityDefaults(file: DaemonJson): Pick<DaemonConfig, 'seccompProfile' | 'customSeccomp' | 'noNewPrivileges'> {
+  const out: Pick<DaemonConfig, 'seccompProfile' | 'customSeccomp' | 'noNewPrivileges'> = { noNewPrivileges: file['no-new-privileges'] === true };
+  const p = file['seccomp-profile'];
+  if (p === undefined || p === '' || p === 'builtin') return { ...out, seccompProfile: 'builtin' };
+  if (p === 'unconfined') return { ...out, seccompProfile: p };
+  let text: string;
+  try {
+    text = fs.readFileSync(p, 'utf8');
+  } catch (e) {
+    throw new Error(`opening seccomp profile (${p}) failed: ${(e as Error).message}`);
+  }
+  try {
+    return { ...out, seccompProfile: p, customSeccomp: parseSeccompProfile(text) };
+  } catch (e) {
+    throw new Error(`${p}: ${(e as Error).message}`);
+  }
+}
+
 export function parseDaemonOptions(argv: string[]): DaemonOptions {
   const cmd = new Command('berthd')
     .description('berth daemon: serves the Docker Engine API')
@@ -80,6 +105,7 @@ export function parseDaemonOptions(argv: string[]): DaemonOptions {
     .option('-l, --log-level <level>', 'debug, info, warn, error, fatal', undefined)
     .option('-D, --debug', 'debug logging')
     .option('--default-runtime <name>', 'default OCI runtime for containers', undefined)
+    .option('-G, --group <group>', 'group of the unix socket(s)', undefined)
     .option('--live-restore', 'keep containers running while the daemon is down')
     .option('--tlsverify', 'require mutual TLS on TCP listeners')
     .option('--tlscacert <file>', 'CA that client certificates must be signed by')
@@ -103,7 +129,7 @@ export function parseDaemonOptions(argv: string[]): DaemonOptions {
   cmd.parse(argv, { from: 'user' });
   const f = cmd.opts<{
     host: string[]; dataRoot?: string; execRoot?: string; pidfile?: string; configFile: string; logLevel?: string; debug?: boolean;
-    defaultRuntime?: string; liveRestore?: boolean; tlsverify?: boolean; tlscacert?: string; tlscert?: string; tlskey?: string;
+    defaultRuntime?: string; group?: string; liveRestore?: boolean; tlsverify?: boolean; tlscacert?: string; tlscert?: string; tlskey?: string;
     registryMirror: string[]; insecureRegistry: string[]; maxConcurrentDownloads?: string;
     bridge?: string; bip?: string; fixedCidr?: string; mtu?: number; ipMasq?: boolean; icc?: boolean; iptables?: boolean;
     defaultAddressPool: string[]; nftablesTable?: string;
@@ -156,6 +182,8 @@ export function parseDaemonOptions(argv: string[]): DaemonOptions {
       nftTable: pick(f.nftablesTable, 'nftables-table', 'berth'),
       addressPools: f.defaultAddressPool.length ? f.defaultAddressPool.map(parsePool) : file['default-address-pools'] ?? DEFAULT_ADDRESS_POOLS,
     },
+    ...securityDefaults(file),
+    socketGroup: { name: pick(f.group, 'group', 'berth'), explicit: f.group !== undefined || file.group !== undefined },
   };
   if (!/^[a-zA-Z0-9_-]{1,32}$/.test(opts.network!.nftTable)) throw new Error(`invalid nftables-table ${opts.network!.nftTable}`);
   if (opts.network!.bridge.length > 15) throw new Error(`invalid bridge name ${opts.network!.bridge}: at most 15 characters`);

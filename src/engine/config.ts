@@ -1,6 +1,7 @@
 // The daemon's configuration as the engine sees it (flags + daemon.json, resolved).
 import * as path from 'node:path';
 import type { RuntimeConfig } from '../runtime/types';
+import type { DockerSeccompProfile } from '../runtime/seccomp';
 
 export interface DaemonConfig {
   dataRoot: string;
@@ -23,6 +24,12 @@ export interface DaemonConfig {
   maxConcurrentDownloads?: number;
   /** Networking (networkConfigOf gives the defaults when absent). */
   network?: NetworkConfig;
+  /** daemon.json seccomp-profile as given: 'builtin' (absent), 'unconfined' or a file's path. */
+  seccompProfile?: string;
+  /** That file's profile, read when the daemon starts (as dockerd does). */
+  customSeccomp?: DockerSeccompProfile;
+  /** daemon.json no-new-privileges: the default of every container. */
+  noNewPrivileges?: boolean;
 }
 
 export function containersDir(c: DaemonConfig): string {

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import type { ContainerSpecInput, DeviceRule, MountSpec, NamespaceMode, RuntimeProcess } from './types';
 import { DEFAULT_DEVICE_RULES, DEFAULT_SHM_SIZE, HOST_CAPABILITIES, ALL_CAPABILITIES } from './defaults';
 import { cgroupVersion, swapLimitSupported } from './cgroups';
+import type { OciSeccomp } from './seccomp';
 
 // A minimal typing of the OCI runtime spec (1.0.2) as far as we write it.
 export interface OciMount { destination: string; type?: string; source?: string; options?: string[] }
@@ -42,6 +43,7 @@ export interface OciSpec {
     maskedPaths?: string[];
     readonlyPaths?: string[];
     rootfsPropagation?: string;
+    seccomp?: OciSeccomp;
   };
 }
 
@@ -288,5 +290,7 @@ export function buildSpec(input: ContainerSpecInput): OciSpec {
   }
   // As Docker: a shared bind needs a shared root to propagate through (runc's default is rslave).
   if (userMounts.some((m) => m.options?.includes('shared') || m.options?.includes('rshared'))) spec.linux.rootfsPropagation = 'rshared';
+  // ---- seccomp (issue 19): resolved by the engine; privileged containers run without one.
+  if (input.seccomp && !input.privileged) spec.linux.seccomp = input.seccomp;
   return spec;
 }

@@ -1,6 +1,7 @@
 // The runtime layer's contract with the engine. runtime/ knows no images and no HTTP:
 // it turns a ContainerSpecInput into an OCI bundle and drives conmon + the OCI runtime.
 import type { EventEmitter } from 'node:events';
+import type { OciSeccomp } from './seccomp';
 
 export interface RuntimeProcess {
   args: string[];
@@ -63,6 +64,8 @@ export interface ContainerSpecInput {
   /** cgroup path relative to the hierarchy root, e.g. "/berth/<id>". */
   cgroupsPath: string;
   shmSize: number;
+  /** linux.seccomp, resolved for this container's capabilities; absent: unconfined. */
+  seccomp?: OciSeccomp;
   sysctls?: Record<string, string>;
   /** When set, this host binary is bind-mounted read-only and run as PID 1 in front of the args. */
   init?: { hostPath: string };

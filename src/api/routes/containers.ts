@@ -11,6 +11,7 @@ import type { LogQuery, LogRecord } from '../../engine/logs/reader';
 import type { StatsSample } from '../../engine/containers/stats';
 import { containerDetails } from '../../engine/containers/details';
 import { readBody, readJson } from '../body';
+import { checkCreateBody } from '../goTypes';
 import { sendEmpty, sendJson, startJsonStream } from '../respond';
 import { queryBool, queryInt, type RequestContext, type Router } from '../router';
 import { hijack } from '../server';
@@ -50,6 +51,7 @@ export function registerContainerRoutes(r: Router, deps: ContainerRouteDeps): vo
 
   r.post('/containers/create', async (ctx) => {
     const body = await readJson<CreateRequest>(ctx.req, { allowEmpty: false });
+    checkCreateBody(body);
     const name = ctx.query.get('name') ?? undefined;
     const platform = ctx.query.get('platform');
     if (platform && body && typeof body.Image === 'string' && body.Image) await deps.checkPlatform(body.Image, platform);

@@ -69,7 +69,11 @@ export function infoView(f: SystemFacts, serverVersion: string): Record<string, 
     ContainerdCommit: { ID: f.components.conmon ? `conmon ${f.components.conmon}` : '', Expected: '' },
     RuncCommit: { ID: f.components.runc, Expected: '' },
     InitCommit: { ID: f.components.init, Expected: '' },
-    SecurityOptions: [...(f.cgroupVersion === 2 ? ['name=cgroupns'] : []), 'name=no-new-privileges'],
+    // No AppArmor and no SELinux here: neither is listed (Docker lists only what it applies).
+    SecurityOptions: [
+      `name=seccomp,profile=${config.seccompProfile ?? 'builtin'}`,
+      ...(f.cgroupVersion === 2 ? ['name=cgroupns'] : []), ...(config.noNewPrivileges ? ['name=no-new-privileges'] : []),
+    ],
     CDISpecDirs: [],
     Warnings: warnings.length ? warnings : null,
   };

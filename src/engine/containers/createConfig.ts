@@ -190,8 +190,9 @@ export function buildHostConfig(raw: Partial<HostConfig> | null | undefined, d: 
     RestartPolicy: { Name: restartName, MaximumRetryCount: restart.MaximumRetryCount ?? 0 },
     AutoRemove: !!h.AutoRemove,
     LogConfig: logConfig,
-    CapAdd: h.CapAdd ?? null,
-    CapDrop: h.CapDrop ?? null,
+    // strslice: a bare string is a list of one, as dockerd decodes it
+    CapAdd: typeof h.CapAdd === 'string' ? [h.CapAdd] : h.CapAdd ?? null,
+    CapDrop: typeof h.CapDrop === 'string' ? [h.CapDrop] : h.CapDrop ?? null,
     Privileged: !!h.Privileged,
     ReadonlyRootfs: !!h.ReadonlyRootfs,
     SecurityOpt: h.SecurityOpt ?? null,

@@ -2,7 +2,11 @@
 import { InvalidParameterError } from '../../lib/errors';
 import { ALL_CAPABILITIES, DEFAULT_CAPABILITIES, DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS } from '../../runtime/defaults';
 import type { ContainerSpecInput, MountSpec, NamespaceMode, ResourceLimits } from '../../runtime/types';
+import { DEFAULT_SECCOMP_PROFILE } from '../../runtime/seccompDefault';
+import { parseSeccompProfile, toOciSeccomp, type DockerSeccompProfile, type OciSeccomp } from '../../runtime/seccomp';
+import type { DaemonConfig } from '../config';
 import type { ContainerRecord } from './Container';
+import { parseGoBool, splitSecurityOpt } from './securityOpt';
 import { DEFAULT_PATH_ENV, mergeEnv } from './createConfig';
 import type { ResolvedUser } from './user';
 import { devicesOf } from './devices';
@@ -31,21 +35,42 @@ export function validateCapabilities(c: ContainerRecord): void {
   capabilitiesOf(c);
 }
 
-function noNewPrivileges(securityOpt: string[] | null): boolean {
+/** The container's no-new-privileges: its own option, else the daemon's default. */
+export function noNewPrivilegesOf(securityOpt: string[] | null, daemonDefault = false): boolean {
   for (const opt of securityOpt ?? []) {
-    const [k, v] = opt.split(/[=:]/, 2);
-    if (k === 'no-new-privileges') return v === undefined || v === 'true';
+    const [k, v] = splitSecurityOpt(opt);
+    if (k === 'no-new-privileges') return v === undefined || parseGoBool(v) === true;
   }
-  return false;
+  return daemonDefault;
 }
 
 export function validateSecurityOpt(securityOpt: string[] | null): void {
   for (const opt of securityOpt ?? []) {
-    const key = opt.split(/[=:]/, 1)[0];
+    const [key, value] = splitSecurityOpt(opt);
     if (!['no-new-privileges', 'seccomp', 'apparmor', 'label', 'systempaths', 'writable-cgroups'].includes(key)) {
       throw new InvalidParameterError(`invalid --security-opt: ${JSON.stringify(opt)}`);
     }
+    if ((key === 'no-new-privileges' || key === 'writable-cgroups') && value !== undefined && parseGoBool(value) === undefined) {
+      throw new InvalidParameterError(`invalid --security-opt 2: ${JSON.stringify(opt)}`);
+    }
+    if (key === 'seccomp' && value !== undefined && value !== 'unconfined' && value !== 'builtin') parseSeccompProfile(value);
   }
+}
+
+/**
+ * The container's seccomp filter, Docker's rules: none when privileged or asked `unconfined`;
+ * `builtin` is berth's default; a profile sent in the option (the CLI sends a file's JSON);
+ * else the daemon's seccomp-profile. Conditional rules are resolved against `capabilities`.
+ */
+export function seccompOf(c: ContainerRecord, capabilities: readonly string[], daemon: Pick<DaemonConfig, 'seccompProfile' | 'customSeccomp'>): OciSeccomp | undefined {
+  if (c.HostConfig.Privileged) return undefined;
+  let profile: DockerSeccompProfile | undefined = daemon.seccompProfile === 'unconfined' ? undefined : daemon.customSeccomp ?? DEFAULT_SECCOMP_PROFILE;
+  for (const opt of c.HostConfig.SecurityOpt ?? []) {
+    const [k, v] = splitSecurityOpt(opt);
+    if (k !== 'seccomp' || v === undefined) continue;
+    profile = v === 'unconfined' ? undefined : v === 'builtin' ? DEFAULT_SECCOMP_PROFILE : parseSeccompProfile(v);
+  }
+  return profile && toOciSeccomp(profile, { capabilities });
 }
 
 function namespace(mode: string, resolveContainerPid: (ref: string) => number, kind: string): NamespaceMode {
@@ -93,6 +118,8 @@ export interface SpecContext {
   netnsPath?: string;
   /** Set by attachments (links' variables); the container's own Env wins. */
   extraEnv?: string[];
+  /** The daemon's seccomp-profile and no-new-privileges defaults. */
+  security?: Pick<DaemonConfig, 'seccompProfile' | 'customSeccomp' | 'noNewPrivileges'>;
 }
 
 export function buildSpecInput(c: ContainerRecord, ctx: SpecContext): ContainerSpecInput {
@@ -102,6 +129,7 @@ export function buildSpecInput(c: ContainerRecord, ctx: SpecContext): ContainerS
   if (!env.some((e) => e.startsWith('HOME='))) env.push(`HOME=${ctx.user.home || '/'}`);
   const [height, width] = h.ConsoleSize ?? [0, 0];
   const devices = devicesOf(c);
+  const caps = capabilitiesOf(c);
   const netMode = ctx.netnsPath ? { mode: 'path' as const, path: ctx.netnsPath } : h.NetworkMode === 'host' ? { mode: 'host' as const } : namespace(h.NetworkMode, ctx.resolveContainerPid, 'net');
   return {
     id: c.Id,
@@ -117,8 +145,8 @@ export function buildSpecInput(c: ContainerRecord, ctx: SpecContext): ContainerS
       additionalGids: ctx.user.additionalGids,
       terminal: c.Config.Tty,
       ...(c.Config.Tty && height > 0 && width > 0 ? { consoleSize: { height, width } } : {}),
-      noNewPrivileges: noNewPrivileges(h.SecurityOpt),
-      capabilities: capabilitiesOf(c),
+      noNewPrivileges: noNewPrivilegesOf(h.SecurityOpt, ctx.security?.noNewPrivileges),
+      capabilities: caps,
       rlimits: (h.Ulimits ?? []).map((u) => ({ type: `RLIMIT_${u.Name.toUpperCase()}`, soft: u.Soft, hard: u.Hard })),
     },
     privileged: h.Privileged,
@@ -138,5 +166,6 @@ export function buildSpecInput(c: ContainerRecord, ctx: SpecContext): ContainerS
     ...(h.Init ? { init: { hostPath: ctx.initPath } } : {}),
     ...(devices.devices.length > 0 ? { devices: devices.devices } : {}),
     ...(devices.rules.length > 0 ? { deviceRules: devices.rules } : {}),
+    seccomp: seccompOf(c, caps, ctx.security ?? {}),
   };
 }

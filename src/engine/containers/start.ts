@@ -58,7 +58,7 @@ export async function startTask(ctx: StartContext, c: ContainerRecord): Promise<
     });
     const input = buildSpecInput(c, {
       rootfs, user, mounts: prepared.mounts, cgroupParent: ctx.config.cgroupParent, initPath: ctx.config.initPath,
-      swapLimitSupported: ctx.swapLimitSupported, resolveContainerPid: (r) => pidOf(ctx, r),
+      swapLimitSupported: ctx.swapLimitSupported, resolveContainerPid: (r) => pidOf(ctx, r), security: ctx.config,
       netnsPath: prepared.netnsPath, extraEnv: prepared.env,
     });
     await span('start.bundle', c.Id, () => ctx.runtime.writeBundle(bundle, input));

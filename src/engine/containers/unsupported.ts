@@ -17,6 +17,7 @@
 // fields that are read-only output (NetworkID, EndpointID, Gateway, IPAddress, ...).
 import { InvalidParameterError } from '../../lib/errors';
 import { cgroupVersion } from '../../runtime/cgroups';
+import { parseGoBool, splitSecurityOpt } from './securityOpt';
 
 export interface UnsupportedField {
   /** Where the field is: top-level names are Config's, then `HostConfig.`, `NetworkingConfig.` (`*`: every key). */
@@ -60,19 +61,15 @@ const elementsNot = (applied: (s: string) => boolean) => (v: unknown): unknown =
 const valuesOtherThan = (...ok: string[]) => (v: unknown): unknown => (isBlank(v) || ok.includes(v as string) ? undefined : v);
 
 /**
- * Security options berth applies: no-new-privileges (any form), and the ones that ask for what
- * berth does anyway: no SELinux labels, no seccomp and no AppArmor profile (status.md: berth
- * applies neither yet; the security issue must honour `unconfined` when it adds them).
+ * Security options berth applies: no-new-privileges, seccomp (any profile, runtime/seccomp.ts),
+ * and apparmor= and label=, which Docker itself ignores on a host without AppArmor or SELinux
+ * (as this one is: `docker info` lists neither). writable-cgroups=true is not done.
  */
 function securityOptApplied(opt: string): boolean {
-  const [k, v] = opt.split(/[=:]/, 2);
+  const [k, v] = splitSecurityOpt(opt);
   // Unknown options are not this table's business: validateSecurityOpt calls them invalid.
-  if (!['no-new-privileges', 'label', 'seccomp', 'apparmor', 'writable-cgroups', 'systempaths'].includes(k)) return true;
-  if (k === 'no-new-privileges') return v === undefined || v === 'true' || v === 'false';
-  if (k === 'label') return v === 'disable';
-  if (k === 'seccomp' || k === 'apparmor') return v === 'unconfined';
-  if (k === 'writable-cgroups') return v === 'false';
-  return false;
+  if (k === 'writable-cgroups') return v !== undefined && parseGoBool(v) === false;
+  return true;
 }
 
 /** What berth does with the cgroup namespace: a private one on cgroup v2, the host's on v1. */
@@ -106,12 +103,13 @@ export const UNSUPPORTED_CREATE_FIELDS: UnsupportedField[] = [
   // ---- security
   {
     path: 'HostConfig.SecurityOpt', unapplied: elementsNot(securityOptApplied),
-    cli: [['--security-opt', 'seccomp=builtin'], ['--security-opt', 'apparmor=docker-default'], ['--security-opt', 'label=type:svirt_apache_t'],
-      ['--security-opt', 'writable-cgroups=true']],
+    cli: [['--security-opt', 'writable-cgroups=true']],
     // The CLI turns systempaths=unconfined into empty MaskedPaths and ReadonlyPaths, which berth applies.
-    accepted: [['--security-opt', 'no-new-privileges'], ['--security-opt', 'no-new-privileges=true'], ['--security-opt', 'label=disable'],
-      ['--security-opt', 'seccomp=unconfined'], ['--security-opt', 'apparmor=unconfined'], ['--security-opt', 'systempaths=unconfined']],
-    example: ['seccomp={"defaultAction":"SCMP_ACT_ERRNO"}'], comesWith: 'security',
+    accepted: [['--security-opt', 'no-new-privileges'], ['--security-opt', 'no-new-privileges=true'], ['--security-opt', 'no-new-privileges=false'],
+      ['--security-opt', 'label=disable'], ['--security-opt', 'label=type:svirt_apache_t'], ['--security-opt', 'seccomp=unconfined'],
+      ['--security-opt', 'seccomp=builtin'], ['--security-opt', 'apparmor=unconfined'], ['--security-opt', 'apparmor=docker-default'],
+      ['--security-opt', 'systempaths=unconfined']],
+    example: ['writable-cgroups=true'], comesWith: 'security',
   },
   // The CLI itself allows only --userns host (or nothing).
   { path: 'HostConfig.UsernsMode', unapplied: valuesOtherThan('host'), accepted: [['--userns', 'host']], example: 'private', comesWith: 'security' },

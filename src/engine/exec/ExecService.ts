@@ -11,7 +11,7 @@ import { runtimeOf } from '../config';
 import type { ContainerRecord } from '../containers/Container';
 import type { ContainerService } from '../containers/ContainerService';
 import { DEFAULT_PATH_ENV, mergeEnv } from '../containers/createConfig';
-import { capabilitiesOf } from '../containers/spec';
+import { capabilitiesOf, noNewPrivilegesOf } from '../containers/spec';
 import { resolveUser } from '../containers/user';
 
 /** What exec needs of the container side: records, the runtime, rootfs paths, events. */
@@ -277,7 +277,7 @@ export class ExecService {
     let env = mergeEnv([DEFAULT_PATH_ENV, `HOSTNAME=${c.Config.Hostname}`, ...(tty ? ['TERM=xterm'] : [])], c.Config.Env, cfg.Env);
     if (!env.some((e) => e.startsWith('HOME='))) env = [...env, `HOME=${user.home || '/'}`];
     const h = c.HostConfig;
-    const nnp = (h.SecurityOpt ?? []).some((o) => /^no-new-privileges(?:[=:]true)?$/.test(o));
+    const nnp = noNewPrivilegesOf(h.SecurityOpt, this.containers.config.noNewPrivileges);
     const [height, width] = consoleSize ?? [0, 0];
     return {
       args: [...cfg.Cmd!],
