@@ -8,20 +8,12 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { writeFileAtomic } from '../lib/atomic';
+import type { AuthConfig } from '../lib/authConfig';
+
+export type { AuthConfig };
 
 /** Docker Hub's key in the config file (and its serveraddress in auth configs). */
 export const INDEX_SERVER = 'https://index.docker.io/v1/';
-
-/** What X-Registry-Auth and POST /auth carry (lowercase keys, absent ones omitted). */
-export interface AuthConfig {
-  username?: string;
-  password?: string;
-  auth?: string;
-  email?: string;
-  serveraddress?: string;
-  identitytoken?: string;
-  registrytoken?: string;
-}
 
 interface FileAuth { auth?: string; email?: string; identitytoken?: string; registrytoken?: string; username?: string; password?: string }
 

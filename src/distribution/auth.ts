@@ -6,18 +6,10 @@
 // token from the first try.
 import { createHash } from 'node:crypto';
 import { UnauthorizedError, UnavailableError } from '../lib/errors';
+import type { AuthConfig } from '../lib/authConfig';
 import type { Transport } from './transport';
 
-/** Docker's auth config (X-Registry-Auth, /auth body), keys as the clients send them. */
-export interface AuthConfig {
-  username?: string;
-  password?: string;
-  auth?: string;
-  email?: string;
-  serveraddress?: string;
-  identitytoken?: string;
-  registrytoken?: string;
-}
+export type { AuthConfig };
 
 export interface Challenge {
   scheme: string;

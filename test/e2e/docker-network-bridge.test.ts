@@ -2,37 +2,20 @@
 // shows, outbound reach to the gateway, published ports (nginx through -p, checked with curl
 // from the host's loopback, the host's own address, another container and a namespace that
 // plays another machine), -P, a taken host port, links, and nothing left behind.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import * as os from 'node:os';
 import { promisify } from 'node:util';
-import { networkNames, startDaemon, type TestDaemon } from '../helpers/daemon';
-import { loadDebianImages } from '../helpers/images';
+import { networkNames, type TestDaemon } from '../helpers/daemon';
+import { dockerOk, inspectOf, useNetworkDaemon } from '../helpers/network';
 
 const exec = promisify(execFile);
 let d: TestDaemon;
+useNetworkDaemon((x) => { d = x; });
 
-before(async () => {
-  d = await startDaemon();
-  await d.ensureBusybox();
-  await loadDebianImages(d);
-});
-
-after(async () => {
-  await d.stop();
-  assert.deepEqual(d.leaks, [], 'network leftovers after the daemon stopped');
-});
-
-async function ok(args: string[], timeout = 60_000): Promise<string> {
-  const r = await d.docker(args, { timeout });
-  assert.equal(r.code, 0, `docker ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout.trim();
-}
-
-async function inspect(id: string): Promise<any> {
-  return JSON.parse(await ok(['inspect', id]))[0];
-}
+const ok = (args: string[], timeout?: number) => dockerOk(d, args, timeout);
+const inspect = (id: string) => inspectOf(d, id);
 
 /** The host's own non-loopback IPv4 address (the one of its default route). */
 function hostAddress(): string {

@@ -2,38 +2,21 @@
 // containers by name, alias and short id (scoped to the shared network), isolation between
 // networks, --internal, connect/disconnect of a running container, and berthd killed -9 then
 // restarted (rules of running containers restored, leftovers of gone ones removed).
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { networkNames, startDaemon, type TestDaemon } from '../helpers/daemon';
-import { loadDebianImages } from '../helpers/images';
+import { networkNames, type TestDaemon } from '../helpers/daemon';
+import { dockerOk, inspectOf, useNetworkDaemon } from '../helpers/network';
 
 const exec = promisify(execFile);
 let d: TestDaemon;
+useNetworkDaemon((x) => { d = x; });
 
-before(async () => {
-  d = await startDaemon();
-  await d.ensureBusybox();
-  await loadDebianImages(d);
-});
-
-after(async () => {
-  await d.stop();
-  assert.deepEqual(d.leaks, [], 'network leftovers after the daemon stopped');
-});
-
-async function ok(args: string[], timeout = 60_000): Promise<string> {
-  const r = await d.docker(args, { timeout });
-  assert.equal(r.code, 0, `docker ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout.trim();
-}
-
-async function inspect(id: string): Promise<any> {
-  return JSON.parse(await ok(['inspect', id]))[0];
-}
+const ok = (args: string[], timeout?: number) => dockerOk(d, args, timeout);
+const inspect = (id: string) => inspectOf(d, id);
 
 /** A /24 of this daemon's pool that no other test uses. */
 function subnet(i: number): string {

@@ -108,6 +108,18 @@ export class TestDaemon {
     }
   }
 
+  /** Kills berthd (if it runs) and starts it again, with `env` added to its environment. */
+  async restart(env: Record<string, string> = {}): Promise<void> {
+    await this.kill9();
+    const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
+    Object.assign(process.env, env);
+    try {
+      await this.start();
+    } finally {
+      for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k]; else process.env[k] = v;
+    }
+  }
+
   async kill9(): Promise<void> {
     if (this.exited) return;
     const exited = new Promise((r) => this.proc!.once('exit', r));

@@ -71,15 +71,10 @@ export class TokenServer {
     this.key = crypto.createPrivateKey(fs.readFileSync(keyFile));
     this.certDer = new crypto.X509Certificate(fs.readFileSync(this.certFile)).raw;
     this.server = http.createServer((req, res) => this.handle(req, res));
-    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
-    this.port = (this.server.address() as net.AddressInfo).port;
+    this.port = await listenLoopback(this.server);
   }
 
-  async stop(): Promise<void> {
-    if (!this.server) return;
-    this.server.closeAllConnections();
-    await new Promise((r) => this.server!.close(r));
-  }
+  stop(): Promise<void> { return closeServer(this.server); }
 
   /** A token for `access` as the registry checks it (iss, aud, exp/nbf, access list). */
   sign(sub: string, access: { type: string; name: string; actions: string[] }[]): string {
@@ -539,15 +534,22 @@ export class RegistryProxy {
       up.on('error', () => res.destroy());
       req.pipe(up);
     });
-    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
-    this.port = (this.server.address() as net.AddressInfo).port;
+    this.port = await listenLoopback(this.server);
   }
 
-  async stop(): Promise<void> {
-    if (!this.server) return;
-    this.server.closeAllConnections();
-    await new Promise((r) => this.server!.close(r));
-  }
+  stop(): Promise<void> { return closeServer(this.server); }
+}
+
+/** Listens on a loopback port the kernel picks; returns it. */
+async function listenLoopback(server: http.Server): Promise<number> {
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return (server.address() as net.AddressInfo).port;
+}
+
+async function closeServer(server: http.Server | undefined): Promise<void> {
+  if (!server) return;
+  server.closeAllConnections();
+  await new Promise((r) => server.close(r));
 }
 
 export async function startProxy(target: string): Promise<RegistryProxy> {

@@ -29,17 +29,7 @@ const dataPath = (...p: string[]) => path.join(d.dataRoot, ...p);
 /** A directory's entries; names starting with '.' are removals finishing in the background. */
 const ls = (dir: string): string[] => (fs.existsSync(dir) ? fs.readdirSync(dir).filter((n) => !n.startsWith('.')).sort() : []);
 
-/** Kills berthd (if it runs) and starts it again, with `env` in its environment. */
-async function restart(env: Record<string, string> = {}): Promise<void> {
-  await d.kill9();
-  const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
-  Object.assign(process.env, env);
-  try {
-    await d.start();
-  } finally {
-    for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k]; else process.env[k] = v;
-  }
-}
+const restart = (env: Record<string, string> = {}) => d.restart(env);
 
 /** Starts berthd with BERTH_CRASH_AT=point, runs `op` (which the crash interrupts), then starts it normally. */
 async function crashAt(point: string, op: () => Promise<unknown>): Promise<void> {

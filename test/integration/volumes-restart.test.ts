@@ -17,16 +17,7 @@ async function docker(...args: string[]): Promise<string> {
   return r.stdout;
 }
 
-async function restart(env: Record<string, string> = {}): Promise<void> {
-  await d.kill9();
-  const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
-  Object.assign(process.env, env);
-  try {
-    await d.start();
-  } finally {
-    for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k]; else process.env[k] = v;
-  }
-}
+const restart = (env: Record<string, string> = {}) => d.restart(env);
 
 async function crashAt(point: string, op: () => Promise<unknown>): Promise<void> {
   await restart({ BERTH_CRASH_AT: point });

@@ -5,6 +5,7 @@
 // than taken from dockerfile-ast: that package is an editor's AST (with vscode-languageserver
 // types) for a grammar that fits in this file.
 import { InvalidParameterError } from '../../lib/errors';
+import { jsonArgs } from '../images/changes';
 
 export interface Heredoc {
   name: string;
@@ -54,17 +55,6 @@ function parseDirectives(lines: string[]): { directives: Record<string, string>;
     directives[key] = m[2];
   }
   return { directives, next: i };
-}
-
-/** Parses a JSON array of strings; undefined for the shell form. */
-export function jsonArgs(rest: string): string[] | undefined {
-  const t = rest.trim();
-  if (!t.startsWith('[')) return undefined;
-  try {
-    const v = JSON.parse(t) as unknown;
-    if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v as string[];
-  } catch { /* shell form */ }
-  return undefined;
 }
 
 /** Splits the leading `--flag[=value]` words off. */

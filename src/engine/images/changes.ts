@@ -7,7 +7,8 @@ import type { HealthConfig, ImageRunConfig } from '../../store/images/ImageStore
 
 const ALLOWED = new Set(['CMD', 'ENTRYPOINT', 'ENV', 'EXPOSE', 'HEALTHCHECK', 'LABEL', 'ONBUILD', 'SHELL', 'STOPSIGNAL', 'USER', 'VOLUME', 'WORKDIR']);
 
-function parseJsonArray(rest: string): string[] | undefined {
+/** Parses an instruction's JSON (exec) form; undefined for the shell form. Shared with the builder. */
+export function jsonArgs(rest: string): string[] | undefined {
   const t = rest.trim();
   if (!t.startsWith('[')) return undefined;
   try {
@@ -137,7 +138,7 @@ function parseHealthcheck(rest: string): HealthConfig {
   }
   const cm = /^(\S+)\s*(.*)$/s.exec(r);
   if (!cm || cm[1].toUpperCase() !== 'CMD') throw new InvalidParameterError(`Unknown type "${cm?.[1] ?? ''}" in HEALTHCHECK (try CMD)`);
-  const json = parseJsonArray(cm[2]);
+  const json = jsonArgs(cm[2]);
   hc.Test = json ? ['CMD', ...json] : ['CMD-SHELL', cm[2].trim()];
   return hc;
 }
@@ -161,19 +162,19 @@ export function applyChanges(base: ImageRunConfig, changes: string[], opts: { ar
       const env = new Map([...(opts.args ?? []), ...envMap(cfg.Env ?? [])]);
       switch (instr) {
         case 'CMD': {
-          const json = parseJsonArray(rest);
+          const json = jsonArgs(rest);
           cfg.Cmd = json ?? [...shell(), rest];
           cmdSet = true;
           break;
         }
         case 'ENTRYPOINT': {
-          const json = parseJsonArray(rest);
+          const json = jsonArgs(rest);
           cfg.Entrypoint = json ?? (rest.trim() === '' ? [...shell()] : [...shell(), rest]);
           if (!cmdSet) cfg.Cmd = null;
           break;
         }
         case 'SHELL': {
-          const json = parseJsonArray(rest);
+          const json = jsonArgs(rest);
           if (!json) throw new InvalidParameterError('SHELL requires the arguments to be in JSON form');
           cfg.Shell = json;
           break;
@@ -230,7 +231,7 @@ export function applyChanges(base: ImageRunConfig, changes: string[], opts: { ar
         }
         case 'VOLUME': {
           const vols = { ...(cfg.Volumes ?? {}) };
-          const list = parseJsonArray(rest) ?? splitWords(rest, env);
+          const list = jsonArgs(rest) ?? splitWords(rest, env);
           if (list.length === 0) throw new InvalidParameterError('VOLUME requires at least one argument');
           for (const v of list) {
             if (v.trim() === '') throw new InvalidParameterError('VOLUME specified can not be an empty string');
