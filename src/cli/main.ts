@@ -18,6 +18,7 @@ import * as lc from './commands/lifecycle';
 import * as img from './commands/imagecmds';
 import * as sys from './commands/system';
 import * as update from './commands/update';
+import * as registryServer from './commands/registryserver';
 
 /** Rewrite `--flag=true|false` for boolean flags, which commander does not accept. */
 export function preprocessArgs(argv: string[]): string[] {
@@ -142,6 +143,8 @@ export function buildProgram(cli: Cli): Command {
   const system = program.command('system').description('Manage Docker').usage('COMMAND');
   sys.registerInfo(system, cli);
   events.register(system, cli);
+
+  registryServer.register(program, cli);
 
   for (const group of [container, image, system]) {
     group.action(() => { group.outputHelp(); });
