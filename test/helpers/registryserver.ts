@@ -78,7 +78,7 @@ export async function startRegistry(extraArgs: string[] = []): Promise<TestRegis
 }
 
 /**
- * An OCI image layout of busybox (scripts/busybox-rootfs.sh's tar as its one layer), tagged
+ * An OCI image layout of busybox (scripts/busybox-rootfs.sh's tar, gzipped, as its one layer), tagged
  * `latest`, for skopeo's `oci:` transport. Returns the layout's directory and its digests.
  */
 export async function busyboxLayout(dir: string): Promise<{ dir: string; manifest: string; layer: string; config: string }> {
@@ -92,16 +92,20 @@ export async function busyboxLayout(dir: string): Promise<{ dir: string; manifes
     fs.writeFileSync(path.join(blobs, hex), data);
     return { digest: `sha256:${hex}`, size: data.length };
   };
-  const layer = put(fs.readFileSync(tar));
+  // gzipped, as registries hold layers: skopeo would compress a plain tar on its way in
+  const raw = fs.readFileSync(tar);
+  const diffId = `sha256:${createHash('sha256').update(raw).digest('hex')}`;
+  const { gzipSync } = await import('node:zlib');
+  const layer = put(gzipSync(raw));
   fs.rmSync(tar);
   const config = put(Buffer.from(JSON.stringify({
     architecture: 'amd64', os: 'linux', config: { Cmd: ['sh'] },
-    rootfs: { type: 'layers', diff_ids: [layer.digest] }, history: [{ created_by: 'busybox-rootfs.sh' }],
+    rootfs: { type: 'layers', diff_ids: [diffId] }, history: [{ created_by: 'busybox-rootfs.sh' }],
   })));
   const manifest = put(Buffer.from(JSON.stringify({
     schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json',
     config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config },
-    layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', ...layer }],
+    layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', ...layer }],
   })));
   fs.writeFileSync(path.join(dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
   fs.writeFileSync(path.join(dir, 'index.json'), JSON.stringify({
