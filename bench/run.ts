@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { type Durability, writeJsonAtomic } from '../src/lib/atomic';
 import { startDaemon, type TestDaemon } from '../test/helpers/daemon';
+import { registryBench } from './registry';
 
 const run = promisify(execFile);
 const RUNS = Number(process.env.BENCH_RUNS ?? 30);
@@ -176,6 +177,7 @@ async function main(): Promise<void> {
       ratio_p50_berth_over_runc: Number((percentile(none, 50) / percentile(bare, 50)).toFixed(2)),
       durable_state_writes: stateWrites,
       with_idle_containers: mem,
+      registry: await registryBench(),
       budgets: { run_p50_ms: 120, bridge_p50_ms: 150, idle_rss_mb: 80, per_container_mb: 3 },
     };
     process.stdout.write(JSON.stringify(result, null, 2) + '\n');
