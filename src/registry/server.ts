@@ -3,6 +3,7 @@
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
+import type { FileHandle } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import type { Readable } from 'node:stream';
 import { RegistryError } from './errors';
@@ -46,21 +47,43 @@ function sendError(res: http.ServerResponse, e: RegistryError, head: boolean): v
   else send(res, e.status, headers, body);
 }
 
-/** Reads a request body into memory, refusing more than `max` bytes (manifests). */
-async function readBody(req: http.IncomingMessage, max: number): Promise<Buffer> {
+/** Reads a request body into memory, refusing more than `max` bytes (manifests); the rest stays unread for drain(). */
+function readBody(req: http.IncomingMessage, max: number): Promise<Buffer> {
+  const tooBig = () => new RegistryError(413, 'SIZE_INVALID', `manifest larger than ${max} bytes`);
   const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > max) {
+  if (Number.isFinite(declared) && declared > max) return Promise.reject(tooBig());
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let n = 0;
+    const stop = () => { req.off('data', onData); req.off('end', onEnd); req.off('error', onError); req.pause(); };
+    const onData = (c: Buffer) => {
+      n += c.length;
+      if (n > max) { stop(); reject(tooBig()); return; }
+      chunks.push(c);
+    };
+    const onEnd = () => { stop(); resolve(Buffer.concat(chunks)); };
+    const onError = (e: Error) => { stop(); reject(e); };
+    req.on('data', onData);
+    req.once('end', onEnd);
+    req.once('error', onError);
+  });
+}
+
+/** Bodies up to this size are read to their end before an error answer, so the client sees the answer, not a reset. */
+const DRAIN_LIMIT = 64 * 1024 * 1024;
+
+/** Reads and drops the rest of a request body; false (and reading stops) past `limit` bytes. */
+function drain(req: http.IncomingMessage, limit: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    let n = 0;
+    const done = (ok: boolean) => { req.off('data', onData); req.off('end', onEnd); req.off('error', onEnd); resolve(ok); };
+    const onData = (c: Buffer) => { n += c.length; if (n > limit) { req.pause(); done(false); } };
+    const onEnd = () => done(true);
+    req.on('data', onData);
+    req.once('end', onEnd);
+    req.once('error', () => done(false));
     req.resume();
-    throw new RegistryError(413, 'SIZE_INVALID', `manifest larger than ${max} bytes`);
-  }
-  const chunks: Buffer[] = [];
-  let n = 0;
-  for await (const c of req) {
-    n += (c as Buffer).length;
-    if (n > max) { req.resume(); throw new RegistryError(413, 'SIZE_INVALID', `manifest larger than ${max} bytes`); }
-    chunks.push(c as Buffer);
-  }
-  return Buffer.concat(chunks);
+  });
 }
 
 /** `Content-Range: <start>-<end>` of an upload chunk (the spec's form; `bytes ` allowed too). */
@@ -128,6 +151,35 @@ function paginate(all: string[], url: URL, base: string): { items: string[]; hea
   return { items, headers };
 }
 
+const CHUNK = 256 * 1024;
+
+/**
+ * Streams bytes [start, end) of an open file into the response through two buffers of this
+ * request's own, reused: a buffer is refilled only after the socket has taken it (the write's
+ * callback), so 50 clients pulling a large blob hold 50 x 512 KiB, not a garbage stream of
+ * fresh buffers for the collector to catch up with.
+ */
+async function sendFileRange(fh: FileHandle, res: http.ServerResponse, start: number, end: number): Promise<void> {
+  const bufs = [Buffer.allocUnsafe(CHUNK), Buffer.allocUnsafe(CHUNK)];
+  const pending: Array<Promise<void> | undefined> = [undefined, undefined];
+  let closed = false;
+  res.once('close', () => { closed = true; });
+  let pos = start;
+  let i = 0;
+  while (pos < end && !closed) {
+    await pending[i];
+    const { bytesRead } = await fh.read(bufs[i], 0, Math.min(CHUNK, end - pos), pos);
+    if (bytesRead === 0) break;
+    pos += bytesRead;
+    const chunk = bytesRead === CHUNK ? bufs[i] : bufs[i].subarray(0, bytesRead);
+    pending[i] = new Promise<void>((resolve) => { res.write(chunk, () => resolve()); });
+    if (closed) break;
+    i ^= 1;
+  }
+  if (closed || pos < end) { res.destroy(); return; }
+  await new Promise<void>((resolve) => { res.end(() => resolve()); });
+}
+
 export class RegistryServer {
   readonly storage: RegistryStorage;
   private server?: http.Server;
@@ -178,10 +230,9 @@ export class RegistryServer {
         process.stderr.write(`berth registry: ${req.method} ${req.url}: ${(e as Error).stack ?? e}\n`);
       }
       if (res.headersSent) { res.destroy(); return; }
-      if (hasBody(req) && !req.readableEnded) {
+      if (hasBody(req) && !req.readableEnded && !(await drain(req, DRAIN_LIMIT))) {
         // An unread body would be taken for the next request: close this connection after the answer.
         res.setHeader('Connection', 'close');
-        req.resume();
       }
       sendError(res, e instanceof RegistryError ? e : new RegistryError(500, 'UNSUPPORTED', 'internal error'), head);
     } finally {
@@ -272,12 +323,13 @@ export class RegistryServer {
     headers['Content-Length'] = range ? range.end - range.start + 1 : size;
     if (range) headers['Content-Range'] = `bytes ${range.start}-${range.end}/${size}`;
     if (method === 'HEAD' || size === 0) return send(res, status, headers);
-    const stream = await this.storage.readBlob(digest, range);
-    res.writeHead(status, { 'Docker-Distribution-API-Version': 'registry/2.0', ...headers });
-    stream.on('error', () => res.destroy());
-    stream.pipe(res);
-    await new Promise<void>((resolve) => { res.on('close', resolve); });
-    stream.destroy();
+    const fh = await this.storage.openBlob(digest);
+    try {
+      res.writeHead(status, { 'Docker-Distribution-API-Version': 'registry/2.0', ...headers });
+      await sendFileRange(fh, res, range?.start ?? 0, range ? range.end + 1 : size);
+    } finally {
+      await fh.close();
+    }
   }
 
   private async startUpload(req: http.IncomingMessage, res: http.ServerResponse, url: URL, name: string): Promise<void> {

@@ -128,6 +128,16 @@ export class RegistryStorage {
     }
   }
 
+  /** The committed blob's file, open for reading (server.ts sends it with its own buffers). */
+  async openBlob(d: Digest): Promise<fsp.FileHandle> {
+    try {
+      return await fsp.open(this.content.blobPath(d), 'r');
+    } catch (e) {
+      if (isEnoent(e)) throw blobUnknown(d);
+      throw e;
+    }
+  }
+
   async readBlob(d: Digest, range?: { start: number; end: number }): Promise<Readable> {
     try {
       return await this.content.readStream(d, range);

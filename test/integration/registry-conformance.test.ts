@@ -390,6 +390,41 @@ describe('content management', () => {
   });
 });
 
+describe('limits', () => {
+  it('an upload body is streamed to disk: 512 MiB through a PATCH leaves the server far below that', async () => {
+    const { request } = await import('node:http');
+    const loc = (await req('POST', '/v2/limits/big/blobs/uploads/')).headers.get('location')!;
+    const url = new URL(`${reg.url}${loc}`);
+    const chunk = Buffer.alloc(1 << 20, 5);
+    const total = 512;
+    const hash = createHash('sha256');
+    const status = await new Promise<number>((resolve, reject) => {
+      const r = request({ host: url.hostname, port: url.port, path: url.pathname, method: 'PATCH', headers: { 'Content-Type': 'application/octet-stream' } }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode!));
+      });
+      r.on('error', reject);
+      let i = 0;
+      const pump = () => {
+        while (i < total) {
+          i++;
+          hash.update(chunk);
+          if (!r.write(chunk)) { r.once('drain', pump); return; }
+        }
+        r.end();
+      };
+      pump();
+    });
+    assert.equal(status, 202);
+    const rssMb = Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${reg.proc!.pid}/status`, 'utf8'))![1]) / 1024;
+    assert.ok(rssMb < 256, `server RSS ${rssMb} MB after a 512 MiB upload`);
+    const d = `sha256:${hash.digest('hex')}`;
+    assert.equal((await req('PUT', `${loc}?digest=${d}`)).status, 201);
+    assert.equal((await req('HEAD', `/v2/limits/big/blobs/${d}`)).headers.get('content-length'), String(total << 20));
+    assert.equal((await req('DELETE', `/v2/limits/big/blobs/${d}`)).status, 202);
+  });
+});
+
 describe('crash safety (kill -9)', () => {
   it('an acknowledged chunk survives; the upload resumes at its Range after a restart', async () => {
     const loc = (await req('POST', '/v2/crash/a/blobs/uploads/')).headers.get('location')!;
