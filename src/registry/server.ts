@@ -10,6 +10,7 @@ import { RegistryError } from './errors';
 import { checkDigest, checkName, isDigestRef } from './names';
 import { MAX_MANIFEST_BYTES, RegistryStorage, rangeHeader } from './storage';
 import { type Access, type Authorizer, openAccess } from './auth';
+import type { Upstream } from './proxy';
 
 export interface RegistryServerOptions {
   root: string;
@@ -19,6 +20,8 @@ export interface RegistryServerOptions {
   authorizer?: Authorizer;
   /** Requests served at once; more get 429 TOOMANYREQUESTS (0: no cap). */
   maxInflight?: number;
+  /** Pull-through cache of this upstream registry; pushes and deletes are refused. */
+  upstream?: Upstream;
   /** Extra routes served before /v2/ (the token service). */
   extraRoute?: (req: http.IncomingMessage, res: http.ServerResponse, url: URL) => Promise<boolean>;
 }
@@ -263,6 +266,7 @@ export class RegistryServer {
     const name = checkName(m[1]);
     const what = m[2];
     const read = method === 'GET' || method === 'HEAD';
+    if (this.opts.upstream && !read) throw new RegistryError(405, 'UNSUPPORTED', 'a pull-through cache takes no pushes or deletes');
     const actions = read ? ['pull'] : method === 'DELETE' ? ['delete'] : ['pull', 'push'];
     const access = openAccess('repository', name, actions);
 
@@ -313,7 +317,12 @@ export class RegistryServer {
       return send(res, 202, { 'Docker-Content-Digest': digest });
     }
     if (method !== 'GET' && method !== 'HEAD') throw new RegistryError(405, 'UNSUPPORTED', `${method} not allowed`);
-    const size = await this.storage.blobSize(name, digest);
+    const size = await this.storage.blobSize(name, digest).catch(async (e: unknown) => {
+      if (!(e instanceof RegistryError) || e.code !== 'BLOB_UNKNOWN' || !this.opts.upstream) throw e;
+      const { stream, size: declared } = await this.opts.upstream.blob(name, digest);
+      await this.storage.putBlob(name, digest, stream, declared);
+      return this.storage.blobSize(name, digest);
+    });
     const range = parseRange(req.headers.range, size);
     const headers: Record<string, string | number> = {
       'Content-Type': 'application/octet-stream', 'Docker-Content-Digest': digest, 'Accept-Ranges': 'bytes',
@@ -388,10 +397,30 @@ export class RegistryServer {
     throw new RegistryError(405, 'UNSUPPORTED', `${method} not allowed`);
   }
 
+  /** Proxy mode: a digest from the cache when there; a tag from the upstream, the cache when it is unreachable. */
+  private async cachedManifest(name: string, reference: string): Promise<Awaited<ReturnType<RegistryStorage['getManifest']>>> {
+    const upstream = this.opts.upstream!;
+    if (isDigestRef(reference)) {
+      try { return await this.storage.getManifest(name, reference); } catch (e) {
+        if (!(e instanceof RegistryError) || e.code !== 'MANIFEST_UNKNOWN') throw e;
+      }
+    }
+    let fetched;
+    try {
+      fetched = await upstream.manifest(name, reference);
+    } catch (e) {
+      if (e instanceof RegistryError && e.status === 404) throw e;
+      // upstream unreachable or failing: what the cache has
+      return this.storage.getManifest(name, reference);
+    }
+    await this.storage.putManifest(name, reference, fetched.mediaType, fetched.body, [], { cached: true });
+    return this.storage.getManifest(name, reference);
+  }
+
   private async manifest(req: http.IncomingMessage, res: http.ServerResponse, url: URL, name: string, reference: string): Promise<void> {
     const method = req.method;
     if (method === 'GET' || method === 'HEAD') {
-      const { record, body } = await this.storage.getManifest(name, reference);
+      const { record, body } = this.opts.upstream ? await this.cachedManifest(name, reference) : await this.storage.getManifest(name, reference);
       const headers = { 'Content-Type': record.mediaType, 'Docker-Content-Digest': record.digest, ETag: `"${record.digest}"`, 'Content-Length': body.length };
       if (method === 'HEAD') return send(res, 200, headers);
       return send(res, 200, headers, body);

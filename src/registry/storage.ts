@@ -321,7 +321,7 @@ export class RegistryStorage {
    * Stores a manifest exactly as sent. Every blob it references must be in the repository and
    * every manifest an index lists must be too (MANIFEST_BLOB_UNKNOWN); its subject need not be.
    */
-  async putManifest(name: string, reference: string, contentType: string, body: Buffer, tags: string[] = []): Promise<ManifestRecord> {
+  async putManifest(name: string, reference: string, contentType: string, body: Buffer, tags: string[] = [], opts: { cached?: boolean } = {}): Promise<ManifestRecord> {
     if (body.length > MAX_MANIFEST_BYTES) throw new RegistryError(413, 'SIZE_INVALID', `manifest larger than ${MAX_MANIFEST_BYTES} bytes`);
     let doc: any;
     try { doc = JSON.parse(body.toString('utf8')); } catch { throw manifestInvalid('manifest is not JSON'); }
@@ -338,7 +338,8 @@ export class RegistryStorage {
     }
     const allTags = [...(isDigestRef(reference) ? [] : [checkTag(reference)]), ...tags.map(checkTag)];
     const refs = manifestReferences(mediaType, doc);
-    for (const b of refs.blobs) {
+    // A pull-through cache stores a manifest before its blobs: they come when they are pulled.
+    for (const b of opts.cached ? [] : refs.blobs) {
       try { await this.blobSize(name, b); } catch (e) {
         if (e instanceof RegistryError) throw new RegistryError(400, 'MANIFEST_BLOB_UNKNOWN', 'blob unknown to registry', { digest: b });
         throw e;
@@ -347,7 +348,7 @@ export class RegistryStorage {
       const now = new Date();
       await fsp.utimes(this.layerLink(name, b), now, now).catch(() => undefined);
     }
-    for (const m of refs.manifests) {
+    for (const m of opts.cached ? [] : refs.manifests) {
       if (!(await this.manifestRecord(name, m))) throw new RegistryError(400, 'MANIFEST_BLOB_UNKNOWN', 'manifest unknown to registry', { digest: m });
     }
     await fsp.mkdir(path.join(this.repoDir(name), 'manifests'), { recursive: true, mode: 0o700 });

@@ -254,3 +254,28 @@ describe('berth registry gc', () => {
     assert.match(after.stdout, /^4 blobs removed/m, 'manifest, config, layer and the finished upload');
   });
 });
+
+describe('pull-through cache (--proxy-upstream)', () => {
+  it('fetches what it lacks from the upstream (with its credentials), stores it, and serves it after the upstream is gone', async () => {
+    const file = path.join(work, 'htpasswd-upstream');
+    await run('htpasswd', ['-Bbc', file, 'mirror', 'm-pass']);
+    const upstream = await server(['--htpasswd', file]);
+    await skopeo(['copy', '--dest-tls-verify=false', '--dest-creds', 'mirror:m-pass', `oci:${layout.dir}:latest`, `docker://${upstream.hostPort}/library/busybox:latest`]);
+    const mirror = await server(['--proxy-upstream', upstream.url, '--proxy-username', 'mirror', '--proxy-password', 'm-pass']);
+    const out = path.join(work, 'via-mirror');
+    await skopeo(['copy', '--src-tls-verify=false', `docker://${mirror.hostPort}/library/busybox:latest`, `oci:${out}:latest`]);
+    assert.deepEqual(fs.readFileSync(path.join(out, 'blobs', 'sha256', hex(layout.layer))), fs.readFileSync(path.join(layout.dir, 'blobs', 'sha256', hex(layout.layer))));
+    assert.ok(fs.existsSync(path.join(mirror.storage, 'content', 'blobs', 'sha256', hex(layout.layer))), 'the mirror keeps what it passed on');
+
+    await upstream.kill();
+    const info = JSON.parse(await skopeo(['inspect', '--tls-verify=false', `docker://${mirror.hostPort}/library/busybox:latest`]));
+    assert.equal(info.Digest, layout.manifest, 'by tag from the cache when the upstream is unreachable');
+    const again = path.join(work, 'via-mirror-2');
+    await skopeo(['copy', '--src-tls-verify=false', `docker://${mirror.hostPort}/library/busybox@${layout.manifest}`, `oci:${again}:x`]);
+    assert.ok(fs.existsSync(path.join(again, 'blobs', 'sha256', hex(layout.layer))));
+    assert.equal((await curl([`${mirror.url}/v2/library/other/manifests/latest`])).status, 404);
+    const push = await curl(['-X', 'POST', `${mirror.url}/v2/library/busybox/blobs/uploads/`]);
+    assert.equal(push.status, 405, 'a cache takes no pushes');
+    assert.equal(JSON.parse(push.body).errors[0].code, 'UNSUPPORTED');
+  });
+});

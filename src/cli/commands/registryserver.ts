@@ -6,6 +6,7 @@ import { StatusError } from '../cli';
 import { RegistryServer } from '../../registry/server';
 import { AccessFile, type Authorizer, BasicAuthorizer, Htpasswd, TokenService } from '../../registry/auth';
 import { collectGarbage } from '../../registry/gc';
+import { Upstream } from '../../registry/proxy';
 
 interface ServeOptions {
   addr: string;
@@ -18,6 +19,9 @@ interface ServeOptions {
   tlsKey?: string;
   plainHttp?: boolean;
   maxInflight?: string;
+  proxyUpstream?: string;
+  proxyUsername?: string;
+  proxyPassword?: string;
 }
 
 function parseAddr(addr: string): { host: string; port: number } {
@@ -46,6 +50,9 @@ export function register(program: Command, cli: Cli): void {
     .option('--tls-key <file>', 'TLS key (PEM)')
     .option('--plain-http', 'Allow plain HTTP on a non-loopback address')
     .option('--max-inflight <n>', 'Requests served at once; more get 429 TOOMANYREQUESTS')
+    .option('--proxy-upstream <url>', 'Be a pull-through cache of this registry')
+    .option('--proxy-username <name>', 'User for the upstream')
+    .option('--proxy-password <password>', 'Password for the upstream (env BERTH_PROXY_PASSWORD)')
     .action(async (o: ServeOptions) => {
       const { host, port } = parseAddr(o.addr);
       if (!!o.tlsCert !== !!o.tlsKey) throw new StatusError(125, '--tls-cert and --tls-key go together');
@@ -53,6 +60,7 @@ export function register(program: Command, cli: Cli): void {
         throw new StatusError(125, `plain HTTP on ${host} needs --plain-http (or --tls-cert and --tls-key)`);
       }
       if (o.tokenAccess && !o.htpasswd) throw new StatusError(125, '--token-access needs --htpasswd for the users');
+      if (o.proxyUpstream && !/^https?:\/\//.test(o.proxyUpstream)) throw new StatusError(125, `invalid --proxy-upstream ${o.proxyUpstream}: want http(s)://HOST[:PORT]`);
       const root = path.resolve(o.root);
       const scheme = o.tlsCert ? 'https' : 'http';
       let authorizer: Authorizer | undefined;
@@ -74,6 +82,7 @@ export function register(program: Command, cli: Cli): void {
         root, ...(o.tlsCert ? { tlsCert: o.tlsCert, tlsKey: o.tlsKey } : {}),
         ...(authorizer ? { authorizer } : {}),
         ...(o.maxInflight ? { maxInflight: Number(o.maxInflight) } : {}),
+        ...(o.proxyUpstream ? { upstream: new Upstream({ url: o.proxyUpstream, ...(o.proxyUsername ? { username: o.proxyUsername, password: o.proxyPassword ?? process.env.BERTH_PROXY_PASSWORD ?? '' } : {}) }) } : {}),
         ...(token ? { extraRoute: async (req, res, url) => {
           if (url.pathname !== '/token') return false;
           await token!.serveToken(req, res, url);
