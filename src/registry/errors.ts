@@ -20,7 +20,9 @@ export class RegistryError extends Error {
   }
 
   body(): string {
-    // RANGE_INVALID is distribution's own code for a 416; the spec's table has none for it.
+    // A blob GET's unsatisfiable Range (416) has no code in the spec's table, and a 4XX body may
+    // be of any form: it gets none (its Content-Range header says what the blob has).
+    if (this.code === 'RANGE_INVALID') return '';
     return JSON.stringify({ errors: [{ code: this.code, message: this.message, ...(this.detail !== undefined ? { detail: this.detail } : {}) }] });
   }
 }

@@ -45,7 +45,7 @@ function sendJson(res: http.ServerResponse, status: number, value: unknown, head
 
 function sendError(res: http.ServerResponse, e: RegistryError, head: boolean): void {
   const body = e.body();
-  const headers = { 'Content-Type': 'application/json', ...e.headers };
+  const headers = { ...(body ? { 'Content-Type': 'application/json' } : {}), ...e.headers };
   if (head) send(res, e.status, { ...headers, 'Content-Length': 0 });
   else send(res, e.status, headers, body);
 }
@@ -93,10 +93,10 @@ function drain(req: http.IncomingMessage, limit: number): Promise<boolean> {
 function parseContentRange(v: string | undefined): { start: number; end: number } | undefined {
   if (v === undefined) return undefined;
   const m = /^(?:bytes )?(\d+)-(\d+)(?:\/\d+|\/\*)?$/.exec(v.trim());
-  if (!m) throw new RegistryError(416, 'RANGE_INVALID', `invalid Content-Range: ${v}`);
+  if (!m) throw new RegistryError(416, 'BLOB_UPLOAD_INVALID', `invalid Content-Range: ${v}`);
   const start = Number(m[1]);
   const end = Number(m[2]);
-  if (end < start) throw new RegistryError(416, 'RANGE_INVALID', `invalid Content-Range: ${v}`);
+  if (end < start) throw new RegistryError(416, 'BLOB_UPLOAD_INVALID', `invalid Content-Range: ${v}`);
   return { start, end };
 }
 
@@ -380,7 +380,7 @@ export class RegistryServer {
       const cr = parseContentRange(req.headers['content-range'] as string | undefined);
       const len = contentLength(req);
       if (cr && len !== undefined && cr.end - cr.start + 1 !== len) {
-        throw new RegistryError(416, 'RANGE_INVALID', `Content-Range ${cr.start}-${cr.end} does not match Content-Length ${len}`);
+        throw new RegistryError(416, 'BLOB_UPLOAD_INVALID', `Content-Range ${cr.start}-${cr.end} does not match Content-Length ${len}`);
       }
       const offset = await this.storage.appendUpload(name, uuid, req, cr?.start, len);
       return send(res, 202, { Location: location, Range: rangeHeader(offset), 'Docker-Upload-UUID': uuid });

@@ -209,7 +209,7 @@ export class RegistryStorage {
     const w = await this.content.openIngest(this.uploadRef(name, uuid));
     try {
       if (start !== undefined && start !== w.offset) {
-        throw new RegistryError(416, 'RANGE_INVALID', `chunk starts at ${start}, the upload is at ${w.offset}`, undefined,
+        throw new RegistryError(416, 'BLOB_UPLOAD_INVALID', `chunk starts at ${start}, the upload is at ${w.offset}`, undefined,
           { Range: rangeHeader(w.offset), 'Docker-Upload-UUID': uuid });
       }
       const before = w.offset;
@@ -238,7 +238,7 @@ export class RegistryStorage {
     try {
       if (start !== undefined && start !== w.offset) {
         await w.close();
-        throw new RegistryError(416, 'RANGE_INVALID', `chunk starts at ${start}, the upload is at ${w.offset}`, undefined,
+        throw new RegistryError(416, 'BLOB_UPLOAD_INVALID', `chunk starts at ${start}, the upload is at ${w.offset}`, undefined,
           { Range: rangeHeader(w.offset), 'Docker-Upload-UUID': uuid });
       }
       if (body) await pipeline(body, w.stream);

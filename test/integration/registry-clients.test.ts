@@ -279,3 +279,28 @@ describe('pull-through cache (--proxy-upstream)', () => {
     assert.equal(JSON.parse(push.body).errors[0].code, 'UNSUPPORTED');
   });
 });
+
+describe('--max-inflight', () => {
+  it('answers 429 TOOMANYREQUESTS with Retry-After past the cap', async () => {
+    const reg = await server(['--max-inflight', '1']);
+    const { request } = await import('node:http');
+    const loc = /location: (\S+)/i.exec((await curl(['-X', 'POST', `${reg.url}/v2/slow/a/blobs/uploads/`])).headers)![1];
+    const url = new URL(`${reg.url}${loc}`);
+    // a PATCH whose body is still coming holds the one place
+    const slow = request({ host: url.hostname, port: url.port, path: url.pathname, method: 'PATCH', headers: { 'Content-Length': 10 } });
+    const done = new Promise<number>((resolve, reject) => { slow.on('response', (res) => { res.resume(); resolve(res.statusCode!); }); slow.on('error', reject); });
+    slow.write('12345');
+    // until the server has taken the PATCH in (a loaded machine may be slow to)
+    let r = await curl([`${reg.url}/v2/`]);
+    for (let i = 0; i < 200 && r.status === 200; i++) {
+      await new Promise((res) => setTimeout(res, 50));
+      r = await curl([`${reg.url}/v2/`]);
+    }
+    assert.equal(r.status, 429);
+    assert.match(r.headers, /retry-after: 1/i);
+    assert.equal(JSON.parse(r.body).errors[0].code, 'TOOMANYREQUESTS');
+    slow.end('67890');
+    assert.equal(await done, 202);
+    assert.equal((await curl([`${reg.url}/v2/`])).status, 200);
+  });
+});

@@ -97,6 +97,8 @@ describe('push: blobs', () => {
     assert.equal(b.headers.get('range'), '0-5');
     const out = await req('PATCH', loc, 'xyz', { 'Content-Range': '0-2', 'Content-Type': 'application/octet-stream' });
     assert.equal(out.status, 416);
+    assert.equal(await errorCode(out), 'BLOB_UPLOAD_INVALID');
+    assert.equal(out.headers.get('range'), '0-5', 'the 416 tells where the upload stands');
     const st = await req('GET', loc);
     assert.equal(st.status, 204);
     assert.equal(st.headers.get('range'), '0-5');
