@@ -340,13 +340,14 @@ export class RegistryStorage {
     const refs = manifestReferences(mediaType, doc);
     // A pull-through cache stores a manifest before its blobs: they come when they are pulled.
     for (const b of opts.cached ? [] : refs.blobs) {
+      // Fresh link times tell a concurrent gc that this blob is in use again; touched before the
+      // check, so a gc that took the blob away after its own look at the links is seen here.
+      const now = new Date();
+      await fsp.utimes(this.layerLink(name, b), now, now).catch(() => undefined);
       try { await this.blobSize(name, b); } catch (e) {
         if (e instanceof RegistryError) throw new RegistryError(400, 'MANIFEST_BLOB_UNKNOWN', 'blob unknown to registry', { digest: b });
         throw e;
       }
-      // Fresh link times tell a concurrent gc that this blob is in use again.
-      const now = new Date();
-      await fsp.utimes(this.layerLink(name, b), now, now).catch(() => undefined);
     }
     for (const m of opts.cached ? [] : refs.manifests) {
       if (!(await this.manifestRecord(name, m))) throw new RegistryError(400, 'MANIFEST_BLOB_UNKNOWN', 'manifest unknown to registry', { digest: m });
