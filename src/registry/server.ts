@@ -183,6 +183,11 @@ async function sendFileRange(fh: FileHandle, res: http.ServerResponse, start: nu
   await new Promise<void>((resolve) => { res.end(() => resolve()); });
 }
 
+/** A percent-decoded path segment; a malformed escape is the client's error, not a 500. */
+function pathPart(s: string): string {
+  try { return decodeURIComponent(s); } catch { throw new RegistryError(400, 'UNSUPPORTED', `malformed path segment: ${s}`); }
+}
+
 export class RegistryServer {
   readonly storage: RegistryStorage;
   private server?: http.Server;
@@ -278,14 +283,14 @@ export class RegistryServer {
       return sendJson(res, 200, { name, tags: items }, headers);
     }
     if (what.startsWith('manifests/')) {
-      const reference = decodeURIComponent(what.slice('manifests/'.length));
+      const reference = pathPart(what.slice('manifests/'.length));
       await this.authorize(req, access);
       return this.manifest(req, res, url, name, reference);
     }
     if (what.startsWith('referrers/')) {
       if (method !== 'GET') throw new RegistryError(405, 'UNSUPPORTED', `${method} not allowed`);
       await this.authorize(req, access);
-      const subject = checkDigest(decodeURIComponent(what.slice('referrers/'.length)));
+      const subject = checkDigest(pathPart(what.slice('referrers/'.length)));
       const artifactType = url.searchParams.get('artifactType') ?? undefined;
       const manifests = await this.storage.referrers(name, subject, artifactType);
       return send(res, 200, { 'Content-Type': OCI_INDEX, ...(artifactType !== undefined ? { 'OCI-Filters-Applied': 'artifactType' } : {}) },
@@ -306,7 +311,7 @@ export class RegistryServer {
     }
     // blobs/<digest>
     await this.authorize(req, access);
-    const digest = checkDigest(decodeURIComponent(what.slice('blobs/'.length)));
+    const digest = checkDigest(pathPart(what.slice('blobs/'.length)));
     return this.blob(req, res, name, digest);
   }
 

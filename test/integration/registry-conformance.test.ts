@@ -287,6 +287,8 @@ describe('pull', () => {
     assert.equal(m.status, 404);
     assert.equal(await errorCode(m), 'MANIFEST_UNKNOWN');
     assert.equal((await req('HEAD', `/v2/pull/a/manifests/${sha('absent')}`)).status, 404);
+    assert.equal((await req('GET', '/v2/pull/a/manifests/%E0%A4%A')).status, 400, 'a malformed escape');
+    assert.equal((await req('GET', '/v2/pull/a/manifests/..%2F..%2Fx')).status, 400, 'no path out of the root');
     assert.equal((await req('GET', '/v2/never/pushed/manifests/latest')).status, 404);
   });
 
