@@ -12,6 +12,7 @@ import { loadBench } from './load';
 import { benchBuild } from './build';
 import { networkBench } from './network';
 import { seccompStartCost } from './seccomp';
+import { registryBench } from './registry';
 
 const run = promisify(execFile);
 const RUNS = Number(process.env.BENCH_RUNS ?? 30);
@@ -212,6 +213,7 @@ async function main(): Promise<void> {
       build,
       network: net,
       seccomp_start_cost: seccomp,
+      registry: await registryBench(),
       budgets: { run_p50_ms: 120, bridge_p50_ms: 150, idle_rss_mb: 80, per_container_mb: 3 },
     };
     process.stdout.write(JSON.stringify(result, null, 2) + '\n');

@@ -24,6 +24,7 @@ import * as volumes from './commands/volumes';
 import * as registry from './commands/registry';
 import * as df from './commands/df';
 import * as network from './commands/network';
+import * as registryServer from './commands/registryserver';
 
 /** Rewrite `--flag=true|false` for boolean flags, which commander does not accept. */
 export function preprocessArgs(argv: string[]): string[] {
@@ -163,6 +164,8 @@ export function buildProgram(cli: Cli): Command {
   sys.registerInfo(system, cli);
   df.registerDf(system, cli);
   events.register(system, cli);
+
+  registryServer.register(program, cli);
 
   for (const group of [container, image, system]) {
     group.action(() => { group.outputHelp(); });
