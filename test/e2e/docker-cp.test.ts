@@ -303,3 +303,35 @@ print('ok')
   assert.ok(n >= 1024);
   await ok('rm', '-f', 'cp-sdk');
 });
+
+test('docker cp reaches through mounted volumes and binds: running and stopped, in and out', async () => {
+  const h = hostDir();
+  const bind = path.join(h, 'bind');
+  fs.mkdirSync(bind);
+  fs.writeFileSync(path.join(h, 'in.txt'), 'into the volume\n');
+  const vol = `cpvol${n}`;
+  const id = (await ok('run', '-d', '-v', `${vol}:/data`, '-v', `${bind}:/bind`, '-v', `${vol}-ro:/ro:ro`, 'busybox', 'sleep', '300')).trim();
+  try {
+    // running: the copy lands in the volume, as the container sees it
+    await ok('cp', path.join(h, 'in.txt'), `${id}:/data/in.txt`);
+    assert.equal((await ok('exec', id, 'cat', '/data/in.txt')), 'into the volume\n');
+    await ok('exec', id, 'sh', '-c', 'echo from bind > /bind/b.txt');
+    await ok('cp', `${id}:/bind/b.txt`, path.join(h, 'b-out.txt'));
+    assert.equal(fs.readFileSync(path.join(h, 'b-out.txt'), 'utf8'), 'from bind\n');
+    const ro = await docker('cp', path.join(h, 'in.txt'), `${id}:/ro/x.txt`);
+    assert.notEqual(ro.code, 0, 'a copy into a read-only volume is refused');
+    // stopped: the copy still goes to the volume's data and the bind's host directory
+    await ok('stop', '-t', '0', id);
+    fs.writeFileSync(path.join(h, 'second.txt'), 'while stopped\n');
+    await ok('cp', path.join(h, 'second.txt'), `${id}:/data/second.txt`);
+    await ok('cp', path.join(h, 'second.txt'), `${id}:/bind/second.txt`);
+    assert.equal(fs.readFileSync(path.join(bind, 'second.txt'), 'utf8'), 'while stopped\n');
+    await ok('cp', `${id}:/data/in.txt`, path.join(h, 'in-out.txt'));
+    assert.equal(fs.readFileSync(path.join(h, 'in-out.txt'), 'utf8'), 'into the volume\n');
+    // a new container on the volume sees what was copied into the stopped one
+    assert.equal((await ok('run', '--rm', '-v', `${vol}:/d`, 'busybox', 'cat', '/d/second.txt')), 'while stopped\n');
+  } finally {
+    await docker('rm', '-f', id);
+    await docker('volume', 'rm', vol, `${vol}-ro`);
+  }
+});
