@@ -165,8 +165,8 @@ export async function pushImage(deps: ImageDeps, dist: PushDeps, name: string, t
         if (!l.blob) throw new NotFoundError(`layer ${shortId(l.diffId)} has no blob to push`);
         return l;
       });
-      const blobs: LayerBlob[] = [];
-      for (const l of layers) blobs.push(await pushableBlob(deps, dist, l));
+      // zlib runs on the libuv pool: the layers that need a gzip blob are compressed side by side
+      const blobs = await Promise.all(layers.map((l) => pushableBlob(deps, dist, l)));
       await pushLayers(deps, dist, t, repoFull, layers.map((layer, i) => ({ layer, blob: blobs[i] })), opts);
       await dist.pusher.pushBlob(t, blobSource(deps, img.id, img.configSize), { signal: opts.signal, mountFrom: await mountSources(dist, t, img.id) });
       await dist.meta.recordBlobSource(img.id, repoFull);
