@@ -1,6 +1,7 @@
 // The builder service: one build per POST /build, each with a private scratch directory under
 // <data-root>/builder/tmp/ (the extracted context, archives ADD extracts), removed when the
-// build ends and swept at daemon start; the step cache under <data-root>/builder/cache/.
+// build ends and swept at daemon start; the step cache under <data-root>/builder/cache/; RUN
+// --mount=type=cache directories under <data-root>/builder/mounts/ (kept).
 import { randomBytes } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
@@ -12,6 +13,7 @@ import type { ImageRecord } from '../../store/images/types';
 import { BuildCache } from './cache';
 import { Builder, type BuildOptions } from './Builder';
 import { receiveContext } from './context';
+import { CacheMounts } from './runMounts';
 
 export { BuildStepError, type BuildOptions } from './Builder';
 
@@ -28,17 +30,20 @@ export interface BuildResult {
 
 export class BuildService {
   readonly cache: BuildCache;
+  readonly cacheMounts: CacheMounts;
   private readonly tmpRoot: string;
 
   constructor(private readonly deps: BuildServiceDeps) {
     this.cache = new BuildCache(deps.dataRoot);
     this.tmpRoot = path.join(deps.dataRoot, 'builder', 'tmp');
+    this.cacheMounts = new CacheMounts(path.join(deps.dataRoot, 'builder', 'mounts'));
   }
 
   /** Daemon start: what builds in flight at a crash left behind goes. */
   async reconcile(): Promise<void> {
     await fsp.rm(this.tmpRoot, { recursive: true, force: true });
     await this.cache.reconcile();
+    await this.cacheMounts.reconcile();
   }
 
   /** Checks what can be checked before the context is read (tags). */
@@ -53,7 +58,7 @@ export class BuildService {
     try {
       const ctxDir = path.join(dir, 'context');
       const ctx = await receiveContext(context, ctxDir, opts.dockerfile || 'Dockerfile');
-      const builder = new Builder({ images: this.deps.images, containers: this.deps.containers, cache: this.cache, tmpDir: dir }, opts, out);
+      const builder = new Builder({ images: this.deps.images, containers: this.deps.containers, cache: this.cache, cacheMounts: this.cacheMounts, tmpDir: dir }, opts, out);
       const image = await builder.build(ctxDir, ctx.dockerfile);
       for (const t of opts.tags) await this.deps.images.tag(image.id, t);
       return { image: this.deps.images.store.get(image.id) ?? image, warnings: builder.warnings };

@@ -6,6 +6,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { BerthError, InvalidParameterError } from '../../lib/errors';
 import { shortId } from '../../lib/ids';
 import { InRoot } from '../../lib/sys/inroot';
@@ -22,6 +24,7 @@ import { EMPTY_TAR_DIFF_ID, registerChildImage, runConfigOf } from './childImage
 import { checksumSources, copyInto, matchSources, writeHeredoc, type CopyOptions } from './copy';
 import { checkFlags, flagValue, parseDockerfile, type Instruction } from './dockerfile';
 import { buildNetworkMode, resolveBaseImage } from './policy';
+import { findStub, parseRunMount, removeStubs, resolveTarget, type CacheMounts, type MountStub, type RunMount } from './runMounts';
 
 export interface BuildOptions {
   dockerfile: string;
@@ -43,6 +46,8 @@ export interface BuildDeps {
   images: ImageService;
   containers: ContainerService;
   cache: BuildCache;
+  /** RUN --mount=type=cache directories, kept between builds. */
+  cacheMounts: CacheMounts;
   /** A private scratch directory for this build (removed by the caller). */
   tmpDir: string;
 }
@@ -51,6 +56,8 @@ export interface BuildDeps {
 export class BuildStepError extends BerthError {
   constructor(message: string, readonly code: number) { super('InvalidParameter', message); }
 }
+
+const execFileAsync = promisify(execFile);
 
 /** Build args usable without an ARG line (Docker's predefined proxy args), never recorded in history. */
 const PREDEFINED_ARGS = ['HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy', 'FTP_PROXY', 'ftp_proxy', 'NO_PROXY', 'no_proxy', 'ALL_PROXY', 'all_proxy'];
@@ -203,16 +210,19 @@ export class Builder {
     return undefined;
   }
 
-  /** The stages `st` reads: its FROM and its COPY --from. */
+  /** The stages `st` reads: its FROM, its COPY --from and its RUN --mount=...,from=. */
   private stageDeps(stages: Stage[], st: Stage): number[] {
     const deps = new Set<number>();
     const base = this.stageRef(stages, this.expandMeta(st.baseName), st.index);
     if (base) deps.add(base.index);
     for (const ins of st.instructions) {
-      const from = ins.cmd === 'COPY' ? flagValue(ins, 'from') : undefined;
-      if (!from) continue;
-      const s = this.stageRef(stages, from, st.index);
-      if (s) deps.add(s.index);
+      const froms = ins.cmd === 'COPY' ? [flagValue(ins, 'from')]
+        : ins.cmd === 'RUN' ? ins.flags.filter((f) => f.name === 'mount').map((f) => /(?:^|,)from=([^,]+)/.exec(f.value ?? '')?.[1]) : [];
+      for (const from of froms) {
+        if (!from) continue;
+        const s = this.stageRef(stages, from, st.index);
+        if (s) deps.add(s.index);
+      }
     }
     return [...deps];
   }
@@ -364,7 +374,7 @@ export class Builder {
   private async dispatch(ins: Instruction, st: StageState, stages: Stage[], stageIdx: number, contextDir: string): Promise<void> {
     if (ins.cmd !== 'RUN' && ins.cmd !== 'COPY' && ins.cmd !== 'ADD') checkFlags(ins, []);
     switch (ins.cmd) {
-      case 'RUN': return this.run(ins, st);
+      case 'RUN': return this.run(ins, st, stages, stageIdx, contextDir);
       case 'COPY':
       case 'ADD': return this.copy(ins, st, stages, stageIdx, contextDir);
       case 'WORKDIR': return this.workdir(ins, st);
@@ -428,10 +438,9 @@ export class Builder {
     return { env, recorded };
   }
 
-  private async run(ins: Instruction, st: StageState): Promise<void> {
+  private async run(ins: Instruction, st: StageState, stages: Stage[], stageIdx: number, contextDir: string): Promise<void> {
     checkFlags(ins, ['network', 'mount', 'security']);
     for (const f of ins.flags) {
-      if (f.name === 'mount') throw new InvalidParameterError(`RUN --mount is not supported by berth's builder yet (line ${ins.line})`);
       if (f.name === 'security' && f.value !== 'sandbox') throw new InvalidParameterError(`RUN --security=${f.value} is not supported by berth (line ${ins.line})`);
     }
     const netFlag = flagValue(ins, 'network');
@@ -453,26 +462,145 @@ export class Builder {
     const { env, recorded } = this.runEnv(st);
     const createdBy = (recorded.length ? [`|${recorded.length}`, ...recorded, ...cmd] : cmd).join(' ');
     const image = st.image;
-    await this.commitStep(st, createdBy, st.config, async () => {
-      const { Id } = await this.deps.containers.create(undefined, {
-        Image: image.id, Cmd: cmd, Entrypoint: [], Env: env,
-        User: st.config.User ?? '', WorkingDir: st.config.WorkingDir ?? '',
-        AttachStdout: true, AttachStderr: true, Labels: {},
-        HostConfig: {
-          NetworkMode: network,
-          ...(this.opts.extraHosts.length ? { ExtraHosts: this.opts.extraHosts } : {}),
-          ...(this.opts.shmSize ? { ShmSize: this.opts.shmSize } : {}),
-        },
-      });
-      st.out.say(` ---> Running in ${shortId(Id)}\n`);
-      const code = await this.runContainer(Id, st.out);
-      if (code !== 0) {
-        if (this.opts.forceRm) await this.deps.containers.remove(Id, { force: true }).catch(() => undefined);
-        throw new BuildStepError(`The command '${cmd.join(' ')}' returned a non-zero code: ${code}`, code);
-      }
-      const layer = await this.deps.images.layers.commitMount(Id);
-      return { layer, container: { id: Id, config: { ...runConfigOf(this.deps.containers.store.get(Id).Config) } } };
+    const vars = this.vars(st);
+    const mounts = ins.flags.filter((f) => f.name === 'mount').map((f) => {
+      const m = parseRunMount(f.value ?? '', ins.line, (v) => splitWords(v, vars).join(''));
+      resolveTarget(m, st.config.WorkingDir ?? '/');
+      return m;
     });
+    const targets = new Set<string>();
+    for (const m of mounts) {
+      if (targets.has(m.target)) throw new InvalidParameterError(`RUN --mount: duplicate mount target ${m.target} (line ${ins.line})`);
+      targets.add(m.target);
+    }
+    // The key holds the mounts as written and, for binds, what they show (the files'
+    // checksum or the image): a cache mount's contents are never part of it.
+    const mountKey = mounts.length ? JSON.stringify(await Promise.all(mounts.map(async (m) => ({ ...m, shows: await this.bindIdentity(m, stages, stageIdx, contextDir) })))) : undefined;
+    await this.commitStep(st, createdBy, st.config, async () => {
+      const held = await this.openRunMounts(mounts, image, stages, stageIdx, contextDir);
+      try {
+        const { Id } = await this.deps.containers.create(undefined, {
+          Image: image.id, Cmd: cmd, Entrypoint: [], Env: env,
+          User: st.config.User ?? '', WorkingDir: st.config.WorkingDir ?? '',
+          AttachStdout: true, AttachStderr: true, Labels: {},
+          HostConfig: {
+            NetworkMode: network,
+            ...(this.opts.extraHosts.length ? { ExtraHosts: this.opts.extraHosts } : {}),
+            ...(this.opts.shmSize ? { ShmSize: this.opts.shmSize } : {}),
+            ...(held.hostMounts.length ? { Mounts: held.hostMounts } : {}),
+          },
+        });
+        st.out.say(` ---> Running in ${shortId(Id)}\n`);
+        const code = await this.runContainer(Id, st.out);
+        if (code !== 0) {
+          if (this.opts.forceRm) await this.deps.containers.remove(Id, { force: true }).catch(() => undefined);
+          throw new BuildStepError(`The command '${cmd.join(' ')}' returned a non-zero code: ${code}`, code);
+        }
+        if (held.stubs.length) {
+          const info = await this.deps.images.mountInfo(Id);
+          await InRoot.with(info.upperDir, (upper) => removeStubs(upper, held.stubs));
+        }
+        const layer = await this.deps.images.layers.commitMount(Id);
+        return { layer, container: { id: Id, config: { ...runConfigOf(this.deps.containers.store.get(Id).Config) } } };
+      } finally {
+        await held.close();
+      }
+    }, mountKey);
+  }
+
+  /** What a bind mount shows, for the cache key: the checksum of its files or the image's ID. */
+  private async bindIdentity(m: RunMount, stages: Stage[], stageIdx: number, contextDir: string): Promise<string | undefined> {
+    if (m.type !== 'bind') return undefined;
+    if (m.from === undefined) {
+      return InRoot.with(contextDir, async (ctx) => checksumSources(ctx, [await this.bindSourceIn(ctx, m, 'build context')], false));
+    }
+    const img = await this.mountImage(m.from, stages, stageIdx);
+    return img?.id ?? 'scratch';
+  }
+
+  private async mountImage(from: string, stages: Stage[], stageIdx: number): Promise<ImageRecord | null> {
+    const s = this.stageRef(stages, from, stageIdx);
+    if (s) return this.stageImages.get(s.index) ?? null;
+    return resolveBaseImage(this.deps.images, from, { pull: this.opts.pull, say: (l) => this.say(l) });
+  }
+
+  private async bindSourceIn(root: InRoot, m: RunMount, what: string): Promise<string> {
+    const norm = path.posix.normalize(m.source);
+    if (norm === '..' || norm.startsWith('../')) throw new InvalidParameterError(`RUN --mount: source ${m.source} is outside the ${what}`);
+    const p = path.posix.resolve('/', norm);
+    if (!(await root.exists(p))) throw new InvalidParameterError(`RUN --mount: source ${m.source} not found in the ${what}`);
+    return root.realpath(p);
+  }
+
+  /**
+   * The RUN container's HostConfig.Mounts for the step's --mount flags: cache directories,
+   * bind sources (the context's files, or a stage's or image's root mounted for the step;
+   * `rw` binds write to a throwaway copy), tmpfs; and the mount points the runtime will have to
+   * create in the writable layer (removed after the run).
+   */
+  private async openRunMounts(mounts: RunMount[], image: ImageRecord, stages: Stage[], stageIdx: number, contextDir: string): Promise<{ hostMounts: Record<string, unknown>[]; stubs: MountStub[]; close: () => Promise<void> }> {
+    const closers: (() => Promise<void>)[] = [];
+    const close = async () => { for (const c of closers.reverse()) await c().catch(() => undefined); };
+    const hostMounts: Record<string, unknown>[] = [];
+    const stubs: MountStub[] = [];
+    try {
+      if (!mounts.length) return { hostMounts, stubs, close };
+      const stepRoot = await this.openImageRoot(image);
+      closers.push(stepRoot.close);
+      await InRoot.with(stepRoot.dir, async (r) => {
+        for (const m of mounts) {
+          const s = await findStub(r, m.target);
+          if (s) stubs.push(s);
+        }
+      });
+      for (const m of mounts) {
+        if (m.type === 'tmpfs') {
+          hostMounts.push({ Type: 'tmpfs', Target: m.target, ...(m.size ? { TmpfsOptions: { SizeBytes: m.size } } : {}) });
+          continue;
+        }
+        let source: string;
+        if (m.type === 'cache') {
+          const c = await this.deps.cacheMounts.acquire(m, this.deps.tmpDir);
+          closers.push(c.release);
+          source = c.dir;
+        } else if (m.from === undefined) {
+          const inCtx = await InRoot.with(contextDir, (ctx) => this.bindSourceIn(ctx, m, 'build context'));
+          source = path.join(contextDir, inCtx);
+          if (!m.readonly) {
+            // The context is every step's: a writable bind gets a copy, dropped after the step.
+            const copy = path.join(this.deps.tmpDir, `bind-${randomBytes(6).toString('hex')}`);
+            await execFileAsync('cp', ['-a', '--', source, copy]);
+            closers.push(() => fsp.rm(copy, { recursive: true, force: true }));
+            source = copy;
+          }
+        } else {
+          const img = await this.mountImage(m.from, stages, stageIdx);
+          const root = await this.openImageRoot(img);
+          closers.push(root.close);
+          // The image's root is a writable layer of its own, removed after the step: `rw` writes vanish.
+          source = path.join(root.dir, await InRoot.with(root.dir, (r) => this.bindSourceIn(r, m, `image or stage ${m.from}`)));
+        }
+        hostMounts.push({ Type: 'bind', Source: source, Target: m.target, ReadOnly: m.readonly });
+      }
+      return { hostMounts, stubs, close };
+    } catch (e) {
+      await close();
+      throw e;
+    }
+  }
+
+  /** An image's root, mounted (as a writable layer of its own) until `close`. */
+  private async openImageRoot(img: ImageRecord | null): Promise<{ dir: string; close: () => Promise<void> }> {
+    const id = `build-${randomBytes(12).toString('hex')}`;
+    const layers = this.deps.images.layers;
+    await layers.createMount(id, img?.topChainId ?? null);
+    try {
+      const dir = await layers.mount(id);
+      return { dir, close: () => layers.removeMount(id) };
+    } catch (e) {
+      await layers.removeMount(id).catch(() => undefined);
+      throw e;
+    }
   }
 
   /** Starts the container with its output streamed to the build's; returns the exit code. */
