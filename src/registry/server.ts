@@ -11,6 +11,7 @@ import { checkDigest, checkName, isDigestRef } from './names';
 import { MAX_MANIFEST_BYTES, RegistryStorage, rangeHeader } from './storage';
 import { type Access, type Authorizer, openAccess } from './auth';
 import type { Upstream } from './proxy';
+import { BufferPool } from './bufferpool';
 
 export interface RegistryServerOptions {
   root: string;
@@ -155,15 +156,16 @@ function paginate(all: string[], url: URL, base: string): { items: string[]; hea
 }
 
 const CHUNK = 256 * 1024;
+/** All blob GETs share these: 32 x 256 KiB = 8 MiB at most, however many clients. */
+const blobBuffers = new BufferPool(CHUNK, 32);
 
 /**
- * Streams bytes [start, end) of an open file into the response through two buffers of this
- * request's own, reused: a buffer is refilled only after the socket has taken it (the write's
- * callback), so 50 clients pulling a large blob hold 50 x 512 KiB, not a garbage stream of
- * fresh buffers for the collector to catch up with.
+ * Streams bytes [start, end) of an open file into the response through at most two buffers of
+ * the shared pool at a time: a buffer goes back to the pool only after the socket has taken it
+ * (the write's callback) or the connection is gone, so reading the next chunk overlaps sending
+ * this one without a buffer ever being refilled while the kernel may still read it.
  */
 async function sendFileRange(fh: FileHandle, res: http.ServerResponse, start: number, end: number): Promise<void> {
-  const bufs = [Buffer.allocUnsafe(CHUNK), Buffer.allocUnsafe(CHUNK)];
   const pending: Array<Promise<void> | undefined> = [undefined, undefined];
   let closed = false;
   res.once('close', () => { closed = true; });
@@ -171,15 +173,26 @@ async function sendFileRange(fh: FileHandle, res: http.ServerResponse, start: nu
   let i = 0;
   while (pos < end && !closed) {
     await pending[i];
-    const { bytesRead } = await fh.read(bufs[i], 0, Math.min(CHUNK, end - pos), pos);
-    if (bytesRead === 0) break;
+    const buf = await blobBuffers.acquire();
+    let bytesRead: number;
+    try {
+      ({ bytesRead } = await fh.read(buf, 0, Math.min(CHUNK, end - pos), pos));
+    } catch (e) {
+      blobBuffers.release(buf);
+      throw e;
+    }
+    if (bytesRead === 0 || closed) { blobBuffers.release(buf); break; }
     pos += bytesRead;
-    const chunk = bytesRead === CHUNK ? bufs[i] : bufs[i].subarray(0, bytesRead);
-    pending[i] = new Promise<void>((resolve) => { res.write(chunk, () => resolve()); });
-    if (closed) break;
+    pending[i] = new Promise<void>((resolve) => {
+      let back = false;
+      const giveBack = () => { if (back) return; back = true; res.socket?.off('close', giveBack); blobBuffers.release(buf); resolve(); };
+      // a destroyed socket may never call the write back; once it is closed the kernel has let go
+      res.socket?.once('close', giveBack);
+      res.write(bytesRead === CHUNK ? buf : buf.subarray(0, bytesRead), giveBack);
+    });
     i ^= 1;
   }
-  if (closed || pos < end) { res.destroy(); return; }
+  if (closed || pos < end) { res.destroy(); await Promise.all(pending); return; }
   await new Promise<void>((resolve) => { res.end(() => resolve()); });
 }
 
