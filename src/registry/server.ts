@@ -337,6 +337,8 @@ export class RegistryServer {
     if (method !== 'GET' && method !== 'HEAD') throw new RegistryError(405, 'UNSUPPORTED', `${method} not allowed`);
     const size = await this.storage.blobSize(name, digest).catch(async (e: unknown) => {
       if (!(e instanceof RegistryError) || e.code !== 'BLOB_UNKNOWN' || !this.opts.upstream) throw e;
+      // A HEAD asks the upstream's HEAD; the bytes come (and are stored) with the first GET.
+      if (method === 'HEAD') return this.opts.upstream.blobSize(name, digest);
       const { stream, size: declared } = await this.opts.upstream.blob(name, digest);
       await this.storage.putBlob(name, digest, stream, declared);
       return this.storage.blobSize(name, digest);
