@@ -155,6 +155,30 @@ function paginate(all: string[], url: URL, base: string): { items: string[]; hea
   return { items, headers };
 }
 
+/** A referrers answer is an index a client reads whole: at most this many descriptors or bytes of them. */
+const REFERRERS_PAGE = 1000;
+const REFERRERS_PAGE_BYTES = 1024 * 1024;
+
+/**
+ * One page of a subject's referrers (sorted by digest) after `last`: `n` of them when asked
+ * (the tags list's parameter; the spec leaves the page size to the registry), never more than
+ * REFERRERS_PAGE or REFERRERS_PAGE_BYTES; `next` is the cursor when more follow (the Link).
+ */
+function referrersPage<T extends { digest: string }>(all: T[], url: URL): { manifests: T[]; next?: string } {
+  const n = Math.min(parseN(url) ?? REFERRERS_PAGE, REFERRERS_PAGE);
+  const last = url.searchParams.get('last');
+  const rest = last ? all.filter((d) => d.digest > last) : all;
+  const manifests: T[] = [];
+  let bytes = 0;
+  for (const d of rest) {
+    if (manifests.length >= n) break;
+    bytes += JSON.stringify(d).length + 1;
+    if (manifests.length > 0 && bytes > REFERRERS_PAGE_BYTES) break;
+    manifests.push(d);
+  }
+  return manifests.length < rest.length && manifests.length > 0 ? { manifests, next: manifests[manifests.length - 1].digest } : { manifests };
+}
+
 const CHUNK = 256 * 1024;
 /** All blob GETs share these: 32 x 256 KiB = 8 MiB at most, however many clients. */
 const blobBuffers = new BufferPool(CHUNK, 32);
@@ -305,9 +329,14 @@ export class RegistryServer {
       await this.authorize(req, access);
       const subject = checkDigest(pathPart(what.slice('referrers/'.length)));
       const artifactType = url.searchParams.get('artifactType') ?? undefined;
-      const manifests = await this.storage.referrers(name, subject, artifactType);
-      return send(res, 200, { 'Content-Type': OCI_INDEX, ...(artifactType !== undefined ? { 'OCI-Filters-Applied': 'artifactType' } : {}) },
-        JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests }));
+      const { manifests, next } = referrersPage(await this.storage.referrers(name, subject, artifactType), url);
+      const headers: Record<string, string> = { 'Content-Type': OCI_INDEX };
+      if (artifactType !== undefined) headers['OCI-Filters-Applied'] = 'artifactType';
+      if (next !== undefined) {
+        const q = new URLSearchParams({ ...(url.searchParams.has('n') ? { n: url.searchParams.get('n')! } : {}), last: next, ...(artifactType !== undefined ? { artifactType } : {}) });
+        headers.Link = `</v2/${name}/referrers/${subject}?${q}>; rel="next"`;
+      }
+      return send(res, 200, headers, JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests }));
     }
     if (what.startsWith('blobs/uploads/')) {
       const uuid = what.slice('blobs/uploads/'.length);
