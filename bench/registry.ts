@@ -112,6 +112,7 @@ export async function registryBench(): Promise<Record<string, unknown>> {
     const manifest: Record<string, number[]> = { berth: [], distribution: [] };
     const blobs: Record<string, number[]> = { berth: [], distribution: [] };
     const errors: Record<string, number> = { berth: 0, distribution: 0 };
+    const rssRight: Record<string, number> = { berth: 0, distribution: 0 };
     // Rounds alternate between the two, so that drift on a shared machine falls on both alike.
     for (let i = 0; i < ROUNDS; i++) {
       for (const k of ['berth', 'distribution'] as const) {
@@ -120,6 +121,8 @@ export async function registryBench(): Promise<Record<string, unknown>> {
         const b = await wrk(`${targets[k]}/v2/bench/image/blobs/${pushed[k].layer}`);
         blobs[k].push(b.mb_per_s);
         errors[k] += m.non_2xx + b.non_2xx;
+        // right after its own load too: V8's memory reducer frees node's idle garbage seconds later
+        rssRight[k] = rssMb(pids[k]);
       }
     }
     const rssAfter = { berth: rssMb(pids.berth), distribution: rssMb(pids.distribution) };
@@ -130,9 +133,11 @@ export async function registryBench(): Promise<Record<string, unknown>> {
       blob_get_mb_per_s: { berth: best(blobs.berth), distribution: best(blobs.distribution), rounds: blobs },
       rss_mb_idle_after_push: rssIdle,
       rss_mb_after_load: rssAfter,
+      rss_mb_right_after_own_load: rssRight,
       non_2xx_responses: errors,
       ratio_manifest_berth_over_distribution: Number((best(manifest.berth) / Math.max(1, best(manifest.distribution))).toFixed(2)),
       ratio_rss_berth_over_distribution: Number((rssAfter.berth / Math.max(1, rssAfter.distribution)).toFixed(2)),
+      ratio_rss_right_after_load: Number((rssRight.berth / Math.max(1, rssRight.distribution)).toFixed(2)),
       goal: { manifest_ratio_at_least: 2, rss_ratio_at_most: 0.25 },
     };
   } finally {

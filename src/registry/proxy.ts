@@ -51,19 +51,19 @@ export class Upstream {
     return token;
   }
 
-  private async get(name: string, p: string, headers: Record<string, string> = {}): Promise<Response> {
+  private async get(name: string, p: string, headers: Record<string, string> = {}, method: 'GET' | 'HEAD' = 'GET'): Promise<Response> {
     const scope = `repository:${name}:pull`;
     const url = `${this.base}/v2/${name}/${p}`;
     const cached = this.tokens.get(scope);
     const auth = cached && cached.until > Date.now() ? `Bearer ${cached.token}` : this.basic();
-    let r = await fetch(url, { headers: { ...headers, ...(auth ? { Authorization: auth } : {}) } });
+    let r = await fetch(url, { method, headers: { ...headers, ...(auth ? { Authorization: auth } : {}) } });
     if (r.status === 401) {
       const challenge = r.headers.get('www-authenticate') ?? '';
       await r.body?.cancel();
       let retry: string | undefined;
       if (/^bearer /i.test(challenge)) retry = (await this.token(challenge, scope)) && `Bearer ${this.tokens.get(scope)!.token}`;
       else if (/^basic /i.test(challenge)) retry = this.basic();
-      if (retry) r = await fetch(url, { headers: { ...headers, Authorization: retry } });
+      if (retry) r = await fetch(url, { method, headers: { ...headers, Authorization: retry } });
     }
     return r;
   }
@@ -76,6 +76,16 @@ export class Upstream {
     const digest = sha256(body);
     if (isDigestRef(reference) && reference !== digest) throw new RegistryError(502, 'DIGEST_INVALID', 'upstream manifest does not match its digest', { reference, digest });
     return { mediaType: (r.headers.get('content-type') ?? '').split(';')[0].trim(), body, digest };
+  }
+
+  /** The blob's size upstream, by a HEAD: a client's HEAD costs the cache no download. */
+  async blobSize(name: string, digest: Digest): Promise<number> {
+    const r = await this.get(name, `blobs/${digest}`, {}, 'HEAD');
+    await r.body?.cancel();
+    if (r.status === 404) throw blobUnknown(digest);
+    const len = Number(r.headers.get('content-length'));
+    if (!r.ok || !Number.isSafeInteger(len) || len < 0) throw new RegistryError(502, 'BLOB_UNKNOWN', `upstream answered ${r.status}`, { digest });
+    return len;
   }
 
   async blob(name: string, digest: Digest): Promise<{ stream: Readable; size?: number }> {

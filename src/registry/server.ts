@@ -11,6 +11,7 @@ import { checkDigest, checkName, isDigestRef } from './names';
 import { MAX_MANIFEST_BYTES, RegistryStorage, rangeHeader } from './storage';
 import { type Access, type Authorizer, openAccess } from './auth';
 import type { Upstream } from './proxy';
+import { BufferPool } from './bufferpool';
 
 export interface RegistryServerOptions {
   root: string;
@@ -154,16 +155,41 @@ function paginate(all: string[], url: URL, base: string): { items: string[]; hea
   return { items, headers };
 }
 
-const CHUNK = 256 * 1024;
+/** A referrers answer is an index a client reads whole: at most this many descriptors or bytes of them. */
+const REFERRERS_PAGE = 1000;
+const REFERRERS_PAGE_BYTES = 1024 * 1024;
 
 /**
- * Streams bytes [start, end) of an open file into the response through two buffers of this
- * request's own, reused: a buffer is refilled only after the socket has taken it (the write's
- * callback), so 50 clients pulling a large blob hold 50 x 512 KiB, not a garbage stream of
- * fresh buffers for the collector to catch up with.
+ * One page of a subject's referrers (sorted by digest) after `last`: `n` of them when asked
+ * (the tags list's parameter; the spec leaves the page size to the registry), never more than
+ * REFERRERS_PAGE or REFERRERS_PAGE_BYTES; `next` is the cursor when more follow (the Link).
+ */
+function referrersPage<T extends { digest: string }>(all: T[], url: URL): { manifests: T[]; next?: string } {
+  const n = Math.min(parseN(url) ?? REFERRERS_PAGE, REFERRERS_PAGE);
+  const last = url.searchParams.get('last');
+  const rest = last ? all.filter((d) => d.digest > last) : all;
+  const manifests: T[] = [];
+  let bytes = 0;
+  for (const d of rest) {
+    if (manifests.length >= n) break;
+    bytes += JSON.stringify(d).length + 1;
+    if (manifests.length > 0 && bytes > REFERRERS_PAGE_BYTES) break;
+    manifests.push(d);
+  }
+  return manifests.length < rest.length && manifests.length > 0 ? { manifests, next: manifests[manifests.length - 1].digest } : { manifests };
+}
+
+const CHUNK = 256 * 1024;
+/** All blob GETs share these: 32 x 256 KiB = 8 MiB at most, however many clients. */
+const blobBuffers = new BufferPool(CHUNK, 32);
+
+/**
+ * Streams bytes [start, end) of an open file into the response through at most two buffers of
+ * the shared pool at a time: a buffer goes back to the pool only after the socket has taken it
+ * (the write's callback) or the connection is gone, so reading the next chunk overlaps sending
+ * this one without a buffer ever being refilled while the kernel may still read it.
  */
 async function sendFileRange(fh: FileHandle, res: http.ServerResponse, start: number, end: number): Promise<void> {
-  const bufs = [Buffer.allocUnsafe(CHUNK), Buffer.allocUnsafe(CHUNK)];
   const pending: Array<Promise<void> | undefined> = [undefined, undefined];
   let closed = false;
   res.once('close', () => { closed = true; });
@@ -171,15 +197,26 @@ async function sendFileRange(fh: FileHandle, res: http.ServerResponse, start: nu
   let i = 0;
   while (pos < end && !closed) {
     await pending[i];
-    const { bytesRead } = await fh.read(bufs[i], 0, Math.min(CHUNK, end - pos), pos);
-    if (bytesRead === 0) break;
+    const buf = await blobBuffers.acquire();
+    let bytesRead: number;
+    try {
+      ({ bytesRead } = await fh.read(buf, 0, Math.min(CHUNK, end - pos), pos));
+    } catch (e) {
+      blobBuffers.release(buf);
+      throw e;
+    }
+    if (bytesRead === 0 || closed) { blobBuffers.release(buf); break; }
     pos += bytesRead;
-    const chunk = bytesRead === CHUNK ? bufs[i] : bufs[i].subarray(0, bytesRead);
-    pending[i] = new Promise<void>((resolve) => { res.write(chunk, () => resolve()); });
-    if (closed) break;
+    pending[i] = new Promise<void>((resolve) => {
+      let back = false;
+      const giveBack = () => { if (back) return; back = true; res.socket?.off('close', giveBack); blobBuffers.release(buf); resolve(); };
+      // a destroyed socket may never call the write back; once it is closed the kernel has let go
+      res.socket?.once('close', giveBack);
+      res.write(bytesRead === CHUNK ? buf : buf.subarray(0, bytesRead), giveBack);
+    });
     i ^= 1;
   }
-  if (closed || pos < end) { res.destroy(); return; }
+  if (closed || pos < end) { res.destroy(); await Promise.all(pending); return; }
   await new Promise<void>((resolve) => { res.end(() => resolve()); });
 }
 
@@ -292,9 +329,14 @@ export class RegistryServer {
       await this.authorize(req, access);
       const subject = checkDigest(pathPart(what.slice('referrers/'.length)));
       const artifactType = url.searchParams.get('artifactType') ?? undefined;
-      const manifests = await this.storage.referrers(name, subject, artifactType);
-      return send(res, 200, { 'Content-Type': OCI_INDEX, ...(artifactType !== undefined ? { 'OCI-Filters-Applied': 'artifactType' } : {}) },
-        JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests }));
+      const { manifests, next } = referrersPage(await this.storage.referrers(name, subject, artifactType), url);
+      const headers: Record<string, string> = { 'Content-Type': OCI_INDEX };
+      if (artifactType !== undefined) headers['OCI-Filters-Applied'] = 'artifactType';
+      if (next !== undefined) {
+        const q = new URLSearchParams({ ...(url.searchParams.has('n') ? { n: url.searchParams.get('n')! } : {}), last: next, ...(artifactType !== undefined ? { artifactType } : {}) });
+        headers.Link = `</v2/${name}/referrers/${subject}?${q}>; rel="next"`;
+      }
+      return send(res, 200, headers, JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests }));
     }
     if (what.startsWith('blobs/uploads/')) {
       const uuid = what.slice('blobs/uploads/'.length);
@@ -324,6 +366,8 @@ export class RegistryServer {
     if (method !== 'GET' && method !== 'HEAD') throw new RegistryError(405, 'UNSUPPORTED', `${method} not allowed`);
     const size = await this.storage.blobSize(name, digest).catch(async (e: unknown) => {
       if (!(e instanceof RegistryError) || e.code !== 'BLOB_UNKNOWN' || !this.opts.upstream) throw e;
+      // A HEAD asks the upstream's HEAD; the bytes come (and are stored) with the first GET.
+      if (method === 'HEAD') return this.opts.upstream.blobSize(name, digest);
       const { stream, size: declared } = await this.opts.upstream.blob(name, digest);
       await this.storage.putBlob(name, digest, stream, declared);
       return this.storage.blobSize(name, digest);

@@ -89,6 +89,8 @@ export class RegistryStorage {
   private readonly reposDir: string;
   /** Manifest bytes by digest: immutable, so a cache never goes stale (bounded by count). */
   private readonly manifestCache = new Map<Digest, Buffer>();
+  /** Manifest records by `<name>@<digest>` (see manifestRecord). */
+  private readonly recordCache = new Map<string, ManifestRecord>();
 
   constructor(readonly root: string) {
     this.content = new LocalContentStore(root);
@@ -291,8 +293,17 @@ export class RegistryStorage {
   }
 
   async manifestRecord(name: string, d: Digest): Promise<ManifestRecord | undefined> {
+    // A record never changes while it exists (same digest, same bytes) and only this process
+    // removes it (deleteManifest; gc removes blobs, not records): cached, a manifest GET under
+    // load reads one small file (the tag), not two plus a JSON parse.
+    const key = `${name}@${d}`;
+    const hit = this.recordCache.get(key);
+    if (hit) return hit;
     try {
-      return JSON.parse(await fsp.readFile(this.manifestFile(name, d), 'utf8')) as ManifestRecord;
+      const r = JSON.parse(await fsp.readFile(this.manifestFile(name, d), 'utf8')) as ManifestRecord;
+      if (this.recordCache.size >= 4096) this.recordCache.delete(this.recordCache.keys().next().value as string);
+      this.recordCache.set(key, r);
+      return r;
     } catch (e) {
       if (isEnoent(e)) return undefined;
       throw e;
@@ -361,6 +372,7 @@ export class RegistryStorage {
       ...(refs.annotations ? { annotations: refs.annotations } : {}),
     };
     await writeJsonAtomic(this.manifestFile(name, digest), record);
+    this.recordCache.set(`${name}@${digest}`, record); // the same bytes may come again with another Content-Type
     if (allTags.length) await fsp.mkdir(path.join(this.repoDir(name), 'tags'), { recursive: true, mode: 0o700 });
     for (const t of allTags) await writeFileAtomic(this.tagFile(name, t), digest);
     return record;
@@ -383,6 +395,7 @@ export class RegistryStorage {
       const target = await fsp.readFile(this.tagFile(name, t), 'utf8').catch(() => '');
       if (target.trim() === d) await fsp.rm(this.tagFile(name, t), { force: true });
     }
+    this.recordCache.delete(`${name}@${d}`);
     try { await fsp.unlink(this.manifestFile(name, d)); } catch (e) {
       if (isEnoent(e)) throw manifestUnknown(reference);
       throw e;

@@ -280,6 +280,31 @@ describe('pull-through cache (--proxy-upstream)', () => {
   });
 });
 
+describe('pull-through cache: blob HEAD', () => {
+  it('answers a HEAD of a blob it lacks from the upstream\'s HEAD, downloading nothing; the GET then stores it', async () => {
+    const upstream = await server();
+    await skopeo(['copy', '--dest-tls-verify=false', `oci:${layout.dir}:latest`, `docker://${upstream.hostPort}/library/busybox:latest`]);
+    const mirror = await server(['--proxy-upstream', upstream.url]);
+    const layerFile = path.join(layout.dir, 'blobs', 'sha256', hex(layout.layer));
+    const cached = path.join(mirror.storage, 'content', 'blobs', 'sha256', hex(layout.layer));
+    const url = `${mirror.url}/v2/library/busybox/blobs/${layout.layer}`;
+
+    const head = await curl(['-I', url]);
+    assert.equal(head.status, 200);
+    assert.match(head.headers, new RegExp(`content-length: ${fs.statSync(layerFile).size}\r?\n`, 'i'));
+    assert.match(head.headers, new RegExp(`docker-content-digest: ${layout.layer}`, 'i'));
+    assert.ok(!fs.existsSync(cached), 'a HEAD stores nothing: the blob was not downloaded');
+    const ingests = path.join(mirror.storage, 'content', 'ingest');
+    assert.deepEqual(fs.existsSync(ingests) ? fs.readdirSync(ingests) : [], [], 'and none is being downloaded');
+    const missing = `sha256:${'0'.repeat(64)}`;
+    assert.equal((await curl(['-I', `${mirror.url}/v2/library/busybox/blobs/${missing}`])).status, 404);
+
+    const get = await run('curl', ['-sf', url], { encoding: 'buffer', maxBuffer: 64 << 20 });
+    assert.deepEqual(get.stdout, fs.readFileSync(layerFile));
+    assert.ok(fs.existsSync(cached), 'the GET stores what it passed on');
+  });
+});
+
 describe('--max-inflight', () => {
   it('answers 429 TOOMANYREQUESTS with Retry-After past the cap', async () => {
     const reg = await server(['--max-inflight', '1']);

@@ -358,6 +358,36 @@ describe('content discovery', () => {
     assert.deepEqual(none.json().manifests, []);
     assert.equal((await req('GET', '/v2/refs/a/referrers/sha256:zz')).status, 400);
   });
+
+  it('referrers: pages with n, the Link header to the next page (keeping the filter), none after the last', async () => {
+    const target = await pushImage('refs/p', 'target', 'pt');
+    const subject = { mediaType: OCI_MANIFEST, digest: target.digest, size: target.body.length };
+    const refs: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      refs.push((await pushImage('refs/p', `r${i}`, `pr${i}`, { subject, artifactType: i === 4 ? 'application/vnd.example.other' : 'application/vnd.example.sig' })).digest);
+    }
+    const sigs = refs.slice(0, 4).sort();
+    const all = await req('GET', `/v2/refs/p/referrers/${target.digest}`);
+    assert.equal(all.json().manifests.length, 5, 'one page by default');
+    assert.equal(all.headers.get('link'), null);
+    const seen: string[] = [];
+    let next: string | undefined = `/v2/refs/p/referrers/${target.digest}?n=3&artifactType=application/vnd.example.sig`;
+    let pages = 0;
+    while (next) {
+      const r = await req('GET', next);
+      assert.equal(r.status, 200);
+      assert.equal(r.headers.get('oci-filters-applied'), 'artifactType');
+      const page = r.json().manifests.map((m: any) => m.digest);
+      assert.ok(page.length <= 3);
+      seen.push(...page);
+      const link = r.headers.get('link');
+      next = link ? /^<([^>]+)>; rel="next"$/.exec(link)![1] : undefined;
+      if (next) assert.match(next, /artifactType=application%2Fvnd\.example\.sig/);
+      pages++;
+    }
+    assert.equal(pages, 2);
+    assert.deepEqual(seen, sigs, 'every filtered referrer once, in digest order');
+  });
 });
 
 describe('content management', () => {
