@@ -6,23 +6,16 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { runCmd, useDaemon, type TestDaemon } from '../helpers/daemon';
+import { buildContext, classicBuild } from '../helpers/build';
+import { useDaemon, type TestDaemon } from '../helpers/daemon';
 
 let d: TestDaemon;
 useDaemon((x) => { d = x; });
 
 const docker = (...args: string[]) => d.docker(args);
-const build = (dir: string, ...args: string[]) => runCmd('docker', ['build', ...args, dir], { ...d.env, DOCKER_BUILDKIT: '0' });
+const build = (dir: string, ...args: string[]) => classicBuild(d, dir, ...args);
 
-function context(name: string, files: Record<string, string>): string {
-  const dir = path.join(d.root, 'ctx', name);
-  fs.rmSync(dir, { recursive: true, force: true });
-  for (const [rel, content] of Object.entries(files)) {
-    fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
-    fs.writeFileSync(path.join(dir, rel), content);
-  }
-  return dir;
-}
+const context = (name: string, files: Record<string, string>) => buildContext(d, name, files);
 
 const run = async (image: string, script: string) => {
   const r = await docker('run', '--rm', image, 'sh', '-c', script);

@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
+import { buildContext, classicBuild } from '../helpers/build';
 import { runCmd, useDaemon, type TestDaemon } from '../helpers/daemon';
 import { busyboxTar, makeImage, makeLayer, startRegistry, tarOf } from '../helpers/registry';
 
@@ -14,18 +15,9 @@ let d: TestDaemon;
 useDaemon((x) => { d = x; });
 
 const docker = (...args: string[]) => d.docker(args);
-const build = (dir: string, ...args: string[]) => runCmd('docker', ['build', ...args, dir], { ...d.env, DOCKER_BUILDKIT: '0' });
+const build = (dir: string, ...args: string[]) => classicBuild(d, dir, ...args);
 
-/** A context directory with these files (relative path -> content). */
-function context(name: string, files: Record<string, string>): string {
-  const dir = path.join(d.root, 'ctx', name);
-  fs.rmSync(dir, { recursive: true, force: true });
-  for (const [rel, content] of Object.entries(files)) {
-    fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
-    fs.writeFileSync(path.join(dir, rel), content);
-  }
-  return dir;
-}
+const context = (name: string, files: Record<string, string>) => buildContext(d, name, files);
 
 const inspect = async (ref: string) => JSON.parse((await docker('image', 'inspect', ref)).stdout)[0];
 const cacheHits = (out: string) => (out.match(/ ---> Using cache/g) ?? []).length;
