@@ -8,16 +8,12 @@
 # debootstrap (the Debian test images, test/helpers/images.ts), nftables (networks: NAT, port maps,
 # isolation), curl (the network tests reach published ports with it);
 # golang-github-containers-common (podman's seccomp.json, compared with berth's default profile);
+# skopeo and wrk (berth registry: its client tests, and bench/registry.ts beside docker-registry);
 # then npm packages.
 set -eu
 cd "$(dirname "$0")/.."
 need=""
-for pkg in runc conmon busybox-static tini procps iproute2 util-linux tar tmux python3-docker openssl libcap2-bin musl-tools debootstrap docker-registry apache2-utils zstd zlib1g-dev libzstd-dev libssl-dev nftables curl golang-github-containers-common; do
-  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need="$need $pkg"
-done
-# berth registry: skopeo and curl (its client tests), htpasswd (apache2-utils), wrk and
-# distribution's docker-registry (bench/registry.ts measures both side by side)
-for pkg in skopeo curl apache2-utils wrk docker-registry; do
+for pkg in runc conmon busybox-static tini procps iproute2 util-linux tar tmux python3-docker openssl libcap2-bin musl-tools debootstrap docker-registry apache2-utils zstd zlib1g-dev libzstd-dev libssl-dev nftables curl golang-github-containers-common skopeo wrk; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need="$need $pkg"
 done
 if [ -n "$need" ]; then
