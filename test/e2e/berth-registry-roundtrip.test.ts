@@ -30,11 +30,7 @@ after(async () => {
   await other?.stop();
 });
 
-async function ok(dd: TestDaemon, args: string[], opts: { input?: string } = {}): Promise<string> {
-  const r = await dd.docker(args, { ...opts, timeout: 120_000 });
-  assert.equal(r.code, 0, `docker ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
+const ok = (dd: TestDaemon, args: string[], opts: { input?: string } = {}) => dd.dockerOk(args, { ...opts, timeout: 120_000 });
 
 test('docker push to berth registry, then pull and run in another daemon; the second push uploads nothing', async () => {
   const ref = `${plain.hostPort}/tools/busybox:1`;

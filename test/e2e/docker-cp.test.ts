@@ -10,11 +10,7 @@ import { BERTH, runCmd, useDaemon, type TestDaemon } from '../helpers/daemon';
 let d: TestDaemon;
 useDaemon((x) => { d = x; });
 const docker = (...args: string[]) => d.docker(args);
-const ok = async (...args: string[]) => {
-  const r = await docker(...args);
-  assert.equal(r.code, 0, `docker ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-};
+const ok = (...args: string[]) => d.dockerOk(args);
 const sh = (cmd: string) => runCmd('sh', ['-c', cmd], d.env);
 
 let n = 0;

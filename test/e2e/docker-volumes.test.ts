@@ -15,11 +15,7 @@ const run = promisify(execFile);
 let d: TestDaemon;
 useDaemon((x) => { d = x; });
 
-async function docker(...args: string[]): Promise<string> {
-  const r = await d.docker(args);
-  assert.equal(r.code, 0, `docker ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
+const docker = (...args: string[]) => d.dockerOk(args);
 const fails = async (...args: string[]) => {
   const r = await d.docker(args);
   assert.notEqual(r.code, 0, `docker ${args.join(' ')} should fail: ${r.stdout}`);

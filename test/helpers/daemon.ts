@@ -1,5 +1,6 @@
 // Starts a real berthd on private roots and a private socket, for one test file.
 // Everything it makes (containers, mounts, processes, files) is removed by stop().
+import * as assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -73,6 +74,13 @@ export class TestDaemon {
   /** Runs the real docker CLI against this daemon. */
   docker(args: string[], opts: { input?: string; timeout?: number } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
     return runCmd('docker', args, this.env, opts);
+  }
+
+  /** Runs the real docker CLI; fails the test unless it exits 0. Returns stdout. */
+  async dockerOk(args: string[], opts: { input?: string; timeout?: number } = {}): Promise<string> {
+    const r = await this.docker(args, opts);
+    assert.equal(r.code, 0, `docker ${args.join(' ')}: ${r.stderr}`);
+    return r.stdout;
   }
 
   berth(args: string[], opts: { input?: string; timeout?: number } = {}): Promise<{ code: number; stdout: string; stderr: string }> {

@@ -21,11 +21,9 @@ export function useNetworkDaemon(set: (d: TestDaemon) => void): void {
   });
 }
 
-/** Runs the docker CLI; fails the test unless it exits 0. Returns stdout, trimmed. */
+/** TestDaemon.dockerOk, stdout trimmed. */
 export async function dockerOk(d: TestDaemon, args: string[], timeout = 60_000): Promise<string> {
-  const r = await d.docker(args, { timeout });
-  assert.equal(r.code, 0, `docker ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout.trim();
+  return (await d.dockerOk(args, { timeout })).trim();
 }
 
 export async function inspectOf(d: TestDaemon, id: string): Promise<any> {

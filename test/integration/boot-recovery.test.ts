@@ -44,11 +44,7 @@ async function crashAt(point: string, op: () => Promise<unknown>): Promise<void>
   await restart();
 }
 
-async function dockerOk(args: string[]): Promise<string> {
-  const r = await d.docker(args);
-  assert.equal(r.code, 0, `docker ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
+const dockerOk = (args: string[]) => d.dockerOk(args);
 
 async function containerIds(): Promise<string[]> {
   return (await dockerOk(['ps', '-aq', '--no-trunc'])).split('\n').filter(Boolean).sort();

@@ -19,11 +19,7 @@ before(async () => {
 });
 after(async () => { await d.stop(); });
 
-async function ok(args: string[], input?: string): Promise<string> {
-  const r = await d.docker(args, input === undefined ? {} : { input });
-  assert.equal(r.code, 0, `docker ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
+const ok = (args: string[], input?: string) => d.dockerOk(args, input === undefined ? {} : { input });
 
 test('docker import / images / inspect / history / tag', async () => {
   const id = (await ok(['import', '-c', 'CMD ["sh"]', '-c', 'ENV A=b', '-m', 'tr import', rootfs, 'tr-imported:1'])).trim();

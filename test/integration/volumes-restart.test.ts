@@ -11,11 +11,7 @@ import { useDaemon, type TestDaemon } from '../helpers/daemon';
 let d: TestDaemon;
 useDaemon((x) => { d = x; });
 
-async function docker(...args: string[]): Promise<string> {
-  const r = await d.docker(args);
-  assert.equal(r.code, 0, `docker ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
+const docker = (...args: string[]) => d.dockerOk(args);
 
 const restart = (env: Record<string, string> = {}) => d.restart(env);
 
