@@ -104,7 +104,7 @@ async function pushableBlob(deps: ImageDeps, dist: PushDeps, l: LayerMeta): Prom
   const known = await dist.meta.compressedOf(l.diffId);
   if (known && await deps.content.exists(known.digest)) return known;
   const gz = new PassThrough();
-  // Level 1, as dockerd's pusher: the upload is what a push waits for, not the last percent.
+  // Level 1: the push waits on this; a few percent of size matter less than its speed.
   const written = deps.content.writeStream(gz);
   await Promise.all([pipeline(await deps.content.readStream(blob.digest), zlib.createGzip({ level: 1 }), gz), written]);
   const info = await written;
