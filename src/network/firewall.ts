@@ -9,9 +9,8 @@
 // whatever dockerd has, and ours never reorder its. An `accept` here is final only for our
 // chain: a FORWARD policy DROP of dockerd's still drops forwarded packets afterwards (netfilter
 // has no cross-table accept). Our forward chain runs at priority filter - 10, before
-// iptables' FORWARD, so our drops (isolation, internal) hold even when dockerd accepts; a host
-// running dockerd with FORWARD DROP must let berth's bridges through in DOCKER-USER, the chain
-// dockerd keeps for that purpose (see docs/status.md).
+// iptables' FORWARD, so our drops (isolation, internal) hold even when dockerd accepts; where
+// dockerd's FORWARD policy is DROP, dockerUser.ts lets berth's bridges through DOCKER-USER.
 import { nft } from './commands';
 
 export interface BridgeRules {

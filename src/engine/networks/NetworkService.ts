@@ -14,6 +14,7 @@ import { deleteBridge, ensureBridge } from '../../network/bridge';
 import { ipBatch } from '../../network/commands';
 import { NetworkDnsServer } from '../../network/dns/server';
 import { createEndpoint, deleteEndpoint } from '../../network/endpoint';
+import { DockerUserRules } from '../../network/dockerUser';
 import { Firewall, type BridgeRules, type PortRule } from '../../network/firewall';
 import { holdPort, PortInUseError, type HeldPort, type HostPortRequest } from '../../network/hostports';
 import {
@@ -93,11 +94,13 @@ export class NetworkService implements ContainerNetworks {
   private readonly dns = new Map<string, NetworkDnsServer>();
   private readonly lock = new Mutex();
   private readonly fw: Firewall;
+  private readonly dockerUser: DockerUserRules;
   private containers?: ContainerDirectory;
 
   private constructor(private readonly config: DaemonConfig, private readonly store: NetworkStore) {
     this.conf = networkConfigOf(config);
     this.fw = new Firewall(this.conf.nftTable);
+    this.dockerUser = new DockerUserRules(this.conf.nftTable);
   }
 
   static async open(config: DaemonConfig, store: NetworkStore): Promise<NetworkService> {
@@ -336,7 +339,10 @@ export class NetworkService implements ContainerNetworks {
   private async bringUp(n: NetworkRecord): Promise<void> {
     const addresses = n.IPAM.Config.map((p) => `${p.Gateway}/${parseCidr(p.Subnet).prefix}`);
     await ensureBridge({ name: n.Bridge!, addresses, mtu: n.Mtu ?? this.conf.mtu, alias: this.alias(n.Id.slice(0, 12)) });
-    if (this.conf.iptables && this.tablesReady) await this.fw.addBridge(this.bridgeRules(n)).catch((e) => log.warn('bridge rules', { error: errorMessage(e) }));
+    if (this.conf.iptables && this.tablesReady) {
+      await this.fw.addBridge(this.bridgeRules(n)).catch((e) => log.warn('bridge rules', { error: errorMessage(e) }));
+      await this.syncDockerUser({ joining: n });
+    }
     if (n.Name !== 'bridge') await this.startDns(n);
   }
 
@@ -345,6 +351,14 @@ export class NetworkService implements ContainerNetworks {
     this.dns.delete(n.Id);
     if (this.conf.iptables && this.tablesReady) await this.fw.removeBridge(this.bridgeRules(n));
     await deleteBridge(n.Bridge!);
+    if (this.conf.iptables && this.tablesReady) await this.syncDockerUser({ leaving: n });
+  }
+
+  /** dockerd's DOCKER-USER chain, where the host has one: one pass per bridge (dockerUser.ts). */
+  private syncDockerUser(change: { joining?: NetworkRecord; leaving?: NetworkRecord } = {}): Promise<void> {
+    const nets = [...this.list(), ...(change.joining ? [change.joining] : [])];
+    const bridges = [...new Set(nets.filter((n) => n.Driver === 'bridge' && n.Id !== change.leaving?.Id).map((n) => n.Bridge!))];
+    return this.dockerUser.sync(bridges).catch((e) => log.warn('DOCKER-USER rules', { error: errorMessage(e) }));
   }
 
   private tablesReady = false;
@@ -595,6 +609,7 @@ export class NetworkService implements ContainerNetworks {
         await this.fw.rebuild(bridges, [...this.live.values()].flatMap((l) => l.rec.Ports.map(portRule)),
           [...this.live.values()].flatMap((l) => this.isolatedPortsOf(l.rec)));
         this.tablesReady = true;
+        await this.syncDockerUser();
       }
     });
   }
