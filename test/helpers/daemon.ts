@@ -239,6 +239,7 @@ export async function removeNetworkLeftovers(root: string): Promise<void> {
   }
   await run('nft', ['delete', 'table', 'ip', table]).catch(() => undefined);
   await run('nft', ['delete', 'table', 'bridge', table]).catch(() => undefined);
+  await run('nft', ['delete', 'table', 'ip6', table]).catch(() => undefined);
 }
 
 export async function cleanupRoot(root: string): Promise<void> {
