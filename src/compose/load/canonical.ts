@@ -161,6 +161,7 @@ export function canonicalService(raw: Raw, name: string, baseDir: string, file: 
       throw e;
     }
   }
+  if (typeof out.extends === 'string') out.extends = { service: out.extends };
   if (isMapping(out.extends)) out.extends = { ...out.extends, ...(out.extends.file ? { file: path.resolve(baseDir, str(out.extends.file)) } : {}) };
   return out;
 }

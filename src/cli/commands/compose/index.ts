@@ -40,8 +40,8 @@ export function composeGlobals(cmd: Command): ComposeGlobalOptions {
   };
 }
 
-/** What a subcommand may add to the loading: the services it names (their profiles become active), no interpolation. */
-export type ProjectRequest = Pick<LoadOptions, 'services' | 'interpolate'>;
+/** What a subcommand may add to the loading: the services it names (their profiles become active), no interpolation, profiles of its own. */
+export type ProjectRequest = Pick<LoadOptions, 'services' | 'interpolate' | 'profiles'>;
 
 /** The project the compose flags (and the environment) describe; warnings go to stderr as compose prints them. */
 export async function withProject(cmd: Command, cli: Cli, req: ProjectRequest = {}): Promise<Project> {
