@@ -167,6 +167,6 @@ export function loadProjectSync(opts: LoadOptions = {}): Project {
     disabled_services: disabled,
     ...resources,
   };
-  checkReferences(project);
+  checkReferences(project, targeted);
   return project;
 }

@@ -183,9 +183,9 @@ export function normalizeResources(doc: Raw, services: Service[], ctx: Normalize
 }
 
 /** Every name a service uses must be defined: services it depends on, networks, named volumes, secrets, configs. */
-export function checkReferences(project: Pick<Project, 'services' | 'disabled_services' | 'networks' | 'volumes' | 'secrets' | 'configs'>): void {
+export function checkReferences(project: Pick<Project, 'services' | 'disabled_services' | 'networks' | 'volumes' | 'secrets' | 'configs'>, targeted: string[] = []): void {
   const invalid = (m: string) => new ComposeFileError(`${m}: invalid compose project`);
-  for (const s of Object.values(project.services)) {
+  for (const s of servicesToCheck(project.services, targeted)) {
     for (const [dep, d] of Object.entries(s.depends_on)) {
       if (project.services[dep]) continue;
       const disabled = project.disabled_services[dep];
@@ -199,4 +199,17 @@ export function checkReferences(project: Pick<Project, 'services' | 'disabled_se
     for (const r of s.secrets) if (!project.secrets[r.source]) throw invalid(`service "${s.name}" refers to undefined secret ${r.source}`);
     for (const r of s.configs) if (!project.configs[r.source]) throw invalid(`service "${s.name}" refers to undefined config ${r.source}`);
   }
+}
+
+/** With services named on the command line, only they and what they depend on must be consistent, as compose checks them. */
+function servicesToCheck(services: Record<string, Service>, targeted: string[]): Service[] {
+  if (!targeted.length) return Object.values(services);
+  const seen = new Set<string>();
+  const visit = (n: string) => {
+    if (seen.has(n) || !services[n]) return;
+    seen.add(n);
+    Object.keys(services[n].depends_on).forEach(visit);
+  };
+  targeted.forEach(visit);
+  return [...seen].map((n) => services[n]);
 }
