@@ -145,4 +145,7 @@ test('berth compose alone prints the help of the group', () => {
   assert.match(r.stdout, /Usage: +berth compose \[OPTIONS\] COMMAND/);
   assert.match(r.stdout, /--project-name/);
   assert.match(r.stdout, /config/);
+  const u = berth(dir, ['compose', 'nope']);
+  assert.equal(u.status, 1);
+  assert.match(u.stderr, /unknown command: berth compose nope/);
 });

@@ -241,7 +241,7 @@ networks:
     external: true
 `,
   });
-  assert.deepEqual(p.services.web.depends_on, { db: { condition: 'service_started', required: true } });
+  assert.deepEqual(p.services.web.depends_on, { db: { condition: 'service_started', restart: false, required: true } });
   assert.deepEqual(p.services.db.depends_on, { cache: { condition: 'service_healthy', restart: true, required: true } });
   assert.deepEqual(p.services.web.networks, { front: null, back: null });
   assert.deepEqual(p.services.db.networks, { back: { aliases: ['database'], ipv4_address: '172.20.0.5' } });

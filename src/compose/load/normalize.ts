@@ -201,15 +201,20 @@ export function checkReferences(project: Pick<Project, 'services' | 'disabled_se
   }
 }
 
-/** With services named on the command line, only they and what they depend on must be consistent, as compose checks them. */
-function servicesToCheck(services: Record<string, Service>, targeted: string[]): Service[] {
-  if (!targeted.length) return Object.values(services);
+/** The named services and, transitively, the services they depend on (names not in `services` are skipped). */
+export function withDependencies(services: Record<string, Service>, names: string[]): string[] {
   const seen = new Set<string>();
   const visit = (n: string) => {
     if (seen.has(n) || !services[n]) return;
     seen.add(n);
     Object.keys(services[n].depends_on).forEach(visit);
   };
-  targeted.forEach(visit);
-  return [...seen].map((n) => services[n]);
+  names.forEach(visit);
+  return [...seen];
+}
+
+/** With services named on the command line, only they and what they depend on must be consistent, as compose checks them. */
+function servicesToCheck(services: Record<string, Service>, targeted: string[]): Service[] {
+  if (!targeted.length) return Object.values(services);
+  return withDependencies(services, targeted).map((n) => services[n]);
 }

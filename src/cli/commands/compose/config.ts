@@ -4,6 +4,7 @@ import { Command, Option } from 'commander';
 import * as YAML from 'yaml';
 import { Cli, StatusError } from '../../cli';
 import { projectLayout } from '../../../compose/load/layout';
+import { withDependencies } from '../../../compose/load/normalize';
 import { withProject } from './index';
 
 interface ConfigOptions {
@@ -32,9 +33,7 @@ export function register(compose: Command, cli: Cli): void {
       const project = await withProject(cmd, cli, { services, interpolate: o.interpolate, ...(o.profiles ? { profiles: ['*'] } : {}) });
       if (services.length) {
         // the named services and what they depend on, as compose prints them
-        const keep = new Set<string>();
-        const visit = (n: string) => { if (keep.has(n) || !project.services[n]) return; keep.add(n); Object.keys(project.services[n].depends_on).forEach(visit); };
-        services.forEach(visit);
+        const keep = new Set(withDependencies(project.services, services));
         for (const name of Object.keys(project.services)) if (!keep.has(name)) delete project.services[name];
       }
       if (o.quiet) return;
