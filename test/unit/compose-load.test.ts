@@ -326,3 +326,10 @@ test('keys berth may not implement are passed through as written; x- keys are le
   assert.equal('x-note' in p.services.web, false);
   assert.equal('x-base' in p, false);
 });
+
+test('the obsolete version attribute: accepted, ignored, with compose\'s warning', () => {
+  const dir = writeProject({ 'compose.yaml': 'version: "3.8"\nservices:\n  web:\n    image: x\n' });
+  const p = load(dir);
+  assert.deepEqual(p.warnings, [`${path.join(dir, 'compose.yaml')}: the attribute \`version\` is obsolete, it will be ignored, please remove it to avoid potential confusion`]);
+  assert.equal('version' in p, false);
+});

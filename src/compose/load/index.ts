@@ -87,6 +87,10 @@ function loadDocument(file: string, baseDir: string, ctx: FileContext): Raw {
     raw = interpolateDocument(raw, { lookup: (n) => env[n], warn: ctx.warn }, file);
   }
   validateDocument(stripMarkers(raw), file);
+  if ('version' in raw) {
+    ctx.warn(`${file}: the attribute \`version\` is obsolete, it will be ignored, please remove it to avoid potential confusion`);
+    delete raw.version;
+  }
   return canonicalDocument(raw, baseDir, file);
 }
 
