@@ -7,8 +7,8 @@ import * as YAML from 'yaml';
 import { BERTH } from '../helpers/daemon';
 import { writeProject } from '../fixtures/compose/project';
 
-function berth(cwd: string, args: string[], env: Record<string, string> = {}) {
-  const r = spawnSync(BERTH, args, { cwd, encoding: 'utf8', env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', ...env } });
+function berth(cwd: string, args: string[], env: Record<string, string> = {}, input?: string) {
+  const r = spawnSync(BERTH, args, { cwd, input, encoding: 'utf8', env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', ...env } });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -148,4 +148,13 @@ test('berth compose alone prints the help of the group', () => {
   const u = berth(dir, ['compose', 'nope']);
   assert.equal(u.status, 1);
   assert.match(u.stderr, /unknown command: berth compose nope/);
+});
+
+test('-f - reads the file from standard input, paths relative to the working directory', () => {
+  const here = writeProject({}, 'stdin');
+  const r = berth(here, ['compose', '-f', '-', 'config', '--format', 'json'], {}, 'services:\n  a:\n    image: x\n    volumes: [./d:/d]\n');
+  assert.equal(r.status, 0, r.stderr);
+  const j = JSON.parse(r.stdout);
+  assert.equal(j.name, 'stdin');
+  assert.equal(j.services.a.volumes[0].source, path.join(here, 'd'));
 });
