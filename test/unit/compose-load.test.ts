@@ -295,7 +295,7 @@ configs:
     file: conf.ini
 `,
   });
-  const p = load(dir);
+  const p = load(dir, { env: { B: 'from-env' } });
   const w = p.services.web;
   assert.deepEqual(w.ulimits, { nproc: { soft: 65535, hard: 65535 }, nofile: { soft: 1024, hard: 2048 } });
   assert.deepEqual(w.extra_hosts, ['a.example:10.0.0.1', 'b.example:10.0.0.2']);
@@ -313,7 +313,7 @@ configs:
   const a = p.services.api;
   assert.equal(a.scale, 3);
   assert.deepEqual(a.extra_hosts, ['c.example:10.0.0.3']);
-  assert.deepEqual(a.build, { context: path.join(dir, 'api'), dockerfile: 'Dockerfile.api', args: { A: '1', B: null }, labels: {} });
+  assert.deepEqual(a.build, { context: path.join(dir, 'api'), dockerfile: 'Dockerfile.api', args: { A: '1', B: 'from-env' }, labels: {} });
 });
 
 test('keys berth may not implement are passed through as written; x- keys are left out', () => {

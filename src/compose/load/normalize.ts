@@ -119,7 +119,12 @@ export function normalizeService(name: string, raw: Raw, ctx: NormalizeContext):
   if (s.stop_grace_period !== undefined) svc.stop_grace_period = at(`${p}.stop_grace_period`, () => normalizeDuration(s.stop_grace_period));
   if (isMapping(s.healthcheck)) svc.healthcheck = at(`${p}.healthcheck`, () => healthcheck(s.healthcheck as Raw));
   if (isMapping(s.deploy)) svc.deploy = at(`${p}.deploy`, () => deploy(s.deploy as Raw));
-  if (isMapping(s.build)) svc.build = { dockerfile: s.build.dockerfile_inline === undefined ? 'Dockerfile' : undefined, args: {}, labels: {}, ...(s.build as Raw) } as Service['build'];
+  if (isMapping(s.build)) {
+    const b = { dockerfile: s.build.dockerfile_inline === undefined ? 'Dockerfile' : undefined, args: {}, labels: {}, ...(s.build as Raw) } as NonNullable<Service['build']>;
+    // an argument without a value takes it from the environment, as compose resolves them
+    b.args = Object.fromEntries(Object.entries(b.args).map(([k, v]) => [k, v ?? ctx.environment[k] ?? null]));
+    svc.build = b;
+  }
   if (svc.build && svc.build.dockerfile === undefined) delete svc.build.dockerfile;
   for (const k of ['user', 'working_dir', 'hostname', 'domainname', 'stop_signal', 'restart', 'container_name', 'image', 'platform']) {
     if (s[k] !== undefined && s[k] !== null) svc[k] = str(s[k]);
