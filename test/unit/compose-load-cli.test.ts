@@ -5,10 +5,10 @@ import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import * as YAML from 'yaml';
 import { BERTH } from '../helpers/daemon';
-import { writeProject } from '../fixtures/compose/project';
+import { CACHE_HOME, writeProject } from '../fixtures/compose/project';
 
 function berth(cwd: string, args: string[], env: Record<string, string> = {}, input?: string) {
-  const r = spawnSync(BERTH, args, { cwd, input, encoding: 'utf8', env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', ...env } });
+  const r = spawnSync(BERTH, args, { cwd, input, encoding: 'utf8', env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', XDG_CACHE_HOME: CACHE_HOME, ...env } });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
