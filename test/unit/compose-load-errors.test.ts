@@ -57,6 +57,11 @@ test('references: an unknown service in depends_on, an undefined network', () =>
   assert.deepEqual(p.services.web.depends_on, {});
 });
 
+test('a service needs an image or a build; container_name allows one container only', () => {
+  assert.equal(errorOf('services:\n  web:\n    user: x\n'), 'service "web" has neither an image nor a build context specified: invalid compose project');
+  assert.equal(errorOf('services:\n  web:\n    image: x\n    container_name: web1\n    scale: 2\n'), 'services.web: can\'t set container_name and scale > 1 as container name must be unique: invalid compose project');
+});
+
 test('a missing required variable names the variable, the file and the path', () => {
   assert.equal(errorOf('services:\n  web:\n    image: "nginx:${TAG:?set TAG}"\n'), 'compose.yaml: services.web.image: required variable TAG is missing a value: set TAG');
 });

@@ -191,6 +191,8 @@ export function normalizeResources(doc: Raw, services: Service[], ctx: Normalize
 export function checkReferences(project: Pick<Project, 'services' | 'disabled_services' | 'networks' | 'volumes' | 'secrets' | 'configs'>, targeted: string[] = []): void {
   const invalid = (m: string) => new ComposeFileError(`${m}: invalid compose project`);
   for (const s of servicesToCheck(project.services, targeted)) {
+    if (!s.image && !s.build) throw invalid(`service "${s.name}" has neither an image nor a build context specified`);
+    if (s.container_name && (s.scale ?? 1) > 1) throw invalid(`services.${s.name}: can't set container_name and scale > 1 as container name must be unique`);
     for (const [dep, d] of Object.entries(s.depends_on)) {
       if (project.services[dep]) continue;
       const disabled = project.disabled_services[dep];
