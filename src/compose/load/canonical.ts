@@ -2,9 +2,8 @@
 // the directory they are relative to. Done per file before the merge, so that the merge compares
 // like with like (ports and volumes by their unique keys) and paths keep their own base.
 import * as path from 'node:path';
-import { ComposeFileError } from '../model';
 import { str, toBool, toInt, toList, toMap, toMode } from './cast';
-import { fileError, joinPath } from './errors';
+import { atPath, joinPath } from './errors';
 import { canonicalMounts, resolveHostPath } from './mounts';
 import { canonicalPorts } from './ports';
 import { splitShellWords } from './shellwords';
@@ -154,12 +153,7 @@ export function canonicalService(raw: Raw, name: string, baseDir: string, file: 
   for (const [k, v] of Object.entries(raw)) {
     const fn = SERVICE_KEYS[k];
     if (!fn || v === null && k !== 'command' && k !== 'entrypoint') { out[k] = v; continue; }
-    try {
-      out[k] = canonicalValue(fn, v, baseDir);
-    } catch (e) {
-      if (e instanceof ComposeFileError && !e.file) throw fileError(file, joinPath(joinPath('services', name), k), e.message);
-      throw e;
-    }
+    out[k] = atPath(file, joinPath(joinPath('services', name), k), () => canonicalValue(fn, v, baseDir));
   }
   if (typeof out.extends === 'string') out.extends = { service: out.extends };
   if (isMapping(out.extends)) out.extends = { ...out.extends, ...(out.extends.file ? { file: path.resolve(baseDir, str(out.extends.file)) } : {}) };

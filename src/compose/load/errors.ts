@@ -19,3 +19,14 @@ export function joinPath(base: string, key: string | number): string {
   if (typeof key === 'number') return `${base}[${key}]`;
   return base ? `${base}.${key}` : key;
 }
+
+/** Run `fn`; an error it throws that does not say where yet is rethrown naming the file (if known) and the document path. */
+export function atPath<T>(file: string | undefined, docPath: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof ComposeFileError && (e.file || e.docPath)) throw e;
+    if (e instanceof Error) throw fileError(file, docPath, e.message);
+    throw e;
+  }
+}

@@ -5,6 +5,7 @@ import type { Deploy, FileObject, Healthcheck, Network, Project, Service, Volume
 import { ComposeFileError } from '../model';
 import { str, toBool, toInt, toList, toMap } from './cast';
 import { readDotEnv } from './dotenv';
+import { atPath } from './errors';
 import { formatGoDuration, parseGoDuration } from '../../lib/duration';
 import { isMapping, Raw } from './yaml';
 
@@ -21,15 +22,9 @@ function normalizeDuration(v: unknown): string | undefined {
 
 const withoutExtensions = (o: Raw): Raw => Object.fromEntries(Object.entries(o).filter(([k]) => !k.startsWith('x-')));
 
-/** Rethrow an error of one key with the path of the key in front of it. */
+/** Errors of one key of the merged model name the path (no single file holds it). */
 function at<T>(docPath: string, fn: () => T): T {
-  try {
-    return fn();
-  } catch (e) {
-    if (e instanceof ComposeFileError && !e.docPath) throw new ComposeFileError(`${docPath}: ${e.message}`, e.file, docPath);
-    if (e instanceof Error && !(e instanceof ComposeFileError)) throw new ComposeFileError(`${docPath}: ${e.message}`, undefined, docPath);
-    throw e;
-  }
+  return atPath(undefined, docPath, fn);
 }
 
 function environment(raw: Raw, ctx: NormalizeContext): Record<string, string | null> {
