@@ -5,6 +5,15 @@ import { Cli, collect } from '../../cli';
 import { loadProject, LoadOptions } from '../../../compose/load';
 import type { Project } from '../../../compose/model';
 import * as config from './config';
+import * as ps from './ps';
+import * as logs from './logs';
+import * as exec from './exec';
+import * as top from './top';
+import * as port from './port';
+import * as images from './images';
+import * as events from './events';
+import * as ls from './ls';
+import * as version from './version';
 
 /** The flags of `berth compose` itself (before the subcommand). */
 export interface ComposeGlobalOptions {
@@ -61,6 +70,7 @@ export function register(program: Command, cli: Cli): Command {
   const compose = program.command('compose')
     .description('Define and run multi-container applications with Docker')
     .usage('[OPTIONS] COMMAND')
+    .enablePositionalOptions() // exec and run pass the options after the service to the command
     .option('-f, --file <stringArray>', 'Compose configuration files', collect)
     .option('-p, --project-name <string>', 'Project name')
     .option('--project-directory <string>', 'Specify an alternate working directory\n(default: the path of the, first specified, Compose file)')
@@ -73,5 +83,14 @@ export function register(program: Command, cli: Cli): Command {
 
   // one line per subcommand file
   config.register(compose, cli);
+  ps.register(compose, cli);
+  logs.register(compose, cli);
+  exec.register(compose, cli);
+  top.register(compose, cli);
+  port.register(compose, cli);
+  images.register(compose, cli);
+  events.register(compose, cli);
+  ls.register(compose, cli);
+  version.register(compose, cli);
   return compose;
 }
