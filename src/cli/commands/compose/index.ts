@@ -5,6 +5,12 @@ import { Cli, collect } from '../../cli';
 import { loadProject, LoadOptions } from '../../../compose/load';
 import type { Project } from '../../../compose/model';
 import * as config from './config';
+import * as up from './up';
+import * as down from './down';
+import * as lifecycle from './lifecycle';
+import * as build from './build';
+import * as pull from './pull';
+import * as push from './push';
 
 /** The flags of `berth compose` itself (before the subcommand). */
 export interface ComposeGlobalOptions {
@@ -73,5 +79,18 @@ export function register(program: Command, cli: Cli): Command {
 
   // one line per subcommand file
   config.register(compose, cli);
+  up.registerUp(compose, cli);
+  up.registerCreate(compose, cli);
+  down.register(compose, cli);
+  lifecycle.registerStart(compose, cli);
+  lifecycle.registerStop(compose, cli);
+  lifecycle.registerRestart(compose, cli);
+  lifecycle.registerKill(compose, cli);
+  lifecycle.registerRm(compose, cli);
+  lifecycle.registerPause(compose, cli);
+  lifecycle.registerUnpause(compose, cli);
+  build.register(compose, cli);
+  pull.register(compose, cli);
+  push.register(compose, cli);
   return compose;
 }
