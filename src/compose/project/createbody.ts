@@ -2,7 +2,8 @@
 // resolved service becomes its API field, or is refused naming the service and the key (never
 // dropped). `compose up` and `compose run` both go through containerCreateBody.
 import * as path from 'node:path';
-import { parseDuration, ramInBytes } from '../../lib/units';
+import { parseGoDuration as parseDuration } from '../../lib/duration';
+import { ramInBytes } from '../../lib/units';
 import type { Mount } from '../../client/types';
 import type { FileReference, Project, Service, VolumeMount } from '../model';
 import { UnsupportedKeyError } from './errors';

@@ -16,7 +16,7 @@ function projectLabels(project: Project): Record<string, string> {
 /** `db:service_healthy:false,cache:service_started:true`, as compose v2 writes depends_on. */
 export function dependsOnLabel(service: Service): string {
   return Object.keys(service.depends_on).sort()
-    .map((name) => `${name}:${service.depends_on[name].condition}:${service.depends_on[name].restart}`).join(',');
+    .map((name) => `${name}:${service.depends_on[name].condition}:${service.depends_on[name].restart ?? false}`).join(',');
 }
 
 export interface ContainerLabelInput {

@@ -14,6 +14,12 @@ import * as images from './images';
 import * as events from './events';
 import * as ls from './ls';
 import * as version from './version';
+import * as up from './up';
+import * as down from './down';
+import * as lifecycle from './lifecycle';
+import * as build from './build';
+import * as pull from './pull';
+import * as push from './push';
 
 /** The flags of `berth compose` itself (before the subcommand). */
 export interface ComposeGlobalOptions {
@@ -92,5 +98,18 @@ export function register(program: Command, cli: Cli): Command {
   events.register(compose, cli);
   ls.register(compose, cli);
   version.register(compose, cli);
+  up.registerUp(compose, cli);
+  up.registerCreate(compose, cli);
+  down.register(compose, cli);
+  lifecycle.registerStart(compose, cli);
+  lifecycle.registerStop(compose, cli);
+  lifecycle.registerRestart(compose, cli);
+  lifecycle.registerKill(compose, cli);
+  lifecycle.registerRm(compose, cli);
+  lifecycle.registerPause(compose, cli);
+  lifecycle.registerUnpause(compose, cli);
+  build.register(compose, cli);
+  pull.register(compose, cli);
+  push.register(compose, cli);
   return compose;
 }
