@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BERTH, startDaemon, type TestDaemon } from '../helpers/daemon';
+import { hasTmux, Term, TmuxServer } from '../helpers/terminal';
 
 let d: TestDaemon;
 let dir: string;
@@ -34,27 +35,13 @@ async function dockerContainers(): Promise<Map<string, { Id: string; Name: strin
   return m;
 }
 
-/** Stand-in for `compose up -d` until it is merged: the containers with compose v2's labels. */
-async function startProject(): Promise<void> {
-  const labels = (service: string, n: number) => [
-    '--label', `com.docker.compose.project=${P}`, '--label', `com.docker.compose.service=${service}`,
-    '--label', `com.docker.compose.container-number=${n}`, '--label', 'com.docker.compose.oneoff=False',
-    '--label', 'com.docker.compose.config-hash=0123', '--label', `com.docker.compose.project.config_files=${composeFile}`,
-    '--label', `com.docker.compose.project.working_dir=${dir}`,
-  ];
-  await d.dockerOk(['run', '-d', '--name', `${P}-db-1`, ...labels('db', 1), 'busybox', 'sh', '-c', 'echo db ready; echo db second; exec sleep 3600']);
-  for (const n of [1, 2]) {
-    await d.dockerOk(['run', '-d', '--name', `${P}-web-${n}`, '-p', '127.0.0.1::80', ...labels('web', n), 'busybox',
-      'sh', '-c', `echo web $HOSTNAME; exec sleep 3600`]);
-  }
-}
-
 before(async () => {
   d = await startDaemon();
   await d.ensureBusybox();
   dir = fs.mkdtempSync(path.join(d.root, 'proj-'));
   composeFile = path.join(dir, 'compose.yaml');
   fs.writeFileSync(composeFile, [
+    `name: ${P}`,
     'services:',
     '  db:',
     '    image: busybox',
@@ -67,10 +54,15 @@ before(async () => {
     '    scale: 2',
     '',
   ].join('\n'));
-  await startProject();
+  await berthOk(['compose', '-f', composeFile, 'up', '-d']);
 });
 
-after(async () => { await d?.stop(); });
+const terminals = new TmuxServer('compose');
+
+after(async () => {
+  if (hasTmux) terminals.close();
+  await d?.stop();
+});
 
 describe('compose ps', () => {
   test('table: compose v2 columns, one row per container, sorted by name', async () => {
@@ -251,6 +243,82 @@ describe('compose events', () => {
       assert.match(ev.time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/);
     } finally {
       p.kill();
+    }
+  });
+});
+
+describe('compose run', () => {
+  const file = () => ['compose', '-f', composeFile];
+  const oneOffs = async () => (await d.dockerOk(['ps', '-aq', '--filter', 'label=com.docker.compose.oneoff=True'])).trim();
+
+  test('--rm: the exit code passes through, the one-off is gone after', async () => {
+    const r = await berth([...file(), 'run', '--rm', 'db', 'sh', '-c', 'echo out; exit 4']);
+    assert.equal(r.code, 4, r.stderr);
+    assert.equal(r.stdout, 'out\n');
+    assert.equal(await oneOffs(), '');
+  });
+
+  test('flags: -e, -w, -u, --entrypoint, -l, -T; -d names it project-service-run-<12 hex>, oneoff=True', async () => {
+    process.env.CC_FROM_ENV = 'fromenv';
+    const out = await berthOk([...file(), 'run', '--rm', '-T', '-e', 'A=1', '-e', 'CC_FROM_ENV', '-w', '/tmp', '-u', '1000', '--entrypoint', 'sh -c', 'db',
+      'echo $A $CC_FROM_ENV $(pwd) $(id -u)']);
+    assert.equal(out, '1 fromenv /tmp 1000\n');
+    const id = (await berthOk([...file(), 'run', '-d', '-l', 'x=y', 'db', 'sleep', '600'])).trim();
+    try {
+      const c = JSON.parse(await d.dockerOk(['inspect', id]))[0];
+      assert.match(c.Name, new RegExp(`^/${P}-db-run-[0-9a-f]{12}$`));
+      assert.equal(c.Config.Labels['com.docker.compose.oneoff'], 'True');
+      assert.equal(c.Config.Labels['com.docker.compose.service'], 'db');
+      assert.equal(c.Config.Labels['com.docker.compose.slug'].slice(0, 12), c.Name.slice(-12));
+      assert.equal(c.Config.Labels.x, 'y');
+      // ps leaves one-offs out unless -a
+      assert.doesNotMatch(await berthOk(compose('ps', '--format', '{{.Name}}')), /-run-/);
+      assert.match(await berthOk(compose('ps', '-a', '--format', '{{.Name}}')), /-db-run-/);
+    } finally {
+      await d.dockerOk(['rm', '-f', id]);
+    }
+  });
+
+  test('dependencies are started first, not with --no-deps', async () => {
+    await d.dockerOk(['stop', '-t', '0', `${P}-db-1`]);
+    const noDeps = await berth([...file(), 'run', '--rm', '--no-deps', 'web', 'true']);
+    assert.equal(noDeps.code, 0, noDeps.stderr);
+    assert.equal((await d.dockerOk(['inspect', '-f', '{{.State.Running}}', `${P}-db-1`])).trim(), 'false');
+    const r = await berth([...file(), 'run', '--rm', 'web', 'true']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal((await d.dockerOk(['inspect', '-f', '{{.State.Running}}', `${P}-db-1`])).trim(), 'true');
+    assert.equal(await oneOffs(), '');
+  });
+});
+
+describe('on a terminal', { skip: !hasTmux && 'tmux is not installed (scripts/install-deps.sh)' }, () => {
+  before(() => terminals.keepAlive());
+
+  test('logs: one colour per container on the prefix, compose\'s order', async () => {
+    const t = new Term(terminals, () => d, [BERTH, ...compose('logs', 'db', 'web')], 120, 30);
+    try {
+      assert.equal(await t.exitStatus(), 0);
+      assert.match(t.screen(), /^db-1   \| db ready$/m);
+      const raw = terminals.tmux('capture-pane', '-p', '-e', '-J', '-S', '-200', '-t', t.name);
+      // registration is by name: db-1 cyan, web-1 yellow, web-2 green; the text after the prefix is plain
+      assert.match(raw, /\x1b\[36mdb-1   \| \x1b\[(0|39)mdb ready/);
+      assert.match(raw, /\x1b\[33mweb-1  \| \x1b\[(0|39)mweb /);
+      assert.match(raw, /\x1b\[32mweb-2  \| \x1b\[(0|39)mweb /);
+    } finally {
+      t.kill();
+    }
+  });
+
+  test('exec: a TTY by default on a terminal, the exit code passes through', async () => {
+    const t = new Term(terminals, () => d, [BERTH, ...compose('exec', 'web', 'sh')], 90, 25);
+    try {
+      await t.waitRaw();
+      assert.match(await t.run('tty'), /^\/dev\/pts\/\d+\n$/);
+      assert.equal(await t.run('stty size'), '25 90\n');
+      t.type('exit 5');
+      assert.equal(await t.exitStatus(), 5);
+    } finally {
+      t.kill();
     }
   });
 });

@@ -20,6 +20,7 @@ import * as lifecycle from './lifecycle';
 import * as build from './build';
 import * as pull from './pull';
 import * as push from './push';
+import * as run from './run';
 
 /** The flags of `berth compose` itself (before the subcommand). */
 export interface ComposeGlobalOptions {
@@ -111,5 +112,6 @@ export function register(program: Command, cli: Cli): Command {
   build.register(compose, cli);
   pull.register(compose, cli);
   push.register(compose, cli);
+  run.register(compose, cli);
   return compose;
 }
