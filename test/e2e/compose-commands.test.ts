@@ -141,6 +141,23 @@ describe('compose logs', () => {
     assert.ok(one.includes(`web-2  | web ${web2.Config.Hostname}`), one);
     assert.doesNotMatch(one, /web-1/);
   });
+  test('-f follows until the containers stop, and says how each exited', async () => {
+    const p = spawn(BERTH, [...compose('logs', '-f', 'db')], { env: d.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    p.stdout.on('data', (b) => { out += b; });
+    p.stderr.on('data', (b) => { out += b; });
+    const exited = new Promise<number | null>((r) => p.on('exit', (code) => r(code)));
+    try {
+      for (let i = 0; i < 100 && !out.includes('db-1  | db second\n'); i++) await new Promise((r) => setTimeout(r, 100));
+      assert.ok(out.includes('db-1  | db ready\ndb-1  | db second\n'), out);
+      await d.dockerOk(['stop', '-t', '0', `${P}-db-1`]);
+      assert.equal(await exited, 0, out);
+      assert.match(out, /db-1 exited with code 137\n$/);
+    } finally {
+      p.kill();
+      await d.dockerOk(['start', `${P}-db-1`]);
+    }
+  });
 });
 
 describe('compose exec', () => {

@@ -3,6 +3,10 @@
 import type { Client } from '../../client/client';
 import type { ContainerSummary, Filters } from '../../client/types';
 import { LABEL } from '../model';
+import { projectFilter } from '../project/labels';
+import { numberOf, serviceOf } from '../project/observed';
+
+export { serviceOf };
 
 /** Compose's label for the random id of a one-off (`run`) container. */
 export const SLUG_LABEL = 'com.docker.compose.slug';
@@ -19,13 +23,12 @@ export interface ContainerQuery {
 }
 
 /** The label filters compose v2 lists a project's containers with. */
-export function projectFilters(project: string, oneOff: OneOff, service?: string): Filters {
-  const label = [`${LABEL.project}=${project}`];
-  if (service !== undefined) label.push(`${LABEL.service}=${service}`);
-  label.push(LABEL.configHash);
-  if (oneOff === 'only') label.push(`${LABEL.oneoff}=True`);
-  else if (oneOff === 'exclude') label.push(`${LABEL.oneoff}=False`);
-  return { label };
+export function projectFilters(project: string, oneOff: OneOff, service?: string): Filters & { label: string[] } {
+  const extra = service !== undefined ? [`${LABEL.service}=${service}`] : [];
+  extra.push(LABEL.configHash);
+  if (oneOff === 'only') extra.push(`${LABEL.oneoff}=True`);
+  else if (oneOff === 'exclude') extra.push(`${LABEL.oneoff}=False`);
+  return projectFilter(project, extra) as Filters & { label: string[] };
 }
 
 /** The project's containers (compose's getContainers). */
@@ -48,19 +51,11 @@ export async function serviceContainer(client: Client, project: string, service:
     throw new Error(o.index && o.index > 0 ? `service "${service}" is not running container #${o.index}` : `service "${service}" is not running`);
   }
   list.sort((a, b) => {
-    const na = containerNumber(a), nb = containerNumber(b);
+    const na = numberOf(a), nb = numberOf(b);
     if (na !== nb) return na - nb;
     return Number(isOneOff(a)) - Number(isOneOff(b));
   });
   return list[0];
-}
-
-export function serviceOf(c: { Labels: Record<string, string> | null }): string {
-  return c.Labels?.[LABEL.service] ?? '';
-}
-
-export function containerNumber(c: { Labels: Record<string, string> | null }): number {
-  return parseInt(c.Labels?.[LABEL.number] ?? '', 10) || 0;
 }
 
 export function isOneOff(c: { Labels: Record<string, string> | null }): boolean {
@@ -79,7 +74,7 @@ export function canonicalName(c: { Id: string; Names: string[] | null }): string
 export function nameWithoutProject(c: { Id: string; Names: string[] | null; Labels: Record<string, string> | null }): string {
   const name = canonicalName(c);
   const project = c.Labels?.[LABEL.project] ?? '';
-  const defaultName = `${project}-${serviceOf(c)}-${c.Labels?.[LABEL.number] ?? ''}`;
+  const defaultName = `${project}-${c.Labels?.[LABEL.service] ?? ''}-${c.Labels?.[LABEL.number] ?? ''}`;
   return name === defaultName ? name.slice(project.length + 1) : name;
 }
 

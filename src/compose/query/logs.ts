@@ -6,7 +6,8 @@ import type { Client } from '../../client/client';
 import type { ContainerSummary } from '../../client/types';
 import { FrameDecoder } from '../../client/stream';
 import type { LogPrefixer } from '../progress/logprefix';
-import { byName, nameWithoutProject, projectContainers, serviceContainer, serviceOf } from './containers';
+import { LABEL } from '../model';
+import { byName, nameWithoutProject, projectContainers, serviceContainer } from './containers';
 import { projectEvents, unixNanoString } from './events';
 
 export interface ProjectLogsOptions {
@@ -62,7 +63,7 @@ async function watch(client: Client, events: AsyncIterable<{ action: string; con
       continue;
     }
     const c: Named = { Id: inspected.Id, Names: [inspected.Name], Labels: inspected.Config.Labels ?? {} };
-    if (o.services?.length && !o.services.includes(serviceOf(c))) continue;
+    if (o.services?.length && !o.services.includes(c.Labels?.[LABEL.service] ?? '')) continue;
     const name = nameWithoutProject(c);
     if (ev.action === 'die' || ev.action === 'stop') {
       if (!watched.has(c.Id)) continue;
