@@ -80,6 +80,11 @@ describe('compose ps', () => {
     assert.deepEqual(ids, [...docker.values()].map((c) => c.Id).sort());
     assert.equal(await berthOk(compose('ps', '--services')), 'db\nweb\n');
     assert.equal(await berthOk(compose('ps', '-q', 'db')), docker.get(`${P}-db-1`)!.Id + '\n');
+    // with the file: its services are checked
+    assert.equal(await berthOk(['compose', '-f', composeFile, 'ps', '--services', 'web']), 'web\n');
+    const bad = await berth(['compose', '-f', composeFile, 'ps', 'nosuch']);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /no such service: nosuch/);
   });
 
   test('--format json: compose v2\'s fields, one object a line', async () => {
