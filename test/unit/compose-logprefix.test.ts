@@ -50,9 +50,11 @@ test('line writer joins chunks, splits lines, keeps split UTF-8, flushes the tai
 });
 
 test('colour only on a terminal, off with --no-color or NO_COLOR', () => {
-  assert.equal(useColor({ isTTY: true }, false, {}), true);
-  assert.equal(useColor({ isTTY: false }, false, {}), false);
-  assert.equal(useColor({ isTTY: true }, true, {}), false);
-  assert.equal(useColor({ isTTY: true }, false, { NO_COLOR: '1' }), false);
-  assert.equal(useColor({ isTTY: false }, false, { COMPOSE_ANSI: 'always' }), true);
+  assert.equal(useColor({ isTTY: true }, {}, {}), true);
+  assert.equal(useColor({ isTTY: false }, {}, {}), false);
+  assert.equal(useColor({ isTTY: true }, { noColor: true }, {}), false);
+  assert.equal(useColor({ isTTY: true }, {}, { NO_COLOR: '1' }), false);
+  assert.equal(useColor({ isTTY: false }, {}, { COMPOSE_ANSI: 'always' }), true);
+  assert.equal(useColor({ isTTY: false }, { ansi: 'always' }, {}), true);
+  assert.equal(useColor({ isTTY: true }, { ansi: 'never' }, { COMPOSE_ANSI: 'always' }), false);
 });

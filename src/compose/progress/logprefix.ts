@@ -26,11 +26,13 @@ export function ansiColor(code: string, s: string): string {
   return `\x1b[${code}m${s}\x1b[0m`;
 }
 
-/** Whether log prefixes get colours: a terminal, no --no-color, and NO_COLOR unset or empty. */
-export function useColor(stream: { isTTY?: boolean }, noColor = false, env: NodeJS.ProcessEnv = process.env): boolean {
-  if (noColor) return false;
-  if (env.NO_COLOR) return false;
-  const ansi = env.COMPOSE_ANSI;
+/**
+ * Whether log prefixes get colours, as compose decides: --no-color or a non-empty NO_COLOR turn
+ * them off; --ansi always|never (else COMPOSE_ANSI) forces; otherwise only on a terminal.
+ */
+export function useColor(stream: { isTTY?: boolean }, o: { noColor?: boolean; ansi?: 'never' | 'always' | 'auto' } = {}, env: NodeJS.ProcessEnv = process.env): boolean {
+  if (o.noColor || env.NO_COLOR) return false;
+  const ansi = o.ansi && o.ansi !== 'auto' ? o.ansi : env.COMPOSE_ANSI;
   if (ansi === 'never') return false;
   if (ansi === 'always') return true;
   return !!stream.isTTY;
