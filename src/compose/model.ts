@@ -58,7 +58,7 @@ export interface Service {
   expose: string[];
   volumes: VolumeMount[];
   tmpfs: string[];
-  /** network key (in Project.networks) → attachment; absent when network_mode is set */
+  /** network key (in Project.networks) → attachment; empty when network_mode is set */
   networks: Record<string, ServiceNetwork | null>;
   network_mode?: string;
   /** "host:ip" entries */
@@ -71,6 +71,7 @@ export interface Service {
   depends_on: Record<string, DependsOn>;
   healthcheck?: Healthcheck;
   deploy?: Deploy;
+  /** the number of containers: `scale`, or `deploy.replicas` (the loader copies it here); absent means 1 */
   scale?: number;
 
   cap_add: string[];

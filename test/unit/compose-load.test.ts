@@ -241,7 +241,7 @@ networks:
     external: true
 `,
   });
-  assert.deepEqual(p.services.web.depends_on, { db: { condition: 'service_started', required: true } });
+  assert.deepEqual(p.services.web.depends_on, { db: { condition: 'service_started', restart: false, required: true } });
   assert.deepEqual(p.services.db.depends_on, { cache: { condition: 'service_healthy', restart: true, required: true } });
   assert.deepEqual(p.services.web.networks, { front: null, back: null });
   assert.deepEqual(p.services.db.networks, { back: { aliases: ['database'], ipv4_address: '172.20.0.5' } });
@@ -295,7 +295,7 @@ configs:
     file: conf.ini
 `,
   });
-  const p = load(dir);
+  const p = load(dir, { env: { B: 'from-env' } });
   const w = p.services.web;
   assert.deepEqual(w.ulimits, { nproc: { soft: 65535, hard: 65535 }, nofile: { soft: 1024, hard: 2048 } });
   assert.deepEqual(w.extra_hosts, ['a.example:10.0.0.1', 'b.example:10.0.0.2']);
@@ -313,7 +313,7 @@ configs:
   const a = p.services.api;
   assert.equal(a.scale, 3);
   assert.deepEqual(a.extra_hosts, ['c.example:10.0.0.3']);
-  assert.deepEqual(a.build, { context: path.join(dir, 'api'), dockerfile: 'Dockerfile.api', args: { A: '1', B: null }, labels: {} });
+  assert.deepEqual(a.build, { context: path.join(dir, 'api'), dockerfile: 'Dockerfile.api', args: { A: '1', B: 'from-env' }, labels: {} });
 });
 
 test('keys berth may not implement are passed through as written; x- keys are left out', () => {
@@ -325,4 +325,11 @@ test('keys berth may not implement are passed through as written; x- keys are le
   assert.deepEqual(p.services.web.links, ['db']);
   assert.equal('x-note' in p.services.web, false);
   assert.equal('x-base' in p, false);
+});
+
+test('the obsolete version attribute: accepted, ignored, with compose\'s warning', () => {
+  const dir = writeProject({ 'compose.yaml': 'version: "3.8"\nservices:\n  web:\n    image: x\n' });
+  const p = load(dir);
+  assert.deepEqual(p.warnings, [`${path.join(dir, 'compose.yaml')}: the attribute \`version\` is obsolete, it will be ignored, please remove it to avoid potential confusion`]);
+  assert.equal('version' in p, false);
 });

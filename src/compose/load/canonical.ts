@@ -24,7 +24,7 @@ function command(v: unknown): unknown {
 function dependsOn(v: unknown): unknown {
   const out: Raw = {};
   if (Array.isArray(v)) {
-    for (const s of v) out[str(s)] = { condition: 'service_started', required: true };
+    for (const s of v) out[str(s)] = { condition: 'service_started', restart: false, required: true };
     return out;
   }
   for (const [k, d] of Object.entries((v ?? {}) as Raw)) {
@@ -32,7 +32,7 @@ function dependsOn(v: unknown): unknown {
     out[k] = {
       ...x,
       condition: x.condition ?? 'service_started',
-      ...(x.restart !== undefined ? { restart: toBool(x.restart, 'restart') } : {}),
+      restart: x.restart === undefined ? false : toBool(x.restart, 'restart'),
       required: x.required === undefined ? true : toBool(x.required, 'required'),
     };
   }
@@ -161,6 +161,7 @@ export function canonicalService(raw: Raw, name: string, baseDir: string, file: 
       throw e;
     }
   }
+  if (typeof out.extends === 'string') out.extends = { service: out.extends };
   if (isMapping(out.extends)) out.extends = { ...out.extends, ...(out.extends.file ? { file: path.resolve(baseDir, str(out.extends.file)) } : {}) };
   return out;
 }

@@ -2,6 +2,7 @@
 // the model has the real types.
 import { ComposeFileError } from '../model';
 import { ramInBytes } from '../../lib/units';
+import { Reset } from './yaml';
 
 export function toInt(v: unknown, what: string): number {
   if (typeof v === 'number' && Number.isInteger(v)) return v;
@@ -51,7 +52,8 @@ export function toMap<T>(v: unknown, bare: T, sep = '='): Record<string, string 
       else out[s.slice(0, i)] = s.slice(i + 1);
     }
   } else if (v && typeof v === 'object') {
-    for (const [k, x] of Object.entries(v)) out[k] = x === null || x === undefined ? bare : str(x);
+    // a `!reset` value stays for the merge to apply
+    for (const [k, x] of Object.entries(v)) out[k] = x instanceof Reset ? (x as unknown as T) : x === null || x === undefined ? bare : str(x);
   }
   return out;
 }

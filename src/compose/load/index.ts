@@ -72,7 +72,8 @@ function readEnvFiles(files: string[], processEnv: Record<string, string>): Reco
 
 function readComposeFile(file: string): string {
   try {
-    return fs.readFileSync(file, 'utf8');
+    // `-f -`: the file is standard input
+    return fs.readFileSync(file === '-' ? 0 : file, 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     throw new ComposeFileError(code === 'ENOENT' ? `open ${file}: no such file or directory` : `open ${file}: ${(e as Error).message}`, file);
@@ -87,6 +88,10 @@ function loadDocument(file: string, baseDir: string, ctx: FileContext): Raw {
     raw = interpolateDocument(raw, { lookup: (n) => env[n], warn: ctx.warn }, file);
   }
   validateDocument(stripMarkers(raw), file);
+  if ('version' in raw) {
+    ctx.warn(`${file}: the attribute \`version\` is obsolete, it will be ignored, please remove it to avoid potential confusion`);
+    delete raw.version;
+  }
   return canonicalDocument(raw, baseDir, file);
 }
 
@@ -109,7 +114,7 @@ function loadFile(file: string, baseDir: string, ctx: FileContext): Raw {
 
 /** The files of the project: -f, else COMPOSE_FILE, else the ones found in the working directory or above. */
 function projectFiles(opts: LoadOptions, cwd: string, env: Record<string, string>, warn: (m: string) => void): string[] {
-  if (opts.files?.length) return opts.files.map((f) => path.resolve(cwd, f));
+  if (opts.files?.length) return opts.files.map((f) => (f === '-' ? f : path.resolve(cwd, f)));
   if (env.COMPOSE_FILE) return filesFromEnv(env.COMPOSE_FILE, env.COMPOSE_PATH_SEPARATOR, cwd);
   return findComposeFiles(cwd, warn);
 }
@@ -139,7 +144,7 @@ export function loadProjectSync(opts: LoadOptions = {}): Project {
   const preEnv = { ...readEnvFiles(preEnvFiles, processEnv), ...processEnv };
   const files = projectFiles(opts, cwd, preEnv, warn);
 
-  const projectDir = opts.projectDirectory ? path.resolve(cwd, opts.projectDirectory) : path.dirname(files[0]);
+  const projectDir = opts.projectDirectory ? path.resolve(cwd, opts.projectDirectory) : files[0] === '-' ? cwd : path.dirname(files[0]);
   const envFiles = explicitEnvFiles ?? [path.join(projectDir, '.env')].filter((f) => fs.existsSync(f));
   const environment = { ...readEnvFiles(envFiles, processEnv), ...processEnv };
 
@@ -167,6 +172,6 @@ export function loadProjectSync(opts: LoadOptions = {}): Project {
     disabled_services: disabled,
     ...resources,
   };
-  checkReferences(project);
+  checkReferences(project, targeted);
   return project;
 }

@@ -46,7 +46,8 @@ function serviceLayout(s: Service): Obj {
   const each = (v: unknown, fn: (x: Obj) => Obj) => (v && typeof v === 'object' ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, fn(x as Obj)])) : v);
   if (c.ports) c.ports = (c.ports as Obj[]).map((p) => ordered(p, PORT_ORDER));
   if (c.volumes) c.volumes = (c.volumes as Obj[]).map((m) => ordered(m, MOUNT_ORDER));
-  if (c.depends_on) c.depends_on = each(c.depends_on, (d) => ordered(d, DEPENDS_ORDER));
+  // restart: false is the default, which compose leaves out
+  if (c.depends_on) c.depends_on = each(c.depends_on, (d) => { const { restart, ...rest } = d; return ordered(restart ? d : rest, DEPENDS_ORDER); });
   if (c.ulimits) c.ulimits = each(c.ulimits, (u) => ordered(u, LIMIT_ORDER));
   if (c.healthcheck) c.healthcheck = ordered(c.healthcheck as Obj, HEALTH_ORDER);
   return c;

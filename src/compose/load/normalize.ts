@@ -119,7 +119,12 @@ export function normalizeService(name: string, raw: Raw, ctx: NormalizeContext):
   if (s.stop_grace_period !== undefined) svc.stop_grace_period = at(`${p}.stop_grace_period`, () => normalizeDuration(s.stop_grace_period));
   if (isMapping(s.healthcheck)) svc.healthcheck = at(`${p}.healthcheck`, () => healthcheck(s.healthcheck as Raw));
   if (isMapping(s.deploy)) svc.deploy = at(`${p}.deploy`, () => deploy(s.deploy as Raw));
-  if (isMapping(s.build)) svc.build = { dockerfile: s.build.dockerfile_inline === undefined ? 'Dockerfile' : undefined, args: {}, labels: {}, ...(s.build as Raw) } as Service['build'];
+  if (isMapping(s.build)) {
+    const b = { dockerfile: s.build.dockerfile_inline === undefined ? 'Dockerfile' : undefined, args: {}, labels: {}, ...(s.build as Raw) } as NonNullable<Service['build']>;
+    // an argument without a value takes it from the environment, as compose resolves them
+    b.args = Object.fromEntries(Object.entries(b.args).map(([k, v]) => [k, v ?? ctx.environment[k] ?? null]));
+    svc.build = b;
+  }
   if (svc.build && svc.build.dockerfile === undefined) delete svc.build.dockerfile;
   for (const k of ['user', 'working_dir', 'hostname', 'domainname', 'stop_signal', 'restart', 'container_name', 'image', 'platform']) {
     if (s[k] !== undefined && s[k] !== null) svc[k] = str(s[k]);
@@ -183,9 +188,9 @@ export function normalizeResources(doc: Raw, services: Service[], ctx: Normalize
 }
 
 /** Every name a service uses must be defined: services it depends on, networks, named volumes, secrets, configs. */
-export function checkReferences(project: Pick<Project, 'services' | 'disabled_services' | 'networks' | 'volumes' | 'secrets' | 'configs'>): void {
+export function checkReferences(project: Pick<Project, 'services' | 'disabled_services' | 'networks' | 'volumes' | 'secrets' | 'configs'>, targeted: string[] = []): void {
   const invalid = (m: string) => new ComposeFileError(`${m}: invalid compose project`);
-  for (const s of Object.values(project.services)) {
+  for (const s of servicesToCheck(project.services, targeted)) {
     for (const [dep, d] of Object.entries(s.depends_on)) {
       if (project.services[dep]) continue;
       const disabled = project.disabled_services[dep];
@@ -199,4 +204,22 @@ export function checkReferences(project: Pick<Project, 'services' | 'disabled_se
     for (const r of s.secrets) if (!project.secrets[r.source]) throw invalid(`service "${s.name}" refers to undefined secret ${r.source}`);
     for (const r of s.configs) if (!project.configs[r.source]) throw invalid(`service "${s.name}" refers to undefined config ${r.source}`);
   }
+}
+
+/** The named services and, transitively, the services they depend on (names not in `services` are skipped). */
+export function withDependencies(services: Record<string, Service>, names: string[]): string[] {
+  const seen = new Set<string>();
+  const visit = (n: string) => {
+    if (seen.has(n) || !services[n]) return;
+    seen.add(n);
+    Object.keys(services[n].depends_on).forEach(visit);
+  };
+  names.forEach(visit);
+  return [...seen];
+}
+
+/** With services named on the command line, only they and what they depend on must be consistent, as compose checks them. */
+function servicesToCheck(services: Record<string, Service>, targeted: string[]): Service[] {
+  if (!targeted.length) return Object.values(services);
+  return withDependencies(services, targeted).map((n) => services[n]);
 }

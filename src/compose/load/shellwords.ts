@@ -1,6 +1,8 @@
 // Split a command string into words as compose does (go-shellwords without env or backticks):
 // whitespace separates, single quotes are literal, double quotes allow \" \\ \$ \`, a backslash
 // outside quotes escapes the next character.
+import { ComposeFileError } from '../model';
+
 export function splitShellWords(s: string): string[] {
   const words: string[] = [];
   let cur = '';
@@ -30,7 +32,7 @@ export function splitShellWords(s: string): string[] {
     cur += c;
     inWord = true;
   }
-  if (quote) throw new Error(`invalid command line string: unterminated ${quote === '"' ? 'double' : 'single'} quote`);
+  if (quote) throw new ComposeFileError(`invalid command line string: unterminated ${quote === '"' ? 'double' : 'single'} quote`);
   if (inWord) words.push(cur);
   return words;
 }

@@ -22,7 +22,7 @@ const legacyOctal = {
 };
 
 export function parseYaml(text: string, file: string): Raw {
-  const doc = YAML.parseDocument(text, { merge: true, uniqueKeys: true, customTags: (tags) => [legacyOctal, ...tags], prettyErrors: false });
+  const doc = YAML.parseDocument(text, { merge: true, uniqueKeys: true, customTags: (tags) => [legacyOctal, ...tags], prettyErrors: true });
   if (doc.errors.length) {
     const e = doc.errors[0];
     const line = e.linePos ? `line ${e.linePos[0].line}: ` : '';

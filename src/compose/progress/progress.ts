@@ -118,7 +118,7 @@ class TtyProgress implements Progress {
       const text = l.e.statusText ? `${l.e.text} ${l.e.statusText}` : l.e.text;
       const coloured = l.e.status === 'error' ? RED(text) : l.e.status === 'done' ? GREEN(text) : text;
       const left = ` ${icon} ${l.e.id.padEnd(idWidth)}  ${coloured}${' '.repeat(textWidth - text.length)}`;
-      const visible = 4 + idWidth + 2 + textWidth;
+      const visible = 3 + idWidth + 2 + textWidth;
       const gap = Math.max(1, width - visible - elapsed.length - 1);
       rows.push(`${left}${' '.repeat(gap)}${elapsed}`);
     }

@@ -107,6 +107,7 @@ export async function upProject(ctx: EngineContext, tools: ImageTools, project: 
       }
     }
   }
+  if (attached.length) io.println(`Attaching to ${attached.map((a) => a.name).sort().join(', ')}`);
   const containers = new Map([...converged.containers].map(([s, list]) => [s, list.map((c) => ({ id: c.id, name: c.name }))]));
   try {
     await startServices(ctx, project, { services, containers, parallel: o.parallel });
@@ -130,7 +131,6 @@ export async function upProject(ctx: EngineContext, tools: ImageTools, project: 
 
 async function followAttached(ctx: EngineContext, project: Project, o: UpOptions, io: UpIo, attached: AttachedContainer[]): Promise<number> {
   const printer = io.printer!;
-  io.println(`Attaching to ${attached.map((a) => a.name).join(', ')}`);
   const abort = o.abortOnContainerExit || !!o.exitCodeFrom;
   let exitCode = 0;
   let stopping: Promise<void> | undefined;

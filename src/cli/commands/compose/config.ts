@@ -4,6 +4,7 @@ import { Command, Option } from 'commander';
 import * as YAML from 'yaml';
 import { Cli, StatusError } from '../../cli';
 import { projectLayout } from '../../../compose/load/layout';
+import { withDependencies } from '../../../compose/load/normalize';
 import { withProject } from './index';
 
 interface ConfigOptions {
@@ -28,9 +29,12 @@ export function register(compose: Command, cli: Cli): void {
     .option('-o, --output <string>', 'Save to file (default to stdout)')
     .action(async (services: string[], o: ConfigOptions, cmd: Command) => {
       if (o.resolveImageDigests) throw new StatusError(1, 'berth compose config: --resolve-image-digests is not supported');
-      const project = await withProject(cmd, cli, { services, interpolate: o.interpolate });
+      // --profiles lists every profile, whichever are active
+      const project = await withProject(cmd, cli, { services, interpolate: o.interpolate, ...(o.profiles ? { profiles: ['*'] } : {}) });
       if (services.length) {
-        for (const name of Object.keys(project.services)) if (!services.includes(name)) delete project.services[name];
+        // the named services and what they depend on, as compose prints them
+        const keep = new Set(withDependencies(project.services, services));
+        for (const name of Object.keys(project.services)) if (!keep.has(name)) delete project.services[name];
       }
       if (o.quiet) return;
       const lines = (list: string[]) => list.map((x) => x + '\n').join('');
@@ -39,8 +43,7 @@ export function register(compose: Command, cli: Cli): void {
       else if (o.volumes) text = lines(Object.keys(project.volumes).sort());
       else if (o.networks) text = lines(Object.keys(project.networks).sort());
       else if (o.profiles) {
-        const all = [...Object.values(project.services), ...Object.values(project.disabled_services)];
-        text = lines([...new Set(all.flatMap((s) => s.profiles ?? []))].sort());
+        text = lines([...new Set(Object.values(project.services).flatMap((s) => s.profiles ?? []))].sort());
       } else if (o.images) {
         text = lines(Object.keys(project.services).sort().map((n) => project.services[n].image ?? `${project.name}-${n}`));
       } else {

@@ -1,7 +1,7 @@
 // berth compose: the command group, compose v2's global flags, and withProject, which the
 // subcommands use to load the project those flags describe.
 import { Command, Option } from 'commander';
-import { Cli, collect } from '../../cli';
+import { Cli, collect, PROG, StatusError } from '../../cli';
 import { loadProject, LoadOptions } from '../../../compose/load';
 import type { Project } from '../../../compose/model';
 import * as config from './config';
@@ -56,8 +56,8 @@ export function composeGlobals(cmd: Command): ComposeGlobalOptions {
   };
 }
 
-/** What a subcommand may add to the loading: the services it names (their profiles become active), no interpolation. */
-export type ProjectRequest = Pick<LoadOptions, 'services' | 'interpolate'>;
+/** What a subcommand may add to the loading: the services it names (their profiles become active), no interpolation, profiles of its own. */
+export type ProjectRequest = Pick<LoadOptions, 'services' | 'interpolate' | 'profiles'>;
 
 /** The project the compose flags (and the environment) describe; warnings go to stderr as compose prints them. */
 export async function withProject(cmd: Command, cli: Cli, req: ProjectRequest = {}): Promise<Project> {
@@ -86,7 +86,10 @@ export function register(program: Command, cli: Cli): Command {
     .option('--parallel <int>', 'Control max parallelism, -1 for unlimited', '-1')
     .addOption(new Option('--progress <string>', 'Set type of progress output').choices(['auto', 'tty', 'plain', 'quiet']).default('auto'))
     .addOption(new Option('--ansi <string>', 'Control when to print ANSI control characters').choices(['never', 'always', 'auto']).default('auto'));
-  compose.action(() => { compose.outputHelp(); });
+  compose.argument('[command]').action((command: string | undefined) => {
+    if (command !== undefined) throw new StatusError(1, `${PROG}: unknown command: ${PROG} compose ${command}\n\nRun '${PROG} compose --help' for more information`);
+    compose.outputHelp();
+  });
 
   // one line per subcommand file
   config.register(compose, cli);

@@ -31,6 +31,21 @@ function createFlags(c: Command): Command {
     .option('--quiet-pull', 'Pull without printing progress information');
 }
 
+/** Holds what is written until open(), then passes everything through. */
+class GatedSink {
+  private held: string[] | undefined = [];
+  constructor(private readonly out: NodeJS.WritableStream) {}
+  write(s: string): void {
+    if (this.held) this.held.push(s);
+    else this.out.write(s);
+  }
+  open(): void {
+    const held = this.held ?? [];
+    this.held = undefined;
+    if (held.length) this.out.write(held.join(''));
+  }
+}
+
 function pullFlag(v: string | undefined): PullFlag {
   if (v === undefined || v === 'policy') return undefined;
   if (!['always', 'missing', 'never', 'build'].includes(v)) throw new StatusError(1, `invalid --pull option "${v}"`);
@@ -86,7 +101,9 @@ export function registerUp(compose: Command, cli: Cli): void {
       const onSigint = () => { count++; if (count > 1) process.exit(130); interrupt?.(count); };
       const code = await withEngine(cmd, cli, async (s) => {
         const detach = o.detach || o.wait;
-        const printer = detach ? undefined : new LogPrefixer({ out: cli.out, color: o.color !== false && useColor(process.stdout), prefix: o.logPrefix !== false });
+        // the containers' first lines wait until the start phase's progress is drawn
+        const gate = new GatedSink(cli.out);
+        const printer = detach ? undefined : new LogPrefixer({ out: gate, color: o.color !== false && useColor(process.stdout), prefix: o.logPrefix !== false });
         if (!detach) process.on('SIGINT', onSigint);
         try {
           let attach = o.attach;
@@ -97,8 +114,8 @@ export function registerUp(compose: Command, cli: Cli): void {
             noStart: o.start === false, attach,
           }, {
             printer,
-            println: (line) => cli.println(line),
-            startPhaseDone: () => s.progress.stop(),
+            println: (line) => gate.write(line + '\n'),
+            startPhaseDone: () => { s.progress.stop(); gate.open(); },
             onInterrupt: (h) => { interrupt = h; },
           });
         } finally {
