@@ -24,14 +24,17 @@ export function registerStart(parent: Command, cli: Cli): void {
     });
 }
 
-async function startAttached(cli: Cli, name: string, interactive: boolean, detachKeys?: string): Promise<number> {
+/** `start -a [-i]`: attach, start, stream until the container exits; its exit code (berth compose run too). */
+export async function startAttached(cli: Cli, name: string, interactive: boolean, detachKeys?: string): Promise<number> {
   const c = await cli.client.containerInspect(name);
   const id = c.Id;
   const tty = !!c.Config.Tty;
   const stdin = interactive && !!c.Config.OpenStdin;
   const conn = await cli.client.containerAttach(id, { stream: true, stdin, stdout: true, stderr: true, detachKeys });
   const session = startStreaming(cli, conn, { id, tty, stdin, detachKeys, sigProxy: true, holdStdinOpen: tty });
-  const wait = await cli.client.containerWait(id, 'next-exit');
+  // as docker's start: an auto-removed container is waited on until it is gone
+  const autoRemove = !!c.HostConfig?.AutoRemove;
+  const wait = await cli.client.containerWait(id, autoRemove ? 'removed' : 'next-exit');
   session.enterRaw();
   try {
     await cli.client.containerStart(id, { detachKeys });

@@ -5,6 +5,22 @@ import { Cli, collect, PROG, StatusError } from '../../cli';
 import { loadProject, LoadOptions } from '../../../compose/load';
 import type { Project } from '../../../compose/model';
 import * as config from './config';
+import * as ps from './ps';
+import * as logs from './logs';
+import * as exec from './exec';
+import * as top from './top';
+import * as port from './port';
+import * as images from './images';
+import * as events from './events';
+import * as ls from './ls';
+import * as version from './version';
+import * as up from './up';
+import * as down from './down';
+import * as lifecycle from './lifecycle';
+import * as build from './build';
+import * as pull from './pull';
+import * as push from './push';
+import * as run from './run';
 
 /** The flags of `berth compose` itself (before the subcommand). */
 export interface ComposeGlobalOptions {
@@ -61,6 +77,7 @@ export function register(program: Command, cli: Cli): Command {
   const compose = program.command('compose')
     .description('Define and run multi-container applications with Docker')
     .usage('[OPTIONS] COMMAND')
+    .enablePositionalOptions() // exec and run pass the options after the service to the command
     .option('-f, --file <stringArray>', 'Compose configuration files', collect)
     .option('-p, --project-name <string>', 'Project name')
     .option('--project-directory <string>', 'Specify an alternate working directory\n(default: the path of the, first specified, Compose file)')
@@ -76,5 +93,28 @@ export function register(program: Command, cli: Cli): Command {
 
   // one line per subcommand file
   config.register(compose, cli);
+  ps.register(compose, cli);
+  logs.register(compose, cli);
+  exec.register(compose, cli);
+  top.register(compose, cli);
+  port.register(compose, cli);
+  images.register(compose, cli);
+  events.register(compose, cli);
+  ls.register(compose, cli);
+  version.register(compose, cli);
+  up.registerUp(compose, cli);
+  up.registerCreate(compose, cli);
+  down.register(compose, cli);
+  lifecycle.registerStart(compose, cli);
+  lifecycle.registerStop(compose, cli);
+  lifecycle.registerRestart(compose, cli);
+  lifecycle.registerKill(compose, cli);
+  lifecycle.registerRm(compose, cli);
+  lifecycle.registerPause(compose, cli);
+  lifecycle.registerUnpause(compose, cli);
+  build.register(compose, cli);
+  pull.register(compose, cli);
+  push.register(compose, cli);
+  run.register(compose, cli);
   return compose;
 }
