@@ -51,9 +51,11 @@ export function registerRestart(compose: Command, cli: Cli): void {
   servicesCommand(compose, 'restart', 'Restart service containers')
     .option('--no-deps', 'Don\'t restart dependent services')
     .option('-t, --timeout <int>', 'Specify a shutdown timeout in seconds', parseIntFlag('--timeout'))
-    .action(async (services: string[], o: { timeout?: number }, cmd: Command) => {
+    .action(async (services: string[], o: { timeout?: number; deps?: boolean }, cmd: Command) => {
       const project = await withProject(cmd, cli, { services });
-      await withEngine(cmd, cli, (s) => restartServices(s.ctx, project, named(project, services), o.timeout));
+      // the services named and (unless --no-deps) what they depend on, in dependency order
+      const selected = services.length ? selectServices(project, services, o.deps === false) : [];
+      await withEngine(cmd, cli, (s) => restartServices(s.ctx, project, selected, o.timeout));
     });
 }
 
