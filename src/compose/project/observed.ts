@@ -1,11 +1,13 @@
-// What the engine finds on berthd: a project's containers by their labels.
+// What the engine finds on berthd: a project's containers by their labels (the queries are
+// compose-cmds' src/compose/query, shared by every compose command).
 import type { Client } from '../../client/client';
 import type { ContainerSummary } from '../../client/types';
-import { LABEL } from '../model';
-import { projectFilter } from './labels';
+import { canonicalName, containerNumber, projectContainers as queryContainers, serviceOf } from '../query/containers';
+
+export { serviceOf, containerNumber as numberOf };
 
 export interface ListOptions {
-  /** the stopped ones too */
+  /** the stopped ones too (default: yes) */
   all?: boolean;
   /** only these services */
   services?: string[];
@@ -13,26 +15,17 @@ export interface ListOptions {
   oneoff?: boolean;
 }
 
+/** The project's containers, by service then number. */
 export async function projectContainers(client: Client, project: string, o: ListOptions = {}): Promise<ContainerSummary[]> {
-  const extra = o.oneoff ? [] : [`${LABEL.oneoff}=False`];
-  const list = await client.containerList({ all: o.all ?? true, filters: projectFilter(project, extra) });
-  const wanted = o.services?.length ? new Set(o.services) : undefined;
-  return list.filter((c) => !wanted || wanted.has(serviceOf(c))).sort((a, b) => serviceOf(a).localeCompare(serviceOf(b)) || numberOf(a) - numberOf(b));
+  const list = await queryContainers(client, project, { all: o.all ?? true, services: o.services, oneOff: o.oneoff ? 'include' : 'exclude' });
+  return list.sort((a, b) => serviceOf(a).localeCompare(serviceOf(b)) || containerNumber(a) - containerNumber(b));
 }
 
-export function serviceOf(c: ContainerSummary): string {
-  return c.Labels?.[LABEL.service] ?? '';
+export function nameOf(c: ContainerSummary): string {
+  return canonicalName(c);
 }
 
-export function numberOf(c: ContainerSummary): number {
-  return parseInt(c.Labels?.[LABEL.number] ?? '0', 10) || 0;
-}
-
-export function nameOf(c: { Names?: string[]; Name?: string }): string {
-  return (c.Names?.[0] ?? c.Name ?? '').replace(/^\//, '');
-}
-
-/** compose v2's log prefix: the name without the `project-` in front. */
+/** compose v2's log prefix for a container named `name`: without the `project-` in front. */
 export function nameWithoutProject(project: string, name: string): string {
   return name.startsWith(`${project}-`) ? name.slice(project.length + 1) : name;
 }

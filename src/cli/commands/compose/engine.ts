@@ -53,10 +53,3 @@ export function parseScale(list: string[] | undefined): Record<string, number> {
   }
   return out;
 }
-
-export function intFlag(flag: string) {
-  return (v: string): number => {
-    if (!/^-?\d+$/.test(v)) throw new StatusError(1, `invalid argument "${v}" for "${flag}" flag: strconv.ParseInt: parsing "${v}": invalid syntax`);
-    return parseInt(v, 10);
-  };
-}

@@ -1,7 +1,7 @@
 // berth compose start, stop, restart, kill, rm, pause, unpause: the project's existing
 // containers, all services or those named, with compose v2's flags and progress.
 import { Command } from 'commander';
-import { Cli } from '../../cli';
+import { Cli, parseIntFlag } from '../../cli';
 import { confirm } from '../prompt';
 import { killServices, pauseServices, removableContainers, removeContainers, restartServices, stopServices, unpauseServices } from '../../../compose/project/lifecycle';
 import { startServices } from '../../../compose/project/start';
@@ -10,7 +10,7 @@ import { ComposeError } from '../../../compose/project/errors';
 import { nameOf, projectContainers } from '../../../compose/project/observed';
 import type { Project } from '../../../compose/model';
 import { withProject } from './index';
-import { intFlag, withEngine } from './engine';
+import { withEngine } from './engine';
 
 function servicesCommand(compose: Command, name: string, description: string): Command {
   return compose.command(name).description(description).usage('[OPTIONS] [SERVICE...]').argument('[services...]');
@@ -40,7 +40,7 @@ export function registerStart(compose: Command, cli: Cli): void {
 
 export function registerStop(compose: Command, cli: Cli): void {
   servicesCommand(compose, 'stop', 'Stop services')
-    .option('-t, --timeout <int>', 'Specify a shutdown timeout in seconds', intFlag('--timeout'))
+    .option('-t, --timeout <int>', 'Specify a shutdown timeout in seconds', parseIntFlag('--timeout'))
     .action(async (services: string[], o: { timeout?: number }, cmd: Command) => {
       const project = await withProject(cmd, cli, { services });
       await withEngine(cmd, cli, (s) => stopServices(s.ctx, project, named(project, services), o.timeout));
@@ -50,10 +50,12 @@ export function registerStop(compose: Command, cli: Cli): void {
 export function registerRestart(compose: Command, cli: Cli): void {
   servicesCommand(compose, 'restart', 'Restart service containers')
     .option('--no-deps', 'Don\'t restart dependent services')
-    .option('-t, --timeout <int>', 'Specify a shutdown timeout in seconds', intFlag('--timeout'))
-    .action(async (services: string[], o: { timeout?: number }, cmd: Command) => {
+    .option('-t, --timeout <int>', 'Specify a shutdown timeout in seconds', parseIntFlag('--timeout'))
+    .action(async (services: string[], o: { timeout?: number; deps?: boolean }, cmd: Command) => {
       const project = await withProject(cmd, cli, { services });
-      await withEngine(cmd, cli, (s) => restartServices(s.ctx, project, named(project, services), o.timeout));
+      // the services named and (unless --no-deps) what they depend on, in dependency order
+      const selected = services.length ? selectServices(project, services, o.deps === false) : [];
+      await withEngine(cmd, cli, (s) => restartServices(s.ctx, project, selected, o.timeout));
     });
 }
 

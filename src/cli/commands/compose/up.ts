@@ -1,12 +1,12 @@
 // berth compose up / create: compose v2's flags; progress on stderr; an attached up prints the
 // containers' output behind `name  | ` until they exit, and stops the project on Ctrl-C.
 import { Command, Option } from 'commander';
-import { Cli, collect, StatusError } from '../../cli';
+import { Cli, collect, parseIntFlag, StatusError } from '../../cli';
 import { createProject, upProject, type CreateOptions } from '../../../compose/project/up';
 import type { PullFlag } from '../../../compose/project/images';
 import { LogPrefixer, useColor } from '../../../compose/progress/logprefix';
 import { withProject } from './index';
-import { intFlag, parseScale, withEngine } from './engine';
+import { parseScale, withEngine } from './engine';
 
 interface CreateFlags {
   build?: boolean; noBuild?: boolean; pull?: string; forceRecreate?: boolean; noRecreate?: boolean; removeOrphans?: boolean;
@@ -83,10 +83,10 @@ export function registerUp(compose: Command, cli: Cli): void {
     .option('--always-recreate-deps', 'Recreate dependent containers. Incompatible with --no-recreate.')
     .option('-V, --renew-anon-volumes', 'Recreate anonymous volumes instead of retrieving data from the previous containers')
     .option('--wait', 'Wait for services to be running|healthy. Implies detached mode.')
-    .option('--wait-timeout <int>', 'Maximum duration in seconds to wait for the project to be running|healthy', intFlag('--wait-timeout'))
+    .option('--wait-timeout <int>', 'Maximum duration in seconds to wait for the project to be running|healthy', parseIntFlag('--wait-timeout'))
     .option('--abort-on-container-exit', 'Stops all containers if any container was stopped. Incompatible with -d')
     .option('--exit-code-from <string>', 'Return the exit code of the selected service container. Implies --abort-on-container-exit')
-    .option('-t, --timeout <int>', 'Use this timeout in seconds for container shutdown when attached or when containers are already running', intFlag('--timeout'))
+    .option('-t, --timeout <int>', 'Use this timeout in seconds for container shutdown when attached or when containers are already running', parseIntFlag('--timeout'))
     .option('--no-start', 'Don\'t start the services after creating them')
     .option('--no-color', 'Produce monochrome output')
     .option('--no-log-prefix', 'Don\'t print prefix in logs')
