@@ -9,8 +9,11 @@ import * as dgram from 'node:dgram';
 import * as dnsPacket from 'dns-packet';
 import { log } from '../../lib/log';
 
-/** IPv4 addresses for a name on this network, or undefined if the network does not know it. */
-export type NameLookup = (name: string) => string[] | undefined;
+/**
+ * IPv4 addresses for a name asked by `client` (an address on this network: a container's
+ * endpoint links are its own names), or undefined if the network does not know it.
+ */
+export type NameLookup = (name: string, client: string) => string[] | undefined;
 
 /** Where to forward a query from this client address (its container's --dns, else the host's). */
 export type Upstreams = (client: string) => string[];
@@ -44,7 +47,7 @@ export class NetworkDnsServer {
     const question = q.questions?.[0];
     if (!question) return;
     const name = question.name.replace(/\.$/, '').toLowerCase();
-    const ips = this.lookup(name);
+    const ips = this.lookup(name, rinfo.address);
     if (ips) {
       const answers = question.type === 'A' ? ips.map((ip) => ({ type: 'A' as const, name: question.name, ttl: 600, class: 'IN' as const, data: ip })) : [];
       const reply = dnsPacket.encode({
