@@ -25,6 +25,7 @@ import * as registry from './commands/registry';
 import * as df from './commands/df';
 import * as network from './commands/network';
 import * as registryServer from './commands/registryserver';
+import * as compose from './commands/compose';
 
 /** Rewrite `--flag=true|false` for boolean flags, which commander does not accept. */
 export function preprocessArgs(argv: string[]): string[] {
@@ -166,6 +167,7 @@ export function buildProgram(cli: Cli): Command {
   events.register(system, cli);
 
   registryServer.register(program, cli);
+  compose.register(program, cli);
 
   for (const group of [container, image, system]) {
     group.action(() => { group.outputHelp(); });

@@ -12,6 +12,7 @@ import type {
   ContainerCreateBody, ContainerInspect, ContainerPruneReport, ContainerSummary, CreateResponse, EventMessage,
   Filters, HistoryItem, ImageDeleteItem, ImageInspect, ImagePruneReport, ImageSummary, JsonMessage, StatsJSON,
   SystemInfo, TopResult, VersionInfo, WaitResult,
+  VolumeSummary,
 } from './types';
 
 export const MAX_API_VERSION = '1.44';
@@ -294,6 +295,29 @@ export class Client {
 
   async networkDisconnect(id: string, container: string, force = false): Promise<void> {
     await this.noContent('POST', `/networks/${encodeURIComponent(id)}/disconnect`, { body: { Container: container, Force: force } });
+  }
+
+  networkInspect(id: string): Promise<NetworkSummary & { IPAM?: { Driver?: string; Config?: Array<Record<string, string>> | null }; Options?: Record<string, string> | null; Attachable?: boolean }> {
+    return this.json('GET', `/networks/${encodeURIComponent(id)}`);
+  }
+
+  // ---------------------------------------------------------------- volumes
+
+  volumeCreate(body: { Name?: string; Driver?: string; DriverOpts?: Record<string, string>; Labels?: Record<string, string> }): Promise<VolumeSummary> {
+    return this.json('POST', '/volumes/create', { body });
+  }
+
+  volumeInspect(name: string): Promise<VolumeSummary> {
+    return this.json('GET', `/volumes/${encodeURIComponent(name)}`);
+  }
+
+  async volumeList(filters?: Filters): Promise<VolumeSummary[]> {
+    const r = await this.json<{ Volumes: VolumeSummary[] | null }>('GET', '/volumes', { query: { filters: encodeFilters(filters) } });
+    return r.Volumes ?? [];
+  }
+
+  async volumeRemove(name: string, force = false): Promise<void> {
+    await this.noContent('DELETE', `/volumes/${encodeURIComponent(name)}`, { query: { force: force ? '1' : undefined } });
   }
 
   /** Close every connection (pending waits, follows, pooled sockets). */

@@ -291,3 +291,14 @@ export interface NetworkSummary {
   EnableIPv6: boolean;
   Labels: Record<string, string> | null;
 }
+
+/** An item of `GET /volumes` (and the body of a volume inspect). */
+export interface VolumeSummary {
+  Name: string;
+  Driver: string;
+  Mountpoint: string;
+  Labels: Record<string, string> | null;
+  Options: Record<string, string> | null;
+  Scope: string;
+  CreatedAt?: string;
+}

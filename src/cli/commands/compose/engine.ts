@@ -1,0 +1,62 @@
+// What the compose commands of the engine side share: the engine's context (client, progress on
+// stderr, warnings) and its image tools (build contexts as `docker build` packs them, credentials).
+import type { Command } from 'commander';
+import { Cli, StatusError } from '../../cli';
+import { packContext } from '../../buildcontext';
+import { parseNormalizedNamed } from '../../../lib/reference';
+import type { EngineContext } from '../../../compose/project/context';
+import type { ImageTools } from '../../../compose/project/images';
+import { createProgress, type Progress, type ProgressMode } from '../../../compose/progress/progress';
+import { registryAuthFor } from '../registry';
+import { composeGlobals, type ComposeGlobalOptions } from './index';
+
+export interface EngineSession {
+  ctx: EngineContext;
+  tools: ImageTools;
+  globals: ComposeGlobalOptions;
+  /** --parallel as the engine takes it (0: no bound) */
+  parallel: number;
+  progress: Progress;
+}
+
+export function engineSession(cmd: Command, cli: Cli, o: { quiet?: boolean; title?: string } = {}): EngineSession {
+  const globals = composeGlobals(cmd);
+  const mode: ProgressMode = o.quiet ? 'quiet' : globals.progress;
+  const err = cli.err as NodeJS.WriteStream;
+  const progress = createProgress(err, globals.ansi === 'never' && mode === 'auto' ? 'plain' : mode, o.title);
+  const ctx: EngineContext = { client: cli.client, progress, warn: (m) => progress.message(m) };
+  const tools: ImageTools = {
+    packContext,
+    registryAuth: (image) => registryAuthFor(cli, parseNormalizedNamed(image)),
+    buildOutput: o.quiet ? undefined : { write: (s: string) => { for (const line of s.replace(/\n$/, '').split('\n')) progress.message(line); } },
+  };
+  return { ctx, tools, globals, parallel: globals.parallel > 0 ? globals.parallel : 0, progress };
+}
+
+/** Runs `fn` with the session's progress stopped after it, whatever happens. */
+export async function withEngine<T>(cmd: Command, cli: Cli, fn: (s: EngineSession) => Promise<T>, o: { quiet?: boolean; title?: string } = {}): Promise<T> {
+  const s = engineSession(cmd, cli, o);
+  try {
+    return await fn(s);
+  } finally {
+    s.progress.stop();
+  }
+}
+
+/** `--scale web=3` flags as a map. */
+export function parseScale(list: string[] | undefined): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const item of list ?? []) {
+    const m = /^([^=]+)=(\d+)$/.exec(item);
+    if (!m) throw new StatusError(1, `invalid --scale option "${item}": expected SERVICE=NUMBER`);
+    out[m[1]] = parseInt(m[2], 10);
+  }
+  return out;
+}
+
+export function intFlag(flag: string) {
+  return (v: string): number => {
+    if (!/^-?\d+$/.test(v)) throw new StatusError(1, `invalid argument "${v}" for "${flag}" flag: strconv.ParseInt: parsing "${v}": invalid syntax`);
+    return parseInt(v, 10);
+  };
+}
