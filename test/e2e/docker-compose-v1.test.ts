@@ -105,15 +105,17 @@ test('up -d: builds web, creates the network and the volume, waits for db to be 
   assert.match(up.stdout + up.stderr, /Successfully tagged appv2_web:latest/);
   assert.match(up.stderr, /Creating network "appv2_default" with the default driver/);
   assert.match(up.stderr, /Creating volume "appv2_dbdata" with default driver/);
-  assert.equal(await curlWeb(app), 'hello from web\n');
-  // web was started only once db's health check had passed.
+  // web was started only once db's health check could pass: after db made /data/ready (the
+  // health log keeps the last 5 probes only, so the file's time is the witness).
   const [db] = await containersOf(app, 'db');
   const [web] = await containersOf(app, 'web');
   const dbState = (await inspectOf(d, db)).State;
   assert.equal(dbState.Health.Status, 'healthy');
-  const firstPass = dbState.Health.Log.find((l: { ExitCode: number }) => l.ExitCode === 0);
-  assert.ok(firstPass, JSON.stringify(dbState.Health));
-  assert.ok(Date.parse((await inspectOf(d, web)).State.StartedAt) >= Date.parse(firstPass.End), 'web started before db was healthy');
+  const readyAt = Number((await composeOk(app, ['exec', '-T', 'db', 'stat', '-c', '%Y', '/data/ready'])).stdout.trim());
+  const webStarted = (await inspectOf(d, web)).State.StartedAt;
+  assert.ok(Date.parse(webStarted) / 1000 >= readyAt, `web started at ${webStarted}, before db was ready (${readyAt})`);
+  assert.ok(Date.parse(webStarted) >= Date.parse(dbState.StartedAt) + 2000, `web started at ${webStarted}, db at ${dbState.StartedAt}: db sleeps 2 s before it is ready`);
+  assert.equal(await curlWeb(app), 'hello from web\n');
   const ps = (await composeOk(app, ['ps'])).stdout;
   assert.match(ps, /appv2_db_1 .* Up \(healthy\)/);
   assert.match(ps, /appv2_web_1 .* Up .*0\.0\.0\.0:\d+->8080\/tcp/);
