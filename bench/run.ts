@@ -13,6 +13,7 @@ import { benchBuild } from './build';
 import { networkBench } from './network';
 import { seccompStartCost } from './seccomp';
 import { registryBench } from './registry';
+import { scaleBench } from './scale';
 import { composeBench } from './compose';
 
 const run = promisify(execFile);
@@ -199,6 +200,8 @@ async function main(): Promise<void> {
     const load = process.env.BENCH_LOAD === '0' ? 'skipped (BENCH_LOAD=0)' : await loadBench();
     const build = process.env.BENCH_NO_BUILD === '1' ? 'skipped (BENCH_NO_BUILD=1)' : await benchBuild(d);
     const seccomp = seccompStartCost(d);
+    // BENCH_SCALE=0 skips the scale runs (minutes: 500 running containers, 200-run bursts)
+    const scale = process.env.BENCH_SCALE === '0' ? 'skipped (BENCH_SCALE=0)' : await scaleBench();
     const result = {
       machine: { cpus: (await import('node:os')).cpus().length, kernel: (await import('node:os')).release() },
       docker_run_rm_network_none_true: summary(none),
@@ -215,6 +218,7 @@ async function main(): Promise<void> {
       network: net,
       seccomp_start_cost: seccomp,
       registry: await registryBench(),
+      scale,
       // BENCH_COMPOSE=0 skips it (it loads the debian test images and starts a dockerd)
       compose: process.env.BENCH_COMPOSE === '0' ? 'skipped (BENCH_COMPOSE=0)' : await composeBench(d),
       budgets: { run_p50_ms: 120, bridge_p50_ms: 150, idle_rss_mb: 80, per_container_mb: 3 },

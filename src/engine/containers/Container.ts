@@ -109,7 +109,7 @@ export interface ContainerRecord {
   /** Set with the 'removing' state by `rm -v` and AutoRemove: the anonymous volumes go with it. */
   RemoveVolumes?: boolean;
   /** The networks asked for beyond NetworkMode's defaults, by network name (Docker's EndpointsConfig: Aliases, IPAMConfig, MacAddress). */
-  NetworkEndpoints?: Record<string, { IPAMConfig?: { IPv4Address?: string } | null; Aliases?: string[] | null; MacAddress?: string; Links?: string[] | null }>;
+  NetworkEndpoints?: Record<string, { IPAMConfig?: { IPv4Address?: string; IPv6Address?: string } | null; Aliases?: string[] | null; MacAddress?: string; Links?: string[] | null }>;
   /**
    * Set when a disconnect left the container on no network (NetworkMode became 'none'): unlike
    * a container made with `--network none`, it may be connected again (docker-compose 1.29
