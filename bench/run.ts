@@ -14,6 +14,7 @@ import { networkBench } from './network';
 import { seccompStartCost } from './seccomp';
 import { registryBench } from './registry';
 import { scaleBench } from './scale';
+import { composeBench } from './compose';
 
 const run = promisify(execFile);
 const RUNS = Number(process.env.BENCH_RUNS ?? 30);
@@ -218,6 +219,8 @@ async function main(): Promise<void> {
       seccomp_start_cost: seccomp,
       registry: await registryBench(),
       scale,
+      // BENCH_COMPOSE=0 skips it (it loads the debian test images and starts a dockerd)
+      compose: process.env.BENCH_COMPOSE === '0' ? 'skipped (BENCH_COMPOSE=0)' : await composeBench(d),
       budgets: { run_p50_ms: 120, bridge_p50_ms: 150, idle_rss_mb: 80, per_container_mb: 3 },
     };
     process.stdout.write(JSON.stringify(result, null, 2) + '\n');

@@ -68,7 +68,7 @@ export function registerNetworkRoutes(r: Router, svc: NetworkService): void {
     const body = await readJson<{ Container?: string; EndpointConfig?: EndpointRequest & Record<string, unknown> }>(ctx.req, { allowEmpty: false });
     if (!body?.Container) throw new InvalidParameterError('no container specified');
     const e = body.EndpointConfig ?? {};
-    for (const k of ['Links', 'DriverOpts', 'DNSNames', 'GwPriority', 'IPv6Gateway', 'GlobalIPv6Address']) {
+    for (const k of ['DriverOpts', 'DNSNames', 'GwPriority', 'IPv6Gateway', 'GlobalIPv6Address']) {
       const v = (e as Record<string, unknown>)[k];
       if (v !== undefined && v !== null && v !== '' && v !== 0 && !(Array.isArray(v) && v.length === 0) && !(typeof v === 'object' && Object.keys(v as object).length === 0)) {
         throw new InvalidParameterError(`berth does not support EndpointConfig.${k} yet (got ${JSON.stringify(v)})`);
@@ -76,7 +76,7 @@ export function registerNetworkRoutes(r: Router, svc: NetworkService): void {
     }
     const ipam = (e.IPAMConfig ?? {}) as Record<string, unknown>;
     for (const k of Object.keys(ipam)) if (k !== 'IPv4Address' && k !== 'IPv6Address' && ipam[k]) throw new InvalidParameterError(`berth does not support EndpointConfig.IPAMConfig.${k} yet`);
-    await svc.connect(ctx.params.id, body.Container, { IPAMConfig: e.IPAMConfig ? ipamAddresses(e.IPAMConfig) : null, Aliases: e.Aliases ?? null, MacAddress: e.MacAddress || undefined });
+    await svc.connect(ctx.params.id, body.Container, { IPAMConfig: e.IPAMConfig ? ipamAddresses(e.IPAMConfig) : null, Aliases: e.Aliases ?? null, MacAddress: e.MacAddress || undefined, Links: e.Links?.length ? e.Links : null });
     ctx.res.writeHead(200).end();
   });
 

@@ -19,7 +19,7 @@ function endpoint(c: ContainerRecord, name: string, live?: Live): Record<string,
   const e = live?.ep;
   const user = !['bridge', 'host', 'none'].includes(name);
   return {
-    IPAMConfig: req?.IPAMConfig ?? null, Links: null, Aliases: req?.Aliases?.length ? req.Aliases : null,
+    IPAMConfig: req?.IPAMConfig ?? null, Links: req?.Links?.length ? req.Links : null, Aliases: req?.Aliases?.length ? req.Aliases : null,
     MacAddress: e?.MacAddress ?? '', NetworkID: live?.networkId ?? '', EndpointID: e?.EndpointId ?? '', Gateway: e?.Gateway ?? '',
     IPAddress: e?.IPAddress ?? '', IPPrefixLen: e?.IPPrefixLen ?? 0, IPv6Gateway: e?.IPv6Gateway ?? '', GlobalIPv6Address: e?.GlobalIPv6Address ?? '', GlobalIPv6PrefixLen: e?.GlobalIPv6PrefixLen ?? 0,
     DriverOpts: null,

@@ -110,6 +110,12 @@ export interface ContainerRecord {
   RemoveVolumes?: boolean;
   /** The networks asked for beyond NetworkMode's defaults, by network name (Docker's EndpointsConfig: Aliases, IPAMConfig, MacAddress). */
   NetworkEndpoints?: Record<string, { IPAMConfig?: { IPv4Address?: string; IPv6Address?: string } | null; Aliases?: string[] | null; MacAddress?: string; Links?: string[] | null }>;
+  /**
+   * Set when a disconnect left the container on no network (NetworkMode became 'none'): unlike
+   * a container made with `--network none`, it may be connected again (docker-compose 1.29
+   * creates, disconnects, then connects with its aliases).
+   */
+  DisconnectedNetworkMode?: string;
 }
 
 export const ZERO_TIME = '0001-01-01T00:00:00Z';

@@ -36,6 +36,7 @@ export async function createContainer(ctx: Pick<ContainerContext, 'config' | 'im
   };
   validateCapabilities(c);
   validateDevices(c);
+  dropUserNetworkLinks(c);
   const endpoints = endpointsConfigOf(req.NetworkingConfig);
   if (Object.keys(endpoints).length) c.NetworkEndpoints = endpoints;
   validateNamespaces(c, ctx.networks);
@@ -79,9 +80,21 @@ function endpointsConfigOf(nc: unknown): NonNullable<ContainerRecord['NetworkEnd
       ...(e.IPAMConfig?.IPv4Address || e.IPAMConfig?.IPv6Address ? { IPAMConfig: ipamAddresses(e.IPAMConfig) } : {}),
       ...(e.Aliases?.length ? { Aliases: e.Aliases } : {}),
       ...(e.MacAddress ? { MacAddress: e.MacAddress } : {}),
+      ...(e.Links?.length ? { Links: e.Links } : {}),
     };
   }
   return out;
+}
+
+/**
+ * Legacy links belong to the default bridge: on a user-defined network dockerd drops them
+ * (inspect shows null, no /etc/hosts entries, the targets are not even looked up); the
+ * network's DNS is what names other containers there. docker-compose 1.29's `run` sends them.
+ */
+function dropUserNetworkLinks(c: ContainerRecord): void {
+  const mode = c.HostConfig.NetworkMode;
+  if (['default', 'bridge', 'host', 'none'].includes(mode) || mode.startsWith('container:')) return;
+  c.HostConfig.Links = null;
 }
 
 export function validateNamespaces(c: ContainerRecord, networks?: ContainerNetworks): void {

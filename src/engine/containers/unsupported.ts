@@ -94,7 +94,6 @@ export const UNSUPPORTED_CREATE_FIELDS: UnsupportedField[] = [
   { path: 'NetworkDisabled', unapplied: unlessBlank, example: true, comesWith: 'networks' },
   // IPv4Address (--ip) and IPv6Address (--ip6) are applied; link-local addresses are not.
   { path: 'NetworkingConfig.EndpointsConfig.*.IPAMConfig', unapplied: ipamOtherThanAddresses, cli: [['--link-local-ip', '169.254.1.1']], example: { LinkLocalIPs: ['169.254.1.1'] }, comesWith: 'networks' },
-  { path: 'NetworkingConfig.EndpointsConfig.*.Links', unapplied: unlessBlank, example: ['other:alias'], comesWith: 'networks' },
   { path: 'NetworkingConfig.EndpointsConfig.*.DriverOpts', unapplied: unlessBlank, example: { 'com.docker.network.endpoint.sysctls': 'x' }, comesWith: 'networks' },
   { path: 'NetworkingConfig.EndpointsConfig.*.DNSNames', unapplied: unlessBlank, example: ['a1'], comesWith: 'networks' },
   { path: 'NetworkingConfig.EndpointsConfig.*.GwPriority', unapplied: unlessBlank, example: 10, comesWith: 'networks' },

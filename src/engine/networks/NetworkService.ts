@@ -409,7 +409,7 @@ export class NetworkService implements ContainerNetworks {
 
   private async startDns(n: NetworkRecord): Promise<void> {
     if (this.dns.has(n.Id)) return;
-    const server = new NetworkDnsServer(v4Pools(n)[0].Gateway, (name) => this.lookupName(n.Id, name), (client) => this.upstreamsFor(n.Id, client));
+    const server = new NetworkDnsServer(v4Pools(n)[0].Gateway, (name, client) => this.lookupName(n.Id, name, client), (client) => this.upstreamsFor(n.Id, client));
     try {
       await server.listen();
       this.dns.set(n.Id, server);
@@ -426,17 +426,33 @@ export class NetworkService implements ContainerNetworks {
     return dns.length ? dns : hostResolvers();
   }
 
-  /** Containers on the network by name, alias or short id (Docker's embedded DNS names). */
-  private lookupName(networkId: string, name: string): { v4: string[]; v6: string[] } | undefined {
+  /**
+   * Containers on the network by name, alias or short id (Docker's embedded DNS names); an
+   * alias of the asking container's endpoint links (`target:alias`) stands for its target.
+   */
+  private lookupName(networkId: string, name: string, client: string): { v4: string[]; v6: string[] } | undefined {
     const v4: string[] = [];
     const v6: string[] = [];
-    for (const { containerId, name: cname, ep } of this.endpointsOn(networkId)) {
+    const on = this.endpointsOn(networkId);
+    const asker = on.find((e) => e.ep.IPAddress === client);
+    const link = asker && this.linksOf(asker.containerId, networkId).find((l) => l.alias.toLowerCase() === name);
+    if (link) name = link.target.toLowerCase();
+    for (const { containerId, name: cname, ep } of on) {
       const names = [cname, ...ep.Aliases, shortId(containerId)].map((s) => s.toLowerCase());
       if (!names.includes(name)) continue;
       v4.push(ep.IPAddress);
       if (ep.GlobalIPv6Address) v6.push(ep.GlobalIPv6Address);
     }
     return v4.length ? { v4, v6 } : undefined;
+  }
+
+  /** A container's endpoint links on a network, as Docker parses them (`name[:alias]`). */
+  private linksOf(containerId: string, networkId: string): { target: string; alias: string }[] {
+    let c: ContainerRecord;
+    try { c = this.containers!.get(containerId); } catch { return []; }
+    const n = this.networks.get(networkId);
+    const req = this.requestedNetworks(c).find(([k]) => k === n?.Name || k === networkId)?.[1];
+    return (req?.Links ?? []).map(parseEndpointLink);
   }
 
   // ---- endpoints
@@ -468,10 +484,11 @@ export class NetworkService implements ContainerNetworks {
         if (!v6Pools(n).some((p) => contains6(parseCidr6(p.Subnet), parseIp6(ip6)))) throw new InvalidParameterError(`no configured subnet contains IP address ${ip6}`);
       }
       if ((req.Aliases ?? []).length && n.Name === 'bridge') throw new InvalidParameterError('network-scoped alias is supported only for containers in user defined networks');
+      if ((req.Links ?? []).length && n.Name === 'bridge') throw new InvalidParameterError('endpoint links are supported only for containers in user defined networks: on the default bridge use HostConfig.Links');
+      for (const l of req.Links ?? []) parseEndpointLink(l);
       if (req.MacAddress && !/^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/.test(req.MacAddress)) throw new InvalidParameterError(`invalid MAC address: ${req.MacAddress}`);
     }
     for (const l of (c.HostConfig.Links ?? []) as unknown[]) {
-      if (primaryNetworkName(c.HostConfig.NetworkMode) !== 'bridge') throw new InvalidParameterError('conflicting options: links are supported on the default bridge network only');
       if (typeof l !== 'string' || !l.split(':')[0]) throw new InvalidParameterError(`invalid link: ${String(l)}`);
     }
   }
@@ -703,7 +720,8 @@ export class NetworkService implements ContainerNetworks {
       const c = this.containers!.get(containerRef);
       if (n.Name === 'host' || n.Name === 'none') throw new ForbiddenError(`container cannot be disconnected from host network or connected to host network`);
       const mode = c.HostConfig.NetworkMode;
-      if (mode === 'host' || mode === 'none' || mode.startsWith('container:')) throw new ForbiddenError(`container sharing network namespace with another container or host cannot be connected to any other network`);
+      const reconnect = mode === 'none' && !!c.DisconnectedNetworkMode;
+      if (!reconnect && (mode === 'host' || mode === 'none' || mode.startsWith('container:'))) throw new ForbiddenError(`container sharing network namespace with another container or host cannot be connected to any other network`);
       const eps = (c.NetworkEndpoints ?? {}) as Record<string, EndpointRequest>;
       if (this.requestedNetworks(c).some(([k]) => k === n.Name || k === n.Id)) throw new ForbiddenError(`endpoint with name ${c.Name.slice(1)} already exists in network ${n.Name}`);
       const probe = { ...c, NetworkEndpoints: { [n.Name]: req }, HostConfig: { ...c.HostConfig, NetworkMode: n.Name, Links: null } } as ContainerRecord;
@@ -725,6 +743,10 @@ export class NetworkService implements ContainerNetworks {
         }
       }
       c.NetworkEndpoints = { ...eps, [n.Name]: req };
+      if (reconnect) {
+        c.HostConfig.NetworkMode = n.Name;
+        delete c.DisconnectedNetworkMode;
+      }
       await this.containers!.save(c);
     });
   }
@@ -759,6 +781,7 @@ export class NetworkService implements ContainerNetworks {
       if (primaryNetworkName(c.HostConfig.NetworkMode) === n.Name || c.HostConfig.NetworkMode === n.Id) {
         const rest = Object.keys(eps);
         c.HostConfig.NetworkMode = rest[0] ?? 'none';
+        if (!rest.length) c.DisconnectedNetworkMode = n.Name;
       }
       await this.containers!.save(c);
     });
@@ -794,6 +817,15 @@ export class NetworkService implements ContainerNetworks {
     this.dns.clear();
     for (const l of this.live.values()) for (const h of l.held) h.close();
   }
+}
+
+/** `name[:alias]` (name may carry the leading slash of a container name); the alias defaults to the name. */
+function parseEndpointLink(link: unknown): { target: string; alias: string } {
+  if (typeof link !== 'string') throw new InvalidParameterError(`invalid link: ${String(link)}`);
+  const [target, alias, ...rest] = link.split(':');
+  const name = target.replace(/^\//, '');
+  if (!name || rest.length || alias === '') throw new InvalidParameterError(`invalid link: ${link}`);
+  return { target: name, alias: alias ?? name };
 }
 
 function nextIfIndex(rec: ContainerEndpoints): number {

@@ -9,8 +9,11 @@ import * as dgram from 'node:dgram';
 import * as dnsPacket from 'dns-packet';
 import { log } from '../../lib/log';
 
-/** The addresses of a name on this network, or undefined if the network does not know it. */
-export type NameLookup = (name: string) => { v4: string[]; v6: string[] } | undefined;
+/**
+ * The addresses of a name asked by `client` (an address on this network: a container's
+ * endpoint links are its own names), or undefined if the network does not know it.
+ */
+export type NameLookup = (name: string, client: string) => { v4: string[]; v6: string[] } | undefined;
 
 /** Where to forward a query from this client address (its container's --dns, else the host's). */
 export type Upstreams = (client: string) => string[];
@@ -44,7 +47,7 @@ export class NetworkDnsServer {
     const question = q.questions?.[0];
     if (!question) return;
     const name = question.name.replace(/\.$/, '').toLowerCase();
-    const known = this.lookup(name);
+    const known = this.lookup(name, rinfo.address);
     if (known) {
       // a known name answers for itself: no AAAA (or no A) is an empty answer, not a forward
       const ips = question.type === 'A' ? known.v4 : question.type === 'AAAA' ? known.v6 : [];
