@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { TestDaemon } from '../test/helpers/daemon';
+import { startDaemon, type TestDaemon } from '../test/helpers/daemon';
 import { startRegistry } from '../test/helpers/registry';
 import { packTar, saveArchive } from '../test/helpers/archive';
 import { dockerdInstalled, startDockerd } from './dockerd';
@@ -80,4 +80,19 @@ export async function pushBench(d: TestDaemon): Promise<Record<string, unknown>>
     fs.rmSync(archive, { force: true });
     await reg.stop();
   }
+}
+
+if (require.main === module) {
+  (async () => {
+    const d = await startDaemon();
+    try {
+      await d.ensureBusybox();
+      process.stdout.write(JSON.stringify(await pushBench(d), null, 2) + '\n');
+    } finally {
+      await d.stop();
+    }
+  })().catch((e) => {
+    process.stderr.write(`bench failed: ${(e as Error).stack}\n`);
+    process.exit(1);
+  });
 }
