@@ -89,7 +89,11 @@ export class StreamedArchive {
       if (h.type !== 'file' && h.type !== 'contiguous-file') continue;
       const hinted = hint(a, name);
       const blobName = /^blobs\/sha256\/([a-f0-9]{64})$/.exec(name);
-      const like = hinted?.like ?? (blobName ? byDigest.get(`sha256:${blobName[1]}` as Digest) : undefined);
+      // A layer named by a digest a stored layer has (an OCI blob; `<diff ID>/layer.tar` as
+      // many tools write it) is not read: if the name lied, the layer made from the stored
+      // blob fails its config's diff ID check and the load fails, nothing is made wrong.
+      const named = blobName ?? /^([a-f0-9]{64})\/layer\.tar$/.exec(name);
+      const like = hinted?.like ?? (named ? byDigest.get(`sha256:${named[1]}` as Digest) : undefined);
       if (hinted?.present || like) {
         // Already stored: the bytes are not needed (skipped unread).
         a.entries.set(name, like ? { kind: 'stored', like } : { kind: 'stored' });
