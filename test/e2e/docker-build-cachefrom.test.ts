@@ -112,7 +112,7 @@ describe('docker build --cache-from', () => {
   it('FROM an image of an htpasswd registry pulls with the credentials docker login stored', async () => {
     await reg.seedImage('priv/bb', 'v1', makeImage({ layers: [makeLayer(busyboxTar())] }));
     const base = `${reg.host}/priv/bb:v1`;
-    const dir = buildContext(d1, 'authed', { Dockerfile: `FROM ${base}\nRUN echo pulled-with-login > /who\nCMD ["cat", "/who"]\n` });
+    const dir = buildContext(d1, 'authed', { Dockerfile: `FROM ${base}\nRUN echo pulled-with-login > /who; ls /sys/class/net > /nets\nCMD ["cat", "/who"]\n` });
     const anon = await classicBuild(d1, dir, '-t', 'e2e-authed:1');
     assert.notEqual(anon.code, 0);
     assert.match(anon.stderr + anon.stdout, /pull access denied|unauthorized|no basic auth credentials/);
@@ -123,10 +123,13 @@ describe('docker build --cache-from', () => {
     assert.equal(ok.code, 0, ok.stderr + ok.stdout);
     assert.equal(await d1.dockerOk(['run', '--rm', 'e2e-authed:1']), 'pulled-with-login\n');
 
-    // berth build sends the same header from the same config file.
+    assert.equal(await d1.dockerOk(['run', '--rm', 'e2e-authed:1', 'cat', '/nets']), 'eth0\nlo\n', 'RUN on the default bridge');
+
+    // berth build sends the same header from the same config file (and --network, --no-cache).
     await d1.dockerOk(['rmi', 'e2e-authed:1', base]);
-    const viaBerth = await d1.berth(['build', '-t', 'e2e-authed:2', dir]);
+    const viaBerth = await d1.berth(['build', '--no-cache', '--network', 'none', '-t', 'e2e-authed:2', dir]);
     assert.equal(viaBerth.code, 0, viaBerth.stderr + viaBerth.stdout);
     assert.equal(await d1.dockerOk(['run', '--rm', 'e2e-authed:2']), 'pulled-with-login\n');
+    assert.equal(await d1.dockerOk(['run', '--rm', 'e2e-authed:2', 'cat', '/nets']), 'lo\n', 'RUN with --network none');
   });
 });

@@ -393,7 +393,7 @@ test('FROM an image that is not local pulls it from its registry; --pull pulls a
 test('${VAR:-default} and ${VAR:+alt}, COPY globs and --chmod, --add-host, --shm-size, --platform, several -t', async () => {
   const dir = context('subst', {
     Dockerfile: [
-      'FROM busybox',
+      'FROM --platform=linux/amd64 busybox',
       'ARG SET=yes',
       'ARG UNSET',
       'ENV A=${UNSET:-fallback} B=${SET:+alternative} C=${UNSET:+never}',
