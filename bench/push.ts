@@ -2,13 +2,13 @@
 // 100 MB compressed (busybox plus three 30 MB layers of random bytes, which gzip cannot shrink),
 // loaded from one archive into berthd and, where it is installed, into dockerd 20.10; each
 // pushes it to its own repository of the same registry. Figures: the cold push (every blob
-// uploaded), the same push again (nothing to upload), and a push to a second repository (the
-// blobs mounted). Never asserts.
+// compressed and uploaded), the same push again (nothing to upload), and a push to a second
+// repository (the blobs mounted). Never asserts. `node dist/bench/push.js` alone.
 import { randomBytes } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { TestDaemon } from '../test/helpers/daemon';
+import { startDaemon, type TestDaemon } from '../test/helpers/daemon';
 import { startRegistry } from '../test/helpers/registry';
 import { packTar, saveArchive } from '../test/helpers/archive';
 import { dockerdInstalled, startDockerd } from './dockerd';
@@ -26,25 +26,44 @@ function timed(args: string[], env: NodeJS.ProcessEnv): number {
 
 const median = (xs: number[]) => Number([...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)].toFixed(1));
 
-/** Cold, again and mounted push times (medians of BENCH_PUSH_RUNS rounds, default 1, each to fresh repositories). */
-function pushRounds(env: NodeJS.ProcessEnv, local: string, host: string, prefix: string): Record<string, number> {
+interface PushPeer {
+  name: string;
+  /** A fresh state for one round (no layer compressed yet); returns its CLI environment. */
+  fresh(): Promise<NodeJS.ProcessEnv>;
+  done(): Promise<void>;
+}
+
+/**
+ * Cold, again and mounted push times, medians of BENCH_PUSH_RUNS rounds (default 1). Each round
+ * is cold for real: a fresh registry, and a daemon that has just loaded the image (berthd: a new
+ * one; dockerd: the image removed and loaded again), so every layer is compressed and uploaded.
+ */
+async function pushRounds(peer: PushPeer, archive: string): Promise<Record<string, number>> {
   const cold: number[] = [];
   const again: number[] = [];
   const mount: number[] = [];
   for (let i = 0; i < RUNS; i++) {
-    const a = `${host}/${prefix}-a${i}:1`;
-    const b = `${host}/${prefix}-b${i}:1`;
-    timed(['tag', local, a], env);
-    timed(['tag', local, b], env);
-    cold.push(timed(['push', a], env));
-    again.push(timed(['push', a], env));
-    mount.push(timed(['push', b], env));
+    const env = await peer.fresh();
+    const reg = await startRegistry();
+    try {
+      timed(['load', '-i', archive], env);
+      const a = `${reg.host}/${peer.name}-a${i}:1`;
+      const b = `${reg.host}/${peer.name}-b${i}:1`;
+      timed(['tag', 'bench-push:1', a], env);
+      timed(['tag', 'bench-push:1', b], env);
+      cold.push(timed(['push', a], env));
+      again.push(timed(['push', a], env));
+      mount.push(timed(['push', b], env));
+      for (const t of [a, b, 'bench-push:1']) spawnSync('docker', ['rmi', t], { env, stdio: 'ignore' });
+    } finally {
+      await reg.stop();
+    }
   }
+  await peer.done();
   return { cold_push_ms: median(cold), second_push_ms: median(again), cross_repo_mount_push_ms: median(mount), runs: RUNS };
 }
 
 export async function pushBench(d: TestDaemon): Promise<Record<string, unknown>> {
-  const reg = await startRegistry();
   const archive = path.join(d.root, 'bench-push.tar');
   try {
     const base = fs.readFileSync(path.join(d.root, 'busybox.tar'));
@@ -53,21 +72,22 @@ export async function pushBench(d: TestDaemon): Promise<Record<string, unknown>>
     const { tar } = await saveArchive([{ tag: 'bench-push:1', layers, created: '2026-01-01T00:00:00Z', history: layers.map((_, i) => ({ created_by: `layer ${i}` })) }]);
     fs.writeFileSync(archive, tar);
     const compressedMb = Number((tar.length / 1e6).toFixed(1));
-    timed(['load', '-i', archive], d.env);
-    const berth = pushRounds(d.env, 'bench-push:1', reg.host, 'berth');
+    let berthd: TestDaemon | undefined;
+    const berth = await pushRounds({
+      name: 'berth',
+      fresh: async () => { await berthd?.stop(); berthd = await startDaemon(); return berthd.env; },
+      done: async () => { await berthd?.stop(); },
+    }, archive);
     const out: Record<string, unknown> = { image_mb: compressedMb, layers: layers.length, berth };
     if (dockerdInstalled()) {
       const peer = await startDockerd();
       try {
-        timed(['load', '-i', archive], peer.env);
-        try {
-          const dockerd = pushRounds(peer.env, 'bench-push:1', reg.host, 'dockerd');
-          out.dockerd = dockerd;
-          out.ratio_cold_dockerd_over_berth = Number((dockerd.cold_push_ms / berth.cold_push_ms).toFixed(2));
-          out.ratio_second_dockerd_over_berth = Number((dockerd.second_push_ms / berth.second_push_ms).toFixed(2));
-        } catch (e) {
-          out.dockerd = `failed: ${(e as Error).message.slice(0, 300)}`;
-        }
+        const dockerd = await pushRounds({ name: 'dockerd', fresh: async () => peer.env, done: async () => undefined }, archive);
+        out.dockerd = dockerd;
+        out.ratio_cold_dockerd_over_berth = Number((dockerd.cold_push_ms / berth.cold_push_ms).toFixed(2));
+        out.ratio_second_dockerd_over_berth = Number((dockerd.second_push_ms / berth.second_push_ms).toFixed(2));
+      } catch (e) {
+        out.dockerd = `failed: ${(e as Error).message.slice(0, 300)}`;
       } finally {
         await peer.stop();
       }
@@ -78,6 +98,20 @@ export async function pushBench(d: TestDaemon): Promise<Record<string, unknown>>
     return out;
   } finally {
     fs.rmSync(archive, { force: true });
-    await reg.stop();
   }
+}
+
+if (require.main === module) {
+  (async () => {
+    const d = await startDaemon();
+    try {
+      await d.ensureBusybox();
+      process.stdout.write(JSON.stringify(await pushBench(d), null, 2) + '\n');
+    } finally {
+      await d.stop();
+    }
+  })().catch((e) => {
+    process.stderr.write(`bench failed: ${(e as Error).stack}\n`);
+    process.exit(1);
+  });
 }

@@ -8,12 +8,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { writeFileAtomic } from '../lib/atomic';
-import type { AuthConfig } from '../lib/authConfig';
+import { convertToHostname, INDEX_SERVER, registryKey, type AuthConfig } from '../lib/authConfig';
 
 export type { AuthConfig };
-
-/** Docker Hub's key in the config file (and its serveraddress in auth configs). */
-export const INDEX_SERVER = 'https://index.docker.io/v1/';
+export { convertToHostname, INDEX_SERVER, registryKey };
 
 interface FileAuth { auth?: string; email?: string; identitytoken?: string; registrytoken?: string; username?: string; password?: string }
 
@@ -26,21 +24,6 @@ interface ConfigFile {
 
 export function configDir(flag?: string, env: NodeJS.ProcessEnv = process.env): string {
   return flag || env.DOCKER_CONFIG || path.join(os.homedir(), '.docker');
-}
-
-/** `https://host:port/v2/` or `host:port` -> `host:port` (docker's ConvertToHostname). */
-export function convertToHostname(s: string): string {
-  let h = s.replace(/^https?:\/\//, '');
-  const i = h.indexOf('/');
-  if (i >= 0) h = h.slice(0, i);
-  return h;
-}
-
-/** The key a registry host is stored under: Docker Hub's index URL, or the host itself. */
-export function registryKey(host: string): string {
-  const h = convertToHostname(host);
-  if (h === 'docker.io' || h === 'index.docker.io' || h === 'registry-1.docker.io') return INDEX_SERVER;
-  return host === INDEX_SERVER ? INDEX_SERVER : h;
 }
 
 export class CredentialHelperError extends Error {}
@@ -103,6 +86,21 @@ export class DockerConfig {
     out.serveraddress = foundKey;
     if (entry.identitytoken) out.identitytoken = entry.identitytoken;
     if (entry.registrytoken) out.registrytoken = entry.registrytoken;
+    return out;
+  }
+
+  /**
+   * Every registry's credentials, by the key they are stored under (what docker build sends
+   * as X-Registry-Config); a registry whose helper fails is left out.
+   */
+  all(): Record<string, AuthConfig> {
+    const out: Record<string, AuthConfig> = {};
+    for (const key of new Set([...Object.keys(this.data.auths ?? {}), ...Object.keys(this.data.credHelpers ?? {})])) {
+      try {
+        const a = this.get(key);
+        if (Object.keys(a).some((k) => k !== 'serveraddress')) out[key] = a;
+      } catch { /* as docker: skipped */ }
+    }
     return out;
   }
 
@@ -179,7 +177,7 @@ export class DockerConfig {
   }
 }
 
-/** X-Registry-Auth: URL-safe base64 of the JSON auth config (`e30=` for `{}`). */
-export function encodeAuthHeader(a: AuthConfig): string {
+/** X-Registry-Auth (or, given a map by registry, X-Registry-Config): URL-safe base64 of the JSON (`e30=` for `{}`). */
+export function encodeAuthHeader(a: AuthConfig | Record<string, AuthConfig>): string {
   return Buffer.from(JSON.stringify(a)).toString('base64').replace(/\+/g, '-').replace(/\//g, '_');
 }

@@ -627,6 +627,7 @@ export class Client {
   async imageBuild(body: Readable, opts: {
     tags?: string[]; dockerfile?: string; buildArgs?: Record<string, string>; labels?: Record<string, string>;
     target?: string; noCache?: boolean; pull?: boolean; quiet?: boolean; networkMode?: string;
+    cacheFrom?: string[]; registryConfig?: string;
   } = {}): Promise<JsonStream<JsonMessage>> {
     const res = await this.request('POST', '/build', {
       query: {
@@ -639,8 +640,10 @@ export class Client {
         pull: opts.pull ? '1' : undefined,
         q: opts.quiet ? '1' : undefined,
         networkmode: opts.networkMode || undefined,
+        cachefrom: opts.cacheFrom && opts.cacheFrom.length ? JSON.stringify(opts.cacheFrom) : undefined,
         version: '1',
       },
+      ...(opts.registryConfig ? { headers: { 'X-Registry-Config': opts.registryConfig } } : {}),
       body, contentType: 'application/x-tar', dedicated: true,
     });
     return this.jsonStream<JsonMessage>(res);

@@ -52,19 +52,39 @@ export function basicCredentials(a: AuthConfig | undefined): { username: string;
   return undefined;
 }
 
-/** Decodes X-Registry-Auth (base64url or base64 JSON; empty or `{}` is anonymous). */
-export function decodeRegistryAuth(header: string | undefined): AuthConfig | undefined {
-  if (!header) return undefined;
-  let json: unknown;
+function decodeBase64Json(header: string): unknown {
   try {
-    json = JSON.parse(Buffer.from(header.replace(/-/g, '+').replace(/_/g, '/'), 'base64').toString());
+    return JSON.parse(Buffer.from(header.replace(/-/g, '+').replace(/_/g, '/'), 'base64').toString());
   } catch {
     return undefined;
   }
+}
+
+function nonEmptyAuth(json: unknown): AuthConfig | undefined {
   if (!json || typeof json !== 'object') return undefined;
   const a = json as AuthConfig;
   const empty = !a.username && !a.password && !a.auth && !a.identitytoken && !a.registrytoken;
   return empty ? undefined : a;
+}
+
+/** Decodes X-Registry-Auth (base64url or base64 JSON; empty or `{}` is anonymous). */
+export function decodeRegistryAuth(header: string | undefined): AuthConfig | undefined {
+  return header ? nonEmptyAuth(decodeBase64Json(header)) : undefined;
+}
+
+/**
+ * Decodes X-Registry-Config (what docker build sends: base64url JSON of registry key -> auth
+ * config, `e30=` for none); unreadable or empty entries are left out, as dockerd ignores them.
+ */
+export function decodeRegistryConfig(header: string | undefined): Record<string, AuthConfig> {
+  const json = header ? decodeBase64Json(header) : undefined;
+  const out: Record<string, AuthConfig> = {};
+  if (!json || typeof json !== 'object' || Array.isArray(json)) return out;
+  for (const [k, v] of Object.entries(json as Record<string, unknown>)) {
+    const a = nonEmptyAuth(v);
+    if (a) out[k] = a;
+  }
+  return out;
 }
 
 export { UnauthorizedError };

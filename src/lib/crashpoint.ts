@@ -11,7 +11,7 @@
 //   layer.create.before-rename     LayerStore: layer's record written in tmp/, not renamed into place
 //   layer.create.after-rename      LayerStore: layer renamed into place and layers/ fsynced, no image yet
 //   layer.mount.after-create       LayerStore.createMount: writable layer made and mounts/ fsynced
-//   image.load.after-staging       load: archive unpacked to images/tmp, no layer made
+//   image.load.after-staging       load: archive read, its layers extracted in layers/tmp, none made
 //   image.load.after-layer         load: a layer made (each one), the image's others not yet
 //   image.load.before-record       load: every layer made, no image record
 //   image.import.after-layer       import: the layer made, no image record

@@ -126,6 +126,42 @@ test('a layer above the chunk size goes in PATCH chunks; push -a pushes every ta
   assert.equal(q.stdout, `${proxy.host}/pu-big:1\n`);
 });
 
+test('the gzip blob a push makes for a loaded layer counts in system df and goes with its image (prune)', async () => {
+  const top = await packTar([{ name: 'gc.bin', data: randomBytes(1 << 20) }]);
+  const base = fs.readFileSync(path.join(d.root, 'busybox.tar'));
+  const name = `${proxy.host}/pu-gc:1`;
+  const a = await saveArchive([
+    { tag: name, layers: [base, top], labels: { 'pu-gc': '1' }, created: '2026-01-01T00:00:00Z', history: [{ created_by: 'base' }, { created_by: 'top' }] },
+  ]);
+  const f = path.join(d.root, 'gc.tar');
+  fs.writeFileSync(f, a.tar);
+  assert.equal((await docker('load', '-i', f)).code, 0);
+  fs.rmSync(f);
+  const blobs = path.join(d.dataRoot, 'content', 'blobs', 'sha256');
+  const layersSize = async () => (await d.request('GET', '/v1.44/system/df')).json().LayersSize as number;
+  const had = new Set(fs.readdirSync(blobs));
+  const before = await layersSize();
+  const p = await docker('push', name);
+  assert.equal(p.code, 0, p.stderr);
+  const m = await manifestOf(reg, 'pu-gc', '1');
+  const made = m.json.layers.filter((l: { digest: string }) => !had.has(l.digest.slice(7)));
+  const gz = m.json.layers[1] as { digest: string; size: number };
+  assert.ok(made.some((l: { digest: string }) => l.digest === gz.digest), 'the top layer was gzipped for the push');
+  assert.ok(fs.existsSync(path.join(blobs, gz.digest.slice(7))));
+  // the layer's diff, its blob (the loaded tar) and now its gzip blob
+  assert.equal(await layersSize() - before, made.reduce((n: number, l: { size: number }) => n + l.size, 0), 'system df counts the gzip blobs');
+
+  const pr = await docker('image', 'prune', '-a', '-f', '--filter', 'label=pu-gc=1');
+  assert.equal(pr.code, 0, pr.stderr);
+  assert.match(pr.stdout, new RegExp(`deleted: ${a.ids[name]}`));
+  assert.ok(!fs.existsSync(path.join(blobs, gz.digest.slice(7))), 'the gzip blob went with its layer');
+  const meta = JSON.parse(fs.readFileSync(path.join(d.dataRoot, 'distribution', 'meta.json'), 'utf8'));
+  assert.ok(!Object.values(meta.compressed).some((c) => (c as { digest: string }).digest === gz.digest), 'and its record');
+  // busybox keeps its layer, and that layer's gzip blob (pushed above) stays
+  const baseGz = m.json.layers[0].digest.slice(7);
+  assert.ok(fs.existsSync(path.join(blobs, baseGz)), 'the shared base keeps its gzip blob');
+});
+
 test('push errors: a tag that is not here (404 before streaming), an unreachable registry (in-stream)', async () => {
   const r = await docker('push', `${proxy.host}/pu-nothing:1`);
   assert.equal(r.code, 1);

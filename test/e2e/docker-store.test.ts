@@ -80,19 +80,21 @@ test('save/load round-trips three images over one shared base: each layer once i
   assert.match(l.stdout, /Loaded image: st-one:1/);
   for (const [t, id] of Object.entries(made.ids)) assert.equal(JSON.parse((await docker('image', 'inspect', t)).stdout)[0].Id, id);
   const after = (await d.request('GET', '/v1.44/system/df')).json().LayersSize as number;
-  // busybox:latest (imported from the same tar: the same diff ID) kept the base layer
-  assert.equal(after - before, 500_000, 'the load added the two top layers only');
+  // busybox:latest (imported from the same tar: the same diff ID) kept the base layer. A layer
+  // takes its diff (the files' bytes) and its blob (a load keeps the tar as it came).
+  const tops = 500_000 + top1.length + top2.length;
+  assert.equal(after - before, tops, 'the load added the two top layers only, diffs and blobs');
   const sizes = (await d.request('GET', '/v1.44/system/df')).json().Images as Array<{ RepoTags: string[]; Size: number; SharedSize: number }>;
   const one = sizes.find((i) => i.RepoTags.includes('st-one:1'))!;
   const two = sizes.find((i) => i.RepoTags.includes('st-two:1'))!;
   assert.equal(one.SharedSize, baseLayer, 'st-one shares the base layer');
   assert.equal(two.SharedSize, baseLayer);
-  assert.equal(one.Size - one.SharedSize, 200_000, 'st-one unique: its top layer');
-  assert.equal(two.Size - two.SharedSize, 300_000);
-  assert.equal(after, baseLayer + 500_000, 'the store holds base + top1 + top2, the base once');
+  assert.equal(one.Size - one.SharedSize, 200_000 + top1.length, 'st-one unique: its top layer');
+  assert.equal(two.Size - two.SharedSize, 300_000 + top2.length);
+  assert.equal(after, baseLayer + tops, 'the store holds base + top1 + top2, the base once');
   const v = await docker('system', 'df', '-v');
-  assert.match(v.stdout, /^st-one\s+1\s+\w{12}\s+.+?\s+2\.\d+MB\s+1\.9\d+MB\s+200kB\s+0$/m);
-  assert.match(v.stdout, /^st-two\s+1\s+\w{12}\s+.+?\s+2\.\d+MB\s+1\.9\d+MB\s+300kB\s+0$/m);
+  assert.match(v.stdout, /^st-one\s+1\s+\w{12}\s+.+?\s+4\.\d+MB\s+4\.\d+MB\s+40\d(\.\d)?kB\s+0$/m);
+  assert.match(v.stdout, /^st-two\s+1\s+\w{12}\s+.+?\s+4\.\d+MB\s+4\.\d+MB\s+60\d(\.\d)?kB\s+0$/m);
   // berth renders the same reply as docker does
   const bv = await d.berth(['system', 'df', '-v']);
   assert.equal(bv.stdout, (await docker('system', 'df', '-v')).stdout);
@@ -102,6 +104,51 @@ test('save/load round-trips three images over one shared base: each layer once i
 function execTarCat(file: string, member: string): string {
   return require('node:child_process').execFileSync('tar', ['-xOf', file, member]).toString();
 }
+
+test('load reads the archive as it streams: manifest and config first, a symlinked layer name, a junk entry; a layer that is not what its config says is refused, nothing left over', async () => {
+  await setUp();
+  const la = await packTar([{ name: 'la.txt', data: Buffer.from('A\n') }]);
+  const lb = await packTar([{ name: 'lb.txt', data: Buffer.from('B\n') }]);
+  const archiveOf = async (tag: string, layers: Buffer[], claimed: string[]) => {
+    const config = Buffer.from(JSON.stringify({
+      architecture: 'amd64', os: 'linux', created: '2026-01-01T00:00:00Z', config: { Cmd: ['sh'] },
+      rootfs: { type: 'layers', diff_ids: [sha(base), ...claimed] },
+      history: [{ created_by: 'base' }, ...claimed.map(() => ({ created_by: 'x' }))],
+    }));
+    const manifest = [{ Config: 'cfg.json', RepoTags: [tag], Layers: ['base/layer.tar', 'aaa/layer.tar', 'bbb/layer.tar'] }];
+    return { id: sha(config), tar: await packTar([
+      { name: 'manifest.json', data: Buffer.from(JSON.stringify(manifest)) },
+      { name: 'cfg.json', data: config },
+      { name: 'base/layer.tar', data: base },
+      { name: 'aaa/layer.tar', data: layers[0] },
+      { name: 'bbb/layer.tar', type: 'symlink', linkname: '../ccc/layer.tar' },
+      { name: 'ccc/layer.tar', data: layers[1] },
+      { name: 'junk.bin', data: Buffer.alloc(3 << 20, 9) },
+    ]) };
+  };
+  const good = await archiveOf('st-stream:1', [la, lb], [sha(la), sha(lb)]);
+  await load(good.tar);
+  assert.equal(JSON.parse((await docker('image', 'inspect', 'st-stream:1')).stdout)[0].Id, good.id);
+  assert.equal((await docker('run', '--rm', 'st-stream:1', 'cat', '/la.txt', '/lb.txt')).stdout, 'A\nB\n');
+
+  const lc = await packTar([{ name: 'lc.txt', data: Buffer.from('C\n') }]);
+  const ld = await packTar([{ name: 'ld.txt', data: Buffer.from('D\n') }]);
+  const bad = await archiveOf('st-stream:bad', [lc, ld], [sha(lc), sha(lb)]);
+  const f = path.join(d.root, 'bad.tar');
+  fs.writeFileSync(f, bad.tar);
+  const r = await docker('load', '-i', f);
+  fs.rmSync(f);
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /diff ID mismatch/);
+  assert.notEqual((await docker('image', 'inspect', 'st-stream:bad')).code, 0, 'no image');
+  const layersDir = path.join(d.dataRoot, 'layers');
+  const metas = fs.readdirSync(layersDir).filter((n) => /^[a-f0-9]{64}$/.test(n))
+    .map((n) => JSON.parse(fs.readFileSync(path.join(layersDir, n, 'meta.json'), 'utf8')).diffId as string);
+  assert.ok(!metas.includes(sha(ld)), 'the refused layer is not in the store');
+  assert.deepEqual(fs.readdirSync(path.join(layersDir, 'tmp')), [], 'no extraction left behind');
+  assert.deepEqual(fs.readdirSync(path.join(d.dataRoot, 'images', 'tmp')), [], 'no staging left behind');
+  await docker('rmi', 'st-stream:1');
+});
 
 test('history of a loaded multi-layer image: newest first, <missing> below the top, sizes per layer', async () => {
   await setUp();

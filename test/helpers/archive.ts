@@ -5,13 +5,14 @@ import * as tar from 'tar-stream';
 
 export const sha = (b: Buffer): string => 'sha256:' + createHash('sha256').update(b).digest('hex');
 
-export function packTar(entries: Array<{ name: string; data?: Buffer; type?: 'file' | 'directory' }>): Promise<Buffer> {
+export function packTar(entries: Array<{ name: string; data?: Buffer; type?: 'file' | 'directory' | 'symlink'; linkname?: string }>): Promise<Buffer> {
   const p = tar.pack();
   const chunks: Buffer[] = [];
   p.on('data', (c: Buffer) => chunks.push(c));
   const done = new Promise<Buffer>((resolve, reject) => { p.on('end', () => resolve(Buffer.concat(chunks))); p.on('error', reject); });
   for (const e of entries) {
     if (e.type === 'directory') p.entry({ name: e.name, type: 'directory', mode: 0o755, mtime: new Date(0) });
+    else if (e.type === 'symlink') p.entry({ name: e.name, type: 'symlink', linkname: e.linkname, mode: 0o777, mtime: new Date(0) });
     else p.entry({ name: e.name, mode: 0o644, mtime: new Date(0) }, e.data ?? Buffer.alloc(0));
   }
   p.finalize();

@@ -11,6 +11,7 @@ import { hostArch, parsePlatform } from '../../engine/images/types';
 import { startJsonStream } from '../respond';
 import { familiarString } from '../../lib/reference';
 import { parseTagTarget } from '../../engine/images/tag';
+import { decodeRegistryConfig } from '../../distribution/auth';
 
 export interface BuildRouteDeps extends CommitDeps {
   builds: BuildService;
@@ -30,7 +31,6 @@ const REFUSED: Record<string, (v: string) => boolean> = {
   ulimits: (v) => v !== '' && v !== '[]' && v !== 'null',
   squash: (v) => queryTrue(v),
   isolation: (v) => v !== '' && v !== 'default',
-  cachefrom: (v) => v !== '' && v !== '[]' && v !== 'null',
   securityopt: (v) => v !== '' && v !== '[]' && v !== 'null',
   outputs: (v) => v !== '' && v !== '[]' && v !== 'null',
   session: (v) => v !== '',
@@ -50,8 +50,19 @@ function jsonObject(q: URLSearchParams, key: string): Record<string, string | nu
   return v as Record<string, string | null>;
 }
 
+/** `cachefrom`: a JSON list of image names; absent, empty, `[]` and `null` are none. */
+function cacheFromOf(q: URLSearchParams): string[] {
+  const raw = q.get('cachefrom');
+  if (!raw) return [];
+  let v: unknown;
+  try { v = JSON.parse(raw); } catch { throw new InvalidParameterError(`invalid cachefrom parameter: ${raw}`); }
+  if (v === null) return [];
+  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw new InvalidParameterError(`invalid cachefrom parameter: ${raw}`);
+  return (v as string[]).filter(Boolean);
+}
+
 /** The build's options from the query, refusing what berth does not do (before any byte is read). */
-export function buildOptionsOf(q: URLSearchParams): BuildOptions {
+export function buildOptionsOf(q: URLSearchParams, registryConfig?: string): BuildOptions {
   for (const [k, unapplied] of Object.entries(REFUSED)) {
     const v = q.get(k);
     if (v !== null && unapplied(v)) throw new InvalidParameterError(`berth's builder does not support the ${k} parameter yet (got ${JSON.stringify(v)})`);
@@ -81,12 +92,14 @@ export function buildOptionsOf(q: URLSearchParams): BuildOptions {
     extraHosts: q.getAll('extrahosts').flatMap((v) => v.split(/[,\s]+/)).filter(Boolean),
     ...(shm && shm !== '0' ? { shmSize: Number(shm) } : {}),
     pull: queryBool(q, 'pull'),
+    cacheFrom: cacheFromOf(q),
+    registryAuths: decodeRegistryConfig(registryConfig),
   };
 }
 
 export function registerBuildRoutes(r: Router, deps: BuildRouteDeps): void {
   r.post('/build', async (ctx) => {
-    const opts = buildOptionsOf(ctx.query);
+    const opts = buildOptionsOf(ctx.query, ctx.req.headers['x-registry-config'] as string | undefined);
     deps.builds.validate(opts);
     const s = startJsonStream(ctx.res, '\r\n');
     try {

@@ -3,10 +3,11 @@
 import { Command } from 'commander';
 import { Cli, collect, requireArgs, StatusError } from '../cli';
 import { StreamError } from '../../client/errors';
+import { configDir, DockerConfig, encodeAuthHeader } from '../dockerconfig';
 
 interface BuildFlags {
   tag?: string[]; file?: string; buildArg?: string[]; target?: string; cache?: boolean; pull?: boolean;
-  quiet?: boolean; label?: string[]; network?: string;
+  quiet?: boolean; label?: string[]; network?: string; cacheFrom?: string[];
 }
 
 function keyValues(list: string[] | undefined, fromEnv: boolean): Record<string, string> {
@@ -24,6 +25,16 @@ function keyValues(list: string[] | undefined, fromEnv: boolean): Record<string,
   return out;
 }
 
+/** X-Registry-Config: every stored registry's credentials, for the daemon's FROM pulls (as docker build). */
+function registryConfigFor(cli: Cli): string {
+  try {
+    return encodeAuthHeader(new DockerConfig(configDir(cli.global.config)).all());
+  } catch (e) {
+    cli.eprintln(`WARNING: ${(e as Error).message}`);
+    return encodeAuthHeader({});
+  }
+}
+
 export function register(parent: Command, cli: Cli): void {
   parent.command('build')
     .description('Build an image from a Dockerfile')
@@ -38,6 +49,7 @@ export function register(parent: Command, cli: Cli): void {
     .option('-q, --quiet', 'Suppress the build output and print image ID on success')
     .option('--label <stringArray>', 'Set metadata for an image', collect)
     .option('--network <string>', 'Set the networking mode for the RUN instructions during build')
+    .option('--cache-from <strings>', 'Images to consider as cache sources', collect)
     .action(async (args: string[], o: BuildFlags, cmd: Command) => {
       requireArgs(cmd, args, 1, 1);
       let packed;
@@ -51,6 +63,7 @@ export function register(parent: Command, cli: Cli): void {
       const stream = await cli.client.imageBuild(packed.stream, {
         tags: o.tag, dockerfile: packed.dockerfile, buildArgs: keyValues(o.buildArg, true), labels: keyValues(o.label, false),
         target: o.target, noCache: o.cache === false, pull: !!o.pull, quiet: !!o.quiet, networkMode: o.network,
+        cacheFrom: o.cacheFrom, registryConfig: registryConfigFor(cli),
       });
       const tty = !!(cli.out as NodeJS.WriteStream).isTTY;
       try {

@@ -10,7 +10,9 @@ import { parseTagTarget } from '../images/tag';
 import type { ImageService } from '../images/ImageService';
 import type { ContainerService } from '../containers/ContainerService';
 import type { ImageRecord } from '../../store/images/types';
+import { log } from '../../lib/log';
 import { BuildCache } from './cache';
+import { CacheFromSources } from './cacheFrom';
 import { Builder, type BuildOptions } from './Builder';
 import { receiveContext } from './context';
 import { CacheMounts } from './runMounts';
@@ -58,7 +60,13 @@ export class BuildService {
     try {
       const ctxDir = path.join(dir, 'context');
       const ctx = await receiveContext(context, ctxDir, opts.dockerfile || 'Dockerfile');
-      const builder = new Builder({ images: this.deps.images, containers: this.deps.containers, cache: this.cache, cacheMounts: this.cacheMounts, tmpDir: dir }, opts, out);
+      const cacheFrom = opts.cacheFrom.length ? await CacheFromSources.open(this.deps.images, opts.cacheFrom) : undefined;
+      // As dockerd: a --cache-from name that is no local image is logged and skipped.
+      for (const m of cacheFrom?.missing ?? []) log.warn(`build: could not look up ${m} for cache resolution, skipping`);
+      const builder = new Builder({
+        images: this.deps.images, containers: this.deps.containers, cache: this.cache, cacheMounts: this.cacheMounts, tmpDir: dir,
+        ...(cacheFrom ? { cacheFrom } : {}),
+      }, opts, out);
       const image = await builder.build(ctxDir, ctx.dockerfile);
       for (const t of opts.tags) await this.deps.images.tag(image.id, t);
       return { image: this.deps.images.store.get(image.id) ?? image, warnings: builder.warnings };

@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { BerthError, InvalidParameterError } from '../../lib/errors';
+import { digestHex, sha256 } from '../../lib/digest';
 import { shortId } from '../../lib/ids';
 import { InRoot } from '../../lib/sys/inroot';
 import { applyChanges, splitWords } from '../images/changes';
@@ -19,7 +20,9 @@ import { decompressed } from '../../store/layers/compression';
 import { extractTar } from '../../store/layers/extract';
 import type { LayerMeta } from '../../store/layers/types';
 import type { ImageRecord, ImageRunConfig } from '../../store/images/types';
+import type { AuthConfig } from '../../lib/authConfig';
 import { BuildCache, stepKey } from './cache';
+import type { CacheFromSources } from './cacheFrom';
 import { EMPTY_TAR_DIFF_ID, registerChildImage, runConfigOf } from './childImage';
 import { checksumSources, copyInto, matchSources, writeHeredoc, type CopyOptions } from './copy';
 import { checkFlags, flagValue, parseDockerfile, type Instruction } from './dockerfile';
@@ -40,6 +43,10 @@ export interface BuildOptions {
   extraHosts: string[];
   shmSize?: number;
   pull: boolean;
+  /** Images whose history serves as cache (docker build --cache-from). */
+  cacheFrom: string[];
+  /** X-Registry-Config: credentials by registry key, for the FROM pulls. */
+  registryAuths: Record<string, AuthConfig>;
 }
 
 export interface BuildDeps {
@@ -50,6 +57,8 @@ export interface BuildDeps {
   cacheMounts: CacheMounts;
   /** A private scratch directory for this build (removed by the caller). */
   tmpDir: string;
+  /** The --cache-from images, when the build names any. */
+  cacheFrom?: CacheFromSources;
 }
 
 /** A failed build step: the message the client shows and the exit code it exits with. */
@@ -284,7 +293,7 @@ export class Builder {
     const ref = this.stageRef(stages, baseName, stage.index);
     if (ref) image = this.stageImages.get(ref.index) ?? null;
     else if (baseName === 'scratch') image = null;
-    else image = await resolveBaseImage(this.deps.images, baseName, { pull: this.opts.pull, say: (l) => out.say(l) });
+    else image = await this.baseImage(baseName, (l) => out.say(l));
     out.say(` ---> ${image ? shortId(image.id.slice(7)) : ''}\n`);
     const st: StageState = { out, image, config: JSON.parse(JSON.stringify(image?.config.config ?? {})) as ImageRunConfig, args: new Map(), cmdSet: false };
     // The base image's ONBUILD triggers run first; the image built here does not inherit them.
@@ -312,6 +321,11 @@ export class Builder {
     return st;
   }
 
+  /** A FROM / --from image: local, or pulled with the build's credentials for its registry. */
+  private baseImage(ref: string, say: (s: string) => void): Promise<ImageRecord> {
+    return resolveBaseImage(this.deps.images, ref, { pull: this.opts.pull, auths: this.opts.registryAuths, say });
+  }
+
   private checkPlatform(p: string): void {
     const [os, arch] = p.toLowerCase().split('/');
     const hostArch = process.arch === 'x64' ? 'amd64' : process.arch;
@@ -328,22 +342,37 @@ export class Builder {
     return `${this.shell(st).join(' ')} #(nop)  ${text}`;
   }
 
+  /** The step's image from the daemon's cache or a --cache-from image, if either has it. */
+  private async cachedStep(st: StageState, key: string, createdBy: string, config: ImageRunConfig, sources: string | undefined): Promise<ImageRecord | undefined> {
+    if (this.opts.noCache) return undefined;
+    const from = this.deps.cacheFrom;
+    const hit = await this.deps.cache.get(key, (id) => this.deps.images.store.has(id));
+    if (hit && (!from || from.acceptsLocalHit(hit))) return this.deps.images.store.get(hit);
+    // A --cache-from image knows a step only by its history line: a step whose key holds
+    // more (RUN --mount's bind sources) is never taken from one.
+    if (!from || sources !== undefined) return undefined;
+    const img = await from.match(st.image, createdBy, config);
+    if (img) await this.deps.cache.put(key, img.id);
+    return img;
+  }
+
   /**
    * Takes a step from the cache, or runs `produce` and records the image it makes. `createdBy`
-   * is the history line; with `config` and `sources` it is the cache key.
+   * is the history line; with `config` and `sources` (what the step reads that its history
+   * line does not show) it is the cache key.
    */
   private async commitStep(st: StageState, createdBy: string, config: ImageRunConfig,
     produce: () => Promise<{ layer: LayerMeta | null; container?: { id: string; config: ImageRunConfig } }>, sources?: string): Promise<void> {
-    const key = stepKey({ parent: st.image?.id ?? null, createdBy, config, sources, extra: st.maintainer ?? null });
-    if (!this.opts.noCache) {
-      const hit = await this.deps.cache.get(key, (id) => this.deps.images.store.has(id));
-      if (hit) {
-        st.out.say(' ---> Using cache\n');
-        st.image = this.deps.images.store.get(hit)!;
-        st.config = JSON.parse(JSON.stringify(st.image.config.config ?? {})) as ImageRunConfig;
-        st.out.say(` ---> ${shortId(hit.slice(7))}\n`);
-        return;
-      }
+    // SOURCE_DATE_EPOCH changes the files' times and the history's, which created_by does not show.
+    const extra = this.epoch ? [st.maintainer ?? null, this.epoch.getTime()] : st.maintainer ?? null;
+    const key = stepKey({ parent: st.image?.id ?? null, createdBy, config, sources, extra });
+    const cached = await this.cachedStep(st, key, createdBy, config, sources);
+    if (cached) {
+      st.out.say(' ---> Using cache\n');
+      st.image = cached;
+      st.config = JSON.parse(JSON.stringify(cached.config.config ?? {})) as ImageRunConfig;
+      st.out.say(` ---> ${shortId(cached.id.slice(7))}\n`);
+      return;
     }
     const made = await produce();
     try {
@@ -521,7 +550,7 @@ export class Builder {
   private async mountImage(from: string, stages: Stage[], stageIdx: number): Promise<ImageRecord | null> {
     const s = this.stageRef(stages, from, stageIdx);
     if (s) return this.stageImages.get(s.index) ?? null;
-    return resolveBaseImage(this.deps.images, from, { pull: this.opts.pull, say: (l) => this.say(l) });
+    return this.baseImage(from, (l) => this.say(l));
   }
 
   private async bindSourceIn(root: InRoot, m: RunMount, what: string): Promise<string> {
@@ -711,7 +740,7 @@ export class Builder {
       if (!fromRef) return InRoot.with(contextDir, (r) => fn(r, true));
       const fromExpanded = splitWords(fromRef, vars).join('');
       const s = this.stageRef(stages, fromExpanded, stageIdx);
-      const img = s ? this.stageImages.get(s.index) ?? null : await resolveBaseImage(this.deps.images, fromExpanded, { pull: this.opts.pull, say: (l) => this.say(l) });
+      const img = s ? this.stageImages.get(s.index) ?? null : await this.baseImage(fromExpanded, (l) => this.say(l));
       return this.withImageRoot(img, (r) => fn(r, false));
     };
 
@@ -723,10 +752,14 @@ export class Builder {
       const sum = await checksumSources(src, matched, !fromContext);
       const hereSum = ins.heredocs.map((h) => `${h.name}\n${h.content}`).join('\0');
       const kind = matched.length + ins.heredocs.length > 1 ? 'multi' : (matched.length && (await src.lstat(matched[0])).isDirectory()) ? 'dir' : 'file';
-      const checksum = `${sum}:${hereSum}:${fetched?.sum ?? ''}`;
+      // The history line names everything the result depends on (it is all a --cache-from
+      // image is matched by): the files' checksum (with heredocs and downloads folded in),
+      // --chown and --chmod (written as dockerd writes --chown: no space before the hash).
+      const hash = !ins.heredocs.length && !fetched ? sum : digestHex(sha256(`${sum}:${hereSum}:${fetched?.sum ?? ''}`));
+      const flags = `${chownSpec !== undefined ? `--chown=${chownSpec}` : ''}${chmodRaw !== undefined ? `--chmod=${chmodRaw}` : ''}`;
       // One space after #(nop) for COPY/ADD, two for metadata steps: Docker's two helpers.
       const shownDest = endsSlash && dest !== '/' ? `${dest}/` : dest;
-      const createdBy = `${this.shell(st).join(' ')} #(nop) ${ins.cmd} ${kind}:${checksum.slice(0, 64)} in ${shownDest} `;
+      const createdBy = `${this.shell(st).join(' ')} #(nop) ${ins.cmd} ${flags}${kind}:${hash} in ${shownDest} `;
       await this.commitStep(st, createdBy, st.config, async () => {
         const layer = await this.inLayer(st, async (dst, merged) => {
           const chown = chownSpec ? await this.resolveChown(merged, chownSpec) : undefined;
@@ -750,7 +783,7 @@ export class Builder {
           }
         });
         return { layer };
-      }, `${fromRef ?? ''}:${checksum}:${chownSpec ?? ''}:${chmod ?? ''}`);
+      });
     });
   }
 

@@ -2,6 +2,7 @@
 // it when the issue that provides it lands:
 // - the network RUN steps use (the default bridge, as Docker's classic builder);
 // - where a FROM image comes from (local, else pulled; `--pull` pulls first, as Docker).
+import { authForHost, type AuthConfig } from '../../lib/authConfig';
 import { InvalidParameterError, NotFoundError } from '../../lib/errors';
 import { pullReference } from '../images/pull';
 import type { ImageService } from '../images/ImageService';
@@ -18,11 +19,13 @@ export function buildNetworkMode(requested: string | undefined): string {
 }
 
 /**
- * The image a FROM line names: the local one, else pulled from its registry (anonymously:
- * the build's X-Registry-Config is not read yet); with `pull` (docker build --pull) pulled
- * first, the local one kept when the registry cannot be reached. Pull progress lines go to `say`.
+ * The image a FROM line names: the local one, else pulled from its registry with the
+ * credentials the build carries for that registry (X-Registry-Config, as dockerd picks them);
+ * with `pull` (docker build --pull) pulled first, the local one kept when the registry cannot
+ * be reached. Pull progress lines go to `say`.
  */
-export async function resolveBaseImage(images: ImageService, ref: string, opts: { pull: boolean; say?: (s: string) => void }): Promise<ImageRecord> {
+export async function resolveBaseImage(images: ImageService, ref: string,
+  opts: { pull: boolean; auths?: Record<string, AuthConfig>; say?: (s: string) => void }): Promise<ImageRecord> {
   if (!opts.pull) {
     try {
       return await images.resolve(ref);
@@ -31,7 +34,9 @@ export async function resolveBaseImage(images: ImageService, ref: string, opts: 
     }
   }
   try {
-    const prepared = await images.preparePull(pullReference(ref));
+    const named = pullReference(ref);
+    const creds = opts.auths ? authForHost(opts.auths, named.domain) : undefined;
+    const prepared = await images.preparePull(named, creds ? { creds } : {});
     await prepared.run((m) => {
       // The classic builder shows a pull's statuses as lines; byte progress is left out.
       const detail = m.progressDetail as { total?: number } | undefined;

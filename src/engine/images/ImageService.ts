@@ -17,7 +17,8 @@ import { ContainersUsingImage, ContainerUse, DeleteItem, ImageDeps, ProgressMess
 import { importImage, ImportOptions } from './import';
 import { loadImages, LoadResult } from './load';
 import { saveImages } from './save';
-import { removeImage, RemoveOptions, releaseLayers } from './remove';
+import { imagesDiskUsage, type ImagesDiskUsage } from './diskUsage';
+import { dropCompressedBlobs, removeImage, RemoveOptions, releaseLayers } from './remove';
 import { tag } from './tag';
 import { listImages, ListOptions } from './list';
 import { inspectImage } from './inspect';
@@ -74,6 +75,7 @@ export class ImageService {
       store: this.store,
       events: opts.events,
       root,
+      distMeta: this.distMeta,
       containersUsing(imageId: string): ContainerUse[] {
         return self.usingFn(imageId).map((u) => (typeof u === 'string' ? { id: u, running: true } : u));
       },
@@ -89,6 +91,8 @@ export class ImageService {
     await this.layers.reconcile();
     await fsp.rm(path.join(this.deps.root, 'images', 'tmp'), { recursive: true, force: true });
     await this.store.reconcile();
+    // Compressed blobs of layers removed before they were swept with them (a crash, an older berth).
+    await dropCompressedBlobs(this.deps);
   }
 
   /** Creates the service and runs reconcile() (daemon start). */
@@ -202,6 +206,11 @@ export class ImageService {
     const img = await this.store.add(configBytes, opts.parent ? { parent: opts.parent } : {});
     for (const t of opts.tags ?? []) await this.store.setRef(t, img.id);
     return this.store.get(img.id)!;
+  }
+
+  /** Disk bytes of the layers and of each image, diffs and blobs (system df). */
+  diskUsage(): Promise<ImagesDiskUsage> {
+    return imagesDiskUsage(this.deps);
   }
 
   /** Removes layers that no image and no container mount uses any more (e.g. after a container removal). */

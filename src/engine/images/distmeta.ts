@@ -107,7 +107,6 @@ export class DistributionMetadata {
     return [...(this.data.manifests[imageId] ?? [])];
   }
 
-  /** An image is gone: its manifest records go (the blobs' sources stay, they are the registry's). */
   /** `blob` holds layer `diffId` compressed (made for a push). */
   async recordCompressed(diffId: Digest, blob: CompressedBlob): Promise<void> {
     return this.update((d) => { d.compressed[diffId] = blob; });
@@ -118,6 +117,22 @@ export class DistributionMetadata {
     return this.data.compressed[diffId];
   }
 
+  /** The compressed blobs made for layers `live` says are gone (their owners), by diff ID. */
+  async compressedWithout(live: (diffId: Digest) => boolean): Promise<Array<{ diffId: Digest; blob: CompressedBlob }>> {
+    await this.load();
+    return Object.entries(this.data.compressed)
+      .filter(([diffId]) => !live(diffId as Digest))
+      .map(([diffId, blob]) => ({ diffId: diffId as Digest, blob }));
+  }
+
+  /** The records of these layers' compressed blobs go (after the blobs themselves: see releaseLayers). */
+  async forgetCompressed(diffIds: Digest[]): Promise<void> {
+    await this.load();
+    if (!diffIds.some((d) => this.data.compressed[d])) return;
+    return this.update((d) => { for (const id of diffIds) delete d.compressed[id]; });
+  }
+
+  /** An image is gone: its manifest records go (the blobs' sources stay, they are the registry's). */
   forgetImage(imageId: string): Promise<void> {
     return this.update((d) => { delete d.manifests[imageId]; });
   }

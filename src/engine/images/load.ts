@@ -1,20 +1,22 @@
 // docker load: accepts Docker's legacy archive (manifest.json + layer tars) and OCI image
-// layouts (index.json + blobs/), uncompressed or compressed. The archive is staged on disk
-// (streamed, path-safe) under <root>/images/tmp/, then each image's layers are created
-// (verified against the config's diff IDs; layers already present are skipped) and tagged.
+// layouts (index.json + blobs/), uncompressed or compressed. The archive is read once as it
+// streams in (loadArchive.ts: layers extracted on the way, invisible), then each image's
+// layers are committed (verified against the config's diff IDs first; layers already present
+// are skipped) and the image is recorded and tagged.
+import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { crashPoint } from '../../lib/crashpoint';
 import { Digest, isDigest, sha256 } from '../../lib/digest';
 import { InvalidParameterError } from '../../lib/errors';
 import { shortId } from '../../lib/ids';
 import type { ImageConfig } from '../../store/images/ImageStore';
 import { chainIdOf, LayerMeta } from '../../store/layers/LayerStore';
-import { decompressed, detectCompression, peekInPlace } from '../../store/layers/compression';
-import { extractTar } from '../../store/layers/extract';
-import { InRoot } from '../../lib/sys/inroot';
+import { decompressed } from '../../store/layers/compression';
+import type { PreparedLayer } from '../../store/layers/types';
+import { manifestHint, StreamedArchive } from './loadArchive';
 import { familiarString, normalizedString, parseNormalizedNamed, Reference } from '../../lib/reference';
 import { hostArch, ImageDeps, ProgressMessage, publishImageEvent } from './types';
 import { tagImage } from './tag';
@@ -54,63 +56,88 @@ export async function loadImages(deps: ImageDeps, src: Readable, opts: LoadOptio
   await fsp.mkdir(staging, { recursive: true, mode: 0o700 });
   const pinned: Digest[] = [];
   const result: LoadResult = { images: [] };
-  let root: InRoot | undefined;
+  let archive: StreamedArchive | undefined;
   try {
-    // gzip and zstd are undone by the extractor itself; bzip2 and xz by the system tools.
-    const { head, stream: raw } = await peekInPlace(src);
-    const c = detectCompression(head);
-    const stream = c === 'bzip2' || c === 'xz' ? (await decompressed(raw)).stream : raw;
-    await extractTar(stream, staging, { digests: false }); // the layers are hashed when they are created
+    const { stream } = await decompressed(src);
+    const loading = (id: string, total: number) => {
+      let last = 0;
+      return (n: number) => {
+        const now = Date.now();
+        if (now - last < 100) return;
+        last = now;
+        const cur = Math.min(n, total);
+        emit({ status: 'Loading layer', progressDetail: { current: cur, total }, progress: bar(cur, total), id });
+      };
+    };
+    // Layers are extracted as they stream in (loadArchive.ts); none is visible before its
+    // image's config has named it, its diff ID checked.
+    archive = await StreamedArchive.read(stream, staging, deps.layers, (a, name) => manifestHint(a, deps.layers, name),
+      opts.quiet ? undefined : (name, diffId, total) => loading(shortId(diffId ?? (/[a-f0-9]{64}/.exec(name)?.[0] ?? name)), total));
     crashPoint('image.load.after-staging');
-    // The archive's own paths (manifest entries, symlinked layer files) resolve inside it.
-    root = InRoot.open(staging);
-    const inArchive = root;
-    const exists = (rel: string) => inArchive.exists(rel);
+    const inArchive = archive;
+    const exists = (rel: string) => Promise.resolve(inArchive.has(rel));
     const readFile = (rel: string) => inArchive.readFile(rel);
+    /** Each prepared layer is committed once; a second use (another parent) makes it from the blob then kept. */
+    const committed = new Map<PreparedLayer, Promise<LayerMeta>>();
 
     const createLayers = async (config: ImageConfig, files: Array<{ file: string; desc?: Descriptor }>): Promise<void> => {
       const diffIds = config.rootfs?.diff_ids ?? [];
       if (diffIds.length !== files.length) {
         throw new InvalidParameterError(`invalid manifest, layers length mismatch: expected ${diffIds.length}, got ${files.length}`);
       }
+      // Everything the layers wait on is settled first, so that the loop below starts each
+      // creation in chain order without an await between them: the layer store lets a layer
+      // wait for its parent only when the parent's creation has begun.
+      const entries = files.map((f) => inArchive.entry(f.file));
+      const prepared = await Promise.all(entries.map((e) => (e?.kind === 'prepared' ? e.layer.then((l) => l, (err: unknown) => err as Error) : undefined)));
+      const earlier = new Map<PreparedLayer, LayerMeta | Error>();
+      for (const p of prepared) {
+        const c = p && !(p instanceof Error) ? committed.get(p) : undefined;
+        if (c) earlier.set(p as PreparedLayer, await c.catch((err: unknown) => err as Error));
+      }
       let parent: Digest | null = null;
-      // An image's missing layers are extracted at once, each on its own native thread (the
-      // layer store lets a layer wait for its parent in flight); the first failure is thrown
-      // once all have settled.
+      // The image's layers are committed together; the first failure is thrown once all have settled.
       const creating: Promise<void>[] = [];
       for (let i = 0; i < diffIds.length; i++) {
         const diffId = diffIds[i];
         if (!isDigest(diffId)) throw new InvalidParameterError(`invalid diff ID ${diffId}`);
         const chainId: Digest = chainIdOf(parent, diffId);
-        let meta: LayerMeta | undefined = deps.layers.get(chainId);
-        if (meta) {
+        if (deps.layers.get(chainId)) {
           deps.layers.pin([chainId]);
-        } else {
-          const file = files[i].file;
-          const total = (await inArchive.stat(file)).size;
-          let last = 0;
-          const progress = (n: number) => {
-            const now = Date.now();
-            if (opts.quiet || now - last < 100) return;
-            last = now;
-            const cur = Math.min(n, total);
-            emit({ status: 'Loading layer', progressDetail: { current: cur, total }, progress: bar(cur, total), id: shortId(diffId) });
-          };
-          const d = files[i].desc;
-          creating.push(deps.layers.createLayer(parent, inArchive.createReadStream(file), {
-            expectDiffId: diffId,
-            ...(d && isDigest(d.digest) ? { expectBlob: { digest: d.digest, ...(d.size !== undefined ? { size: d.size } : {}) } } : {}),
-            onProgress: progress,
-            adoptSource: true, // the staged file becomes the layer's blob, uncopied
-          }).then(() => {
-            pinned.push(chainId);
-            if (!opts.quiet) emit({ status: 'Loading layer', progressDetail: { current: total, total }, progress: bar(total, total), id: shortId(diffId) });
-            crashPoint('image.load.after-layer');
-          }));
+          pinned.push(chainId);
           parent = chainId;
           continue;
         }
-        pinned.push(chainId);
+        const d = files[i].desc;
+        const expect = { expectDiffId: diffId, ...(d && isDigest(d.digest) ? { expectBlob: { digest: d.digest, ...(d.size !== undefined ? { size: d.size } : {}) } } : {}) };
+        const e = entries[i];
+        let made: Promise<LayerMeta>;
+        if (!e) made = Promise.reject(new InvalidParameterError(`invalid archive: layer ${files[i].file} not found`));
+        else if (e.kind === 'prepared') {
+          const p = prepared[i]!;
+          const before = p instanceof Error ? undefined : earlier.get(p);
+          if (p instanceof Error) made = Promise.reject(p);
+          else if (before instanceof Error) made = Promise.reject(before);
+          else if (before) made = deps.layers.createLayerFromBlob(before.blob!.digest, parent, { expectDiffId: diffId });
+          else if (committed.has(p)) made = committed.get(p)!.then((m) => deps.layers.createLayerFromBlob(m.blob!.digest, parent, { expectDiffId: diffId }));
+          else {
+            made = p.commit(parent, expect);
+            committed.set(p, made);
+          }
+        } else if (e.kind === 'stored') {
+          made = e.like?.blob
+            ? deps.layers.createLayerFromBlob(e.like.blob.digest, parent, { expectDiffId: diffId })
+            : Promise.reject(new InvalidParameterError(`invalid archive: layer ${files[i].file} was not read (its layer was stored) and is gone: load again`));
+        } else if (e.kind === 'file') {
+          made = deps.layers.createLayer(parent, fs.createReadStream(e.path), { ...expect, adoptSource: true });
+        } else {
+          made = deps.layers.createLayer(parent, Readable.from([e.data]), expect);
+        }
+        creating.push(made.then((m) => {
+          pinned.push(m.chainId);
+          if (!opts.quiet) emit({ status: 'Loading layer', progressDetail: { current: m.tarSize, total: m.tarSize }, progress: bar(m.tarSize, m.tarSize), id: shortId(diffId) });
+          crashPoint('image.load.after-layer');
+        }));
         parent = chainId;
       }
       const failed = (await Promise.allSettled(creating)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -220,7 +247,7 @@ export async function loadImages(deps: ImageDeps, src: Readable, opts: LoadOptio
     return result;
   } finally {
     deps.layers.unpin(pinned);
-    root?.close();
+    await archive?.discardUnused();
     await fsp.rm(staging, { recursive: true, force: true });
   }
 }

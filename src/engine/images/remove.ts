@@ -132,5 +132,22 @@ export async function releaseLayers(deps: ImageDeps, chainIds: Digest[]): Promis
   const keep = new Set<Digest>();
   for (const im of deps.store.list()) for (const c of im.chainIds) keep.add(c);
   const removed = await deps.layers.removeUnused(chainIds, keep);
+  if (removed.length) await dropCompressedBlobs(deps);
   return removed.map((m) => m.chainId);
+}
+
+/**
+ * Removes the compressed blobs made for pushes (distmeta's `compressed`) whose layer is gone:
+ * the blob first, then the record, so a crash in between leaves a record naming a missing
+ * blob (push makes it again), never a blob nothing names.
+ */
+export async function dropCompressedBlobs(deps: ImageDeps): Promise<void> {
+  if (!deps.distMeta) return;
+  const layers = deps.layers.list();
+  const diffIds = new Set(layers.map((l) => l.diffId));
+  const ownBlobs = new Set(layers.map((l) => l.blob?.digest));
+  const gone = await deps.distMeta.compressedWithout((d) => diffIds.has(d));
+  if (!gone.length) return;
+  for (const { blob } of gone) if (!ownBlobs.has(blob.digest)) await deps.content.delete(blob.digest).catch(() => undefined);
+  await deps.distMeta.forgetCompressed(gone.map((g) => g.diffId));
 }

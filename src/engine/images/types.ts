@@ -1,4 +1,5 @@
 // Shared types and small helpers of the image service.
+import type { DistributionMetadata } from './distmeta';
 import type { EventBus } from '../events/EventBus';
 import type { ContentStore } from '../../store/content/types';
 import type { LayerStore } from '../../store/layers/types';
@@ -26,6 +27,8 @@ export interface ImageDeps {
   containersUsing(imageId: string): ContainerUse[];
   /** Data root, for staging areas. */
   root: string;
+  /** The distribution metadata (the compressed blobs made for pushes go with their layers). */
+  distMeta?: DistributionMetadata;
 }
 
 export interface DeleteItem {

@@ -2,6 +2,7 @@
 // Images carry their shared size and container count; containers their sizes; volumes their
 // sizes and users. The build cache does not exist yet: an empty list, as a daemon that has none.
 // The wire shape is api/views/system.ts's.
+import type { Digest } from '../../lib/digest';
 import { InvalidParameterError } from '../../lib/errors';
 import type { ContainerService } from '../containers/ContainerService';
 import { listContainers, type ListedContainer } from '../containers/list';
@@ -14,7 +15,7 @@ const TYPES: DiskUsageType[] = ['container', 'image', 'volume', 'build-cache'];
 
 /** What was asked for, by type; a type not asked for is absent. */
 export interface DiskUsage {
-  /** Each layer counted once, however many images share it. */
+  /** Each layer counted once, however many images share it: its diff and its blobs. */
   layersSize?: number;
   /** Image summaries with SharedSize and Containers filled in. */
   images?: Record<string, unknown>[];
@@ -31,8 +32,13 @@ export function parseDiskUsageTypes(values: string[]): Set<DiskUsageType> {
 export async function diskUsage(images: ImageService, containers: ContainerService, types: Set<DiskUsageType>, volumes?: VolumeService): Promise<DiskUsage> {
   const out: DiskUsage = {};
   if (types.has('image')) {
-    out.layersSize = images.layers.list().reduce((n, l) => n + l.size, 0);
-    out.images = images.list({ sharedSize: true, containerCount: true });
+    // Diffs and blobs both (images/diskUsage.ts): what the images really take.
+    const du = await images.diskUsage();
+    out.layersSize = du.layersSize;
+    out.images = images.list({ sharedSize: true, containerCount: true }).map((s) => {
+      const sizes = du.images.get(s.Id as Digest);
+      return sizes ? { ...s, Size: sizes.size, SharedSize: sizes.sharedSize } : s;
+    });
   }
   if (types.has('container')) {
     out.containers = await listContainers(containers, {

@@ -44,10 +44,10 @@ import { exportDir } from './export';
 import { OverlayMounts } from './mounts';
 import { chainIdOf } from './chainid';
 import type {
-  CommitOptions, CreateFromBlobOptions, CreateLayerOptions, LayerMeta, LayerStore, MountInfo, MountOwner, MountRecord,
+  CommitOptions, CreateFromBlobOptions, CreateLayerOptions, LayerMeta, LayerStore, MountInfo, MountOwner, MountRecord, PreparedLayer,
 } from './types';
 
-export type { CommitOptions, CreateFromBlobOptions, CreateLayerOptions, LayerBlob, LayerMeta, MountInfo, MountOwner, MountRecord } from './types';
+export type { CommitOptions, CreateFromBlobOptions, CreateLayerOptions, LayerBlob, LayerMeta, MountInfo, MountOwner, MountRecord, PreparedLayer } from './types';
 export { isMountPoint } from './mounts';
 export { chainIdOf, chainIdsOf } from './chainid';
 
@@ -83,6 +83,32 @@ async function headOf(src: Readable): Promise<{ compression: Compression; stream
   }
   const { head, stream } = await peekInPlace(src, 8);
   return { compression: detectCompression(head), stream };
+}
+
+/** A layer extracted into tmp/<id>/ (diff/, and blob unless it came from one), not yet in place. */
+interface Extracted {
+  tmp: string;
+  blobFile: string;
+  diffId: Digest;
+  size: number;
+  tarBytes: number;
+  rawDigest: Digest;
+  rawBytes: number;
+  /** bzip2/xz input: the blob kept is the uncompressed tar. */
+  blobIsTar: boolean;
+  mediaType: string;
+}
+
+function checkExpected(x: Extracted, opts: { expectDiffId?: Digest; expectBlob?: { digest: Digest; size?: number } }): void {
+  if (opts.expectDiffId && opts.expectDiffId !== x.diffId) {
+    throw new InvalidParameterError(`layer diff ID mismatch: got ${x.diffId}, expected ${opts.expectDiffId}`);
+  }
+  if (opts.expectBlob) {
+    if (opts.expectBlob.digest !== x.rawDigest) throw new InvalidParameterError(`digest mismatch: got ${x.rawDigest}, expected ${opts.expectBlob.digest}`);
+    if (opts.expectBlob.size !== undefined && opts.expectBlob.size !== x.rawBytes) {
+      throw new InvalidParameterError(`unexpected blob size: got ${x.rawBytes}, expected ${opts.expectBlob.size}`);
+    }
+  }
 }
 
 export class LocalLayerStore implements LayerStore {
@@ -256,6 +282,56 @@ export class LocalLayerStore implements LayerStore {
    * of this file for why it is kept); with it, that blob is the layer's blob.
    */
   private async doCreate(parent: Digest | null, raw: Readable, opts: CreateLayerOptions, fromBlob?: { digest: Digest; size: number }): Promise<LayerMeta> {
+    const x = await this.extractToTmp(raw, opts, fromBlob);
+    try {
+      checkExpected(x, opts);
+      return await this.commitExtracted(parent, x, fromBlob);
+    } catch (e) {
+      await fsp.rm(x.tmp, { recursive: true, force: true });
+      throw e;
+    }
+  }
+
+  /**
+   * A layer extracted and hashed but not yet visible: load extracts each layer as its bytes
+   * arrive, before it knows the layer's parent and expected diff ID (see types.ts).
+   */
+  async prepareLayer(src: Readable, opts: { onProgress?: (bytes: number) => void } = {}): Promise<PreparedLayer> {
+    await this.init();
+    const x = await this.extractToTmp(src, opts.onProgress ? { onProgress: opts.onProgress } : {});
+    let settled = false;
+    const discard = async (): Promise<void> => {
+      if (settled) return;
+      settled = true;
+      await fsp.rm(x.tmp, { recursive: true, force: true });
+    };
+    return {
+      diffId: x.diffId,
+      rawDigest: x.rawDigest,
+      discard,
+      commit: async (parent, copts = {}) => {
+        if (settled) throw new SystemError('prepared layer already committed or discarded');
+        try {
+          checkExpected(x, copts);
+        } catch (e) {
+          await discard();
+          throw e;
+        }
+        settled = true;
+        return this.once(parent, x.diffId, () => { void fsp.rm(x.tmp, { recursive: true, force: true }); }, () =>
+          this.commitExtracted(parent, x).catch(async (e) => {
+            await fsp.rm(x.tmp, { recursive: true, force: true });
+            throw e;
+          })).catch(async (e) => {
+          await fsp.rm(x.tmp, { recursive: true, force: true });
+          throw e;
+        });
+      },
+    };
+  }
+
+  /** The extraction half of a layer's creation: tmp/<id>/diff and (unless fromBlob) tmp/<id>/blob. */
+  private async extractToTmp(raw: Readable, opts: CreateLayerOptions, fromBlob?: { digest: Digest; size: number }): Promise<Extracted> {
     const tmp = path.join(this.tmpDir, randomBytes(12).toString('hex'));
     const diff = path.join(tmp, 'diff');
     const blobFile = path.join(tmp, 'blob');
@@ -285,69 +361,68 @@ export class LocalLayerStore implements LayerStore {
         ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
       });
       if (teeFd !== undefined) { fs.closeSync(teeFd); teeFd = undefined; }
-      const size = res.size;
-      const diffId = res.diffId;
-      const rawDigest = jsRaw ? `sha256:${jsRaw.hash.digest('hex')}` as Digest : res.rawDigest;
-      const rawBytes = jsRaw ? jsRaw.bytes : res.rawBytes;
-      if (opts.expectDiffId && opts.expectDiffId !== diffId) {
-        throw new InvalidParameterError(`layer diff ID mismatch: got ${diffId}, expected ${opts.expectDiffId}`);
-      }
-      if (opts.expectBlob) {
-        if (opts.expectBlob.digest !== rawDigest) throw new InvalidParameterError(`digest mismatch: got ${rawDigest}, expected ${opts.expectBlob.digest}`);
-        if (opts.expectBlob.size !== undefined && opts.expectBlob.size !== rawBytes) {
-          throw new InvalidParameterError(`unexpected blob size: got ${rawBytes}, expected ${opts.expectBlob.size}`);
-        }
-      }
-      // What the kept blob is: the stream as given, or (bzip2/xz) the uncompressed tar.
-      const mediaType = jsRaw || res.compression === 'none' ? MEDIA_LAYER_TAR : res.compression === 'gzip' ? MEDIA_LAYER_GZIP : MEDIA_LAYER_ZSTD;
       if (adopt) {
         try { linkFd(srcFd as number, blobFile); } finally { src.destroy(); }
       }
-      const blobInfo = fromBlob ?? await this.keepBlob(blobFile, jsRaw ? { digest: diffId, size: res.tarBytes } : { digest: rawDigest, size: rawBytes });
-      crashPoint('layer.create.after-blob');
-      // Extraction ran alongside the parent's; the record waits for the parent to exist.
-      await this.parentReady(parent);
-      const chainId = chainIdOf(parent, diffId);
-      const existing = this.layers.get(chainId);
-      if (existing) {
-        await fsp.rm(tmp, { recursive: true, force: true });
-        return existing;
-      }
-      const meta: LayerMeta = {
-        chainId, diffId, parent, size, tarSize: res.tarBytes,
-        blob: { digest: blobInfo.digest, size: blobInfo.size, mediaType },
-        link: randomBytes(13).toString('hex').toUpperCase(),
-        created: new Date().toISOString(),
+      const diffId = res.diffId;
+      return {
+        tmp, blobFile, diffId, size: res.size, tarBytes: res.tarBytes,
+        rawDigest: jsRaw ? `sha256:${jsRaw.hash.digest('hex')}` as Digest : res.rawDigest,
+        rawBytes: jsRaw ? jsRaw.bytes : res.rawBytes,
+        // What the kept blob is: the stream as given, or (bzip2/xz) the uncompressed tar.
+        blobIsTar: !!jsRaw,
+        mediaType: jsRaw || res.compression === 'none' ? MEDIA_LAYER_TAR : res.compression === 'gzip' ? MEDIA_LAYER_GZIP : MEDIA_LAYER_ZSTD,
       };
-      await writeJsonAtomic(path.join(tmp, 'meta.json'), meta, 0o644);
-      crashPoint('layer.create.before-rename');
-      try {
-        await fsp.rename(tmp, this.layerDir(chainId));
-      } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code;
-        if (code !== 'EEXIST' && code !== 'ENOTEMPTY') throw e;
-        // Another process made it first: use theirs.
-        await fsp.rm(tmp, { recursive: true, force: true });
-        const theirs = await readJsonIfExists<LayerMeta>(path.join(this.layerDir(chainId), 'meta.json'));
-        if (!theirs) throw new SystemError(`layer ${chainId} is incomplete`);
-        this.layers.set(chainId, theirs);
-        await this.ensureLink(theirs.link, chainId);
-        return theirs;
-      }
-      // The rename is durable only once layers/ is fsynced: without it a power loss can take
-      // back a layer an image record (written next, fsynced) already names. The short link
-      // needs no fsync: reconcile rebuilds missing ones.
-      await fsyncDir(this.root);
-      crashPoint('layer.create.after-rename');
-      await this.ensureLink(meta.link, chainId);
-      this.layers.set(chainId, meta);
-      return meta;
     } catch (e) {
       raw.destroy();
       if (teeFd !== undefined) fs.closeSync(teeFd);
       await fsp.rm(tmp, { recursive: true, force: true });
       throw e;
     }
+  }
+
+  /** The commit half: the blob into the content store, the record, the rename into place. On failure the caller removes x.tmp. */
+  private async commitExtracted(parent: Digest | null, x: Extracted, fromBlob?: { digest: Digest; size: number }): Promise<LayerMeta> {
+    const { tmp, diffId } = x;
+    const blobInfo = fromBlob ?? await this.keepBlob(x.blobFile, x.blobIsTar ? { digest: diffId, size: x.tarBytes } : { digest: x.rawDigest, size: x.rawBytes });
+    crashPoint('layer.create.after-blob');
+    // Extraction ran alongside the parent's; the record waits for the parent to exist.
+    await this.parentReady(parent);
+    const chainId = chainIdOf(parent, diffId);
+    const existing = this.layers.get(chainId);
+    if (existing) {
+      await fsp.rm(tmp, { recursive: true, force: true });
+      return existing;
+    }
+    const meta: LayerMeta = {
+      chainId, diffId, parent, size: x.size, tarSize: x.tarBytes,
+      blob: { digest: blobInfo.digest, size: blobInfo.size, mediaType: x.mediaType },
+      link: randomBytes(13).toString('hex').toUpperCase(),
+      created: new Date().toISOString(),
+    };
+    await writeJsonAtomic(path.join(tmp, 'meta.json'), meta, 0o644);
+    crashPoint('layer.create.before-rename');
+    try {
+      await fsp.rename(tmp, this.layerDir(chainId));
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== 'EEXIST' && code !== 'ENOTEMPTY') throw e;
+      // Another process made it first: use theirs.
+      await fsp.rm(tmp, { recursive: true, force: true });
+      const theirs = await readJsonIfExists<LayerMeta>(path.join(this.layerDir(chainId), 'meta.json'));
+      if (!theirs) throw new SystemError(`layer ${chainId} is incomplete`);
+      this.layers.set(chainId, theirs);
+      await this.ensureLink(theirs.link, chainId);
+      return theirs;
+    }
+    // The rename is durable only once layers/ is fsynced: without it a power loss can take
+    // back a layer an image record (written next, fsynced) already names. The short link
+    // needs no fsync: reconcile rebuilds missing ones.
+    await fsyncDir(this.root);
+    crashPoint('layer.create.after-rename');
+    await this.ensureLink(meta.link, chainId);
+    this.layers.set(chainId, meta);
+    return meta;
   }
 
   /** Moves the extractor's copy of the stream into the content store (copies it when it cannot). */

@@ -43,6 +43,21 @@ export interface CreateLayerOptions {
   adoptSource?: boolean;
 }
 
+/**
+ * A layer extracted and hashed, not yet visible (LayerStore.prepareLayer): `commit` makes it
+ * the layer on a parent once its expected diff ID (and blob digest) are known and match, or
+ * returns the existing layer of that chain (discarding this one); `discard` removes it.
+ */
+export interface PreparedLayer {
+  readonly diffId: Digest;
+  /** sha256 of the stream as it was given. */
+  readonly rawDigest: Digest;
+  /** Pinned once for the caller, as createLayer's result. Verifies before anything is visible. */
+  commit(parent: Digest | null, opts?: { expectDiffId?: Digest; expectBlob?: { digest: Digest; size?: number } }): Promise<LayerMeta>;
+  /** Idempotent; a no-op after commit. */
+  discard(): Promise<void>;
+}
+
 export interface CreateFromBlobOptions {
   /** As in CreateLayerOptions. */
   expectDiffId?: Digest;
@@ -106,6 +121,12 @@ export interface LayerStore {
    * which becomes the layer's blob as it is. Several can run at once, each naming its parent.
    */
   createLayerFromBlob(digest: Digest, parent: Digest | null, opts?: CreateFromBlobOptions): Promise<LayerMeta>;
+  /**
+   * Extracts a tar stream (as createLayer) into a layer that is not visible until committed
+   * on its parent: for streams whose place in a chain is known only later (docker load).
+   * What a crash leaves of it is removed at the next start.
+   */
+  prepareLayer(src: Readable, opts?: { onProgress?: (bytes: number) => void }): Promise<PreparedLayer>;
   /** The layer's uncompressed tar: byte for byte the one whose digest is its diff ID. */
   exportLayer(chainId: Digest): Promise<Readable>;
   /**

@@ -58,6 +58,35 @@ export function layerStoreConformance(name: string, factory: LayerHarnessFactory
       assert.equal(fs.readFileSync(path.join(again.layers.diffDir(base.chainId), 'etc/os-release'), 'utf8'), 'ID=test\n');
     });
 
+    withStores('prepared layers: invisible until committed on a parent (verified first), a chain already there wins, discard leaves nothing', async ({ layers }, h) => {
+      const t1 = await makeTar(files('p', 4));
+      const t2 = await makeTar(files('q', 4));
+      // the child is prepared first, its parent after: the order load meets them in
+      const pc = await layers.prepareLayer(streamOf(gzip(t2)));
+      const pb = await layers.prepareLayer(streamOf(t1));
+      assert.equal(pb.diffId, sha256(t1));
+      assert.equal(pc.diffId, sha256(t2));
+      assert.ok(!layers.has(sha256(t1)), 'not visible before commit');
+      const base = await pb.commit(null, { expectDiffId: sha256(t1) });
+      const child = await pc.commit(base.chainId, { expectDiffId: sha256(t2) });
+      assert.equal(child.chainId, chainIdOf(base.chainId, sha256(t2)));
+      assert.equal(sha256(await collect(await layers.exportLayer(child.chainId))), sha256(t2));
+      // the same content prepared again: its commit returns the stored layer
+      const again = await layers.prepareLayer(streamOf(t1));
+      assert.deepEqual(await again.commit(null), base);
+      // a wrong expectation is refused and nothing is made
+      const wrong = await layers.prepareLayer(streamOf(await makeTar(files('r', 2))));
+      await assert.rejects(wrong.commit(null, { expectDiffId: sha256('other') }), kind('InvalidParameter'));
+      assert.ok(!layers.has(wrong.diffId));
+      const dropped = await layers.prepareLayer(streamOf(await makeTar(files('s', 2))));
+      await dropped.discard();
+      await dropped.discard();
+      assert.ok(!layers.has(dropped.diffId));
+      const reopened = await h.open();
+      assert.ok(!reopened.layers.has(wrong.diffId) && !reopened.layers.has(dropped.diffId));
+      assert.ok(reopened.layers.has(child.chainId));
+    });
+
     withStores('a layer from a blob already in the content store, on its parent; the blob is kept as it is', async ({ content, layers }) => {
       const t1 = await makeTar(files('a', 10));
       const t2 = await makeTar([...files('b', 5), { name: 'a/.wh.f3', body: '' }]);
