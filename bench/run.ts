@@ -13,6 +13,8 @@ import { benchBuild } from './build';
 import { networkBench } from './network';
 import { seccompStartCost } from './seccomp';
 import { registryBench } from './registry';
+import { limitsBench } from './limits';
+import { fuzzBench } from './fuzz';
 
 const run = promisify(execFile);
 const RUNS = Number(process.env.BENCH_RUNS ?? 30);
@@ -214,6 +216,9 @@ async function main(): Promise<void> {
       network: net,
       seccomp_start_cost: seccomp,
       registry: await registryBench(),
+      limits: await limitsBench(d),
+      // BENCH_FUZZ=0 skips the long fuzzing run (a few minutes at the default BENCH_FUZZ_RUNS)
+      fuzz: process.env.BENCH_FUZZ === '0' ? 'skipped (BENCH_FUZZ=0)' : await fuzzBench(),
       budgets: { run_p50_ms: 120, bridge_p50_ms: 150, idle_rss_mb: 80, per_container_mb: 3 },
     };
     process.stdout.write(JSON.stringify(result, null, 2) + '\n');
