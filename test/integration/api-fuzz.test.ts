@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import fc from 'fast-check';
 import { startDaemon, type TestDaemon } from '../helpers/daemon';
-import { FUZZ_SEED, FuzzTally, fuzzCases, fuzzLeftovers, prepareFuzzTarget } from '../helpers/apiFuzz';
+import { FUZZ_SEED, FUZZ_TARGET, FuzzTally, fuzzCases, fuzzLeftovers, prepareFuzzTarget } from '../helpers/apiFuzz';
 
 const RUNS = Number(process.env.BERTH_FUZZ_RUNS ?? 60);
 
@@ -33,6 +33,22 @@ for (const c of fuzzCases()) {
     await fc.assert(c.property(tally), { seed: FUZZ_SEED, numRuns: RUNS * c.scale, endOnFailure: true });
   });
 }
+
+test('what the longer runs found stays a 4xx', async () => {
+  const long = 'x'.repeat(10_000);
+  await tally.probe('found: long volume name', 'POST', '/v1.44/volumes/create', { Name: long });
+  for (const m of ['GET', 'HEAD', 'PUT']) {
+    await tally.probe(`found: long archive path ${m}`, m, `/v1.44/containers/${FUZZ_TARGET}/archive?path=${long}`, m === 'PUT' ? Buffer.alloc(1024) : undefined);
+    await tally.probe(`found: NUL in archive path ${m}`, m, `/v1.44/containers/${FUZZ_TARGET}/archive?path=a%00b`, m === 'PUT' ? Buffer.alloc(1024) : undefined);
+  }
+  await tally.probe('found: network connect with a number', 'POST', '/v1.44/networks/none/connect', { Container: 240412347 });
+  const c = await tally.probe('found: bind source too long', 'POST', '/v1.44/containers/create', { Image: 'busybox', Cmd: ['true'], HostConfig: { Binds: [`/tmp/${long}:/x`] } });
+  const id = c?.json<{ Id: string }>().Id;
+  assert.ok(id, 'the create itself is valid');
+  const start = await tally.probe('found: bind source too long, start', 'POST', `/v1.44/containers/${id}/start`);
+  assert.equal(start?.status, 400);
+  await d.request('DELETE', `/v1.44/containers/${id}?force=1`);
+});
 
 test('the daemon still answers, and nothing made by the fuzzing is left', async () => {
   assert.equal((await d.request('GET', '/_ping')).status, 200);
