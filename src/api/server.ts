@@ -35,6 +35,8 @@ export const CONNECTION_LIMITS = {
   checkIntervalMs: 2_000,
   /** Go's net/http allows 1 MiB; Node's default 16 KiB is tight for X-Registry-Config. */
   maxHeaderBytes: 64 * 1024,
+  /** A refused body up to this size is read and dropped rather than cut (see endRefusedBody). */
+  maxDiscardedBodyBytes: 64 * 1024 * 1024,
   /** Connections the kernel queues before berthd accepts them (capped by net.core.somaxconn; Node's 511 drops a burst of 1,000). */
   listenBacklog: 4096,
 };
@@ -102,13 +104,27 @@ async function dispatch(router: Router, req: http.IncomingMessage, res: http.Ser
     if (upgrade && (res as { upgraded?: boolean }).upgraded) {
       upgrade.socket.destroy();
     } else {
-      // The rest of a body that was refused or stalled is not read: the connection cannot be reused.
-      if (!res.headersSent && [408, 413].includes(statusOf(err))) res.setHeader('Connection', 'close');
+      if (!res.headersSent) endRefusedBody(req, res, statusOf(err));
       sendError(res, err);
     }
   } finally {
     log.debug('request', { method: req.method, path: req.url, ms: Number(process.hrtime.bigint() - started) / 1e6 });
   }
+}
+
+/**
+ * After a refused or stalled body. A body announced too large but of a bounded size is read
+ * and dropped, so that a client still writing it gets to read the 413 (else it meets EPIPE
+ * first) and the connection is reused; any other is not read: the connection closes.
+ */
+function endRefusedBody(req: http.IncomingMessage, res: http.ServerResponse, status: number): void {
+  if (status !== 408 && status !== 413) return;
+  const declared = Number(req.headers['content-length']);
+  if (status === 413 && !req.readableEnded && Number.isInteger(declared) && declared <= CONNECTION_LIMITS.maxDiscardedBodyBytes) {
+    req.resume();
+    return;
+  }
+  res.setHeader('Connection', 'close');
 }
 
 /** Writes the 101 for a hijacked request (or 200 for a plain POST) and hands back the raw socket. */
