@@ -13,6 +13,7 @@ import { benchBuild } from './build';
 import { networkBench } from './network';
 import { seccompStartCost } from './seccomp';
 import { registryBench } from './registry';
+import { scaleBench } from './scale';
 import { limitsBench } from './limits';
 import { fuzzBench } from './fuzz';
 
@@ -200,6 +201,8 @@ async function main(): Promise<void> {
     const load = process.env.BENCH_LOAD === '0' ? 'skipped (BENCH_LOAD=0)' : await loadBench();
     const build = process.env.BENCH_NO_BUILD === '1' ? 'skipped (BENCH_NO_BUILD=1)' : await benchBuild(d);
     const seccomp = seccompStartCost(d);
+    // BENCH_SCALE=0 skips the scale runs (minutes: 500 running containers, 200-run bursts)
+    const scale = process.env.BENCH_SCALE === '0' ? 'skipped (BENCH_SCALE=0)' : await scaleBench();
     const result = {
       machine: { cpus: (await import('node:os')).cpus().length, kernel: (await import('node:os')).release() },
       docker_run_rm_network_none_true: summary(none),
@@ -216,6 +219,7 @@ async function main(): Promise<void> {
       network: net,
       seccomp_start_cost: seccomp,
       registry: await registryBench(),
+      scale,
       limits: await limitsBench(d),
       // BENCH_FUZZ=0 skips the long fuzzing run (a few minutes at the default BENCH_FUZZ_RUNS)
       fuzz: process.env.BENCH_FUZZ === '0' ? 'skipped (BENCH_FUZZ=0)' : await fuzzBench(),

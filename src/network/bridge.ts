@@ -15,7 +15,7 @@ export async function ensureBridge(b: BridgeSpec): Promise<void> {
   const lines: string[] = [];
   if (!linkExists(b.name)) lines.push(`link add name ${b.name} mtu ${b.mtu} type bridge`);
   // `replace`: the address is there after a crash half-way through, and no error if it already is.
-  for (const a of b.addresses) lines.push(`addr replace ${a} dev ${b.name}`);
+  for (const a of b.addresses) lines.push(`addr replace ${a} dev ${b.name}${a.includes(':') ? ' nodad' : ''}`);
   lines.push(`link set dev ${b.name} alias ${b.alias} up`);
   await ipBatch(lines);
   // Published ports answer on 127.0.0.1 too: the DNAT'd packet leaves by the bridge with a

@@ -15,6 +15,10 @@ export interface EndpointSpec {
   address: string;
   /** The default route's gateway, for the container's first network only. */
   gateway?: string;
+  /** "fd00:1::2/64", on networks with IPv6. */
+  address6?: string;
+  /** The IPv6 default route's gateway (first network only). */
+  gateway6?: string;
   mtu: number;
   bridge: string;
   alias: string;
@@ -26,8 +30,11 @@ export async function createEndpoint(e: EndpointSpec): Promise<void> {
     // The peer is made straight in berthd's namespace (the host's): no move afterwards.
     `link add name ${e.ifname} address ${e.mac} mtu ${e.mtu} type veth peer name ${e.hostIf} mtu ${e.mtu} netns ${process.pid}`,
     `addr add ${e.address} dev ${e.ifname}`,
+    // nodad: the address is usable at once (IPAM made it unique on the network)
+    ...(e.address6 ? [`addr add ${e.address6} dev ${e.ifname} nodad`] : []),
     `link set dev ${e.ifname} up`,
     ...(e.gateway ? [`route add default via ${e.gateway} dev ${e.ifname}`] : []),
+    ...(e.gateway6 ? [`route add default via ${e.gateway6} dev ${e.ifname}`] : []),
   ];
   await ipBatch(inside, e.createNetns ? { create: e.netns } : { enter: e.netns });
   try {

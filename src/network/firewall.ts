@@ -9,15 +9,14 @@
 // whatever dockerd has, and ours never reorder its. An `accept` here is final only for our
 // chain: a FORWARD policy DROP of dockerd's still drops forwarded packets afterwards (netfilter
 // has no cross-table accept). Our forward chain runs at priority filter - 10, before
-// iptables' FORWARD, so our drops (isolation, internal) hold even when dockerd accepts; a host
-// running dockerd with FORWARD DROP must let berth's bridges through in DOCKER-USER, the chain
-// dockerd keeps for that purpose (see docs/status.md).
+// iptables' FORWARD, so our drops (isolation, internal) hold even when dockerd accepts; where
+// dockerd's FORWARD policy is DROP, dockerUser.ts lets berth's bridges through DOCKER-USER.
 import { nft } from './commands';
 
 export interface BridgeRules {
   /** The bridge device. */
   name: string;
-  /** Its subnets, "10.1.0.0/24". */
+  /** Its subnets, "10.1.0.0/24" (and "fd00:1::/64" on IPv6 networks). */
   subnets: string[];
   internal: boolean;
   /** Outbound NAT (Docker's ip-masq / com.docker.network.bridge.enable_ip_masquerade). */
@@ -35,6 +34,7 @@ export interface PortRule {
 }
 
 const q = (s: string) => JSON.stringify(s);
+const v6 = (subnet: string) => subnet.includes(':');
 
 function anyHost(p: PortRule): boolean {
   return p.hostIp === '' || p.hostIp === '0.0.0.0';
@@ -63,13 +63,17 @@ export class Firewall {
     const names = bridges.map((b) => q(b.name));
     const pairs = bridges.filter((b) => b.icc).map((b) => `${q(b.name)} . ${q(b.name)}`);
     const internal = bridges.filter((b) => b.internal).map((b) => q(b.name));
-    const masq = bridges.filter((b) => b.masquerade && !b.internal).flatMap((b) => b.subnets);
+    const masqAll = bridges.filter((b) => b.masquerade && !b.internal).flatMap((b) => b.subnets);
+    const masq = masqAll.filter((s) => !v6(s));
+    const masq6 = masqAll.filter(v6);
     const noicc = isolatedPorts.map(q);
     const script = `
 table ip ${t} {}
 delete table ip ${t}
 table bridge ${t} {}
 delete table bridge ${t}
+table ip6 ${t} {}
+delete table ip6 ${t}
 table ip ${t} {
   map pub_any { type inet_proto . inet_service : ipv4_addr . inet_service;${elements(pubAny)} }
   map pub_ip { type ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service;${elements(pubIp)} }
@@ -107,6 +111,27 @@ table ip ${t} {
     iifname . oifname @pairs accept
     # Isolation between networks; and nothing from outside opens a connection to a container
     # except through a published port.
+    iifname @bridges oifname @bridges drop
+    oifname @bridges ct state new drop
+  }
+}
+# IPv6 networks: the same isolation; outbound NAT of their subnets (as dockerd with ip6tables)
+# where the host forwards IPv6. No published ports on IPv6 addresses.
+table ip6 ${t} {
+  set bridges { type ifname;${elements(names)} }
+  set pairs { type ifname . ifname;${elements(pairs)} }
+  set internal { type ifname;${elements(internal)} }
+  set masq { type ipv6_addr; flags interval;${elements(masq6)} }
+  chain postrouting {
+    type nat hook postrouting priority srcnat; policy accept;
+    ip6 saddr @masq oifname != @bridges masquerade
+  }
+  chain forward {
+    type filter hook forward priority filter - 10; policy accept;
+    iifname @internal oifname != @internal drop
+    oifname @internal iifname != @internal drop
+    ct state established,related accept
+    iifname . oifname @pairs accept
     iifname @bridges oifname @bridges drop
     oifname @bridges ct state new drop
   }
@@ -152,12 +177,16 @@ table bridge ${t} {
   }
 
   private bridgeLines(op: 'add' | 'delete', b: BridgeRules): string[] {
-    const t = this.table;
     const n = q(b.name);
-    const lines = [`${op} element ip ${t} bridges { ${n} }`];
-    if (b.icc) lines.push(`${op} element ip ${t} pairs { ${n} . ${n} }`);
-    if (b.internal) lines.push(`${op} element ip ${t} internal { ${n} }`);
-    else if (b.masquerade && b.subnets.length) lines.push(`${op} element ip ${t} masq { ${b.subnets.join(', ')} }`);
+    const lines: string[] = [];
+    for (const family of ['ip', 'ip6']) {
+      const t = `${family} ${this.table}`;
+      lines.push(`${op} element ${t} bridges { ${n} }`);
+      if (b.icc) lines.push(`${op} element ${t} pairs { ${n} . ${n} }`);
+      const subnets = b.subnets.filter((s) => v6(s) === (family === 'ip6'));
+      if (b.internal) lines.push(`${op} element ${t} internal { ${n} }`);
+      else if (b.masquerade && subnets.length) lines.push(`${op} element ${t} masq { ${subnets.join(', ')} }`);
+    }
     return lines;
   }
 
@@ -173,6 +202,6 @@ table bridge ${t} {
 
   /** At the daemon's stop of its last use (tests, uninstall): both tables gone. */
   async removeTables(): Promise<void> {
-    await nft(`table ip ${this.table} {}\ndelete table ip ${this.table}\ntable bridge ${this.table} {}\ndelete table bridge ${this.table}\n`);
+    await nft(['ip', 'ip6', 'bridge'].map((f) => `table ${f} ${this.table} {}\ndelete table ${f} ${this.table}\n`).join(''));
   }
 }

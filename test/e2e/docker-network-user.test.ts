@@ -5,6 +5,7 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
@@ -22,6 +23,13 @@ const inspect = (id: string) => inspectOf(d, id);
 function subnet(i: number): string {
   const base = networkNames(d.root).pool.split('.').slice(0, 2).join('.');
   return `${base}.${200 + i}.0/24`;
+}
+
+/** A unique local IPv6 /64 of this daemon's (from its root), no group with a leading zero. */
+function ula(i: number): string {
+  const h = createHash('sha256').update(d.root).digest();
+  const g = (k: number) => ((h[k] << 8 | h[k + 1]) | 0x1000).toString(16);
+  return `fd${(h[0] | 0x10).toString(16)}:${g(1)}:${g(3)}:${i + 1}::/64`;
 }
 
 test('network create with IPAM, labels and options; ls filters; inspect; rm 409 while in use; prune', async () => {
@@ -57,9 +65,10 @@ test('network create with IPAM, labels and options; ls filters; inspect; rm 409 
   assert.match(pruned, /net-b/);
   assert.equal(fs.existsSync(`/sys/class/net/br-${id.slice(0, 12)}`), false);
   assert.deepEqual((await ok(['network', 'ls', '--format', '{{.Name}}'])).split('\n').sort(), ['bridge', 'host', 'none']);
-  // Refused, not ignored.
-  const v6 = await d.request('POST', '/networks/create', JSON.stringify({ Name: 'v6', EnableIPv6: true }), { 'Content-Type': 'application/json' });
+  // Refused, not ignored: an IPv6 subnet on a network without IPv6.
+  const v6 = await d.request('POST', '/networks/create', { Name: 'v6', IPAM: { Config: [{ Subnet: ula(7) }] } });
   assert.equal(v6.status, 400);
+  assert.match(v6.json().message, /needs IPv6 enabled/);
   const pre = await d.docker(['network', 'rm', 'bridge']);
   assert.match(pre.stderr, /bridge is a pre-defined network and cannot be removed/);
 });
@@ -216,5 +225,50 @@ test('com.docker.network.bridge.enable_icc=false: containers on the network cann
     await ok(['rm', '-f', a, b]);
   } finally {
     await ok(['network', 'rm', 'noicc']);
+  }
+});
+
+test('IPv6: an --ipv6 network gives each container an address, a default route and AAAA names; --ip6; isolation; a ULA when no subnet is given', async () => {
+  const sub6 = ula(1);
+  const at = (host: string) => sub6.replace('::/64', `::${host}`);
+  await ok(['network', 'create', '--ipv6', '--subnet', subnet(9), '--subnet', sub6, 'six-a']);
+  await ok(['network', 'create', '--ipv6', '--subnet', subnet(10), 'six-b']);
+  try {
+    const n = JSON.parse(await ok(['network', 'inspect', 'six-a']))[0];
+    assert.equal(n.EnableIPv6, true);
+    assert.deepEqual(n.IPAM.Config, [{ Subnet: subnet(9), Gateway: subnet(9).replace('.0/24', '.1') }, { Subnet: sub6, Gateway: at('1') }]);
+    const auto = JSON.parse(await ok(['network', 'inspect', 'six-b']))[0].IPAM.Config[1];
+    assert.match(auto.Subnet, /^fd[0-9a-f]{2}:[0-9a-f:]+\/64$/, 'a unique local /64 picked for six-b');
+
+    const srv = await ok(['run', '-d', '--name', 'six1', '--network', 'six-a', '--network-alias', 'sixdb', '--ip6', at('99'), 'busybox', 'sleep', '120']);
+    const ep = (await inspect(srv)).NetworkSettings.Networks['six-a'];
+    assert.equal(ep.GlobalIPv6Address, at('99'));
+    assert.equal(ep.GlobalIPv6PrefixLen, 64);
+    assert.equal(ep.IPv6Gateway, at('1'));
+    const listed = JSON.parse(await ok(['network', 'inspect', 'six-a']))[0].Containers[srv];
+    assert.equal(listed.IPv6Address, `${at('99')}/64`);
+
+    const peer = await ok(['run', '--rm', '--network', 'six-a', 'busybox', 'sh', '-c', `ip -6 route show default; ip -6 addr show dev eth0 scope global; ping -6 -c 1 -W 3 ${at('99')} >/dev/null && echo reached`]);
+    assert.match(peer, new RegExp(`default via ${at('1')} dev eth0`));
+    assert.match(peer, new RegExp(`inet6 ${at('2')}/64`), 'the first free address after the gateway');
+    assert.match(peer, /reached/);
+    const names = await ok(['run', '--rm', '--network', 'six-a', 'debian:bookworm', 'sh', '-c', 'getent ahostsv6 six1 | head -1; getent ahostsv6 sixdb | head -1; getent ahostsv4 six1 | head -1']);
+    const [byName, byAlias, v4] = names.split('\n');
+    assert.match(byName, new RegExp(`^${at('99')}\\s`));
+    assert.match(byAlias, new RegExp(`^${at('99')}\\s`));
+    assert.match(v4, new RegExp(`^${ep.IPAddress.replace(/\./g, '\\.')}\\s`), 'A records are still answered');
+    const hosts = await ok(['exec', srv, 'cat', '/etc/hosts']);
+    assert.match(hosts, new RegExp(`^${at('99')}\\t`, 'm'));
+
+    const across = await d.docker(['run', '--rm', '--network', 'six-b', 'busybox', 'ping', '-6', '-c', '1', '-W', '2', at('99')]);
+    assert.notEqual(across.code, 0, 'no IPv6 traffic between two networks');
+    const taken = await d.docker(['run', '--rm', '--network', 'six-a', '--ip6', at('99'), 'busybox', 'true']);
+    assert.match(taken.stderr, /Address already in use/);
+    const onBridge = await d.docker(['run', '--rm', '--ip6', at('5'), 'busybox', 'true']);
+    assert.match(onBridge.stderr, /user specified IP address is supported on user defined networks only/);
+    await ok(['rm', '-f', srv]);
+  } finally {
+    await d.docker(['rm', '-f', 'six1']);
+    await ok(['network', 'rm', 'six-a', 'six-b']);
   }
 });

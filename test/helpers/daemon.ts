@@ -20,6 +20,8 @@ export interface ApiResponse { status: number; headers: http.IncomingHttpHeaders
 export class TestDaemon {
   proc?: ChildProcess;
   stderr = '';
+  /** A network namespace (`ip netns add`) to run berthd in: its bridges, rules and ports stay there. */
+  netns?: string;
   constructor(readonly root: string, readonly extraArgs: string[] = []) {}
 
   get socket(): string { return path.join(this.root, 'e', 'berth.sock'); }
@@ -36,8 +38,10 @@ export class TestDaemon {
 
   async start(): Promise<void> {
     this.stderr = '';
-    this.proc = spawn(BERTHD, ['--data-root', this.dataRoot, '--exec-root', this.execRoot, '-H', this.host,
-      '--config-file', path.join(this.root, 'daemon.json'), ...networkArgsUnlessConfigured(this.root), ...this.extraArgs], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const argv = [BERTHD, '--data-root', this.dataRoot, '--exec-root', this.execRoot, '-H', this.host,
+      '--config-file', path.join(this.root, 'daemon.json'), ...networkArgsUnlessConfigured(this.root), ...this.extraArgs];
+    if (this.netns) argv.unshift(...inNetns(this.netns, path.join(this.root, 'cgroup-keep')));
+    this.proc = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
     this.proc.stderr!.on('data', (b: Buffer) => { this.stderr += b.toString(); });
     const deadline = Date.now() + 20_000;
     for (;;) {
@@ -160,6 +164,18 @@ export class TestDaemon {
 }
 
 /**
+ * The command prefix that runs a program in the network namespace `ns` (made by `ip netns
+ * add`) with a sysfs of that namespace, which berthd reads for its devices, and the host's
+ * cgroup mounts kept under it (which `ip netns exec` would hide from runc). Its mount
+ * namespace is a slave of the host's: what it mounts stays in it. Every step execs, so the
+ * pid is berthd's.
+ */
+function inNetns(ns: string, keep: string): string[] {
+  const script = `mkdir -p ${keep} && mount --rbind /sys/fs/cgroup ${keep} && mount -t sysfs sysfs /sys && mount --rbind ${keep} /sys/fs/cgroup && umount -l ${keep} && exec "$@"`;
+  return ['nsenter', `--net=/run/netns/${ns}`, 'unshare', '--mount', '--propagation', 'slave', 'sh', '-c', script, 'sh'];
+}
+
+/**
  * Host-global network names of the daemon on `root` (parallel test daemons must not share
  * them): its default bridge, its nftables tables, a /24 for the default bridge and a /16 pool
  * for its other networks, all derived from the root's name.
@@ -223,6 +239,7 @@ export async function removeNetworkLeftovers(root: string): Promise<void> {
   }
   await run('nft', ['delete', 'table', 'ip', table]).catch(() => undefined);
   await run('nft', ['delete', 'table', 'bridge', table]).catch(() => undefined);
+  await run('nft', ['delete', 'table', 'ip6', table]).catch(() => undefined);
 }
 
 export async function cleanupRoot(root: string): Promise<void> {
@@ -253,9 +270,10 @@ export function runCmd(cmd: string, args: string[], env: NodeJS.ProcessEnv, opts
   });
 }
 
-export async function startDaemon(extraArgs: string[] = []): Promise<TestDaemon> {
+export async function startDaemon(extraArgs: string[] = [], opts: { netns?: string } = {}): Promise<TestDaemon> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'bt-'));
   const d = new TestDaemon(root, extraArgs);
+  d.netns = opts.netns;
   fs.writeFileSync(path.join(root, 'daemon.json'), JSON.stringify({ 'cgroup-parent': `/berth-test-${path.basename(root)}` }));
   await d.start();
   return d;

@@ -2,7 +2,7 @@
 import { InvalidParameterError } from '../../lib/errors';
 import { checkFilterKeys, matchLabels, matchNotLabels, parseFilters } from '../../lib/filters';
 import type { EndpointRequest, NetworkCreateRequest, NetworkService } from '../../engine/networks/NetworkService';
-import { PREDEFINED } from '../../engine/networks/NetworkService';
+import { ipamAddresses, PREDEFINED } from '../../engine/networks/NetworkService';
 import type { NetworkRecord } from '../../store/networks/types';
 import { readJson } from '../body';
 import { checkNetworkConnectBody } from '../goTypes';
@@ -77,8 +77,8 @@ export function registerNetworkRoutes(r: Router, svc: NetworkService): void {
       }
     }
     const ipam = (e.IPAMConfig ?? {}) as Record<string, unknown>;
-    for (const k of Object.keys(ipam)) if (k !== 'IPv4Address' && ipam[k]) throw new InvalidParameterError(`berth does not support EndpointConfig.IPAMConfig.${k} yet`);
-    await svc.connect(ctx.params.id, body.Container, { IPAMConfig: e.IPAMConfig?.IPv4Address ? { IPv4Address: e.IPAMConfig.IPv4Address } : null, Aliases: e.Aliases ?? null, MacAddress: e.MacAddress || undefined });
+    for (const k of Object.keys(ipam)) if (k !== 'IPv4Address' && k !== 'IPv6Address' && ipam[k]) throw new InvalidParameterError(`berth does not support EndpointConfig.IPAMConfig.${k} yet`);
+    await svc.connect(ctx.params.id, body.Container, { IPAMConfig: e.IPAMConfig ? ipamAddresses(e.IPAMConfig) : null, Aliases: e.Aliases ?? null, MacAddress: e.MacAddress || undefined });
     ctx.res.writeHead(200).end();
   });
 

@@ -21,7 +21,7 @@ function endpoint(c: ContainerRecord, name: string, live?: Live): Record<string,
   return {
     IPAMConfig: req?.IPAMConfig ?? null, Links: null, Aliases: req?.Aliases?.length ? req.Aliases : null,
     MacAddress: e?.MacAddress ?? '', NetworkID: live?.networkId ?? '', EndpointID: e?.EndpointId ?? '', Gateway: e?.Gateway ?? '',
-    IPAddress: e?.IPAddress ?? '', IPPrefixLen: e?.IPPrefixLen ?? 0, IPv6Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0,
+    IPAddress: e?.IPAddress ?? '', IPPrefixLen: e?.IPPrefixLen ?? 0, IPv6Gateway: e?.IPv6Gateway ?? '', GlobalIPv6Address: e?.GlobalIPv6Address ?? '', GlobalIPv6PrefixLen: e?.GlobalIPv6PrefixLen ?? 0,
     DriverOpts: null,
     // Docker's DNSNames: the names the embedded DNS answers for (user networks only).
     DNSNames: user && e ? [c.Name.slice(1), ...e.Aliases, c.Id.slice(0, 12)] : null,

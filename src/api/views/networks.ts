@@ -11,7 +11,7 @@ export function networkView(n: NetworkRecord, endpoints?: NetworkEndpointView[])
     IPAM: { Driver: n.IPAM.Driver, Options: n.IPAM.Options, Config: n.IPAM.Config.map((p) => ({ Subnet: p.Subnet, Gateway: p.Gateway, ...(p.IPRange ? { IPRange: p.IPRange } : {}) })) },
     Internal: n.Internal, Attachable: n.Attachable, Ingress: false, ConfigFrom: { Network: '' }, ConfigOnly: false,
     Containers: Object.fromEntries((endpoints ?? []).map((e) => [e.containerId, {
-      Name: e.name, EndpointID: e.ep.EndpointId, MacAddress: e.ep.MacAddress, IPv4Address: `${e.ep.IPAddress}/${e.ep.IPPrefixLen}`, IPv6Address: '',
+      Name: e.name, EndpointID: e.ep.EndpointId, MacAddress: e.ep.MacAddress, IPv4Address: `${e.ep.IPAddress}/${e.ep.IPPrefixLen}`, IPv6Address: e.ep.GlobalIPv6Address ? `${e.ep.GlobalIPv6Address}/${e.ep.GlobalIPv6PrefixLen}` : '',
     }])),
     Options: n.Options, Labels: n.Labels,
   };

@@ -109,7 +109,7 @@ export interface ContainerRecord {
   /** Set with the 'removing' state by `rm -v` and AutoRemove: the anonymous volumes go with it. */
   RemoveVolumes?: boolean;
   /** The networks asked for beyond NetworkMode's defaults, by network name (Docker's EndpointsConfig: Aliases, IPAMConfig, MacAddress). */
-  NetworkEndpoints?: Record<string, { IPAMConfig?: { IPv4Address?: string } | null; Aliases?: string[] | null; MacAddress?: string; Links?: string[] | null }>;
+  NetworkEndpoints?: Record<string, { IPAMConfig?: { IPv4Address?: string; IPv6Address?: string } | null; Aliases?: string[] | null; MacAddress?: string; Links?: string[] | null }>;
 }
 
 export const ZERO_TIME = '0001-01-01T00:00:00Z';

@@ -11,6 +11,7 @@ import { claimMountPoints, planMountPoints } from './mountpoints';
 import { generateName } from './names';
 import { validateCapabilities, validateSecurityOpt } from './spec';
 import { validateDevices } from './devices';
+import { ipamAddresses } from '../networks/NetworkService';
 
 export async function createContainer(ctx: Pick<ContainerContext, 'config' | 'images' | 'rootfs' | 'store' | 'swapLimitSupported' | 'publish' | 'volumes' | 'networks'>, name: string | undefined, req: CreateRequest): Promise<{ Id: string; Warnings: string[] }> {
   if (!req || typeof req !== 'object') throw new InvalidParameterError('invalid create request');
@@ -75,7 +76,7 @@ function endpointsConfigOf(nc: unknown): NonNullable<ContainerRecord['NetworkEnd
   for (const [k, v] of Object.entries(eps)) {
     const e = (v ?? {}) as NonNullable<ContainerRecord['NetworkEndpoints']>[string];
     out[k === 'default' ? 'bridge' : k] = {
-      ...(e.IPAMConfig?.IPv4Address ? { IPAMConfig: { IPv4Address: e.IPAMConfig.IPv4Address } } : {}),
+      ...(e.IPAMConfig?.IPv4Address || e.IPAMConfig?.IPv6Address ? { IPAMConfig: ipamAddresses(e.IPAMConfig) } : {}),
       ...(e.Aliases?.length ? { Aliases: e.Aliases } : {}),
       ...(e.MacAddress ? { MacAddress: e.MacAddress } : {}),
     };

@@ -78,9 +78,9 @@ function cgroupnsModeApplied(): string {
 }
 
 /** IPAMConfig fields other than IPv4Address (--ip), which the network attachment applies. */
-function ipamOtherThanIpv4(v: unknown): unknown {
+function ipamOtherThanAddresses(v: unknown): unknown {
   if (!v || typeof v !== 'object') return undefined;
-  const rest = Object.entries(v as Record<string, unknown>).filter(([k, x]) => k !== 'IPv4Address' && !isBlankStruct(x));
+  const rest = Object.entries(v as Record<string, unknown>).filter(([k, x]) => k !== 'IPv4Address' && k !== 'IPv6Address' && !isBlankStruct(x));
   return rest.length ? Object.fromEntries(rest) : undefined;
 }
 
@@ -92,8 +92,8 @@ export const UNSUPPORTED_CREATE_FIELDS: UnsupportedField[] = [
 
   // ---- networks and ports
   { path: 'NetworkDisabled', unapplied: unlessBlank, example: true, comesWith: 'networks' },
-  // IPv4Address (--ip) is applied; IPv6 and link-local addresses are not.
-  { path: 'NetworkingConfig.EndpointsConfig.*.IPAMConfig', unapplied: ipamOtherThanIpv4, cli: [['--ip6', 'fd00::9'], ['--link-local-ip', '169.254.1.1']], example: { IPv6Address: 'fd00::9' }, comesWith: 'networks' },
+  // IPv4Address (--ip) and IPv6Address (--ip6) are applied; link-local addresses are not.
+  { path: 'NetworkingConfig.EndpointsConfig.*.IPAMConfig', unapplied: ipamOtherThanAddresses, cli: [['--link-local-ip', '169.254.1.1']], example: { LinkLocalIPs: ['169.254.1.1'] }, comesWith: 'networks' },
   { path: 'NetworkingConfig.EndpointsConfig.*.Links', unapplied: unlessBlank, example: ['other:alias'], comesWith: 'networks' },
   { path: 'NetworkingConfig.EndpointsConfig.*.DriverOpts', unapplied: unlessBlank, example: { 'com.docker.network.endpoint.sysctls': 'x' }, comesWith: 'networks' },
   { path: 'NetworkingConfig.EndpointsConfig.*.DNSNames', unapplied: unlessBlank, example: ['a1'], comesWith: 'networks' },

@@ -14,11 +14,13 @@ import { deleteBridge, ensureBridge } from '../../network/bridge';
 import { ipBatch } from '../../network/commands';
 import { NetworkDnsServer } from '../../network/dns/server';
 import { createEndpoint, deleteEndpoint } from '../../network/endpoint';
+import { DockerUserRules } from '../../network/dockerUser';
 import { Firewall, type BridgeRules, type PortRule } from '../../network/firewall';
 import { holdPort, PortInUseError, type HeldPort, type HostPortRequest } from '../../network/hostports';
 import {
   contains, formatCidr, formatIp, isIpv4, lastOf, macForIp, networkOf, overlaps, parseCidr, parseIp, type Cidr,
 } from '../../network/ipv4';
+import { contains6, formatCidr6, formatIp6, isIpv6, lastOf6, networkOf6, overlaps6, parseCidr6, parseIp6, type Cidr6 } from '../../network/ipv6';
 import { listNetns, netnsFile, netnsPath, removeNetns } from '../../network/netns';
 import type { ContainerEndpoints, EndpointRecord, NetworkRecord, NetworkStore, PublishedPort } from '../../store/networks/types';
 import { networkConfigOf, type DaemonConfig, type NetworkConfig } from '../config';
@@ -27,10 +29,15 @@ import type { ContainerNetworkView, ContainerNetworks } from '../containers/cont
 
 /** What a container asks of one network (Docker's EndpointSettings, the parts berth applies). */
 export interface EndpointRequest {
-  IPAMConfig?: { IPv4Address?: string } | null;
+  IPAMConfig?: { IPv4Address?: string; IPv6Address?: string } | null;
   Aliases?: string[] | null;
   MacAddress?: string;
   Links?: string[] | null;
+}
+
+/** The addresses of an endpoint's IPAMConfig that berth applies (--ip, --ip6). */
+export function ipamAddresses(c: { IPv4Address?: string; IPv6Address?: string }): { IPv4Address?: string; IPv6Address?: string } {
+  return { ...(c.IPv4Address ? { IPv4Address: c.IPv4Address } : {}), ...(c.IPv6Address ? { IPv6Address: c.IPv6Address } : {}) };
 }
 
 /** What the network service needs of the containers. */
@@ -72,6 +79,10 @@ const OPT_BRIDGE_NAME = 'com.docker.network.bridge.name';
 const OPT_MTU = 'com.docker.network.driver.mtu';
 const OPT_ICC = 'com.docker.network.bridge.enable_icc';
 const OPT_MASQ = 'com.docker.network.bridge.enable_ip_masquerade';
+type Pool = { Subnet: string; Gateway: string; IPRange?: string };
+const isV6Pool = (p: Pool) => p.Subnet.includes(':');
+const v4Pools = (n: NetworkRecord) => n.IPAM.Config.filter((p) => !isV6Pool(p));
+const v6Pools = (n: NetworkRecord) => n.IPAM.Config.filter(isV6Pool);
 const KNOWN_OPTS = [OPT_BRIDGE_NAME, OPT_MTU, OPT_ICC, OPT_MASQ, 'com.docker.network.bridge.default_bridge', 'com.docker.network.bridge.host_binding_ipv4'];
 
 interface Live {
@@ -93,11 +104,13 @@ export class NetworkService implements ContainerNetworks {
   private readonly dns = new Map<string, NetworkDnsServer>();
   private readonly lock = new Mutex();
   private readonly fw: Firewall;
+  private readonly dockerUser: DockerUserRules;
   private containers?: ContainerDirectory;
 
   private constructor(private readonly config: DaemonConfig, private readonly store: NetworkStore) {
     this.conf = networkConfigOf(config);
     this.fw = new Firewall(this.conf.nftTable);
+    this.dockerUser = new DockerUserRules(this.conf.nftTable);
   }
 
   static async open(config: DaemonConfig, store: NetworkStore): Promise<NetworkService> {
@@ -163,7 +176,6 @@ export class NetworkService implements ContainerNetworks {
       if (this.list().some((n) => n.Name === name)) throw new ConflictError(`network with name ${name} already exists`);
       const driver = req.Driver || 'bridge';
       if (driver !== 'bridge') throw new InvalidParameterError(`berth supports only the bridge network driver (got ${JSON.stringify(driver)})`);
-      if (req.EnableIPv6) throw new InvalidParameterError('berth does not support IPv6 networks yet (EnableIPv6)');
       if (req.Ingress) throw new InvalidParameterError('berth does not support ingress networks (swarm)');
       if (req.ConfigOnly || req.ConfigFrom) throw new InvalidParameterError('berth does not support config-only networks (ConfigOnly, ConfigFrom)');
       if (req.Scope && req.Scope !== 'local') throw new InvalidParameterError(`berth supports only local-scope networks (got Scope ${JSON.stringify(req.Scope)})`);
@@ -172,14 +184,14 @@ export class NetworkService implements ContainerNetworks {
       const opts = req.Options ?? {};
       for (const k of Object.keys(opts)) if (!KNOWN_OPTS.includes(k)) throw new InvalidParameterError(`berth does not support the network option ${k}`);
       const id = newId();
-      const pools = await this.poolsFor(req.IPAM?.Config ?? []);
+      const pools = await this.poolsFor(req.IPAM?.Config ?? [], !!req.EnableIPv6);
       const mtu = opts[OPT_MTU] ? Number(opts[OPT_MTU]) : this.conf.mtu;
       if (!Number.isInteger(mtu) || mtu < 68 || mtu > 65535) throw new InvalidParameterError(`invalid MTU ${opts[OPT_MTU]}`);
       const bridge = opts[OPT_BRIDGE_NAME] || `br-${id.slice(0, 12)}`;
       if (bridge.length > 15 || !/^[a-zA-Z0-9_.-]+$/.test(bridge)) throw new InvalidParameterError(`invalid bridge name ${bridge}`);
       if (this.list().some((n) => n.Bridge === bridge) || fs.existsSync(`/sys/class/net/${bridge}`)) throw new ConflictError(`bridge ${bridge} is in use`);
       const n: NetworkRecord = {
-        Id: id, Name: name, Created: new Date().toISOString(), Scope: 'local', Driver: 'bridge', EnableIPv6: false,
+        Id: id, Name: name, Created: new Date().toISOString(), Scope: 'local', Driver: 'bridge', EnableIPv6: !!req.EnableIPv6,
         IPAM: { Driver: 'default', Options: {}, Config: pools }, Internal: !!req.Internal, Attachable: !!req.Attachable,
         Labels: req.Labels ?? {}, Options: opts, Bridge: bridge, Mtu: mtu,
       };
@@ -262,7 +274,7 @@ export class NetworkService implements ContainerNetworks {
 
   /** Subnets in use: our networks' and the host's routes (another engine's bridges, the LAN). */
   private usedSubnets(): Cidr[] {
-    const out = this.list().flatMap((n) => n.IPAM.Config.map((p) => parseCidr(p.Subnet)));
+    const out = this.list().flatMap((n) => v4Pools(n).map((p) => parseCidr(p.Subnet)));
     const routes = fs.readFileSync('/proc/net/route', 'utf8').split('\n').slice(1);
     for (const line of routes) {
       const f = line.trim().split(/\s+/);
@@ -288,10 +300,14 @@ export class NetworkService implements ContainerNetworks {
     throw new SystemError('could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network');
   }
 
-  private async poolsFor(config: NonNullable<NonNullable<NetworkCreateRequest['IPAM']>['Config']>): Promise<{ Subnet: string; Gateway: string; IPRange?: string }[]> {
-    if (config.length === 0) return [await this.freePool()];
-    const used = this.list().flatMap((n) => n.IPAM.Config.map((p) => parseCidr(p.Subnet)));
-    const out: { Subnet: string; Gateway: string; IPRange?: string }[] = [];
+  private async poolsFor(all: NonNullable<NonNullable<NetworkCreateRequest['IPAM']>['Config']>, ipv6: boolean): Promise<Pool[]> {
+    const config = all.filter((p) => !p.Subnet?.includes(':'));
+    const six = all.filter((p) => p.Subnet?.includes(':'));
+    if (six.length && !ipv6) throw new InvalidParameterError(`an IPv6 subnet (${six[0].Subnet}) needs IPv6 enabled on the network (EnableIPv6, --ipv6)`);
+    const pools6 = ipv6 ? this.pools6For(six) : [];
+    if (config.length === 0) return [await this.freePool(), ...pools6];
+    const used = this.list().flatMap((n) => v4Pools(n).map((p) => parseCidr(p.Subnet)));
+    const out: Pool[] = [];
     for (const p of config) {
       if (p.AuxiliaryAddresses && Object.keys(p.AuxiliaryAddresses as object).length) throw new InvalidParameterError('berth does not support IPAM AuxiliaryAddresses');
       if (!p.Subnet) {
@@ -299,7 +315,6 @@ export class NetworkService implements ContainerNetworks {
         out.push(await this.freePool());
         continue;
       }
-      if (p.Subnet.includes(':')) throw new InvalidParameterError('berth does not support IPv6 networks yet (an IPv6 subnet)');
       const sub = parseCidr(p.Subnet);
       if (sub.prefix > 30) throw new InvalidParameterError(`subnet ${p.Subnet} is too small`);
       const net = networkOf(sub);
@@ -312,6 +327,36 @@ export class NetworkService implements ContainerNetworks {
         if (!contains(sub, r.addr) || r.prefix < sub.prefix) throw new InvalidParameterError(`invalid pool request: ip-range ${p.IPRange} is not in subnet ${p.Subnet}`);
       }
       out.push({ Subnet: formatCidr(sub), Gateway: formatIp(gw), ...(p.IPRange ? { IPRange: p.IPRange } : {}) });
+    }
+    return [...out, ...pools6];
+  }
+
+  /**
+   * The IPv6 pools of a network with EnableIPv6: those asked for, checked; none asked: a /64
+   * of a random unique local /48 (RFC 4193), as dockerd 27 picks from its ULA pool.
+   */
+  private pools6For(config: { Subnet?: string; Gateway?: string; IPRange?: string }[]): Pool[] {
+    const used = [...this.list().flatMap((n) => v6Pools(n).map((p) => parseCidr6(p.Subnet))), ...hostRoutes6()];
+    if (config.length === 0) {
+      for (;;) {
+        const ula: Cidr6 = { addr: (0xfdn << 120n) | (BigInt('0x' + randomBytes(7).toString('hex')) << 64n), prefix: 64 };
+        if (!used.some((u) => overlaps6(u, ula))) return [{ Subnet: formatCidr6(ula), Gateway: formatIp6(ula.addr + 1n) }];
+      }
+    }
+    const out: Pool[] = [];
+    for (const p of config) {
+      const sub = parseCidr6(p.Subnet!);
+      if (sub.prefix > 124) throw new InvalidParameterError(`subnet ${p.Subnet} is too small`);
+      const net = networkOf6(sub);
+      if (net.addr !== sub.addr) throw new InvalidParameterError(`invalid subnet ${p.Subnet}: it should be ${formatCidr6(net)}`);
+      if ([...used, ...out.map((o) => parseCidr6(o.Subnet))].some((u) => overlaps6(u, sub))) throw new ConflictError(`Pool overlaps with other one on this address space`);
+      const gw = p.Gateway ? parseIp6(p.Gateway) : net.addr + 1n;
+      if (!contains6(sub, gw)) throw new InvalidParameterError(`invalid pool request: gateway ${p.Gateway} is not in subnet ${p.Subnet}`);
+      if (p.IPRange) {
+        const r = parseCidr6(p.IPRange);
+        if (!contains6(sub, r.addr) || r.prefix < sub.prefix) throw new InvalidParameterError(`invalid pool request: ip-range ${p.IPRange} is not in subnet ${p.Subnet}`);
+      }
+      out.push({ Subnet: formatCidr6(sub), Gateway: formatIp6(gw), ...(p.IPRange ? { IPRange: p.IPRange } : {}) });
     }
     return out;
   }
@@ -334,9 +379,12 @@ export class NetworkService implements ContainerNetworks {
 
   /** The bridge device, its rules (when the daemon writes rules) and its DNS server. */
   private async bringUp(n: NetworkRecord): Promise<void> {
-    const addresses = n.IPAM.Config.map((p) => `${p.Gateway}/${parseCidr(p.Subnet).prefix}`);
+    const addresses = n.IPAM.Config.map((p) => `${p.Gateway}/${(isV6Pool(p) ? parseCidr6(p.Subnet) : parseCidr(p.Subnet)).prefix}`);
     await ensureBridge({ name: n.Bridge!, addresses, mtu: n.Mtu ?? this.conf.mtu, alias: this.alias(n.Id.slice(0, 12)) });
-    if (this.conf.iptables && this.tablesReady) await this.fw.addBridge(this.bridgeRules(n)).catch((e) => log.warn('bridge rules', { error: errorMessage(e) }));
+    if (this.conf.iptables && this.tablesReady) {
+      await this.fw.addBridge(this.bridgeRules(n)).catch((e) => log.warn('bridge rules', { error: errorMessage(e) }));
+      await this.syncDockerUser({ joining: n });
+    }
     if (n.Name !== 'bridge') await this.startDns(n);
   }
 
@@ -345,6 +393,14 @@ export class NetworkService implements ContainerNetworks {
     this.dns.delete(n.Id);
     if (this.conf.iptables && this.tablesReady) await this.fw.removeBridge(this.bridgeRules(n));
     await deleteBridge(n.Bridge!);
+    if (this.conf.iptables && this.tablesReady) await this.syncDockerUser({ leaving: n });
+  }
+
+  /** dockerd's DOCKER-USER chain, where the host has one: one pass per bridge (dockerUser.ts). */
+  private syncDockerUser(change: { joining?: NetworkRecord; leaving?: NetworkRecord } = {}): Promise<void> {
+    const nets = [...this.list(), ...(change.joining ? [change.joining] : [])];
+    const bridges = [...new Set(nets.filter((n) => n.Driver === 'bridge' && n.Id !== change.leaving?.Id).map((n) => n.Bridge!))];
+    return this.dockerUser.sync(bridges).catch((e) => log.warn('DOCKER-USER rules', { error: errorMessage(e) }));
   }
 
   private tablesReady = false;
@@ -353,7 +409,7 @@ export class NetworkService implements ContainerNetworks {
 
   private async startDns(n: NetworkRecord): Promise<void> {
     if (this.dns.has(n.Id)) return;
-    const server = new NetworkDnsServer(n.IPAM.Config[0].Gateway, (name) => this.lookupName(n.Id, name), (client) => this.upstreamsFor(n.Id, client));
+    const server = new NetworkDnsServer(v4Pools(n)[0].Gateway, (name) => this.lookupName(n.Id, name), (client) => this.upstreamsFor(n.Id, client));
     try {
       await server.listen();
       this.dns.set(n.Id, server);
@@ -371,13 +427,16 @@ export class NetworkService implements ContainerNetworks {
   }
 
   /** Containers on the network by name, alias or short id (Docker's embedded DNS names). */
-  private lookupName(networkId: string, name: string): string[] | undefined {
-    const ips: string[] = [];
+  private lookupName(networkId: string, name: string): { v4: string[]; v6: string[] } | undefined {
+    const v4: string[] = [];
+    const v6: string[] = [];
     for (const { containerId, name: cname, ep } of this.endpointsOn(networkId)) {
       const names = [cname, ...ep.Aliases, shortId(containerId)].map((s) => s.toLowerCase());
-      if (names.includes(name)) ips.push(ep.IPAddress);
+      if (!names.includes(name)) continue;
+      v4.push(ep.IPAddress);
+      if (ep.GlobalIPv6Address) v6.push(ep.GlobalIPv6Address);
     }
-    return ips.length ? ips : undefined;
+    return v4.length ? { v4, v6 } : undefined;
   }
 
   // ---- endpoints
@@ -399,7 +458,14 @@ export class NetworkService implements ContainerNetworks {
       if (ip) {
         if (n.Name === 'bridge') throw new InvalidParameterError('user specified IP address is supported on user defined networks only');
         if (!isIpv4(ip)) throw new InvalidParameterError(`invalid IPv4 address: ${ip}`);
-        if (!n.IPAM.Config.some((p) => contains(parseCidr(p.Subnet), parseIp(ip)))) throw new InvalidParameterError(`no configured subnet contains IP address ${ip}`);
+        if (!v4Pools(n).some((p) => contains(parseCidr(p.Subnet), parseIp(ip)))) throw new InvalidParameterError(`no configured subnet contains IP address ${ip}`);
+      }
+      const ip6 = req.IPAMConfig?.IPv6Address;
+      if (ip6) {
+        if (n.Name === 'bridge') throw new InvalidParameterError('user specified IP address is supported on user defined networks only');
+        if (!isIpv6(ip6)) throw new InvalidParameterError(`invalid IPv6 address: ${ip6}`);
+        if (!n.EnableIPv6) throw new InvalidParameterError(`network ${n.Name} has no IPv6 (EnableIPv6): cannot assign ${ip6}`);
+        if (!v6Pools(n).some((p) => contains6(parseCidr6(p.Subnet), parseIp6(ip6)))) throw new InvalidParameterError(`no configured subnet contains IP address ${ip6}`);
       }
       if ((req.Aliases ?? []).length && n.Name === 'bridge') throw new InvalidParameterError('network-scoped alias is supported only for containers in user defined networks');
       if (req.MacAddress && !/^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/.test(req.MacAddress)) throw new InvalidParameterError(`invalid MAC address: ${req.MacAddress}`);
@@ -416,9 +482,9 @@ export class NetworkService implements ContainerNetworks {
     return out;
   }
 
-  private allocate(n: NetworkRecord, want: string | undefined): { ip: number; pool: { Subnet: string; Gateway: string; IPRange?: string } } {
+  private allocate(n: NetworkRecord, want: string | undefined): { ip: number; pool: Pool } {
     const used = this.usedIps(n.Id);
-    for (const p of n.IPAM.Config) {
+    for (const p of v4Pools(n)) {
       const sub = parseCidr(p.Subnet);
       const gw = parseIp(p.Gateway);
       if (want) {
@@ -439,11 +505,37 @@ export class NetworkService implements ContainerNetworks {
     throw new SystemError(`no available IPv4 addresses on network ${n.Name}`);
   }
 
+  /** An IPv6 address on a network with EnableIPv6: the one asked for, else the first free. */
+  private allocate6(n: NetworkRecord, want: string | undefined): { ip: bigint; pool: Pool } {
+    const used = new Set<bigint>();
+    for (const l of this.live.values()) for (const e of l.rec.Endpoints) if (e.NetworkId === n.Id && e.GlobalIPv6Address) used.add(parseIp6(e.GlobalIPv6Address));
+    for (const p of v6Pools(n)) {
+      const sub = parseCidr6(p.Subnet);
+      const gw = parseIp6(p.Gateway);
+      if (want) {
+        const ip = parseIp6(want);
+        if (!contains6(sub, ip)) continue;
+        if (used.has(ip) || ip === gw) throw new ConflictError(`Address already in use`);
+        return { ip, pool: p };
+      }
+      const range = p.IPRange ? parseCidr6(p.IPRange) : sub;
+      const last = lastOf6(range);
+      for (let ip = networkOf6(range).addr; ip <= last; ip++) {
+        if (ip === networkOf6(sub).addr || ip === gw || used.has(ip)) continue;
+        return { ip, pool: p };
+      }
+    }
+    if (want) throw new InvalidParameterError(`no configured subnet contains IP address ${want}`);
+    throw new SystemError(`no available IPv6 addresses on network ${n.Name}`);
+  }
+
   private newEndpoint(c: ContainerRecord, n: NetworkRecord, req: EndpointRequest, index: number, first: boolean): EndpointRecord {
     const { ip, pool } = this.allocate(n, req.IPAMConfig?.IPv4Address || undefined);
     const prefix = parseCidr(pool.Subnet).prefix;
     const mac = (first ? (req.MacAddress || (c.Config.MacAddress as string | undefined)) : req.MacAddress) || macForIp(ip);
+    const six = n.EnableIPv6 && v6Pools(n).length ? this.allocate6(n, req.IPAMConfig?.IPv6Address || undefined) : undefined;
     return {
+      ...(six ? { GlobalIPv6Address: formatIp6(six.ip), GlobalIPv6PrefixLen: parseCidr6(six.pool.Subnet).prefix, IPv6Gateway: six.pool.Gateway } : {}),
       NetworkId: n.Id, EndpointId: newId(), Ifname: `eth${index}`, HostIf: `veth${randomBytes(4).toString('hex').slice(0, 7)}`,
       IPAddress: formatIp(ip), IPPrefixLen: prefix, Gateway: pool.Gateway, MacAddress: mac.toLowerCase(),
       Aliases: n.Name === 'bridge' ? [] : [...(req.Aliases ?? [])], StaticIp: !!req.IPAMConfig?.IPv4Address,
@@ -475,6 +567,7 @@ export class NetworkService implements ContainerNetworks {
           await createEndpoint({
             netns: ns, createNetns: i === 0, ifname: e.Ifname, hostIf: e.HostIf, mac: e.MacAddress,
             address: `${e.IPAddress}/${e.IPPrefixLen}`, gateway: i === 0 && !n.Internal ? e.Gateway : undefined,
+            ...(e.GlobalIPv6Address ? { address6: `${e.GlobalIPv6Address}/${e.GlobalIPv6PrefixLen}`, gateway6: i === 0 && !n.Internal ? e.IPv6Gateway : undefined } : {}),
             mtu: n.Mtu ?? this.conf.mtu, bridge: n.Bridge!, alias: this.alias(c.Id.slice(0, 12)),
           });
           made = true;
@@ -497,7 +590,8 @@ export class NetworkService implements ContainerNetworks {
 
   private prepared(c: ContainerRecord, rec: ContainerEndpoints, primary: NetworkRecord): NetworkPrepared {
     const e = rec.Endpoints[0];
-    const hosts = [`${e.IPAddress}\t${c.Config.Hostname}${c.Config.Domainname ? ` ${c.Config.Hostname}.${c.Config.Domainname}` : ''}`];
+    const names = `${c.Config.Hostname}${c.Config.Domainname ? ` ${c.Config.Hostname}.${c.Config.Domainname}` : ''}`;
+    const hosts = [`${e.IPAddress}\t${names}`, ...(e.GlobalIPv6Address ? [`${e.GlobalIPv6Address}\t${names}`] : [])];
     const env: string[] = [];
     for (const l of (c.HostConfig.Links ?? []) as string[]) {
       const [target, aliasRaw] = l.split(':');
@@ -540,7 +634,8 @@ export class NetworkService implements ContainerNetworks {
     const first = this.requestedNetworks(c)[0]?.[0];
     let n: NetworkRecord | undefined;
     try { n = this.get(first ?? 'bridge'); } catch { n = undefined; }
-    return n?.IPAM.Config[0]?.Gateway ?? this.list().find((x) => x.Name === 'bridge')?.IPAM.Config[0]?.Gateway;
+    const bridge = this.list().find((x) => x.Name === 'bridge');
+    return (n && v4Pools(n)[0]?.Gateway) ?? (bridge && v4Pools(bridge)[0]?.Gateway);
   }
 
   /** The attachment's release: ports, namespace (and with it the veths), addresses. Idempotent. */
@@ -595,6 +690,7 @@ export class NetworkService implements ContainerNetworks {
         await this.fw.rebuild(bridges, [...this.live.values()].flatMap((l) => l.rec.Ports.map(portRule)),
           [...this.live.values()].flatMap((l) => this.isolatedPortsOf(l.rec)));
         this.tablesReady = true;
+        await this.syncDockerUser();
       }
     });
   }
@@ -774,4 +870,19 @@ function hostResolvers(): string[] {
   const text = (() => { try { return fs.readFileSync('/etc/resolv.conf', 'utf8'); } catch { return ''; } })();
   const out = [...text.matchAll(/^\s*nameserver\s+(\S+)/gm)].map((m) => m[1]);
   return out.length ? out : ['8.8.8.8', '8.8.4.4'];
+}
+
+/** The host's IPv6 routes (other than default, link-local, multicast and host routes): subnets a new network must not take. */
+function hostRoutes6(): Cidr6[] {
+  let text = '';
+  try { text = fs.readFileSync('/proc/net/ipv6_route', 'utf8'); } catch { return []; }
+  const out: Cidr6[] = [];
+  for (const line of text.split('\n')) {
+    const [dest, plen] = line.trim().split(/\s+/);
+    if (!dest || dest.length !== 32) continue;
+    const c: Cidr6 = { addr: BigInt('0x' + dest), prefix: parseInt(plen, 16) };
+    if (c.prefix === 0 || c.prefix === 128 || dest.startsWith('fe80') || dest.startsWith('ff')) continue;
+    out.push(c);
+  }
+  return out;
 }

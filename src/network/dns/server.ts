@@ -9,8 +9,8 @@ import * as dgram from 'node:dgram';
 import * as dnsPacket from 'dns-packet';
 import { log } from '../../lib/log';
 
-/** IPv4 addresses for a name on this network, or undefined if the network does not know it. */
-export type NameLookup = (name: string) => string[] | undefined;
+/** The addresses of a name on this network, or undefined if the network does not know it. */
+export type NameLookup = (name: string) => { v4: string[]; v6: string[] } | undefined;
 
 /** Where to forward a query from this client address (its container's --dns, else the host's). */
 export type Upstreams = (client: string) => string[];
@@ -44,9 +44,12 @@ export class NetworkDnsServer {
     const question = q.questions?.[0];
     if (!question) return;
     const name = question.name.replace(/\.$/, '').toLowerCase();
-    const ips = this.lookup(name);
-    if (ips) {
-      const answers = question.type === 'A' ? ips.map((ip) => ({ type: 'A' as const, name: question.name, ttl: 600, class: 'IN' as const, data: ip })) : [];
+    const known = this.lookup(name);
+    if (known) {
+      // a known name answers for itself: no AAAA (or no A) is an empty answer, not a forward
+      const ips = question.type === 'A' ? known.v4 : question.type === 'AAAA' ? known.v6 : [];
+      const type = question.type === 'AAAA' ? 'AAAA' as const : 'A' as const;
+      const answers = ips.map((ip) => ({ type, name: question.name, ttl: 600, class: 'IN' as const, data: ip }));
       const reply = dnsPacket.encode({
         id: q.id, type: 'response', flags: dnsPacket.RECURSION_DESIRED | dnsPacket.RECURSION_AVAILABLE | dnsPacket.AUTHORITATIVE_ANSWER,
         questions: q.questions, answers,

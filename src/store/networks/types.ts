@@ -42,6 +42,10 @@ export interface EndpointRecord {
   Aliases: string[];
   /** The address was asked for (--ip): kept across restarts. */
   StaticIp?: boolean;
+  /** On networks with EnableIPv6: the container's IPv6 address, its prefix and the gateway. */
+  GlobalIPv6Address?: string;
+  GlobalIPv6PrefixLen?: number;
+  IPv6Gateway?: string;
 }
 
 export interface PublishedPort {

@@ -1,0 +1,151 @@
+// How cost grows with the work (issue 20's scale figures), on a daemon of its own:
+// - throughput: 200 `docker run -d` from 10 parallel clients, then 200 parallel `rm -f`, as
+//   containers per second, beside a private dockerd 20.10 where docker.io is installed (both
+//   with --network none: the private dockerd has no bridge);
+// - with N running busybox `sleep` (BENCH_SCALE_CONTAINERS, default 500): berthd's RSS, what
+//   each container adds outside its own processes (berthd's growth plus its conmon), `docker ps`
+//   against its time with 5, `GET /containers/json?all=1` with 1,000 records (N running plus
+//   created ones) as seen by a client on the socket, `docker stats --no-stream` and
+//   `docker events --since/--until` over all of them, and berthd's kill -9 to `/_ping`.
+// Medians; nothing asserted.
+import { execFile, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import { promisify } from 'node:util';
+import { REPO, startDaemon, type TestDaemon } from '../test/helpers/daemon';
+import { dockerdInstalled, startDockerd } from './dockerd';
+
+const run = promisify(execFile);
+
+const median = (xs: number[]) => Number([...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)].toFixed(1));
+const ms = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6;
+
+function rssKb(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : 0;
+  } catch { return 0; }
+}
+
+function timeCmd(args: string[], env: NodeJS.ProcessEnv): number {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync('docker', args, { env, stdio: 'ignore' });
+  if (r.status !== 0) throw new Error(`docker ${args.join(' ')} exited ${r.status}`);
+  return ms(t0);
+}
+
+async function inParallel<T>(items: T[], clients: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: clients }, async () => {
+    while (next < items.length) await fn(items[next++]);
+  }));
+}
+
+/** 200 runs from 10 clients, then 200 parallel rm -f: per second each, and the errors seen. */
+async function throughput(env: NodeJS.ProcessEnv, count = 200, clients = 10): Promise<Record<string, number>> {
+  const ids: string[] = [];
+  let errors = 0;
+  const docker = async (args: string[]) => (await run('docker', args, { env }).catch(() => { errors++; return { stdout: '' }; })).stdout.trim();
+  let t0 = process.hrtime.bigint();
+  await inParallel(Array.from({ length: count }, (_, i) => i), clients, async () => {
+    const id = await docker(['run', '-d', '--network', 'none', 'busybox', 'sleep', '600']);
+    if (id) ids.push(id);
+  });
+  const runS = ms(t0) / 1000;
+  t0 = process.hrtime.bigint();
+  await inParallel(ids, clients, async (id) => { await docker(['rm', '-f', id]); });
+  const rmS = ms(t0) / 1000;
+  const left = (await docker(['ps', '-aq'])).split('\n').filter(Boolean).length;
+  return { runs_per_s: Number((ids.length / runS).toFixed(1)), rm_per_s: Number((ids.length / rmS).toFixed(1)), errors, containers_left: left };
+}
+
+function socketGet(socket: string, p: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const t0 = process.hrtime.bigint();
+    http.get({ socketPath: socket, path: p }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(ms(t0)));
+    }).on('error', reject);
+  });
+}
+
+async function conmonKb(root: string): Promise<number> {
+  const pids = (await run('pgrep', ['-f', `conmon.*${root}`]).catch(() => ({ stdout: '' }))).stdout.trim().split('\n').filter(Boolean);
+  return pids.reduce((s, p) => s + rssKb(Number(p)), 0);
+}
+
+async function withManyRunning(d: TestDaemon, n: number): Promise<Record<string, unknown>> {
+  const pid = d.proc!.pid!;
+  const idleKb = rssKb(pid);
+  const start = (count: number, from: number) => inParallel(Array.from({ length: count }, (_, i) => from + i), 10, async (i) => {
+    await run('docker', ['run', '-d', '--network', 'none', '--name', `s${i}`, 'busybox', 'sleep', '3600'], { env: d.env });
+  });
+  await start(5, 0);
+  const ps5 = median(Array.from({ length: 11 }, () => timeCmd(['ps'], d.env)));
+  await start(n - 5, 5);
+  await new Promise((r) => setTimeout(r, 2000)); // let the starts' garbage go
+  const atN = rssKb(pid);
+  const shims = await conmonKb(d.root);
+  const psN = median(Array.from({ length: 11 }, () => timeCmd(['ps'], d.env)));
+  // created (not started) records up to 1,000 in all, for the list
+  await inParallel(Array.from({ length: Math.max(0, 1000 - n) }, (_, i) => i), 16, async (i) => {
+    await d.request('POST', `/v1.44/containers/create?name=c${i}`, { Image: 'busybox', Cmd: ['true'], HostConfig: { NetworkMode: 'none' } });
+  });
+  await socketGet(d.socket, '/v1.44/containers/json?all=1');
+  const listTimes: number[] = [];
+  for (let i = 0; i < 21; i++) listTimes.push(await socketGet(d.socket, '/v1.44/containers/json?all=1'));
+  const list = median(listTimes);
+  const stats = median(Array.from({ length: 3 }, () => timeCmd(['stats', '--no-stream'], d.env)));
+  const now = Math.floor(Date.now() / 1000) + 1;
+  const events = median(Array.from({ length: 3 }, () => timeCmd(['events', '--since', '0', '--until', String(now)], d.env)));
+  // kill -9 with N running: to /_ping, and to the first ps that lists them all
+  await d.kill9();
+  const t0 = process.hrtime.bigint();
+  await d.start();
+  const readopt = ms(t0);
+  const listedAfter = (await run('docker', ['ps', '-q'], { env: d.env })).stdout.trim().split('\n').filter(Boolean).length;
+  return {
+    running: n,
+    berthd_rss_idle_mb: Number((idleKb / 1024).toFixed(1)),
+    berthd_rss_mb: Number((atN / 1024).toFixed(1)),
+    per_container_overhead_mb: Number((((atN - idleKb) + shims) / 1024 / n).toFixed(2)),
+    docker_ps_ms: { with_5: ps5, [`with_${n}`]: psN, ratio: Number((psN / ps5).toFixed(2)) },
+    containers_json_all_1000_records_ms: list,
+    docker_stats_no_stream_ms: stats,
+    docker_events_since_until_ms: events,
+    restart_to_ping_ms: Number(readopt.toFixed(1)),
+    running_after_restart: listedAfter,
+    goals: { rss_mb: 150, per_container_mb: 3, ps_ratio: 1.5, list_ms: 30, restart_to_ping_ms_with_100: 300 },
+  };
+}
+
+export async function scaleBench(): Promise<Record<string, unknown>> {
+  const n = Number(process.env.BENCH_SCALE_CONTAINERS ?? 500);
+  const d = await startDaemon();
+  const out: Record<string, unknown> = {};
+  try {
+    await d.ensureBusybox();
+    out.throughput_berth = await throughput(d.env);
+    out.with_many_running = await withManyRunning(d, n);
+  } finally {
+    await d.stop();
+  }
+  if (dockerdInstalled()) {
+    const peer = await startDockerd();
+    try {
+      await run('sh', [`${REPO}/scripts/busybox-rootfs.sh`, `${peer.root}/busybox.tar`]);
+      await run('docker', ['import', '-c', 'CMD ["sh"]', `${peer.root}/busybox.tar`, 'busybox'], { env: peer.env });
+      out.throughput_dockerd = await throughput(peer.env);
+      const b = out.throughput_berth as Record<string, number>;
+      const k = out.throughput_dockerd as Record<string, number>;
+      out.throughput_ratio_berth_over_dockerd = { runs: Number((b.runs_per_s / k.runs_per_s).toFixed(2)), rm: Number((b.rm_per_s / k.rm_per_s).toFixed(2)), goal: 3 };
+    } finally {
+      await peer.stop();
+    }
+  }
+  return out;
+}
+
+if (require.main === module) {
+  scaleBench().then((r) => process.stdout.write(JSON.stringify(r, null, 2) + '\n'), (e) => { process.stderr.write(`${(e as Error).stack}\n`); process.exit(1); });
+}
