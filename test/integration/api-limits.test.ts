@@ -5,15 +5,19 @@
 // or attach costs berthd a bounded buffer (its RSS is measured); 1,000 connections held open
 // leave /_ping answering. Real berthd, raw sockets where HTTP clients would be too polite.
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
 import { test } from 'node:test';
+import { promisify } from 'node:util';
 import { useDaemon, type TestDaemon } from '../helpers/daemon';
 import { STREAM_BACKLOG, startJsonStream } from '../../src/api/respond';
 import { BODY_IDLE_TIMEOUT_MS, MAX_JSON_BODY } from '../../src/api/body';
 import { CONNECTION_LIMITS } from '../../src/api/server';
 import { heldConnections, openRaw, pingMs, rssMb, stalledStream, waitClosed, type RawConn } from '../helpers/rawhttp';
+
+const run = promisify(execFile);
 
 let d: TestDaemon;
 useDaemon((x) => { d = x; });
@@ -252,10 +256,3 @@ async function until<T>(fn: () => T | undefined | false | Promise<T | undefined 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
-
-function run(cmd: string, args: string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    require('node:child_process').execFile(cmd, args, (e: Error | null) => (e ? reject(e) : resolve()));
-  });
-}
-
