@@ -15,6 +15,8 @@ import { seccompStartCost } from './seccomp';
 import { registryBench } from './registry';
 import { scaleBench } from './scale';
 import { composeBench } from './compose';
+import { limitsBench } from './limits';
+import { fuzzBench } from './fuzz';
 
 const run = promisify(execFile);
 const RUNS = Number(process.env.BENCH_RUNS ?? 30);
@@ -221,6 +223,9 @@ async function main(): Promise<void> {
       scale,
       // BENCH_COMPOSE=0 skips it (it loads the debian test images and starts a dockerd)
       compose: process.env.BENCH_COMPOSE === '0' ? 'skipped (BENCH_COMPOSE=0)' : await composeBench(d),
+      limits: await limitsBench(d),
+      // BENCH_FUZZ=0 skips the long fuzzing run (a few minutes at the default BENCH_FUZZ_RUNS)
+      fuzz: process.env.BENCH_FUZZ === '0' ? 'skipped (BENCH_FUZZ=0)' : await fuzzBench(),
       budgets: { run_p50_ms: 120, bridge_p50_ms: 150, idle_rss_mb: 80, per_container_mb: 3 },
     };
     process.stdout.write(JSON.stringify(result, null, 2) + '\n');

@@ -12,6 +12,8 @@ const STATUS: Record<ErrorKind, number> = {
   Unauthorized: 401,
   Unavailable: 503,
   NotModified: 304,
+  TooLarge: 413,
+  Timeout: 408,
   System: 500,
 };
 

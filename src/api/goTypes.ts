@@ -128,3 +128,8 @@ export const CREATE_BODY: GoType = {
 export function checkCreateBody(body: unknown): void {
   checkGoType(body, CREATE_BODY, 'ContainerConfigWrapper');
 }
+
+/** POST /networks/{id}/connect and /disconnect bodies (NetworkConnectRequest, NetworkDisconnectRequest). */
+export function checkNetworkConnectBody(body: unknown): void {
+  checkGoType(body, { name: 'types.NetworkConnect', struct: { Container: 'string', EndpointConfig: ENDPOINT, Force: 'bool' } }, 'NetworkConnect');
+}

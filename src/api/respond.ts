@@ -22,7 +22,32 @@ export function sendText(res: http.ServerResponse, status: number, text: string)
 export interface JsonStream {
   write(obj: unknown): void;
   end(): void;
+  /** Resolves once the client has taken what was written (or went away): for paced sources. */
+  drained(): Promise<void>;
   readonly closed: boolean;
+}
+
+/** Resolves once the client has taken what was written to `w`, or went away. */
+export function untilDrained(w: NodeJS.WritableStream & { writableNeedDrain: boolean; destroyed: boolean }): Promise<void> {
+  if (!w.writableNeedDrain || w.destroyed) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const done = () => { w.off('drain', done); w.off('close', done); resolve(); };
+    w.on('drain', done);
+    w.on('close', done);
+  });
+}
+
+/**
+ * What a stream holds for a client that does not read. Over the soft limit, progress bars
+ * (an `id` and `progressDetail.current`) are coalesced to the latest per id, written at the
+ * next drain: a pull is never slowed by its watcher, and its backlog is one message per layer.
+ * Over the hard limit the client is cut off (events, build output: not progress, no pause).
+ */
+export const STREAM_BACKLOG = { softBytes: 256 * 1024, hardBytes: 8 * 1024 * 1024 };
+
+function progressId(obj: unknown): string | undefined {
+  const o = obj as { id?: unknown; progressDetail?: { current?: unknown } } | null;
+  return o && typeof o.id === 'string' && typeof o.progressDetail?.current === 'number' ? o.id : undefined;
 }
 
 /**
@@ -34,13 +59,35 @@ export function startJsonStream(res: http.ServerResponse, eol: '\n' | '\r\n' = '
   res.flushHeaders();
   let closed = false;
   res.on('close', () => { closed = true; });
+  const held = new Map<string, unknown>();
+  const open = () => !closed && !res.writableEnded && !res.destroyed;
+  const put = (obj: unknown) => {
+    res.write(JSON.stringify(obj) + eol);
+    if (res.writableLength > STREAM_BACKLOG.hardBytes) res.destroy();
+  };
+  const flushHeld = () => {
+    const items = [...held.values()];
+    held.clear();
+    for (const o of items) if (open()) put(o);
+  };
+  res.on('drain', flushHeld);
   return {
     write(obj) {
-      if (!closed && !res.writableEnded) res.write(JSON.stringify(obj) + eol);
+      if (!open()) return;
+      const id = progressId(obj);
+      if (id !== undefined && (held.size > 0 || res.writableLength > STREAM_BACKLOG.softBytes)) {
+        held.delete(id); // re-inserted last: held bars keep the order of their latest update
+        held.set(id, obj);
+        return;
+      }
+      flushHeld(); // order: a held bar goes out before the message that follows it
+      put(obj);
     },
     end() {
+      if (open()) flushHeld();
       if (!res.writableEnded) res.end();
     },
+    drained: () => untilDrained(res),
     get closed() { return closed || res.writableEnded; },
   };
 }

@@ -4,7 +4,7 @@ import * as https from 'node:https';
 import type { Duplex } from 'node:stream';
 import { InvalidParameterError } from '../lib/errors';
 import { log } from '../lib/log';
-import { sendError } from './errors';
+import { sendError, statusOf } from './errors';
 import { sendJson, sendText } from './respond';
 import { Router, type RequestContext } from './router';
 import { API_VERSION, MIN_API_VERSION, compareVersions } from './version';
@@ -19,14 +19,43 @@ export function commonHeaders(): Record<string, string> {
 
 export interface TlsOptions { ca: Buffer; cert: Buffer; key: Buffer }
 
+/**
+ * The limits on a connection. The headers of a request must arrive whole within
+ * `headersTimeoutMs` of the connection (or the previous response), a connection between
+ * requests is closed after `keepAliveTimeoutMs`: a client that opens connections and sends
+ * nothing, or a header byte now and then, holds nothing for long. Once the headers are in,
+ * nothing times out here (requestTimeout 0): uploads, `logs -f`, `events`, `wait` and
+ * hijacked attach/exec streams last as long as they need; JSON bodies have their own idle
+ * timeout and size cap (body.ts).
+ */
+export const CONNECTION_LIMITS = {
+  headersTimeoutMs: 15_000,
+  keepAliveTimeoutMs: 30_000,
+  /** How often Node looks for connections past headersTimeout. */
+  checkIntervalMs: 2_000,
+  /** Go's net/http allows 1 MiB; Node's default 16 KiB is tight for X-Registry-Config. */
+  maxHeaderBytes: 64 * 1024,
+  /** A refused body up to this size is read and dropped rather than cut (see endRefusedBody). */
+  maxDiscardedBodyBytes: 64 * 1024 * 1024,
+  /** Connections the kernel queues before berthd accepts them (capped by net.core.somaxconn; Node's 511 drops a burst of 1,000). */
+  listenBacklog: 4096,
+};
+
 export function createApiServer(router: Router, tls?: TlsOptions): http.Server {
   const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
     void dispatch(router, req, res);
   };
+  const limits: http.ServerOptions = {
+    headersTimeout: CONNECTION_LIMITS.headersTimeoutMs,
+    requestTimeout: 0,
+    keepAliveTimeout: CONNECTION_LIMITS.keepAliveTimeoutMs,
+    connectionsCheckingInterval: CONNECTION_LIMITS.checkIntervalMs,
+    maxHeaderSize: CONNECTION_LIMITS.maxHeaderBytes,
+  };
   // Mutual TLS only: a TCP listener never serves an unauthenticated client.
   const server = tls
-    ? https.createServer({ ca: tls.ca, cert: tls.cert, key: tls.key, requestCert: true, rejectUnauthorized: true }, onRequest)
-    : http.createServer(onRequest);
+    ? https.createServer({ ...limits, ca: tls.ca, cert: tls.cert, key: tls.key, requestCert: true, rejectUnauthorized: true }, onRequest)
+    : http.createServer(limits, onRequest);
   server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     const res = new http.ServerResponse(req);
     res.assignSocket(socket as import('node:net').Socket);
@@ -35,11 +64,13 @@ export function createApiServer(router: Router, tls?: TlsOptions): http.Server {
     void dispatch(router, req, res, { socket, head });
   });
   server.on('clientError', (err, socket) => {
-    if ((err as NodeJS.ErrnoException).code === 'ECONNRESET' || !socket.writable) return socket.destroy();
-    socket.end('HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n{"message":"bad request"}\n');
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ECONNRESET' || !socket.writable) return socket.destroy();
+    // Node answers a headers timeout with its own 408 before this event; what is left is a parse error.
+    const [status, message] = code === 'HPE_HEADER_OVERFLOW' ? ['431 Request Header Fields Too Large', 'request headers are too large']
+      : code === 'ERR_HTTP_REQUEST_TIMEOUT' ? ['408 Request Timeout', 'timed out waiting for the request headers'] : ['400 Bad Request', 'bad request'];
+    socket.end(`HTTP/1.1 ${status}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${JSON.stringify({ message })}\n`);
   });
-  server.requestTimeout = 0; // uploads (import, load) and long waits are legitimate
-  server.keepAliveTimeout = 30_000;
   return server;
 }
 
@@ -72,10 +103,28 @@ async function dispatch(router: Router, req: http.IncomingMessage, res: http.Ser
   } catch (err) {
     if (upgrade && (res as { upgraded?: boolean }).upgraded) {
       upgrade.socket.destroy();
-    } else sendError(res, err);
+    } else {
+      if (!res.headersSent) endRefusedBody(req, res, statusOf(err));
+      sendError(res, err);
+    }
   } finally {
     log.debug('request', { method: req.method, path: req.url, ms: Number(process.hrtime.bigint() - started) / 1e6 });
   }
+}
+
+/**
+ * After a refused or stalled body. A body announced too large but of a bounded size is read
+ * and dropped, so that a client still writing it gets to read the 413 (else it meets EPIPE
+ * first) and the connection is reused; any other is not read: the connection closes.
+ */
+function endRefusedBody(req: http.IncomingMessage, res: http.ServerResponse, status: number): void {
+  if (status !== 408 && status !== 413) return;
+  const declared = Number(req.headers['content-length']);
+  if (status === 413 && !req.readableEnded && Number.isInteger(declared) && declared <= CONNECTION_LIMITS.maxDiscardedBodyBytes) {
+    req.resume();
+    return;
+  }
+  res.setHeader('Connection', 'close');
 }
 
 /** Writes the 101 for a hijacked request (or 200 for a plain POST) and hands back the raw socket. */

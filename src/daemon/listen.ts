@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import type * as http from 'node:http';
+import { CONNECTION_LIMITS } from '../api/server';
 
 async function socketInUse(file: string): Promise<boolean> {
   return new Promise((resolve) => {
@@ -57,7 +58,7 @@ export async function listenUnix(server: http.Server, file: string, group: { nam
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(file, () => { server.off('error', reject); resolve(); });
+      server.listen({ path: file, backlog: CONNECTION_LIMITS.listenBacklog }, () => { server.off('error', reject); resolve(); });
     });
   } finally {
     process.umask(oldMask);
@@ -70,6 +71,6 @@ export async function listenTcp(server: http.Server, address: string): Promise<v
   const u = new URL(address);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(Number(u.port || 2376), u.hostname.replace(/^\[|\]$/g, ''), () => { server.off('error', reject); resolve(); });
+    server.listen({ port: Number(u.port || 2376), host: u.hostname.replace(/^\[|\]$/g, ''), backlog: CONNECTION_LIMITS.listenBacklog }, () => { server.off('error', reject); resolve(); });
   });
 }

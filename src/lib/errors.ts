@@ -9,6 +9,8 @@ export type ErrorKind =
   | 'Unauthorized'
   | 'Unavailable'
   | 'NotModified'
+  | 'TooLarge'
+  | 'Timeout'
   | 'System';
 
 export class BerthError extends Error {
@@ -42,6 +44,14 @@ export class UnavailableError extends BerthError {
 /** Not a failure: the operation was a no-op (start of a running container, stop of a stopped one). */
 export class NotModifiedError extends BerthError {
   constructor(message = 'not modified') { super('NotModified', message); }
+}
+/** A request (body) over a size limit: the client must send less. */
+export class TooLargeError extends BerthError {
+  constructor(message: string) { super('TooLarge', message); }
+}
+/** The client stopped sending in the middle of a request. */
+export class ClientTimeoutError extends BerthError {
+  constructor(message: string) { super('Timeout', message); }
 }
 export class SystemError extends BerthError {
   constructor(message: string, options?: { cause?: unknown }) { super('System', message, options); }

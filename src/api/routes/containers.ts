@@ -12,7 +12,7 @@ import type { StatsSample } from '../../engine/containers/stats';
 import { containerDetails } from '../../engine/containers/details';
 import { readBody, readJson } from '../body';
 import { checkCreateBody } from '../goTypes';
-import { sendEmpty, sendJson, startJsonStream } from '../respond';
+import { sendEmpty, sendJson, startJsonStream, untilDrained } from '../respond';
 import { queryBool, queryInt, type RequestContext, type Router } from '../router';
 import { hijack } from '../server';
 import { pipeStdin } from '../stdin';
@@ -159,10 +159,12 @@ export function registerContainerRoutes(r: Router, deps: ContainerRouteDeps): vo
       sock.writableEnded || sock.destroyed ? true : sock.write(tty ? b : frame(s, b));
     /** Output flows at the client's pace: a full socket pauses the container's output. */
     const pipeOutput = (session: AttachSession, sock: Duplex) => {
+      let waiting = false; // one drain listener however many chunks were already in flight
       session.on('data', (s: 'stdout' | 'stderr', b: Buffer) => {
-        if (!write(sock, s, b)) {
+        if (!write(sock, s, b) && !waiting) {
+          waiting = true;
           session.pause();
-          sock.once('drain', () => session.resume());
+          sock.once('drain', () => { waiting = false; session.resume(); });
         }
       });
     };
@@ -219,9 +221,7 @@ export function registerContainerRoutes(r: Router, deps: ContainerRouteDeps): vo
       res.write(tty ? payload : frame(rec.stream, payload));
     };
     // Resolves once the client has taken what was written (or went away).
-    const pace = () => (res.writableNeedDrain && !res.destroyed
-      ? new Promise<void>((resolve) => { res.once('drain', resolve); res.once('close', resolve); })
-      : Promise.resolve());
+    const pace = () => untilDrained(res);
     const follow = queryBool(q, 'follow') && c.State.Running && query.untilNs === undefined;
     if (!follow) {
       await read(emit, { pace });
@@ -259,7 +259,8 @@ export function registerContainerRoutes(r: Router, deps: ContainerRouteDeps): vo
       stream.write(statsView(cur, prev));
       prev = cur;
       if (!c.State.Running) break;
-      await sleep(1000);
+      // A client that does not read gets no more samples until it does.
+      await Promise.all([sleep(1000), stream.drained()]);
     }
     stream.end();
   });

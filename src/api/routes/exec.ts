@@ -2,7 +2,7 @@
 import type { Duplex } from 'node:stream';
 import { InvalidParameterError, SystemError } from '../../lib/errors';
 import type { ExecCreateRequest, ExecService } from '../../engine/exec/ExecService';
-import { parseJson, readJson } from '../body';
+import { collect, parseJson, readJson, tooLarge } from '../body';
 import { sendEmpty, sendJson } from '../respond';
 import { queryInt, type RequestContext, type Router } from '../router';
 import { hijack } from '../server';
@@ -14,25 +14,16 @@ import { execInspectView } from '../views/exec';
 
 interface ExecStartRequest { Detach?: boolean; Tty?: boolean; ConsoleSize?: [number, number] | null }
 
+const MAX_EXEC_START_BODY = 1024 * 1024;
+
 /** On a hijacked request the JSON body arrived with the upgrade: Content-Length bytes of it. */
 async function upgradeBody(ctx: RequestContext): Promise<{ body: Buffer; rest: Buffer }> {
-  const { socket } = ctx.upgrade!;
-  let head = ctx.upgrade!.head;
   const len = Number(ctx.req.headers['content-length'] ?? 0);
-  if (!Number.isFinite(len) || len < 0 || len > 1024 * 1024) throw new InvalidParameterError('invalid Content-Length');
-  while (head.length < len) {
-    const chunk = await new Promise<Buffer>((resolve, reject) => {
-      const onData = (b: Buffer) => { cleanup(); resolve(b); };
-      const onEnd = () => { cleanup(); reject(new InvalidParameterError('request body cut short')); };
-      const cleanup = () => { socket.off('data', onData); socket.off('end', onEnd); socket.off('error', onEnd); socket.pause(); };
-      socket.on('data', onData);
-      socket.once('end', onEnd);
-      socket.once('error', onEnd);
-      socket.resume();
-    });
-    head = Buffer.concat([head, chunk]);
-  }
-  return { body: head.subarray(0, len), rest: head.subarray(len) };
+  if (!Number.isInteger(len) || len < 0) throw new InvalidParameterError('invalid Content-Length');
+  if (len > MAX_EXEC_START_BODY) throw tooLarge(MAX_EXEC_START_BODY);
+  // Collection stops at the first chunk that completes the body: the limit is never the stop.
+  const all = await collect(ctx.upgrade!.socket, { limit: Number.MAX_SAFE_INTEGER, want: len, initial: ctx.upgrade!.head });
+  return { body: all.subarray(0, len), rest: all.subarray(len) };
 }
 
 export function registerExecRoutes(r: Router, svc: ExecService): void {
@@ -83,12 +74,14 @@ export function registerExecRoutes(r: Router, svc: ExecService): void {
     }
     const run = svc.start(rec.ID, { attach: true, consoleSize: body.ConsoleSize });
     const sock: Duplex = hijack(ctx, !tty && versionAtLeast(ctx.apiVersion, '1.42') ? MULTIPLEXED_STREAM : RAW_STREAM);
+    let waiting = false; // one drain listener however many chunks were already in flight
     const write = (s: 'stdout' | 'stderr', b: Buffer) => {
       if (sock.writableEnded || sock.destroyed) return;
       // A full socket pauses the process's output until the client catches up.
-      if (!sock.write(tty ? b : frame(s, b))) {
+      if (!sock.write(tty ? b : frame(s, b)) && !waiting) {
+        waiting = true;
         run.pause();
-        sock.once('drain', () => run.resume());
+        sock.once('drain', () => { waiting = false; run.resume(); });
       }
     };
     if (rec.OpenStdout) run.on('stdout', (b: Buffer) => write('stdout', b));

@@ -5,6 +5,7 @@ import type { EndpointRequest, NetworkCreateRequest, NetworkService } from '../.
 import { ipamAddresses, PREDEFINED } from '../../engine/networks/NetworkService';
 import type { NetworkRecord } from '../../store/networks/types';
 import { readJson } from '../body';
+import { checkNetworkConnectBody } from '../goTypes';
 import { sendJson } from '../respond';
 import type { Router } from '../router';
 import { networkView } from '../views/networks';
@@ -66,6 +67,7 @@ export function registerNetworkRoutes(r: Router, svc: NetworkService): void {
 
   r.post('/networks/:id/connect', async (ctx) => {
     const body = await readJson<{ Container?: string; EndpointConfig?: EndpointRequest & Record<string, unknown> }>(ctx.req, { allowEmpty: false });
+    checkNetworkConnectBody(body);
     if (!body?.Container) throw new InvalidParameterError('no container specified');
     const e = body.EndpointConfig ?? {};
     for (const k of ['DriverOpts', 'DNSNames', 'GwPriority', 'IPv6Gateway', 'GlobalIPv6Address']) {
@@ -82,6 +84,7 @@ export function registerNetworkRoutes(r: Router, svc: NetworkService): void {
 
   r.post('/networks/:id/disconnect', async (ctx) => {
     const body = await readJson<{ Container?: string; Force?: boolean }>(ctx.req, { allowEmpty: false });
+    checkNetworkConnectBody(body);
     if (!body?.Container) throw new InvalidParameterError('no container specified');
     await svc.disconnect(ctx.params.id, body.Container, !!body.Force);
     ctx.res.writeHead(200).end();

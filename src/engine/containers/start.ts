@@ -11,6 +11,7 @@ import type { ContainerContext } from './context';
 import { buildSpecInput } from './spec';
 import { resolveUser } from './user';
 import { makeWorkingDir } from './workdir';
+import { inContainerTerms } from './hostPaths';
 import { rotationOf } from '../logs/options';
 
 export type StartContext = Pick<ContainerContext,
@@ -76,7 +77,8 @@ export async function startTask(ctx: StartContext, c: ContainerRecord): Promise<
     c.HasBeenManuallyStopped = false;
     await span('start.save', c.Id, () => ctx.store.save(c));
   } catch (e) {
-    const msg = errorMessage(e);
+    const rootfs = await Promise.resolve().then(() => ctx.rootfs.mountInfo(c.Id)).then((m) => m.mergedDir, () => undefined);
+    const msg = inContainerTerms(errorMessage(e), { rootfs, mounts: c.MountPoints });
     log.debug('start failed', { id: c.Id, error: msg });
     // Undone in the reverse order of the steps above.
     if (created) await ctx.runtime.delete(c.Id, rt, true).catch(() => undefined);

@@ -36,6 +36,9 @@ export function validVolumeName(name: string): boolean {
   return NAME.test(name);
 }
 
+/** A local volume is a directory named after it, staged under a longer name (NAME_MAX is 255 bytes). */
+const MAX_NAME_BYTES = 200;
+
 function invalidName(name: string): InvalidParameterError {
   return new InvalidParameterError(`create ${name}: "${name}" includes invalid characters for a local volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed. If you intended to pass a host directory, use absolute path`);
 }
@@ -62,6 +65,7 @@ export class VolumeService {
 
   private async createLocked(name: string, req: CreateVolumeRequest): Promise<VolumeRecord> {
     if (!validVolumeName(name)) throw invalidName(name);
+    if (Buffer.byteLength(name) > MAX_NAME_BYTES) throw new InvalidParameterError(`create ${name.slice(0, 64)}...: a local volume name is at most ${MAX_NAME_BYTES} bytes`);
     const driver = req.Driver || 'local';
     if (driver !== 'local') throw new NotFoundError(`error looking up volume plugin ${driver}: plugin "${driver}" not found`);
     const existing = this.store.get(name);

@@ -25,6 +25,8 @@ async function withFs<T>(ctx: ArchiveContext, ref: string, fn: (fsv: ContainerFs
 
 function requirePath(raw: string | null): string {
   if (!raw) throw new InvalidParameterError('path is required');
+  // no file has one in its name: the kernel would refuse it (Node throws, which is no client's fault)
+  if (raw.includes('\0')) throw new InvalidParameterError(`invalid path ${JSON.stringify(raw)}: a path cannot contain a NUL byte`);
   return raw;
 }
 

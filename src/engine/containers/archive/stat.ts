@@ -3,7 +3,7 @@
 // (RFC 3339 with nanoseconds), linkTarget}), and the path rules shared with GET and PUT.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { NotFoundError } from '../../../lib/errors';
+import { InvalidParameterError, NotFoundError } from '../../../lib/errors';
 import { cleanInRoot, type InRoot } from '../../../lib/sys/inroot';
 import { statIn } from '../../../lib/tar/tree';
 import type { ContainerFs } from './view';
@@ -95,6 +95,8 @@ export function resolveArchivePath(fsv: ContainerFs, ap: ArchivePath, raw: strin
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP') throw notFound(raw, ref, e);
+    // the client's path, not the daemon's fault (and the kernel's message names the host path)
+    if (code === 'ENAMETOOLONG') throw new InvalidParameterError(`invalid path ${raw.slice(0, 64)}...: file name too long`, { cause: e });
     throw e;
   }
   // `file/`: Docker's lstat of it fails (not a directory)

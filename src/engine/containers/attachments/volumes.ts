@@ -58,7 +58,13 @@ async function checkPropagation(mp: MountPoint): Promise<void> {
 async function bindSpec(mp: MountPoint): Promise<MountSpec> {
   if (!fs.existsSync(mp.Source)) {
     if (!mp.CreateSource) throw new InvalidParameterError(`invalid mount config for type "bind": bind source path does not exist: ${mp.Source}`);
-    await fsp.mkdir(mp.Source, { recursive: true, mode: 0o755 });
+    await fsp.mkdir(mp.Source, { recursive: true, mode: 0o755 }).catch((e: NodeJS.ErrnoException) => {
+      // a path the client named that cannot be made (too long, a file in the way): its fault, Docker's words
+      if (['ENAMETOOLONG', 'ENOTDIR', 'EEXIST', 'ELOOP'].includes(e.code ?? '')) {
+        throw new InvalidParameterError(`error while creating mount source path '${mp.Source}': mkdir ${mp.Source}: ${e.code === 'ENAMETOOLONG' ? 'file name too long' : e.code === 'ENOTDIR' ? 'not a directory' : e.code === 'ELOOP' ? 'too many levels of symbolic links' : 'file exists'}`, { cause: e });
+      }
+      throw e;
+    });
   }
   await checkPropagation(mp);
   return {
