@@ -4,9 +4,14 @@ import type { Client } from '../../client/client';
 import type { ContainerSummary, Filters } from '../../client/types';
 import { LABEL } from '../model';
 import { projectFilter } from '../project/labels';
-import { numberOf, serviceOf } from '../project/observed';
 
-export { serviceOf };
+export function serviceOf(c: { Labels: Record<string, string> | null }): string {
+  return c.Labels?.[LABEL.service] ?? '';
+}
+
+export function containerNumber(c: { Labels: Record<string, string> | null }): number {
+  return parseInt(c.Labels?.[LABEL.number] ?? '', 10) || 0;
+}
 
 /** Compose's label for the random id of a one-off (`run`) container. */
 export const SLUG_LABEL = 'com.docker.compose.slug';
@@ -51,7 +56,7 @@ export async function serviceContainer(client: Client, project: string, service:
     throw new Error(o.index && o.index > 0 ? `service "${service}" is not running container #${o.index}` : `service "${service}" is not running`);
   }
   list.sort((a, b) => {
-    const na = numberOf(a), nb = numberOf(b);
+    const na = containerNumber(a), nb = containerNumber(b);
     if (na !== nb) return na - nb;
     return Number(isOneOff(a)) - Number(isOneOff(b));
   });
