@@ -62,13 +62,14 @@ async function curlWeb(p: Project): Promise<string> {
   return r.stdout;
 }
 
-// db becomes healthy a little after it starts: service_healthy must wait for it.
+// db becomes healthy a little after it starts (its ready file, kept on the volume, is made
+// afresh at each start): service_healthy must wait for it.
 const V2_FILE = `version: "2.4"
 services:
   db:
     image: busybox
     init: true
-    command: sh -c 'sleep 2; echo started >> /data/log; touch /data/ready; echo db-ready; exec sleep 3600'
+    command: sh -c 'rm -f /data/ready; sleep 2; echo started >> /data/log; touch /data/ready; echo db-ready; exec sleep 3600'
     volumes:
       - dbdata:/data
     healthcheck:
@@ -276,7 +277,7 @@ services:
   db:
     image: busybox
     init: true
-    command: sh -c 'sleep 1; echo started >> /data/log; touch /data/ready; exec sleep 3600'
+    command: sh -c 'rm -f /data/ready; sleep 1; echo started >> /data/log; touch /data/ready; exec sleep 3600'
     volumes:
       - type: volume
         source: dbdata
