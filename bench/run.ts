@@ -13,6 +13,7 @@ import { benchBuild } from './build';
 import { networkBench } from './network';
 import { seccompStartCost } from './seccomp';
 import { registryBench } from './registry';
+import { cliBench } from './cli';
 
 const run = promisify(execFile);
 const RUNS = Number(process.env.BENCH_RUNS ?? 30);
@@ -214,6 +215,8 @@ async function main(): Promise<void> {
       network: net,
       seccomp_start_cost: seccomp,
       registry: await registryBench(),
+      // berth's own CLI against node -e 0 and the docker CLI on the same berthd (bench/cli.ts)
+      cli: process.env.BENCH_CLI === '0' ? 'skipped (BENCH_CLI=0)' : await cliBench(d),
       budgets: { run_p50_ms: 120, bridge_p50_ms: 150, idle_rss_mb: 80, per_container_mb: 3 },
     };
     process.stdout.write(JSON.stringify(result, null, 2) + '\n');
