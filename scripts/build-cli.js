@@ -42,6 +42,13 @@ async function main() {
     logLevel: 'warning',
     plugins: [lazyChildProcess],
   });
+  // Pure ASCII, so that launch.js can read it as latin1 (a copy) instead of decoding UTF-8. esbuild
+  // escapes non-ASCII in strings but not in regex literals: \uXXXX means the same in both, and in
+  // identifiers and templates too.
+  const out = path.join(outdir, 'berth.js');
+  const text = fs.readFileSync(out, 'utf8');
+  const ascii = text.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  if (ascii !== text) fs.writeFileSync(out, ascii);
 }
 
 main().catch((e) => {

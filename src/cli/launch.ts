@@ -43,7 +43,8 @@ function writeCache(file: string, data: Buffer): void {
 
 export function launch(argv = process.argv.slice(2)): void {
   const cacheFile = cachePath(argv, fs.statSync(BUNDLE));
-  const source = fs.readFileSync(BUNDLE, 'utf8');
+  // the bundle is ASCII (scripts/build-cli.js): latin1 is a plain copy, utf8 a decode (~1.5 ms)
+  const source = fs.readFileSync(BUNDLE).toString('latin1');
   const cachedData = readCache(cacheFile);
   const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, { filename: BUNDLE, cachedData });
   if (!cachedData || script.cachedDataRejected) {

@@ -302,6 +302,11 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
 
 /** Runs the CLI as a process: argv in, exit status out. */
 export function runMain(): void {
+  // bin/berth started Node without the user's extra CAs (it needs none here); what the CLI starts gets them
+  if (process.env.BERTH_NODE_EXTRA_CA_CERTS !== undefined) {
+    process.env.NODE_EXTRA_CA_CERTS = process.env.BERTH_NODE_EXTRA_CA_CERTS;
+    delete process.env.BERTH_NODE_EXTRA_CA_CERTS;
+  }
   // writing to a closed pipe (berth ps | head) must not crash
   process.stdout.on('error', (e: NodeJS.ErrnoException) => { if (e.code === 'EPIPE') process.exit(0); });
   main().then(exit, (e) => {
