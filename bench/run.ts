@@ -7,13 +7,13 @@ import { promisify } from 'node:util';
 import { type Durability, writeJsonAtomic } from '../src/lib/atomic';
 import { startDaemon, type TestDaemon } from '../test/helpers/daemon';
 import { benchPull } from './pull';
+import { cliBench } from './cli';
 import { pushBench } from './push';
 import { loadBench } from './load';
 import { benchBuild } from './build';
 import { networkBench } from './network';
 import { seccompStartCost } from './seccomp';
 import { registryBench } from './registry';
-import { cliBench } from './cli';
 
 const run = promisify(execFile);
 const RUNS = Number(process.env.BENCH_RUNS ?? 30);
@@ -210,13 +210,13 @@ async function main(): Promise<void> {
       with_idle_containers: mem,
       pull_from_loopback_registry: pull,
       push,
+      // berth's own CLI against node -e 0 and the docker CLI on the same berthd (bench/cli.ts)
+      cli: process.env.BENCH_CLI === '0' ? 'skipped (BENCH_CLI=0)' : await cliBench(d),
       load_and_extract: load,
       build,
       network: net,
       seccomp_start_cost: seccomp,
       registry: await registryBench(),
-      // berth's own CLI against node -e 0 and the docker CLI on the same berthd (bench/cli.ts)
-      cli: process.env.BENCH_CLI === '0' ? 'skipped (BENCH_CLI=0)' : await cliBench(d),
       budgets: { run_p50_ms: 120, bridge_p50_ms: 150, idle_rss_mb: 80, per_container_mb: 3 },
     };
     process.stdout.write(JSON.stringify(result, null, 2) + '\n');
