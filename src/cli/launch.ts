@@ -15,10 +15,12 @@ export const BUNDLE = path.resolve(__dirname, '..', '..', 'cli', 'berth.js');
 const CACHE_DIR = path.join(path.dirname(BUNDLE), 'cache');
 
 /** The cache file for this command line and this build of the bundle. */
-export function cachePath(argv: readonly string[], bundle: fs.Stats): string {
+export function cachePath(argv: readonly string[], bundle: fs.Stats, execArgv: readonly string[] = process.execArgv): string {
   const word = commandWords(argv)[0] ?? '';
   const name = /^[a-z][a-z0-9-]{0,40}$/.test(word) ? word : '_';
-  return path.join(CACHE_DIR, `${name}.${bundle.size.toString(36)}-${Math.floor(bundle.mtimeMs).toString(36)}.v8`);
+  // V8 refuses a cache made under other flags (bin/berth gives `registry serve` its own): a name each
+  const flags = execArgv.length ? `.${execArgv.join(' ').replace(/[^a-zA-Z0-9]+/g, '_').slice(0, 60)}` : '';
+  return path.join(CACHE_DIR, `${name}${flags}.${bundle.size.toString(36)}-${Math.floor(bundle.mtimeMs).toString(36)}.v8`);
 }
 
 function readCache(file: string): Buffer | undefined {

@@ -92,6 +92,7 @@ test('the code cache is named per command and per build of the bundle', () => {
   assert.notEqual(cachePath(['version'], st(100, 1000)), a);
   assert.notEqual(cachePath(['ps'], st(101, 1000)), a);
   assert.notEqual(cachePath(['ps'], st(100, 2000)), a);
+  assert.notEqual(cachePath(['ps'], st(100, 1000), ['--max-semi-space-size=1']), cachePath(['ps'], st(100, 1000), []));
   // no path out of the cache directory from argv
   assert.equal(path.dirname(cachePath(['../../etc'], st(1, 1))), path.dirname(a));
 });
