@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { type Durability, writeJsonAtomic } from '../src/lib/atomic';
 import { startDaemon, type TestDaemon } from '../test/helpers/daemon';
 import { benchPull } from './pull';
+import { cliBench } from './cli';
 import { pushBench } from './push';
 import { loadBench } from './load';
 import { benchBuild } from './build';
@@ -215,6 +216,8 @@ async function main(): Promise<void> {
       with_idle_containers: mem,
       pull_from_loopback_registry: pull,
       push,
+      // berth's own CLI against node -e 0 and the docker CLI on the same berthd (bench/cli.ts)
+      cli: process.env.BENCH_CLI === '0' ? 'skipped (BENCH_CLI=0)' : await cliBench(d),
       load_and_extract: load,
       build,
       network: net,

@@ -1,6 +1,6 @@
 // Shared CLI runtime: the lazily created client, output streams, status errors and helpers.
 import { Command } from 'commander';
-import { Client } from '../client/client';
+import type { Client } from '../client/client';
 import { ApiError, ConnectionError, StreamError } from '../client/errors';
 
 export const PROG = 'berth';
@@ -35,7 +35,9 @@ export class Cli {
     if (!this._client) {
       const env = { ...process.env };
       if (this.global.tlsverify) env.DOCKER_TLS_VERIFY = '1';
-      this._client = new Client({ host: this.global.host, env, tls: this.global.tls || this.global.tlsverify });
+      // required here, not at the top: commands that never reach the daemon (help, usage errors) skip it
+      const { Client: ClientClass } = require('../client/client') as typeof import('../client/client');
+      this._client = new ClientClass({ host: this.global.host, env, tls: this.global.tls || this.global.tlsverify });
     }
     return this._client;
   }

@@ -95,13 +95,6 @@ export interface ContainerFlags {
   workdir?: string;
 }
 
-/** The boolean long flags, for `--flag=true|false` rewriting. */
-export const BOOLEAN_FLAGS = [
-  'detach', 'init', 'interactive', 'no-healthcheck', 'oom-kill-disable', 'privileged', 'publish-all', 'quiet', 'read-only',
-  'rm', 'tty', 'sig-proxy', 'all', 'force', 'volumes', 'no-trunc', 'quiet', 'latest', 'size', 'digests', 'follow',
-  'timestamps', 'no-stream', 'details', 'link', 'no-prune', 'human',
-];
-
 export function addContainerFlags(cmd: Command, forRun: boolean): Command {
   const c = cmd;
   c.option('-a, --attach <stream>', 'Attach to STDIN, STDOUT or STDERR', collect)

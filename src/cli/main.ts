@@ -2,30 +2,14 @@
 import { Command, CommanderError } from 'commander';
 import { Cli, errorText, PROG, StatusError } from './cli';
 import { ApiError, ConnectionError } from '../client/errors';
-import { CLIENT_VERSION } from '../client/client';
-import { BOOLEAN_FLAGS } from './containerflags';
-import * as run from './commands/run';
-import * as ps from './commands/ps';
-import * as images from './commands/images';
-import * as inspect from './commands/inspect';
-import * as logs from './commands/logs';
-import * as top from './commands/top';
-import * as cp from './commands/cp';
-import * as stats from './commands/stats';
-import * as events from './commands/events';
-import * as attach from './commands/attach';
-import * as exec from './commands/exec';
-import * as lc from './commands/lifecycle';
-import * as img from './commands/imagecmds';
-import * as build from './commands/build';
-import * as sys from './commands/system';
-import * as update from './commands/update';
-import * as volumes from './commands/volumes';
-import * as registry from './commands/registry';
-import * as df from './commands/df';
-import * as network from './commands/network';
-import * as registryServer from './commands/registryserver';
-import * as compose from './commands/compose';
+import { commandWords, GLOBAL_VALUE_FLAGS } from './words';
+
+/** The boolean long flags, for `--flag=true|false` rewriting. */
+export const BOOLEAN_FLAGS = [
+  'detach', 'init', 'interactive', 'no-healthcheck', 'oom-kill-disable', 'privileged', 'publish-all', 'quiet', 'read-only',
+  'rm', 'tty', 'sig-proxy', 'all', 'force', 'volumes', 'no-trunc', 'quiet', 'latest', 'size', 'digests', 'follow',
+  'timestamps', 'no-stream', 'details', 'link', 'no-prune', 'human',
+];
 
 /** Rewrite `--flag=true|false` for boolean flags, which commander does not accept. */
 export function preprocessArgs(argv: string[]): string[] {
@@ -46,7 +30,147 @@ export function preprocessArgs(argv: string[]): string[] {
   return out;
 }
 
-export function buildProgram(cli: Cli): Command {
+/**
+ * One command (or command group) of the berth CLI: the names (and aliases) it adds to its parent
+ * and how to add it. The command's module is required only inside `add`, so a run loads the one
+ * command it runs; help and unknown commands add every row (their listing needs them all).
+ */
+export interface CommandEntry {
+  names: readonly string[];
+  add(parent: Command, cli: Cli, words: readonly string[]): unknown;
+  /** a group's own rows */
+  table?: readonly CommandEntry[];
+}
+
+// Loaders of the modules that several rows use.
+const run = (): typeof import('./commands/run') => require('./commands/run');
+const lc = (): typeof import('./commands/lifecycle') => require('./commands/lifecycle');
+const img = (): typeof import('./commands/imagecmds') => require('./commands/imagecmds');
+const inspect = (): typeof import('./commands/inspect') => require('./commands/inspect');
+const registry = (): typeof import('./commands/registry') => require('./commands/registry');
+const network = (): typeof import('./commands/network') => require('./commands/network');
+const sys = (): typeof import('./commands/system') => require('./commands/system');
+const ps = (): typeof import('./commands/ps') => require('./commands/ps');
+const logs = (): typeof import('./commands/logs') => require('./commands/logs');
+const top = (): typeof import('./commands/top') => require('./commands/top');
+const stats = (): typeof import('./commands/stats') => require('./commands/stats');
+const events = (): typeof import('./commands/events') => require('./commands/events');
+const attach = (): typeof import('./commands/attach') => require('./commands/attach');
+const images = (): typeof import('./commands/images') => require('./commands/images');
+const build = (): typeof import('./commands/build') => require('./commands/build');
+const update = (): typeof import('./commands/update') => require('./commands/update');
+
+/** A management group (`berth container ...`): its own table, loaded as lazily as the top level. */
+function group(name: string, description: string, table: readonly CommandEntry[]): CommandEntry {
+  return {
+    names: [name],
+    table,
+    add(parent, cli, words) {
+      const g = parent.command(name).description(description).usage('COMMAND');
+      addCommands(g, table, cli, words);
+      g.action(() => { g.outputHelp(); });
+    },
+  };
+}
+
+const CONTAINER_COMMANDS: readonly CommandEntry[] = [
+  { names: ['run', 'create'], add: (p, cli) => run().register(p, cli, p) },
+  { names: ['start'], add: (p, cli) => lc().registerStart(p, cli) },
+  { names: ['stop'], add: (p, cli) => lc().registerStop(p, cli) },
+  { names: ['restart'], add: (p, cli) => lc().registerRestart(p, cli) },
+  { names: ['kill'], add: (p, cli) => lc().registerKill(p, cli) },
+  { names: ['rm', 'remove'], add: (p, cli) => lc().registerRm(p, cli) },
+  { names: ['rename'], add: (p, cli) => lc().registerRename(p, cli) },
+  { names: ['pause', 'unpause'], add: (p, cli) => lc().registerPause(p, cli) },
+  { names: ['wait'], add: (p, cli) => lc().registerWait(p, cli) },
+  { names: ['ls', 'ps', 'list'], add: (p, cli) => ps().register(p, cli, 'ls').aliases(['ps', 'list']) },
+  { names: ['logs'], add: (p, cli) => logs().register(p, cli) },
+  { names: ['inspect'], add: (p, cli) => inspect().registerTyped(p, cli, 'container') },
+  { names: ['top'], add: (p, cli) => top().register(p, cli) },
+  { names: ['port'], add: (p, cli) => network().registerPort(p, cli) },
+  { names: ['stats'], add: (p, cli) => stats().register(p, cli) },
+  { names: ['attach'], add: (p, cli) => attach().register(p, cli) },
+  { names: ['export'], add: (p, cli) => img().registerExport(p, cli) },
+  { names: ['prune'], add: (p, cli) => img().registerContainerPrune(p, cli) },
+  { names: ['update'], add: (p, cli) => update().register(p, cli) },
+];
+
+const IMAGE_COMMANDS: readonly CommandEntry[] = [
+  { names: ['ls', 'list'], add: (p, cli) => images().register(p, cli, 'ls').aliases(['list']) },
+  { names: ['inspect'], add: (p, cli) => inspect().registerTyped(p, cli, 'image') },
+  { names: ['history'], add: (p, cli) => img().registerHistory(p, cli) },
+  { names: ['rm', 'remove'], add: (p, cli) => img().registerRmi(p, cli, 'rm') },
+  { names: ['tag'], add: (p, cli) => img().registerTag(p, cli) },
+  { names: ['build'], add: (p, cli) => build().register(p, cli) },
+  { names: ['import'], add: (p, cli) => img().registerImport(p, cli) },
+  { names: ['load'], add: (p, cli) => img().registerLoad(p, cli) },
+  { names: ['save'], add: (p, cli) => img().registerSave(p, cli) },
+  { names: ['prune'], add: (p, cli) => img().registerImagePrune(p, cli) },
+  { names: ['pull'], add: (p, cli) => registry().registerPull(p, cli) },
+  { names: ['push'], add: (p, cli) => registry().registerPush(p, cli) },
+];
+
+const SYSTEM_COMMANDS: readonly CommandEntry[] = [
+  { names: ['info'], add: (p, cli) => sys().registerInfo(p, cli) },
+  { names: ['df'], add: (p, cli) => (require('./commands/df') as typeof import('./commands/df')).registerDf(p, cli) },
+  { names: ['events'], add: (p, cli) => events().register(p, cli) },
+];
+
+/** Every top-level command and group, in the order `berth --help` lists them. One row each. */
+export const COMMANDS: readonly CommandEntry[] = [
+  { names: ['run', 'create'], add: (p, cli) => run().register(p, cli) },
+  { names: ['start'], add: (p, cli) => lc().registerStart(p, cli) },
+  { names: ['stop'], add: (p, cli) => lc().registerStop(p, cli) },
+  { names: ['restart'], add: (p, cli) => lc().registerRestart(p, cli) },
+  { names: ['kill'], add: (p, cli) => lc().registerKill(p, cli) },
+  { names: ['rm', 'remove'], add: (p, cli) => lc().registerRm(p, cli) },
+  { names: ['rename'], add: (p, cli) => lc().registerRename(p, cli) },
+  { names: ['pause', 'unpause'], add: (p, cli) => lc().registerPause(p, cli) },
+  { names: ['wait'], add: (p, cli) => lc().registerWait(p, cli) },
+  { names: ['ps'], add: (p, cli) => ps().register(p, cli) },
+  { names: ['logs'], add: (p, cli) => logs().register(p, cli) },
+  { names: ['inspect'], add: (p, cli) => inspect().register(p, cli) },
+  { names: ['top'], add: (p, cli) => top().register(p, cli) },
+  { names: ['cp'], add: (p, cli) => (require('./commands/cp') as typeof import('./commands/cp')).register(p, cli) },
+  { names: ['stats'], add: (p, cli) => stats().register(p, cli) },
+  { names: ['events'], add: (p, cli) => events().register(p, cli) },
+  { names: ['attach'], add: (p, cli) => attach().register(p, cli) },
+  { names: ['exec'], add: (p, cli) => (require('./commands/exec') as typeof import('./commands/exec')).register(p, cli) },
+  { names: ['export'], add: (p, cli) => img().registerExport(p, cli) },
+  { names: ['images'], add: (p, cli) => images().register(p, cli) },
+  { names: ['history'], add: (p, cli) => img().registerHistory(p, cli) },
+  { names: ['rmi'], add: (p, cli) => img().registerRmi(p, cli, 'rmi') },
+  { names: ['tag'], add: (p, cli) => img().registerTag(p, cli) },
+  { names: ['import'], add: (p, cli) => img().registerImport(p, cli) },
+  { names: ['load'], add: (p, cli) => img().registerLoad(p, cli) },
+  { names: ['save'], add: (p, cli) => img().registerSave(p, cli) },
+  { names: ['build'], add: (p, cli) => build().register(p, cli) },
+  { names: ['version'], add: (p, cli) => sys().registerVersion(p, cli) },
+  { names: ['info'], add: (p, cli) => sys().registerInfo(p, cli) },
+  { names: ['pull'], add: (p, cli) => registry().registerPull(p, cli) },
+  { names: ['push'], add: (p, cli) => registry().registerPush(p, cli) },
+  { names: ['login'], add: (p, cli) => registry().registerLogin(p, cli) },
+  { names: ['logout'], add: (p, cli) => registry().registerLogout(p, cli) },
+  { names: ['network'], add: (p, cli) => network().register(p, cli) },
+  { names: ['port'], add: (p, cli) => network().registerPort(p, cli) },
+  group('container', 'Manage containers', CONTAINER_COMMANDS),
+  { names: ['update'], add: (p, cli) => update().register(p, cli) },
+  group('image', 'Manage images', IMAGE_COMMANDS),
+  { names: ['volume'], add: (p, cli) => (require('./commands/volumes') as typeof import('./commands/volumes')).register(p, cli) },
+  group('system', 'Manage Docker', SYSTEM_COMMANDS),
+  { names: ['compose'], add: (p, cli) => (require('./commands/compose') as typeof import('./commands/compose')).register(p, cli) },
+  { names: ['registry'], add: (p, cli) => (require('./commands/registryserver') as typeof import('./commands/registryserver')).register(p, cli) },
+];
+
+/** Adds the row that `words[0]` names, or every row when it names none (help, unknown command). */
+export function addCommands(parent: Command, table: readonly CommandEntry[], cli: Cli, words: readonly string[]): void {
+  const hit = words.length ? table.find((e) => e.names.includes(words[0])) : undefined;
+  if (hit) hit.add(parent, cli, words.slice(1));
+  else for (const e of table) e.add(parent, cli, []);
+}
+
+/** The whole CLI; with `argv`, only the commands it names are added (the rest are never loaded). */
+export function buildProgram(cli: Cli, argv?: readonly string[]): Command {
   const program = new Command(PROG);
   program
     .description('A self-sufficient runtime for containers')
@@ -78,100 +202,20 @@ export function buildProgram(cli: Cli): Command {
   });
   program.action(() => {
     if (program.opts().version) {
-      cli.println(`Berth version ${CLIENT_VERSION}`);
+      cli.println(`Berth version ${(require('../client/client') as typeof import('../client/client')).CLIENT_VERSION}`);
       return;
     }
+    if (program.args[0] === 'help') {
+      const [, name] = program.args;
+      (program.commands.find((c) => c.name() === name || c.aliases().includes(name)) ?? program).outputHelp();
+      return;
+    }
+    // a word that names no command reaches the root's action as an argument (as docker words it)
+    if (program.args.length) throw new StatusError(1, `${PROG}: unknown command: ${PROG} ${program.args[0]}\n\nRun '${PROG} --help' for more information`);
     program.outputHelp();
   });
 
-  // top-level commands
-  run.register(program, cli);
-  lc.registerStart(program, cli);
-  lc.registerStop(program, cli);
-  lc.registerRestart(program, cli);
-  lc.registerKill(program, cli);
-  lc.registerRm(program, cli);
-  lc.registerRename(program, cli);
-  lc.registerPause(program, cli);
-  lc.registerWait(program, cli);
-  ps.register(program, cli);
-  logs.register(program, cli);
-  inspect.register(program, cli);
-  top.register(program, cli);
-  cp.register(program, cli);
-  stats.register(program, cli);
-  events.register(program, cli);
-  attach.register(program, cli);
-  exec.register(program, cli);
-  img.registerExport(program, cli);
-  images.register(program, cli);
-  img.registerHistory(program, cli);
-  img.registerRmi(program, cli, 'rmi');
-  img.registerTag(program, cli);
-  img.registerImport(program, cli);
-  img.registerLoad(program, cli);
-  img.registerSave(program, cli);
-  build.register(program, cli);
-  sys.registerVersion(program, cli);
-  sys.registerInfo(program, cli);
-  registry.registerPull(program, cli);
-  registry.registerPush(program, cli);
-  registry.registerLogin(program, cli);
-  registry.registerLogout(program, cli);
-  network.register(program, cli);
-  network.registerPort(program, cli);
-
-  // container management group
-  const container = program.command('container').description('Manage containers').usage('COMMAND');
-  run.register(container, cli, container);
-  lc.registerStart(container, cli);
-  lc.registerStop(container, cli);
-  lc.registerRestart(container, cli);
-  lc.registerKill(container, cli);
-  lc.registerRm(container, cli);
-  lc.registerRename(container, cli);
-  lc.registerPause(container, cli);
-  lc.registerWait(container, cli);
-  ps.register(container, cli, 'ls').aliases(['ps', 'list']);
-  logs.register(container, cli);
-  inspect.registerTyped(container, cli, 'container');
-  top.register(container, cli);
-  network.registerPort(container, cli);
-  stats.register(container, cli);
-  attach.register(container, cli);
-  img.registerExport(container, cli);
-  img.registerContainerPrune(container, cli);
-  for (const parent of [program, container]) update.register(parent, cli);
-
-  // image management group
-  const image = program.command('image').description('Manage images').usage('COMMAND');
-  images.register(image, cli, 'ls').aliases(['list']);
-  inspect.registerTyped(image, cli, 'image');
-  img.registerHistory(image, cli);
-  img.registerRmi(image, cli, 'rm');
-  img.registerTag(image, cli);
-  build.register(image, cli);
-  img.registerImport(image, cli);
-  img.registerLoad(image, cli);
-  img.registerSave(image, cli);
-  img.registerImagePrune(image, cli);
-  registry.registerPull(image, cli);
-  registry.registerPush(image, cli);
-
-  volumes.register(program, cli);
-
-  // system group
-  const system = program.command('system').description('Manage Docker').usage('COMMAND');
-  sys.registerInfo(system, cli);
-  df.registerDf(system, cli);
-  events.register(system, cli);
-
-  registryServer.register(program, cli);
-  compose.register(program, cli);
-
-  for (const group of [container, image, system]) {
-    group.action(() => { group.outputHelp(); });
-  }
+  addCommands(program, COMMANDS, cli, argv === undefined ? [] : commandWords(argv));
   return program;
 }
 
@@ -182,7 +226,7 @@ function commandPathFromArgs(program: Command, args: string[]): string {
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     if (a.startsWith('-')) {
-      if (cmd === program && ['-H', '--host', '-l', '--log-level', '--config', '-c', '--context', '--tlscacert', '--tlscert', '--tlskey'].includes(a)) i++;
+      if (cmd === program && GLOBAL_VALUE_FLAGS.includes(a)) i++;
       continue;
     }
     const sub = cmd.commands.find((c) => c.name() === a || c.aliases().includes(a));
@@ -232,8 +276,8 @@ function exit(code: number): void {
 
 export async function main(argv = process.argv.slice(2)): Promise<number> {
   const cli = new Cli();
-  const program = buildProgram(cli);
   const args = preprocessArgs(argv);
+  const program = buildProgram(cli, args);
   let code = 0;
   try {
     await program.parseAsync(args, { from: 'user' });
@@ -257,7 +301,13 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
   return code;
 }
 
-if (require.main === module) {
+/** Runs the CLI as a process: argv in, exit status out. */
+export function runMain(): void {
+  // bin/berth started Node without the user's extra CAs (it needs none here); what the CLI starts gets them
+  if (process.env.BERTH_NODE_EXTRA_CA_CERTS !== undefined) {
+    process.env.NODE_EXTRA_CA_CERTS = process.env.BERTH_NODE_EXTRA_CA_CERTS;
+    delete process.env.BERTH_NODE_EXTRA_CA_CERTS;
+  }
   // writing to a closed pipe (berth ps | head) must not crash
   process.stdout.on('error', (e: NodeJS.ErrnoException) => { if (e.code === 'EPIPE') process.exit(0); });
   main().then(exit, (e) => {
@@ -265,3 +315,5 @@ if (require.main === module) {
     exit(1);
   });
 }
+
+if (require.main === module) runMain();

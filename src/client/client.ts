@@ -1,6 +1,6 @@
 // A typed Docker Engine API client over a unix socket or TCP (optionally TLS).
 import * as http from 'node:http';
-import * as https from 'node:https';
+import type * as https from 'node:https';
 import * as net from 'node:net';
 import { Readable } from 'node:stream';
 import { compareVersions } from '../lib/apiVersion';
@@ -109,6 +109,11 @@ export function encodeFilters(f?: Filters): string | undefined {
   return JSON.stringify(out);
 }
 
+/** node:https (and with it node:tls) is loaded only for a TLS endpoint: most CLI runs never need it. */
+function tlsTransport(): typeof https {
+  return require('node:https') as typeof https;
+}
+
 function readBody(res: http.IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -136,7 +141,7 @@ export class Client {
     this.userAgent = opts.userAgent ?? `Berth-Client/${CLIENT_VERSION} (linux)`;
     if (this.endpoint.kind === 'tcp' && this.endpoint.tls) {
       const t = this.endpoint.tls;
-      this.agent = new https.Agent({ keepAlive: true, ca: t.ca, cert: t.cert, key: t.key, rejectUnauthorized: t.verify });
+      this.agent = new (tlsTransport().Agent)({ keepAlive: true, ca: t.ca, cert: t.cert, key: t.key, rejectUnauthorized: t.verify });
     } else {
       this.agent = new http.Agent({ keepAlive: true });
     }
@@ -150,6 +155,9 @@ export class Client {
       agent: dedicated ? false : this.agent,
     };
     const ep = this.endpoint;
+    // No TLS, no server name: without this http.Agent derives one from the Host header and
+    // checks it with net.isIP, whose first call compiles two large regexes (~7 ms of a CLI run).
+    if (!(ep.kind === 'tcp' && ep.tls)) (base as https.RequestOptions).servername = '';
     if (ep.kind === 'unix') base.socketPath = ep.socketPath;
     else {
       base.host = ep.host;
@@ -163,7 +171,7 @@ export class Client {
   }
 
   private transport(): typeof http | typeof https {
-    return this.endpoint.kind === 'tcp' && this.endpoint.tls ? https : http;
+    return this.endpoint.kind === 'tcp' && this.endpoint.tls ? tlsTransport() : http;
   }
 
   private wrapError(e: unknown): Error {

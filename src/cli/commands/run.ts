@@ -6,12 +6,19 @@ import type { ContainerCreateBody, CreateResponse } from '../../client/types';
 import { Cli, errorText, PROG, StatusError, commandPath } from '../cli';
 import { addContainerFlags, buildCreateBody, ContainerFlags } from '../containerflags';
 import { exitCodeFromStartError, startStreaming } from '../attach';
-import { pullImage } from './registry';
 import { familiarString, parseNormalizedTagged, parseNormalizedNamed, ReferenceError } from '../../lib/reference';
 
 function consoleSize(): [number, number] | undefined {
   if (process.stdout.isTTY && process.stdout.rows && process.stdout.columns) return [process.stdout.rows, process.stdout.columns];
   return undefined;
+}
+
+/**
+ * The pull, required only when a run pulls: it brings the Docker config file code and with it
+ * node:crypto, child_process and fs/promises (~10 ms of every run's start otherwise).
+ */
+function pullImage(...args: Parameters<typeof import('./registry').pullImage>): ReturnType<typeof import('./registry').pullImage> {
+  return (require('./registry') as typeof import('./registry')).pullImage(...args);
 }
 
 /** Create a container, pulling the image when the daemon answers 404 for it (and --pull allows). */
