@@ -54,7 +54,8 @@ test('a run through the bundle writes its command\'s code cache and the next run
   // a command word no other test uses (an unknown command: exit 1 and the usage error), so
   // that no parallel file writes this cache meanwhile
   const args = ['cli-entry-probe'];
-  const file = cachePath(args, fs.statSync(BUNDLE));
+  // bin/berth starts node with no flags (not this test runner's)
+  const file = cachePath(args, fs.statSync(BUNDLE), []);
   fs.rmSync(file, { force: true });
   try {
     const first = await berth(args, true);
