@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import type { Client } from '../client/client';
 import { ApiError, ConnectionError, StreamError } from '../client/errors';
+import { getTimestamp } from './format/units';
 
 export const PROG = 'berth';
 
@@ -142,5 +143,14 @@ export async function forEachArg(cli: Cli, args: string[], fn: (a: string) => Pr
   if (errors.length) {
     const msg = errors.join('\n') + (opts.failure ? `\nError: ${opts.failure}: ${args.filter((_a, i) => !results[i].ok).join(', ')}` : '');
     throw new StatusError(1, msg);
+  }
+}
+
+/** `--since` / `--until` as the API takes them (logs, events, compose logs); a bad value is exit 1. */
+export function sinceUntil(o: { since?: string; until?: string }): { since?: string; until?: string } {
+  try {
+    return { since: o.since ? getTimestamp(o.since) : undefined, until: o.until ? getTimestamp(o.until) : undefined };
+  } catch (e) {
+    throw new StatusError(1, (e as Error).message);
   }
 }

@@ -67,6 +67,24 @@ export class Firewall {
     const masq = masqAll.filter((s) => !v6(s));
     const masq6 = masqAll.filter(v6);
     const noicc = isolatedPorts.map(q);
+    // The same in both families: the bridges, which of them may talk, isolation between them.
+    const bridgeSets = `  set bridges { type ifname;${elements(names)} }
+  set pairs { type ifname . ifname;${elements(pairs)} }
+  set internal { type ifname;${elements(internal)} }
+`;
+    const forward = `  chain forward {
+    type filter hook forward priority filter - 10; policy accept;
+    iifname @internal oifname != @internal drop
+    oifname @internal iifname != @internal drop
+    ct state established,related accept
+    ct status dnat accept
+    iifname . oifname @pairs accept
+    # Isolation between networks; and nothing from outside opens a connection to a container
+    # except through a published port.
+    iifname @bridges oifname @bridges drop
+    oifname @bridges ct state new drop
+  }
+`;
     const script = `
 table ip ${t} {}
 delete table ip ${t}
@@ -77,10 +95,7 @@ delete table ip6 ${t}
 table ip ${t} {
   map pub_any { type inet_proto . inet_service : ipv4_addr . inet_service;${elements(pubAny)} }
   map pub_ip { type ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service;${elements(pubIp)} }
-  set bridges { type ifname;${elements(names)} }
-  set pairs { type ifname . ifname;${elements(pairs)} }
-  set internal { type ifname;${elements(internal)} }
-  set masq { type ipv4_addr; flags interval;${elements(masq)} }
+${bridgeSets}  set masq { type ipv4_addr; flags interval;${elements(masq)} }
   chain ports {
     dnat ip to meta l4proto . th dport map @pub_any
     dnat ip to ip daddr . meta l4proto . th dport map @pub_ip
@@ -102,40 +117,16 @@ table ip ${t} {
     ct status dnat iifname @bridges oifname @bridges masquerade
     ip saddr @masq oifname != @bridges masquerade
   }
-  chain forward {
-    type filter hook forward priority filter - 10; policy accept;
-    iifname @internal oifname != @internal drop
-    oifname @internal iifname != @internal drop
-    ct state established,related accept
-    ct status dnat accept
-    iifname . oifname @pairs accept
-    # Isolation between networks; and nothing from outside opens a connection to a container
-    # except through a published port.
-    iifname @bridges oifname @bridges drop
-    oifname @bridges ct state new drop
-  }
-}
+${forward}}
 # IPv6 networks: the same isolation; outbound NAT of their subnets (as dockerd with ip6tables)
 # where the host forwards IPv6. No published ports on IPv6 addresses.
 table ip6 ${t} {
-  set bridges { type ifname;${elements(names)} }
-  set pairs { type ifname . ifname;${elements(pairs)} }
-  set internal { type ifname;${elements(internal)} }
-  set masq { type ipv6_addr; flags interval;${elements(masq6)} }
+${bridgeSets}  set masq { type ipv6_addr; flags interval;${elements(masq6)} }
   chain postrouting {
     type nat hook postrouting priority srcnat; policy accept;
     ip6 saddr @masq oifname != @bridges masquerade
   }
-  chain forward {
-    type filter hook forward priority filter - 10; policy accept;
-    iifname @internal oifname != @internal drop
-    oifname @internal iifname != @internal drop
-    ct state established,related accept
-    iifname . oifname @pairs accept
-    iifname @bridges oifname @bridges drop
-    oifname @bridges ct state new drop
-  }
-}
+${forward}}
 # icc=false: the bridge ports (host ends of veths) of such networks forward nothing to each other.
 table bridge ${t} {
   set noicc { type ifname;${elements(noicc)} }

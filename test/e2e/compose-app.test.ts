@@ -292,7 +292,9 @@ test('failures name what failed: an unhealthy dependency, an unsupported key, a 
   const waited = await run(`services:
   job:
     image: busybox
-    command: ["sh", "-c", "exit 4"]
+    command: ["sh", "-c", "sleep 1; exit 4"]
+    # still "starting" when it exits: --wait is waiting, whatever the machine's speed
+    healthcheck: {test: ["CMD", "true"], interval: 30s, start_period: 30s}
 `, 'up', '--wait', '--remove-orphans');
   assert.equal(waited.code, 1);
   assert.match(waited.stderr, /container bad-job-1 exited \(4\)/);

@@ -1,9 +1,8 @@
 // berth events
 import { Command } from 'commander';
 import type { EventMessage } from '../../client/types';
-import { Cli, collect, parseFilters, StatusError } from '../cli';
+import { Cli, collect, parseFilters, sinceUntil } from '../cli';
 import { Template } from '../format/template';
-import { getTimestamp } from '../format/units';
 
 /** Go's time format "2006-01-02T15:04:05.000000000Z07:00" in the local zone, from nanoseconds as a string. */
 export function rfc3339NanoFixed(nanos: bigint): string {
@@ -37,13 +36,7 @@ export function register(parent: Command, cli: Cli): void {
     .option('--since <string>', 'Show all events created since timestamp')
     .option('--until <string>', 'Stream events until this timestamp')
     .action(async (o: { filter?: string[]; format?: string; since?: string; until?: string }) => {
-      let since: string | undefined, until: string | undefined;
-      try {
-        if (o.since) since = getTimestamp(o.since);
-        if (o.until) until = getTimestamp(o.until);
-      } catch (e) {
-        throw new StatusError(1, (e as Error).message);
-      }
+      const { since, until } = sinceUntil(o);
       const fmt = o.format === 'json' ? '{{json .}}' : o.format;
       const tmpl = fmt ? new Template(fmt) : undefined;
       const stream = await cli.client.events({ since, until, filters: parseFilters(o.filter) });

@@ -1,8 +1,7 @@
 // berth logs
 import { Command } from 'commander';
 import { pipeOutput } from '../../client/stream';
-import { Cli, requireArgs, StatusError } from '../cli';
-import { getTimestamp } from '../format/units';
+import { Cli, requireArgs, sinceUntil } from '../cli';
 import type { Writable } from 'node:stream';
 
 interface LogsOpts { follow?: boolean; timestamps?: boolean; tail?: string; since?: string; until?: string; details?: boolean }
@@ -21,13 +20,7 @@ export function register(parent: Command, cli: Cli): void {
     .action(async (args: string[], o: LogsOpts, cmd: Command) => {
       requireArgs(cmd, args, 1, 1);
       const c = await cli.client.containerInspect(args[0]);
-      let since: string | undefined, until: string | undefined;
-      try {
-        if (o.since) since = getTimestamp(o.since);
-        if (o.until) until = getTimestamp(o.until);
-      } catch (e) {
-        throw new StatusError(1, (e as Error).message);
-      }
+      const { since, until } = sinceUntil(o);
       const res = await cli.client.containerLogs(c.Id, {
         follow: o.follow, timestamps: o.timestamps, tail: o.tail ?? 'all', since, until, details: o.details, stdout: true, stderr: true,
       });

@@ -3,8 +3,7 @@ import type { Command } from 'commander';
 import type { Project } from '../../../compose/model';
 import { LogPrefixer, useColor } from '../../../compose/progress/logprefix';
 import { projectLogs } from '../../../compose/query/logs';
-import { Cli, parseIntFlag, StatusError } from '../../cli';
-import { getTimestamp } from '../../format/units';
+import { Cli, parseIntFlag, sinceUntil, StatusError } from '../../cli';
 import { composeGlobals } from './index';
 import { projectOrName } from './target';
 
@@ -21,13 +20,7 @@ export async function composeLogs(cli: Cli, name: string, project: Project | und
     // with a file, only the services it declares (attach: false ones only when named)
     if (services.length === 0) services = Object.values(project.services).filter((s) => s.attach !== false).map((s) => s.name);
   }
-  let since: string | undefined, until: string | undefined;
-  try {
-    if (o.since) since = getTimestamp(o.since);
-    if (o.until) until = getTimestamp(o.until);
-  } catch (e) {
-    throw new StatusError(1, (e as Error).message);
-  }
+  const { since, until } = sinceUntil(o);
   const out = cli.out as NodeJS.WriteStream;
   const consumer = new LogPrefixer({ out, err: cli.err, color: useColor(out, { noColor: o.color === false, ansi: o.ansi }), prefix: o.logPrefix !== false });
   await projectLogs(cli.client, name, consumer, {
