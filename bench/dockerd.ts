@@ -5,6 +5,7 @@ import { spawn, type ChildProcess, execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { inNetns } from '../test/helpers/daemon';
 
 const DOCKERD = ['/usr/sbin/dockerd', '/usr/bin/dockerd'].find((p) => fs.existsSync(p));
 
@@ -18,13 +19,19 @@ export function dockerdInstalled(): boolean {
   return !!DOCKERD;
 }
 
-export async function startDockerd(): Promise<PeerDockerd> {
+/**
+ * `netns` (made by `ip netns add`): dockerd runs in that network namespace with its default
+ * bridge and its iptables rules, which then stay there, out of the host's and berth's way.
+ */
+export async function startDockerd(opts: { netns?: string } = {}): Promise<PeerDockerd> {
   if (!DOCKERD) throw new Error('dockerd is not installed');
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-dockerd-'));
   const sock = path.join(root, 'docker.sock');
-  const proc: ChildProcess = spawn(DOCKERD, ['--data-root', path.join(root, 'd'), '--exec-root', path.join(root, 'e'),
-    '-H', `unix://${sock}`, '--pidfile', path.join(root, 'pid'), '--bridge', 'none', '--iptables=false', '--ip6tables=false',
-    '--storage-driver', 'overlay2'], { stdio: 'ignore' });
+  const networking = opts.netns ? [] : ['--bridge', 'none', '--iptables=false', '--ip6tables=false'];
+  const argv = [DOCKERD, '--data-root', path.join(root, 'd'), '--exec-root', path.join(root, 'e'),
+    '-H', `unix://${sock}`, '--pidfile', path.join(root, 'pid'), ...networking, '--storage-driver', 'overlay2'];
+  if (opts.netns) argv.unshift(...inNetns(opts.netns, path.join(root, 'cgroup-keep')));
+  const proc: ChildProcess = spawn(argv[0], argv.slice(1), { stdio: 'ignore' });
   const env = { ...process.env, DOCKER_HOST: `unix://${sock}`, DOCKER_CONFIG: path.join(root, 'cfg') };
   const deadline = Date.now() + 30_000;
   for (;;) {

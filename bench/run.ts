@@ -11,7 +11,7 @@ import { cliBench } from './cli';
 import { pushBench } from './push';
 import { loadBench } from './load';
 import { benchBuild } from './build';
-import { networkBench } from './network';
+import { networkBench, networkBesideDockerd } from './network';
 import { seccompStartCost } from './seccomp';
 import { registryBench } from './registry';
 import { scaleBench } from './scale';
@@ -194,7 +194,7 @@ async function main(): Promise<void> {
     const bare = await bareRunc(d);
     const volumes = await volumeRuns(d);
     const stateWrites = await stateFsyncCost(d);
-    const net = await networkBench(d, RUNS);
+    const net = { ...(await networkBench(d, RUNS)), beside_dockerd: await networkBesideDockerd(d, RUNS) };
     const mem = await memoryAndRestart(d);
     // BENCH_PULL=0 skips the registry pulls (they need ~1 minute and the debian test images)
     const pull = process.env.BENCH_PULL === '0' ? 'skipped (BENCH_PULL=0)' : await benchPull();

@@ -170,7 +170,7 @@ export class TestDaemon {
  * namespace is a slave of the host's: what it mounts stays in it. Every step execs, so the
  * pid is berthd's.
  */
-function inNetns(ns: string, keep: string): string[] {
+export function inNetns(ns: string, keep: string): string[] {
   const script = `mkdir -p ${keep} && mount --rbind /sys/fs/cgroup ${keep} && mount -t sysfs sysfs /sys && mount --rbind ${keep} /sys/fs/cgroup && umount -l ${keep} && exec "$@"`;
   return ['nsenter', `--net=/run/netns/${ns}`, 'unshare', '--mount', '--propagation', 'slave', 'sh', '-c', script, 'sh'];
 }
