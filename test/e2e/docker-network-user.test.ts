@@ -47,7 +47,14 @@ test('network create with IPAM, labels and options; ls filters; inspect; rm 409 
   assert.equal(await ok(['network', 'ls', '--filter', 'type=custom', '--format', '{{.Name}}']), 'net-a');
   assert.equal(await ok(['network', 'ls', '--filter', 'name=net-', '-q', '--no-trunc']), id);
   // A container on it: an address from the ip-range, the MTU, the bridge's name.
+  // the bridge's MAC is fixed (a port with a lower one must not change the gateway's under the
+  // containers' ARP caches)
+  const sys = (f: string) => fs.readFileSync(`/sys/class/net/br-${id.slice(0, 12)}/${f}`, 'utf8').trim();
+  const mac = sys('address');
+  assert.equal(sys('addr_assign_type'), '3');
   const c = await ok(['run', '-d', '--network', 'net-a', 'busybox', 'sleep', '60']);
+  await ok(['run', '--rm', '--network', 'net-a', 'busybox', 'true']);
+  assert.equal(sys('address'), mac);
   const ep = (await inspect(c)).NetworkSettings.Networks['net-a'];
   assert.equal(ep.IPAddress, subnet(1).replace('.0/24', '.128'));
   assert.equal(ep.Gateway, subnet(1).replace('.0/24', '.254'));

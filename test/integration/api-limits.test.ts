@@ -238,9 +238,14 @@ test('1,000 connections held open (silent and slow-loris) leave /_ping answering
 const SEQ_BYTES = Array.from({ length: 40000 }, (_, i) => String(i + 1).length + 1).reduce((x, y) => x + y, 0);
 
 /** Bytes the fast container has written so far (it counts its rounds in /n). */
+/** Bytes the container has written so far: its round counter (read again when caught mid-rewrite, empty). */
 async function produced(name: string): Promise<number> {
-  const r = await d.docker(['exec', name, 'cat', '/n']);
-  return (Number(r.stdout.trim()) || 0) * SEQ_BYTES;
+  for (let i = 0; i < 20; i++) {
+    const n = Number((await d.docker(['exec', name, 'cat', '/n'])).stdout.trim());
+    if (n > 0) return n * SEQ_BYTES;
+    await sleep(50);
+  }
+  return 0;
 }
 
 async function until<T>(fn: () => T | undefined | false | Promise<T | undefined | false>, what: string, ms = 60_000): Promise<T> {
