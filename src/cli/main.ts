@@ -73,8 +73,8 @@ function group(name: string, description: string, table: readonly CommandEntry[]
   };
 }
 
-const CONTAINER_COMMANDS: readonly CommandEntry[] = [
-  { names: ['run', 'create'], add: (p, cli) => run().register(p, cli, p) },
+/** The same at the top level and under `container`. */
+const LIFECYCLE: readonly CommandEntry[] = [
   { names: ['start'], add: (p, cli) => lc().registerStart(p, cli) },
   { names: ['stop'], add: (p, cli) => lc().registerStop(p, cli) },
   { names: ['restart'], add: (p, cli) => lc().registerRestart(p, cli) },
@@ -83,6 +83,11 @@ const CONTAINER_COMMANDS: readonly CommandEntry[] = [
   { names: ['rename'], add: (p, cli) => lc().registerRename(p, cli) },
   { names: ['pause', 'unpause'], add: (p, cli) => lc().registerPause(p, cli) },
   { names: ['wait'], add: (p, cli) => lc().registerWait(p, cli) },
+];
+
+const CONTAINER_COMMANDS: readonly CommandEntry[] = [
+  { names: ['run', 'create'], add: (p, cli) => run().register(p, cli, p) },
+  ...LIFECYCLE,
   { names: ['ls', 'ps', 'list'], add: (p, cli) => ps().register(p, cli, 'ls').aliases(['ps', 'list']) },
   { names: ['logs'], add: (p, cli) => logs().register(p, cli) },
   { names: ['inspect'], add: (p, cli) => inspect().registerTyped(p, cli, 'container') },
@@ -119,14 +124,7 @@ const SYSTEM_COMMANDS: readonly CommandEntry[] = [
 /** Every top-level command and group, in the order `berth --help` lists them. One row each. */
 export const COMMANDS: readonly CommandEntry[] = [
   { names: ['run', 'create'], add: (p, cli) => run().register(p, cli) },
-  { names: ['start'], add: (p, cli) => lc().registerStart(p, cli) },
-  { names: ['stop'], add: (p, cli) => lc().registerStop(p, cli) },
-  { names: ['restart'], add: (p, cli) => lc().registerRestart(p, cli) },
-  { names: ['kill'], add: (p, cli) => lc().registerKill(p, cli) },
-  { names: ['rm', 'remove'], add: (p, cli) => lc().registerRm(p, cli) },
-  { names: ['rename'], add: (p, cli) => lc().registerRename(p, cli) },
-  { names: ['pause', 'unpause'], add: (p, cli) => lc().registerPause(p, cli) },
-  { names: ['wait'], add: (p, cli) => lc().registerWait(p, cli) },
+  ...LIFECYCLE,
   { names: ['ps'], add: (p, cli) => ps().register(p, cli) },
   { names: ['logs'], add: (p, cli) => logs().register(p, cli) },
   { names: ['inspect'], add: (p, cli) => inspect().register(p, cli) },
