@@ -20,6 +20,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include "detached.h"
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -1068,13 +1069,7 @@ napi_value berth_extract_tar(napi_env env, napi_callback_info info) {
     napi_throw_error(env, NULL, "extractTar: cannot create the callback");
     return NULL;
   }
-  pthread_t t;
-  pthread_attr_t attr;
-  pthread_attr_init(&attr);
-  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-  int e = pthread_create(&t, &attr, extract_thread, c);
-  pthread_attr_destroy(&attr);
-  if (e != 0) {
+  if (start_detached(extract_thread, c) != 0) {
     napi_release_threadsafe_function(c->fn, napi_tsfn_release);
     free_ctx(c);
     napi_throw_error(env, NULL, "extractTar: pthread_create failed");

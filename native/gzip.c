@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include "detached.h"
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -189,13 +190,7 @@ napi_value berth_gzip_file(napi_env env, napi_callback_info info) {
     napi_throw_error(env, NULL, "gzipFile: cannot create the callback");
     return NULL;
   }
-  pthread_t t;
-  pthread_attr_t attr;
-  pthread_attr_init(&attr);
-  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-  int e = pthread_create(&t, &attr, gzip_thread, c);
-  pthread_attr_destroy(&attr);
-  if (e != 0) {
+  if (start_detached(gzip_thread, c) != 0) {
     napi_release_threadsafe_function(c->fn, napi_tsfn_release);
     free(c);
     napi_throw_error(env, NULL, "gzipFile: pthread_create failed");
