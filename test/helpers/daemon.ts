@@ -91,6 +91,18 @@ export class TestDaemon {
     return runCmd(BERTH, args, this.env, opts);
   }
 
+  /**
+   * Asserts that `berth args` prints what `docker args` prints. Relative times ("1 second ago")
+   * may tick between two runs, so docker runs between two berth runs and must match one of them.
+   */
+  async assertSameRendering(args: string[]): Promise<void> {
+    const before = await this.berth(args);
+    const want = await this.docker(args);
+    const after = await this.berth(args);
+    assert.equal(want.code, 0, want.stderr);
+    assert.equal(want.stdout === before.stdout ? before.stdout : after.stdout, want.stdout, `berth ${args.join(' ')}`);
+  }
+
   /** Imports the busybox image (from Debian's busybox-static) through the API. */
   async ensureBusybox(tag = 'busybox:latest'): Promise<void> {
     const tar = path.join(this.root, 'busybox.tar');
