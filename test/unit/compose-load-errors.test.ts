@@ -70,7 +70,7 @@ test('short syntaxes that cannot be read: the path and the reason', () => {
   assert.equal(errorOf('services:\n  web:\n    image: x\n    ports: ["abc:80"]\n'), 'compose.yaml: services.web.ports: invalid port "abc:80": "abc" is not a port or a range');
   assert.equal(errorOf('services:\n  web:\n    image: x\n    ports: ["8000-8002:80-81"]\n'), 'compose.yaml: services.web.ports: invalid port "8000-8002:80-81": invalid ranges specified for container and host Ports: 80-81 and 8000-8002');
   assert.equal(errorOf('services:\n  web:\n    image: x\n    volumes: ["a:b:c:d"]\n'), 'compose.yaml: services.web.volumes: invalid volume specification: "a:b:c:d"');
-  assert.equal(errorOf('services:\n  web:\n    image: x\n    stop_grace_period: 10x\n'), 'services.web.stop_grace_period: time: invalid duration "10x"');
+  assert.equal(errorOf('services:\n  web:\n    image: x\n    stop_grace_period: 10x\n'), 'services.web.stop_grace_period: time: unknown unit "x" in duration "10x"');
   assert.equal(errorOf('services:\n  web:\n    image: x\n    command: "echo \'unterminated"\n'), 'compose.yaml: services.web.command: invalid command line string: unterminated single quote');
 });
 

@@ -1,8 +1,9 @@
 // Sizes and durations as docker's go-units prints and parses them (the size parsers, shared
 // with the daemon, are in lib/units.ts).
 import { humanDuration } from '../../lib/units';
+import { parseDuration } from '../../lib/duration';
 
-export { humanDuration };
+export { humanDuration, parseDuration };
 import { formatG } from './template';
 
 const DECIMAL = ['B', 'kB', 'MB', 'GB', 'TB', 'PB', 'EB', 'ZB', 'YB'];
@@ -35,38 +36,6 @@ export function bytesSize(size: number): string {
 /** "<duration> ago" for a Unix time in seconds, as docker's CREATED column. */
 export function timeAgo(unixSeconds: number, now = Date.now()): string {
   return humanDuration(now - unixSeconds * 1000) + ' ago';
-}
-
-const DUR_UNITS: Record<string, number> = {
-  ns: 1, us: 1e3, 'µs': 1e3, 'μs': 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9,
-};
-
-/** Go's time.ParseDuration; returns nanoseconds. */
-export function parseDuration(s: string): number {
-  const orig = s;
-  if (!s) throw new Error(`time: invalid duration "${orig}"`);
-  let neg = false;
-  if (s[0] === '-' || s[0] === '+') {
-    neg = s[0] === '-';
-    s = s.slice(1);
-  }
-  if (s === '0') return 0;
-  if (!s) throw new Error(`time: invalid duration "${orig}"`);
-  let total = 0;
-  while (s) {
-    const m = /^(\d*)(?:\.(\d*))?/.exec(s) as RegExpExecArray;
-    if (!m[0] || m[0] === '.') throw new Error(`time: invalid duration "${orig}"`);
-    s = s.slice(m[0].length);
-    const u = /^(ns|us|µs|μs|ms|s|m|h)/.exec(s);
-    if (!u) {
-      if (!s || /^\d/.test(s)) throw new Error(`time: missing unit in duration "${orig}"`);
-      throw new Error(`time: unknown unit "${/^[^\d.]+/.exec(s)?.[0] ?? s}" in duration "${orig}"`);
-    }
-    s = s.slice(u[1].length);
-    const v = parseFloat((m[1] || '0') + '.' + (m[2] || '0'));
-    total += v * DUR_UNITS[u[1]];
-  }
-  return Math.round(neg ? -total : total);
 }
 
 /**

@@ -3,6 +3,7 @@
 // LABEL, ONBUILD, SHELL, STOPSIGNAL, USER, VOLUME, WORKDIR; JSON and shell forms.
 import * as path from 'node:path';
 import { InvalidParameterError } from '../../lib/errors';
+import { parseDuration as parseGoDurationStrict } from '../../lib/duration';
 import type { HealthConfig, ImageRunConfig } from '../../store/images/ImageStore';
 
 const ALLOWED = new Set(['CMD', 'ENTRYPOINT', 'ENV', 'EXPOSE', 'HEALTHCHECK', 'LABEL', 'ONBUILD', 'SHELL', 'STOPSIGNAL', 'USER', 'VOLUME', 'WORKDIR']);
@@ -106,17 +107,13 @@ function parseKeyValues(instr: string, rest: string, env: Map<string, string>): 
   });
 }
 
-/** Go duration (`30s`, `1m30s`, `500ms`) to nanoseconds. */
+/** Go duration (`30s`, `1m30s`, `500ms`) to nanoseconds; a bad one is the client's fault. */
 export function parseDuration(s: string): number {
-  const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g;
-  const unit: Record<string, number> = { ns: 1, us: 1e3, 'µs': 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
-  let total = 0;
-  let consumed = 0;
-  let m: RegExpExecArray | null;
-  while ((m = re.exec(s))) { total += parseFloat(m[1]) * unit[m[2]]; consumed += m[0].length; }
-  if (s === '0') return 0;
-  if (consumed !== s.length || s.length === 0) throw new InvalidParameterError(`time: invalid duration "${s}"`);
-  return Math.round(total);
+  try {
+    return parseGoDurationStrict(s);
+  } catch (e) {
+    throw new InvalidParameterError((e as Error).message);
+  }
 }
 
 function parseHealthcheck(rest: string): HealthConfig {
