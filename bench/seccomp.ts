@@ -1,11 +1,17 @@
 // What the default seccomp profile costs a start: `docker run --rm busybox true` alternately
 // with the default profile and with seccomp=unconfined (alternating, so that drift on a shared
-// machine falls on both alike), and the in-process cost of resolving the profile for one start.
-import { spawnSync } from 'node:child_process';
-import { toOciSeccomp } from '../src/runtime/seccomp';
+// machine falls on both alike); bare `runc run` of one bundle without a filter, with the
+// profile's rules as written and as berth orders them (seccompOrder.ts), alternating, wall
+// time and CPU time (runc compiles the filter with libseccomp at every start: CPU-bound); and
+// the in-process cost of resolving the profile for one start.
+import { execFileSync, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { resolveSeccomp, toOciSeccomp, type OciSeccomp } from '../src/runtime/seccomp';
 import { DEFAULT_SECCOMP_PROFILE } from '../src/runtime/seccompDefault';
 import { DEFAULT_CAPABILITIES } from '../src/runtime/defaults';
-import type { TestDaemon } from '../test/helpers/daemon';
+import { startDaemon, type TestDaemon } from '../test/helpers/daemon';
 
 function p50(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -19,7 +25,58 @@ function timeRun(d: TestDaemon, extra: string[]): number {
   return Number(process.hrtime.bigint() - t0) / 1e6;
 }
 
+/** CPU time (user + system, ms) of this process's waited-for children so far: /proc/self/stat's cutime and cstime. */
+function childCpuMs(): number {
+  const stat = fs.readFileSync('/proc/self/stat', 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // from field 3 (state) on
+  return ((Number(f[13]) + Number(f[14])) * 1000) / 100; // fields 16 and 17 of proc(5), in USER_HZ (100)
+}
+
+/** `runc run` of a busybox bundle, per filter variant: wall p50 and mean CPU, alternating. */
+function bareRuncCost(d: TestDaemon, runs: number): Record<string, unknown> {
+  const dir = path.join(d.root, 'seccomp-bare');
+  const rootfs = path.join(dir, 'rootfs');
+  fs.mkdirSync(rootfs, { recursive: true });
+  execFileSync('tar', ['-xf', path.join(d.root, 'busybox.tar'), '-C', rootfs]);
+  execFileSync('runc', ['spec'], { cwd: dir });
+  const spec = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
+  Object.assign(spec.process, { terminal: false, args: ['true'], noNewPrivileges: false });
+  spec.process.capabilities = { bounding: DEFAULT_CAPABILITIES, effective: DEFAULT_CAPABILITIES, permitted: DEFAULT_CAPABILITIES };
+  const target = { capabilities: DEFAULT_CAPABILITIES };
+  const variants: Record<string, OciSeccomp | undefined> = {
+    unconfined: undefined,
+    rules_as_written: resolveSeccomp(DEFAULT_SECCOMP_PROFILE, target),
+    rules_ordered: toOciSeccomp(DEFAULT_SECCOMP_PROFILE, target),
+  };
+  const root = path.join(d.root, 'seccomp-bare-runc');
+  const wall: Record<string, number[]> = {};
+  const cpu: Record<string, number> = {};
+  for (let i = 0; i <= runs; i++) {
+    for (const [name, seccomp] of Object.entries(variants)) {
+      fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ ...spec, linux: { ...spec.linux, seccomp } }));
+      const c0 = childCpuMs();
+      const t0 = process.hrtime.bigint();
+      const r = spawnSync('runc', ['--root', root, 'run', '-b', dir, `bench-seccomp-${process.pid}-${i}`], { stdio: 'ignore' });
+      const t = Number(process.hrtime.bigint() - t0) / 1e6;
+      if (r.status !== 0) throw new Error(`runc run (${name}) exited ${r.status}`);
+      if (i === 0) continue; // warm-up
+      (wall[name] ??= []).push(t);
+      cpu[name] = (cpu[name] ?? 0) + childCpuMs() - c0;
+    }
+  }
+  const out: Record<string, unknown> = { runs, architectures: variants.rules_ordered?.architectures };
+  for (const name of Object.keys(variants)) out[name] = { wall_p50_ms: p50(wall[name]), cpu_mean_ms: Number((cpu[name] / runs).toFixed(2)) };
+  const cost = (name: string) => ({
+    wall_p50_ms: Number((p50(wall[name]) - p50(wall.unconfined)).toFixed(2)),
+    cpu_mean_ms: Number(((cpu[name] - cpu.unconfined) / runs).toFixed(2)),
+  });
+  out.cost_as_written = cost('rules_as_written');
+  out.cost_ordered = cost('rules_ordered');
+  return out;
+}
+
 export function seccompStartCost(d: TestDaemon, runs = Number(process.env.BENCH_RUNS ?? 30)): Record<string, unknown> {
+  const load = os.loadavg().map((x) => Number(x.toFixed(2)));
   const unconfined = ['--security-opt', 'seccomp=unconfined'];
   timeRun(d, []); timeRun(d, unconfined); // warm-up
   const withProfile: number[] = [];
@@ -36,10 +93,25 @@ export function seccompStartCost(d: TestDaemon, runs = Number(process.env.BENCH_
   }
   return {
     runs,
+    loadavg_at_start: load,
     default_profile_p50_ms: p50(withProfile),
     unconfined_p50_ms: p50(without),
     cost_p50_ms: Number((p50(withProfile) - p50(without)).toFixed(2)),
     resolve_profile_p50_ms: p50(resolve),
+    bare_runc: bareRuncCost(d, runs),
     budget_ms: 5,
   };
+}
+
+// `node dist/bench/seccomp.js`: this figure alone, on a daemon of its own.
+if (require.main === module) {
+  (async () => {
+    const d = await startDaemon();
+    try {
+      await d.ensureBusybox();
+      process.stdout.write(JSON.stringify(seccompStartCost(d), null, 2) + '\n');
+    } finally {
+      await d.stop();
+    }
+  })().catch((e) => { console.error(e); process.exit(1); });
 }

@@ -202,8 +202,23 @@ export function resolveSeccomp(profile: DockerSeccompProfile, target: SeccompTar
   return out;
 }
 
-/** resolveSeccomp, its rules in the order runc's libseccomp compiles fastest (seccompOrder.ts). */
+/** Resolved and ordered filters per profile, by target: a daemon starts many containers of a few capability sets. */
+const resolved = new WeakMap<DockerSeccompProfile, Map<string, OciSeccomp>>();
+
+/**
+ * resolveSeccomp, its rules in the order runc's libseccomp compiles fastest (seccompOrder.ts).
+ * The result is shared between calls with the same profile and target: do not change it.
+ */
 export function toOciSeccomp(profile: DockerSeccompProfile, target: SeccompTarget): OciSeccomp {
-  const out = resolveSeccomp(profile, target);
-  return { ...out, syscalls: orderForLibseccomp(out.syscalls) };
+  const key = JSON.stringify([[...target.capabilities].sort(), target.arch, target.kernel, target.x32, target.ia32]);
+  let byTarget = resolved.get(profile);
+  if (!byTarget) resolved.set(profile, (byTarget = new Map()));
+  let out = byTarget.get(key);
+  if (!out) {
+    const rules = resolveSeccomp(profile, target);
+    out = { ...rules, syscalls: orderForLibseccomp(rules.syscalls) };
+    if (byTarget.size >= 64) byTarget.clear(); // bounded: capability sets are few, but come from the API
+    byTarget.set(key, out);
+  }
+  return out;
 }

@@ -95,7 +95,7 @@ export function orderForLibseccomp(rules: readonly OciSeccompRule[]): OciSeccomp
   const rest: OciSeccompRule[] = [];
   for (const r of rules) {
     const movable = r.args?.length ? [] : r.names.filter((n) => count.get(n) === 1);
-    const stay = r.names.filter((n) => !movable.includes(n));
+    const stay = movable.length ? r.names.filter((n) => count.get(n) !== 1) : r.names;
     if (movable.length) {
       const key = `${r.action}/${r.errnoRet ?? ''}`;
       let g = gathered.get(key);
@@ -105,8 +105,11 @@ export function orderForLibseccomp(rules: readonly OciSeccompRule[]): OciSeccomp
       }
       g.names.push(...movable);
     }
-    if (stay.length) rest.push({ ...r, names: stay });
+    if (stay.length) rest.push(stay === r.names ? r : { ...r, names: stay });
   }
-  for (const g of gathered.values()) g.names = [...new Set(g.names)].sort((a, b) => rank(b) - rank(a));
+  for (const g of gathered.values()) {
+    const ranked = [...new Set(g.names)].map((n) => [rank(n), n] as const);
+    g.names = ranked.sort((a, b) => b[0] - a[0]).map(([, n]) => n);
+  }
   return [...gathered.values(), ...rest];
 }

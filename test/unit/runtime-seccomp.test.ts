@@ -154,3 +154,10 @@ test('the i386 syscall table agrees with the kernel headers', { skip: !fs.exists
     if (Number(nr) < I386_SYSCALLS.length) assert.equal(I386_SYSCALLS[Number(nr)], name, `i386 syscall ${nr}`);
   }
 });
+
+test('a profile is resolved and ordered once per target', () => {
+  const a = toOciSeccomp(DEFAULT_SECCOMP_PROFILE, { capabilities: [...DEFAULT_CAPABILITIES].reverse(), ...amd64 });
+  assert.equal(toOciSeccomp(DEFAULT_SECCOMP_PROFILE, { capabilities: DEFAULT_CAPABILITIES, ...amd64 }), a, 'the same capabilities in another order');
+  assert.notEqual(toOciSeccomp(DEFAULT_SECCOMP_PROFILE, { capabilities: [...DEFAULT_CAPABILITIES, 'CAP_SYS_ADMIN'], ...amd64 }), a);
+  assert.notEqual(toOciSeccomp(DEFAULT_SECCOMP_PROFILE, { capabilities: DEFAULT_CAPABILITIES, ...amd64, ia32: false }), a);
+});
