@@ -4,40 +4,16 @@
 // default profile and of containers-common's to the same BPF program, byte for byte, for
 // several capability sets. Needs gcc and libseccomp's headers (libseccomp-dev).
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
-import * as path from 'node:path';
 import { parseSeccompProfile, resolveSeccomp, toOciSeccomp, type OciSeccomp } from '../../src/runtime/seccomp';
 import { DEFAULT_SECCOMP_PROFILE } from '../../src/runtime/seccompDefault';
 import { DEFAULT_CAPABILITIES } from '../../src/runtime/defaults';
+import { compileSeccomp, seccompCompiler } from '../helpers/seccompCompile';
 
-const SOURCE = path.join(__dirname, '..', '..', '..', 'test', 'fixtures', 'seccomp-compile.c');
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bt-seccomp-compile-'));
-after(() => fs.rmSync(dir, { recursive: true, force: true }));
-const compiler = path.join(dir, 'seccomp-compile');
-const built = spawnSync('gcc', ['-O1', '-o', compiler, SOURCE, '-lseccomp'], { encoding: 'utf8' }).status === 0;
-
-/** libseccomp's numbers for the OCI operators. */
-const OPS: Record<string, number> = {
-  SCMP_CMP_NE: 1, SCMP_CMP_LT: 2, SCMP_CMP_LE: 3, SCMP_CMP_EQ: 4, SCMP_CMP_GE: 5, SCMP_CMP_GT: 6, SCMP_CMP_MASKED_EQ: 7,
-};
-const act = (a: string, errno?: number) => `${a.replace(/^SCMP_ACT_/, '').toLowerCase()} ${errno ?? 1}`;
-
-/** The filter libseccomp makes of `s` (runc's defaults: EPERM for an errno without a number). */
-function compile(s: OciSeccomp): Buffer {
-  const lines = [`D ${act(s.defaultAction, s.defaultErrnoRet)}`];
-  for (const a of s.architectures ?? []) lines.push(`A ${a.replace(/^SCMP_ARCH_/, '').toLowerCase()}`);
-  for (const r of s.syscalls) {
-    const args = r.args ?? [];
-    const conds = args.map((x) => ` ${x.index} ${OPS[x.op]} ${x.value} ${x.valueTwo ?? 0}`).join('');
-    for (const n of r.names) lines.push(`S ${act(r.action, r.errnoRet)} ${n} ${args.length}${conds}`);
-  }
-  const out = spawnSync(compiler, { input: lines.join('\n') + '\n' });
-  assert.equal(out.status, 0, `seccomp-compile exited ${out.status}`);
-  return out.stdout;
-}
+const built = seccompCompiler() !== null;
+const compile = (s: OciSeccomp): Buffer => compileSeccomp(s).stdout;
 
 const CAPS: Record<string, readonly string[]> = {
   none: [],
