@@ -1,6 +1,6 @@
 // berth's benchmark: prints JSON figures, never asserts. Compares `docker run` through
 // berthd with a bare `runc run` of the same rootfs (the floor), and measures memory.
-import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
@@ -13,6 +13,7 @@ import { loadBench } from './load';
 import { benchBuild } from './build';
 import { networkBench, networkBesideDockerd } from './network';
 import { seccompStartCost } from './seccomp';
+import { busyboxBundle } from './bundle';
 import { registryBench } from './registry';
 import { scaleBench } from './scale';
 import { composeBench } from './compose';
@@ -112,13 +113,7 @@ async function recordWrites(d: TestDaemon): Promise<Record<Durability, number>> 
 
 async function bareRunc(d: TestDaemon): Promise<number[]> {
   const dir = path.join(d.root, 'bare');
-  const rootfs = path.join(dir, 'rootfs');
-  fs.mkdirSync(rootfs, { recursive: true });
-  execFileSync('tar', ['-xf', path.join(d.root, 'busybox.tar'), '-C', rootfs]);
-  execFileSync('runc', ['spec'], { cwd: dir });
-  const spec = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
-  spec.process.terminal = false;
-  spec.process.args = ['true'];
+  const spec = busyboxBundle(d, dir, ['true']);
   fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(spec));
   const root = path.join(d.root, 'bare-runc');
   const xs: number[] = [];

@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as zlib from 'node:zlib';
 import { InvalidParameterError } from '../lib/errors';
+import { orderForLibseccomp } from './seccompOrder';
 
 export interface DockerSeccompArg { index: number; value: number; valueTwo?: number; op: string }
 export interface DockerSeccompFilter { caps?: string[]; arches?: string[]; minKernel?: string }
@@ -48,8 +49,10 @@ export interface SeccompTarget {
   arch?: string;
   /** "major.minor[.patch...]" of the running kernel. */
   kernel?: string;
-  /** Whether the kernel runs x32 binaries (default: from its build config, see hostHasX32Abi). */
+  /** Whether the kernel runs x32 binaries (default: from its build config, see hasX32Abi). */
   x32?: boolean;
+  /** Whether the kernel runs i386 binaries (default: from its config and command line, see hasIa32). */
+  ia32?: boolean;
 }
 
 const GOARCH: Record<string, string> = { x64: 'amd64', ia32: '386', arm: 'arm', arm64: 'arm64', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64', mips: 'mips', mipsel: 'mipsle' };
@@ -62,7 +65,25 @@ export function hostGoArch(): string {
   return GOARCH[process.arch] ?? process.arch;
 }
 
-let x32Abi: boolean | undefined;
+let kernelConfig: string | undefined;
+
+/** The running kernel's build config ('' when neither /proc/config.gz nor /boot has it). */
+function hostKernelConfig(): string {
+  if (kernelConfig !== undefined) return kernelConfig;
+  try {
+    kernelConfig = zlib.gunzipSync(fs.readFileSync('/proc/config.gz')).toString('latin1');
+  } catch {
+    try { kernelConfig = fs.readFileSync(`/boot/config-${os.release()}`, 'latin1'); } catch { kernelConfig = ''; }
+  }
+  return kernelConfig;
+}
+
+/** Is CONFIG_<name> built in? undefined when the config is unknown or does not mention it. */
+export function configSays(config: string, name: string): boolean | undefined {
+  if (new RegExp(`^CONFIG_${name}=y`, 'm').test(config)) return true;
+  if (new RegExp(`^# CONFIG_${name} is not set`, 'm').test(config)) return false;
+  return undefined;
+}
 
 /**
  * Does this kernel have the x32 ABI (CONFIG_X86_X32_ABI)? When its build config says not, x32
@@ -70,16 +91,32 @@ let x32Abi: boolean | undefined;
  * cost: runc compiles one filter per architecture at every start (about half of what the
  * default profile costs a start here, bench/seccomp.ts). Unknown config: assume it has.
  */
-export function hostHasX32Abi(): boolean {
-  if (x32Abi !== undefined) return x32Abi;
-  let config = '';
-  try {
-    config = zlib.gunzipSync(fs.readFileSync('/proc/config.gz')).toString('latin1');
-  } catch {
-    try { config = fs.readFileSync(`/boot/config-${os.release()}`, 'latin1'); } catch { /* unknown */ }
-  }
-  x32Abi = !config || /^CONFIG_X86_X32(?:_ABI)?=y/m.test(config) || !/^# CONFIG_X86_X32(?:_ABI)? is not set/m.test(config);
-  return x32Abi;
+export function hasX32Abi(config: string): boolean {
+  return (configSays(config, 'X86_X32_ABI') ?? configSays(config, 'X86_X32')) !== false;
+}
+
+/**
+ * Does this kernel run i386 binaries? Not without CONFIG_IA32_EMULATION, nor when the boot
+ * command line turns it off (ia32_emulation=, Linux 6.7), which CONFIG_IA32_EMULATION_DEFAULT_DISABLED
+ * makes the default. Then SCMP_ARCH_X86 goes the way of x32, for the same reason.
+ */
+export function hasIa32(config: string, cmdline: string): boolean {
+  if (configSays(config, 'IA32_EMULATION') === false) return false;
+  const param = /(?:^|\s)ia32_emulation=(\S*)/.exec(cmdline)?.[1];
+  if (param !== undefined) return !/^(?:0|n|no|off|false)$/i.test(param);
+  return configSays(config, 'IA32_EMULATION_DEFAULT_DISABLED') !== true;
+}
+
+let compatAbis: { x32: boolean; ia32: boolean } | undefined;
+
+/** Which of x86_64's compat ABIs this kernel runs (read once). */
+export function hostCompatAbis(): { x32: boolean; ia32: boolean } {
+  if (compatAbis) return compatAbis;
+  const config = hostKernelConfig();
+  let cmdline = '';
+  try { cmdline = fs.readFileSync('/proc/cmdline', 'latin1'); } catch { /* none */ }
+  compatAbis = { x32: hasX32Abi(config), ia32: hasIa32(config, cmdline) };
+  return compatAbis;
 }
 
 /** Is kernel version `have` at least `want` (both "a.b[.c]", anything after a '-' ignored)? */
@@ -132,8 +169,8 @@ function skipped(r: DockerSeccompRule, caps: ReadonlySet<string>, arch: string, 
   return false;
 }
 
-/** The OCI linux.seccomp of `profile` for a container with `target`'s capabilities. */
-export function toOciSeccomp(profile: DockerSeccompProfile, target: SeccompTarget): OciSeccomp {
+/** The OCI linux.seccomp of `profile` for a container with `target`'s capabilities, its rules in the profile's order. */
+export function resolveSeccomp(profile: DockerSeccompProfile, target: SeccompTarget): OciSeccomp {
   const arch = target.arch ?? hostGoArch();
   const kernel = target.kernel ?? os.release();
   const caps = new Set(target.capabilities);
@@ -147,7 +184,11 @@ export function toOciSeccomp(profile: DockerSeccompProfile, target: SeccompTarge
   } else if (profile.architectures?.length) {
     out.architectures = [...profile.architectures];
   }
-  if (out.architectures && !(target.x32 ?? hostHasX32Abi())) out.architectures = out.architectures.filter((a) => a !== 'SCMP_ARCH_X32');
+  if (out.architectures && arch === 'amd64') {
+    const x32 = target.x32 ?? hostCompatAbis().x32;
+    const ia32 = target.ia32 ?? hostCompatAbis().ia32;
+    out.architectures = out.architectures.filter((a) => (a !== 'SCMP_ARCH_X32' || x32) && (a !== 'SCMP_ARCH_X86' || ia32));
+  }
   if (profile.flags?.length) out.flags = [...profile.flags];
   if (profile.listenerPath) out.listenerPath = profile.listenerPath;
   if (profile.listenerMetadata) out.listenerMetadata = profile.listenerMetadata;
@@ -157,6 +198,27 @@ export function toOciSeccomp(profile: DockerSeccompProfile, target: SeccompTarge
     if (r.errnoRet !== undefined) rule.errnoRet = r.errnoRet;
     if (r.args?.length) rule.args = r.args.map((a) => ({ index: a.index, value: a.value, ...(a.valueTwo ? { valueTwo: a.valueTwo } : {}), op: a.op }));
     out.syscalls.push(rule);
+  }
+  return out;
+}
+
+/** Resolved and ordered filters per profile, by target: a daemon starts many containers of a few capability sets. */
+const resolved = new WeakMap<DockerSeccompProfile, Map<string, OciSeccomp>>();
+
+/**
+ * resolveSeccomp, its rules in the order runc's libseccomp compiles fastest (seccompOrder.ts).
+ * The result is shared between calls with the same profile and target: do not change it.
+ */
+export function toOciSeccomp(profile: DockerSeccompProfile, target: SeccompTarget): OciSeccomp {
+  const key = JSON.stringify([[...target.capabilities].sort(), target.arch, target.kernel, target.x32, target.ia32]);
+  let byTarget = resolved.get(profile);
+  if (!byTarget) resolved.set(profile, (byTarget = new Map()));
+  let out = byTarget.get(key);
+  if (!out) {
+    const rules = resolveSeccomp(profile, target);
+    out = { ...rules, syscalls: orderForLibseccomp(rules.syscalls) };
+    if (byTarget.size >= 64) byTarget.clear(); // bounded: capability sets are few, but come from the API
+    byTarget.set(key, out);
   }
   return out;
 }
