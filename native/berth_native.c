@@ -906,6 +906,7 @@ napi_value berth_extract_tar(napi_env env, napi_callback_info info);
 napi_value berth_pipe(napi_env env, napi_callback_info info);
 napi_value berth_link_fd(napi_env env, napi_callback_info info);
 napi_value berth_gzip_file(napi_env env, napi_callback_info info);
+napi_value berth_spread_dirs(napi_env env, napi_callback_info info);
 
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
@@ -930,6 +931,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"pipe", NULL, berth_pipe, NULL, NULL, NULL, napi_default, NULL},
       {"linkFd", NULL, berth_link_fd, NULL, NULL, NULL, napi_default, NULL},
       {"gzipFile", NULL, berth_gzip_file, NULL, NULL, NULL, napi_default, NULL},
+      {"spreadDirs", NULL, berth_spread_dirs, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -26,11 +26,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
+#include <linux/fs.h>
 #include <linux/openat2.h>
 
 #include <node_api.h>
@@ -1121,4 +1123,35 @@ napi_value berth_link_fd(napi_env env, napi_callback_info info) {
   napi_value u;
   napi_get_undefined(env, &u);
   return u;
+}
+
+// spreadDirs(path): sets FS_TOPDIR_FL (chattr +T) on the directory, best effort; true when set.
+// ext4's Orlov allocator then places each new directory made in it in a group of its own with
+// many free inodes, instead of beside its parent. That matters where extractions run: ext4
+// without a journal (this VM's root) skips, at every inode it allocates, the free inodes of its
+// group deleted in the last 60 s (300 s while their inode table block is dirty), each skip a
+// buffer lookup (ialloc.c recently_deleted), so a layer extracted where another was just
+// removed paid O(files x deleted) in the kernel: sys time 1.2-2.3 s instead of 0.15 s for the
+// debian base layer here. Journaled ext4 has no such scan. Other filesystems: no-op.
+napi_value berth_spread_dirs(napi_env env, napi_callback_info info) {
+  size_t argc = 1, len;
+  napi_value argv[1], out;
+  char path[PATH_MAX];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 ||
+      napi_get_value_string_utf8(env, argv[0], path, sizeof path, &len) != napi_ok) {
+    napi_throw_type_error(env, NULL, "spreadDirs(path)");
+    return NULL;
+  }
+  int ok = 0;
+  int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd >= 0) {
+    int flags = 0;
+    if (ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0) {
+      if (flags & FS_TOPDIR_FL) ok = 1;
+      else { flags |= FS_TOPDIR_FL; ok = ioctl(fd, FS_IOC_SETFLAGS, &flags) == 0; }
+    }
+    close(fd);
+  }
+  napi_get_boolean(env, ok, &out);
+  return out;
 }

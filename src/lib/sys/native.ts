@@ -46,6 +46,8 @@ export interface BerthNative {
   pipe(): [number, number];
   /** A hard link at `path` to the file open as `fd` (then fdatasync of it). */
   linkFd(fd: number, path: string): void;
+  /** chattr +T of a directory (ext4's Orlov spreads the directories made in it), best effort. */
+  spreadDirs(path: string): boolean;
   /** gzip of srcFd (read to its end) into dstFd on a thread of its own (native/gzip.c). */
   gzipFile(srcFd: number, dstFd: number, level: number, cb: (err: { message: string } | null, result?: { digest: string; size: number; inBytes: number }) => void): void;
 }

@@ -35,3 +35,12 @@ export function nativePipe(): [number, number] {
 export function linkFd(fd: number, path: string): void {
   loadNative().linkFd(fd, path);
 }
+
+/**
+ * Marks `dir` (where extractions are made) as a top of directory hierarchies (chattr +T): on
+ * ext4 each directory made in it starts in an inode group of its own (see native/extract.c
+ * spreadDirs for why that matters). Best effort: false where the filesystem has no such flag.
+ */
+export function spreadDirs(dir: string): boolean {
+  return loadNative().spreadDirs(dir);
+}

@@ -39,7 +39,7 @@ import { quarantineAt } from '../../lib/quarantine';
 import type { ContentStore } from '../content/types';
 import { Compression, detectCompression, decompressor, peekInPlace } from './compression';
 import { extractTar } from './extract';
-import { linkFd } from '../../lib/sys/untar';
+import { linkFd, spreadDirs } from '../../lib/sys/untar';
 import { exportDir } from './export';
 import { OverlayMounts } from './mounts';
 import { chainIdOf } from './chainid';
@@ -142,6 +142,9 @@ export class LocalLayerStore implements LayerStore {
     }
     await fsp.chmod(this.root, 0o711);
     await fsp.chmod(this.emptyDir, 0o755);
+    // Each extraction's tmp/<id> starts in an inode group of its own, not where the layers just
+    // removed (renamed into tmp/, then deleted) freed theirs: see spreadDirs.
+    spreadDirs(this.tmpDir);
     this.layers.clear();
     this.unreadable.clear();
     for (const n of await fsp.readdir(this.root)) {
