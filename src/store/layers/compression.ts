@@ -14,6 +14,32 @@ export function detectCompression(head: Buffer): Compression {
   return 'none';
 }
 
+/** Reads the first `n` bytes (or fewer at EOF) and returns them with a stream that replays everything. */
+export async function peek(src: Readable, n = 8): Promise<{ head: Buffer; stream: Readable }> {
+  const chunks: Buffer[] = [];
+  let len = 0;
+  const it = src[Symbol.asyncIterator]();
+  let done = false;
+  while (len < n) {
+    const r = await it.next();
+    if (r.done) { done = true; break; }
+    const b = Buffer.isBuffer(r.value) ? r.value : Buffer.from(r.value);
+    chunks.push(b);
+    len += b.length;
+  }
+  const head = Buffer.concat(chunks).subarray(0, n);
+  const stream = Readable.from((async function* () {
+    for (const c of chunks) yield c;
+    if (done) return;
+    for (;;) {
+      const r = await it.next();
+      if (r.done) return;
+      yield r.value as Buffer;
+    }
+  })(), { objectMode: false });
+  return { head, stream };
+}
+
 /** A decompressing transform for `c` (zstd, bzip2 and xz through the system tools). */
 export function decompressor(c: Compression): Transform | Duplexish {
   switch (c) {
@@ -43,8 +69,7 @@ function toolDuplex(cmd: string, args: string[]): Duplexish {
 
 /** Returns an uncompressed view of `src`, whatever its compression. */
 export async function decompressed(src: Readable): Promise<{ stream: Readable; compression: Compression }> {
-  // In place: an uncompressed archive (docker load's usual) reaches its reader with no extra hop per chunk.
-  const { head, stream } = await peekInPlace(src);
+  const { head, stream } = await peek(src);
   const compression = detectCompression(head);
   if (compression === 'none') return { stream, compression };
   const d = decompressor(compression);
@@ -53,8 +78,8 @@ export async function decompressed(src: Readable): Promise<{ stream: Readable; c
 }
 
 /**
- * Reads the first `n` bytes (or fewer at EOF) and pushes them back (unshift), so `stream` is
- * `src` itself (piping it costs no extra hop per chunk), unless `src` ended within the head.
+ * As peek, without wrapping: the head is read and pushed back (unshift), so `stream` is `src`
+ * itself (piping it costs no extra hop per chunk), unless `src` ended within the head.
  */
 export function peekInPlace(src: Readable, n = 8): Promise<{ head: Buffer; stream: Readable }> {
   return new Promise((resolve, reject) => {
