@@ -119,6 +119,7 @@ export async function loadBench(): Promise<Record<string, unknown>> {
   const { base } = await debianLayers();
   const d = await startDaemon();
   const dockerd = await startDockerd();
+  const loadAtStart = os.loadavg().map((x) => Number(x.toFixed(1)));
   try {
     const peers = [berthPeer(d), ...(dockerd ? [dockerd.peer] : [])];
     const res: Record<string, { cold: Timed[]; warm: Timed[] }> = {};
@@ -135,7 +136,7 @@ export async function loadBench(): Promise<Record<string, unknown>> {
     });
     const out: Record<string, unknown> = {
       archive: { path: archive, mb: Number((fs.statSync(archive).size / 1e6).toFixed(1)) },
-      load_avg_at_start: os.loadavg().map((x) => Number(x.toFixed(1))),
+      load_avg_at_start: loadAtStart,
     };
     for (const [name, r] of Object.entries(res)) out[`docker_load_${name}`] = { cold: sum(r.cold), layers_present: sum(r.warm) };
     if (res.dockerd) {
