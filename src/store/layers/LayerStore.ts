@@ -22,7 +22,8 @@
 // pulled layers, their compressed size (about 40% of the diff). LayerMeta.blob.size is that cost
 // per layer (blobs shared by digest count once), for `docker system df` to show beside the diffs.
 // Durability: nothing fsyncs the diff's files (as Docker); the blob is fdatasync'ed by the extractor
-// (or by linkFd) before it is committed; the record and rename as below.
+// (its writeback started every 8 MB as it is written, so that wait is short) or by linkFd before
+// it is committed; the record and rename as below.
 // The interface is in types.ts; overlay mounting and mountinfo parsing in mounts.ts.
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
