@@ -17,25 +17,31 @@ const ROUNDS = Number(process.env.BENCH_LOAD_RUNS ?? 3);
 const DOCKER_SOCK = '/run/docker-bench.sock';
 const TICK = 100; // USER_HZ
 
-/** utime+stime (+ reaped children) of `pid` in ms. */
-function cpuMs(pid: number): number {
+/** utime+stime (+ reaped children) of `pid` in ms, and the stime part (the kernel's share). */
+function cpuOf(pid: number): { cpu: number; sys: number } {
   try {
     const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
     const v = f.slice(f.lastIndexOf(')') + 2).split(' ').map(Number);
-    return ((v[11] + v[12] + v[13] + v[14]) * 1000) / TICK;
-  } catch { return 0; }
+    return { cpu: ((v[11] + v[12] + v[13] + v[14]) * 1000) / TICK, sys: ((v[12] + v[14]) * 1000) / TICK };
+  } catch { return { cpu: 0, sys: 0 }; }
+}
+
+function cpuOfAll(pids: number[]): { cpu: number; sys: number } {
+  return pids.map(cpuOf).reduce((a, b) => ({ cpu: a.cpu + b.cpu, sys: a.sys + b.sys }), { cpu: 0, sys: 0 });
 }
 
 interface Peer { name: string; env: NodeJS.ProcessEnv; pids(): number[]; reset(): void }
 
-function timedLoad(p: Peer, archive: string): { wall_ms: number; cpu_ms: number } {
-  const c0 = p.pids().reduce((n, x) => n + cpuMs(x), 0);
+interface Timed { wall_ms: number; cpu_ms: number; sys_ms: number }
+
+function timedLoad(p: Peer, archive: string): Timed {
+  const c0 = cpuOfAll(p.pids());
   const t0 = process.hrtime.bigint();
   const r = spawnSync('docker', ['load', '-q', '-i', archive], { env: p.env, encoding: 'utf8' });
   const wall = Number(process.hrtime.bigint() - t0) / 1e6;
   if (r.status !== 0) throw new Error(`${p.name}: docker load failed: ${r.stderr}`);
-  const c1 = p.pids().reduce((n, x) => n + cpuMs(x), 0);
-  return { wall_ms: Number(wall.toFixed(0)), cpu_ms: Number((c1 - c0).toFixed(0)) };
+  const c1 = cpuOfAll(p.pids());
+  return { wall_ms: Number(wall.toFixed(0)), cpu_ms: Number((c1.cpu - c0.cpu).toFixed(0)), sys_ms: Number((c1.sys - c0.sys).toFixed(0)) };
 }
 
 function median(xs: number[]): number {
@@ -113,9 +119,10 @@ export async function loadBench(): Promise<Record<string, unknown>> {
   const { base } = await debianLayers();
   const d = await startDaemon();
   const dockerd = await startDockerd();
+  const loadAtStart = os.loadavg().map((x) => Number(x.toFixed(1)));
   try {
     const peers = [berthPeer(d), ...(dockerd ? [dockerd.peer] : [])];
-    const res: Record<string, { cold: Array<{ wall_ms: number; cpu_ms: number }>; warm: Array<{ wall_ms: number; cpu_ms: number }> }> = {};
+    const res: Record<string, { cold: Timed[]; warm: Timed[] }> = {};
     for (const p of peers) res[p.name] = { cold: [], warm: [] };
     for (let i = 0; i < ROUNDS; i++) {
       for (const p of peers) {
@@ -124,12 +131,12 @@ export async function loadBench(): Promise<Record<string, unknown>> {
         res[p.name].warm.push(timedLoad(p, archive));
       }
     }
-    const sum = (xs: Array<{ wall_ms: number; cpu_ms: number }>) => ({
-      wall_ms_median: median(xs.map((x) => x.wall_ms)), cpu_ms_median: median(xs.map((x) => x.cpu_ms)), runs: xs,
+    const sum = (xs: Timed[]) => ({
+      wall_ms_median: median(xs.map((x) => x.wall_ms)), cpu_ms_median: median(xs.map((x) => x.cpu_ms)), sys_ms_median: median(xs.map((x) => x.sys_ms)), runs: xs,
     });
     const out: Record<string, unknown> = {
       archive: { path: archive, mb: Number((fs.statSync(archive).size / 1e6).toFixed(1)) },
-      load_avg_at_start: os.loadavg().map((x) => Number(x.toFixed(1))),
+      load_avg_at_start: loadAtStart,
     };
     for (const [name, r] of Object.entries(res)) out[`docker_load_${name}`] = { cold: sum(r.cold), layers_present: sum(r.warm) };
     if (res.dockerd) {
@@ -143,6 +150,7 @@ export async function loadBench(): Promise<Record<string, unknown>> {
     } else {
       out.dockerd = 'not installed (apt-get install docker.io to compare)';
     }
+    out.load_avg_at_end = os.loadavg().map((x) => Number(x.toFixed(1)));
     out.layer_import_from_blob = { gzip: await importSpeed('gzip', base.path), zstd: await importSpeed('zstd', base.path) };
     return out;
   } finally {

@@ -903,9 +903,10 @@ done:
 
 // Layer extraction (extract.c).
 napi_value berth_extract_tar(napi_env env, napi_callback_info info);
-napi_value berth_pipe(napi_env env, napi_callback_info info);
 napi_value berth_link_fd(napi_env env, napi_callback_info info);
 napi_value berth_gzip_file(napi_env env, napi_callback_info info);
+napi_value berth_spread_dirs(napi_env env, napi_callback_info info);
+napi_value berth_extract_feed(napi_env env, napi_callback_info info);
 
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
@@ -927,9 +928,10 @@ static napi_value init(napi_env env, napi_value exports) {
       {"listxattr", NULL, do_listxattr, NULL, NULL, NULL, napi_default, NULL},
       {"getxattr", NULL, do_getxattr, NULL, NULL, NULL, napi_default, NULL},
       {"extractTar", NULL, berth_extract_tar, NULL, NULL, NULL, napi_default, NULL},
-      {"pipe", NULL, berth_pipe, NULL, NULL, NULL, napi_default, NULL},
       {"linkFd", NULL, berth_link_fd, NULL, NULL, NULL, napi_default, NULL},
       {"gzipFile", NULL, berth_gzip_file, NULL, NULL, NULL, napi_default, NULL},
+      {"spreadDirs", NULL, berth_spread_dirs, NULL, NULL, NULL, napi_default, NULL},
+      {"extractFeed", NULL, berth_extract_feed, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -428,6 +428,45 @@ function imageArchive(tag: string, layers: Buffer[]): Buffer {
   ]);
 }
 
+// ---- a stream handed to the extractor's thread chunk by chunk (extractFromChunks)
+
+describe('fed extraction', () => {
+  // 24 MB of numbered 8-byte records: every offset's content is known.
+  const bigBody = Array.from({ length: 3 << 20 }, (_, i) => String(i).padStart(8, '0')).join('');
+  const big = () => tarOf([dir('d'), file('d/big', bigBody)]);
+  async function* chunked(data: Buffer, size: number, counter?: { bytes: number }, failAt?: number): AsyncGenerator<Buffer> {
+    for (let o = 0; o < data.length; o += size) {
+      if (failAt !== undefined && o >= failAt) throw new Error('the source broke');
+      const c = data.subarray(o, o + size);
+      if (counter) counter.bytes += c.length;
+      yield c;
+    }
+  }
+
+  test('many small chunks, well past what the thread keeps queued, extract whole with the stream\'s digest', async () => {
+    const tar = big();
+    const p = place();
+    const r = await extractTar(Readable.from(chunked(tar, 7001)), p.dest);
+    assert.equal(r.diffId, `sha256:${sha256hex(tar)}`);
+    assert.equal(r.tarBytes, tar.length);
+    const got = fs.readFileSync(path.join(p.dest, 'd', 'big'));
+    assert.equal(got.length, 24 << 20);
+    assert.equal(sha256hex(got), sha256hex(Buffer.from(bigBody)));
+  });
+
+  test('a source that fails mid-stream rejects with its own error', async () => {
+    await assert.rejects(extractTar(Readable.from(chunked(big(), 65536, undefined, 5 << 20)), place().dest), /the source broke/);
+  });
+
+  test('an extraction that fails at its first entry stops taking the source', async () => {
+    const bad = Buffer.concat([tarOf([file('../escaped', 'x')], { end: false }), big()]);
+    const counter = { bytes: 0 };
+    await assert.rejects(extractTar(Readable.from(chunked(bad, 65536, counter)), place().dest), /path escapes the layer root/);
+    // The thread holds at most a few MB queued ahead of it: the rest is never read.
+    assert.ok(counter.bytes < bad.length / 2, `${counter.bytes} of ${bad.length} bytes read`);
+  });
+});
+
 describe('docker load of hand-made layers', () => {
   let d: TestDaemon;
   let busyboxLayer: Buffer;

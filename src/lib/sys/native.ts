@@ -42,10 +42,14 @@ export interface BerthNative {
   getxattr(path: string, name: string, follow?: boolean): Buffer;
   /** Extracts the tar read from `fd` into `dest` on a thread of its own (native/extract.c). */
   extractTar(opts: { fd: number; dest: string; teeFd?: number; hash?: number }, cb: NativeExtractCallback): void;
-  /** pipe2(O_CLOEXEC): [readFd, writeFd]. */
-  pipe(): [number, number];
+  /** The same, fed with Buffers through extractFeed instead of read from an fd: returns the feed. */
+  extractTar(opts: { feed: 1; dest: string; teeFd?: number; hash?: number }, cb: NativeExtractCallback): NativeFeedHandle;
+  /** Queues a chunk (null: the end); false: wait for the callback's `drained` before the next. */
+  extractFeed(h: NativeFeedHandle, chunk: Buffer | null): boolean;
   /** A hard link at `path` to the file open as `fd` (then fdatasync of it). */
   linkFd(fd: number, path: string): void;
+  /** chattr +T of a directory (ext4's Orlov spreads the directories made in it), best effort. */
+  spreadDirs(path: string): boolean;
   /** gzip of srcFd (read to its end) into dstFd on a thread of its own (native/gzip.c). */
   gzipFile(srcFd: number, dstFd: number, level: number, cb: (err: { message: string } | null, result?: { digest: string; size: number; inBytes: number }) => void): void;
 }
@@ -63,7 +67,10 @@ export interface NativeExtractResult {
 }
 
 /** Progress: (null, undefined, tarBytes); the end: (error, undefined) or (null, result). */
-export type NativeExtractCallback = (err: { kind: 'invalid' | 'system'; message: string } | null, result?: NativeExtractResult, progress?: number) => void;
+export type NativeExtractCallback = (err: { kind: 'invalid' | 'system'; message: string } | null, result?: NativeExtractResult, progress?: number, drained?: boolean) => void;
+
+/** Opaque handle of a fed extraction. */
+export interface NativeFeedHandle { readonly __brand?: 'feed' }
 
 /** Errors thrown by the addon carry Node-style fields. */
 export interface NativeError extends Error {

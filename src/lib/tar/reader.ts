@@ -17,6 +17,7 @@ export interface TarEntry {
 /** Upper bound of a PAX or GNU long-name body held in memory. */
 const MAX_META_BODY = 16 << 20;
 
+const EMPTY = Buffer.alloc(0);
 const padOf = (n: number) => (BLOCK - (n % BLOCK)) % BLOCK;
 const truncated = () => new InvalidParameterError('invalid tar archive: unexpected end of data');
 
@@ -70,8 +71,14 @@ class ByteSource {
     }
   }
 
+  /** Drops `n` bytes (an entry nobody reads: docker load's layers already stored), chunk by chunk. */
   async skip(n: number): Promise<void> {
-    for await (const _ of this.chunks(n)) { /* dropped */ }
+    while (n > this.buf.length) {
+      n -= this.buf.length;
+      this.buf = EMPTY;
+      if (!(await this.fill())) throw truncated();
+    }
+    this.buf = this.buf.subarray(n);
   }
 
   async drain(): Promise<void> {

@@ -22,7 +22,8 @@
 // pulled layers, their compressed size (about 40% of the diff). LayerMeta.blob.size is that cost
 // per layer (blobs shared by digest count once), for `docker system df` to show beside the diffs.
 // Durability: nothing fsyncs the diff's files (as Docker); the blob is fdatasync'ed by the extractor
-// (or by linkFd) before it is committed; the record and rename as below.
+// (its writeback started every 8 MB as it is written, so that wait is short) or by linkFd before
+// it is committed; the record and rename as below.
 // The interface is in types.ts; overlay mounting and mountinfo parsing in mounts.ts.
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
@@ -39,7 +40,7 @@ import { quarantineAt } from '../../lib/quarantine';
 import type { ContentStore } from '../content/types';
 import { Compression, detectCompression, decompressor, peekInPlace } from './compression';
 import { extractTar } from './extract';
-import { linkFd } from '../../lib/sys/untar';
+import { linkFd, spreadDirs } from '../../lib/sys/untar';
 import { exportDir } from './export';
 import { OverlayMounts } from './mounts';
 import { chainIdOf } from './chainid';
@@ -142,6 +143,9 @@ export class LocalLayerStore implements LayerStore {
     }
     await fsp.chmod(this.root, 0o711);
     await fsp.chmod(this.emptyDir, 0o755);
+    // Each extraction's tmp/<id> starts in an inode group of its own, not where the layers just
+    // removed (renamed into tmp/, then deleted) freed theirs: see spreadDirs.
+    spreadDirs(this.tmpDir);
     this.layers.clear();
     this.unreadable.clear();
     for (const n of await fsp.readdir(this.root)) {

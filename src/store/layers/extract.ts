@@ -1,8 +1,8 @@
 // Safe extraction of a layer tar into a private directory, converting OCI whiteouts to
 // overlayfs ones. The work is done by native/extract.c on a thread of its own (one pass:
 // read, decompress, sha256 of the raw and of the uncompressed stream, write); this module
-// feeds it an fd: the file under an unread fs.ReadStream directly, anything else through a
-// pipe. The destination is a fresh temp dir that nothing else writes to. Rules (ours,
+// feeds it an fd (the file under an unread fs.ReadStream) or, for any other stream, its Buffers
+// (extractFromChunks). The destination is a fresh temp dir that nothing else writes to. Rules (ours,
 // stricter than Docker's), each with a test in test/integration/layer-extract-safety.test.ts:
 // - absolute names are made relative to the layer root; a name that climbs out with `..`
 //   is refused;
@@ -17,11 +17,9 @@
 // - device nodes, FIFOs, xattrs (PAX SCHILY.xattr.* and LIBARCHIVE.xattr.*), ownership,
 //   modes (set-id and sticky bits too) and mtimes are kept.
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { Digest } from '../../lib/digest';
-import { extractFromFd, nativePipe } from '../../lib/sys/untar';
+import { extractFromChunks, extractFromFd } from '../../lib/sys/untar';
 
 export const WHITEOUT_PREFIX = '.wh.';
 export const WHITEOUT_META_PREFIX = '.wh..wh.';
@@ -83,23 +81,9 @@ export async function extractTar(src: Readable, dest: string, opts: ExtractOptio
       if (!opts.keepOpen) src.destroy();
     }
   }
-  const [r, w] = nativePipe();
-  const sink = new net.Socket({ fd: w, readable: false, writable: true });
-  let srcErr: Error | undefined;
-  const fed = pipeline(src, sink).catch((e: Error) => { srcErr = e; });
   try {
-    const res = await extractFromFd(r, dest, native);
-    await fed;
-    if (srcErr) throw srcErr;
-    return toResult(res);
-  } catch (e) {
-    // The source's own failure explains a truncated stream better than the extractor can.
-    if (srcErr && !(e === srcErr)) throw srcErr;
-    throw e;
+    return toResult(await extractFromChunks(src, dest, native));
   } finally {
-    fs.closeSync(r);
-    sink.destroy();
     src.destroy();
-    await fed;
   }
 }
