@@ -63,7 +63,8 @@ static napi_value make_errno_error(napi_env env, int err, const char *syscall_na
   return error;
 }
 
-static void throw_errno(napi_env env, int err, const char *syscall_name, const char *detail) {
+// Not static: idmap.c throws the same errors.
+void throw_errno(napi_env env, int err, const char *syscall_name, const char *detail) {
   napi_throw(env, make_errno_error(env, err, syscall_name, detail));
 }
 
@@ -906,6 +907,9 @@ napi_value berth_extract_tar(napi_env env, napi_callback_info info);
 napi_value berth_pipe(napi_env env, napi_callback_info info);
 napi_value berth_link_fd(napi_env env, napi_callback_info info);
 napi_value berth_gzip_file(napi_env env, napi_callback_info info);
+// Idmapped mounts (idmap.c).
+napi_value berth_userns_open(napi_env env, napi_callback_info info);
+napi_value berth_idmap_mount(napi_env env, napi_callback_info info);
 
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
@@ -930,6 +934,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"pipe", NULL, berth_pipe, NULL, NULL, NULL, napi_default, NULL},
       {"linkFd", NULL, berth_link_fd, NULL, NULL, NULL, napi_default, NULL},
       {"gzipFile", NULL, berth_gzip_file, NULL, NULL, NULL, napi_default, NULL},
+      {"usernsOpen", NULL, berth_userns_open, NULL, NULL, NULL, napi_default, NULL},
+      {"idmapMount", NULL, berth_idmap_mount, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

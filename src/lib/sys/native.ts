@@ -48,6 +48,10 @@ export interface BerthNative {
   linkFd(fd: number, path: string): void;
   /** gzip of srcFd (read to its end) into dstFd on a thread of its own (native/gzip.c). */
   gzipFile(srcFd: number, dstFd: number, level: number, cb: (err: { message: string } | null, result?: { digest: string; size: number; inBytes: number }) => void): void;
+  /** A user namespace with these uid_map / gid_map texts, as an fd (native/idmap.c). */
+  usernsOpen(uidMap: string, gidMap: string): number;
+  /** An idmapped clone of the mount at `src` (through the user namespace `usernsFd`), moved onto `dst`. */
+  idmapMount(src: string, dst: string, usernsFd: number): void;
 }
 
 export interface NativeExtractResult {
