@@ -910,6 +910,7 @@ napi_value berth_gzip_file(napi_env env, napi_callback_info info);
 // Idmapped mounts (idmap.c).
 napi_value berth_userns_open(napi_env env, napi_callback_info info);
 napi_value berth_idmap_mount(napi_env env, napi_callback_info info);
+napi_value berth_userns_netns(napi_env env, napi_callback_info info);
 
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
@@ -936,6 +937,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"gzipFile", NULL, berth_gzip_file, NULL, NULL, NULL, napi_default, NULL},
       {"usernsOpen", NULL, berth_userns_open, NULL, NULL, NULL, napi_default, NULL},
       {"idmapMount", NULL, berth_idmap_mount, NULL, NULL, NULL, napi_default, NULL},
+      {"usernsNetns", NULL, berth_userns_netns, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -139,3 +139,103 @@ napi_value berth_idmap_mount(napi_env env, napi_callback_info info) {
   napi_get_undefined(env, &u);
   return u;
 }
+
+// usernsNetns(uidMap, gidMap, usernsFile, netnsFile): a user namespace with the mappings and a
+// network namespace owned by it (loopback up), bound at the two (existing) files. A container
+// that joins both can later be entered by `runc exec`, which joins the user namespace first and
+// then needs its privilege over the network namespace.
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+
+static void netns_child(int go_r, int go_w, int done_r, int done_w) {
+  char c;
+  syscall(SYS_close, go_w);
+  syscall(SYS_close, done_r);
+  while (syscall(SYS_read, go_r, &c, 1) < 0 && errno == EINTR) {}
+  char status = 0;
+  if (syscall(SYS_unshare, CLONE_NEWNET) < 0) status = 1;
+  if (!status) {
+    long s = syscall(SYS_socket, AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    memcpy(ifr.ifr_name, "lo", 3);
+    if (s < 0 || syscall(SYS_ioctl, s, SIOCGIFFLAGS, &ifr) < 0) status = 2;
+    ifr.ifr_flags |= IFF_UP;
+    if (!status && syscall(SYS_ioctl, s, SIOCSIFFLAGS, &ifr) < 0) status = 2;
+  }
+  syscall(SYS_write, done_w, &status, 1);
+  wait_and_exit(go_r, done_w);
+}
+
+napi_value berth_userns_netns(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  char uid_map[4096], gid_map[4096], user_file[PATH_MAX], net_file[PATH_MAX];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 4 ||
+      get_string(env, argv[0], uid_map, sizeof uid_map) < 0 || get_string(env, argv[1], gid_map, sizeof gid_map) < 0 ||
+      get_string(env, argv[2], user_file, sizeof user_file) < 0 || get_string(env, argv[3], net_file, sizeof net_file) < 0) {
+    napi_throw_type_error(env, NULL, "usernsNetns(uidMap, gidMap, usernsFile, netnsFile)");
+    return NULL;
+  }
+  int go[2], done[2];
+  if (pipe2(go, O_CLOEXEC) < 0) {
+    throw_errno(env, errno, "pipe2", NULL);
+    return NULL;
+  }
+  if (pipe2(done, O_CLOEXEC) < 0) {
+    int e = errno;
+    close(go[0]);
+    close(go[1]);
+    throw_errno(env, e, "pipe2", NULL);
+    return NULL;
+  }
+  long pid = syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, NULL, NULL, NULL, NULL);
+  if (pid < 0) {
+    int e = errno;
+    close(go[0]); close(go[1]); close(done[0]); close(done[1]);
+    throw_errno(env, e, "clone", "CLONE_NEWUSER");
+    return NULL;
+  }
+  if (pid == 0) netns_child(go[0], go[1], done[0], done[1]);
+  close(go[0]);
+  close(done[1]);
+  char path[64];
+  int err = 0;
+  const char *what = NULL;
+  snprintf(path, sizeof path, "/proc/%ld/uid_map", pid);
+  if (write_file(path, uid_map) < 0) { err = errno; what = "uid_map"; }
+  if (!err) {
+    snprintf(path, sizeof path, "/proc/%ld/gid_map", pid);
+    if (write_file(path, gid_map) < 0) { err = errno; what = "gid_map"; }
+  }
+  if (!err) {
+    char status = 9;
+    if (write(go[1], "g", 1) != 1 || read(done[0], &status, 1) != 1 || status != 0) {
+      err = status == 1 ? EPERM : EIO;
+      what = status == 2 ? "loopback up" : "unshare(CLONE_NEWNET)";
+    }
+  }
+  if (!err) {
+    snprintf(path, sizeof path, "/proc/%ld/ns/user", pid);
+    if (mount(path, user_file, NULL, MS_BIND, NULL) < 0) { err = errno; what = user_file; }
+  }
+  if (!err) {
+    snprintf(path, sizeof path, "/proc/%ld/ns/net", pid);
+    if (mount(path, net_file, NULL, MS_BIND, NULL) < 0) {
+      err = errno;
+      what = net_file;
+      umount2(user_file, MNT_DETACH);
+    }
+  }
+  close(go[1]);
+  close(done[0]);
+  while (waitpid((pid_t)pid, NULL, 0) < 0 && errno == EINTR) {}
+  if (err) {
+    throw_errno(env, err, "usernsNetns", what);
+    return NULL;
+  }
+  napi_value u;
+  napi_get_undefined(env, &u);
+  return u;
+}

@@ -8,7 +8,8 @@ import * as path from 'node:path';
 import { InvalidParameterError } from '../lib/errors';
 import { log } from '../lib/log';
 import { nextFreeRange, readGroups, readPasswd, readSubIds, type PasswdEntry } from '../lib/subid';
-import { toHostId, type IdMapEntry, type IdMapping } from '../lib/sys/idmap';
+import { bindUsernsNetns, toHostId, type IdMapEntry, type IdMapping } from '../lib/sys/idmap';
+import { MNT_DETACH, unmount } from '../lib/sys/mount';
 import type { UserNamespace } from '../runtime/types';
 
 const run = promisify(execFile);
@@ -145,11 +146,11 @@ export function validateUsernsRemap(h: Record<string, unknown>, remap: RemapConf
  * container's when it joins that one's network, IPC or PID namespace (dockerd's rule: shared
  * namespaces need a shared user namespace).
  */
-export function usernsSpecOf(c: { HostConfig: Record<string, unknown> }, remap: RemapConfig | undefined, resolvePid: (ref: string) => number): UserNamespace | undefined {
+export function usernsSpecOf(c: { HostConfig: Record<string, unknown> }, remap: RemapConfig | undefined, resolvePid: (ref: string) => number, premade?: string): UserNamespace | undefined {
   const r = remapOf(c, remap);
   if (!r) return undefined;
   const oci = (m: IdMapEntry) => ({ containerID: m.containerId, hostID: m.hostId, size: m.size });
-  const ns: UserNamespace = { uidMappings: r.idmap.uids.map(oci), gidMappings: r.idmap.gids.map(oci) };
+  const ns: UserNamespace = { uidMappings: r.idmap.uids.map(oci), gidMappings: r.idmap.gids.map(oci), ...(premade ? { path: premade } : {}) };
   for (const mode of [c.HostConfig.NetworkMode, c.HostConfig.IpcMode, c.HostConfig.PidMode]) {
     if (typeof mode === 'string' && mode.startsWith('container:')) ns.path = `/proc/${resolvePid(mode.slice('container:'.length))}/ns/user`;
   }
@@ -190,4 +191,34 @@ export function openDataRootForRemap(dataRoot: string, remap: RemapConfig): void
     fs.mkdirSync(dir, { recursive: true, mode: 0o711 });
     fs.chmodSync(dir, 0o711);
   }
+}
+
+/** Where a remapped container's user namespace is bound while it runs (beside its network namespace). */
+export function usernsFile(execRoot: string, id: string): string {
+  return path.join(execRoot, 'userns', id);
+}
+
+/**
+ * For a remapped container on berth's networks: its user namespace and a network namespace
+ * owned by it, made before the network attachment fills the latter (bound at `netnsFile`).
+ * runc joins both by path at create; `runc exec` joins the user namespace first and then needs
+ * its privilege over the network namespace, which one owned by the host's would refuse.
+ * Returns false (nothing made) for a container that is not remapped.
+ */
+export async function makeRemappedNetns(c: { Id: string; HostConfig: Record<string, unknown> }, config: { execRoot: string; remap?: RemapConfig }, netnsFile: string): Promise<boolean> {
+  const r = remapOf(c, config.remap);
+  if (!r) return false;
+  const file = usernsFile(config.execRoot, c.Id);
+  await fs.promises.mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+  await releaseRemappedUserns(config.execRoot, c.Id);
+  await fs.promises.writeFile(file, '');
+  bindUsernsNetns(r.idmap, file, netnsFile);
+  return true;
+}
+
+/** Unbinds and removes a container's user namespace file (its namespace goes with its last user). */
+export async function releaseRemappedUserns(execRoot: string, id: string): Promise<void> {
+  const file = usernsFile(execRoot, id);
+  unmount(file, MNT_DETACH);
+  await fs.promises.rm(file, { force: true });
 }

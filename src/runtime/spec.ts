@@ -299,13 +299,6 @@ export function buildSpec(input: ContainerSpecInput): OciSpec {
     spec.linux.namespaces.push({ type: 'user', ...(input.userns.path ? { path: input.userns.path } : {}) });
     spec.linux.uidMappings = input.userns.uidMappings.map((m) => ({ ...m }));
     spec.linux.gidMappings = input.userns.gidMappings.map((m) => ({ ...m }));
-    // sysfs can be mounted only from the user namespace owning the network namespace: one the
-    // daemon made beforehand (or the host's) is not the container's, so /sys is the host's,
-    // bound read-only (what runc does for rootless containers).
-    if (input.namespaces.network.mode !== 'private') {
-      const i = spec.mounts.findIndex((m) => m.destination === '/sys' && m.type === 'sysfs');
-      if (i >= 0) spec.mounts[i] = { destination: '/sys', type: 'bind', source: '/sys', options: ['rbind', 'nosuid', 'noexec', 'nodev', 'ro'] };
-    }
   }
   return spec;
 }

@@ -123,6 +123,8 @@ export interface SpecContext {
   security?: Pick<DaemonConfig, 'seccompProfile' | 'customSeccomp' | 'noNewPrivileges'>;
   /** The daemon's userns-remap. */
   remap?: RemapConfig;
+  /** The user namespace made with the network namespace (userns-remap on berth's networks). */
+  usernsPath?: string;
 }
 
 export function buildSpecInput(c: ContainerRecord, ctx: SpecContext): ContainerSpecInput {
@@ -133,7 +135,7 @@ export function buildSpecInput(c: ContainerRecord, ctx: SpecContext): ContainerS
   const [height, width] = h.ConsoleSize ?? [0, 0];
   const devices = devicesOf(c);
   const caps = capabilitiesOf(c);
-  const userns = usernsSpecOf(c, ctx.remap, ctx.resolveContainerPid);
+  const userns = usernsSpecOf(c, ctx.remap, ctx.resolveContainerPid, ctx.netnsPath ? ctx.usernsPath : undefined);
   const netMode = ctx.netnsPath ? { mode: 'path' as const, path: ctx.netnsPath } : h.NetworkMode === 'host' ? { mode: 'host' as const } : namespace(h.NetworkMode, ctx.resolveContainerPid, 'net');
   return {
     id: c.Id,

@@ -13,7 +13,7 @@ import { resolveUser } from './user';
 import { makeWorkingDir } from './workdir';
 import { inContainerTerms } from './hostPaths';
 import { rotationOf } from '../logs/options';
-import { remapOf, rootfsMountOptions } from '../usernsRemap';
+import { remapOf, rootfsMountOptions, usernsFile } from '../usernsRemap';
 
 export type StartContext = Pick<ContainerContext,
   'config' | 'store' | 'runtime' | 'rootfs' | 'attaches' | 'attachments' | 'monitor' | 'swapLimitSupported' | 'publish' | 'logPath'>;
@@ -61,7 +61,7 @@ export async function startTask(ctx: StartContext, c: ContainerRecord): Promise<
     const input = buildSpecInput(c, {
       rootfs, user, mounts: prepared.mounts, cgroupParent: ctx.config.cgroupParent, initPath: ctx.config.initPath,
       swapLimitSupported: ctx.swapLimitSupported, resolveContainerPid: (r) => pidOf(ctx, r), security: ctx.config,
-      netnsPath: prepared.netnsPath, extraEnv: prepared.env, remap: ctx.config.remap,
+      netnsPath: prepared.netnsPath, extraEnv: prepared.env, remap: ctx.config.remap, usernsPath: usernsFile(ctx.config.execRoot, c.Id),
     });
     await span('start.bundle', c.Id, () => ctx.runtime.writeBundle(bundle, input));
     const { pid } = await span('start.create', c.Id, () => ctx.runtime.create({

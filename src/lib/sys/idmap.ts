@@ -53,3 +53,8 @@ export function closeUsernsFds(): void {
 export function idmapMount(src: string, dst: string, usernsFd: number): void {
   loadNative().idmapMount(src, dst, usernsFd);
 }
+
+/** Makes a user namespace with `m` and a network namespace it owns, bound at the two (existing, empty) files. */
+export function bindUsernsNetns(m: IdMapping, usernsFile: string, netnsFile: string): void {
+  loadNative().usernsNetns(idMapText(m.uids), idMapText(m.gids), usernsFile, netnsFile);
+}

@@ -52,6 +52,8 @@ export interface BerthNative {
   usernsOpen(uidMap: string, gidMap: string): number;
   /** An idmapped clone of the mount at `src` (through the user namespace `usernsFd`), moved onto `dst`. */
   idmapMount(src: string, dst: string, usernsFd: number): void;
+  /** A user namespace with these maps and a network namespace it owns, bound at the two existing files. */
+  usernsNetns(uidMap: string, gidMap: string, usernsFile: string, netnsFile: string): void;
 }
 
 export interface NativeExtractResult {

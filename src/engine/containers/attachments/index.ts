@@ -10,8 +10,8 @@ import type { RemapConfig } from '../../usernsRemap';
 export interface AttachmentDeps {
   volumes?: VolumesAttachmentDeps;
   network?: Attachment;
-  /** The daemon's userns-remap (absent: off). */
-  remap?: RemapConfig;
+  /** The daemon's userns-remap (absent: off) and where the namespaces it makes are bound. */
+  remap?: { config: RemapConfig; execRoot: string };
 }
 
 export function containerAttachments(env: NodeJS.ProcessEnv = process.env, deps: AttachmentDeps = {}): Attachment[] {
@@ -22,7 +22,7 @@ export function containerAttachments(env: NodeJS.ProcessEnv = process.env, deps:
     ...(deps.volumes ? [volumesAttachment(deps.volumes)] : []),
     etcFiles,
     // Last: it hands what the others made to the remapped root.
-    ...(deps.remap ? [usernsAttachment(deps.remap)] : []),
+    ...(deps.remap ? [usernsAttachment(deps.remap.config, deps.remap.execRoot)] : []),
   ];
   // The test seam (journal.ts): only when berthd's environment names a journal directory.
   const journal = env[JOURNAL_ENV];

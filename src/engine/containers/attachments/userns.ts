@@ -2,13 +2,13 @@
 // root must reach or own is given to it, as dockerd does. Its /etc files are chowned to it,
 // its directory opened to its group (search only), and a named volume still owned by host root
 // (new, or empty in the image) is handed to it, so that what it writes there lands on the host
-// with its host ids. Nothing to release: the files go with the container.
+// with its host ids. Released: the bound user namespace of its network namespace.
 import * as fsp from 'node:fs/promises';
-import { remapOf, type RemapConfig } from '../../usernsRemap';
+import { releaseRemappedUserns, remapOf, type RemapConfig } from '../../usernsRemap';
 import { containerFiles } from '../files';
 import type { Attachment } from './types';
 
-export function usernsAttachment(remap: RemapConfig): Attachment {
+export function usernsAttachment(remap: RemapConfig, execRoot: string): Attachment {
   return {
     name: 'userns',
 
@@ -30,7 +30,12 @@ export function usernsAttachment(remap: RemapConfig): Attachment {
       return {};
     },
 
-    async release() { /* nothing kept */ },
-    async reconcile() { /* nothing kept */ },
+    // The user namespace the network attachment's namespace was made in (usernsRemap.ts).
+    async release(c) {
+      await releaseRemappedUserns(execRoot, c.Id);
+    },
+    async reconcile({ stopped }) {
+      await Promise.all(stopped.map((c) => releaseRemappedUserns(execRoot, c.Id)));
+    },
   };
 }
