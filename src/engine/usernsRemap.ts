@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { InvalidParameterError } from '../lib/errors';
 import { log } from '../lib/log';
 import { nextFreeRange, readGroups, readPasswd, readSubIds, type PasswdEntry } from '../lib/subid';
-import { bindUsernsNetns, toHostId, type IdMapEntry, type IdMapping } from '../lib/sys/idmap';
+import { bindUsernsNetns, toContainerId, toHostId, type IdMapEntry, type IdMapping } from '../lib/sys/idmap';
 import { MNT_DETACH, unmount } from '../lib/sys/mount';
 import type { UserNamespace } from '../runtime/types';
 
@@ -221,4 +221,26 @@ export async function releaseRemappedUserns(execRoot: string, id: string): Promi
   const file = usernsFile(execRoot, id);
   unmount(file, MNT_DETACH);
   await fs.promises.rm(file, { force: true });
+}
+
+type Owner = { uid: number; gid: number };
+
+/**
+ * docker cp and export of a remapped container: what goes in is written with host ids (its
+ * rootfs shows them through the idmapped layers, its volumes hold them), what comes out is in
+ * the container's ids. An id the mapping lacks: dockerd's error going in; going out, the
+ * overflow id 65534 (nobody), as the kernel shows it inside, rather than a failed archive.
+ */
+export function ownerMapsOf(c: { HostConfig: Record<string, unknown> }, remap: RemapConfig | undefined): { toHost: (o: Owner) => Owner; toContainer: (o: Owner) => Owner } | undefined {
+  const r = remapOf(c, remap);
+  if (!r) return undefined;
+  const host = (entries: IdMapEntry[], id: number) => {
+    const h = toHostId(entries, id);
+    if (h === undefined) throw new InvalidParameterError(`Container ID ${id} cannot be mapped to a host ID`);
+    return h;
+  };
+  return {
+    toHost: (o) => ({ uid: host(r.idmap.uids, o.uid), gid: host(r.idmap.gids, o.gid) }),
+    toContainer: (o) => ({ uid: toContainerId(r.idmap.uids, o.uid) ?? 65534, gid: toContainerId(r.idmap.gids, o.gid) ?? 65534 }),
+  };
 }

@@ -4,6 +4,7 @@
 // chowned); --userns=host turns it off per container.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -144,6 +145,35 @@ describe('userns-remap default', () => {
     } finally {
       await docker('rm', '-f', name);
       await docker('rmi', '-f', tag);
+    }
+  });
+
+  test('docker cp in and out of a remapped container speaks container ids; export too', async () => {
+    const id = (await dockerOk('run', '-d', '-v', `/data`, 'busybox', 'sleep', '1000')).trim();
+    try {
+      const src = path.join(tmp, 'cp-in');
+      fs.writeFileSync(src, 'in\n');
+      fs.chownSync(src, 3, 4);
+      await dockerOk('cp', '-a', src, `${id}:/cp-in`);
+      await dockerOk('cp', '-a', src, `${id}:/data/cp-in`);
+      // inside, the archive's ids; on the host, their remapped ids (volume) and container ids (upper dir)
+      assert.equal((await dockerOk('exec', id, 'stat', '-c', '%u %g', '/cp-in', '/data/cp-in')).trim(), '3 4\n3 4');
+      const upper = (await dockerOk('inspect', '-f', '{{.GraphDriver.Data.UpperDir}}', id)).trim();
+      assert.deepEqual([fs.statSync(path.join(upper, 'cp-in')).uid, fs.statSync(path.join(upper, 'cp-in')).gid], [3, 4]);
+      const vol = (await dockerOk('inspect', '-f', '{{range .Mounts}}{{.Source}}{{end}}', id)).trim();
+      assert.deepEqual([fs.statSync(path.join(vol, 'cp-in')).uid, fs.statSync(path.join(vol, 'cp-in')).gid], [hostUid + 3, hostGid + 4]);
+      // out: a tar with container ids
+      await dockerOk('exec', id, 'sh', '-c', 'echo out > /data/out && chown 9:10 /data/out');
+      const tarOut = path.join(tmp, 'out.tar');
+      fs.writeFileSync(tarOut, execFileSync('docker', ['cp', `${id}:/data/out`, '-'], { env: d.env }));
+      assert.match(execFileSync('tar', ['-tvf', tarOut, '--numeric-owner'], { encoding: 'utf8' }), /^-\S+ 9\/10 /m);
+      const exported = path.join(tmp, 'export.tar');
+      await dockerOk('export', '-o', exported, id);
+      const exp = execFileSync('tar', ['-tvf', exported, '--numeric-owner', 'bin/busybox', 'cp-in'], { encoding: 'utf8' });
+      assert.match(exp, /^-\S+ 0\/0 .* bin\/busybox$/m);
+      assert.match(exp, /^-\S+ 3\/4 .* cp-in$/m);
+    } finally {
+      await docker('rm', '-f', '-v', id);
     }
   });
 
