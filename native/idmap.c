@@ -44,6 +44,22 @@ static int get_string(napi_env env, napi_value v, char *buf, size_t size) {
   return napi_get_value_string_utf8(env, v, buf, size, &len) == napi_ok && len < size - 1 ? 0 : -1;
 }
 
+// Writes the child's uid_map and gid_map; 0, or the errno with *what naming the file.
+static int write_maps(long pid, const char *uid_map, const char *gid_map, const char **what) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%ld/uid_map", pid);
+  if (write_file(path, uid_map) < 0) {
+    *what = "uid_map";
+    return errno;
+  }
+  snprintf(path, sizeof path, "/proc/%ld/gid_map", pid);
+  if (write_file(path, gid_map) < 0) {
+    *what = "gid_map";
+    return errno;
+  }
+  return 0;
+}
+
 // The child: blocks on the pipe until the parent closes its end, then exits. Only raw
 // syscalls here: it is a copy of a multithreaded process.
 static void wait_and_exit(int rfd, int wfd) {
@@ -81,12 +97,7 @@ napi_value berth_userns_open(napi_env env, napi_callback_info info) {
   char path[64];
   int err = 0, fd = -1;
   const char *what = NULL;
-  snprintf(path, sizeof path, "/proc/%ld/uid_map", pid);
-  if (write_file(path, uid_map) < 0) { err = errno; what = "uid_map"; }
-  if (!err) {
-    snprintf(path, sizeof path, "/proc/%ld/gid_map", pid);
-    if (write_file(path, gid_map) < 0) { err = errno; what = "gid_map"; }
-  }
+  err = write_maps(pid, uid_map, gid_map, &what);
   if (!err) {
     snprintf(path, sizeof path, "/proc/%ld/ns/user", pid);
     fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -203,12 +214,7 @@ napi_value berth_userns_netns(napi_env env, napi_callback_info info) {
   char path[64];
   int err = 0;
   const char *what = NULL;
-  snprintf(path, sizeof path, "/proc/%ld/uid_map", pid);
-  if (write_file(path, uid_map) < 0) { err = errno; what = "uid_map"; }
-  if (!err) {
-    snprintf(path, sizeof path, "/proc/%ld/gid_map", pid);
-    if (write_file(path, gid_map) < 0) { err = errno; what = "gid_map"; }
-  }
+  err = write_maps(pid, uid_map, gid_map, &what);
   if (!err) {
     char status = 9;
     if (write(go[1], "g", 1) != 1 || read(done[0], &status, 1) != 1 || status != 0) {

@@ -11,11 +11,12 @@
 # skopeo and wrk (berth registry: its client tests, and bench/registry.ts beside docker-registry);
 # docker-compose (Debian's 1.29, python: test/e2e/docker-compose-v1.test.ts drives berthd with it);
 # iptables (dockerd's DOCKER-USER chain: network/dockerUser.ts, test/e2e/docker-network-coexist.test.ts);
+# adduser and passwd (userns-remap `default` makes the dockremap user and its subordinate ids, as dockerd);
 # then npm packages.
 set -eu
 cd "$(dirname "$0")/.."
 need=""
-for pkg in runc conmon busybox-static tini procps iproute2 util-linux tar tmux python3-docker openssl libcap2-bin musl-tools debootstrap docker-registry apache2-utils zstd zlib1g-dev libzstd-dev libssl-dev nftables curl golang-github-containers-common skopeo wrk docker-compose iptables; do
+for pkg in runc conmon busybox-static tini procps iproute2 util-linux tar tmux python3-docker openssl libcap2-bin musl-tools debootstrap docker-registry apache2-utils zstd zlib1g-dev libzstd-dev libssl-dev nftables curl golang-github-containers-common skopeo wrk docker-compose iptables adduser passwd; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need="$need $pkg"
 done
 if [ -n "$need" ]; then
