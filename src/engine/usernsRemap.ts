@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { InvalidParameterError } from '../lib/errors';
 import { log } from '../lib/log';
 import { nextFreeRange, readGroups, readPasswd, readSubIds, type PasswdEntry } from '../lib/subid';
-import { bindUsernsNetns, toContainerId, toHostId, type IdMapEntry, type IdMapping } from '../lib/sys/idmap';
+import { bindUsernsNetns, idmapMount, usernsFdFor, toContainerId, toHostId, type IdMapEntry, type IdMapping } from '../lib/sys/idmap';
 import { MNT_DETACH, unmount } from '../lib/sys/mount';
 import type { UserNamespace } from '../runtime/types';
 
@@ -190,6 +190,23 @@ export function openDataRootForRemap(dataRoot: string, remap: RemapConfig): void
     const dir = path.join(dataRoot, sub);
     fs.mkdirSync(dir, { recursive: true, mode: 0o711 });
     fs.chmodSync(dir, 0o711);
+  }
+  probeIdmap(path.join(dataRoot, 'layers'), remap);
+}
+
+/**
+ * berth remaps with idmapped layers only (no chowned copies): a data root on a filesystem the
+ * kernel cannot idmap is refused when the daemon starts, not at the first container's start.
+ */
+function probeIdmap(layersDir: string, remap: RemapConfig): void {
+  const at = fs.mkdtempSync(path.join(layersDir, '.idmap-probe-'));
+  try {
+    idmapMount(layersDir, at, usernsFdFor(remap.idmap.uids, remap.idmap.gids));
+    unmount(at, MNT_DETACH);
+  } catch (e) {
+    throw new Error(`userns-remap: the data root's filesystem cannot be idmapped (${(e as Error).message}); berth remaps through idmapped mounts and does not chown layers`);
+  } finally {
+    fs.rmSync(at, { recursive: true, force: true });
   }
 }
 

@@ -4,11 +4,11 @@
 // chowned); --userns=host turns it off per container.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { TestDaemon } from '../helpers/daemon';
+import { BERTHD, TestDaemon } from '../helpers/daemon';
 
 let d: TestDaemon;
 let root: string;
@@ -180,5 +180,36 @@ describe('userns-remap default', () => {
   test('a working directory made at start belongs to container root', async () => {
     const out = await dockerOk('run', '--rm', '-w', '/new/work', 'busybox', 'sh', '-c', 'stat -c "%u %g" . && touch f && echo ok');
     assert.deepEqual(out.trim().split('\n'), ['0 0', 'ok']);
+  });
+});
+
+describe('berthd refuses what it cannot remap', () => {
+  /** Starts berthd on `dataRoot` with daemon.json `json`; it must exit at once: its stderr. */
+  function refused(json: object, dataRoot: string): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bt-userns-refuse-'));
+    try {
+      fs.writeFileSync(path.join(dir, 'daemon.json'), JSON.stringify(json));
+      const r = spawnSync(BERTHD, ['--data-root', dataRoot, '--exec-root', path.join(dir, 'e'), '-H', `unix://${dir}/s.sock`, '--config-file', path.join(dir, 'daemon.json')], { encoding: 'utf8', timeout: 20_000 });
+      assert.equal(r.status, 1, r.stderr);
+      return r.stderr;
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  test('an unknown user, as dockerd says it', () => {
+    const err = refused({ 'userns-remap': 'no-such-user-berth' }, path.join(tmp, 'd1'));
+    assert.match(err, /Error during uid lookup for "no-such-user-berth"/);
+  });
+
+  test('a data root the kernel cannot idmap (ramfs): no chowned fallback, a clear refusal', () => {
+    const dataRoot = path.join(tmp, 'ramfs');
+    fs.mkdirSync(dataRoot, { recursive: true });
+    execFileSync('mount', ['-t', 'ramfs', 'ramfs', dataRoot]);
+    try {
+      assert.match(refused({ 'userns-remap': 'default' }, dataRoot), /the data root's filesystem cannot be idmapped \(mount_setattr .*EINVAL/);
+    } finally {
+      execFileSync('umount', [dataRoot]);
+    }
   });
 });
