@@ -177,6 +177,32 @@ describe('userns-remap default', () => {
     }
   });
 
+  test('a build runs its RUN steps remapped and stores container ids', async () => {
+    const ctx = path.join(tmp, 'build');
+    const tag = `userns-build-${path.basename(root)}`.toLowerCase();
+    fs.mkdirSync(ctx, { recursive: true });
+    fs.writeFileSync(path.join(ctx, 'Dockerfile'), 'FROM busybox\nCOPY f /f\nRUN echo hi > /x && chown 5:6 /x && cat /proc/self/uid_map\n');
+    fs.writeFileSync(path.join(ctx, 'f'), 'f');
+    try {
+      const out = await dockerOk('build', '-t', tag, ctx);
+      assert.match(out, new RegExp(`^\\s*0\\s+${hostUid}\\s+65536$`, 'm'));
+      assert.equal((await dockerOk('run', '--rm', '--userns=host', tag, 'stat', '-c', '%u %g', '/x', '/f')).trim(), '5 6\n0 0');
+    } finally {
+      await docker('rmi', '-f', tag);
+    }
+  });
+
+  test('--network container:X joins X\'s user namespace too', async () => {
+    const a = (await dockerOk('run', '-d', 'busybox', 'sleep', '1000')).trim();
+    try {
+      const nsA = (await dockerOk('exec', a, 'readlink', '/proc/self/ns/user')).trim();
+      const nsB = (await dockerOk('run', '--rm', '--network', `container:${a}`, 'busybox', 'readlink', '/proc/self/ns/user')).trim();
+      assert.equal(nsB, nsA);
+    } finally {
+      await docker('rm', '-f', a);
+    }
+  });
+
   test('a working directory made at start belongs to container root', async () => {
     const out = await dockerOk('run', '--rm', '-w', '/new/work', 'busybox', 'sh', '-c', 'stat -c "%u %g" . && touch f && echo ok');
     assert.deepEqual(out.trim().split('\n'), ['0 0', 'ok']);
