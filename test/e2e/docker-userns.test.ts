@@ -104,8 +104,13 @@ describe('userns-remap default', () => {
       assert.deepEqual([dir.uid, dir.gid], [hostUid + 5, hostGid + 6]);
       // a second container sees its own root's files
       assert.equal((await dockerOk('run', '--rm', '-v', `${vol}:/data`, 'busybox', 'stat', '-c', '%u %g', '/data/f')).trim(), '0 0');
+      // copied up from the image: the image's owners, as host ids on the host
+      assert.equal((await dockerOk('run', '--rm', '-v', `${vol}-bin:/bin`, 'busybox', 'stat', '-c', '%u %g', '/bin', '/bin/busybox')).trim(), '0 0\n0 0');
+      const bin = (await dockerOk('volume', 'inspect', '-f', '{{.Mountpoint}}', `${vol}-bin`)).trim();
+      assert.equal(fs.statSync(path.join(bin, 'busybox')).uid, hostUid);
+      assert.equal(fs.statSync(bin).uid, hostUid);
     } finally {
-      await docker('volume', 'rm', '-f', vol);
+      await docker('volume', 'rm', '-f', vol, `${vol}-bin`);
     }
   });
 
