@@ -19,6 +19,7 @@ import { scaleBench } from './scale';
 import { composeBench } from './compose';
 import { limitsBench } from './limits';
 import { fuzzBench } from './fuzz';
+import { usernsBench } from './userns';
 
 const run = promisify(execFile);
 const RUNS = Number(process.env.BENCH_RUNS ?? 30);
@@ -217,6 +218,8 @@ async function main(): Promise<void> {
       build,
       network: net,
       seccomp_start_cost: seccomp,
+      // userns-remap on against --userns=host on one remapped daemon (bench/userns.ts)
+      userns_remap_start_cost: process.env.BENCH_USERNS === '0' ? 'skipped (BENCH_USERNS=0)' : await usernsBench(),
       registry: await registryBench(),
       scale,
       // BENCH_COMPOSE=0 skips it (it loads the debian test images and starts a dockerd)

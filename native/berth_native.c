@@ -63,7 +63,8 @@ static napi_value make_errno_error(napi_env env, int err, const char *syscall_na
   return error;
 }
 
-static void throw_errno(napi_env env, int err, const char *syscall_name, const char *detail) {
+// Not static: idmap.c throws the same errors.
+void throw_errno(napi_env env, int err, const char *syscall_name, const char *detail) {
   napi_throw(env, make_errno_error(env, err, syscall_name, detail));
 }
 
@@ -907,6 +908,10 @@ napi_value berth_link_fd(napi_env env, napi_callback_info info);
 napi_value berth_gzip_file(napi_env env, napi_callback_info info);
 napi_value berth_spread_dirs(napi_env env, napi_callback_info info);
 napi_value berth_extract_feed(napi_env env, napi_callback_info info);
+// Idmapped mounts (idmap.c).
+napi_value berth_userns_open(napi_env env, napi_callback_info info);
+napi_value berth_idmap_mount(napi_env env, napi_callback_info info);
+napi_value berth_userns_netns(napi_env env, napi_callback_info info);
 
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
@@ -932,6 +937,9 @@ static napi_value init(napi_env env, napi_value exports) {
       {"gzipFile", NULL, berth_gzip_file, NULL, NULL, NULL, napi_default, NULL},
       {"spreadDirs", NULL, berth_spread_dirs, NULL, NULL, NULL, napi_default, NULL},
       {"extractFeed", NULL, berth_extract_feed, NULL, NULL, NULL, napi_default, NULL},
+      {"usernsOpen", NULL, berth_userns_open, NULL, NULL, NULL, napi_default, NULL},
+      {"idmapMount", NULL, berth_idmap_mount, NULL, NULL, NULL, napi_default, NULL},
+      {"usernsNetns", NULL, berth_userns_netns, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -13,11 +13,12 @@
 # iptables (dockerd's DOCKER-USER chain: network/dockerUser.ts, test/e2e/docker-network-coexist.test.ts);
 # gcc (test/e2e/docker-seccomp-effect.test.ts builds its x86_64 and i386 syscall probes);
 # libseccomp-dev (test/integration/seccomp-compile.test.ts compiles profiles with libseccomp as runc does);
+# adduser and passwd (userns-remap `default` makes the dockremap user and its subordinate ids, as dockerd);
 # then npm packages.
 set -eu
 cd "$(dirname "$0")/.."
 need=""
-for pkg in runc conmon busybox-static tini procps iproute2 util-linux tar tmux python3-docker openssl libcap2-bin musl-tools debootstrap docker-registry apache2-utils zstd zlib1g-dev libzstd-dev libssl-dev nftables curl golang-github-containers-common skopeo wrk docker-compose iptables gcc libseccomp-dev; do
+for pkg in runc conmon busybox-static tini procps iproute2 util-linux tar tmux python3-docker openssl libcap2-bin musl-tools debootstrap docker-registry apache2-utils zstd zlib1g-dev libzstd-dev libssl-dev nftables curl golang-github-containers-common skopeo wrk docker-compose iptables gcc libseccomp-dev adduser passwd; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need="$need $pkg"
 done
 if [ -n "$need" ]; then

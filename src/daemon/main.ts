@@ -9,6 +9,7 @@ import { spanChannel, type SpanMessage } from '../lib/trace';
 import { listenTcp, listenUnix } from './listen';
 import { parseDaemonOptions, type DaemonOptions } from './options';
 import { claimPidfile, releasePidfile } from './pidfile';
+import { openDataRootForRemap, resolveRemap } from '../engine/usernsRemap';
 
 async function main(): Promise<void> {
   let opts: DaemonOptions;
@@ -33,6 +34,13 @@ async function main(): Promise<void> {
   claimPidfile(opts.pidfile);
   process.on('exit', () => releasePidfile(opts.pidfile));
   const started = Date.now();
+  try {
+    opts.remap = await resolveRemap(opts.usernsRemap);
+    if (opts.remap) openDataRootForRemap(opts.dataRoot, opts.remap);
+  } catch (e) {
+    process.stderr.write(`berthd: ${(e as Error).message}\n`);
+    process.exit(1);
+  }
   const engine = await Engine.open(opts);
   const router = buildRouter(engine);
   const servers: http.Server[] = [];

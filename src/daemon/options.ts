@@ -48,6 +48,7 @@ interface DaemonJson {
   'default-address-pools'?: { base: string; size: number }[];
   /** berth's own: the name of its nftables tables (default "berth"); two daemons on one host need two. */
   'nftables-table'?: string;
+  'userns-remap'?: string;
 }
 
 const collect = (v: string, prev: string[]) => [...prev, v];
@@ -123,6 +124,7 @@ export function parseDaemonOptions(argv: string[]): DaemonOptions {
     .option('--iptables <bool>', 'write packet filter rules (nftables; true)', (v) => v !== 'false')
     .option('--default-address-pool <base=CIDR,size=N>', 'where new networks\' subnets come from', collect, [])
     .option('--nftables-table <name>', 'name of berth\'s nftables tables (default "berth")')
+    .option('--userns-remap <user[:group]|uid[:gid]|default>', 'user/group setting for user namespaces (container root becomes that user\'s subordinate ids)')
     .version('0.1.0', '-v, --version')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
@@ -132,7 +134,7 @@ export function parseDaemonOptions(argv: string[]): DaemonOptions {
     defaultRuntime?: string; group?: string; liveRestore?: boolean; tlsverify?: boolean; tlscacert?: string; tlscert?: string; tlskey?: string;
     registryMirror: string[]; insecureRegistry: string[]; maxConcurrentDownloads?: string;
     bridge?: string; bip?: string; fixedCidr?: string; mtu?: number; ipMasq?: boolean; icc?: boolean; iptables?: boolean;
-    defaultAddressPool: string[]; nftablesTable?: string;
+    defaultAddressPool: string[]; nftablesTable?: string; usernsRemap?: string;
   }>();
   let file: DaemonJson = {};
   const explicitFile = cmd.getOptionValueSource('configFile') === 'cli';
@@ -183,6 +185,7 @@ export function parseDaemonOptions(argv: string[]): DaemonOptions {
       addressPools: f.defaultAddressPool.length ? f.defaultAddressPool.map(parsePool) : file['default-address-pools'] ?? DEFAULT_ADDRESS_POOLS,
     },
     ...securityDefaults(file),
+    usernsRemap: pick<string | undefined>(f.usernsRemap, 'userns-remap', undefined) || undefined,
     socketGroup: { name: pick(f.group, 'group', 'berth'), explicit: f.group !== undefined || file.group !== undefined },
   };
   if (!/^[a-zA-Z0-9_-]{1,32}$/.test(opts.network!.nftTable)) throw new Error(`invalid nftables-table ${opts.network!.nftTable}`);

@@ -2,6 +2,7 @@
 import * as path from 'node:path';
 import type { RuntimeConfig } from '../runtime/types';
 import type { DockerSeccompProfile } from '../runtime/seccomp';
+import type { RemapConfig } from './usernsRemap';
 
 export interface DaemonConfig {
   dataRoot: string;
@@ -30,6 +31,10 @@ export interface DaemonConfig {
   customSeccomp?: DockerSeccompProfile;
   /** daemon.json no-new-privileges: the default of every container. */
   noNewPrivileges?: boolean;
+  /** daemon.json userns-remap as given (resolved into `remap` when the daemon starts). */
+  usernsRemap?: string;
+  /** The resolved remapping: every container but --userns=host runs in a user namespace with it. */
+  remap?: RemapConfig;
 }
 
 export function containersDir(c: DaemonConfig): string {

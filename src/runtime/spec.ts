@@ -1,7 +1,7 @@
 // ContainerSpecInput -> OCI runtime config (config.json), with Docker's defaults.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { ContainerSpecInput, DeviceRule, MountSpec, NamespaceMode, RuntimeProcess } from './types';
+import type { ContainerSpecInput, DeviceRule, MountSpec, NamespaceMode, OciIdMapping, RuntimeProcess } from './types';
 import { DEFAULT_DEVICE_RULES, DEFAULT_SHM_SIZE, HOST_CAPABILITIES, ALL_CAPABILITIES } from './defaults';
 import { cgroupVersion, swapLimitSupported } from './cgroups';
 import type { OciSeccomp } from './seccomp';
@@ -44,6 +44,8 @@ export interface OciSpec {
     readonlyPaths?: string[];
     rootfsPropagation?: string;
     seccomp?: OciSeccomp;
+    uidMappings?: OciIdMapping[];
+    gidMappings?: OciIdMapping[];
   };
 }
 
@@ -292,5 +294,11 @@ export function buildSpec(input: ContainerSpecInput): OciSpec {
   if (userMounts.some((m) => m.options?.includes('shared') || m.options?.includes('rshared'))) spec.linux.rootfsPropagation = 'rshared';
   // ---- seccomp (issue 19): resolved by the engine; privileged containers run without one.
   if (input.seccomp && !input.privileged) spec.linux.seccomp = input.seccomp;
+  // ---- user namespace (userns-remap): runc makes it first, the other namespaces are its own.
+  if (input.userns) {
+    spec.linux.namespaces.push({ type: 'user', ...(input.userns.path ? { path: input.userns.path } : {}) });
+    spec.linux.uidMappings = input.userns.uidMappings.map((m) => ({ ...m }));
+    spec.linux.gidMappings = input.userns.gidMappings.map((m) => ({ ...m }));
+  }
   return spec;
 }

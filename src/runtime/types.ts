@@ -73,6 +73,17 @@ export interface ContainerSpecInput {
   devices?: DeviceNode[];
   /** Device cgroup rules allowed after the defaults (--device, --device-cgroup-rule). */
   deviceRules?: DeviceRule[];
+  /** A user namespace (userns-remap): its own with these mappings, or another container's (path). */
+  userns?: UserNamespace;
+}
+
+/** One OCI linux.uidMappings / gidMappings entry. */
+export interface OciIdMapping { containerID: number; hostID: number; size: number }
+
+export interface UserNamespace {
+  path?: string;
+  uidMappings: OciIdMapping[];
+  gidMappings: OciIdMapping[];
 }
 
 export interface RuntimeConfig {

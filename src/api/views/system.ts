@@ -73,6 +73,7 @@ export function infoView(f: SystemFacts, serverVersion: string): Record<string, 
     SecurityOptions: [
       `name=seccomp,profile=${config.seccompProfile ?? 'builtin'}`,
       ...(f.cgroupVersion === 2 ? ['name=cgroupns'] : []), ...(config.noNewPrivileges ? ['name=no-new-privileges'] : []),
+      ...(config.remap ? ['name=userns'] : []),
     ],
     CDISpecDirs: [],
     Warnings: warnings.length ? warnings : null,

@@ -88,7 +88,7 @@ export class ContainerService {
   constructor(readonly deps: ContainerDeps) {
     this.store = new ContainerStore(path.join(deps.config.dataRoot, 'containers'));
     const volumes = deps.volumes ? { volumes: deps.volumes, rootfsOf: async (id: string) => (await deps.rootfs.mountInfo(id)).mergedDir } : undefined;
-    this.attachments = new AttachmentRunner(deps.attachments ?? containerAttachments(process.env, { volumes, network: deps.networkAttachment }), (id) => ({ containerDir: this.store.dir(id) }));
+    this.attachments = new AttachmentRunner(deps.attachments ?? containerAttachments(process.env, { volumes, network: deps.networkAttachment, remap: deps.config.remap && { config: deps.config.remap, execRoot: deps.config.execRoot } }), (id) => ({ containerDir: this.store.dir(id) }));
     const shared: Omit<ContainerContext, 'supervisor'> = {
       config: deps.config, images: deps.images, rootfs: deps.rootfs, runtime: deps.runtime,
       store: this.store, locks: this.locks, monitor: this.monitor, attaches: this.attaches, restarts: this.restarts,

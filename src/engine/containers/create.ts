@@ -12,6 +12,7 @@ import { generateName } from './names';
 import { validateCapabilities, validateSecurityOpt } from './spec';
 import { validateDevices } from './devices';
 import { ipamAddresses } from '../networks/NetworkService';
+import { validateUsernsRemap } from '../usernsRemap';
 
 export async function createContainer(ctx: Pick<ContainerContext, 'config' | 'images' | 'rootfs' | 'store' | 'swapLimitSupported' | 'publish' | 'volumes' | 'networks'>, name: string | undefined, req: CreateRequest): Promise<{ Id: string; Warnings: string[] }> {
   if (!req || typeof req !== 'object') throw new InvalidParameterError('invalid create request');
@@ -29,6 +30,7 @@ export async function createContainer(ctx: Pick<ContainerContext, 'config' | 'im
   const id = newId();
   if (!config.Hostname) config.Hostname = hostConfig.NetworkMode === 'host' ? os.hostname() : id.slice(0, 12);
   validateSecurityOpt(hostConfig.SecurityOpt);
+  validateUsernsRemap(hostConfig, ctx.config.remap);
   const c: ContainerRecord = {
     Id: id, Name: '', Created: new Date().toISOString(), Path: cmdPath, Args: args, State: initialState(),
     Image: image.id, ImageChainId: image.topChainId, Config: config, HostConfig: hostConfig,

@@ -25,7 +25,7 @@ export interface MountInfo { lowerDirs: string[]; upperDir: string; workDir: str
 
 export interface RootfsStore {
   createMount(id: string, parentChainId: string | null): Promise<unknown>;
-  mount(id: string): Promise<string>;
+  mount(id: string, opts?: import('../../store/layers/types').MountOptions): Promise<string>;
   unmount(id: string): Promise<void>;
   removeMount(id: string): Promise<void>;
   reconcileMounts(ownerOf: (id: string) => MountOwner): Promise<void>;

@@ -10,6 +10,7 @@ import { parseGoBool, splitSecurityOpt } from './securityOpt';
 import { DEFAULT_PATH_ENV, mergeEnv } from './createConfig';
 import type { ResolvedUser } from './user';
 import { devicesOf } from './devices';
+import { usernsSpecOf, type RemapConfig } from '../usernsRemap';
 
 export function normaliseCap(c: string): string {
   const up = c.toUpperCase();
@@ -120,6 +121,10 @@ export interface SpecContext {
   extraEnv?: string[];
   /** The daemon's seccomp-profile and no-new-privileges defaults. */
   security?: Pick<DaemonConfig, 'seccompProfile' | 'customSeccomp' | 'noNewPrivileges'>;
+  /** The daemon's userns-remap. */
+  remap?: RemapConfig;
+  /** The user namespace made with the network namespace (userns-remap on berth's networks). */
+  usernsPath?: string;
 }
 
 export function buildSpecInput(c: ContainerRecord, ctx: SpecContext): ContainerSpecInput {
@@ -130,6 +135,7 @@ export function buildSpecInput(c: ContainerRecord, ctx: SpecContext): ContainerS
   const [height, width] = h.ConsoleSize ?? [0, 0];
   const devices = devicesOf(c);
   const caps = capabilitiesOf(c);
+  const userns = usernsSpecOf(c, ctx.remap, ctx.resolveContainerPid, ctx.netnsPath ? ctx.usernsPath : undefined);
   const netMode = ctx.netnsPath ? { mode: 'path' as const, path: ctx.netnsPath } : h.NetworkMode === 'host' ? { mode: 'host' as const } : namespace(h.NetworkMode, ctx.resolveContainerPid, 'net');
   return {
     id: c.Id,
@@ -167,5 +173,6 @@ export function buildSpecInput(c: ContainerRecord, ctx: SpecContext): ContainerS
     ...(devices.devices.length > 0 ? { devices: devices.devices } : {}),
     ...(devices.rules.length > 0 ? { deviceRules: devices.rules } : {}),
     seccomp: seccompOf(c, caps, ctx.security ?? {}),
+    ...(userns ? { userns } : {}),
   };
 }

@@ -13,6 +13,7 @@ import { resolveUser } from './user';
 import { makeWorkingDir } from './workdir';
 import { inContainerTerms } from './hostPaths';
 import { rotationOf } from '../logs/options';
+import { remapOf, rootfsMountOptions, usernsFile } from '../usernsRemap';
 
 export type StartContext = Pick<ContainerContext,
   'config' | 'store' | 'runtime' | 'rootfs' | 'attaches' | 'attachments' | 'monitor' | 'swapLimitSupported' | 'publish' | 'logPath'>;
@@ -42,13 +43,13 @@ export async function startTask(ctx: StartContext, c: ContainerRecord): Promise<
   let attached = false;
   let attachmentFailed = false;
   try {
-    const rootfs = await span('start.mount', c.Id, () => ctx.rootfs.mount(c.Id));
+    const rootfs = await span('start.mount', c.Id, () => ctx.rootfs.mount(c.Id, rootfsMountOptions(c, ctx.config.remap)));
     const [user, prepared] = await span('start.prepare', c.Id, async () => {
       const [u, a] = await Promise.allSettled([
         // Docker's SetupWorkingDirectory: the working dir is made inside the root before start.
         Promise.all([
           resolveUser(rootfs, c.Config.User, (c.HostConfig.GroupAdd as string[] | null) ?? []),
-          makeWorkingDir(rootfs, c.Config.WorkingDir),
+          makeWorkingDir(rootfs, c.Config.WorkingDir, remapOf(c, ctx.config.remap)?.root),
         ]).then(([user]) => user),
         ctx.attachments.prepare(c),
       ]);
@@ -60,7 +61,7 @@ export async function startTask(ctx: StartContext, c: ContainerRecord): Promise<
     const input = buildSpecInput(c, {
       rootfs, user, mounts: prepared.mounts, cgroupParent: ctx.config.cgroupParent, initPath: ctx.config.initPath,
       swapLimitSupported: ctx.swapLimitSupported, resolveContainerPid: (r) => pidOf(ctx, r), security: ctx.config,
-      netnsPath: prepared.netnsPath, extraEnv: prepared.env,
+      netnsPath: prepared.netnsPath, extraEnv: prepared.env, remap: ctx.config.remap, usernsPath: usernsFile(ctx.config.execRoot, c.Id),
     });
     await span('start.bundle', c.Id, () => ctx.runtime.writeBundle(bundle, input));
     const { pid } = await span('start.create', c.Id, () => ctx.runtime.create({

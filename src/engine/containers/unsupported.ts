@@ -10,7 +10,7 @@
 // MemorySwappiness, NanoCpus, CpuPeriod, CpuQuota, CpusetCpus, CpusetMems, BlkioWeight,
 // OomKillDisable, PidsLimit, Ulimits, Init, LogConfig, NetworkMode, RestartPolicy, AutoRemove,
 // ConsoleSize, CapAdd, CapDrop, Volumes, Binds, Mounts, Tmpfs, VolumesFrom (mountpoints.ts), Dns*, ExtraHosts (but host-gateway), GroupAdd, IpcMode (but none), PidMode,
-// UTSMode, Privileged, ReadonlyRootfs, ShmSize, Sysctls (runc writes them and refuses those
+// UTSMode, UsernsMode (usernsRemap.ts), Privileged, ReadonlyRootfs, ShmSize, Sysctls (runc writes them and refuses those
 // outside the container's namespaces), Runtime, MaskedPaths, ReadonlyPaths, Devices, DeviceCgroupRules. Accepted because
 // they are records, not actions, in Docker too: ExposedPorts (EXPOSE publishes nothing),
 // ArgsEscaped, OnBuild, Shell, ContainerIDFile (the CLI writes that file), and the endpoint
@@ -110,8 +110,6 @@ export const UNSUPPORTED_CREATE_FIELDS: UnsupportedField[] = [
       ['--security-opt', 'systempaths=unconfined']],
     example: ['writable-cgroups=true'], comesWith: 'security',
   },
-  // The CLI itself allows only --userns host (or nothing).
-  { path: 'HostConfig.UsernsMode', unapplied: valuesOtherThan('host'), accepted: [['--userns', 'host']], example: 'private', comesWith: 'security' },
   {
     path: 'HostConfig.CgroupnsMode', unapplied: (v) => valuesOtherThan(cgroupnsModeApplied())(v),
     cli: [['--cgroupns', cgroupVersion() === 2 ? 'host' : 'private']], accepted: [['--cgroupns', cgroupnsModeApplied()]],

@@ -5,12 +5,15 @@
 import { InvalidParameterError } from '../../lib/errors';
 import { InRoot } from '../../lib/sys/inroot';
 
-/** Makes `workingDir` (and its parents) in `rootfs`, owned by root, 0755. '' does nothing. */
-export async function makeWorkingDir(rootfs: string, workingDir: string): Promise<void> {
+/**
+ * Makes `workingDir` (and its parents) in `rootfs`, owned by root (`root`: container root's
+ * host ids, `owner`, for a remapped container's idmapped rootfs), 0755. '' does nothing.
+ */
+export async function makeWorkingDir(rootfs: string, workingDir: string, owner = { uid: 0, gid: 0 }): Promise<void> {
   if (!workingDir) return;
   await InRoot.with(rootfs, async (root) => {
     try {
-      await root.mkdirAll(workingDir, { mode: 0o755, uid: 0, gid: 0 });
+      await root.mkdirAll(workingDir, { mode: 0o755, uid: owner.uid, gid: owner.gid });
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'ENOTDIR' || code === 'EEXIST') throw new InvalidParameterError(`Cannot mkdir: ${workingDir} is not a directory`);

@@ -22,6 +22,7 @@ import {
 } from '../../network/ipv4';
 import { contains6, formatCidr6, formatIp6, isIpv6, lastOf6, networkOf6, overlaps6, parseCidr6, parseIp6, type Cidr6 } from '../../network/ipv6';
 import { listNetns, netnsFile, netnsPath, removeNetns } from '../../network/netns';
+import { makeRemappedNetns } from '../usernsRemap';
 import type { ContainerEndpoints, EndpointRecord, NetworkRecord, NetworkStore, PublishedPort } from '../../store/networks/types';
 import { networkConfigOf, type DaemonConfig, type NetworkConfig } from '../config';
 import type { ContainerRecord } from '../containers/Container';
@@ -566,6 +567,8 @@ export class NetworkService implements ContainerNetworks {
     return this.lock.run(async () => {
       await this.releaseLocked(c.Id);
       const ns = await netnsFile(this.config.execRoot, c.Id);
+      // userns-remap: the namespace is made owned by the container's user namespace.
+      const premade = await makeRemappedNetns(c, this.config, ns);
       const rec: ContainerEndpoints = { ContainerId: c.Id, Netns: ns, Endpoints: [], Ports: [] };
       const live: Live = { rec, held: [] };
       this.live.set(c.Id, live);
@@ -582,7 +585,7 @@ export class NetworkService implements ContainerNetworks {
         for (const [i, e] of rec.Endpoints.entries()) {
           const n = this.networks.get(e.NetworkId)!;
           await createEndpoint({
-            netns: ns, createNetns: i === 0, ifname: e.Ifname, hostIf: e.HostIf, mac: e.MacAddress,
+            netns: ns, createNetns: i === 0 && !premade, ifname: e.Ifname, hostIf: e.HostIf, mac: e.MacAddress,
             address: `${e.IPAddress}/${e.IPPrefixLen}`, gateway: i === 0 && !n.Internal ? e.Gateway : undefined,
             ...(e.GlobalIPv6Address ? { address6: `${e.GlobalIPv6Address}/${e.GlobalIPv6PrefixLen}`, gateway6: i === 0 && !n.Internal ? e.IPv6Gateway : undefined } : {}),
             mtu: n.Mtu ?? this.conf.mtu, bridge: n.Bridge!, alias: this.alias(c.Id.slice(0, 12)),

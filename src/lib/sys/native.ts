@@ -52,6 +52,12 @@ export interface BerthNative {
   spreadDirs(path: string): boolean;
   /** gzip of srcFd (read to its end) into dstFd on a thread of its own (native/gzip.c). */
   gzipFile(srcFd: number, dstFd: number, level: number, cb: (err: { message: string } | null, result?: { digest: string; size: number; inBytes: number }) => void): void;
+  /** A user namespace with these uid_map / gid_map texts, as an fd (native/idmap.c). */
+  usernsOpen(uidMap: string, gidMap: string): number;
+  /** An idmapped clone of the mount at `src` (through the user namespace `usernsFd`), moved onto `dst`. */
+  idmapMount(src: string, dst: string, usernsFd: number): void;
+  /** A user namespace with these maps and a network namespace it owns, bound at the two existing files. */
+  usernsNetns(uidMap: string, gidMap: string, usernsFile: string, netnsFile: string): void;
 }
 
 export interface NativeExtractResult {

@@ -29,6 +29,8 @@ export interface ExtractOptions {
   destName: string;
   /** Renames entries (and hard link targets) before they are written (the client's rebasing). */
   rename?: (name: string) => string;
+  /** The ids written, from the archive's (or `owner`'s): a remapped container's host ids. */
+  mapOwner?: (o: { uid: number; gid: number }) => { uid: number; gid: number };
 }
 
 function breakout(what: string): InvalidParameterError {
@@ -124,7 +126,8 @@ export async function extractInto(root: InRoot, src: Readable, opts: ExtractOpti
         }
       }
       if (h.type === 'link') continue; // a hard link shares its target's inode and metadata
-      const owner = opts.owner ?? { uid: h.uid, gid: h.gid };
+      const given = opts.owner ?? { uid: h.uid, gid: h.gid };
+      const owner = opts.mapOwner ? opts.mapOwner(given) : given;
       if (opts.chown !== false) await root.lchown(p, owner.uid, owner.gid);
       // after chown, which clears setuid/setgid; a symlink's own mode means nothing on Linux
       if (h.type !== 'symlink') await root.chmod(p, h.mode & 0o7777);

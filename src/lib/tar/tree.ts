@@ -53,6 +53,8 @@ export interface TreeTop {
   contents: boolean;
   /** With `contents`: the prefix of every name ('./' for docker cp's `dir/.`, whose client rebases on '.'). */
   prefix?: string;
+  /** The ids archived, from the files' (a remapped container's host ids back to its own). */
+  mapOwner?: (o: { uid: number; gid: number }) => { uid: number; gid: number };
 }
 
 /** Writes the tree at `top` to `out` (not finished: the caller finishes or destroys it). */
@@ -70,8 +72,10 @@ export async function writeTree(out: TarWriter, fsv: TreeSource, top: TreeTop): 
       if (self && (code === 'ENOENT' || code === 'ENOTDIR')) return;
       throw e;
     }
+    const ids = { uid: Number(st.uid), gid: Number(st.gid) };
+    const { uid, gid } = top.mapOwner ? top.mapOwner(ids) : ids;
     const base: Omit<TarWriteHeader, 'name' | 'type'> = {
-      mode: Number(st.mode & 0o7777n), uid: Number(st.uid), gid: Number(st.gid), mtime: new Date(Number(st.mtimeMs)),
+      mode: Number(st.mode & 0o7777n), uid, gid, mtime: new Date(Number(st.mtimeMs)),
     };
     const fmt = Number(st.mode) & fs.constants.S_IFMT;
     if (fmt === fs.constants.S_IFDIR) {

@@ -45,10 +45,10 @@ import { exportDir } from './export';
 import { OverlayMounts } from './mounts';
 import { chainIdOf } from './chainid';
 import type {
-  CommitOptions, CreateFromBlobOptions, CreateLayerOptions, LayerMeta, LayerStore, MountInfo, MountOwner, MountRecord, PreparedLayer,
+  CommitOptions, CreateFromBlobOptions, MountOptions, CreateLayerOptions, LayerMeta, LayerStore, MountInfo, MountOwner, MountRecord, PreparedLayer,
 } from './types';
 
-export type { CommitOptions, CreateFromBlobOptions, CreateLayerOptions, LayerBlob, LayerMeta, MountInfo, MountOwner, MountRecord, PreparedLayer } from './types';
+export type { CommitOptions, CreateFromBlobOptions, MountOptions, CreateLayerOptions, LayerBlob, LayerMeta, MountInfo, MountOwner, MountRecord, PreparedLayer } from './types';
 export { isMountPoint } from './mounts';
 export { chainIdOf, chainIdsOf } from './chainid';
 
@@ -609,13 +609,15 @@ export class LocalLayerStore implements LayerStore {
     return { lowerDirs: lowers, upperDir: path.join(dir, 'diff'), workDir: path.join(dir, 'work'), mergedDir: path.join(dir, 'merged') };
   }
 
-  async mount(id: string): Promise<string> {
+  async mount(id: string, opts?: MountOptions): Promise<string> {
     const dir = this.mountDir(id);
     return this.overlays.mount(id, async () => {
       const m = await this.mountMeta(id);
       const lowers = m.parent ? this.chain(m.parent).reverse().map((l) => path.join(this.linkDir, l.link)) : [this.emptyDir];
+      // A remapped container's root reaches its rootfs through this directory (search only).
+      if (opts?.idmap) await fsp.chmod(dir, 0o711);
       return { lowers, upper: path.join(dir, 'diff'), work: path.join(dir, 'work'), target: path.join(dir, 'merged') };
-    });
+    }, opts?.idmap);
   }
 
   async unmount(id: string): Promise<void> {

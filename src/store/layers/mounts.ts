@@ -4,7 +4,9 @@
 import * as fsp from 'node:fs/promises';
 import { KeyedMutex } from '../../lib/mutex';
 import { SystemError } from '../../lib/errors';
+import * as path from 'node:path';
 import { MNT_DETACH, mountOverlay, unmount } from '../../lib/sys/mount';
+import { type IdMapping, idmapMount, usernsFdFor, MOUNTER_STORED_ID } from '../../lib/sys/idmap';
 
 export interface MountInfoLine {
   mountId: number;
@@ -57,13 +59,17 @@ export class OverlayMounts {
     return this.locks.run(key, fn);
   }
 
-  /** Mounts the overlay at `dirs.target` unless something is mounted there already; returns the target. */
-  mount(key: string, dirs: () => Promise<OverlayDirs>): Promise<string> {
+  /**
+   * Mounts the overlay at `dirs.target` unless something is mounted there already; returns the
+   * target. With `idmap`, the overlay is made of idmapped layers (see mountIdmappedOverlay).
+   */
+  mount(key: string, dirs: () => Promise<OverlayDirs>, idmap?: IdMapping): Promise<string> {
     return this.locked(key, async () => {
       const d = await dirs();
       if (await isMountPoint(d.target)) return d.target;
       try {
-        mountOverlay(d.lowers, d.upper, d.work, d.target);
+        if (idmap) await mountIdmappedOverlay(d, idmap);
+        else mountOverlay(d.lowers, d.upper, d.work, d.target);
       } catch (e) {
         throw new SystemError(`mounting overlay for ${key}: ${(e as Error).message}`, { cause: e });
       }
@@ -78,5 +84,46 @@ export class OverlayMounts {
       // unmount returns at once instead of holding the event loop while the kernel tears down.
       if (await isMountPoint(target)) unmount(target, MNT_DETACH);
     });
+  }
+}
+
+/**
+ * User-namespace remapping without chowning a layer: overlayfs cannot itself be idmapped, but
+ * its layers can. Each lower dir and the dir holding upper/ and work/ get an idmapped clone
+ * (open_tree + mount_setattr) under <upper's parent>/idmap/, the overlay is mounted on those,
+ * and the clones are detached at once (overlayfs keeps private clones of its layers). Files
+ * stored as uid 0 appear as the remapped root's host uid; what that uid writes is stored as 0,
+ * so the upper dir (commit, diff) stays in container ids whatever the mapping.
+ *
+ * The upper dir's mapping also maps host root (the mounter: overlayfs makes its work dir and
+ * whiteouts with the mounter's credentials) to a stored id no container id reaches.
+ */
+async function mountIdmappedOverlay(d: OverlayDirs, idmap: IdMapping): Promise<void> {
+  const holder = path.dirname(d.upper);
+  if (path.dirname(d.work) !== holder) throw new Error('idmapped overlay: upper and work dirs must share a parent');
+  const base = path.join(holder, 'idmap');
+  await fsp.rm(base, { recursive: true, force: true });
+  await fsp.mkdir(base, { mode: 0o700 });
+  const mounter = { containerId: MOUNTER_STORED_ID, hostId: 0, size: 1 };
+  const lowerNs = usernsFdFor(idmap.uids, idmap.gids);
+  const upperNs = usernsFdFor([...idmap.uids, mounter], [...idmap.gids, mounter]);
+  const made: string[] = [];
+  try {
+    const lowers: string[] = [];
+    for (const [i, lower] of d.lowers.entries()) {
+      const at = path.join(base, String(i));
+      await fsp.mkdir(at);
+      idmapMount(lower, at, lowerNs);
+      made.push(at);
+      lowers.push(at);
+    }
+    const upperAt = path.join(base, 'u');
+    await fsp.mkdir(upperAt);
+    idmapMount(holder, upperAt, upperNs);
+    made.push(upperAt);
+    mountOverlay(lowers, path.join(upperAt, path.basename(d.upper)), path.join(upperAt, path.basename(d.work)), d.target);
+  } finally {
+    for (const at of made.reverse()) unmount(at, MNT_DETACH);
+    await fsp.rm(base, { recursive: true, force: true }).catch(() => undefined);
   }
 }

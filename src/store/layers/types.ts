@@ -4,6 +4,12 @@
 import type { Readable } from 'node:stream';
 import type { Digest } from '../../lib/digest';
 
+/** How a writable layer is mounted. */
+export interface MountOptions {
+  /** The container's user-namespace mappings: files stored as container ids appear as host ids. */
+  idmap?: import('../../lib/sys/idmap').IdMapping;
+}
+
 export interface LayerBlob {
   digest: Digest;
   size: number;
@@ -148,8 +154,8 @@ export interface LayerStore {
   reconcileMounts(ownerOf: (id: string) => MountOwner): Promise<void>;
   /** Paths of the writable layer; lowerDirs are the layers' diff dirs, top first. */
   mountInfo(id: string): Promise<MountInfo>;
-  /** Mounts the overlay (idempotent); returns the merged path. */
-  mount(id: string): Promise<string>;
+  /** Mounts the overlay (idempotent); returns the merged path. `idmap`: made of idmapped layers (userns-remap). */
+  mount(id: string, opts?: MountOptions): Promise<string>;
   /** Unmounts the overlay; a no-op when it is not mounted. */
   unmount(id: string): Promise<void>;
   /** Unmounts and deletes the writable layer. Idempotent. */

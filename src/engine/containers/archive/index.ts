@@ -12,6 +12,7 @@ import { TarWriter } from '../../../lib/tar/writer';
 import { resolveUser } from '../user';
 import { archivePath, pathStat, resolveArchivePath, type PathStat } from './stat';
 import { isReadonlyMount, mountFor, mountsOf, openContainerFs, type ContainerFs, type FsContext } from './view';
+import { ownerMapsOf } from '../../usernsRemap';
 
 export type { PathStat } from './stat';
 export { RootfsHolds } from './view';
@@ -53,7 +54,8 @@ export async function getArchive(ctx: ArchiveContext, ref: string, raw: string |
     const r = resolveArchivePath(fsv, ap, p, ref);
     const stat = await pathStat(r, ap);
     const out = new TarWriter();
-    void writeTree(out, fsv, { path: ap.abs, name: ap.name, follow: ap.followLast, contents: ap.contents, prefix: ap.name === '.' ? './' : undefined })
+    const mapOwner = ownerMapsOf(c, ctx.config?.remap)?.toContainer;
+    void writeTree(out, fsv, { path: ap.abs, name: ap.name, follow: ap.followLast, contents: ap.contents, prefix: ap.name === '.' ? './' : undefined, mapOwner })
       // released before the stream ends: a client that has the whole archive finds the layer unmounted
       .then(async () => { await fsv.close(); await out.finish(); }, async (e: Error) => {
         log.warn('archive cut short', { id: c.Id, path: p, error: errorMessage(e) });
@@ -92,7 +94,8 @@ export async function putArchive(ctx: ArchiveContext, ref: string, raw: string |
     let dest: InRoot;
     try { dest = InRoot.open(`/proc/self/fd/${fd}`); } finally { fs.closeSync(fd); }
     try {
-      await extractInto(dest, body, { noOverwriteDirNonDir: opts.noOverwriteDirNonDir, owner, destName: ap.abs });
+      const mapOwner = ownerMapsOf(c, ctx.config?.remap)?.toHost;
+      await extractInto(dest, body, { noOverwriteDirNonDir: opts.noOverwriteDirNonDir, owner, destName: ap.abs, mapOwner });
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'EROFS') throw new InvalidParameterError(`${ap.abs} is on a read-only file system`, { cause: e });

@@ -21,6 +21,7 @@ import type { MountSpec } from '../../../runtime/types';
 import type { ContainerRecord } from '../Container';
 import type { ContainerContext } from '../context';
 import { containerFileMounts } from '../files';
+import { rootfsMountOptions } from '../../usernsRemap';
 
 /** A path of the container, located: the root that holds it and the path inside that root. */
 export interface Located {
@@ -85,7 +86,7 @@ export class RootfsHolds {
   }
 }
 
-export type FsContext = Pick<ContainerContext, 'store' | 'locks' | 'rootfs'> & { holds: RootfsHolds };
+export type FsContext = Pick<ContainerContext, 'store' | 'locks' | 'rootfs'> & { holds: RootfsHolds } & Partial<Pick<ContainerContext, 'config'>>;
 
 /**
  * Opens the filesystem view of container `c` (running or not); close it when done. `layer`:
@@ -101,7 +102,7 @@ export async function openContainerFs(ctx: FsContext, c: ContainerRecord, opts: 
     ctx.holds.take(c.Id);
     let rootfs: InRoot;
     try {
-      rootfs = InRoot.open(await ctx.rootfs.mount(c.Id));
+      rootfs = InRoot.open(await ctx.rootfs.mount(c.Id, rootfsMountOptions(c, ctx.config?.remap)));
       crashPoint('archive.after-mount');
     } catch (e) {
       await dropHold(ctx, c); // the lock is held here
