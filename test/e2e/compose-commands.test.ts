@@ -344,3 +344,58 @@ describe('on a terminal', { skip: !hasTmux && 'tmux is not installed (scripts/in
     }
   });
 });
+
+describe('session 5 flags on the running project', () => {
+  test('ps --orphans (default true) lists containers of services the file lacks; --orphans=false does not', async () => {
+    // an orphan as compose would leave one: the project's labels, a service the file no longer has
+    const labels = ['project=' + P, 'service=gone', 'container-number=1', 'oneoff=False', 'config-hash=x'].flatMap((l) => ['--label', `com.docker.compose.${l}`]);
+    await d.dockerOk(['run', '-d', '--name', `${P}-gone-1`, ...labels, 'busybox', 'sleep', '3600']);
+    try {
+      const names = (out: string) => out.trim().split('\n').filter(Boolean).sort();
+      assert.deepEqual(names(await berthOk(['compose', '-f', composeFile, 'ps', '--format', '{{.Name}}'])), [`${P}-db-1`, `${P}-gone-1`, `${P}-web-1`, `${P}-web-2`]);
+      assert.deepEqual(names(await berthOk(['compose', '-f', composeFile, 'ps', '--orphans=false', '--format', '{{.Name}}'])), [`${P}-db-1`, `${P}-web-1`, `${P}-web-2`]);
+      assert.deepEqual(names(await berthOk(['compose', '-f', composeFile, 'ps', '--orphans', '--format', '{{.Name}}'])), [`${P}-db-1`, `${P}-gone-1`, `${P}-web-1`, `${P}-web-2`]);
+    } finally {
+      await d.dockerOk(['rm', '-f', `${P}-gone-1`]);
+    }
+  });
+
+  test('config --hash is the config-hash label up put on the containers', async () => {
+    const hashes = await berthOk(['compose', '-f', composeFile, 'config', '--hash', '*']);
+    for (const line of hashes.trim().split('\n')) {
+      const [service, hash] = line.split(' ');
+      assert.equal((await d.dockerOk(['inspect', '--format', '{{index .Config.Labels "com.docker.compose.config-hash"}}', `${P}-${service}-1`])).trim(), hash, service);
+    }
+  });
+
+  test('pull --policy missing leaves present images alone; run --pull never/missing', async () => {
+    const r = await berth(['compose', '-f', composeFile, 'pull', '--policy', 'missing']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.doesNotMatch(r.stderr, /Pulling|Error/);
+    const run = await berth(['compose', '-f', composeFile, 'run', '--rm', '--no-deps', '--pull', 'missing', '-T', 'db', 'echo', 'pulled nothing']);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /pulled nothing/);
+    const other = fs.mkdtempSync(path.join(d.root, 'pullnever-'));
+    fs.writeFileSync(path.join(other, 'compose.yaml'), 'services:\n  x:\n    image: berth-test-absent:1\n');
+    const never = await berth(['compose', '-f', path.join(other, 'compose.yaml'), '-p', 'pn', 'run', '--rm', '--pull', 'never', '-T', 'x', 'true']);
+    assert.equal(never.code, 1);
+    assert.match(never.stderr, /image berth-test-absent:1 is not present and pull_policy is never/);
+  });
+
+  test('--all-resources makes the networks and volumes no service uses', async () => {
+    const other = fs.mkdtempSync(path.join(d.root, 'allres-'));
+    const file = path.join(other, 'compose.yaml');
+    fs.writeFileSync(file, 'services:\n  x:\n    image: busybox\n    command: ["sleep", "3600"]\n    init: true\nnetworks:\n  spare: {}\nvolumes:\n  unused: {}\n');
+    const base = ['compose', '-f', file, '-p', 'allres'];
+    try {
+      await berthOk([...base, 'up', '-d']);
+      assert.equal((await d.docker(['network', 'inspect', 'allres_spare'])).code, 1, 'not made without the flag');
+      await berthOk(['compose', '--all-resources', '-f', file, '-p', 'allres', 'up', '-d']);
+      await d.dockerOk(['network', 'inspect', 'allres_spare']);
+      await d.dockerOk(['volume', 'inspect', 'allres_unused']);
+    } finally {
+      await berth([...base, 'down', '-v', '-t', '1']);
+    }
+    assert.equal((await d.docker(['network', 'inspect', 'allres_spare'])).code, 1, 'down removed it');
+  });
+});

@@ -156,11 +156,13 @@ export async function buildServices(ctx: EngineContext, tools: ImageTools, proje
 }
 
 /** `compose pull`: the images of services that have one (build-only services are skipped). */
-export async function pullServices(ctx: EngineContext, tools: ImageTools, project: Project, services: string[], o: { ignoreBuildable?: boolean; ignorePullFailures?: boolean; quiet?: boolean } = {}): Promise<void> {
+export async function pullServices(ctx: EngineContext, tools: ImageTools, project: Project, services: string[], o: { ignoreBuildable?: boolean; ignorePullFailures?: boolean; quiet?: boolean; missingOnly?: boolean } = {}): Promise<void> {
   const failures: string[] = [];
   await Promise.all(services.map(async (name) => {
     const s = project.services[name];
     if (!s.image || s.pull_policy === 'build' || (s.build && o.ignoreBuildable)) return;
+    // --policy missing: what is there already stays as it is
+    if (o.missingOnly && await imageExists(ctx, s.image)) return;
     try {
       await pullImage(ctx, tools, s, { quiet: o.quiet });
     } catch (e) {

@@ -10,34 +10,39 @@ import { ComposeError } from './errors';
 import { walkInOrder } from './graph';
 import { progressId } from './names';
 import { nameOf, projectContainers } from './observed';
-
-const POLL_MS = 250;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { ContainerWatch, withContainerWatch } from './containerwatch';
 
 interface Health { Status?: string }
 function health(c: ContainerInspect): string | undefined {
   return (c.State as { Health?: Health }).Health?.Status;
 }
 
+/** A container to start: `running` when known (no inspect needed then). */
+export interface StartTarget { id: string; name: string; running?: boolean }
+
 export interface StartOptions {
   parallel?: number;
-  /** containers (id → name) per service; listed from berthd when absent */
-  containers?: Map<string, Array<{ id: string; name: string }>>;
+  /** containers per service; listed from berthd when absent */
+  containers?: Map<string, StartTarget[]>;
+  /** a service's containers once they are made (`up` starts a service while others are still being created) */
+  ready?: (service: string) => Promise<StartTarget[]>;
   /** services to start; dependencies outside it are waited on, not started */
   services: string[];
 }
 
-async function containersOf(ctx: EngineContext, project: Project, o: StartOptions, service: string): Promise<Array<{ id: string; name: string }>> {
+async function containersOf(ctx: EngineContext, project: Project, o: StartOptions, service: string): Promise<StartTarget[]> {
   const known = o.containers?.get(service);
   if (known) return known;
+  if (o.ready) return o.ready(service);
   return (await projectContainers(ctx.client, project.name, { services: [service] })).map((c) => ({ id: c.Id, name: nameOf(c) }));
 }
 
 /** Waits until container `id` meets `condition`; throws compose's message when it cannot. */
-async function waitCondition(ctx: EngineContext, id: string, name: string, condition: string, service: string): Promise<void> {
+async function waitCondition(ctx: EngineContext, watch: ContainerWatch, id: string, name: string, condition: string, service: string): Promise<void> {
   const line = progressId.container(name);
   working(ctx.progress, line, 'Waiting');
   for (;;) {
+    const changed = await watch.armed(id);
     const c = await ctx.client.containerInspect(id);
     if (condition === 'service_healthy') {
       const h = health(c);
@@ -55,17 +60,17 @@ async function waitCondition(ctx: EngineContext, id: string, name: string, condi
       done(ctx.progress, line, 'Started');
       return;
     }
-    await sleep(POLL_MS);
+    await changed();
   }
 }
 
-async function waitDependencies(ctx: EngineContext, project: Project, o: StartOptions, service: string): Promise<void> {
+async function waitDependencies(ctx: EngineContext, watch: ContainerWatch, project: Project, o: StartOptions, service: string): Promise<void> {
   const s = project.services[service];
   await Promise.all(Object.entries(s.depends_on).map(async ([dep, d]) => {
     if (!project.services[dep] || d.condition === 'service_started') return;
     try {
       const list = await containersOf(ctx, project, o, dep);
-      await Promise.all(list.map((c) => waitCondition(ctx, c.id, c.name, d.condition, dep)));
+      await Promise.all(list.map((c) => waitCondition(ctx, watch, c.id, c.name, d.condition, dep)));
     } catch (e) {
       if (d.required === false) { ctx.warn(logrusWarning(`optional dependency "${dep}" failed to start: ${(e as Error).message}`)); return; }
       throw e;
@@ -74,14 +79,14 @@ async function waitDependencies(ctx: EngineContext, project: Project, o: StartOp
 }
 
 /** Starts the containers of `o.services` that do not run, each service after its dependencies. */
-export async function startServices(ctx: EngineContext, project: Project, o: StartOptions): Promise<void> {
-  await walkInOrder(project, o.services, async (service) => {
-    await waitDependencies(ctx, project, o, service);
+export function startServices(ctx: EngineContext, project: Project, o: StartOptions): Promise<void> {
+  return withContainerWatch(ctx.client, project.name, (watch) => walkInOrder(project, o.services, async (service) => {
+    await waitDependencies(ctx, watch, project, o, service);
     const list = await containersOf(ctx, project, o, service);
     await Promise.all(list.map(async (c) => {
       const line = progressId.container(c.name);
-      const state = await ctx.client.containerInspect(c.id);
-      if (state.State.Running) { done(ctx.progress, line, 'Running'); return; }
+      const running = c.running ?? (await ctx.client.containerInspect(c.id)).State.Running;
+      if (running) { done(ctx.progress, line, 'Running'); return; }
       working(ctx.progress, line, 'Starting');
       try {
         await ctx.client.containerStart(c.id);
@@ -91,14 +96,18 @@ export async function startServices(ctx: EngineContext, project: Project, o: Sta
         throw e;
       }
     }));
-  }, { parallel: o.parallel });
+  }, { parallel: o.parallel }));
 }
 
 /**
  * `up --wait`: every container of `services` running (healthy when it has a health check);
  * a container that exits or turns unhealthy fails it, naming the container and its service.
  */
-export async function waitRunningOrHealthy(ctx: EngineContext, project: Project, services: string[], timeoutSeconds?: number): Promise<void> {
+export function waitRunningOrHealthy(ctx: EngineContext, project: Project, services: string[], timeoutSeconds?: number): Promise<void> {
+  return withContainerWatch(ctx.client, project.name, (watch) => waitAll(ctx, watch, project, services, timeoutSeconds));
+}
+
+async function waitAll(ctx: EngineContext, watch: ContainerWatch, project: Project, services: string[], timeoutSeconds?: number): Promise<void> {
   const deadline = timeoutSeconds ? Date.now() + timeoutSeconds * 1000 : Infinity;
   const list = await projectContainers(ctx.client, project.name, { services });
   await Promise.all(list.map(async (c) => {
@@ -107,6 +116,7 @@ export async function waitRunningOrHealthy(ctx: EngineContext, project: Project,
     const service = c.Labels?.['com.docker.compose.service'] ?? '';
     working(ctx.progress, line, 'Waiting');
     for (;;) {
+      const changed = await watch.armed(c.Id);
       const i = await ctx.client.containerInspect(c.Id);
       const h = health(i);
       if (!i.State.Running && !i.State.Restarting) {
@@ -122,7 +132,7 @@ export async function waitRunningOrHealthy(ctx: EngineContext, project: Project,
         failed(ctx.progress, line, 'Error');
         throw new ComposeError(`container ${name} is not ${h === undefined ? 'running' : 'healthy'} after ${timeoutSeconds}s (service "${service}")`);
       }
-      await sleep(POLL_MS);
+      await changed();
     }
   }));
 }

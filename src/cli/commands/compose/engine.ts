@@ -5,7 +5,7 @@ import { Cli, StatusError } from '../../cli';
 import { packContext } from '../../buildcontext';
 import { parseNormalizedNamed } from '../../../lib/reference';
 import type { EngineContext } from '../../../compose/project/context';
-import type { ImageTools } from '../../../compose/project/images';
+import type { ImageTools, PullFlag } from '../../../compose/project/images';
 import { createProgress, type Progress, type ProgressMode } from '../../../compose/progress/progress';
 import { registryAuthFor } from '../registry';
 import { composeGlobals, type ComposeGlobalOptions } from './index';
@@ -52,4 +52,11 @@ export function parseScale(list: string[] | undefined): Record<string, number> {
     out[m[1]] = parseInt(m[2], 10);
   }
   return out;
+}
+
+/** --pull of up, create and run: compose's words, `policy` (the default) leaves each service's pull_policy. */
+export function pullFlag(v: string | undefined): PullFlag {
+  if (v === undefined || v === 'policy') return undefined;
+  if (!['always', 'missing', 'never', 'build'].includes(v)) throw new StatusError(1, `invalid --pull option "${v}"`);
+  return v as PullFlag;
 }
