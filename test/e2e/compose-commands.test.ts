@@ -399,3 +399,42 @@ describe('session 5 flags on the running project', () => {
     assert.equal((await d.docker(['network', 'inspect', 'allres_spare'])).code, 1, 'down removed it');
   });
 });
+
+describe('--dry-run', () => {
+  test('down, up --force-recreate: compose\'s DRY-RUN MODE lines, nothing changed on berthd', async () => {
+    const before = await dockerContainers();
+    const down = await berth(['compose', '-f', composeFile, '--dry-run', 'down']);
+    assert.equal(down.code, 0, down.stderr);
+    assert.match(down.stderr, new RegExp(`^ DRY-RUN MODE -  Container ${P}-web-1 Stopped $`, 'm'));
+    assert.match(down.stderr, new RegExp(`^ DRY-RUN MODE -  Container ${P}-db-1 Removed $`, 'm'));
+    assert.match(down.stderr, new RegExp(`^ DRY-RUN MODE -  Network ${P}_default Removed $`, 'm'));
+    // persistent, as in compose: after the subcommand too
+    const up = await berth(['compose', '-f', composeFile, 'up', '-d', '--force-recreate', '--dry-run']);
+    assert.equal(up.code, 0, up.stderr);
+    assert.match(up.stderr, new RegExp(`^ DRY-RUN MODE -  Container ${P}-web-2 Recreated $`, 'm'));
+    assert.match(up.stderr, new RegExp(`^ DRY-RUN MODE -  Container ${P}-web-2 Started $`, 'm'));
+    const after = await dockerContainers();
+    assert.deepEqual([...after.keys()].sort(), [...before.keys()].sort());
+    for (const [name, c] of after) assert.equal(c.Id, before.get(name)!.Id, `${name} kept`);
+    assert.match(await d.dockerOk(['inspect', '--format', '{{.State.Status}}', `${P}-web-1`]), /running/);
+  });
+
+  test('a new project: made, started and waited on only in pretence; exec is refused', async () => {
+    const other = fs.mkdtempSync(path.join(d.root, 'dry-'));
+    const file = path.join(other, 'compose.yaml');
+    fs.writeFileSync(file, 'services:\n  db:\n    image: busybox\n    healthcheck: {test: ["CMD", "true"], interval: 1s}\n  web:\n    image: busybox\n    depends_on: {db: {condition: service_healthy}}\nvolumes:\n  data: {}\n');
+    const r = await berth(['compose', '--dry-run', '-f', file, '-p', 'dry', 'up', '-d', '--wait']);
+    assert.equal(r.code, 0, r.stderr);
+    for (const l of ['Network dry_default Created', 'Container dry-db-1 Created', 'Container dry-db-1 Healthy', 'Container dry-web-1 Started']) {
+      assert.ok(r.stderr.split('\n').includes(` DRY-RUN MODE -  ${l} `), `${l} in:\n${r.stderr}`);
+    }
+    assert.equal((await d.dockerOk(['ps', '-aq', '--filter', 'label=com.docker.compose.project=dry'])).trim(), '');
+    assert.equal((await d.docker(['network', 'inspect', 'dry_default'])).code, 1);
+    const attached = await berth(['compose', '--dry-run', '-f', file, '-p', 'dry', 'run', '--rm', 'web', 'true']);
+    assert.equal(attached.code, 1);
+    assert.match(attached.stderr, /interactive run is not supported in dry-run mode/);
+    const ex = await berth(['compose', '--dry-run', '-p', P, 'exec', '-T', 'db', 'true']);
+    assert.equal(ex.code, 1);
+    assert.match(ex.stderr, /berth compose exec: --dry-run is not supported/);
+  });
+});

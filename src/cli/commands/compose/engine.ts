@@ -7,6 +7,7 @@ import { parseNormalizedNamed } from '../../../lib/reference';
 import type { EngineContext } from '../../../compose/project/context';
 import type { ImageTools, PullFlag } from '../../../compose/project/images';
 import { createProgress, type Progress, type ProgressMode } from '../../../compose/progress/progress';
+import { DRY_RUN_PREFIX, dryRunClient } from '../../../compose/project/dryrun';
 import { registryAuthFor } from '../registry';
 import { composeGlobals, type ComposeGlobalOptions } from './index';
 
@@ -23,8 +24,8 @@ export function engineSession(cmd: Command, cli: Cli, o: { quiet?: boolean; titl
   const globals = composeGlobals(cmd);
   const mode: ProgressMode = o.quiet ? 'quiet' : globals.progress;
   const err = cli.err as NodeJS.WriteStream;
-  const progress = createProgress(err, globals.ansi === 'never' && mode === 'auto' ? 'plain' : mode, o.title);
-  const ctx: EngineContext = { client: cli.client, progress, warn: (m) => progress.message(m) };
+  const progress = createProgress(err, globals.ansi === 'never' && mode === 'auto' ? 'plain' : mode, o.title, globals.dryRun ? DRY_RUN_PREFIX : '');
+  const ctx: EngineContext = { client: globals.dryRun ? dryRunClient(cli.client) : cli.client, progress, warn: (m) => progress.message(m) };
   const tools: ImageTools = {
     packContext,
     registryAuth: (image) => registryAuthFor(cli, parseNormalizedNamed(image)),

@@ -35,11 +35,16 @@ export interface ComposeGlobalOptions {
   ansi: 'never' | 'always' | 'auto';
   /** --all-resources: every network and volume of the file, used by a service or not */
   allResources: boolean;
+  /** --dry-run: the engine's writes only pretend (compose/project/dryrun.ts) */
+  dryRun: boolean;
 }
 
-/** compose's global flags berth does not apply: refused by name (before or after the subcommand for --dry-run, compose's only persistent flag). */
-function refuseUnsupportedGlobals(o: Record<string, unknown>, env: NodeJS.ProcessEnv): void {
-  if (o.dryRun) throw new StatusError(1, `${PROG} compose: --dry-run is not supported (compose runs the command against a client that only pretends to change anything)`);
+/** The subcommands a dry run cannot pretend: they run a process in a container. */
+const NO_DRY_RUN = new Set(['exec']);
+
+/** compose's global flags berth does not apply: refused by name. */
+function refuseUnsupportedGlobals(o: Record<string, unknown>, env: NodeJS.ProcessEnv, subcommand: string): void {
+  if (o.dryRun && NO_DRY_RUN.has(subcommand)) throw new StatusError(1, `${PROG} compose ${subcommand}: --dry-run is not supported`);
   if (o.compatibility || /^(1|t|true)$/i.test(env.COMPOSE_COMPATIBILITY ?? '')) throw new StatusError(1, `${PROG} compose: --compatibility (COMPOSE_COMPATIBILITY) is not supported (compose v1's container names with "_")`);
   if (o.verbose) throw new StatusError(1, `${PROG} compose: --verbose is not supported`);
 }
@@ -93,6 +98,7 @@ export function composeGlobals(cmd: Command): ComposeGlobalOptions {
     progress: (o.progress as ComposeGlobalOptions['progress']) ?? 'auto',
     ansi: dep.ansi ?? (o.ansi as ComposeGlobalOptions['ansi']) ?? 'auto',
     allResources: !!o.allResources,
+    dryRun: !!o.dryRun,
   };
 }
 
@@ -141,8 +147,10 @@ export function register(program: Command, cli: Cli): Command {
 
   // before any subcommand: what berth refuses, compose's deprecation notices
   compose.hook('preAction', (_self, action) => {
+    // --dry-run is persistent in compose (cobra): after the subcommand it means the same
+    if (action.opts().dryRun) compose.setOptionValue('dryRun', true);
     const o = compose.opts() as Record<string, unknown>;
-    refuseUnsupportedGlobals({ ...o, dryRun: o.dryRun || action.opts().dryRun }, process.env);
+    refuseUnsupportedGlobals(o, process.env, action.name());
     deprecatedGlobals(o, (m) => cli.eprintln(m));
   });
 

@@ -87,7 +87,7 @@ export async function composeRun(cli: Cli, s: EngineSession, project: Project, s
   await startDependencies(s, project, service, o);
   await ensureResources(s.ctx, project, [service]);
   const imageIds = await ensureImages(s.ctx, s.tools, project, [service], { build: o.build, pull: pullFlag(o.pull) });
-  const running = await projectContainers(cli.client, project.name, { oneOff: 'exclude' });
+  const running = await projectContainers(s.ctx.client, project.name, { oneOff: 'exclude' });
   const slug = randomBytes(32).toString('hex');
   const spec = containerCreateBody(project, target, 1, {
     oneoff: true,
@@ -103,14 +103,16 @@ export async function composeRun(cli: Cli, s: EngineSession, project: Project, s
     OpenStdin: interactive, StdinOnce: attach && interactive,
   });
   (spec.body.HostConfig as Record<string, unknown>).AutoRemove = !!o.rm;
-  const created = await cli.client.containerCreate(spec.body, { name: spec.name, platform: spec.platform });
-  for (const n of spec.extraNetworks) await cli.client.networkConnect(n.network, created.Id, n.endpoint);
+  // through the session's client: a dry run only pretends to make and start it
+  const created = await s.ctx.client.containerCreate(spec.body, { name: spec.name, platform: spec.platform });
+  for (const n of spec.extraNetworks) await s.ctx.client.networkConnect(n.network, created.Id, n.endpoint);
   s.progress.stop();
   if (o.detach) {
-    await cli.client.containerStart(created.Id);
+    await s.ctx.client.containerStart(created.Id);
     cli.println(created.Id);
     return 0;
   }
+  if (s.globals.dryRun) throw new StatusError(1, 'interactive run is not supported in dry-run mode');
   return startAttached(cli, created.Id, interactive);
 }
 
