@@ -7,7 +7,7 @@ import { done, failed, working } from '../progress/progress';
 import type { EngineContext } from './context';
 import { logrusWarning } from './context';
 import { ComposeError } from './errors';
-import { walkInOrder } from './graph';
+import { dependencies, walkInOrder } from './graph';
 import { progressId } from './names';
 import { nameOf, projectContainers } from './observed';
 import { ContainerWatch, withContainerWatch } from './containerwatch';
@@ -79,23 +79,59 @@ async function waitDependencies(ctx: EngineContext, watch: ContainerWatch, proje
 }
 
 /** Starts the containers of `o.services` that do not run, each service after its dependencies. */
+/**
+ * The services others wait for start first: on a busy host the starts share the CPUs, and the
+ * service at the head of a dependency chain (a database a health check waits on) is on the
+ * critical path, while a service nothing depends on can start during that wait. So services
+ * without dependents hold back until the chains' heads (dependents, no dependencies) have
+ * started. Not with --parallel: a held service would keep a slot from the head it waits for.
+ */
+export function headsFirst(project: Project, services: string[], parallel?: number): { started(s: string): void; failed(): void; turn(s: string): Promise<void> } {
+  const selected = new Set(services);
+  const hasDependents = new Set(services.flatMap((s) => dependencies(project, project.services[s]).filter((d) => selected.has(d))));
+  const heads = [...hasDependents].filter((s) => !dependencies(project, project.services[s]).some((d) => selected.has(d)));
+  const idle = { started: () => undefined, failed: () => undefined, turn: async () => undefined };
+  if ((parallel ?? 0) > 0 || !heads.length) return idle;
+  const marks = new Map(heads.map((h) => {
+    let resolve!: () => void;
+    const p = new Promise<void>((r) => { resolve = r; });
+    return [h, { p, resolve }] as const;
+  }));
+  return {
+    started: (s) => marks.get(s)?.resolve(),
+    // after a failure the walk skips what has not begun, heads too: nobody waits for them then
+    failed: () => { for (const m of marks.values()) m.resolve(); },
+    turn: async (s) => { if (!hasDependents.has(s)) await Promise.all([...marks.values()].map((m) => m.p)); },
+  };
+}
+
+/** Starts the containers of `o.services` that do not run, each service after its dependencies. */
 export function startServices(ctx: EngineContext, project: Project, o: StartOptions): Promise<void> {
+  const order = headsFirst(project, o.services, o.parallel);
   return withContainerWatch(ctx.client, project.name, (watch) => walkInOrder(project, o.services, async (service) => {
-    await waitDependencies(ctx, watch, project, o, service);
-    const list = await containersOf(ctx, project, o, service);
-    await Promise.all(list.map(async (c) => {
-      const line = progressId.container(c.name);
-      const running = c.running ?? (await ctx.client.containerInspect(c.id)).State.Running;
-      if (running) { done(ctx.progress, line, 'Running'); return; }
-      working(ctx.progress, line, 'Starting');
-      try {
-        await ctx.client.containerStart(c.id);
-        done(ctx.progress, line, 'Started');
-      } catch (e) {
-        failed(ctx.progress, line, 'Error', (e as Error).message);
-        throw e;
-      }
-    }));
+    try {
+      await order.turn(service);
+      await waitDependencies(ctx, watch, project, o, service);
+      const list = await containersOf(ctx, project, o, service);
+      await Promise.all(list.map(async (c) => {
+        const line = progressId.container(c.name);
+        const running = c.running ?? (await ctx.client.containerInspect(c.id)).State.Running;
+        if (running) { done(ctx.progress, line, 'Running'); return; }
+        working(ctx.progress, line, 'Starting');
+        try {
+          await ctx.client.containerStart(c.id);
+          done(ctx.progress, line, 'Started');
+        } catch (e) {
+          failed(ctx.progress, line, 'Error', (e as Error).message);
+          throw e;
+        }
+      }));
+    } catch (e) {
+      order.failed();
+      throw e;
+    } finally {
+      order.started(service);
+    }
   }, { parallel: o.parallel }));
 }
 
