@@ -6,6 +6,7 @@ import type { EngineContext } from './context';
 import { logrusWarning } from './context';
 import { ComposeError } from './errors';
 import { networkLabels, projectFilter, volumeLabels } from './labels';
+import { allSettledOrThrow } from './graph';
 import { progressId } from './names';
 import { done, working } from '../progress/progress';
 
@@ -98,7 +99,7 @@ export async function ensureVolume(ctx: EngineContext, project: Project, key: st
 
 /** The networks and the volumes that `services` need (with `all`, compose's --all-resources: every one of the file), side by side. */
 export async function ensureResources(ctx: EngineContext, project: Project, services: string[], all = false): Promise<void> {
-  await Promise.all([
+  await allSettledOrThrow([
     ...(all ? Object.keys(project.networks) : networksUsed(project, services)).map((key) => ensureNetwork(ctx, project, key)),
     ...(all ? Object.keys(project.volumes) : volumesUsed(project, services)).map((key) => ensureVolume(ctx, project, key)),
   ]);

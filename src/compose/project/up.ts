@@ -9,7 +9,7 @@ import { logrusWarning } from './context';
 import { checkServiceKeys } from './createbody';
 import { Converger, type ConvergeResult, type RecreatePolicy } from './converge';
 import { ComposeError } from './errors';
-import { dependents, withDependencies } from './graph';
+import { allSettledOrThrow, dependents, withDependencies } from './graph';
 import { ensureImages, type ImageTools, type PullFlag } from './images';
 import { removeContainers, restartServices, stopServices } from './lifecycle';
 import { nameOf, nameWithoutProject, projectContainers, serviceOf } from './observed';
@@ -62,7 +62,7 @@ async function prepareProject(ctx: EngineContext, tools: ImageTools, project: Pr
   const services = selectServices(project, o.services, o.noDeps);
   for (const s of services) checkServiceKeys(project.services[s]);
   const observed = await projectContainers(ctx.client, project.name);
-  const [, , imageIds] = await Promise.all([
+  const [, , imageIds] = await allSettledOrThrow<[void, void, Map<string, string>]>([
     handleOrphans(ctx, project, !!o.removeOrphans, o.timeout, observed),
     ensureResources(ctx, project, services, o.allResources),
     ensureImages(ctx, tools, project, services, { build: o.build, noBuild: o.noBuild, pull: o.pull }),
@@ -169,10 +169,8 @@ async function restartDependents(ctx: EngineContext, project: Project, converged
 async function upDetached(ctx: EngineContext, tools: ImageTools, project: Project, o: UpOptions): Promise<number> {
   const { services, converger } = await prepareProject(ctx, tools, project, o);
   const ready = async (service: string) => (await converger.converged(service)).map((c) => ({ id: c.id, name: c.name, running: c.running }));
-  const [made, started] = await Promise.allSettled([converger.run(services), startServices(ctx, project, { services, ready, parallel: o.parallel })]);
-  if (made.status === 'rejected') throw made.reason;
-  if (started.status === 'rejected') throw started.reason;
-  await restartDependents(ctx, project, made.value, o.timeout);
+  const [made] = await allSettledOrThrow<[ConvergeResult, void]>([converger.run(services), startServices(ctx, project, { services, ready, parallel: o.parallel })]);
+  await restartDependents(ctx, project, made, o.timeout);
   if (o.wait) await waitRunningOrHealthy(ctx, project, services, o.waitTimeout);
   return 0;
 }
