@@ -6,6 +6,7 @@
 // all alike. The goal: `berth compose up -d` in at most half of docker-compose's time. Never asserts.
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { BERTH, type TestDaemon } from '../test/helpers/daemon';
 import { debianArchive, loadDebianImages } from '../test/helpers/images';
@@ -60,11 +61,18 @@ networks:
 
 interface Tool { name: string; cmd: string; args: string[]; env: NodeJS.ProcessEnv }
 
-function timed(t: Tool, args: string[]): number {
+interface Sample { wall: number; cpu: number }
+
+// GNU time reports the tool's user + system CPU (its children too: docker-compose's builds, none here)
+const CPU_FILE = path.join(os.tmpdir(), `bench-compose-${process.pid}.time`);
+
+function timed(t: Tool, args: string[]): Sample {
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(t.cmd, [...t.args, ...args], { env: t.env, stdio: ['ignore', 'ignore', 'pipe'], timeout: 300_000 });
+  const r = spawnSync('/usr/bin/time', ['-q', '-f', '%U %S', '-o', CPU_FILE, t.cmd, ...t.args, ...args], { env: t.env, stdio: ['ignore', 'ignore', 'pipe'], timeout: 300_000 });
+  const wall = Number(process.hrtime.bigint() - t0) / 1e6;
   if (r.status !== 0) throw new Error(`${t.name} ${args.join(' ')}: ${r.error ? r.error.message : r.stderr}`);
-  return Number(process.hrtime.bigint() - t0) / 1e6;
+  const [user, sys] = fs.readFileSync(CPU_FILE, 'utf8').trim().split(/\s+/).map(Number);
+  return { wall, cpu: (user + sys) * 1000 };
 }
 
 const median = (xs: number[]) => Number([...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)].toFixed(1));
@@ -107,17 +115,19 @@ export async function composeBench(d: TestDaemon): Promise<Record<string, unknow
     }
     const up: Record<string, number[]> = Object.fromEntries(tools.map((t) => [t.name, []]));
     const down: Record<string, number[]> = Object.fromEntries(tools.map((t) => [t.name, []]));
+    const upCpu: Record<string, number[]> = Object.fromEntries(tools.map((t) => [t.name, []]));
+    const loadStart = Number(os.loadavg()[0].toFixed(1));
     // Round 0 warms each path up (page cache, the first health check, python's imports).
     for (let i = 0; i <= RUNS; i++) {
       for (const t of tools) {
         const u = timed(t, ['up', '-d']);
         const dn = timed(t, ['down']);
-        if (i > 0) { up[t.name].push(u); down[t.name].push(dn); }
+        if (i > 0) { up[t.name].push(u.wall); down[t.name].push(dn.wall); upCpu[t.name].push(u.cpu); }
       }
     }
     for (const t of tools) timed(t, ['down', '-v']);
-    const out: Record<string, unknown> = { services: 5, runs: RUNS };
-    for (const t of tools) out[t.name] = { up_d_p50_ms: median(up[t.name]), down_p50_ms: median(down[t.name]) };
+    const out: Record<string, unknown> = { services: 5, runs: RUNS, load_average_1m: { start: loadStart, end: Number(os.loadavg()[0].toFixed(1)) } };
+    for (const t of tools) out[t.name] = { up_d_p50_ms: median(up[t.name]), up_d_cpu_p50_ms: median(upCpu[t.name]), down_p50_ms: median(down[t.name]) };
     Object.assign(out, notes);
     const p50 = (name: string, xs: Record<string, number[]>) => (xs[name]?.length ? median(xs[name]) : undefined);
     const pairs: [string, string, string][] = [
@@ -133,6 +143,7 @@ export async function composeBench(d: TestDaemon): Promise<Record<string, unknow
     out.goal_ratio_up_d_berth_compose_over_docker_compose = 0.5;
     return out;
   } finally {
+    fs.rmSync(CPU_FILE, { force: true });
     for (const t of tools) spawnSync(t.cmd, [...t.args, 'down', '-v'], { env: t.env, stdio: 'ignore', timeout: 120_000 });
     await peer?.stop();
     fs.rmSync(dir, { recursive: true, force: true });

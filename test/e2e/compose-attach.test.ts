@@ -65,3 +65,41 @@ test('Ctrl-C stops the project gracefully and exits 130', async () => {
   assert.match(await d.dockerOk(['inspect', '--format', '{{.State.Status}}', 'intr-srv-1']), /exited/);
   await d.berth([...args, 'down', '-t', '1']);
 });
+
+test('up --timestamps, --no-attach, --abort-on-container-failure', async () => {
+  const args = project('attflags', TWO);
+  // --timestamps: compose's RFC3339NanoFixed time right after the prefix, no space before the line
+  const t = await d.berth([...args, 'up', '--timestamps', '--no-attach', 'b'], { timeout: 120_000 });
+  assert.equal(t.code, 0, t.stderr);
+  const lines = t.stdout.split('\n');
+  assert.equal(lines[0], 'Attaching to a-1');
+  assert.ok(lines.some((l) => /^a-1 {2}\| \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}(Z|[+-]\d\d:\d\d)hello from a$/.test(l)), t.stdout);
+  assert.ok(!t.stdout.includes('b here'), `b is not attached:\n${t.stdout}`);
+  // compose waits on every service it started, attached or not, and says how each exited
+  assert.match(t.stdout, /b-1 exited with code 0/);
+  assert.match(await d.dockerOk(['inspect', '--format', '{{.State.Status}} {{.State.ExitCode}}', 'attflags-b-1']), /exited 0/);
+  // --abort-on-container-failure: a's exit 3 stops b, and is the status
+  const f = await d.berth([...args, 'up', '--abort-on-container-failure'], { timeout: 120_000 });
+  assert.equal(f.code, 3, f.stderr);
+  assert.match(f.stdout, /Aborting on container exit\.\.\./);
+  // a failure-free project runs to its end: exit 0
+  const ok = project('attok', `services:
+  a:
+    image: busybox
+    command: ["sh", "-c", "echo fine"]
+  b:
+    image: busybox
+    command: ["sh", "-c", "sleep 1; echo done"]
+`);
+  const g = await d.berth([...ok, 'up', '--abort-on-container-failure'], { timeout: 120_000 });
+  assert.equal(g.code, 0, g.stderr);
+  assert.match(g.stdout, /b-1  \| done/);
+  // compose's flag checks
+  const bad = await d.berth([...args, 'up', '-d', '--abort-on-container-failure']);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /--detach cannot be combined with --abort-on-container-exit, --abort-on-container-failure, --attach, --attach-dependencies or --watch/);
+  const both = await d.berth([...args, 'up', '--abort-on-container-failure', '--abort-on-container-exit']);
+  assert.match(both.stderr, /--abort-on-container-failure cannot be combined with --abort-on-container-exit/);
+  await d.berth([...args, 'down', '-t', '1']);
+  await d.berth([...ok, 'down', '-t', '1']);
+});

@@ -344,3 +344,97 @@ describe('on a terminal', { skip: !hasTmux && 'tmux is not installed (scripts/in
     }
   });
 });
+
+describe('session 5 flags on the running project', () => {
+  test('ps --orphans (default true) lists containers of services the file lacks; --orphans=false does not', async () => {
+    // an orphan as compose would leave one: the project's labels, a service the file no longer has
+    const labels = ['project=' + P, 'service=gone', 'container-number=1', 'oneoff=False', 'config-hash=x'].flatMap((l) => ['--label', `com.docker.compose.${l}`]);
+    await d.dockerOk(['run', '-d', '--name', `${P}-gone-1`, ...labels, 'busybox', 'sleep', '3600']);
+    try {
+      const names = (out: string) => out.trim().split('\n').filter(Boolean).sort();
+      assert.deepEqual(names(await berthOk(['compose', '-f', composeFile, 'ps', '--format', '{{.Name}}'])), [`${P}-db-1`, `${P}-gone-1`, `${P}-web-1`, `${P}-web-2`]);
+      assert.deepEqual(names(await berthOk(['compose', '-f', composeFile, 'ps', '--orphans=false', '--format', '{{.Name}}'])), [`${P}-db-1`, `${P}-web-1`, `${P}-web-2`]);
+      assert.deepEqual(names(await berthOk(['compose', '-f', composeFile, 'ps', '--orphans', '--format', '{{.Name}}'])), [`${P}-db-1`, `${P}-gone-1`, `${P}-web-1`, `${P}-web-2`]);
+    } finally {
+      await d.dockerOk(['rm', '-f', `${P}-gone-1`]);
+    }
+  });
+
+  test('config --hash is the config-hash label up put on the containers', async () => {
+    const hashes = await berthOk(['compose', '-f', composeFile, 'config', '--hash', '*']);
+    for (const line of hashes.trim().split('\n')) {
+      const [service, hash] = line.split(' ');
+      assert.equal((await d.dockerOk(['inspect', '--format', '{{index .Config.Labels "com.docker.compose.config-hash"}}', `${P}-${service}-1`])).trim(), hash, service);
+    }
+  });
+
+  test('pull --policy missing leaves present images alone; run --pull never/missing', async () => {
+    const r = await berth(['compose', '-f', composeFile, 'pull', '--policy', 'missing']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.doesNotMatch(r.stderr, /Pulling|Error/);
+    const run = await berth(['compose', '-f', composeFile, 'run', '--rm', '--no-deps', '--pull', 'missing', '-T', 'db', 'echo', 'pulled nothing']);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /pulled nothing/);
+    const other = fs.mkdtempSync(path.join(d.root, 'pullnever-'));
+    fs.writeFileSync(path.join(other, 'compose.yaml'), 'services:\n  x:\n    image: berth-test-absent:1\n');
+    const never = await berth(['compose', '-f', path.join(other, 'compose.yaml'), '-p', 'pn', 'run', '--rm', '--pull', 'never', '-T', 'x', 'true']);
+    assert.equal(never.code, 1);
+    assert.match(never.stderr, /image berth-test-absent:1 is not present and pull_policy is never/);
+  });
+
+  test('--all-resources makes the networks and volumes no service uses', async () => {
+    const other = fs.mkdtempSync(path.join(d.root, 'allres-'));
+    const file = path.join(other, 'compose.yaml');
+    fs.writeFileSync(file, 'services:\n  x:\n    image: busybox\n    command: ["sleep", "3600"]\n    init: true\nnetworks:\n  spare: {}\nvolumes:\n  unused: {}\n');
+    const base = ['compose', '-f', file, '-p', 'allres'];
+    try {
+      await berthOk([...base, 'up', '-d']);
+      assert.equal((await d.docker(['network', 'inspect', 'allres_spare'])).code, 1, 'not made without the flag');
+      await berthOk(['compose', '--all-resources', '-f', file, '-p', 'allres', 'up', '-d']);
+      await d.dockerOk(['network', 'inspect', 'allres_spare']);
+      await d.dockerOk(['volume', 'inspect', 'allres_unused']);
+    } finally {
+      await berth([...base, 'down', '-v', '-t', '1']);
+    }
+    assert.equal((await d.docker(['network', 'inspect', 'allres_spare'])).code, 1, 'down removed it');
+  });
+});
+
+describe('--dry-run', () => {
+  test('down, up --force-recreate: compose\'s DRY-RUN MODE lines, nothing changed on berthd', async () => {
+    const before = await dockerContainers();
+    const down = await berth(['compose', '-f', composeFile, '--dry-run', 'down']);
+    assert.equal(down.code, 0, down.stderr);
+    assert.match(down.stderr, new RegExp(`^ DRY-RUN MODE -  Container ${P}-web-1 Stopped $`, 'm'));
+    assert.match(down.stderr, new RegExp(`^ DRY-RUN MODE -  Container ${P}-db-1 Removed $`, 'm'));
+    assert.match(down.stderr, new RegExp(`^ DRY-RUN MODE -  Network ${P}_default Removed $`, 'm'));
+    // persistent, as in compose: after the subcommand too
+    const up = await berth(['compose', '-f', composeFile, 'up', '-d', '--force-recreate', '--dry-run']);
+    assert.equal(up.code, 0, up.stderr);
+    assert.match(up.stderr, new RegExp(`^ DRY-RUN MODE -  Container ${P}-web-2 Recreated $`, 'm'));
+    assert.match(up.stderr, new RegExp(`^ DRY-RUN MODE -  Container ${P}-web-2 Started $`, 'm'));
+    const after = await dockerContainers();
+    assert.deepEqual([...after.keys()].sort(), [...before.keys()].sort());
+    for (const [name, c] of after) assert.equal(c.Id, before.get(name)!.Id, `${name} kept`);
+    assert.match(await d.dockerOk(['inspect', '--format', '{{.State.Status}}', `${P}-web-1`]), /running/);
+  });
+
+  test('a new project: made, started and waited on only in pretence; exec is refused', async () => {
+    const other = fs.mkdtempSync(path.join(d.root, 'dry-'));
+    const file = path.join(other, 'compose.yaml');
+    fs.writeFileSync(file, 'services:\n  db:\n    image: busybox\n    healthcheck: {test: ["CMD", "true"], interval: 1s}\n  web:\n    image: busybox\n    depends_on: {db: {condition: service_healthy}}\nvolumes:\n  data: {}\n');
+    const r = await berth(['compose', '--dry-run', '-f', file, '-p', 'dry', 'up', '-d', '--wait']);
+    assert.equal(r.code, 0, r.stderr);
+    for (const l of ['Network dry_default Created', 'Container dry-db-1 Created', 'Container dry-db-1 Healthy', 'Container dry-web-1 Started']) {
+      assert.ok(r.stderr.split('\n').includes(` DRY-RUN MODE -  ${l} `), `${l} in:\n${r.stderr}`);
+    }
+    assert.equal((await d.dockerOk(['ps', '-aq', '--filter', 'label=com.docker.compose.project=dry'])).trim(), '');
+    assert.equal((await d.docker(['network', 'inspect', 'dry_default'])).code, 1);
+    const attached = await berth(['compose', '--dry-run', '-f', file, '-p', 'dry', 'run', '--rm', 'web', 'true']);
+    assert.equal(attached.code, 1);
+    assert.match(attached.stderr, /interactive run is not supported in dry-run mode/);
+    const ex = await berth(['compose', '--dry-run', '-p', P, 'exec', '-T', 'db', 'true']);
+    assert.equal(ex.code, 1);
+    assert.match(ex.stderr, /berth compose exec: --dry-run is not supported/);
+  });
+});

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { ComposeContainerContext, COMPOSE_PS_FORMAT, COMPOSE_PS_HEADERS, statusesOf } from '../../src/cli/commands/compose/ps';
-import { eventJSON, eventText, rfc3339Nano } from '../../src/cli/commands/compose/events';
+import { eventJSON, eventText } from '../../src/cli/commands/compose/events';
+import { rfc3339Nano, rfc3339NanoFixed } from '../../src/compose/progress/gotime';
 import { filterProjects } from '../../src/cli/commands/compose/ls';
 import { parsePrivatePort } from '../../src/cli/commands/compose/port';
 import { resolveEnv } from '../../src/cli/commands/compose/exec';
@@ -91,6 +92,8 @@ test('events: compose labels and one-offs dropped; text and --json as compose pr
     assert.equal(eventText(ev), '2023-11-14 22:13:20.123456 container start c1 (image=busybox, name=p-web-1)\n');
     assert.equal(eventJSON(ev), '{"action":"start","attributes":{"image":"busybox","name":"p-web-1"},"id":"c1","service":"web","time":"2023-11-14T22:13:20.123456Z","type":"container"}');
     assert.equal(rfc3339Nano(1_700_000_000_000_000_000n), '2023-11-14T22:13:20Z');
+    assert.equal(rfc3339NanoFixed(1_700_000_000_000_000_000n), '2023-11-14T22:13:20.000000000Z');
+    assert.equal(rfc3339NanoFixed(1_700_000_000_123_000_000n), '2023-11-14T22:13:20.123000000Z');
     assert.equal(toProjectEvent({ ...raw, Actor: { ID: 'c2', Attributes: { ...labels('web', 1), 'com.docker.compose.oneoff': 'True' } } } as never), undefined);
   } finally {
     if (prevTz === undefined) delete process.env.TZ; else process.env.TZ = prevTz;

@@ -19,6 +19,20 @@ test('plain: one line per event, as compose\'s plain writer prints them', () => 
   assert.equal(out.text, ' Network app_default Creating \n Network app_default Created \nWARN[0000] careful\n Container app-web-1 Error boom\n');
 });
 
+test('dry run: compose\'s " DRY-RUN MODE - " before each resource\'s line, plain and on a terminal', () => {
+  const out = sink(false);
+  const p = createProgress(out, 'plain', 'Running', ' DRY-RUN MODE - ');
+  p.event({ id: 'Container app-web-1', status: 'done', text: 'Started' });
+  p.message('WARN[0000] careful');
+  assert.equal(out.text, ' DRY-RUN MODE -  Container app-web-1 Started \nWARN[0000] careful\n');
+  const tty = sink(true);
+  const t = createProgress(tty, 'tty', 'Running', ' DRY-RUN MODE - ');
+  t.event({ id: 'Container app-web-1', status: 'done', text: 'Started' });
+  t.stop();
+  // eslint-disable-next-line no-control-regex
+  assert.match(tty.text.replace(/\x1b\[[0-9;]*[A-Za-z]/g, ''), / ✔  DRY-RUN MODE - Container app-web-1 {2}Started/);
+});
+
 test('tty: a [+] title with the count done, one line per resource redrawn in place, ✔ when done', () => {
   const out = sink(true);
   const p = createProgress(out, 'auto');

@@ -197,3 +197,30 @@ test('create body: keys berth compose does not apply are refused, naming the ser
   // extension keys are for tools, not the engine
   assert.doesNotThrow(() => containerCreateBody(p, { ...p.services.web, 'x-note': 1 } as Service, 1));
 });
+
+test('start order: the heads of dependency chains start before the services nothing depends on; not with --parallel', async () => {
+  const { headsFirst } = require('../../src/compose/project/start') as typeof import('../../src/compose/project/start');
+  const dep = { condition: 'service_healthy', restart: false, required: true } as const;
+  const p = proj([svc('db'), svc('web', { depends_on: { db: dep } }), svc('cache'), svc('worker')]);
+  const order = headsFirst(p, Object.keys(p.services));
+  let cacheTurn = false;
+  const waiting = order.turn('cache').then(() => { cacheTurn = true; });
+  await order.turn('db'); // a head never waits
+  await new Promise((r) => setImmediate(r));
+  assert.equal(cacheTurn, false, 'cache waits for db\'s start');
+  order.started('db');
+  await waiting;
+  assert.equal(cacheTurn, true);
+  // a failure anywhere releases the waiters (the walk skips heads that had not begun)
+  const again = headsFirst(p, Object.keys(p.services));
+  const released = again.turn('worker');
+  again.failed();
+  await released;
+  // with a bound on parallelism, a held service would hold a slot: no holding
+  let free = false;
+  await headsFirst(p, Object.keys(p.services), 1).turn('cache').then(() => { free = true; });
+  assert.equal(free, true);
+  // no chains: nobody waits
+  const flat = proj([svc('a'), svc('b')]);
+  await headsFirst(flat, ['a', 'b']).turn('a');
+});

@@ -4,17 +4,9 @@ import type { EventMessage } from '../../client/types';
 import { Cli, collect, parseFilters, sinceUntil } from '../cli';
 import { Template } from '../format/template';
 
-/** Go's time format "2006-01-02T15:04:05.000000000Z07:00" in the local zone, from nanoseconds as a string. */
-export function rfc3339NanoFixed(nanos: bigint): string {
-  const ms = Number(nanos / 1000000n);
-  const frac = String(nanos % 1000000000n).padStart(9, '0');
-  const d = new Date(ms);
-  const off = -d.getTimezoneOffset();
-  const local = new Date(ms + off * 60000);
-  const base = local.toISOString().slice(0, 19);
-  const zone = off === 0 ? 'Z' : `${off < 0 ? '-' : '+'}${String(Math.trunc(Math.abs(off) / 60)).padStart(2, '0')}:${String(Math.abs(off) % 60).padStart(2, '0')}`;
-  return `${base}.${frac}${zone}`;
-}
+// Go's "2006-01-02T15:04:05.000000000Z07:00" in the local zone (compose's up --timestamps prints it too)
+import { rfc3339NanoFixed } from '../../compose/progress/gotime';
+export { rfc3339NanoFixed };
 
 export function formatEvent(e: EventMessage & { timeNanoExact?: string }): string {
   let s = '';

@@ -112,11 +112,14 @@ function loadFile(file: string, baseDir: string, ctx: FileContext): Raw {
   return applyExtends(doc, file, (f) => loadDocument(f, path.dirname(f), inner));
 }
 
-/** The files of the project: -f, else COMPOSE_FILE, else the ones found in the working directory or above. */
-function projectFiles(opts: LoadOptions, cwd: string, env: Record<string, string>, warn: (m: string) => void): string[] {
+/**
+ * The files of the project: -f, else COMPOSE_FILE (both relative to the working directory), else
+ * the ones found in the project directory (--project-directory, else the working directory) or above, as compose-go looks.
+ */
+function projectFiles(opts: LoadOptions, cwd: string, searchDir: string, env: Record<string, string>, warn: (m: string) => void): string[] {
   if (opts.files?.length) return opts.files.map((f) => (f === '-' ? f : path.resolve(cwd, f)));
   if (env.COMPOSE_FILE) return filesFromEnv(env.COMPOSE_FILE, env.COMPOSE_PATH_SEPARATOR, cwd);
-  return findComposeFiles(cwd, warn);
+  return findComposeFiles(searchDir, warn);
 }
 
 function projectName(opts: LoadOptions, env: Record<string, string>, doc: Raw, projectDir: string): string {
@@ -142,7 +145,7 @@ export function loadProjectSync(opts: LoadOptions = {}): Project {
   const preDir = opts.projectDirectory ? path.resolve(cwd, opts.projectDirectory) : cwd;
   const preEnvFiles = explicitEnvFiles ?? [path.join(preDir, '.env')].filter((f) => fs.existsSync(f));
   const preEnv = { ...readEnvFiles(preEnvFiles, processEnv), ...processEnv };
-  const files = projectFiles(opts, cwd, preEnv, warn);
+  const files = projectFiles(opts, cwd, preDir, preEnv, warn);
 
   const projectDir = opts.projectDirectory ? path.resolve(cwd, opts.projectDirectory) : files[0] === '-' ? cwd : path.dirname(files[0]);
   const envFiles = explicitEnvFiles ?? [path.join(projectDir, '.env')].filter((f) => fs.existsSync(f));

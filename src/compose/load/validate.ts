@@ -1,72 +1,52 @@
 // Validation of one file against the Compose Specification's JSON schema (compose-spec.json),
 // with ajv's errors turned into one plain sentence: the file, the path, what was expected.
-import Ajv, { ErrorObject, ValidateFunction } from 'ajv';
-import standaloneCode from 'ajv/dist/standalone';
-import { createHash } from 'node:crypto';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
+import type { ErrorObject, ValidateFunction } from 'ajv';
 import schema from './compose-spec.json';
 import { fileError, joinPath } from './errors';
 
 let validator: ValidateFunction | undefined;
 
-// Compiling the schema costs ~0.2 s of CPU on every compose command; ajv's standalone code for it,
-// cached per schema and ajv version, loads in a few milliseconds.
-const AJV_VERSION: string = require('ajv/package.json').version;
-const CACHE_KEY = createHash('sha256').update(AJV_VERSION).update(JSON.stringify(schema)).digest('hex').slice(0, 16);
-
-function cacheFile(): string {
-  const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
-  return path.join(base, 'berth', `compose-spec-validator-${CACHE_KEY}.js`);
-}
-
-/** Evaluate ajv's standalone module text; it requires only ajv's runtime helpers, resolved from here. */
-function evaluate(code: string): ValidateFunction | undefined {
-  const mod: { exports: unknown } = { exports: {} };
-  new Function('module', 'exports', 'require', code)(mod, mod.exports, require);
-  const fn = (mod.exports as { default?: unknown }).default ?? mod.exports;
-  return typeof fn === 'function' ? (fn as ValidateFunction) : undefined;
-}
-
-function fromCache(file: string): ValidateFunction | undefined {
-  try {
-    return evaluate(fs.readFileSync(file, 'utf8'));
-  } catch {
-    return undefined; // absent or torn: compiled again below
-  }
-}
-
-function compile(): { validate: ValidateFunction; code: string } {
+// Compiling the schema costs ~0.2 s of CPU; `npm run build` compiles it once into ajv standalone
+// code beside this module (in the CLI bundle and its V8 code cache). Without it (a tsc-only
+// build) it is compiled here, in each process.
+function schemaBody(): Record<string, unknown> {
   const { $schema: _drafts, ...body } = schema as Record<string, unknown>;
-  // formats ("duration", "ports") are checked where the values are parsed; optimize off compiles faster
-  const ajv = new Ajv({ allErrors: true, strict: false, validateFormats: false, code: { optimize: false, source: true } });
-  const validate = ajv.compile(body);
-  return { validate, code: standaloneCode(ajv, validate) };
+  return body;
+}
+
+/** ajv, as the compose schema is compiled: all errors, formats checked where values are parsed, optimize off compiles faster. */
+function newAjv(source: boolean): import('ajv').default {
+  const Ajv = (require('ajv') as typeof import('ajv')).default;
+  // (the build's standalone code is optimized: it is made once; one compiled at run time is not, which compiles faster)
+  return new Ajv({ allErrors: true, strict: false, validateFormats: false, code: { optimize: source ? 1 : false, source } });
+}
+
+/** The standalone module text of the validator (the build writes it to PREBUILT). */
+export function validatorSource(): string {
+  const ajv = newAjv(true);
+  const standaloneCode = (require('ajv/dist/standalone') as typeof import('ajv/dist/standalone')).default;
+  return standaloneCode(ajv, ajv.compile(schemaBody()));
+}
+
+function prebuilt(): ValidateFunction | undefined {
+  try {
+    // written beside this file by `npm run build` (scripts/build-compose-validator.js); a literal, so the bundle takes it in
+    const mod = require('./compose-spec-validator.js') as { default?: unknown };
+    const fn = mod.default ?? mod;
+    return typeof fn === 'function' ? (fn as ValidateFunction) : undefined;
+  } catch {
+    return undefined; // a tsc-only build: compiled below
+  }
 }
 
 function compiled(): ValidateFunction {
-  if (validator) return validator;
-  const file = cacheFile();
-  validator = fromCache(file);
-  if (validator) return validator;
-  const { validate, code } = compile();
-  validator = validate;
-  try {
-    // a temp file and a rename: concurrent commands never read half a file
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    const tmp = `${file}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp, code);
-    fs.renameSync(tmp, file);
-  } catch {
-    // no writable cache: compile each time
-  }
+  validator ??= prebuilt() ?? newAjv(false).compile(schemaBody());
   return validator;
 }
 
-/** For tests: forget the validator of this process, and where its cache is. */
-export function validatorCache(): { file: string; reset: () => void } {
-  return { file: cacheFile(), reset: () => { validator = undefined; } };
+/** For tests: the validator the build made (undefined without one), and one compiled now. */
+export function validators(): { prebuilt: ValidateFunction | undefined; fresh: ValidateFunction } {
+  return { prebuilt: prebuilt(), fresh: newAjv(false).compile(schemaBody()) };
 }
 
 const TYPE_WORDS: Record<string, string> = {

@@ -2,6 +2,7 @@
 // longest registered name, the prefix in one colour per container (in registration order) when
 // the output is a terminal. Used by `compose logs` and by the attached `compose up`.
 import { StringDecoder } from 'node:string_decoder';
+import { nowNanos, rfc3339NanoFixed } from './gotime';
 
 /** Where the prefixer writes: process.stdout/stderr or any stream with write(). */
 export interface TextSink {
@@ -15,6 +16,8 @@ export interface LogPrefixerOptions {
   color: boolean;
   /** print the `name | ` prefix (compose: no --no-log-prefix) */
   prefix: boolean;
+  /** `up --timestamps`: the time each message arrived after the prefix, as compose prints it (no space before the line) */
+  timestamps?: boolean;
 }
 
 const RESET_LINE = '\r\x1b[K';
@@ -80,8 +83,9 @@ export class LogPrefixer {
 
   private write(sink: TextSink, name: string, message: string): void {
     const p = this.presenter(name);
+    const stamp = this.o.timestamps ? rfc3339NanoFixed(nowNanos()) : '';
     let text = '';
-    for (const line of message.split('\n')) text += p.prefix + line + '\n';
+    for (const line of message.split('\n')) text += p.prefix + stamp + line + '\n';
     sink.write(text);
   }
 

@@ -25,10 +25,11 @@ export interface Sink { write(s: string): unknown; isTTY?: boolean; columns?: nu
 
 export type ProgressMode = 'auto' | 'tty' | 'plain' | 'quiet';
 
-export function createProgress(out: Sink, mode: ProgressMode = 'auto', title = 'Running'): Progress {
+/** `prefix`: put before each resource's line (compose's " DRY-RUN MODE - " in a dry run). */
+export function createProgress(out: Sink, mode: ProgressMode = 'auto', title = 'Running', prefix = ''): Progress {
   if (mode === 'quiet') return { event: () => undefined, message: () => undefined, stop: () => undefined };
-  if (mode === 'tty' || (mode === 'auto' && out.isTTY)) return new TtyProgress(out, title);
-  return new PlainProgress(out);
+  if (mode === 'tty' || (mode === 'auto' && out.isTTY)) return new TtyProgress(out, title, prefix);
+  return new PlainProgress(out, prefix);
 }
 
 /** Convenience: working / done events of one resource. */
@@ -43,10 +44,10 @@ export function failed(p: Progress, id: string, text: string, statusText?: strin
 }
 
 class PlainProgress implements Progress {
-  constructor(private readonly out: Sink) {}
+  constructor(private readonly out: Sink, private readonly prefix: string) {}
   event(e: ProgressEvent): void {
-    // Go's Fprintln("", id, text, statusText): operands joined by spaces
-    this.out.write(['', e.id, e.text, e.statusText ?? ''].join(' ') + '\n');
+    // Go's Fprintln(prefix, id, text, statusText): operands joined by spaces
+    this.out.write([this.prefix, e.id, e.text, e.statusText ?? ''].join(' ') + '\n');
   }
   message(line: string): void {
     this.out.write(line + '\n');
@@ -58,6 +59,7 @@ const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', 
 const GREEN = (s: string) => `\x1b[32m${s}\x1b[0m`;
 const RED = (s: string) => `\x1b[31m${s}\x1b[0m`;
 const YELLOW = (s: string) => `\x1b[33m${s}\x1b[0m`;
+const CYAN = (s: string) => `\x1b[36m${s}\x1b[0m`;
 
 interface Line { e: ProgressEvent; started: number; ended?: number }
 
@@ -68,7 +70,7 @@ class TtyProgress implements Progress {
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
 
-  constructor(private readonly out: Sink, private readonly title: string) {}
+  constructor(private readonly out: Sink, private readonly title: string, private readonly prefix: string) {}
 
   event(e: ProgressEvent): void {
     if (this.stopped) return;
@@ -117,8 +119,8 @@ class TtyProgress implements Progress {
       const elapsed = `${(((l.ended ?? Date.now()) - l.started) / 1000).toFixed(1)}s`;
       const text = l.e.statusText ? `${l.e.text} ${l.e.statusText}` : l.e.text;
       const coloured = l.e.status === 'error' ? RED(text) : l.e.status === 'done' ? GREEN(text) : text;
-      const left = ` ${icon} ${l.e.id.padEnd(idWidth)}  ${coloured}${' '.repeat(textWidth - text.length)}`;
-      const visible = 3 + idWidth + 2 + textWidth;
+      const left = ` ${icon} ${this.prefix ? CYAN(this.prefix) : ''}${l.e.id.padEnd(idWidth)}  ${coloured}${' '.repeat(textWidth - text.length)}`;
+      const visible = 3 + this.prefix.length + idWidth + 2 + textWidth;
       const gap = Math.max(1, width - visible - elapsed.length - 1);
       rows.push(`${left}${' '.repeat(gap)}${elapsed}`);
     }

@@ -38,3 +38,13 @@ export async function attachContainer(client: Client, printer: LogPrefixer, c: {
   })();
   return { name: label, service: c.service, exited, detach: () => { wait.cancel(); stream.close(); } };
 }
+
+/**
+ * A container `up` waits on without printing its output (--no-attach, or outside --attach):
+ * compose watches every service it started until it exits and says how each exited.
+ */
+export async function watchContainer(client: Client, printer: LogPrefixer, c: { id: string; service: string; running: boolean }, label: string): Promise<AttachedContainer> {
+  printer.register(label);
+  const wait = await client.containerWait(c.id, c.running ? 'not-running' : 'next-exit');
+  return { name: label, service: c.service, exited: wait.result.then((r) => r.StatusCode), detach: () => wait.cancel() };
+}

@@ -33,6 +33,8 @@ export interface ConvergeOptions {
   /** -V: anonymous volumes made new instead of kept */
   renewAnonVolumes?: boolean;
   parallel?: number;
+  /** the project's containers as listed already (listed again when absent) */
+  observed?: ContainerSummary[];
 }
 
 /** One container of a service after convergence. */
@@ -67,15 +69,42 @@ function mustRecreate(service: Service, c: ContainerSummary, policy: RecreatePol
   return !!imageId && !!c.Labels?.[LABEL.image] && c.Labels[LABEL.image] !== imageId;
 }
 
+interface Settled<T> { promise: Promise<T>; resolve(v: T): void; reject(e: unknown): void }
+
+function settled<T>(): Settled<T> {
+  let resolve!: (v: T) => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<T>((a, b) => { resolve = a; reject = b; });
+  promise.catch(() => undefined); // awaited by whoever asks; a failure nobody waits on is run()'s to throw
+  return { promise, resolve, reject };
+}
+
 export class Converger {
   private readonly result: ConvergeResult = { containers: new Map(), recreated: new Set() };
+  private readonly perService = new Map<string, Settled<ConvergedContainer[]>>();
 
   constructor(private readonly ctx: EngineContext, private readonly project: Project, private readonly o: ConvergeOptions) {}
 
+  /** A service's containers once it has converged (rejected when the convergence failed first). */
+  converged(service: string): Promise<ConvergedContainer[]> {
+    let s = this.perService.get(service);
+    if (!s) this.perService.set(service, (s = settled()));
+    return s.promise;
+  }
+
   async run(services: string[]): Promise<ConvergeResult> {
-    const observed = byService(await projectContainers(this.ctx.client, this.project.name));
-    for (const name of services) serviceScale(this.project.services[name], this.o.scale?.[name]);
-    await walkInOrder(this.project, services, (name) => this.convergeService(this.project.services[name], observed.get(name) ?? []), { parallel: this.o.parallel });
+    try {
+      const observed = byService(this.o.observed ?? await projectContainers(this.ctx.client, this.project.name));
+      for (const name of services) serviceScale(this.project.services[name], this.o.scale?.[name]);
+      await walkInOrder(this.project, services, async (name) => {
+        await this.convergeService(this.project.services[name], observed.get(name) ?? []);
+        void this.converged(name);
+        this.perService.get(name)!.resolve(this.result.containers.get(name)!);
+      }, { parallel: this.o.parallel });
+    } catch (e) {
+      for (const name of services) { void this.converged(name); this.perService.get(name)!.reject(e); }
+      throw e;
+    }
     return this.result;
   }
 

@@ -56,6 +56,17 @@ export function checkAcyclic(project: Project): void {
   for (const n of Object.keys(project.services)) visit(n, []);
 }
 
+/**
+ * Promise.all that lets every request finish before it throws the first failure: a command must
+ * not exit with a write still in flight (the next one would race it, e.g. to create the same network).
+ */
+export async function allSettledOrThrow<T extends readonly unknown[]>(work: { [K in keyof T]: Promise<T[K]> }): Promise<T> {
+  const results = await Promise.allSettled(work);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return results.map((r) => (r as PromiseFulfilledResult<unknown>).value) as unknown as T;
+}
+
 /** A bound on how many things run at once. */
 export class Limiter {
   private active = 0;

@@ -10,6 +10,7 @@ import type { Project, Service } from '../model';
 import { done, failed, working } from '../progress/progress';
 import type { EngineContext } from './context';
 import { ComposeError, UnsupportedKeyError } from './errors';
+import { allSettledOrThrow } from './graph';
 import { defaultImageName } from './names';
 
 /** What the CLI hands the engine for images: packing a context honouring .dockerignore, credentials. */
@@ -117,7 +118,7 @@ export interface EnsureImagesOptions {
 export async function ensureImages(ctx: EngineContext, tools: ImageTools, project: Project, services: string[], o: EnsureImagesOptions = {}): Promise<Map<string, string>> {
   const ids = new Map<string, string>();
   const toBuild: Service[] = [];
-  await Promise.all(services.map(async (name) => {
+  await allSettledOrThrow(services.map(async (name) => {
     const s = project.services[name];
     const image = defaultImageName(project, s);
     const policy = o.pull ?? (s.pull_policy === 'if_not_present' ? 'missing' : s.pull_policy) ?? 'missing';
@@ -156,11 +157,13 @@ export async function buildServices(ctx: EngineContext, tools: ImageTools, proje
 }
 
 /** `compose pull`: the images of services that have one (build-only services are skipped). */
-export async function pullServices(ctx: EngineContext, tools: ImageTools, project: Project, services: string[], o: { ignoreBuildable?: boolean; ignorePullFailures?: boolean; quiet?: boolean } = {}): Promise<void> {
+export async function pullServices(ctx: EngineContext, tools: ImageTools, project: Project, services: string[], o: { ignoreBuildable?: boolean; ignorePullFailures?: boolean; quiet?: boolean; missingOnly?: boolean } = {}): Promise<void> {
   const failures: string[] = [];
   await Promise.all(services.map(async (name) => {
     const s = project.services[name];
     if (!s.image || s.pull_policy === 'build' || (s.build && o.ignoreBuildable)) return;
+    // --policy missing: what is there already stays as it is
+    if (o.missingOnly && await imageExists(ctx, s.image)) return;
     try {
       await pullImage(ctx, tools, s, { quiet: o.quiet });
     } catch (e) {

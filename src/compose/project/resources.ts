@@ -6,6 +6,7 @@ import type { EngineContext } from './context';
 import { logrusWarning } from './context';
 import { ComposeError } from './errors';
 import { networkLabels, projectFilter, volumeLabels } from './labels';
+import { allSettledOrThrow } from './graph';
 import { progressId } from './names';
 import { done, working } from '../progress/progress';
 
@@ -96,10 +97,12 @@ export async function ensureVolume(ctx: EngineContext, project: Project, key: st
   done(ctx.progress, id, 'Created');
 }
 
-/** The networks, then the volumes, that `services` need. */
-export async function ensureResources(ctx: EngineContext, project: Project, services: string[]): Promise<void> {
-  for (const key of networksUsed(project, services)) await ensureNetwork(ctx, project, key);
-  await Promise.all(volumesUsed(project, services).map((key) => ensureVolume(ctx, project, key)));
+/** The networks and the volumes that `services` need (with `all`, compose's --all-resources: every one of the file), side by side. */
+export async function ensureResources(ctx: EngineContext, project: Project, services: string[], all = false): Promise<void> {
+  await allSettledOrThrow([
+    ...(all ? Object.keys(project.networks) : networksUsed(project, services)).map((key) => ensureNetwork(ctx, project, key)),
+    ...(all ? Object.keys(project.volumes) : volumesUsed(project, services)).map((key) => ensureVolume(ctx, project, key)),
+  ]);
 }
 
 /** `down`: the project's networks (those in the file and those labelled for it), not external ones. */

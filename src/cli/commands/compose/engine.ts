@@ -5,8 +5,9 @@ import { Cli, StatusError } from '../../cli';
 import { packContext } from '../../buildcontext';
 import { parseNormalizedNamed } from '../../../lib/reference';
 import type { EngineContext } from '../../../compose/project/context';
-import type { ImageTools } from '../../../compose/project/images';
+import type { ImageTools, PullFlag } from '../../../compose/project/images';
 import { createProgress, type Progress, type ProgressMode } from '../../../compose/progress/progress';
+import { DRY_RUN_PREFIX, dryRunClient } from '../../../compose/project/dryrun';
 import { registryAuthFor } from '../registry';
 import { composeGlobals, type ComposeGlobalOptions } from './index';
 
@@ -23,8 +24,8 @@ export function engineSession(cmd: Command, cli: Cli, o: { quiet?: boolean; titl
   const globals = composeGlobals(cmd);
   const mode: ProgressMode = o.quiet ? 'quiet' : globals.progress;
   const err = cli.err as NodeJS.WriteStream;
-  const progress = createProgress(err, globals.ansi === 'never' && mode === 'auto' ? 'plain' : mode, o.title);
-  const ctx: EngineContext = { client: cli.client, progress, warn: (m) => progress.message(m) };
+  const progress = createProgress(err, globals.ansi === 'never' && mode === 'auto' ? 'plain' : mode, o.title, globals.dryRun ? DRY_RUN_PREFIX : '');
+  const ctx: EngineContext = { client: globals.dryRun ? dryRunClient(cli.client) : cli.client, progress, warn: (m) => progress.message(m) };
   const tools: ImageTools = {
     packContext,
     registryAuth: (image) => registryAuthFor(cli, parseNormalizedNamed(image)),
@@ -52,4 +53,11 @@ export function parseScale(list: string[] | undefined): Record<string, number> {
     out[m[1]] = parseInt(m[2], 10);
   }
   return out;
+}
+
+/** --pull of up, create and run: compose's words, `policy` (the default) leaves each service's pull_policy. */
+export function pullFlag(v: string | undefined): PullFlag {
+  if (v === undefined || v === 'policy') return undefined;
+  if (!['always', 'missing', 'never', 'build'].includes(v)) throw new StatusError(1, `invalid --pull option "${v}"`);
+  return v as PullFlag;
 }

@@ -2,27 +2,15 @@
 import { projectEvents, ProjectEvent } from '../../../compose/query/events';
 import type { Command } from 'commander';
 import { Cli } from '../../cli';
+import { localParts, rfc3339Nano } from '../../../compose/progress/gotime';
 import { projectName } from './target';
 
 const pad = (n: number | bigint, w = 2) => String(n).padStart(w, '0');
-
-function localParts(ns: bigint): { date: Date; frac: string } {
-  return { date: new Date(Number(ns / 1_000_000n)), frac: pad(ns % 1_000_000_000n, 9) };
-}
 
 /** Go's "2006-01-02 15:04:05.000000" in the local zone. */
 function textTime(ns: bigint): string {
   const { date: d, frac } = localParts(ns);
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${frac.slice(0, 6)}`;
-}
-
-/** Go's time.RFC3339Nano (fraction without trailing zeros) in the local zone, as json.Marshal prints a time. */
-export function rfc3339Nano(ns: bigint): string {
-  const { date: d, frac } = localParts(ns);
-  const off = -d.getTimezoneOffset();
-  const zone = off === 0 ? 'Z' : `${off < 0 ? '-' : '+'}${pad(Math.trunc(Math.abs(off) / 60))}:${pad(Math.abs(off) % 60)}`;
-  const f = frac.replace(/0+$/, '');
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}${f ? '.' + f : ''}${zone}`;
 }
 
 export function eventText(e: ProjectEvent): string {

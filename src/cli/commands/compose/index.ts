@@ -33,6 +33,48 @@ export interface ComposeGlobalOptions {
   parallel: number;
   progress: 'auto' | 'tty' | 'plain' | 'quiet';
   ansi: 'never' | 'always' | 'auto';
+  /** --all-resources: every network and volume of the file, used by a service or not */
+  allResources: boolean;
+  /** --dry-run: the engine's writes only pretend (compose/project/dryrun.ts) */
+  dryRun: boolean;
+}
+
+/** The subcommands a dry run cannot pretend: they run a process in a container. */
+const NO_DRY_RUN = new Set(['exec']);
+
+/** compose's global flags berth does not apply: refused by name. */
+function refuseUnsupportedGlobals(o: Record<string, unknown>, env: NodeJS.ProcessEnv, subcommand: string): void {
+  if (o.dryRun && NO_DRY_RUN.has(subcommand)) throw new StatusError(1, `${PROG} compose ${subcommand}: --dry-run is not supported`);
+  if (o.compatibility || /^(1|t|true)$/i.test(env.COMPOSE_COMPATIBILITY ?? '')) throw new StatusError(1, `${PROG} compose: --compatibility (COMPOSE_COMPATIBILITY) is not supported (compose v1's container names with "_")`);
+  if (o.verbose) throw new StatusError(1, `${PROG} compose: --verbose is not supported`);
+}
+
+/** compose's deprecated spellings: --no-ansi is --ansi never, --workdir is --project-directory (each with compose's notice). */
+function deprecatedGlobals(o: Record<string, unknown>, warn: (m: string) => void = () => undefined): { ansi?: 'never'; projectDirectory?: string } {
+  const out: { ansi?: 'never'; projectDirectory?: string } = {};
+  if (o.noAnsi) {
+    if (o.ansi !== undefined && o.ansi !== 'auto') throw new StatusError(1, 'cannot specify DEPRECATED "--no-ansi" and "--ansi". Please use only "--ansi"');
+    out.ansi = 'never';
+    warn("option '--no-ansi' is DEPRECATED ! Please use '--ansi' instead.");
+  }
+  if (o.workdir !== undefined) {
+    if (o.projectDirectory !== undefined) throw new StatusError(1, 'cannot specify DEPRECATED "--workdir" and "--project-directory". Please use only "--project-directory" instead');
+    out.projectDirectory = o.workdir as string;
+    warn("option '--workdir' is DEPRECATED at root level! Please use '--project-directory' instead.");
+  }
+  return out;
+}
+
+/**
+ * A flag of compose's that starts with --no- but negates nothing (--no-attach SERVICE, --no-ansi):
+ * commander would read any `--no-x` as x = false, so this one keeps its own name (noX).
+ */
+export function literalNoOption(flags: string, description: string): Option {
+  const opt = new Option(flags, description);
+  const name = opt.long!.slice(2).replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
+  opt.negate = false;
+  opt.attributeName = () => name;
+  return opt;
 }
 
 /** The `compose` command above `cmd` (or `cmd` itself). */
@@ -44,15 +86,19 @@ function composeCommand(cmd: Command): Command {
 export function composeGlobals(cmd: Command): ComposeGlobalOptions {
   const o = composeCommand(cmd).opts() as Record<string, unknown>;
   const env = process.env;
+  const dep = deprecatedGlobals(o);
   return {
     file: o.file as string[] | undefined,
     projectName: o.projectName as string | undefined,
-    projectDirectory: o.projectDirectory as string | undefined,
-    envFile: o.envFile as string[] | undefined,
+    projectDirectory: (o.projectDirectory as string | undefined) ?? dep.projectDirectory,
+    // COMPOSE_ENV_FILES: comma-separated, the default of --env-file
+    envFile: (o.envFile as string[] | undefined) ?? (env.COMPOSE_ENV_FILES ? env.COMPOSE_ENV_FILES.split(',').filter(Boolean) : undefined),
     profile: o.profile as string[] | undefined,
     parallel: o.parallel !== undefined ? Number(o.parallel) : env.COMPOSE_PARALLEL_LIMIT ? Number(env.COMPOSE_PARALLEL_LIMIT) : -1,
     progress: (o.progress as ComposeGlobalOptions['progress']) ?? 'auto',
-    ansi: (o.ansi as ComposeGlobalOptions['ansi']) ?? 'auto',
+    ansi: dep.ansi ?? (o.ansi as ComposeGlobalOptions['ansi']) ?? 'auto',
+    allResources: !!o.allResources,
+    dryRun: !!o.dryRun,
   };
 }
 
@@ -85,10 +131,27 @@ export function register(program: Command, cli: Cli): Command {
     .option('--profile <stringArray>', 'Specify a profile to enable', collect)
     .option('--parallel <int>', 'Control max parallelism, -1 for unlimited', '-1')
     .addOption(new Option('--progress <string>', 'Set type of progress output').choices(['auto', 'tty', 'plain', 'quiet']).default('auto'))
-    .addOption(new Option('--ansi <string>', 'Control when to print ANSI control characters').choices(['never', 'always', 'auto']).default('auto'));
-  compose.argument('[command]').action((command: string | undefined) => {
+    .addOption(new Option('--ansi <string>', 'Control when to print ANSI control characters').choices(['never', 'always', 'auto']).default('auto'))
+    .option('--compatibility', 'Run compose in backward compatibility mode')
+    .option('--all-resources', 'Include all resources, even those not used by services')
+    .option('--dry-run', 'Execute command in dry run mode')
+    .addOption(new Option('--workdir <string>', 'DEPRECATED! USE --project-directory INSTEAD.').hideHelp())
+    .addOption(literalNoOption('--no-ansi', 'Do not print ANSI control characters (DEPRECATED)').hideHelp())
+    .addOption(new Option('--verbose', 'Show more output').hideHelp())
+    .addOption(new Option('-v, --version', 'Show the Docker Compose version information').hideHelp());
+  compose.argument('[command]').action(async (command: string | undefined, o: { version?: boolean }) => {
+    if (o.version) { version.composeVersion(cli, {}); return; }
     if (command !== undefined) throw new StatusError(1, `${PROG}: unknown command: ${PROG} compose ${command}\n\nRun '${PROG} compose --help' for more information`);
     compose.outputHelp();
+  });
+
+  // before any subcommand: what berth refuses, compose's deprecation notices
+  compose.hook('preAction', (_self, action) => {
+    // --dry-run is persistent in compose (cobra): after the subcommand it means the same
+    if (action.opts().dryRun) compose.setOptionValue('dryRun', true);
+    const o = compose.opts() as Record<string, unknown>;
+    refuseUnsupportedGlobals(o, process.env, action.name());
+    deprecatedGlobals(o, (m) => cli.eprintln(m));
   });
 
   // one line per subcommand file
@@ -104,6 +167,7 @@ export function register(program: Command, cli: Cli): Command {
   version.register(compose, cli);
   up.registerUp(compose, cli);
   up.registerCreate(compose, cli);
+  up.registerWatch(compose, cli);
   down.register(compose, cli);
   lifecycle.registerStart(compose, cli);
   lifecycle.registerStop(compose, cli);
@@ -116,5 +180,7 @@ export function register(program: Command, cli: Cli): Command {
   pull.register(compose, cli);
   push.register(compose, cli);
   run.register(compose, cli);
+  // compose's only persistent flag: accepted after the subcommand too (the other globals are not, as in compose)
+  for (const c of compose.commands) c.addOption(new Option('--dry-run', 'Execute command in dry run mode'));
   return compose;
 }

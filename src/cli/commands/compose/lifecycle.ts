@@ -1,6 +1,6 @@
 // berth compose start, stop, restart, kill, rm, pause, unpause: the project's existing
 // containers, all services or those named, with compose v2's flags and progress.
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { Cli, parseIntFlag } from '../../cli';
 import { confirm } from '../prompt';
 import { killServices, pauseServices, removableContainers, removeContainers, restartServices, stopServices, unpauseServices } from '../../../compose/project/lifecycle';
@@ -78,7 +78,9 @@ export function registerRm(compose: Command, cli: Cli): void {
     .option('-f, --force', 'Don\'t ask to confirm removal')
     .option('-s, --stop', 'Stop the containers, if required, before removing')
     .option('-v, --volumes', 'Remove any anonymous volumes attached to containers')
-    .action(async (services: string[], o: { force?: boolean; stop?: boolean; volumes?: boolean }, cmd: Command) => {
+    .addOption(new Option('-a, --all', 'Deprecated - no effect').hideHelp())
+    .action(async (services: string[], o: { force?: boolean; stop?: boolean; volumes?: boolean; all?: boolean }, cmd: Command) => {
+      if (o.all) cli.eprintln("WARN[0000] option '--all' is deprecated and has no effect, as in docker compose");
       const project = await withProject(cmd, cli, { services });
       await withEngine(cmd, cli, async (s) => {
         const list = await removableContainers(s.ctx, project, named(project, services), !!o.stop);

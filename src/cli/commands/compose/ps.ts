@@ -1,5 +1,5 @@
 // berth compose ps: the project's containers, compose v2's columns, filters and JSON fields.
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import type { Project } from '../../../compose/model';
 import { serviceContainers, ServiceContainer } from '../../../compose/query/summary';
 import { Cli, collect, StatusError } from '../../cli';
@@ -63,6 +63,17 @@ export class ComposeContainerContext {
 
 export interface ComposePsOptions {
   all?: boolean; quiet?: boolean; services?: boolean; format?: string; status?: string[]; filter?: string; trunc?: boolean;
+  /** --orphans (default true): containers of services the file no longer declares are listed too */
+  orphans?: boolean;
+}
+
+/** pflag's bool value (`--orphans=false`): strconv.ParseBool's words, its error otherwise. */
+export function parseBoolFlag(flag: string): (v: string) => boolean {
+  return (v) => {
+    if (/^(1|t|T|TRUE|true|True)$/.test(v)) return true;
+    if (/^(0|f|F|FALSE|false|False)$/.test(v)) return false;
+    throw new StatusError(1, `invalid argument "${v}" for "--${flag}" flag: strconv.ParseBool: parsing "${v}": invalid syntax`);
+  };
 }
 
 /** `--filter status=X` adds to --status; compose knows no other filter (source: not implemented). */
@@ -83,6 +94,8 @@ export async function composePs(cli: Cli, name: string, project: Project | undef
   const statuses = statusesOf(o);
   if (project) {
     for (const s of services) if (!project.services[s]) throw new StatusError(1, `no such service: ${s}`);
+    // --orphans=false: only the services the file declares (compose lists them all otherwise)
+    if (!services.length && o.orphans === false) services = Object.keys(project.services);
   }
   const all = !!o.all || statuses.length > 0;
   let list = await serviceContainers(cli.client, name, { all, oneOff: all ? 'include' : 'exclude', services });
@@ -115,6 +128,7 @@ export function register(compose: Command, cli: Cli): void {
     .option('-q, --quiet', 'Only display IDs')
     .option('--services', 'Display services')
     .option('--status <string>', 'Filter services by status. Values: [paused | restarting | removing | running | dead | created | exited]', collect)
+    .addOption(new Option('--orphans [bool]', 'Include orphaned services (not declared by project) (default true)').argParser(parseBoolFlag('orphans')).preset(true))
     .action(async (services: string[], o: ComposePsOptions, cmd: Command) => {
       statusesOf(o); // a bad --filter fails before the file is read, as compose's PreRunE
       const t = await projectOrName(cmd, cli, services);

@@ -18,7 +18,7 @@ import { projectContainers, serviceOf, SLUG_LABEL } from '../../../compose/query
 import { Cli, collect, StatusError } from '../../cli';
 import { parseLabels } from '../../opts';
 import { startAttached } from '../lifecycle';
-import { withEngine, type EngineSession } from './engine';
+import { pullFlag, withEngine, type EngineSession } from './engine';
 import { resolveEnv, wantTty } from './exec';
 import { withProject } from './index';
 
@@ -26,6 +26,8 @@ export interface ComposeRunOptions {
   detach?: boolean; rm?: boolean; env?: string[]; label?: string[]; name?: string; user?: string; workdir?: string;
   entrypoint?: string; volume?: string[]; publish?: string[]; servicePorts?: boolean; useAliases?: boolean;
   deps?: boolean; capAdd?: string[]; capDrop?: string[]; build?: boolean; quietPull?: boolean; removeOrphans?: boolean;
+  /** --pull always|missing|never|build (compose 2.32's run; default: each service's pull_policy) */
+  pull?: string;
   /** false with -T / --no-TTY */
   TTY?: boolean;
   tty?: boolean;
@@ -65,7 +67,7 @@ export function oneOffService(project: Project, service: Service, command: strin
 async function startDependencies(s: EngineSession, project: Project, service: string, o: ComposeRunOptions): Promise<void> {
   const deps = o.deps === false ? [] : withDependencies(project, [service]).filter((n) => n !== service);
   if (deps.length) {
-    await createProject(s.ctx, s.tools, project, { services: deps, build: o.build, removeOrphans: o.removeOrphans, parallel: s.parallel });
+    await createProject(s.ctx, s.tools, project, { services: deps, build: o.build, pull: pullFlag(o.pull), removeOrphans: o.removeOrphans, parallel: s.parallel });
   }
   // the one-off itself is walked with no containers: the walk waits on its depends_on conditions
   await startServices(s.ctx, project, { services: [...deps, service], containers: new Map([[service, []]]), parallel: s.parallel });
@@ -75,6 +77,7 @@ export async function composeRun(cli: Cli, s: EngineSession, project: Project, s
   if (o.publish?.length && o.servicePorts) throw new StatusError(1, '--service-ports and --publish are incompatible');
   if (o.tty && o.TTY === false) throw new StatusError(1, "--tty and --no-TTY can't be used together");
   for (const l of o.label ?? []) if (!l.includes('=')) throw new StatusError(1, 'label must be set as KEY=VALUE');
+  pullFlag(o.pull);
   selectServices(project, [service]);
   const tty = wantTty(o.TTY, cli.out as NodeJS.WriteStream);
   const interactive = o.interactive !== false;
@@ -83,8 +86,8 @@ export async function composeRun(cli: Cli, s: EngineSession, project: Project, s
 
   await startDependencies(s, project, service, o);
   await ensureResources(s.ctx, project, [service]);
-  const imageIds = await ensureImages(s.ctx, s.tools, project, [service], { build: o.build });
-  const running = await projectContainers(cli.client, project.name, { oneOff: 'exclude' });
+  const imageIds = await ensureImages(s.ctx, s.tools, project, [service], { build: o.build, pull: pullFlag(o.pull) });
+  const running = await projectContainers(s.ctx.client, project.name, { oneOff: 'exclude' });
   const slug = randomBytes(32).toString('hex');
   const spec = containerCreateBody(project, target, 1, {
     oneoff: true,
@@ -100,14 +103,16 @@ export async function composeRun(cli: Cli, s: EngineSession, project: Project, s
     OpenStdin: interactive, StdinOnce: attach && interactive,
   });
   (spec.body.HostConfig as Record<string, unknown>).AutoRemove = !!o.rm;
-  const created = await cli.client.containerCreate(spec.body, { name: spec.name, platform: spec.platform });
-  for (const n of spec.extraNetworks) await cli.client.networkConnect(n.network, created.Id, n.endpoint);
+  // through the session's client: a dry run only pretends to make and start it
+  const created = await s.ctx.client.containerCreate(spec.body, { name: spec.name, platform: spec.platform });
+  for (const n of spec.extraNetworks) await s.ctx.client.networkConnect(n.network, created.Id, n.endpoint);
   s.progress.stop();
   if (o.detach) {
-    await cli.client.containerStart(created.Id);
+    await s.ctx.client.containerStart(created.Id);
     cli.println(created.Id);
     return 0;
   }
+  if (s.globals.dryRun) throw new StatusError(1, 'interactive run is not supported in dry-run mode');
   return startAttached(cli, created.Id, interactive);
 }
 
@@ -130,6 +135,7 @@ export function register(compose: Command, cli: Cli): void {
     .option('-T, --no-TTY', 'Disable pseudo-TTY allocation (default: auto-detected)')
     .option('--no-deps', "Don't start linked services")
     .option('-p, --publish <stringArray>', "Publish a container's port(s) to the host", collect)
+    .option('--pull <string>', 'Pull image before running ("always"|"missing"|"never")', 'policy')
     .option('--quiet-pull', 'Pull without printing progress information')
     .option('--remove-orphans', 'Remove containers for services not defined in the Compose file')
     .option('--rm', 'Automatically remove the container when it exits')
