@@ -5,6 +5,7 @@ import { LocalContentStore } from '../store/content/ContentStore';
 import { LocalLayerStore } from '../store/layers/LayerStore';
 import { errorMessage } from '../lib/errors';
 import { log } from '../lib/log';
+import { span } from '../lib/trace';
 import type { DaemonConfig } from './config';
 import { ContainerService } from './containers/ContainerService';
 import { BuildService } from './build/BuildService';
@@ -38,11 +39,11 @@ export class Engine {
     const content = new LocalContentStore(config.dataRoot);
     const layers = new LocalLayerStore(config.dataRoot, content);
     const volumes = new VolumeService(new LocalVolumeStore(config.dataRoot), events);
-    await volumes.open();
+    await span('open.volumes', undefined, () => volumes.open());
     const distribution = new Distribution(content, {
       registryMirrors: config.registryMirrors, insecureRegistries: config.insecureRegistries, maxConcurrentDownloads: config.maxConcurrentDownloads,
     });
-    const images = await ImageService.open({ dataRoot: config.dataRoot, content, layers, events, distribution });
+    const images = await span('open.images', undefined, () => ImageService.open({ dataRoot: config.dataRoot, content, layers, events, distribution }));
     const runtime = new OciRuntime({ conmonPath: config.conmonPath, execRoot: config.execRoot });
     // Health probes are exec sessions; the exec service needs the containers, which drive health:
     // the probe is bound to the exec service once it exists (probes run only after a start).
@@ -51,7 +52,7 @@ export class Engine {
       images, events,
       probe: (id, cmd, timeoutMs, maxOutput) => execs!.runCaptured(id, cmd, timeoutMs, maxOutput),
     });
-    const networks = await NetworkService.open(config, new LocalNetworkStore(config.dataRoot));
+    const networks = await span('open.networks', undefined, () => NetworkService.open(config, new LocalNetworkStore(config.dataRoot)));
     const containers = new ContainerService({
       config, images, rootfs: layers, runtime, events, swapLimitSupported: swapLimitSupported(), health, volumes,
       networks, networkAttachment: networkAttachment(networks),
@@ -62,9 +63,9 @@ export class Engine {
     execs = new ExecService(containers);
     images.setContainersUsingImage((id) => containers.usingImage(id));
     // Also matches the writable layers with the records (orphans, torn mount records).
-    await containers.restore();
+    await span('open.containers', undefined, () => containers.restore());
     const builds = new BuildService({ dataRoot: config.dataRoot, images, containers });
-    await builds.reconcile();
+    await span('open.builds', undefined, () => builds.reconcile());
     return new Engine(config, events, images, containers, execs, health, volumes, builds, networks);
   }
 

@@ -22,6 +22,8 @@ export class TestDaemon {
   stderr = '';
   /** A network namespace (`ip netns add`) to run berthd in: its bridges, rules and ports stay there. */
   netns?: string;
+  /** How often start() asks /_ping (the bench of the daemon's start asks more often). */
+  pingPollMs = 20;
   constructor(readonly root: string, readonly extraArgs: string[] = []) {}
 
   get socket(): string { return path.join(this.root, 'e', 'berth.sock'); }
@@ -51,7 +53,7 @@ export class TestDaemon {
         if (r.status === 200) return;
       } catch { /* not up yet */ }
       if (Date.now() > deadline) throw new Error(`berthd did not come up: ${this.stderr}`);
-      await new Promise((r) => setTimeout(r, 20));
+      await new Promise((r) => setTimeout(r, this.pingPollMs));
     }
   }
 

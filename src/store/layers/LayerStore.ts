@@ -41,7 +41,7 @@ import { Compression, detectCompression, decompressor, peekInPlace } from './com
 import { extractTar } from './extract';
 import { linkFd } from '../../lib/sys/untar';
 import { exportDir } from './export';
-import { OverlayMounts } from './mounts';
+import { mountPoints, OverlayMounts } from './mounts';
 import { chainIdOf } from './chainid';
 import type {
   CommitOptions, CreateFromBlobOptions, CreateLayerOptions, LayerMeta, LayerStore, MountInfo, MountOwner, MountRecord, PreparedLayer,
@@ -616,6 +616,16 @@ export class LocalLayerStore implements LayerStore {
 
   async unmount(id: string): Promise<void> {
     return this.overlays.unmount(id, path.join(this.mountDir(id), 'merged'));
+  }
+
+  /** The writable layers mounted now, from one read of mountinfo (at start, for all records at once). */
+  async mountedIds(): Promise<Set<string>> {
+    const prefix = this.mountsDir + path.sep;
+    const ids = new Set<string>();
+    for (const p of await mountPoints()) {
+      if (p.startsWith(prefix) && p.endsWith(`${path.sep}merged`)) ids.add(p.slice(prefix.length, -`${path.sep}merged`.length));
+    }
+    return ids;
   }
 
   /** Unmounts and deletes the container's writable layer. Idempotent. */
