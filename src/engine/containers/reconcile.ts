@@ -1,6 +1,7 @@
 // At daemon start: records are matched with what really runs; half-done work is finished;
 // attachments keep what running containers use; restart policies are applied to containers
 // that stopped while the daemon was away.
+import { pausePoint } from '../../lib/crashpoint';
 import { errorMessage } from '../../lib/errors';
 import { log } from '../../lib/log';
 import { span } from '../../lib/trace';
@@ -24,6 +25,7 @@ export async function restoreContainers(ctx: ReconcileContext): Promise<void> {
       log.error('reconcile failed', { id: c.Id, error: errorMessage(e) });
     }
   })));
+  await pausePoint('container.restore.after-match');
   // A copy out of or into a stopped container (docker cp, export) mounts its layer for a while:
   // one cut short by a crash left it mounted.
   // One read of mountinfo for all of them, not one per record.
