@@ -45,10 +45,13 @@ async function populate(d: TestDaemon, running: number, created: number): Promis
 
 interface Round { ping_ms: number; ready_ms: number; cpu_ms: number; running: number }
 
-async function restartOnce(d: TestDaemon): Promise<Round> {
+async function restartOnce(d: TestDaemon, env: Record<string, string> = {}): Promise<Round> {
   await d.kill9();
+  const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, env);
   const t0 = process.hrtime.bigint();
-  await d.start(); // returns once the engine is ready (it asks /version after the first /_ping)
+  // returns once the engine is ready (it asks /version after the first /_ping)
+  await d.start().finally(() => { for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k]; else process.env[k] = v; });
   const ready = ms(t0);
   const ping = Number(d.pingAt! - t0) / 1e6;
   const cpu = cpuMs(d.proc!.pid!);
@@ -83,6 +86,7 @@ export async function readoptBench(): Promise<Record<string, unknown>> {
     await populate(small, running, 0);
     if (large) await populate(large, running, created);
     const a: Round[] = [];
+    const unbundled: Round[] = [];
     const b: Round[] = [];
     const floor: number[] = [];
     await restartOnce(small); // warm-up: page cache, the code cache if any
@@ -90,6 +94,7 @@ export async function readoptBench(): Promise<Record<string, unknown>> {
     for (let i = 0; i < runs; i++) {
       floor.push(nodeFloor());
       a.push(await restartOnce(small));
+      unbundled.push(await restartOnce(small, { BERTHD_BUNDLE: '0' }));
       if (large) b.push(await restartOnce(large));
     }
     return {
@@ -97,6 +102,8 @@ export async function readoptBench(): Promise<Record<string, unknown>> {
       load_average: os.loadavg().map((x) => Number(x.toFixed(2))),
       node_e_0_ms: median(floor),
       [`running_${running}`]: summarise(a),
+      // the same through dist/ as tsc built it (no bundle, no code cache)
+      [`running_${running}_unbundled`]: summarise(unbundled),
       ...(large ? { [`running_${running}_created_${created}`]: summarise(b) } : {}),
       goal_to_ping_ms_with_100_running: 300,
     };
