@@ -3,7 +3,7 @@
 // machine's drift falls on both: one with N running busybox `sleep` containers
 // (BENCH_READOPT_RUNNING, default 100), one with the same plus M created records
 // (BENCH_READOPT_CREATED, default 900). Each round: kill -9, start, time to the first 200 on
-// /_ping, time until start() returns (it asks /version after the ping, which waits for the
+// /_ping, time until start() returns (it lists a container after the ping, which waits for the
 // engine: every record loaded and every container re-adopted), berthd's CPU time then, the
 // running containers listed, and `node -e 0` beside it as the floor. Medians of BENCH_READOPT_RUNS (default 7); nothing asserted.
 import { execFile, spawnSync } from 'node:child_process';
@@ -50,7 +50,7 @@ async function restartOnce(d: TestDaemon, env: Record<string, string> = {}): Pro
   const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
   Object.assign(process.env, env);
   const t0 = process.hrtime.bigint();
-  // returns once the engine is ready (it asks /version after the first /_ping)
+  // returns once the engine is ready (it lists a container after the first /_ping)
   await d.start().finally(() => { for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k]; else process.env[k] = v; });
   const ready = ms(t0);
   const ping = Number(d.pingAt! - t0) / 1e6;

@@ -59,8 +59,9 @@ export class TestDaemon {
     }
     this.pingAt = process.hrtime.bigint();
     // berthd answers /_ping while its engine still opens (re-adopting, reconciling); any other
-    // request waits until it is ready. Tests look at the data root after a start: wait for it.
-    const r = await this.request('GET', '/version');
+    // request waits until it is ready. Tests look at the data root after a start: wait for it
+    // (with a request that costs berthd little: /version would run runc, conmon and tini).
+    const r = await this.request('GET', '/containers/json?limit=1');
     if (r.status !== 200) throw new Error(`berthd is up but its engine did not open: ${r.status} ${r.body} ${this.stderr}`);
   }
 
