@@ -16,6 +16,7 @@ import { seccompStartCost } from './seccomp';
 import { busyboxBundle } from './bundle';
 import { registryBench } from './registry';
 import { scaleBench } from './scale';
+import { readoptBench } from './readopt';
 import { composeBench } from './compose';
 import { limitsBench } from './limits';
 import { fuzzBench } from './fuzz';
@@ -201,6 +202,8 @@ async function main(): Promise<void> {
     const seccomp = seccompStartCost(d);
     // BENCH_SCALE=0 skips the scale runs (minutes: 500 running containers, 200-run bursts)
     const scale = process.env.BENCH_SCALE === '0' ? 'skipped (BENCH_SCALE=0)' : await scaleBench();
+    // BENCH_READOPT=0 skips berthd's kill -9 restarts with 100 running (+ 900 created) to re-adopt
+    const readopt = process.env.BENCH_READOPT === '0' ? 'skipped (BENCH_READOPT=0)' : await readoptBench();
     const result = {
       machine: { cpus: (await import('node:os')).cpus().length, kernel: (await import('node:os')).release() },
       docker_run_rm_network_none_true: summary(none),
@@ -222,6 +225,7 @@ async function main(): Promise<void> {
       userns_remap_start_cost: process.env.BENCH_USERNS === '0' ? 'skipped (BENCH_USERNS=0)' : await usernsBench(),
       registry: await registryBench(),
       scale,
+      readopt,
       // BENCH_COMPOSE=0 skips it (it loads the debian test images and starts a dockerd)
       compose: process.env.BENCH_COMPOSE === '0' ? 'skipped (BENCH_COMPOSE=0)' : await composeBench(d),
       limits: await limitsBench(d),

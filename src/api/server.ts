@@ -1,6 +1,6 @@
 // The Engine API HTTP server: version prefix handling, common headers, routing, hijack.
 import * as http from 'node:http';
-import * as https from 'node:https';
+import type * as https from 'node:https';
 import type { Duplex } from 'node:stream';
 import { InvalidParameterError } from '../lib/errors';
 import { log } from '../lib/log';
@@ -41,7 +41,21 @@ export const CONNECTION_LIMITS = {
   listenBacklog: 4096,
 };
 
-export function createApiServer(router: Router, tls?: TlsOptions): http.Server {
+/** What the server routes through: the engine's Router, or berthd's startup table in front of it (daemon/startup.ts). */
+export type RouteTable = Pick<Router, 'match'>;
+
+/** The route for a request: HEAD falls back to GET where no HEAD route is registered. */
+export function findRoute(router: RouteTable, method: string | undefined, path: string): ReturnType<Router['match']> {
+  return router.match(method === 'HEAD' && !router.match('HEAD', path) ? 'GET' : (method ?? 'GET'), path);
+}
+
+/** Docker's 404 for a path no route serves (without the API headers, as dockerd's mux). */
+export function sendNotFound(res: http.ServerResponse): void {
+  for (const k of Object.keys(commonHeaders())) res.removeHeader(k);
+  sendJson(res, 404, { message: 'page not found' });
+}
+
+export function createApiServer(router: RouteTable, tls?: TlsOptions): http.Server {
   const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
     void dispatch(router, req, res);
   };
@@ -53,8 +67,9 @@ export function createApiServer(router: Router, tls?: TlsOptions): http.Server {
     maxHeaderSize: CONNECTION_LIMITS.maxHeaderBytes,
   };
   // Mutual TLS only: a TCP listener never serves an unauthenticated client.
+  // node:https (and tls) is loaded only for a TCP listener: a unix-socket daemon starts without it
   const server = tls
-    ? https.createServer({ ...limits, ca: tls.ca, cert: tls.cert, key: tls.key, requestCert: true, rejectUnauthorized: true }, onRequest)
+    ? (require('node:https') as typeof https).createServer({ ...limits, ca: tls.ca, cert: tls.cert, key: tls.key, requestCert: true, rejectUnauthorized: true }, onRequest)
     : http.createServer(limits, onRequest);
   server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     const res = new http.ServerResponse(req);
@@ -74,7 +89,7 @@ export function createApiServer(router: Router, tls?: TlsOptions): http.Server {
   return server;
 }
 
-async function dispatch(router: Router, req: http.IncomingMessage, res: http.ServerResponse, upgrade?: { socket: Duplex; head: Buffer }): Promise<void> {
+async function dispatch(router: RouteTable, req: http.IncomingMessage, res: http.ServerResponse, upgrade?: { socket: Duplex; head: Buffer }): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://berth');
   let path = url.pathname;
   let apiVersion = API_VERSION;
@@ -90,12 +105,8 @@ async function dispatch(router: Router, req: http.IncomingMessage, res: http.Ser
       return sendText(res, 400, `client version ${apiVersion} is too old. Minimum supported API version is ${MIN_API_VERSION}, please upgrade your client to a newer version`);
     }
   }
-  const method = req.method === 'HEAD' && !router.match('HEAD', path) ? 'GET' : (req.method ?? 'GET');
-  const found = router.match(method, path);
-  if (!found) {
-    for (const k of Object.keys(commonHeaders())) res.removeHeader(k);
-    return sendJson(res, 404, { message: 'page not found' });
-  }
+  const found = findRoute(router, req.method, path);
+  if (!found) return sendNotFound(res);
   const ctx: RequestContext = { req, res, params: found.params, query: url.searchParams, apiVersion, upgrade };
   const started = process.hrtime.bigint();
   try {

@@ -1,15 +1,40 @@
-// berthd: parse options, take the PID file, build the engine, reconcile, serve the API.
+// berthd: parse options, take the PID file, listen, then open the engine (load the records,
+// re-adopt what runs, reconcile) behind the listeners: /_ping answers from the first moment,
+// every other request waits until the engine is ready (startup.ts).
+import * as dc from 'node:diagnostics_channel';
 import * as fs from 'node:fs';
 import type * as http from 'node:http';
-import { buildRouter } from '../api/app';
 import { createApiServer } from '../api/server';
-import { Engine } from '../engine/Engine';
+import type { Engine } from '../engine/Engine';
 import { log, setLogLevel } from '../lib/log';
 import { spanChannel, type SpanMessage } from '../lib/trace';
 import { listenTcp, listenUnix } from './listen';
 import { parseDaemonOptions, type DaemonOptions } from './options';
 import { claimPidfile, releasePidfile } from './pidfile';
 import { openDataRootForRemap, resolveRemap } from '../engine/usernsRemap';
+import { DAEMON_READY } from './readyChannel';
+import { StartupRoutes } from './startup';
+
+/**
+ * The engine and the API's routes, required only once the listeners are up: most of berthd's
+ * code is theirs, and loading it is most of a start.
+ */
+async function openEngine(opts: DaemonOptions): Promise<{ engine: Engine; router: import('../api/router').Router }> {
+  const { Engine } = require('../engine/Engine') as typeof import('../engine/Engine');
+  const { buildRouter } = require('../api/app') as typeof import('../api/app');
+  const engine = await Engine.open(opts);
+  return { engine, router: buildRouter(engine) };
+}
+
+/** Since the process started: wall and CPU milliseconds (a start's cost, in the log). */
+function processClock(): { uptime_ms: number; cpu_ms: number } {
+  const cpu = process.cpuUsage();
+  return { uptime_ms: Math.round(process.uptime() * 1000), cpu_ms: Math.round((cpu.user + cpu.system) / 1000) };
+}
+
+function unixSocketPaths(opts: DaemonOptions): string[] {
+  return opts.hosts.filter((h) => h.startsWith('unix://')).map((h) => h.slice('unix://'.length));
+}
 
 async function main(): Promise<void> {
   let opts: DaemonOptions;
@@ -41,23 +66,23 @@ async function main(): Promise<void> {
     process.stderr.write(`berthd: ${(e as Error).message}\n`);
     process.exit(1);
   }
-  const engine = await Engine.open(opts);
-  const router = buildRouter(engine);
+  const routes = new StartupRoutes();
   const servers: http.Server[] = [];
   for (const host of opts.hosts) {
     if (host.startsWith('unix://')) {
-      const server = createApiServer(router);
+      const server = createApiServer(routes);
       await listenUnix(server, host.slice('unix://'.length), opts.socketGroup);
       servers.push(server);
     } else {
       const tls = opts.tls!;
-      const server = createApiServer(router, { ca: fs.readFileSync(tls.ca), cert: fs.readFileSync(tls.cert), key: fs.readFileSync(tls.key) });
+      const server = createApiServer(routes, { ca: fs.readFileSync(tls.ca), cert: fs.readFileSync(tls.cert), key: fs.readFileSync(tls.key) });
       await listenTcp(server, host);
       servers.push(server);
     }
     log.info('API listen on ' + host);
   }
-  log.info('daemon has completed initialization', { ms: Date.now() - started, containers: engine.containers.store.all().length });
+  log.debug('listening', processClock());
+  const opened = openEngine(opts);
 
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -68,8 +93,11 @@ async function main(): Promise<void> {
       s.close();
       s.closeAllConnections();
     }
-    await engine.shutdown().catch((e) => log.error('shutdown failed', { error: String(e) }));
-    for (const h of opts.hosts) if (h.startsWith('unix://')) fs.rmSync(h.slice(7), { force: true });
+    // A signal during the start: the engine finishes opening (what reconcile repairs is never
+    // left half done), then stops as usual.
+    const engine = await opened.then((o) => o.engine, () => undefined);
+    await engine?.shutdown().catch((e) => log.error('shutdown failed', { error: String(e) }));
+    for (const file of unixSocketPaths(opts)) fs.rmSync(file, { force: true });
     releasePidfile(opts.pidfile);
     log.info('daemon shutdown complete');
     process.exit(0);
@@ -77,6 +105,19 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGHUP', () => log.info('SIGHUP received: configuration reload is not supported yet'));
+
+  let engine: Engine;
+  try {
+    const o = await opened;
+    engine = o.engine;
+    routes.ready(o.router);
+  } catch (e) {
+    routes.failed(e);
+    for (const file of unixSocketPaths(opts)) fs.rmSync(file, { force: true });
+    throw e;
+  }
+  log.info('daemon has completed initialization', { ms: Date.now() - started, containers: engine.containers.store.all().length, ...processClock() });
+  dc.channel(DAEMON_READY).publish(undefined);
 }
 
 process.on('unhandledRejection', (e) => log.error('unhandled rejection', { error: String((e as Error)?.stack ?? e) }));

@@ -85,7 +85,7 @@ export function hostOnly(hostPort: string): string {
 export class InsecureRegistries {
   readonly hosts: Set<string>;
   readonly cidrs: string[];
-  private readonly parsed: Cidr[];
+  private parsedCidrs?: Cidr[];
 
   constructor(entries: string[] = []) {
     const hosts = new Set<string>();
@@ -97,7 +97,11 @@ export class InsecureRegistries {
     }
     this.hosts = hosts;
     this.cidrs = cidrs;
-    this.parsed = cidrs.map((c) => parseCidr(c)!);
+  }
+
+  /** Parsed on first use: net.isIPv4/isIPv6 compile their regexes on their first call (ms of a daemon start). */
+  private get parsed(): Cidr[] {
+    return (this.parsedCidrs ??= this.cidrs.map((c) => parseCidr(c)!));
   }
 
   /** Whether `hostPort` (a registry domain, e.g. `127.0.0.1:5000`) may use HTTP or unverified TLS. */

@@ -1,10 +1,12 @@
 // The daemon's services wired together over the stores and the runtime.
 import { OciRuntime } from '../runtime/OciRuntime';
 import { swapLimitSupported } from '../runtime/cgroups';
+import { fastPathsApply as runcFastPathsApply } from '../runtime/runc';
 import { LocalContentStore } from '../store/content/ContentStore';
 import { LocalLayerStore } from '../store/layers/LayerStore';
 import { errorMessage } from '../lib/errors';
 import { log } from '../lib/log';
+import { span } from '../lib/trace';
 import type { DaemonConfig } from './config';
 import { ContainerService } from './containers/ContainerService';
 import { BuildService } from './build/BuildService';
@@ -38,12 +40,21 @@ export class Engine {
     const content = new LocalContentStore(config.dataRoot);
     const layers = new LocalLayerStore(config.dataRoot, content);
     const volumes = new VolumeService(new LocalVolumeStore(config.dataRoot), events);
-    await volumes.open();
     const distribution = new Distribution(content, {
       registryMirrors: config.registryMirrors, insecureRegistries: config.insecureRegistries, maxConcurrentDownloads: config.maxConcurrentDownloads,
     });
-    const images = await ImageService.open({ dataRoot: config.dataRoot, content, layers, events, distribution });
     const runtime = new OciRuntime({ conmonPath: config.conmonPath, execRoot: config.execRoot });
+    // Asked by every re-adoption below (whether runc's state can be read from its files): its
+    // probe (`runc --version`) runs while the stores open.
+    const defaultRuntime = config.runtimes[config.defaultRuntime];
+    if (runtime.fastPaths && defaultRuntime) void runcFastPathsApply(defaultRuntime).catch(() => undefined);
+    // Volumes, images and networks are stores of their own, each reconciled alone: at once,
+    // so that their file system round trips overlap. The containers come after all three.
+    const [, images, networks] = await Promise.all([
+      span('open.volumes', undefined, () => volumes.open()),
+      span('open.images', undefined, () => ImageService.open({ dataRoot: config.dataRoot, content, layers, events, distribution })),
+      span('open.networks', undefined, () => NetworkService.open(config, new LocalNetworkStore(config.dataRoot))),
+    ]);
     // Health probes are exec sessions; the exec service needs the containers, which drive health:
     // the probe is bound to the exec service once it exists (probes run only after a start).
     let execs: ExecService | undefined;
@@ -51,7 +62,6 @@ export class Engine {
       images, events,
       probe: (id, cmd, timeoutMs, maxOutput) => execs!.runCaptured(id, cmd, timeoutMs, maxOutput),
     });
-    const networks = await NetworkService.open(config, new LocalNetworkStore(config.dataRoot));
     const containers = new ContainerService({
       config, images, rootfs: layers, runtime, events, swapLimitSupported: swapLimitSupported(), health, volumes,
       networks, networkAttachment: networkAttachment(networks),
@@ -62,9 +72,9 @@ export class Engine {
     execs = new ExecService(containers);
     images.setContainersUsingImage((id) => containers.usingImage(id));
     // Also matches the writable layers with the records (orphans, torn mount records).
-    await containers.restore();
+    await span('open.containers', undefined, () => containers.restore());
     const builds = new BuildService({ dataRoot: config.dataRoot, images, containers });
-    await builds.reconcile();
+    await span('open.builds', undefined, () => builds.reconcile());
     return new Engine(config, events, images, containers, execs, health, volumes, builds, networks);
   }
 

@@ -32,3 +32,18 @@ export const crashPoint: (name: string) => void = target === undefined
     process.stderr.write(`crash point ${name}: SIGKILL\n`);
     process.kill(process.pid, 'SIGKILL');
   };
+
+// Test-only pause points, the same way: with BERTH_PAUSE_AT=<name>:<ms> berthd waits that long on
+// reaching the point, so a test can act while the daemon is between two steps; otherwise a call
+// is a resolved promise.
+//
+//   container.restore.after-match  daemon start: records loaded and running tasks re-adopted,
+//                                  attachments not yet reconciled (the API must hold requests)
+
+const pause = /^([a-z.-]+):(\d+)$/.exec(process.env.BERTH_PAUSE_AT ?? '');
+
+export function pausePoint(name: string): Promise<void> {
+  if (!pause || pause[1] !== name) return Promise.resolve();
+  process.stderr.write(`pause point ${name}: ${pause[2]} ms\n`);
+  return new Promise((r) => setTimeout(r, Number(pause[2])));
+}

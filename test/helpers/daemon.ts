@@ -22,6 +22,10 @@ export class TestDaemon {
   stderr = '';
   /** A network namespace (`ip netns add`) to run berthd in: its bridges, rules and ports stay there. */
   netns?: string;
+  /** How often start() asks /_ping (the bench of the daemon's start asks more often). */
+  pingPollMs = 20;
+  /** When the last start() saw its first 200 on /_ping (process.hrtime), before the engine was ready. */
+  pingAt?: bigint;
   constructor(readonly root: string, readonly extraArgs: string[] = []) {}
 
   get socket(): string { return path.join(this.root, 'e', 'berth.sock'); }
@@ -48,11 +52,17 @@ export class TestDaemon {
       if (this.exited) throw new Error(`berthd exited: ${this.stderr}`);
       try {
         const r = await this.request('GET', '/_ping');
-        if (r.status === 200) return;
+        if (r.status === 200) break;
       } catch { /* not up yet */ }
       if (Date.now() > deadline) throw new Error(`berthd did not come up: ${this.stderr}`);
-      await new Promise((r) => setTimeout(r, 20));
+      await new Promise((r) => setTimeout(r, this.pingPollMs));
     }
+    this.pingAt = process.hrtime.bigint();
+    // berthd answers /_ping while its engine still opens (re-adopting, reconciling); any other
+    // request waits until it is ready. Tests look at the data root after a start: wait for it
+    // (with a request that costs berthd little: /version would run runc, conmon and tini).
+    const r = await this.request('GET', '/containers/json?limit=1');
+    if (r.status !== 200) throw new Error(`berthd is up but its engine did not open: ${r.status} ${r.body} ${this.stderr}`);
   }
 
   request(method: string, p: string, body?: unknown, headers: Record<string, string> = {}): Promise<ApiResponse> {

@@ -3,6 +3,7 @@ import { eventMatches, type EventBus } from '../../engine/events/EventBus';
 import { checkFilterKeys, parseFilters } from '../../lib/filters';
 import { InvalidParameterError } from '../../lib/errors';
 import { parseDiskUsageTypes, type DiskUsage, type DiskUsageType } from '../../engine/system/df';
+import { ping } from '../ping';
 import { sendJson, startJsonStream } from '../respond';
 import type { Router } from '../router';
 import { eventView } from '../views/events';
@@ -13,16 +14,6 @@ export interface SystemRouteDeps {
   info: () => Promise<Record<string, unknown>>;
   version: () => Promise<Record<string, unknown>>;
   diskUsage: (types: Set<DiskUsageType>) => Promise<DiskUsage>;
-}
-
-function ping(ctx: Parameters<Parameters<Router['get']>[1]>[0]): void {
-  const res = ctx.res;
-  res.setHeader('Cache-Control', 'no-cache, no-store, must-revalidate');
-  res.setHeader('Pragma', 'no-cache');
-  res.setHeader('Builder-Version', '1');
-  res.setHeader('Swarm', 'inactive');
-  res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': ctx.req.method === 'HEAD' ? '0' : '2' });
-  res.end(ctx.req.method === 'HEAD' ? undefined : 'OK');
 }
 
 function unixSeconds(v: string | null, name: string): number | undefined {

@@ -1,9 +1,11 @@
 // Container records: in memory for lookups, on disk (atomic JSON) for crash safety.
 // Lookup by full ID, name (with or without '/'), or unique ID prefix, as Docker does.
 // A record that cannot be read is moved to the quarantine with its directory, never deleted.
+import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { type Durability, fsyncDir, readRecord, removeStaleTemps, writeJsonAtomic } from '../../lib/atomic';
+import { type Durability, fsyncDir, readRecordSync, removeStaleTempsSync, writeJsonAtomic } from '../../lib/atomic';
+import { eachInBatches } from '../../lib/batches';
 import { crashPoint } from '../../lib/crashpoint';
 import { ConflictError, errorMessage, InvalidParameterError, NotFoundError } from '../../lib/errors';
 import type { Digest } from '../../lib/digest';
@@ -13,6 +15,8 @@ import type { ContainerRecord } from './Container';
 
 const RECORD = 'config.v2.json';
 const NAME_RE = /^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+/** Records read between two yields to the event loop at start (lib/batches.ts). */
+const LOAD_BATCH = 64;
 
 /** State changes are fsynced unless BERTH_STATE_FSYNC=0 (the bench's "without", never for use). */
 const STATE_DURABILITY: Durability = process.env.BERTH_STATE_FSYNC === '0' ? 'none' : 'record';
@@ -33,39 +37,40 @@ export class ContainerStore {
     await fsp.mkdir(this.root, { recursive: true, mode: 0o710 });
     for (const q of await this.quarantine.list('container')) this.unreadable.add(q.name);
     const loaded: ContainerRecord[] = [];
-    for (const id of await fsp.readdir(this.root)) {
-      if (id.startsWith('.rm-')) {
-        await fsp.rm(path.join(this.root, id), { recursive: true, force: true });
-        continue;
-      }
-      if (!/^[a-f0-9]{64}$/.test(id)) continue;
-      await removeStaleTemps(this.dir(id));
-      let rec: ContainerRecord | undefined;
-      try {
-        rec = await readRecord<ContainerRecord>(path.join(this.dir(id), RECORD), (v) => checkRecord(v, id));
-      } catch (e) {
-        // Never deleted: the directory (logs, /etc files, the broken record) goes aside whole,
-        // and the writable layer stays where it is (mountOwner() keeps it from the orphan sweep).
-        this.unreadable.add(id);
-        await this.quarantine.moveOrLeave('container', id, this.dir(id), errorMessage(e));
-        continue;
-      }
-      if (!rec) {
-        if (await hasLogs(this.dir(id))) {
-          // A container that ran has lost its record: keep what it made.
-          this.unreadable.add(id);
-          await this.quarantine.moveOrLeave('container', id, this.dir(id), `no ${RECORD}, but logs`);
-        } else {
-          // A create that crashed before writing its record: nothing was ever handed out.
-          await fsp.rm(this.dir(id), { recursive: true, force: true });
-        }
-        continue;
-      }
-      this.byId.set(rec.Id, rec);
-      this.byName.set(rec.Name, rec.Id);
-      loaded.push(rec);
-    }
+    await eachInBatches(fs.readdirSync(this.root), LOAD_BATCH, (id) => this.loadOne(id, loaded));
     return loaded;
+  }
+
+  /** One directory of the root at start: synchronous in the common case (a readable record), async for repairs. */
+  private loadOne(id: string, loaded: ContainerRecord[]): Promise<unknown> | undefined {
+    if (id.startsWith('.rm-')) return fsp.rm(path.join(this.root, id), { recursive: true, force: true });
+    if (!/^[a-f0-9]{64}$/.test(id)) return undefined;
+    removeStaleTempsSync(this.dir(id));
+    let rec: ContainerRecord | undefined;
+    try {
+      rec = readRecordSync<ContainerRecord>(path.join(this.dir(id), RECORD), (v) => checkRecord(v, id));
+    } catch (e) {
+      // Never deleted: the directory (logs, /etc files, the broken record) goes aside whole,
+      // and the writable layer stays where it is (mountOwner() keeps it from the orphan sweep).
+      this.unreadable.add(id);
+      return this.quarantine.moveOrLeave('container', id, this.dir(id), errorMessage(e));
+    }
+    if (!rec) return this.recordMissing(id);
+    this.byId.set(rec.Id, rec);
+    this.byName.set(rec.Name, rec.Id);
+    loaded.push(rec);
+    return undefined;
+  }
+
+  private async recordMissing(id: string): Promise<void> {
+    if (await hasLogs(this.dir(id))) {
+      // A container that ran has lost its record: keep what it made.
+      this.unreadable.add(id);
+      await this.quarantine.moveOrLeave('container', id, this.dir(id), `no ${RECORD}, but logs`);
+    } else {
+      // A create that crashed before writing its record: nothing was ever handed out.
+      await fsp.rm(this.dir(id), { recursive: true, force: true });
+    }
   }
 
   /**

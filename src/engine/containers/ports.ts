@@ -27,6 +27,8 @@ export interface RootfsStore {
   createMount(id: string, parentChainId: string | null): Promise<unknown>;
   mount(id: string, opts?: import('../../store/layers/types').MountOptions): Promise<string>;
   unmount(id: string): Promise<void>;
+  /** The IDs whose writable layer is mounted now. */
+  mountedIds(): Promise<Set<string>>;
   removeMount(id: string): Promise<void>;
   reconcileMounts(ownerOf: (id: string) => MountOwner): Promise<void>;
   mountInfo(id: string): MountInfo | Promise<MountInfo>;

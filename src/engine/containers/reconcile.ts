@@ -1,8 +1,10 @@
 // At daemon start: records are matched with what really runs; half-done work is finished;
 // attachments keep what running containers use; restart policies are applied to containers
 // that stopped while the daemon was away.
+import { pausePoint } from '../../lib/crashpoint';
 import { errorMessage } from '../../lib/errors';
 import { log } from '../../lib/log';
+import { span } from '../../lib/trace';
 import { runtimeOf } from '../config';
 import { type ContainerRecord, setExited } from './Container';
 import type { ContainerContext } from './context';
@@ -12,23 +14,26 @@ import { shouldRestartOnBoot } from './restartPolicy';
 export type ReconcileContext = RemoveContext & Pick<ContainerContext, 'locks' | 'supervisor'>;
 
 export async function restoreContainers(ctx: ReconcileContext): Promise<void> {
-  const records = await ctx.store.load();
+  const records = await span('restore.load', undefined, () => ctx.store.load());
   // Writable layers matched with the records before anything starts: orphans go, a torn mount record is rebuilt.
-  await ctx.rootfs.reconcileMounts((id) => ctx.store.mountOwner(id));
+  await span('restore.mounts', undefined, () => ctx.rootfs.reconcileMounts((id) => ctx.store.mountOwner(id)));
   const wasRunning = new Set<string>();
-  await Promise.all(records.map(async (c) => {
+  await span('restore.match', undefined, () => Promise.all(records.map(async (c) => {
     try {
       if (await matchRecord(ctx, c)) wasRunning.add(c.Id);
     } catch (e) {
       log.error('reconcile failed', { id: c.Id, error: errorMessage(e) });
     }
-  }));
+  })));
+  await pausePoint('container.restore.after-match');
   // A copy out of or into a stopped container (docker cp, export) mounts its layer for a while:
   // one cut short by a crash left it mounted.
-  await Promise.all(ctx.store.all().filter((c) => !c.State.Running).map((c) => ctx.rootfs.unmount(c.Id)
+  // One read of mountinfo for all of them, not one per record.
+  const mounted = await ctx.rootfs.mountedIds();
+  await Promise.all(ctx.store.all().filter((c) => !c.State.Running && mounted.has(c.Id)).map((c) => ctx.rootfs.unmount(c.Id)
     .catch((e) => log.warn('unmount of a stopped container\'s layer failed', { id: c.Id, error: errorMessage(e) }))));
   // Before any restart below, so that nothing is half-prepared while attachments look.
-  await ctx.attachments.reconcile(ctx.store.all());
+  await span('restore.attachments', undefined, () => ctx.attachments.reconcile(ctx.store.all()));
   await Promise.all(ctx.store.all().filter((c) => shouldRestartOnBoot(c, wasRunning.has(c.Id))).map((c) => bootRestart(ctx, c)));
 }
 

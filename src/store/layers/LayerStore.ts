@@ -32,7 +32,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Readable, Transform } from 'node:stream';
 import { Digest, digestHex, isDigest } from '../../lib/digest';
 import { ConflictError, InvalidParameterError, NotFoundError, SystemError } from '../../lib/errors';
-import { fsyncDir, readJsonIfExists, readRecord, writeJsonAtomic, removeStaleTemps } from '../../lib/atomic';
+import { fsyncDir, readJsonIfExists, readRecord, readRecordSync, writeJsonAtomic, removeStaleTempsSync } from '../../lib/atomic';
+import { eachInBatches } from '../../lib/batches';
 import { crashPoint } from '../../lib/crashpoint';
 import { errorMessage } from '../../lib/errors';
 import { log } from '../../lib/log';
@@ -42,7 +43,7 @@ import { Compression, detectCompression, decompressor, peekInPlace } from './com
 import { extractTar } from './extract';
 import { linkFd, spreadDirs } from '../../lib/sys/untar';
 import { exportDir } from './export';
-import { OverlayMounts } from './mounts';
+import { mountPoints, OverlayMounts } from './mounts';
 import { chainIdOf } from './chainid';
 import type {
   CommitOptions, CreateFromBlobOptions, MountOptions, CreateLayerOptions, LayerMeta, LayerStore, MountInfo, MountOwner, MountRecord, PreparedLayer,
@@ -182,10 +183,12 @@ export class LocalLayerStore implements LayerStore {
       if (!wanted.has(n)) await fsp.rm(path.join(this.linkDir, n), { force: true });
     }
     for (const [link, m] of wanted) await this.ensureLink(link, m.chainId);
-    for (const n of await fsp.readdir(this.mountsDir)) {
-      if (n.startsWith('.')) await fsp.rm(path.join(this.mountsDir, n), { recursive: true, force: true });
-      else await removeStaleTemps(path.join(this.mountsDir, n));
-    }
+    // one per container: synchronous in batches (lib/batches.ts)
+    await eachInBatches(await fsp.readdir(this.mountsDir), 64, (n) => {
+      if (n.startsWith('.')) return fsp.rm(path.join(this.mountsDir, n), { recursive: true, force: true });
+      removeStaleTempsSync(path.join(this.mountsDir, n));
+      return undefined;
+    });
   }
 
   private async ensureLink(link: string, chainId: Digest): Promise<void> {
@@ -564,15 +567,16 @@ export class LocalLayerStore implements LayerStore {
     const unreadable = new Map<string, string>();
     let names: string[] = [];
     try { names = await fsp.readdir(this.mountsDir); } catch { return { records, unreadable }; }
-    for (const n of names) {
-      if (n.startsWith('.')) continue;
+    // one per container, at daemon start: synchronous reads in batches (lib/batches.ts)
+    await eachInBatches(names, 64, (n) => {
+      if (n.startsWith('.')) return;
       try {
-        const m = await readRecord<MountMeta>(path.join(this.mountsDir, n, 'meta.json'), (v) => checkMountMeta(v, n));
+        const m = readRecordSync<MountMeta>(path.join(this.mountsDir, n, 'meta.json'), (v) => checkMountMeta(v, n));
         if (m) records.push(m); else unreadable.set(n, 'no meta.json');
       } catch (e) {
         unreadable.set(n, errorMessage(e));
       }
-    }
+    });
     return { records, unreadable };
   }
 
@@ -622,6 +626,16 @@ export class LocalLayerStore implements LayerStore {
 
   async unmount(id: string): Promise<void> {
     return this.overlays.unmount(id, path.join(this.mountDir(id), 'merged'));
+  }
+
+  /** The writable layers mounted now, from one read of mountinfo (at start, for all records at once). */
+  async mountedIds(): Promise<Set<string>> {
+    const prefix = this.mountsDir + path.sep;
+    const ids = new Set<string>();
+    for (const p of await mountPoints()) {
+      if (p.startsWith(prefix) && p.endsWith(`${path.sep}merged`)) ids.add(p.slice(prefix.length, -`${path.sep}merged`.length));
+    }
+    return ids;
   }
 
   /** Unmounts and deletes the container's writable layer. Idempotent. */

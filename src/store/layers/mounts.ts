@@ -37,10 +37,15 @@ export function parseMountInfo(text: string): MountInfoLine[] {
   return out;
 }
 
-export async function isMountPoint(p: string): Promise<boolean> {
+/** Every mount point of this process's mount namespace (one read of /proc/self/mountinfo). */
+export async function mountPoints(): Promise<Set<string>> {
   let info: string;
-  try { info = await fsp.readFile('/proc/self/mountinfo', 'utf8'); } catch { return false; }
-  return parseMountInfo(info).some((m) => m.mountPoint === p);
+  try { info = await fsp.readFile('/proc/self/mountinfo', 'utf8'); } catch { return new Set(); }
+  return new Set(parseMountInfo(info).map((m) => m.mountPoint));
+}
+
+export async function isMountPoint(p: string): Promise<boolean> {
+  return (await mountPoints()).has(p);
 }
 
 export interface OverlayDirs {

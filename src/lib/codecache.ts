@@ -1,0 +1,65 @@
+// Running a bundle (dist/cli/berth.js, dist/daemon/berthd.js) with a V8 code cache, so that a start
+// deserializes the functions it needs instead of parsing and compiling them (Node 20 has no
+// module.enableCompileCache). The cache's name carries the bundle's size and mtime, so a rebuilt
+// bundle never meets an old cache (V8 itself checks only the source's length). Without a
+// writable cache directory, or when V8 rejects a cache (another Node, other flags), the bundle
+// is compiled as usual and the cache can be written again.
+import * as fs from 'node:fs';
+import { createRequire } from 'node:module';
+import * as path from 'node:path';
+import * as vm from 'node:vm';
+
+/**
+ * `<dir>/<name>[.<flags>].<bundle size>-<bundle mtime>.v8`: one name per build of the bundle,
+ * and per set of Node flags (V8 refuses a cache made under other flags).
+ */
+export function cacheFileFor(dir: string, name: string, bundle: fs.Stats, execArgv: readonly string[] = process.execArgv): string {
+  const flags = execArgv.length ? `.${execArgv.join(' ').replace(/[^a-zA-Z0-9]+/g, '_').slice(0, 60)}` : '';
+  return path.join(dir, `${name}${flags}.${bundle.size.toString(36)}-${Math.floor(bundle.mtimeMs).toString(36)}.v8`);
+}
+
+function readCache(file: string): Buffer | undefined {
+  try {
+    return fs.readFileSync(file);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Temp file and rename: a start that reads the cache while another writes it sees all or nothing. */
+function writeCache(file: string, data: Buffer): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  try {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(tmp, data);
+    fs.renameSync(tmp, file);
+  } catch {
+    fs.rmSync(tmp, { force: true });
+  }
+}
+
+export interface CachedBundle {
+  /** True when no cache was there or V8 refused it: call save() once the run has compiled what it needs. */
+  readonly wantsCache: boolean;
+  /** Writes the cache: every function compiled so far, not only the top level. */
+  save(): void;
+}
+
+/**
+ * Compiles `bundle` (an ASCII CommonJS file) with the cache in `cacheFile` and runs it as a
+ * module; `beforeRun` sees the compiled script first (to arrange when to save its cache: the
+ * run may end the process).
+ */
+export function runBundle(bundle: string, cacheFile: string, beforeRun: (c: CachedBundle) => void): void {
+  // the bundle is ASCII (scripts/bundle.js): latin1 is a plain copy, utf8 a decode (~1.5 ms)
+  const source = fs.readFileSync(bundle).toString('latin1');
+  const cachedData = readCache(cacheFile);
+  const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, { filename: bundle, cachedData });
+  const result: CachedBundle = {
+    wantsCache: !cachedData || script.cachedDataRejected === true,
+    save: () => writeCache(cacheFile, script.createCachedData()),
+  };
+  beforeRun(result);
+  const mod = { exports: {} };
+  script.runInThisContext()(mod.exports, createRequire(bundle), mod, bundle, path.dirname(bundle));
+}
