@@ -284,6 +284,9 @@ export function buildSpec(input: ContainerSpecInput): OciSpec {
   // Docker sets the UTS hostname only when the container has its own UTS namespace.
   if (input.hostname && input.namespaces.uts.mode !== 'host') spec.hostname = input.hostname;
   if (input.sysctls && Object.keys(input.sysctls).length > 0) spec.linux.sysctl = { ...input.sysctls };
+  // The NIS domain name as Docker sets it: runc 1.1 ignores the spec's `domainname`; this sysctl
+  // has the effect of setdomainname(2) in the container's UTS namespace.
+  if (input.domainname && input.namespaces.uts.mode !== 'host') spec.linux.sysctl = { 'kernel.domainname': input.domainname, ...spec.linux.sysctl };
   const devices = [...(input.privileged ? hostDevices() : []), ...(input.devices ?? [])];
   if (devices.length > 0) {
     // one node per path: a --device given for a path of the host's /dev replaces the host's

@@ -53,6 +53,8 @@ export interface ContainerSpecInput {
   rootfs: string;
   readonlyRootfs: boolean;
   hostname: string;
+  /** The UTS NIS domain name (`--domainname`); empty for none. */
+  domainname?: string;
   process: RuntimeProcess;
   privileged: boolean;
   namespaces: { network: NamespaceMode; ipc: NamespaceMode; pid: NamespaceMode; uts: NamespaceMode };

@@ -63,6 +63,11 @@ describe('docker run', () => {
     await docker('rm', id);
     const named = await docker('run', '--rm', '-h', 'myhost', 'busybox', 'hostname');
     assert.equal(named.stdout.trim(), 'myhost');
+    // --domainname: the UTS NIS domain, and the full name in /etc/hosts, as Docker gives them
+    const dom = await docker('run', '--rm', '-h', 'web', '--domainname', 'example.org', 'busybox', 'sh', '-c', 'cat /proc/sys/kernel/domainname; grep -c "web.example.org web" /etc/hosts');
+    assert.equal(dom.stdout, 'example.org\n1\n', dom.stderr);
+    const none = await docker('run', '--rm', 'busybox', 'cat', '/proc/sys/kernel/domainname');
+    assert.equal(none.stdout.trim(), '(none)');
   });
 
   test('env, workdir, user and entrypoint', async () => {

@@ -142,6 +142,7 @@ export function buildSpecInput(c: ContainerRecord, ctx: SpecContext): ContainerS
     rootfs: ctx.rootfs,
     readonlyRootfs: h.ReadonlyRootfs,
     hostname: c.Config.Hostname,
+    domainname: c.Config.Domainname,
     process: {
       args: [c.Path, ...c.Args],
       env,

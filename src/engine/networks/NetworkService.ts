@@ -610,7 +610,8 @@ export class NetworkService implements ContainerNetworks {
 
   private prepared(c: ContainerRecord, rec: ContainerEndpoints, primary: NetworkRecord): NetworkPrepared {
     const e = rec.Endpoints[0];
-    const names = `${c.Config.Hostname}${c.Config.Domainname ? ` ${c.Config.Hostname}.${c.Config.Domainname}` : ''}`;
+    // Docker's order: the full name first, so `hostname -f` resolves to it
+    const names = c.Config.Domainname ? `${c.Config.Hostname}.${c.Config.Domainname} ${c.Config.Hostname}` : c.Config.Hostname;
     const hosts = [`${e.IPAddress}\t${names}`, ...(e.GlobalIPv6Address ? [`${e.GlobalIPv6Address}\t${names}`] : [])];
     const env: string[] = [];
     for (const l of (c.HostConfig.Links ?? []) as string[]) {
