@@ -6,7 +6,6 @@
 // (V8 itself checks only the source's length). Without a writable cache directory, or when V8
 // rejects a cache (another Node), the bundle is compiled as usual and the cache is rewritten.
 import * as fs from 'node:fs';
-import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import * as vm from 'node:vm';
 import { commandWords } from './words';
@@ -54,7 +53,9 @@ export function launch(argv = process.argv.slice(2)): void {
     process.once('exit', () => writeCache(cacheFile, script.createCachedData()));
   }
   const mod = { exports: {} };
-  script.runInThisContext()(mod.exports, createRequire(BUNDLE), mod, BUNDLE, path.dirname(BUNDLE));
+  // this module's own require: the bundle requires only built-ins and absolute paths (node:module's
+  // createRequire would load that module for nothing)
+  script.runInThisContext()(mod.exports, require, mod, BUNDLE, path.dirname(BUNDLE));
 }
 
 if (require.main === module) launch();

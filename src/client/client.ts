@@ -442,7 +442,8 @@ export class Client {
    * so that `start` can safely follow; `result` resolves at the container's exit.
    */
   async containerWait(id: string, condition?: 'not-running' | 'next-exit' | 'removed'): Promise<WaitHandle> {
-    const res = await this.request('POST', `/containers/${encodeURIComponent(id)}/wait`, { query: { condition }, dedicated: true });
+    // a pooled connection, as the docker CLI's: run's ping and create leave it idle just before
+    const res = await this.request('POST', `/containers/${encodeURIComponent(id)}/wait`, { query: { condition } });
     const result = readBody(res).then((b) => {
       const text = b.toString('utf8').trim();
       if (!text) throw new Error('wait: the connection closed before the container exited');
@@ -452,7 +453,8 @@ export class Client {
       return r;
     });
     result.catch(() => undefined);
-    return { result, cancel: () => { res.destroy(); res.socket?.destroy(); } };
+    // a body still open closes its connection; an ended one's went back to the pool and is left alone
+    return { result, cancel: () => { res.destroy(); } };
   }
 
   containerAttach(id: string, o: AttachOptions): Promise<HijackedStream> {
