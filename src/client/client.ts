@@ -6,7 +6,7 @@ import { compareVersions } from '../lib/apiVersion';
 import { ApiError, ConnectionError, StreamError } from './errors';
 import { Endpoint, parseHost, resolveHost } from './host';
 import { jsonLines, jsonLinesRaw } from './stream';
-import { Response, Transport } from './transport';
+import { readBody, Response, Transport } from './transport';
 import type {
   NetworkSummary,
   ContainerCreateBody, ContainerInspect, ContainerPruneReport, ContainerSummary, CreateResponse, EventMessage,
@@ -110,16 +110,6 @@ export function encodeFilters(f?: Filters): string | undefined {
 }
 
 export { Response };
-
-function readBody(res: Response): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    res.on('data', (c: Buffer) => chunks.push(c));
-    res.on('end', () => resolve(Buffer.concat(chunks)));
-    res.on('error', reject);
-    res.on('aborted', () => reject(new Error('aborted')));
-  });
-}
 
 export class Client {
   readonly host: string;

@@ -63,6 +63,16 @@ export class Response extends Readable {
   }
 }
 
+/** A whole body; rejects when the connection breaks before its end (ECONNRESET, "aborted"). */
+export function readBody(res: Readable): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    res.on('data', (c: Buffer) => chunks.push(c));
+    res.on('end', () => resolve(Buffer.concat(chunks)));
+    res.on('error', reject);
+  });
+}
+
 type BodyMode = 'none' | 'length' | 'chunked' | 'eof';
 
 function parseHead(text: string, res: Response): void {

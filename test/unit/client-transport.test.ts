@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, test } from 'node:test';
-import { Response, Transport } from '../../src/client/transport';
+import { readBody as readAll, Transport } from '../../src/client/transport';
 
 let dir: string;
 let server: http.Server;
@@ -16,14 +16,6 @@ let sock: string;
 /** connections the HTTP server accepted */
 let accepted = 0;
 
-function readAll(res: Response): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    res.on('data', (c: Buffer) => chunks.push(c));
-    res.on('end', () => resolve(Buffer.concat(chunks)));
-    res.on('error', reject);
-  });
-}
 
 const get = (path: string, extra: Partial<Parameters<Transport['send']>[0]> = {}) =>
   ({ method: 'GET', path, headers: { Host: 'api.moby.localhost' }, ...extra });
