@@ -101,6 +101,9 @@ export async function cliBench(daemon?: TestDaemon): Promise<Record<string, unkn
       berth_version_over_node_without_extra_ca_ms: over(startup.berth_version.p50_ms, floor.p50_ms),
       berth_version_over_node_without_extra_ca_cpu_ms: over(startup.berth_version.cpu_p50_ms, floor.cpu_p50_ms),
       ratio_berth_over_docker_ps: ratio(ps.berth_ps.p50_ms, ps.docker_ps.p50_ms),
+      // the floor of any Node CLI: Node starting and exiting, against docker's whole `ps`
+      ratio_node_floor_over_docker_ps: ratio(floor.p50_ms, ps.docker_ps.p50_ms),
+      berth_ps_over_node_floor_ms: over(ps.berth_ps.p50_ms, floor.p50_ms),
       ratio_berth_over_docker_run_rm: ratio(run.berth_run_rm.p50_ms, run.docker_run_rm.p50_ms),
       goal: { version_over_node_ms_at_most: 25, ps_ratio_at_most: 1.3, run_ratio_at_most: 1.3 },
     };

@@ -79,14 +79,15 @@ export interface StreamSession {
 const PROXIED_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGCONT', 'SIGALRM', 'SIGPROF', 'SIGVTALRM', 'SIGXCPU', 'SIGXFSZ', 'SIGTRAP', 'SIGABRT', 'SIGSYS'];
 
 export function startStreaming(cli: Cli, conn: HijackedStream, o: StreamOptions): StreamSession {
-  const stdin = process.stdin;
+  // process.stdin is made on first use (~2.5 ms of a run's CPU): only a session that forwards it touches it
+  const stdin = o.stdin ? process.stdin : undefined;
   const cleanups: Array<() => void> = [];
   let detachResolve: (() => void) | undefined;
   const detachPromise = new Promise<void>((r) => { detachResolve = r; });
   let rawOn = false;
 
   // stdin → socket
-  if (o.stdin) {
+  if (stdin) {
     const proxy = o.tty ? new EscapeProxy(parseDetachKeys(o.detachKeys || DEFAULT_DETACH_KEYS)) : undefined;
     const onData = (chunk: Buffer) => {
       let data = chunk;
@@ -134,7 +135,7 @@ export function startStreaming(cli: Cli, conn: HijackedStream, o: StreamOptions)
 
   const restore = () => {
     for (const c of cleanups.splice(0)) c();
-    if (rawOn && stdin.isTTY) {
+    if (rawOn && stdin?.isTTY) {
       try { stdin.setRawMode(false); } catch { /* ignore */ }
       rawOn = false;
     }
@@ -143,7 +144,7 @@ export function startStreaming(cli: Cli, conn: HijackedStream, o: StreamOptions)
   return {
     done,
     enterRaw: () => {
-      if (o.tty && o.stdin && stdin.isTTY) {
+      if (o.tty && stdin?.isTTY) {
         try {
           stdin.setRawMode(true);
           rawOn = true;

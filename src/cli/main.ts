@@ -86,7 +86,8 @@ const LIFECYCLE: readonly CommandEntry[] = [
 ];
 
 const CONTAINER_COMMANDS: readonly CommandEntry[] = [
-  { names: ['run', 'create'], add: (p, cli) => run().register(p, cli, p) },
+  { names: ['run'], add: (p, cli) => run().registerRun(p, cli) },
+  { names: ['create'], add: (p, cli) => run().registerCreate(p, cli) },
   ...LIFECYCLE,
   { names: ['ls', 'ps', 'list'], add: (p, cli) => ps().register(p, cli, 'ls').aliases(['ps', 'list']) },
   { names: ['logs'], add: (p, cli) => logs().register(p, cli) },
@@ -123,7 +124,8 @@ const SYSTEM_COMMANDS: readonly CommandEntry[] = [
 
 /** Every top-level command and group, in the order `berth --help` lists them. One row each. */
 export const COMMANDS: readonly CommandEntry[] = [
-  { names: ['run', 'create'], add: (p, cli) => run().register(p, cli) },
+  { names: ['run'], add: (p, cli) => run().registerRun(p, cli) },
+  { names: ['create'], add: (p, cli) => run().registerCreate(p, cli) },
   ...LIFECYCLE,
   { names: ['ps'], add: (p, cli) => ps().register(p, cli) },
   { names: ['logs'], add: (p, cli) => logs().register(p, cli) },

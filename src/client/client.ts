@@ -1,12 +1,12 @@
 // A typed Docker Engine API client over a unix socket or TCP (optionally TLS).
-import * as http from 'node:http';
-import type * as https from 'node:https';
-import * as net from 'node:net';
+import type * as http from 'node:http';
+import type * as net from 'node:net';
 import { Readable } from 'node:stream';
 import { compareVersions } from '../lib/apiVersion';
 import { ApiError, ConnectionError, StreamError } from './errors';
 import { Endpoint, parseHost, resolveHost } from './host';
 import { jsonLines, jsonLinesRaw } from './stream';
+import { readBody, Response, Transport } from './transport';
 import type {
   NetworkSummary,
   ContainerCreateBody, ContainerInspect, ContainerPruneReport, ContainerSummary, CreateResponse, EventMessage,
@@ -109,29 +109,15 @@ export function encodeFilters(f?: Filters): string | undefined {
   return JSON.stringify(out);
 }
 
-/** node:https (and with it node:tls) is loaded only for a TLS endpoint: most CLI runs never need it. */
-function tlsTransport(): typeof https {
-  return require('node:https') as typeof https;
-}
-
-function readBody(res: http.IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    res.on('data', (c: Buffer) => chunks.push(c));
-    res.on('end', () => resolve(Buffer.concat(chunks)));
-    res.on('error', reject);
-    res.on('aborted', () => reject(new Error('aborted')));
-  });
-}
+export { Response };
 
 export class Client {
   readonly host: string;
   readonly endpoint: Endpoint;
   private apiVer: string | undefined;
   private negotiating: Promise<string> | undefined;
-  private readonly agent: http.Agent;
+  private readonly wire: Transport;
   private readonly userAgent: string;
-  private readonly openRequests = new Set<http.ClientRequest>();
 
   constructor(opts: ClientOptions = {}) {
     const env = opts.env ?? process.env;
@@ -139,40 +125,10 @@ export class Client {
     this.endpoint = parseHost(this.host, env, opts.tls);
     this.apiVer = opts.apiVersion || env.DOCKER_API_VERSION || undefined;
     this.userAgent = opts.userAgent ?? `Berth-Client/${CLIENT_VERSION} (linux)`;
-    if (this.endpoint.kind === 'tcp' && this.endpoint.tls) {
-      const t = this.endpoint.tls;
-      this.agent = new (tlsTransport().Agent)({ keepAlive: true, ca: t.ca, cert: t.cert, key: t.key, rejectUnauthorized: t.verify });
-    } else {
-      this.agent = new http.Agent({ keepAlive: true });
-    }
+    this.wire = new Transport(this.endpoint);
   }
 
   // ---------------------------------------------------------------- transport
-
-  private requestOptions(method: string, path: string, headers: Record<string, string>, dedicated: boolean): http.RequestOptions {
-    const base: http.RequestOptions = {
-      method, path, headers: { Host: 'api.moby.localhost', 'User-Agent': this.userAgent, ...headers },
-      agent: dedicated ? false : this.agent,
-    };
-    const ep = this.endpoint;
-    // No TLS, no server name: without this http.Agent derives one from the Host header and
-    // checks it with net.isIP, whose first call compiles two large regexes (~7 ms of a CLI run).
-    if (!(ep.kind === 'tcp' && ep.tls)) (base as https.RequestOptions).servername = '';
-    if (ep.kind === 'unix') base.socketPath = ep.socketPath;
-    else {
-      base.host = ep.host;
-      base.port = ep.port;
-      if (ep.tls) {
-        const o = base as https.RequestOptions;
-        o.ca = ep.tls.ca; o.cert = ep.tls.cert; o.key = ep.tls.key; o.rejectUnauthorized = ep.tls.verify;
-      }
-    }
-    return base;
-  }
-
-  private transport(): typeof http | typeof https {
-    return this.endpoint.kind === 'tcp' && this.endpoint.tls ? tlsTransport() : http;
-  }
 
   private wrapError(e: unknown): Error {
     const code = (e as NodeJS.ErrnoException)?.code;
@@ -216,30 +172,30 @@ export class Client {
   }
 
   /** Send a request; resolves with the response once its headers arrived. Error statuses throw ApiError. */
-  async request(method: string, path: string, o: RequestOptions = {}): Promise<http.IncomingMessage> {
+  async request(method: string, path: string, o: RequestOptions = {}): Promise<Response> {
     const fullPath = await this.buildPath(path, o);
     const { headers, body } = this.prepareBody(method, o);
-    const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
-      const req = this.transport().request(this.requestOptions(method, fullPath, headers, !!o.dedicated));
-      this.openRequests.add(req);
-      req.on('close', () => this.openRequests.delete(req));
-      req.on('response', resolve);
-      req.on('error', (e) => reject(this.wrapError(e)));
-      if (body instanceof Readable) {
-        body.on('error', (e) => req.destroy(e));
-        body.pipe(req);
-      } else {
-        req.end(body);
-      }
-    });
+    const res = await this.send(method, fullPath, headers, body, !!o.dedicated);
     const status = res.statusCode ?? 0;
     if (status >= 400) throw await this.errorFrom(res, fullPath);
     return res;
   }
 
-  private async errorFrom(res: http.IncomingMessage, fullPath: string): Promise<ApiError> {
+  /** One exchange through the transport, with the headers every request carries. */
+  private async send(method: string, path: string, headers: Record<string, string>, body: Buffer | Readable | undefined, dedicated: boolean): Promise<Response> {
+    try {
+      return await this.wire.send({
+        method, path, body, dedicated,
+        headers: { Host: 'api.moby.localhost', 'User-Agent': this.userAgent, ...headers },
+      });
+    } catch (e) {
+      throw this.wrapError(e);
+    }
+  }
+
+  private async errorFrom(res: Response, fullPath: string): Promise<ApiError> {
     const status = res.statusCode ?? 0;
-    const statusText = res.statusMessage || http.STATUS_CODES[status] || '';
+    const statusText = res.statusMessage || (require('node:http') as typeof http).STATUS_CODES[status] || '';
     let raw = '';
     try { raw = (await readBody(res)).toString('utf8'); } catch { /* ignore */ }
     const ct = String(res.headers['content-type'] ?? '');
@@ -330,15 +286,13 @@ export class Client {
 
   /** Close every connection (pending waits, follows, pooled sockets). */
   close(): void {
-    for (const r of this.openRequests) r.destroy();
-    this.openRequests.clear();
-    this.agent.destroy();
+    this.wire.destroy();
   }
 
   // ---------------------------------------------------------------- version negotiation
 
   async ping(): Promise<PingResult> {
-    let res: http.IncomingMessage;
+    let res: Response;
     try {
       res = await this.request('HEAD', '/_ping', { versioned: false });
     } catch (e) {
@@ -386,29 +340,21 @@ export class Client {
     headers['Connection'] = 'Upgrade';
     headers['Upgrade'] = 'tcp';
     if (!headers['Content-Type']) headers['Content-Type'] = 'text/plain';
-    return new Promise<HijackedStream>((resolve, reject) => {
-      const req = this.transport().request(this.requestOptions('POST', fullPath, headers, true));
-      req.on('upgrade', (res: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
-        if (head && head.length) socket.unshift(head);
-        socket.setNoDelay?.(true);
-        resolve({
-          socket,
-          contentType: res.headers['content-type'] as string | undefined,
-          closeWrite: () => { if (!socket.destroyed && socket.writable) socket.end(); },
-          close: () => socket.destroy(),
-        });
-      });
-      req.on('response', (res) => {
-        const status = res.statusCode ?? 0;
-        if (status >= 400) this.errorFrom(res, fullPath).then(reject, reject);
-        else {
-          res.resume();
-          reject(new Error(`unexpected response to upgrade request: ${status}`));
-        }
-      });
-      req.on('error', (e) => reject(this.wrapError(e)));
-      req.end(body instanceof Readable ? undefined : body);
-    });
+    const res = await this.send('POST', fullPath, headers, body instanceof Readable ? undefined : body, true);
+    const socket = res.socket;
+    if (res.statusCode !== 101 || !socket) {
+      if (res.statusCode >= 400) throw await this.errorFrom(res, fullPath);
+      res.resume();
+      throw new Error(`unexpected response to upgrade request: ${res.statusCode}`);
+    }
+    if (res.head?.length) socket.unshift(res.head);
+    socket.setNoDelay?.(true);
+    return {
+      socket,
+      contentType: res.headers['content-type'] as string | undefined,
+      closeWrite: () => { if (!socket.destroyed && socket.writable) socket.end(); },
+      close: () => socket.destroy(),
+    };
   }
 
   // ---------------------------------------------------------------- containers
@@ -486,7 +432,8 @@ export class Client {
    * so that `start` can safely follow; `result` resolves at the container's exit.
    */
   async containerWait(id: string, condition?: 'not-running' | 'next-exit' | 'removed'): Promise<WaitHandle> {
-    const res = await this.request('POST', `/containers/${encodeURIComponent(id)}/wait`, { query: { condition }, dedicated: true });
+    // a pooled connection, as the docker CLI's: run's ping and create leave it idle just before
+    const res = await this.request('POST', `/containers/${encodeURIComponent(id)}/wait`, { query: { condition } });
     const result = readBody(res).then((b) => {
       const text = b.toString('utf8').trim();
       if (!text) throw new Error('wait: the connection closed before the container exited');
@@ -496,7 +443,8 @@ export class Client {
       return r;
     });
     result.catch(() => undefined);
-    return { result, cancel: () => { res.destroy(); res.socket?.destroy(); } };
+    // a body still open closes its connection; an ended one's went back to the pool and is left alone
+    return { result, cancel: () => { res.destroy(); } };
   }
 
   containerAttach(id: string, o: AttachOptions): Promise<HijackedStream> {
@@ -509,7 +457,7 @@ export class Client {
   }
 
   /** The logs response (framed for non-TTY containers, raw otherwise). */
-  containerLogs(id: string, o: LogsOptions): Promise<http.IncomingMessage> {
+  containerLogs(id: string, o: LogsOptions): Promise<Response> {
     return this.request('GET', `/containers/${encodeURIComponent(id)}/logs`, {
       query: {
         details: o.details ? '1' : undefined, follow: o.follow ? '1' : undefined, since: o.since || undefined,
@@ -535,7 +483,7 @@ export class Client {
     return this.json<ContainerPruneReport>('POST', '/containers/prune', { query: { filters: encodeFilters(filters) } });
   }
 
-  containerExport(id: string): Promise<http.IncomingMessage> {
+  containerExport(id: string): Promise<Response> {
     return this.request('GET', `/containers/${encodeURIComponent(id)}/export`);
   }
 
@@ -547,7 +495,7 @@ export class Client {
   }
 
   /** GET /containers/{id}/archive: the path as a tar, and its stat. */
-  async containerArchive(id: string, p: string): Promise<{ stat: ContainerPathStat; stream: http.IncomingMessage }> {
+  async containerArchive(id: string, p: string): Promise<{ stat: ContainerPathStat; stream: Response }> {
     const res = await this.request('GET', `/containers/${encodeURIComponent(id)}/archive`, { query: { path: p }, dedicated: true });
     return { stat: decodePathStat(res), stream: res };
   }
@@ -664,7 +612,7 @@ export class Client {
   }
 
   /** GET /images/get?names=..: the tar stream. */
-  imageSave(names: string[]): Promise<http.IncomingMessage> {
+  imageSave(names: string[]): Promise<Response> {
     return this.request('GET', '/images/get', { query: { names }, dedicated: true });
   }
 
@@ -695,7 +643,7 @@ export class Client {
   // ---------------------------------------------------------------- helpers
 
   /** Wrap a line-delimited JSON response as an async iterable that can be closed. */
-  jsonStream<T>(res: http.IncomingMessage, map?: (raw: string, v: T) => T): JsonStream<T> {
+  jsonStream<T>(res: Response, map?: (raw: string, v: T) => T): JsonStream<T> {
     const iterate = async function* (): AsyncGenerator<T> {
       try {
         if (map) {
@@ -730,7 +678,7 @@ export async function consumeJsonMessages(stream: AsyncIterable<JsonMessage>, on
 /** X-Docker-Container-Path-Stat, decoded. */
 export interface ContainerPathStat { name: string; size: number; mode: number; mtime: string; linkTarget: string }
 
-function decodePathStat(res: http.IncomingMessage): ContainerPathStat {
+function decodePathStat(res: Response): ContainerPathStat {
   const h = res.headers['x-docker-container-path-stat'];
   if (typeof h !== 'string') throw new Error('no X-Docker-Container-Path-Stat header in the response');
   return JSON.parse(Buffer.from(h, 'base64').toString('utf8')) as ContainerPathStat;

@@ -5,7 +5,6 @@
 // writable cache directory, or when V8 rejects a cache (another Node, other flags), the bundle
 // is compiled as usual and the cache can be written again.
 import * as fs from 'node:fs';
-import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import * as vm from 'node:vm';
 
@@ -61,5 +60,7 @@ export function runBundle(bundle: string, cacheFile: string, beforeRun: (c: Cach
   };
   beforeRun(result);
   const mod = { exports: {} };
-  script.runInThisContext()(mod.exports, createRequire(bundle), mod, bundle, path.dirname(bundle));
+  // this module's own require: a bundle requires only built-ins and absolute paths (node:module's
+  // createRequire would load that module for nothing)
+  script.runInThisContext()(mod.exports, require, mod, bundle, path.dirname(bundle));
 }

@@ -36,6 +36,9 @@ test('bundled and unbundled: same output and exit status', async () => {
     { args: ['rm', 'no-such-container'] },
     { args: ['run', '--rm', 'busybox', 'nonexistentcmd'] },
     { args: ['-H', 'unix:///nonexistent/berth.sock', 'ps'] },
+    // create's 404 with no pull (125); output of many reads through the hijacked attach stream
+    { args: ['run', '--pull', 'never', '--rm', 'no-such-image-cli-entry'] },
+    { args: ['run', '--rm', 'busybox', 'seq', '1', '20000'] },
   ];
   for (const c of cases) {
     const viaBundle = await berth(c.args, true, c.input);
@@ -48,6 +51,12 @@ test('bundled and unbundled: same output and exit status', async () => {
   assert.deepEqual([failed.code, failed.stdout, failed.stderr], [3, 'out\n', 'err\n']);
   assert.deepEqual(await berth(['nosuch'], true), { code: 1, stdout: '', stderr: "berth: unknown command: berth nosuch\n\nRun 'berth --help' for more information\n" });
   assert.equal((await berth(['ps', '--bogus'], true)).code, 125);
+  assert.equal((await berth(['run', '--pull', 'never', '--rm', 'no-such-image-cli-entry'], true)).code, 125);
+  const many = await berth(['run', '--rm', 'busybox', 'seq', '1', '20000'], true);
+  assert.equal(many.code, 0);
+  assert.equal(many.stdout, Array.from({ length: 20000 }, (_, i) => `${i + 1}\n`).join(''));
+  const gone = await berth(['-H', 'unix:///nonexistent/berth.sock', 'ps'], true);
+  assert.deepEqual([gone.code, gone.stderr], [1, 'Cannot connect to the berth daemon at unix:///nonexistent/berth.sock. Is the berth daemon running?\n']);
 });
 
 test('a run through the bundle writes its command\'s code cache and the next run takes it', async () => {

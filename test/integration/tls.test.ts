@@ -8,7 +8,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
-import { TestDaemon, cleanupRoot, runCmd } from '../helpers/daemon';
+import { BERTH, TestDaemon, cleanupRoot, runCmd } from '../helpers/daemon';
 
 let d: TestDaemon;
 let certs: string;
@@ -56,6 +56,22 @@ test('the docker CLI with a client certificate talks to berthd over TCP', async 
   const env = { ...process.env, DOCKER_HOST: `tcp://127.0.0.1:${port}`, DOCKER_TLS_VERIFY: '1', DOCKER_CERT_PATH: certs, DOCKER_CONFIG: path.join(d.root, 'dockercfg') };
   const r = await runCmd('docker', ['version', '--format', '{{.Server.APIVersion}}'], env);
   assert.equal(r.stdout.trim(), '1.44', r.stderr);
+});
+
+test('the berth CLI talks to berthd over TLS: its own HTTP over tls.connect, verified against ca.pem', async () => {
+  const env = { ...process.env, DOCKER_HOST: `tcp://127.0.0.1:${port}`, DOCKER_TLS_VERIFY: '1', DOCKER_CERT_PATH: certs, DOCKER_CONFIG: path.join(d.root, 'dockercfg') };
+  const r = await runCmd(BERTH, ['version', '--format', '{{.Server.Version}} {{.Server.Os}}'], env);
+  assert.equal(r.stdout.trim(), '0.1.0 linux', r.stderr);
+  const ps = await runCmd(BERTH, ['ps', '-a', '--format', '{{.ID}}'], env);
+  assert.equal(ps.code, 0, ps.stderr);
+  // verified: against another CA the handshake fails, and the CLI says why
+  const other = path.join(certs, 'other');
+  fs.mkdirSync(other, { recursive: true });
+  openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca-key.pem', '-out', 'ca.pem', '-days', '1', '-subj', '/CN=other-ca'], other);
+  for (const f of ['cert.pem', 'key.pem']) fs.copyFileSync(path.join(certs, f), path.join(other, f));
+  const bad = await runCmd(BERTH, ['version', '--format', '{{.Server.Version}}'], { ...env, DOCKER_CERT_PATH: other });
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.stderr, /certificate/i);
 });
 
 test('a client without a certificate is refused', async () => {

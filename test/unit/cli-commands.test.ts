@@ -69,7 +69,8 @@ test('a run adds and requires only the command it names', () => {
   assert.deepEqual(probe(['-H', 'unix:///x.sock', 'version']), { loaded: ['system.js'], top: ['version'], sub: [] });
   assert.deepEqual(probe(['container', 'ls', '-q']), { loaded: ['ps.js'], top: ['container'], sub: ['ls'] });
   const run = probe(['run', '--rm', 'busybox', 'true']);
-  assert.deepEqual(run.top, ['run', 'create']);
+  assert.deepEqual(run.top, ['run'], 'run without create (each sets up the container flags)');
+  assert.deepEqual(probe(['create', 'busybox']).top, ['create']);
   assert.ok(!run.loaded.includes('registryserver.js') && !run.loaded.includes('build.js'), run.loaded.join(' '));
   // help and an unknown command need every command
   const files = fs.readdirSync(path.join(path.dirname(main), 'commands')).filter((f) => f.endsWith('.js'));

@@ -1,4 +1,4 @@
-// berth run / berth create: create (pulling on 404) → attach (101) → wait (headers) → start.
+// berth run / berth create: create (pulling on 404) → attach (101) and wait (headers), together → start.
 import * as fs from 'node:fs';
 import { Command } from 'commander';
 import { ApiError } from '../../client/errors';
@@ -98,23 +98,21 @@ export async function runCommand(cli: Cli, cmd: Command, image: string, args: st
 
   const attachStdin = body.AttachStdin;
   const tty = body.Tty;
-  let conn;
-  try {
-    conn = await client.containerAttach(id, { stream: true, stdin: attachStdin, stdout: body.AttachStdout, stderr: body.AttachStderr, detachKeys: o.detachKeys });
-  } catch (e) {
-    throw fail(e);
+  // Both must be in place before start (the attach's 101, the wait's headers), not one after the
+  // other: they go out together, which saves the wait's round trip of docker's order.
+  const attaching = client.containerAttach(id, { stream: true, stdin: attachStdin, stdout: body.AttachStdout, stderr: body.AttachStderr, detachKeys: o.detachKeys });
+  const waiting = client.containerWait(id, condition);
+  const [attached, waited] = await Promise.allSettled([attaching, waiting]);
+  if (attached.status === 'rejected' || waited.status === 'rejected') {
+    if (attached.status === 'fulfilled') attached.value.close();
+    if (waited.status === 'fulfilled') waited.value.cancel();
+    throw fail(attached.status === 'rejected' ? attached.reason : (waited as PromiseRejectedResult).reason);
   }
+  const conn = attached.value;
+  const wait = waited.value;
   const session = startStreaming(cli, conn, {
     id, tty, stdin: attachStdin, detachKeys: o.detachKeys, sigProxy: sigProxyEnabled(o.sigProxy), holdStdinOpen: tty,
   });
-  let wait;
-  try {
-    wait = await client.containerWait(id, condition);
-  } catch (e) {
-    session.restore();
-    conn.close();
-    throw fail(e);
-  }
   session.enterRaw();
   try {
     await client.containerStart(id);
@@ -148,8 +146,8 @@ export async function runCommand(cli: Cli, cmd: Command, image: string, args: st
   return status;
 }
 
-export function register(program: Command, cli: Cli, parent?: Command): void {
-  const target = parent ?? program;
+/** `run`; main.ts adds it without `create` when it runs one of them (each sets up the hundred container flags). */
+export function registerRun(target: Command, cli: Cli): void {
   const run = target.command('run')
     .description('Create and run a new container from an image')
     .usage('[OPTIONS] IMAGE [COMMAND] [ARG...]')
@@ -166,7 +164,9 @@ export function register(program: Command, cli: Cli, parent?: Command): void {
     const status = await runCommand(cli, cmd, image, command, o);
     if (status !== 0) throw new StatusError(status);
   });
+}
 
+export function registerCreate(target: Command, cli: Cli): void {
   const create = target.command('create')
     .description('Create a new container')
     .usage('[OPTIONS] IMAGE [COMMAND] [ARG...]')
