@@ -906,6 +906,9 @@ napi_value berth_extract_tar(napi_env env, napi_callback_info info);
 napi_value berth_pipe(napi_env env, napi_callback_info info);
 napi_value berth_link_fd(napi_env env, napi_callback_info info);
 napi_value berth_gzip_file(napi_env env, napi_callback_info info);
+// Shim processes (spawn.c).
+napi_value berth_spawn_detached(napi_env env, napi_callback_info info);
+napi_value berth_waitpid_nohang(napi_env env, napi_callback_info info);
 
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
@@ -930,6 +933,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"pipe", NULL, berth_pipe, NULL, NULL, NULL, napi_default, NULL},
       {"linkFd", NULL, berth_link_fd, NULL, NULL, NULL, napi_default, NULL},
       {"gzipFile", NULL, berth_gzip_file, NULL, NULL, NULL, napi_default, NULL},
+      {"spawnDetached", NULL, berth_spawn_detached, NULL, NULL, NULL, napi_default, NULL},
+      {"waitpidNohang", NULL, berth_waitpid_nohang, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

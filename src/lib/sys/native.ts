@@ -48,6 +48,13 @@ export interface BerthNative {
   linkFd(fd: number, path: string): void;
   /** gzip of srcFd (read to its end) into dstFd on a thread of its own (native/gzip.c). */
   gzipFile(srcFd: number, dstFd: number, level: number, cb: (err: { message: string } | null, result?: { digest: string; size: number; inBytes: number }) => void): void;
+  /**
+   * posix_spawn in a new session (native/spawn.c). `fds[i]` is child fd i: a parent fd, -1 for
+   * /dev/null, -2 for a new pipe's write end. Returns [pid, the read end of each pipe or -1...].
+   */
+  spawnDetached(path: string, argv: string[], envp: string[], cwd: string, fds: number[]): number[];
+  /** Exit status once reaped, -1 while running, -2 when not our child. */
+  waitpidNohang(pid: number): number;
 }
 
 export interface NativeExtractResult {
