@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { REPO, type TestDaemon } from '../test/helpers/daemon';
 import { dockerdInstalled, startDockerd, type PeerDockerd } from './dockerd';
+import { benchAlone } from './alone';
 
 const run = promisify(execFile);
 const RUNS = Number(process.env.BENCH_LIFECYCLE_RUNS ?? process.env.BENCH_RUNS ?? 21);
@@ -97,15 +98,4 @@ export async function lifecycleBench(d: TestDaemon): Promise<Record<string, unkn
   }
 }
 
-if (require.main === module) {
-  void (async () => {
-    const { startDaemon } = await import('../test/helpers/daemon');
-    const d = await startDaemon();
-    try {
-      await d.ensureBusybox();
-      process.stdout.write(JSON.stringify(await lifecycleBench(d), null, 2) + '\n');
-    } finally {
-      await d.stop();
-    }
-  })().catch((e) => { process.stderr.write(`${(e as Error).stack}\n`); process.exit(1); });
-}
+if (require.main === module) benchAlone(lifecycleBench);
