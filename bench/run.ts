@@ -21,6 +21,7 @@ import { composeBench } from './compose';
 import { limitsBench } from './limits';
 import { fuzzBench } from './fuzz';
 import { usernsBench } from './userns';
+import { lifecycleBench } from './lifecycle';
 
 const run = promisify(execFile);
 const RUNS = Number(process.env.BENCH_RUNS ?? 30);
@@ -211,6 +212,9 @@ async function main(): Promise<void> {
       bare_runc_run_true: summary(bare),
       docker_run_rm_network_none_with_volume_true: volumes,
       ratio_p50_berth_over_runc: Number((percentile(none, 50) / percentile(bare, 50)).toFixed(2)),
+      // run --rm, create + start -a + rm, exec: berthd, a private dockerd and bare runc taking
+      // turns (bench/lifecycle.ts); BENCH_LIFECYCLE=0 skips it
+      lifecycle_beside_dockerd: process.env.BENCH_LIFECYCLE === '0' ? 'skipped (BENCH_LIFECYCLE=0)' : await lifecycleBench(d),
       durable_state_writes: stateWrites,
       with_idle_containers: mem,
       pull_from_loopback_registry: pull,

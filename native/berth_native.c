@@ -912,6 +912,9 @@ napi_value berth_extract_feed(napi_env env, napi_callback_info info);
 napi_value berth_userns_open(napi_env env, napi_callback_info info);
 napi_value berth_idmap_mount(napi_env env, napi_callback_info info);
 napi_value berth_userns_netns(napi_env env, napi_callback_info info);
+// Shim processes (spawn.c).
+napi_value berth_spawn_detached(napi_env env, napi_callback_info info);
+napi_value berth_waitpid_nohang(napi_env env, napi_callback_info info);
 
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
@@ -940,6 +943,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"usernsOpen", NULL, berth_userns_open, NULL, NULL, NULL, napi_default, NULL},
       {"idmapMount", NULL, berth_idmap_mount, NULL, NULL, NULL, napi_default, NULL},
       {"usernsNetns", NULL, berth_userns_netns, NULL, NULL, NULL, napi_default, NULL},
+      {"spawnDetached", NULL, berth_spawn_detached, NULL, NULL, NULL, napi_default, NULL},
+      {"waitpidNohang", NULL, berth_waitpid_nohang, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -37,6 +37,9 @@ interface TaskRecord {
   cgroupsPath?: string;
 }
 
+/** Every this many rounds of the exit poll, every waiter's exit file is read. */
+const FULL_POLL_ROUNDS = 30;
+
 const ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 
 function checkId(id: string): void {
@@ -57,6 +60,9 @@ export class OciRuntime implements Runtime {
   private waiters = new Map<string, { resolve: (s: ExitStatus) => void; reject: (e: Error) => void }[]>();
   private watcher: fs.FSWatcher | undefined;
   private pollTimer: NodeJS.Timeout | undefined;
+  private pollRound = 0;
+  /** The shim PIDs of waited-for tasks, once shimAlive has confirmed them. */
+  private shimPids = new Map<string, number>();
 
   constructor(opts: OciRuntimeOptions) {
     this.conmonPath = opts.conmonPath;
@@ -178,8 +184,17 @@ export class OciRuntime implements Runtime {
     return this.fastPaths && runc.fastPathsApply(runtime);
   }
 
-  kill(id: string, signal: number, runtime: RuntimeConfig): Promise<void> {
-    return runc.kill(runtime, this.runtimeRoot, id, signal);
+  async kill(id: string, signal: number, runtime: RuntimeConfig): Promise<void> {
+    // In-process for a running task (one `runc kill` process less per stop and rm -f); a frozen
+    // one goes to runc, which thaws it for SIGKILL.
+    if ((await this.useFastPaths(runtime)) && !(await this.frozen(id)) && (await runc.killInit(this.runtimeRoot, id, signal))) return;
+    await runc.kill(runtime, this.runtimeRoot, id, signal);
+  }
+
+  /** Whether the task's cgroup is frozen (paused); unknown counts as frozen. */
+  private async frozen(id: string): Promise<boolean> {
+    const cgroupsPath = await this.task(id).then((t) => t.cgroupsPath, () => undefined);
+    return cgroupsPath === undefined || isFrozen(cgroupsPath);
   }
 
   pause(id: string, runtime: RuntimeConfig): Promise<void> {
@@ -306,9 +321,25 @@ export class OciRuntime implements Runtime {
     this.watcher?.ref();
     if (!this.pollTimer) {
       // Safety net for dropped inotify events and for shims that died without an exit file.
+      // Each second costs one kill(0) per waiter: conmon exits once it has written the exit
+      // file, so only a shim that is gone is looked at further. Every FULL_POLL_ROUNDS-th
+      // round looks at every waiter (a conmon PID reused by another process).
       this.pollTimer = setInterval(() => {
-        for (const id of this.waiters.keys()) this.check(id, true);
+        const full = ++this.pollRound % FULL_POLL_ROUNDS === 0;
+        for (const id of this.waiters.keys()) if (full || !this.shimSeemsAlive(id)) this.check(id, true);
       }, 1000);
+    }
+  }
+
+  /** kill(0) of the shim's PID as last read by shimAlive; false when not known yet. */
+  private shimSeemsAlive(id: string): boolean {
+    const pid = this.shimPids.get(id);
+    if (pid === undefined) return false;
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch (e) {
+      return (e as NodeJS.ErrnoException).code === 'EPERM';
     }
   }
 
@@ -323,6 +354,7 @@ export class OciRuntime implements Runtime {
     const list = this.waiters.get(id);
     if (!list) return;
     this.waiters.delete(id);
+    this.shimPids.delete(id);
     for (const w of list) w.resolve(status);
     if (this.waiters.size === 0) {
       // keep the watcher (cheap) but let the process exit when nothing waits
@@ -351,6 +383,7 @@ export class OciRuntime implements Runtime {
     }).catch((e: Error) => {
       const list = this.waiters.get(id);
       this.waiters.delete(id);
+      this.shimPids.delete(id);
       for (const w of list ?? []) w.reject(e);
     });
   }
@@ -382,10 +415,12 @@ export class OciRuntime implements Runtime {
     // the PID may have been reused: check it is still conmon
     try {
       const cmd = await fsp.readFile(`/proc/${pid}/cmdline`, 'utf8');
-      return cmd.includes(id);
+      if (!cmd.includes(id)) return false;
     } catch {
       return false;
     }
+    if (this.waiters.has(id)) this.shimPids.set(id, pid);
+    return true;
   }
 
   /** The conmon PID of a task (for adoption after a daemon restart), if it still runs. */
@@ -436,5 +471,6 @@ export class OciRuntime implements Runtime {
     this.stopWatching();
     for (const [, list] of this.waiters) for (const w of list) w.reject(new RuntimeError('runtime closed'));
     this.waiters.clear();
+    this.shimPids.clear();
   }
 }

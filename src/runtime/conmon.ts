@@ -2,8 +2,9 @@
 // berthd; it runs `<runtime> create`, reports the container PID (or the runtime's error) on the
 // sync pipe, copies stdio to the k8s-file log (a file, or berth-logwriter's FIFO when the log
 // rotates) and to attach sockets, and writes the exit file.
-import { spawn } from 'node:child_process';
+import * as net from 'node:net';
 import type { Readable } from 'node:stream';
+import { loadNative } from '../lib/sys/native';
 import { RuntimeError } from './errors';
 import { runtimeMessage } from './runc';
 import { syncMessages } from './syncpipe';
@@ -73,14 +74,15 @@ export function spawnConmon(o: ConmonSpawnOptions): Promise<{ pid: number }> {
   return new Promise((resolve, reject) => {
     let settled = false;
     let stderr = '';
-    const child = spawn(o.conmonPath, conmonArgs(o), {
-      cwd: o.persistDir,
-      env,
-      // fd 3 is the sync pipe (a socketpair here; conmon only write()s to it).
-      stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
-      detached: true,
-    });
-    const sync = child.stdio[3] as Readable;
+    let spawned: { pid: number; stderr: Readable; sync: Readable };
+    try {
+      // stdin and stdout /dev/null, stderr and fd 3 (the sync pipe) pipes to us; conmon only write()s to fd 3.
+      spawned = spawnShim(o.conmonPath, conmonArgs(o), env, o.persistDir, [NULL_FD, NULL_FD, PIPE_FD, PIPE_FD]);
+    } catch (e) {
+      reject(new RuntimeError(`cannot run conmon (${o.conmonPath}): ${(e as Error).message}`, { cause: e }));
+      return;
+    }
+    const { sync } = spawned;
     const timer = setTimeout(() => finish(new RuntimeError(`conmon: no report from the runtime after ${o.timeoutMs ?? 60000} ms`)), o.timeoutMs ?? 60000);
     timer.unref();
 
@@ -89,14 +91,14 @@ export function spawnConmon(o: ConmonSpawnOptions): Promise<{ pid: number }> {
       settled = true;
       clearTimeout(timer);
       sync.destroy();
-      child.stderr?.destroy();
+      spawned.stderr.destroy();
       if (err) reject(err);
       else resolve({ pid: pid as number });
     }
 
-    child.on('error', (e) => finish(new RuntimeError(`cannot run conmon (${o.conmonPath}): ${e.message}`, { cause: e })));
-    child.stderr?.setEncoding('utf8');
-    child.stderr?.on('data', (d: string) => { if (stderr.length < 65536) stderr += d; });
+    spawned.stderr.setEncoding('utf8');
+    spawned.stderr.on('data', (d: string) => { if (stderr.length < 65536) stderr += d; });
+    spawned.stderr.on('error', () => undefined);
     syncMessages(sync, (msg) => {
       if (msg.data > 0) finish(undefined, msg.data);
       else finish(new RuntimeError(runtimeMessage(msg.message ?? '') || `runtime create failed (${msg.data})`));
@@ -107,4 +109,29 @@ export function spawnConmon(o: ConmonSpawnOptions): Promise<{ pid: number }> {
       setImmediate(() => finish(new RuntimeError(`conmon failed to create the container${stderr.trim() ? ': ' + stderr.trim() : ''}`)));
     });
   });
+}
+
+/** fds for spawnShim: the child's fd is /dev/null, or a pipe whose read end is ours. */
+export const NULL_FD = -1;
+export const PIPE_FD = -2;
+
+/**
+ * Starts a shim (conmon, which double-forks away at once) in a session of its own through
+ * posix_spawn (native/spawn.c): child_process.spawn would fork the whole daemon, and that
+ * fork costs the event loop more the more memory berthd has. `fds[i]` is child fd i (NULL_FD,
+ * PIPE_FD, or one of ours); fds 2 and 3 must be pipes: stderr and the sync pipe come back.
+ * The first process is reaped once it exits.
+ */
+export function spawnShim(path: string, args: string[], env: NodeJS.ProcessEnv, cwd: string, fds: number[]): { pid: number; stderr: Readable; sync: Readable } {
+  const envp = Object.entries(env).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${v}`);
+  const [pid, ...ends] = loadNative().spawnDetached(path, [path, ...args], envp, cwd, fds);
+  reap(pid);
+  const pipes = ends.filter((fd) => fd >= 0).map((fd) => new net.Socket({ fd, readable: true, writable: false }));
+  return { pid, stderr: pipes[0], sync: pipes[1] };
+}
+
+/** Collects a spawnShim child's exit (conmon's first process exits right after its fork). */
+function reap(pid: number, delayMs = 5): void {
+  if (loadNative().waitpidNohang(pid) !== -1) return;
+  setTimeout(() => reap(pid, Math.min(delayMs * 2, 1000)), delayMs).unref();
 }

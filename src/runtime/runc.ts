@@ -121,7 +121,9 @@ export async function ps(runtime: RuntimeConfig, root: string, id: string): Prom
 // CLI whenever anything is unusual (hooks, host PID namespace, a live init, a busy cgroup).
 // They follow runc 1.1's libcontainer: start = read the exec fifo, then remove it
 // (container_linux.go exec/handleFifoResult); delete of a stopped container = remove its
-// cgroups and its state dir (state_linux.go destroy). Both depend on that layout, so they are
+// cgroups and its state dir (state_linux.go destroy); kill without --all of a live, unfrozen
+// init = kill(2) of the init's PID, once its start time says it is still that process
+// (container_linux.go Signal). Both depend on that layout, so they are
 // used only for a runc whose `--version` says 1.1.x (fastPathsApply).
 
 /** The runc releases whose internals the fast paths follow (exec.fifo and state.json layout). */
@@ -267,5 +269,23 @@ export async function deleteStopped(root: string, id: string): Promise<boolean> 
     }
   }
   await fsp.rm(dir, { recursive: true, force: true });
+  return true;
+}
+
+/**
+ * Sends `signal` to a container's init, as `runc kill ID SIGNAL` does for a live init. Resolves
+ * true when sent, false when the caller should use `runc kill` (no state, an init that is gone
+ * or a zombie: runc's "not running"; the caller knows whether the cgroup is frozen, where runc
+ * also thaws it for SIGKILL).
+ */
+export async function killInit(root: string, id: string, signal: number): Promise<boolean> {
+  const st = await readStateFile(root, id);
+  if (!st || !(st.init_process_pid > 0)) return false;
+  if ((await procState(st.init_process_pid, st.init_process_start)) !== 'alive') return false;
+  try {
+    process.kill(st.init_process_pid, signal);
+  } catch {
+    return false;
+  }
   return true;
 }

@@ -2,6 +2,7 @@
 import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import { crashPoint } from '../../lib/crashpoint';
+import { span } from '../../lib/trace';
 import { BerthError, InvalidParameterError } from '../../lib/errors';
 import { newId } from '../../lib/ids';
 import { type ContainerRecord, initialState } from './Container';
@@ -17,7 +18,8 @@ import { validateUsernsRemap } from '../usernsRemap';
 export async function createContainer(ctx: Pick<ContainerContext, 'config' | 'images' | 'rootfs' | 'store' | 'swapLimitSupported' | 'publish' | 'volumes' | 'networks'>, name: string | undefined, req: CreateRequest): Promise<{ Id: string; Warnings: string[] }> {
   if (!req || typeof req !== 'object') throw new InvalidParameterError('invalid create request');
   if (!req.Image || typeof req.Image !== 'string') throw new InvalidParameterError('No image specified');
-  const image = await ctx.images.resolve(req.Image);
+  const ref = req.Image;
+  const image = await span('create.image', undefined, () => ctx.images.resolve(ref));
   const config = buildConfig(req, image.config.config ?? {}, req.Image);
   const hostConfig = buildHostConfig(req.HostConfig, {
     defaultRuntime: ctx.config.defaultRuntime,
@@ -51,12 +53,17 @@ export async function createContainer(ctx: Pick<ContainerContext, 'config' | 'im
   ctx.store.reserveName(finalName, id);
   c.Name = finalName.startsWith('/') ? finalName : '/' + finalName;
   try {
-    await fsp.mkdir(ctx.store.dir(id), { recursive: true, mode: 0o710 });
     // The /etc files are an attachment: written at each start (attachments/etcFiles.ts).
     if (planned.length > 0) c.MountPoints = await claimMountPoints(planned, id, ctx.volumes);
-    await ctx.rootfs.createMount(id, image.topChainId);
+    // The record's directory and the writable layer are independent: made side by side, both
+    // settled before any undo below.
+    const made = await Promise.allSettled([
+      fsp.mkdir(ctx.store.dir(id), { recursive: true, mode: 0o710 }),
+      span('create.layer', id, () => ctx.rootfs.createMount(id, image.topChainId)),
+    ]);
+    for (const r of made) if (r.status === 'rejected') throw r.reason;
     crashPoint('container.create.after-layer');
-    await ctx.store.save(c, { durable: true });
+    await span('create.record', id, () => ctx.store.save(c, { durable: true }));
     crashPoint('container.create.after-record');
   } catch (e) {
     ctx.store.releaseName(c.Name);

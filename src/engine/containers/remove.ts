@@ -34,12 +34,16 @@ export async function removeContainer(ctx: RemoveContext & SignalContext, ref: s
 /**
  * Call with the container's lock held (or at daemon start, before anything else runs).
  * `volumes`: its anonymous volumes go too (`rm -v`, AutoRemove); a named one never does.
+ * `autoRemoveAfterExit`: the supervisor's removal of an AutoRemove container whose task just
+ * exited. Its record on disk still says running (the exit is not saved for these), and a
+ * running AutoRemove record whose task is gone is what reconcile exits and then removes, with
+ * its volumes: the "removing" state would say nothing more, so it is not written.
  */
-export async function removeLocked(ctx: RemoveContext, c: ContainerRecord, opts: { volumes?: boolean } = {}): Promise<void> {
+export async function removeLocked(ctx: RemoveContext, c: ContainerRecord, opts: { volumes?: boolean; autoRemoveAfterExit?: boolean } = {}): Promise<void> {
   c.State.Status = 'removing';
   // Kept with the state, so that a removal finished at the next start still removes them.
   if (opts.volumes) c.RemoveVolumes = true;
-  await ctx.store.save(c);
+  if (!(opts.autoRemoveAfterExit && c.HostConfig.AutoRemove)) await ctx.store.save(c);
   crashPoint('container.remove.after-state');
   const rt = runtimeOf(ctx.config, c.HostConfig.Runtime);
   await span('remove.teardown', c.Id, () => Promise.all([

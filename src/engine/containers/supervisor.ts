@@ -47,7 +47,7 @@ export class Supervisor implements Supervision {
         ctx.restarts.schedule(c.Id, delay, () => void this.restartNow(c));
         return;
       }
-      if (c.HostConfig.AutoRemove) await removeLocked(ctx, c, { volumes: true });
+      if (c.HostConfig.AutoRemove) await removeLocked(ctx, c, { volumes: true, autoRemoveAfterExit: true });
     });
   }
 

@@ -58,6 +58,13 @@ export interface BerthNative {
   idmapMount(src: string, dst: string, usernsFd: number): void;
   /** A user namespace with these maps and a network namespace it owns, bound at the two existing files. */
   usernsNetns(uidMap: string, gidMap: string, usernsFile: string, netnsFile: string): void;
+  /**
+   * posix_spawn in a new session (native/spawn.c). `fds[i]` is child fd i: a parent fd, -1 for
+   * /dev/null, -2 for a new pipe's write end. Returns [pid, the read end of each pipe or -1...].
+   */
+  spawnDetached(path: string, argv: string[], envp: string[], cwd: string, fds: number[]): number[];
+  /** Exit status once reaped, -1 while running, -2 when not our child. */
+  waitpidNohang(pid: number): number;
 }
 
 export interface NativeExtractResult {

@@ -546,13 +546,14 @@ export class LocalLayerStore implements LayerStore {
       if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new ConflictError(`mount ${id} already exists`);
       throw e;
     }
-    for (const sub of ['diff', 'work', 'merged']) await fsp.mkdir(path.join(dir, sub), { mode: 0o755 });
+    await Promise.all(['diff', 'work', 'merged'].map((sub) => fsp.mkdir(path.join(dir, sub), { mode: 0o755 })));
     const meta: MountMeta = { id, parent: parentId, created: new Date().toISOString() };
-    // 'full' fsyncs mounts/<id>/ (meta.json and the subdirectories' entries); fsyncing
-    // mounts/ makes <id> itself durable, so a power loss cannot take back the writable layer
-    // of a container whose record (written next, fsynced) says it exists.
-    await writeJsonAtomic(path.join(dir, 'meta.json'), meta, 0o644);
-    await fsyncDir(this.mountsDir);
+    // meta.json is fsynced before its rename; then mounts/<id>/ (meta.json's and the
+    // subdirectories' entries) and mounts/ (<id> itself) are fsynced side by side, so a power
+    // loss cannot take back the writable layer of a container whose record (written next,
+    // fsynced) says it exists. Side by side: one journal commit's wait instead of two.
+    await writeJsonAtomic(path.join(dir, 'meta.json'), meta, 0o644, 'record');
+    await Promise.all([fsyncDir(dir), fsyncDir(this.mountsDir)]);
     crashPoint('layer.mount.after-create');
     return this.mountInfo(id);
   }

@@ -2,6 +2,7 @@
 // that tells whether one is mounted. Mount, unmount and whatever else reads a writable layer
 // (commit, removal) are serialised per container.
 import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
 import { KeyedMutex } from '../../lib/mutex';
 import { SystemError } from '../../lib/errors';
 import * as path from 'node:path';
@@ -48,6 +49,16 @@ export async function isMountPoint(p: string): Promise<boolean> {
   return (await mountPoints()).has(p);
 }
 
+/**
+ * Whether an overlay is mounted at `p`: an overlay has a device of its own, so it differs from
+ * its parent directory's. Two stats instead of reading and parsing the whole mount table, which
+ * grows with every running container. (Not for bind mounts: those keep the source's device.)
+ */
+async function overlayMountedAt(p: string): Promise<boolean> {
+  const [here, parent] = await Promise.all([fsp.stat(p), fsp.stat(path.dirname(p))]).catch(() => [undefined, undefined]);
+  return !!here && !!parent && here.dev !== parent.dev;
+}
+
 export interface OverlayDirs {
   /** Lower directories, top first. */
   lowers: string[];
@@ -71,7 +82,7 @@ export class OverlayMounts {
   mount(key: string, dirs: () => Promise<OverlayDirs>, idmap?: IdMapping): Promise<string> {
     return this.locked(key, async () => {
       const d = await dirs();
-      if (await isMountPoint(d.target)) return d.target;
+      if (await overlayMountedAt(d.target)) return d.target;
       try {
         if (idmap) await mountIdmappedOverlay(d, idmap);
         else mountOverlay(d.lowers, d.upper, d.work, d.target);
@@ -85,9 +96,17 @@ export class OverlayMounts {
   /** Unmounts `target`; a no-op when nothing is mounted there. */
   unmount(key: string, target: string): Promise<void> {
     return this.locked(key, async () => {
-      // Detached: the container's processes are gone, so nothing can be left writing; a lazy
-      // unmount returns at once instead of holding the event loop while the kernel tears down.
-      if (await isMountPoint(target)) unmount(target, MNT_DETACH);
+      // Detached: the container's processes are gone, so nothing can be left writing. The
+      // teardown of the last reference (overlay syncs its whole upper filesystem then) runs in
+      // the thread that drops it: a directory handle held across the detach makes that the
+      // libuv pool's close, not the event loop's umount2. Not mounted: EINVAL, ignored.
+      const held = await fsp.open(target, 'r').catch(() => undefined);
+      if (!held) return;
+      try {
+        unmount(target, MNT_DETACH);
+      } finally {
+        await held.close();
+      }
     });
   }
 }

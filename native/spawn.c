@@ -1,0 +1,160 @@
+// spawnDetached(path, argv, envp, cwd, fds): posix_spawn of a process in a session of its own,
+// for the shims (conmon), which double-fork away at once. Node's child_process forks the whole
+// daemon (its page tables copied, then undone by the exec) and waits on the event loop for the
+// child's exec; glibc's posix_spawn uses CLONE_VM|CLONE_VFORK, so the cost no longer grows with
+// the daemon's memory. `fds` says what each child fd 0.. is: a parent fd to copy, -1 for
+// /dev/null, -2 for the write end of a new pipe (the parent gets its read end). All other fds
+// are close-on-exec in Node. Returns [pid, read end of each pipe slot or -1...]; the caller
+// must reap the PID (waitpidNohang below).
+#include <node_api.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <stdio.h>
+
+static void free_strv(char **v) {
+  if (!v) return;
+  for (char **p = v; *p; p++) free(*p);
+  free(v);
+}
+
+static char *get_str(napi_env env, napi_value v) {
+  size_t len;
+  if (napi_get_value_string_utf8(env, v, NULL, 0, &len) != napi_ok) return NULL;
+  char *s = malloc(len + 1);
+  if (s && napi_get_value_string_utf8(env, v, s, len + 1, &len) != napi_ok) { free(s); return NULL; }
+  return s;
+}
+
+// A JS array of strings as a NULL-terminated vector; NULL on a bad argument.
+static char **get_strv(napi_env env, napi_value arr) {
+  uint32_t n;
+  if (napi_get_array_length(env, arr, &n) != napi_ok) return NULL;
+  char **v = calloc(n + 1, sizeof *v);
+  if (!v) return NULL;
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value e;
+    if (napi_get_element(env, arr, i, &e) != napi_ok || !(v[i] = get_str(env, e))) { free_strv(v); return NULL; }
+  }
+  return v;
+}
+
+static napi_value throw_spawn_error(napi_env env, int err, const char *what) {
+  napi_value msg, e, code;
+  char buf[256];
+  snprintf(buf, sizeof buf, "%s: %s", what, strerror(err));
+  napi_create_string_utf8(env, buf, NAPI_AUTO_LENGTH, &msg);
+  napi_create_error(env, NULL, msg, &e);
+  napi_create_int32(env, err, &code);
+  napi_set_named_property(env, e, "errno", code);
+  napi_throw(env, e);
+  return NULL;
+}
+
+napi_value berth_spawn_detached(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value a[5];
+  if (napi_get_cb_info(env, info, &argc, a, NULL, NULL) != napi_ok || argc < 5) {
+    napi_throw_type_error(env, NULL, "spawnDetached(path, argv, envp, cwd, fds)");
+    return NULL;
+  }
+  char *path = get_str(env, a[0]);
+  char **argv = get_strv(env, a[1]);
+  char **envp = get_strv(env, a[2]);
+  char *cwd = get_str(env, a[3]);
+  uint32_t nfds = 0;
+  napi_get_array_length(env, a[4], &nfds);
+  napi_value result = NULL;
+  if (!path || !argv || !envp || !cwd || nfds > 16) {
+    napi_throw_type_error(env, NULL, "spawnDetached(path, argv, envp, cwd, fds)");
+    goto out;
+  }
+  posix_spawn_file_actions_t fa;
+  posix_spawnattr_t attr;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawnattr_init(&attr);
+  int rd[16], wr[16];
+  for (uint32_t i = 0; i < nfds; i++) {
+    napi_value e;
+    int32_t fd = -1;
+    napi_get_element(env, a[4], i, &e);
+    napi_get_value_int32(env, e, &fd);
+    rd[i] = wr[i] = -1;
+    if (fd == -2) {
+      int p[2];
+      if (pipe2(p, O_CLOEXEC) < 0) {
+        int err = errno;
+        for (uint32_t j = 0; j < i; j++) { if (rd[j] >= 0) close(rd[j]); if (wr[j] >= 0) close(wr[j]); }
+        posix_spawn_file_actions_destroy(&fa);
+        posix_spawnattr_destroy(&attr);
+        throw_spawn_error(env, err, "pipe2");
+        goto out;
+      }
+      rd[i] = p[0];
+      wr[i] = p[1];
+      posix_spawn_file_actions_adddup2(&fa, p[1], (int)i); // the copy is not close-on-exec
+    } else if (fd < 0) {
+      posix_spawn_file_actions_addopen(&fa, (int)i, "/dev/null", i == 0 ? O_RDONLY : O_WRONLY, 0);
+    } else {
+      posix_spawn_file_actions_adddup2(&fa, fd, (int)i);
+    }
+  }
+  posix_spawn_file_actions_addchdir_np(&fa, cwd);
+  // Node ignores SIGPIPE and blocks nothing the child needs: defaults and an empty mask, as
+  // child_process gives its children.
+  sigset_t all, none;
+  sigfillset(&all);
+  sigemptyset(&none);
+  posix_spawnattr_setsigdefault(&attr, &all);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+  pid_t pid;
+  int err = posix_spawn(&pid, path, &fa, &attr, argv, envp);
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&attr);
+  for (uint32_t i = 0; i < nfds; i++) {
+    if (wr[i] >= 0) close(wr[i]);
+    if (err != 0 && rd[i] >= 0) close(rd[i]);
+  }
+  if (err != 0) {
+    throw_spawn_error(env, err, path);
+    goto out;
+  }
+  napi_value v;
+  napi_create_array_with_length(env, nfds + 1, &result);
+  napi_create_int32(env, pid, &v);
+  napi_set_element(env, result, 0, v);
+  for (uint32_t i = 0; i < nfds; i++) {
+    napi_create_int32(env, rd[i], &v);
+    napi_set_element(env, result, i + 1, v);
+  }
+out:
+  free(path);
+  free(cwd);
+  free_strv(argv);
+  free_strv(envp);
+  return result;
+}
+
+// waitpidNohang(pid): the exit status once `pid` (a spawnDetached child) has exited and is
+// reaped, -1 while it runs, -2 when it is no child of ours.
+napi_value berth_waitpid_nohang(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value a[1];
+  int32_t pid;
+  if (napi_get_cb_info(env, info, &argc, a, NULL, NULL) != napi_ok || argc < 1 || napi_get_value_int32(env, a[0], &pid) != napi_ok) {
+    napi_throw_type_error(env, NULL, "waitpidNohang(pid)");
+    return NULL;
+  }
+  int status = 0;
+  pid_t r = waitpid(pid, &status, WNOHANG);
+  int32_t out = r == 0 ? -1 : r < 0 ? -2 : WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  napi_value v;
+  napi_create_int32(env, out, &v);
+  return v;
+}
