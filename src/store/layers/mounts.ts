@@ -5,7 +5,6 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { KeyedMutex } from '../../lib/mutex';
 import { SystemError } from '../../lib/errors';
-import * as path from 'node:path';
 import { MNT_DETACH, mountOverlay, unmount } from '../../lib/sys/mount';
 import { type IdMapping, idmapMount, usernsFdFor, MOUNTER_STORED_ID } from '../../lib/sys/idmap';
 
