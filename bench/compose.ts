@@ -17,7 +17,9 @@ const PROJECT = 'benchcompose';
 
 // init: true on every service: tini passes SIGTERM on, so `down` measures the tools and the
 // daemon rather than ten-second stop timeouts of a shell that ignores the signal as PID 1.
-const COMPOSE_FILE = `version: "2.4"
+// Two projects: web waiting on db's health check (a fixed 500 ms interval both tools wait out
+// alike), and the same without a health check (what the tools and the daemon themselves cost).
+const composeFile = (health: boolean) => `version: "2.4"
 services:
   db:
     image: busybox
@@ -25,19 +27,19 @@ services:
     command: sh -c 'echo up >> /data/log; touch /data/ready; exec sleep 3600'
     volumes: [data:/data]
     networks: [appnet]
-    healthcheck:
+${health ? `    healthcheck:
       test: ["CMD", "test", "-f", "/data/ready"]
       interval: 500ms
       timeout: 5s
       retries: 20
-  web:
+` : ''}  web:
     image: busybox
     init: true
     command: httpd -f -p 8080
     networks: [appnet]
     depends_on:
       db:
-        condition: service_healthy
+        condition: ${health ? 'service_healthy' : 'service_started'}
   cache:
     image: busybox
     init: true
@@ -98,21 +100,33 @@ export async function composeBench(d: TestDaemon): Promise<Record<string, unknow
   await loadDebianImages(d);
   const dir = path.join(d.root, 'bench-compose');
   fs.mkdirSync(dir, { recursive: true });
+  const peer = dockerdInstalled() ? await startDockerd() : undefined;
+  try {
+    if (peer) await loadImages(peer.env, path.join(d.root, 'busybox.tar'));
+    return {
+      without_health_check: measureProject(d, peer?.env, dir, false),
+      with_health_check: measureProject(d, peer?.env, dir, true),
+    };
+  } finally {
+    fs.rmSync(CPU_FILE, { force: true });
+    await peer?.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** `up -d` and `down` of one project through each tool, the tools alternating round by round. */
+function measureProject(d: TestDaemon, peerEnv: NodeJS.ProcessEnv | undefined, dir: string, health: boolean): Record<string, unknown> {
   const file = path.join(dir, 'docker-compose.yml');
-  fs.writeFileSync(file, COMPOSE_FILE);
+  fs.writeFileSync(file, composeFile(health));
   const common = ['-f', file, '-p', PROJECT];
   const tools: Tool[] = [];
   const notes: Record<string, string> = {};
   if (berthComposeAvailable(d.env)) tools.push({ name: 'berth_compose', cmd: BERTH, args: ['compose', ...common], env: d.env });
-  else notes.berth_compose = 'skipped: this berth has no `compose up` (branch compose-up not merged)';
+  else notes.berth_compose = 'skipped: this berth has no `compose up`';
   tools.push({ name: 'docker_compose_on_berthd', cmd: 'docker-compose', args: common, env: d.env });
-  const peer = dockerdInstalled() ? await startDockerd() : undefined;
-  if (!peer) notes.docker_compose_on_dockerd = 'not installed';
+  if (peerEnv) tools.push({ name: 'docker_compose_on_dockerd', cmd: 'docker-compose', args: common, env: peerEnv });
+  else notes.docker_compose_on_dockerd = 'not installed';
   try {
-    if (peer) {
-      await loadImages(peer.env, path.join(d.root, 'busybox.tar'));
-      tools.push({ name: 'docker_compose_on_dockerd', cmd: 'docker-compose', args: common, env: peer.env });
-    }
     const up: Record<string, number[]> = Object.fromEntries(tools.map((t) => [t.name, []]));
     const down: Record<string, number[]> = Object.fromEntries(tools.map((t) => [t.name, []]));
     const upCpu: Record<string, number[]> = Object.fromEntries(tools.map((t) => [t.name, []]));
@@ -126,7 +140,7 @@ export async function composeBench(d: TestDaemon): Promise<Record<string, unknow
       }
     }
     for (const t of tools) timed(t, ['down', '-v']);
-    const out: Record<string, unknown> = { services: 5, runs: RUNS, load_average_1m: { start: loadStart, end: Number(os.loadavg()[0].toFixed(1)) } };
+    const out: Record<string, unknown> = { services: 5, web_waits_on_db_health: health, runs: RUNS, load_average_1m: { start: loadStart, end: Number(os.loadavg()[0].toFixed(1)) } };
     for (const t of tools) out[t.name] = { up_d_p50_ms: median(up[t.name]), up_d_cpu_p50_ms: median(upCpu[t.name]), down_p50_ms: median(down[t.name]) };
     Object.assign(out, notes);
     const p50 = (name: string, xs: Record<string, number[]>) => (xs[name]?.length ? median(xs[name]) : undefined);
@@ -143,10 +157,7 @@ export async function composeBench(d: TestDaemon): Promise<Record<string, unknow
     out.goal_ratio_up_d_berth_compose_over_docker_compose = 0.5;
     return out;
   } finally {
-    fs.rmSync(CPU_FILE, { force: true });
     for (const t of tools) spawnSync(t.cmd, [...t.args, 'down', '-v'], { env: t.env, stdio: 'ignore', timeout: 120_000 });
-    await peer?.stop();
-    fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 
