@@ -86,6 +86,9 @@ test('version, info, events, container prune, errors', async () => {
   const v = await berth('version');
   assert.match(v.stdout, /Server: berth/);
   assert.match(v.stdout, /API version:\s+1\.44/);
+  // Go's field names in a template, JSON's keys in {{json}}, as the docker CLI prints them
+  assert.equal((await berth('version', '--format', '{{.Server.APIVersion}} {{.Client.APIVersion}}')).stdout.trim(), '1.44 1.44');
+  assert.match((await berth('version', '--format', '{{json .Server}}')).stdout, /"ApiVersion":"1\.44"/);
   const info = await berth('info');
   assert.match(info.stdout, /Storage Driver: overlay2/);
   assert.match(info.stdout, /Cgroup Version: [12]/);

@@ -78,6 +78,8 @@ export function registerVersion(parent: Command, cli: Cli): void {
         } : undefined,
         ServerOK: !!server,
       };
+      // Go's field is APIVersion (JSON key ApiVersion): a template names the field, {{json}} the key
+      if (data.Server) Object.defineProperty(data.Server, 'APIVersion', { value: data.Server.ApiVersion, enumerable: false });
       const funcs = {
         ...baseFuncs,
         getDetailsOrder: (c: unknown) => Object.keys(((c as { Details?: Record<string, string> }).Details) ?? {}).sort(),
