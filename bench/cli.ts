@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { BERTH, REPO, startDaemon, type TestDaemon } from '../test/helpers/daemon';
+import { printBench } from './alone';
 
 const RUNS = Number(process.env.BENCH_CLI_RUNS ?? process.env.BENCH_RUNS ?? 30);
 const BUNDLE = path.join(REPO, 'dist', 'cli', 'berth.js');
@@ -112,6 +113,4 @@ export async function cliBench(daemon?: TestDaemon): Promise<Record<string, unkn
   }
 }
 
-if (require.main === module) {
-  cliBench().then((r) => { process.stdout.write(JSON.stringify(r, null, 2) + '\n'); }, (e) => { console.error(e); process.exit(1); });
-}
+if (require.main === module) printBench(cliBench());

@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { BERTH, type TestDaemon } from '../test/helpers/daemon';
 import { debianArchive, loadDebianImages } from '../test/helpers/images';
 import { dockerdInstalled, startDockerd } from './dockerd';
+import { benchAlone } from './alone';
 
 const RUNS = Number(process.env.BENCH_COMPOSE_RUNS ?? 5);
 const PROJECT = 'benchcompose';
@@ -162,18 +163,5 @@ function measureProject(d: TestDaemon, peerEnv: NodeJS.ProcessEnv | undefined, d
 }
 
 // `node dist/bench/compose.js` runs this part alone.
-if (require.main === module) {
-  void (async () => {
-    const { startDaemon } = await import('../test/helpers/daemon');
-    const d = await startDaemon();
-    try {
-      await d.ensureBusybox();
-      process.stdout.write(JSON.stringify({ compose: await composeBench(d) }, null, 2) + '\n');
-    } finally {
-      await d.stop();
-    }
-  })().catch((e) => {
-    process.stderr.write(`compose bench failed: ${(e as Error).stack}\n`);
-    process.exit(1);
-  });
-}
+// `node dist/bench/compose.js` runs this part alone.
+if (require.main === module) benchAlone(async (d) => ({ compose: await composeBench(d) }));

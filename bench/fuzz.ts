@@ -6,6 +6,7 @@
 import fc from 'fast-check';
 import { startDaemon } from '../test/helpers/daemon';
 import { FUZZ_SEED, FuzzTally, fuzzCases, fuzzLeftovers, prepareFuzzTarget } from '../test/helpers/apiFuzz';
+import { printBench } from './alone';
 
 export async function fuzzBench(runs = Number(process.env.BENCH_FUZZ_RUNS ?? 400), seed = Number(process.env.BENCH_FUZZ_SEED ?? FUZZ_SEED)): Promise<Record<string, unknown>> {
   const d = await startDaemon();
@@ -38,6 +39,4 @@ export async function fuzzBench(runs = Number(process.env.BENCH_FUZZ_RUNS ?? 400
   }
 }
 
-if (require.main === module) {
-  fuzzBench().then((r) => { process.stdout.write(JSON.stringify(r, null, 2) + '\n'); }, (e) => { console.error(e); process.exit(1); });
-}
+if (require.main === module) printBench(fuzzBench());

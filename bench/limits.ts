@@ -6,6 +6,7 @@ import { startDaemon, type TestDaemon } from '../test/helpers/daemon';
 import { heldConnections, openRaw, pingMs, rssMb, stalledStream, waitClosed } from '../test/helpers/rawhttp';
 import { CONNECTION_LIMITS } from '../src/api/server';
 import * as fs from 'node:fs';
+import { printBench } from './alone';
 
 const HELD = Number(process.env.BENCH_HELD_CONNECTIONS ?? 1000);
 
@@ -112,6 +113,4 @@ export async function limitsBench(existing?: TestDaemon): Promise<Record<string,
   }
 }
 
-if (require.main === module) {
-  limitsBench().then((r) => { process.stdout.write(JSON.stringify(r, null, 2) + '\n'); }, (e) => { console.error(e); process.exit(1); });
-}
+if (require.main === module) printBench(limitsBench());

@@ -12,6 +12,7 @@ import { debianArchive, debianLayers } from '../test/helpers/images';
 import { startDaemon, type TestDaemon } from '../test/helpers/daemon';
 import { LocalContentStore } from '../src/store/content/ContentStore';
 import { LocalLayerStore } from '../src/store/layers/LayerStore';
+import { printBench } from './alone';
 
 const ROUNDS = Number(process.env.BENCH_LOAD_RUNS ?? 3);
 const DOCKER_SOCK = '/run/docker-bench.sock';
@@ -159,9 +160,4 @@ export async function loadBench(): Promise<Record<string, unknown>> {
   }
 }
 
-if (require.main === module) {
-  loadBench().then((r) => process.stdout.write(JSON.stringify(r, null, 2) + '\n'), (e) => {
-    process.stderr.write(`bench failed: ${(e as Error).stack}\n`);
-    process.exit(1);
-  });
-}
+if (require.main === module) printBench(loadBench());

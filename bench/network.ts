@@ -8,6 +8,7 @@ import * as dnsPacket from 'dns-packet';
 import type { TestDaemon } from '../test/helpers/daemon';
 import { networkNames, REPO } from '../test/helpers/daemon';
 import { dockerdInstalled, startDockerd } from './dockerd';
+import { benchAlone } from './alone';
 
 function timeCmd(cmd: string, args: string[], env?: NodeJS.ProcessEnv): number {
   const t0 = process.hrtime.bigint();
@@ -126,15 +127,6 @@ export async function networkBesideDockerd(d: TestDaemon, runs: number): Promise
 }
 
 if (require.main === module) {
-  (async () => {
-    const { startDaemon } = await import('../test/helpers/daemon');
-    const d = await startDaemon();
-    try {
-      await d.ensureBusybox();
-      const runs = Number(process.env.BENCH_RUNS ?? 21);
-      process.stdout.write(JSON.stringify({ network: await networkBench(d, runs), beside_dockerd: await networkBesideDockerd(d, runs) }, null, 2) + '\n');
-    } finally {
-      await d.stop();
-    }
-  })().catch((e) => { process.stderr.write(`network bench failed: ${(e as Error).stack}\n`); process.exit(1); });
+  const runs = Number(process.env.BENCH_RUNS ?? 21);
+  benchAlone(async (d) => ({ network: await networkBench(d, runs), beside_dockerd: await networkBesideDockerd(d, runs) }));
 }

@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { startDaemon, type TestDaemon } from '../test/helpers/daemon';
 import { debianLayers } from '../test/helpers/images';
 import { makeImage, makeLayer, startRegistry, tarOf, type BuiltImage, type TestRegistry } from '../test/helpers/registry';
+import { printBench } from './alone';
 
 const RUNS = Number(process.env.BENCH_PULL_RUNS ?? 3);
 
@@ -121,9 +122,4 @@ export async function benchPull(): Promise<Record<string, unknown>> {
   }
 }
 
-if (require.main === module) {
-  benchPull().then((r) => process.stdout.write(JSON.stringify({ pull: r }, null, 2) + '\n'), (e) => {
-    process.stderr.write(`bench failed: ${(e as Error).stack}\n`);
-    process.exit(1);
-  });
-}
+if (require.main === module) printBench(benchPull().then((r) => ({ pull: r })));

@@ -12,6 +12,7 @@ import { startDaemon, type TestDaemon } from '../test/helpers/daemon';
 import { startRegistry } from '../test/helpers/registry';
 import { packTar, saveArchive } from '../test/helpers/archive';
 import { dockerdInstalled, startDockerd } from './dockerd';
+import { benchAlone } from './alone';
 
 const RUNS = Number(process.env.BENCH_PUSH_RUNS ?? 1);
 
@@ -101,17 +102,4 @@ export async function pushBench(d: TestDaemon): Promise<Record<string, unknown>>
   }
 }
 
-if (require.main === module) {
-  (async () => {
-    const d = await startDaemon();
-    try {
-      await d.ensureBusybox();
-      process.stdout.write(JSON.stringify(await pushBench(d), null, 2) + '\n');
-    } finally {
-      await d.stop();
-    }
-  })().catch((e) => {
-    process.stderr.write(`bench failed: ${(e as Error).stack}\n`);
-    process.exit(1);
-  });
-}
+if (require.main === module) benchAlone(pushBench);

@@ -11,6 +11,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { promisify } from 'node:util';
 import { startDaemon, type TestDaemon } from '../test/helpers/daemon';
+import { printBench } from './alone';
 
 const run = promisify(execFile);
 const median = (xs: number[]) => Number([...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)].toFixed(1));
@@ -112,6 +113,4 @@ export async function readoptBench(): Promise<Record<string, unknown>> {
   }
 }
 
-if (require.main === module) {
-  readoptBench().then((r) => process.stdout.write(JSON.stringify(r, null, 2) + '\n'), (e) => { process.stderr.write(`${(e as Error).stack}\n`); process.exit(1); });
-}
+if (require.main === module) printBench(readoptBench());

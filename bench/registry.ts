@@ -9,6 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { startRegistry } from '../test/helpers/registryserver';
+import { printBench } from './alone';
 
 const run = promisify(execFile);
 const SECONDS = Number(process.env.BENCH_REGISTRY_SECONDS ?? 10);
@@ -147,6 +148,4 @@ export async function registryBench(): Promise<Record<string, unknown>> {
   }
 }
 
-if (require.main === module) {
-  registryBench().then((r) => { process.stdout.write(JSON.stringify(r, null, 2) + '\n'); }, (e) => { console.error(e); process.exit(1); });
-}
+if (require.main === module) printBench(registryBench());

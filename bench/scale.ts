@@ -15,6 +15,7 @@ import * as http from 'node:http';
 import { promisify } from 'node:util';
 import { REPO, startDaemon, type TestDaemon } from '../test/helpers/daemon';
 import { dockerdInstalled, startDockerd } from './dockerd';
+import { printBench } from './alone';
 
 const run = promisify(execFile);
 
@@ -165,6 +166,4 @@ export async function scaleBench(): Promise<Record<string, unknown>> {
   return out;
 }
 
-if (require.main === module) {
-  scaleBench().then((r) => process.stdout.write(JSON.stringify(r, null, 2) + '\n'), (e) => { process.stderr.write(`${(e as Error).stack}\n`); process.exit(1); });
-}
+if (require.main === module) printBench(scaleBench());

@@ -12,9 +12,10 @@ import { resolveSeccomp, toOciSeccomp, type OciSeccomp } from '../src/runtime/se
 import { orderForLibseccomp } from '../src/runtime/seccompOrder';
 import { DEFAULT_SECCOMP_PROFILE } from '../src/runtime/seccompDefault';
 import { DEFAULT_CAPABILITIES } from '../src/runtime/defaults';
-import { startDaemon, type TestDaemon } from '../test/helpers/daemon';
+import type { TestDaemon } from '../test/helpers/daemon';
 import { busyboxBundle } from './bundle';
 import { compileSeccomp, seccompCompiler } from '../test/helpers/seccompCompile';
+import { benchAlone } from './alone';
 
 function p50(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -139,14 +140,4 @@ export function seccompStartCost(d: TestDaemon, runs = Number(process.env.BENCH_
 }
 
 // `node dist/bench/seccomp.js`: this figure alone, on a daemon of its own.
-if (require.main === module) {
-  (async () => {
-    const d = await startDaemon();
-    try {
-      await d.ensureBusybox();
-      process.stdout.write(JSON.stringify(seccompStartCost(d), null, 2) + '\n');
-    } finally {
-      await d.stop();
-    }
-  })().catch((e) => { console.error(e); process.exit(1); });
-}
+if (require.main === module) benchAlone(seccompStartCost);

@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { TestDaemon } from '../test/helpers/daemon';
+import { printBench } from './alone';
 
 function p50(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -60,9 +61,4 @@ export async function usernsBench(runs = Number(process.env.BENCH_RUNS ?? 30)): 
   }
 }
 
-if (require.main === module) {
-  usernsBench().then((r) => process.stdout.write(JSON.stringify(r, null, 2) + '\n'), (e) => {
-    process.stderr.write(`bench failed: ${(e as Error).stack}\n`);
-    process.exit(1);
-  });
-}
+if (require.main === module) printBench(usernsBench());
