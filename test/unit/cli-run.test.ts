@@ -78,10 +78,16 @@ function fakeDaemon(opts: { exitCode?: number; startError?: string; createStatus
     attachSock = socket;
     socket.on('end', () => log.push('HALF-CLOSE'));
   });
-  const sock = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'berth-cli-')), 'd.sock');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-cli-'));
+  const sock = path.join(dir, 'd.sock');
   return new Promise((resolve) => server.listen(sock, () => resolve({
     sock, log, bodies,
-    close: () => new Promise((r) => { server.closeAllConnections(); server.close(() => r()); }),
+    close: () => new Promise((r) => {
+      fs.rmSync(dir, { recursive: true, force: true });
+      server.closeAllConnections();
+      attachSock?.destroy();
+      server.close(() => r());
+    }),
   })));
 }
 

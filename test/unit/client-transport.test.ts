@@ -15,6 +15,8 @@ let server: http.Server;
 let sock: string;
 /** connections the HTTP server accepted */
 let accepted = 0;
+/** hijacked sockets: the server no longer tracks them, so close() would wait on them forever */
+const upgraded = new Set<import('node:stream').Duplex>();
 
 
 const get = (path: string, extra: Partial<Parameters<Transport['send']>[0]> = {}) =>
@@ -39,6 +41,8 @@ before(async () => {
   server.on('connection', () => { accepted++; });
   // attach's 101: the raw stream follows the head on the same connection
   server.on('upgrade', (_req, socket, head) => {
+    upgraded.add(socket);
+    socket.on('close', () => upgraded.delete(socket));
     socket.write('HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.raw-stream\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\nearly');
     socket.on('data', (d: Buffer) => socket.write(`echo:${d}`));
     if (head.length) socket.write(`head:${head}`);
@@ -47,10 +51,11 @@ before(async () => {
 });
 
 after(async () => {
+  fs.rmSync(dir, { recursive: true, force: true });
   const closed = new Promise<void>((r) => server.close(() => r()));
   server.closeAllConnections();
+  for (const s of upgraded) s.destroy();
   await closed;
-  fs.rmSync(dir, { recursive: true, force: true });
 });
 
 test('Content-Length, chunked and empty bodies; sequential requests share one connection', async () => {
