@@ -69,7 +69,8 @@ void throw_errno(napi_env env, int err, const char *syscall_name, const char *de
 }
 
 // Reads a string argument into a malloc'd buffer; null/undefined gives *out = NULL.
-static int get_string_arg(napi_env env, napi_value v, char **out, int nullable) {
+// Not static: spawn.c reads its arguments with it.
+int get_string_arg(napi_env env, napi_value v, char **out, int nullable) {
   napi_valuetype t;
   *out = NULL;
   if (napi_typeof(env, v, &t) != napi_ok) return -1;

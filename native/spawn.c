@@ -23,12 +23,13 @@ static void free_strv(char **v) {
   free(v);
 }
 
+// berth_native.c's: a string argument, malloc'd (a NUL inside is a TypeError); errors as Node's.
+int get_string_arg(napi_env env, napi_value v, char **out, int nullable);
+void throw_errno(napi_env env, int err, const char *syscall_name, const char *detail);
+
 static char *get_str(napi_env env, napi_value v) {
-  size_t len;
-  if (napi_get_value_string_utf8(env, v, NULL, 0, &len) != napi_ok) return NULL;
-  char *s = malloc(len + 1);
-  if (s && napi_get_value_string_utf8(env, v, s, len + 1, &len) != napi_ok) { free(s); return NULL; }
-  return s;
+  char *s;
+  return get_string_arg(env, v, &s, 0) == 0 ? s : NULL;
 }
 
 // A JS array of strings as a NULL-terminated vector; NULL on a bad argument.
@@ -42,18 +43,6 @@ static char **get_strv(napi_env env, napi_value arr) {
     if (napi_get_element(env, arr, i, &e) != napi_ok || !(v[i] = get_str(env, e))) { free_strv(v); return NULL; }
   }
   return v;
-}
-
-static napi_value throw_spawn_error(napi_env env, int err, const char *what) {
-  napi_value msg, e, code;
-  char buf[256];
-  snprintf(buf, sizeof buf, "%s: %s", what, strerror(err));
-  napi_create_string_utf8(env, buf, NAPI_AUTO_LENGTH, &msg);
-  napi_create_error(env, NULL, msg, &e);
-  napi_create_int32(env, err, &code);
-  napi_set_named_property(env, e, "errno", code);
-  napi_throw(env, e);
-  return NULL;
 }
 
 napi_value berth_spawn_detached(napi_env env, napi_callback_info info) {
@@ -92,7 +81,7 @@ napi_value berth_spawn_detached(napi_env env, napi_callback_info info) {
         for (uint32_t j = 0; j < i; j++) { if (rd[j] >= 0) close(rd[j]); if (wr[j] >= 0) close(wr[j]); }
         posix_spawn_file_actions_destroy(&fa);
         posix_spawnattr_destroy(&attr);
-        throw_spawn_error(env, err, "pipe2");
+        throw_errno(env, err, "pipe2", NULL);
         goto out;
       }
       rd[i] = p[0];
@@ -122,7 +111,7 @@ napi_value berth_spawn_detached(napi_env env, napi_callback_info info) {
     if (err != 0 && rd[i] >= 0) close(rd[i]);
   }
   if (err != 0) {
-    throw_spawn_error(env, err, path);
+    throw_errno(env, err, "posix_spawn", path);
     goto out;
   }
   napi_value v;
