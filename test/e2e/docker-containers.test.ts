@@ -131,7 +131,9 @@ describe('docker run', () => {
   });
 
   test('pids limit is enforced', async () => {
-    const r = await docker('run', '--rm', '--pids-limit', '5', 'busybox', 'sh', '-c', 'for i in 1 2 3 4 5 6 7 8; do sleep 2 & done; wait');
+    // pids.max counts threads: runc init (Go) runs in the cgroup before the exec, and at a limit
+    // of 5 a busy host's runc init could die of it ("cannot start a container that has stopped")
+    const r = await docker('run', '--rm', '--pids-limit', '16', 'busybox', 'sh', '-c', 'for i in $(seq 1 24); do sleep 2 & done; wait');
     assert.match(r.stderr, /can't fork|Resource temporarily unavailable/);
   });
 
