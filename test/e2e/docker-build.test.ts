@@ -317,7 +317,9 @@ test('stages that do not depend on each other build at the same time; their line
   const dir = context('parallel', {
     Dockerfile: [
       'FROM busybox AS listener',
-      `RUN timeout 60 nc -l -p ${port} > /got && test -s /got`,
+      // nc's stdin is a fifo this shell holds open: busybox nc -l ends at its stdin's EOF, and
+      // with RUN's /dev/null it could end before the talker's line arrived (2 in 40 by hand)
+      `RUN mkfifo /dev/shm/in && exec 3<>/dev/shm/in && timeout 60 nc -l -p ${port} <&3 > /got && test -s /got`,
       'FROM busybox AS talker',
       `RUN for i in $(seq 1 200); do echo hello-from-talker | nc 127.0.0.1 ${port} && exit 0; sleep 0.2; done; exit 1`,
       'FROM busybox',
