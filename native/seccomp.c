@@ -136,89 +136,77 @@ static int get_strings(napi_env env, napi_value arr, char ***out, size_t *n, con
   return 0;
 }
 
-// The array property `name` (absent: length 0, *arr NULL).
-static int get_array(napi_env env, napi_value obj, const char *name, napi_value *arr, uint32_t *len) {
-  bool is_array;
-  *len = 0;
-  if (get_prop(env, obj, name, arr) < 0) return -1;
-  if (!*arr) return 0;
-  if (napi_is_array(env, *arr, &is_array) != napi_ok || !is_array) {
-    char what[64];
-    snprintf(what, sizeof what, "%s is not a list", name);
-    return type_error(env, what);
-  }
-  return napi_get_array_length(env, *arr, len) == napi_ok ? 0 : -1;
-}
-
-static int read_arg(napi_env env, napi_value o, sc_arg *a) {
+// The optional integer property `name` in [0, max]: 1 when present, 0 when absent, -1 on error.
+static int get_opt_uint(napi_env env, napi_value o, const char *name, uint64_t max, uint64_t *out) {
   napi_value v;
-  uint64_t x;
-  if (get_prop(env, o, "index", &v) < 0) return -1;
-  if (v) {
-    if (get_uint(env, v, UINT32_MAX, &x, "an argument's index is not a uint32") < 0) return -1;
-    a->index = (uint32_t)x;
-  }
-  if (get_prop(env, o, "value", &v) < 0) return -1;
-  if (v && get_uint(env, v, UINT64_MAX, &a->value, "an argument's value is not a uint64") < 0) return -1;
-  if (get_prop(env, o, "valueTwo", &v) < 0) return -1;
-  if (v && get_uint(env, v, UINT64_MAX, &a->value_two, "an argument's valueTwo is not a uint64") < 0) return -1;
-  if (get_prop(env, o, "op", &v) < 0) return -1;
-  if (!v) return type_error(env, "an argument has no op");
-  return get_string_arg(env, v, &a->op, 0);
+  char what[64];
+  if (get_prop(env, o, name, &v) < 0) return -1;
+  if (!v) return 0;
+  snprintf(what, sizeof what, "%s is not a uint%d", name, max == UINT32_MAX ? 32 : 64);
+  return get_uint(env, v, max, out, what) < 0 ? -1 : 1;
 }
 
-static int read_rule(napi_env env, napi_value o, sc_rule *r) {
-  napi_value v, arr;
+static int get_required_string(napi_env env, napi_value o, const char *name, char **out) {
+  napi_value v;
+  char what[64];
+  if (get_prop(env, o, name, &v) < 0) return -1;
+  snprintf(what, sizeof what, "%s is missing", name);
+  return v ? get_string_arg(env, v, out, 0) : type_error(env, what);
+}
+
+// The list property `name` (absent: none), each element read by `read` into calloc'd items
+// of `size` bytes; *n counts those begun, for free_job.
+static int get_list(napi_env env, napi_value o, const char *name, size_t size, void **items, size_t *n,
+                    int (*read)(napi_env, napi_value, void *)) {
+  napi_value arr;
+  bool is_array;
   uint32_t len;
-  uint64_t x;
-  if (get_prop(env, o, "action", &v) < 0) return -1;
-  if (!v) return type_error(env, "a syscall rule has no action");
-  if (get_string_arg(env, v, &r->action, 0) < 0) return -1;
-  if (get_prop(env, o, "errnoRet", &v) < 0) return -1;
-  if (v) {
-    if (get_uint(env, v, UINT32_MAX, &x, "errnoRet is not a uint32") < 0) return -1;
-    r->errno_present = 1;
-    r->errno_ret = (uint32_t)x;
-  }
-  if (get_prop(env, o, "names", &v) < 0 || get_strings(env, v, &r->names, &r->nnames, "names is not a list") < 0) return -1;
-  if (get_array(env, o, "args", &arr, &len) < 0) return -1;
-  if (len) {
-    if (!(r->args = calloc(len, sizeof(sc_arg)))) return type_error(env, "out of memory");
-    for (uint32_t i = 0; i < len; i++) {
-      napi_value e;
-      if (napi_get_element(env, arr, i, &e) != napi_ok) return -1;
-      r->nargs = i + 1;
-      if (read_arg(env, e, &r->args[i]) < 0) return -1;
-    }
+  char what[64];
+  if (get_prop(env, o, name, &arr) < 0) return -1;
+  if (!arr) return 0;
+  snprintf(what, sizeof what, "%s is not a list", name);
+  if (napi_is_array(env, arr, &is_array) != napi_ok || !is_array) return type_error(env, what);
+  if (napi_get_array_length(env, arr, &len) != napi_ok) return -1;
+  if (!len) return 0;
+  if (!(*items = calloc(len, size))) return type_error(env, "out of memory");
+  for (uint32_t i = 0; i < len; i++) {
+    napi_value e;
+    if (napi_get_element(env, arr, i, &e) != napi_ok) return -1;
+    *n = i + 1;
+    if (read(env, e, (char *)*items + i * size) < 0) return -1;
   }
   return 0;
+}
+
+static int read_arg(napi_env env, napi_value o, void *item) {
+  sc_arg *a = item;
+  uint64_t index = 0;
+  if (get_opt_uint(env, o, "index", UINT32_MAX, &index) < 0 || get_opt_uint(env, o, "value", UINT64_MAX, &a->value) < 0 ||
+      get_opt_uint(env, o, "valueTwo", UINT64_MAX, &a->value_two) < 0)
+    return -1;
+  a->index = (uint32_t)index;
+  return get_required_string(env, o, "op", &a->op);
+}
+
+static int read_rule(napi_env env, napi_value o, void *item) {
+  sc_rule *r = item;
+  napi_value names;
+  uint64_t x = 0;
+  if (get_required_string(env, o, "action", &r->action) < 0 || (r->errno_present = get_opt_uint(env, o, "errnoRet", UINT32_MAX, &x)) < 0) return -1;
+  r->errno_ret = (uint32_t)x;
+  if (get_prop(env, o, "names", &names) < 0 || get_strings(env, names, &r->names, &r->nnames, "names is not a list") < 0) return -1;
+  return get_list(env, o, "args", sizeof(sc_arg), (void **)&r->args, &r->nargs, read_arg);
 }
 
 static int read_section(napi_env env, napi_value o, sc_job *j) {
-  napi_value v, arr;
-  uint32_t len;
-  uint64_t x;
-  if (get_prop(env, o, "defaultAction", &v) < 0) return -1;
-  if (!v) return type_error(env, "defaultAction is missing");
-  if (get_string_arg(env, v, &j->default_action, 0) < 0) return -1;
-  if (get_prop(env, o, "defaultErrnoRet", &v) < 0) return -1;
-  if (v) {
-    if (get_uint(env, v, UINT32_MAX, &x, "defaultErrnoRet is not a uint32") < 0) return -1;
-    j->default_errno_present = 1;
-    j->default_errno = (uint32_t)x;
-  }
-  if (get_prop(env, o, "architectures", &v) < 0 || get_strings(env, v, &j->archs, &j->narchs, "architectures is not a list") < 0) return -1;
-  if (get_array(env, o, "syscalls", &arr, &len) < 0) return -1;
-  if (len) {
-    if (!(j->rules = calloc(len, sizeof(sc_rule)))) return type_error(env, "out of memory");
-    for (uint32_t i = 0; i < len; i++) {
-      napi_value e;
-      if (napi_get_element(env, arr, i, &e) != napi_ok) return -1;
-      j->nrules = i + 1;
-      if (read_rule(env, e, &j->rules[i]) < 0) return -1;
-    }
-  }
-  return 0;
+  napi_value archs;
+  uint64_t x = 0;
+  if (get_required_string(env, o, "defaultAction", &j->default_action) < 0 ||
+      (j->default_errno_present = get_opt_uint(env, o, "defaultErrnoRet", UINT32_MAX, &x)) < 0)
+    return -1;
+  j->default_errno = (uint32_t)x;
+  if (get_prop(env, o, "architectures", &archs) < 0 || get_strings(env, archs, &j->archs, &j->narchs, "architectures is not a list") < 0) return -1;
+  return get_list(env, o, "syscalls", sizeof(sc_rule), (void **)&j->rules, &j->nrules, read_rule);
 }
 
 /* ---- compiling (threadpool) ---------------------------------------------------------------- */
