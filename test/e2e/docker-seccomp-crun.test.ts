@@ -143,6 +143,21 @@ describe('seccomp under crun: the precompiled filter is the one crun compiles', 
     assert.match(r.stderr, /Permission denied/, 'mkdir answers EACCES, the profile\'s errnoRet');
   });
 
+  test('a profile crun would refuse fails the start in crun\'s words, and the next start tries again', async () => {
+    const file = path.join(work, 'bad.json');
+    fs.writeFileSync(file, JSON.stringify({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_NOPE' }] }));
+    const id = (await d.dockerOk(['create', '--network', 'none', '--security-opt', `seccomp=${file}`, 'busybox', 'true'])).trim();
+    try {
+      for (let i = 0; i < 2; i++) {
+        const r = await d.docker(['start', id]);
+        assert.notEqual(r.code, 0);
+        assert.match(r.stderr, /OCI runtime create failed: seccomp: invalid seccomp action `SCMP_ACT_NOPE`/);
+      }
+    } finally {
+      await d.docker(['rm', '-f', id]);
+    }
+  });
+
   test('an exec runs under the container\'s filter', async () => {
     const id = (await d.dockerOk(['run', '-d', '--network', 'none', 'busybox', 'sleep', '300'])).trim();
     try {

@@ -11,6 +11,7 @@ import { toOciSeccomp } from '../../src/runtime/seccomp';
 import { DEFAULT_SECCOMP_PROFILE } from '../../src/runtime/seccompDefault';
 import { DEFAULT_CAPABILITIES } from '../../src/runtime/defaults';
 import { compileSeccompBpf, type SeccompSection } from '../../src/lib/sys/seccomp';
+import { seccompBpfOf } from '../../src/runtime/seccompBpf';
 import { compileSeccomp, seccompCompiler } from '../helpers/seccompCompile';
 
 const CAPS: Record<string, readonly string[]> = {
@@ -70,5 +71,17 @@ describe('compiling a seccomp section natively', () => {
     const rets = new Set<number>();
     for (let i = 0; i < bpf.length; i += 8) if (bpf.readUInt16LE(i) === 0x06) rets.add(bpf.readUInt32LE(i + 4));
     assert.deepEqual([...rets].sort(), [0, 0x7fff0000]);
+  });
+
+  test('a filter is compiled once while it is kept; a refused one is tried again', async () => {
+    const section = toOciSeccomp(DEFAULT_SECCOMP_PROFILE, { capabilities: DEFAULT_CAPABILITIES });
+    const first = seccompBpfOf(section);
+    assert.equal(seccompBpfOf(section), first);
+    assert.ok(Buffer.from(await first, 'base64').equals((await compileSeccompBpf(section)).bpf));
+    const bad = { defaultAction: 'SCMP_ACT_NOPE', syscalls: [] };
+    const refused = seccompBpfOf(bad);
+    await assert.rejects(refused, { name: 'RuntimeError', message: 'seccomp: invalid seccomp action `SCMP_ACT_NOPE`' });
+    assert.notEqual(seccompBpfOf(bad), refused);
+    await assert.rejects(seccompBpfOf(bad));
   });
 });
