@@ -132,6 +132,8 @@ describe('seccomp under crun: the precompiled filter is the one crun compiles', 
     }
     // the comparison tells filters apart: the capability-conditional rules make each one its own
     assert.equal(new Set(seen.values()).size, seen.size, [...seen.keys()].join(', '));
+    // no-new-privileges moves where crun installs it (after the capabilities), not what
+    assert.equal(await compare(['--security-opt', 'no-new-privileges']), seen.get('default'));
   });
 
   test('a custom profile: conditions, errnos, actions and a name libseccomp does not know', async () => {
