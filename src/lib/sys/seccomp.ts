@@ -25,8 +25,10 @@ export interface CompiledSeccomp {
 /**
  * Compiles `section`; `failUnknown` refuses a name libseccomp does not know, as crun does with
  * the run.oci.seccomp_fail_unknown_syscall annotation. Rejects with crun's words for what crun
- * refuses (an unknown action, operator or architecture, an errno on an action without one).
+ * refuses (an unknown action, operator or architecture, an errno on an action without one),
+ * with a TypeError for a field of the wrong type.
  */
-export function compileSeccompBpf(section: SeccompSection, failUnknown = false): Promise<CompiledSeccomp> {
+export async function compileSeccompBpf(section: SeccompSection, failUnknown = false): Promise<CompiledSeccomp> {
+  // async: a section the addon cannot read (a negative value, a NUL in a name) rejects as well
   return loadNative().compileSeccomp(section, failUnknown);
 }
