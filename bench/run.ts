@@ -200,7 +200,7 @@ async function main(): Promise<void> {
     // docker load and layer import (bench/load.ts), against dockerd when installed
     const load = process.env.BENCH_LOAD === '0' ? 'skipped (BENCH_LOAD=0)' : await loadBench();
     const build = process.env.BENCH_NO_BUILD === '1' ? 'skipped (BENCH_NO_BUILD=1)' : await benchBuild(d);
-    const seccomp = seccompStartCost(d);
+    const seccomp = await seccompStartCost(d);
     // BENCH_SCALE=0 skips the scale runs (minutes: 500 running containers, 200-run bursts)
     const scale = process.env.BENCH_SCALE === '0' ? 'skipped (BENCH_SCALE=0)' : await scaleBench();
     // BENCH_READOPT=0 skips berthd's kill -9 restarts with 100 running (+ 900 created) to re-adopt

@@ -916,6 +916,8 @@ napi_value berth_userns_netns(napi_env env, napi_callback_info info);
 // Shim processes (spawn.c).
 napi_value berth_spawn_detached(napi_env env, napi_callback_info info);
 napi_value berth_waitpid_nohang(napi_env env, napi_callback_info info);
+// Seccomp filters compiled as crun compiles them (seccomp.c).
+napi_value berth_compile_seccomp(napi_env env, napi_callback_info info);
 
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
@@ -946,6 +948,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"usernsNetns", NULL, berth_userns_netns, NULL, NULL, NULL, napi_default, NULL},
       {"spawnDetached", NULL, berth_spawn_detached, NULL, NULL, NULL, napi_default, NULL},
       {"waitpidNohang", NULL, berth_waitpid_nohang, NULL, NULL, NULL, napi_default, NULL},
+      {"compileSeccomp", NULL, berth_compile_seccomp, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -130,10 +130,31 @@ export function kernelAtLeast(have: string, want: string): boolean {
 }
 
 /**
+ * The last few profiles parsed, by their text: a container's own profile (the CLI sends the
+ * file's JSON with every create) is parsed again at each of its starts, and the same object
+ * back keeps toOciSeccomp's filters and their compiled programs (seccompBpf.ts) for it.
+ */
+const parsedProfiles = new Map<string, DockerSeccompProfile>();
+const PARSED_PROFILES_KEPT = 8;
+
+/**
  * Parses a profile as Docker reads one (the JSON of `--security-opt seccomp=<file>` or of
- * daemon.json's seccomp-profile), with Docker's wording for its refusals.
+ * daemon.json's seccomp-profile), with Docker's wording for its refusals. The result is shared
+ * between calls with the same text: do not change it.
  */
 export function parseSeccompProfile(text: string): DockerSeccompProfile {
+  let prof = parsedProfiles.get(text);
+  if (prof) {
+    parsedProfiles.delete(text); // the newest goes last, the oldest first out
+  } else {
+    prof = parseProfileText(text);
+    if (parsedProfiles.size >= PARSED_PROFILES_KEPT) parsedProfiles.delete(parsedProfiles.keys().next().value as string);
+  }
+  parsedProfiles.set(text, prof);
+  return prof;
+}
+
+function parseProfileText(text: string): DockerSeccompProfile {
   let p: unknown;
   try {
     p = JSON.parse(text);

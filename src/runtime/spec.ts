@@ -5,6 +5,7 @@ import type { ContainerSpecInput, DeviceRule, MountSpec, NamespaceMode, OciIdMap
 import { DEFAULT_DEVICE_RULES, DEFAULT_SHM_SIZE, HOST_CAPABILITIES, ALL_CAPABILITIES } from './defaults';
 import { cgroupVersion, swapLimitSupported } from './cgroups';
 import type { OciSeccomp } from './seccomp';
+import { SECCOMP_BPF_ANNOTATION } from './seccompBpf';
 
 // A minimal typing of the OCI runtime spec (1.0.2) as far as we write it.
 export interface OciMount { destination: string; type?: string; source?: string; options?: string[] }
@@ -28,6 +29,7 @@ export interface OciSpec {
   root: { path: string; readonly: boolean };
   hostname?: string;
   mounts: OciMount[];
+  annotations?: Record<string, string>;
   linux: {
     namespaces: { type: string; path?: string }[];
     devices?: OciDevice[];
@@ -296,7 +298,11 @@ export function buildSpec(input: ContainerSpecInput): OciSpec {
   // As Docker: a shared bind needs a shared root to propagate through (runc's default is rslave).
   if (userMounts.some((m) => m.options?.includes('shared') || m.options?.includes('rshared'))) spec.linux.rootfsPropagation = 'rshared';
   // ---- seccomp (issue 19): resolved by the engine; privileged containers run without one.
-  if (input.seccomp && !input.privileged) spec.linux.seccomp = input.seccomp;
+  if (input.seccomp && !input.privileged) {
+    spec.linux.seccomp = input.seccomp;
+    // crun installs this program instead of compiling linux.seccomp (seccompBpf.ts)
+    if (input.seccompBpf) spec.annotations = { [SECCOMP_BPF_ANNOTATION]: input.seccompBpf };
+  }
   // ---- user namespace (userns-remap): runc makes it first, the other namespaces are its own.
   if (input.userns) {
     spec.linux.namespaces.push({ type: 'user', ...(input.userns.path ? { path: input.userns.path } : {}) });

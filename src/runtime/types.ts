@@ -68,6 +68,8 @@ export interface ContainerSpecInput {
   shmSize: number;
   /** linux.seccomp, resolved for this container's capabilities; absent: unconfined. */
   seccomp?: OciSeccomp;
+  /** That filter compiled (base64), for a runtime that takes it (crun 1.8+: seccompBpf.ts). */
+  seccompBpf?: string;
   sysctls?: Record<string, string>;
   /** When set, this host binary is bind-mounted read-only and run as PID 1 in front of the args. */
   init?: { hostPath: string };

@@ -7,6 +7,7 @@ import { hasIa32, hasX32Abi, kernelAtLeast, parseSeccompProfile, resolveSeccomp,
 import { I386_SYSCALLS, orderForLibseccomp } from '../../src/runtime/seccompOrder';
 import { DEFAULT_SECCOMP_PROFILE } from '../../src/runtime/seccompDefault';
 import { DEFAULT_CAPABILITIES } from '../../src/runtime/defaults';
+import { crunTakesSeccompBpf } from '../../src/runtime/seccompBpf';
 
 const amd64 = { arch: 'amd64', kernel: '6.1.0', x32: true, ia32: true };
 const allowed = (s: OciSeccomp, name: string) => s.syscalls.filter((r) => r.names.includes(name));
@@ -160,4 +161,27 @@ test('a profile is resolved and ordered once per target', () => {
   assert.equal(toOciSeccomp(DEFAULT_SECCOMP_PROFILE, { capabilities: DEFAULT_CAPABILITIES, ...amd64 }), a, 'the same capabilities in another order');
   assert.notEqual(toOciSeccomp(DEFAULT_SECCOMP_PROFILE, { capabilities: [...DEFAULT_CAPABILITIES, 'CAP_SYS_ADMIN'], ...amd64 }), a);
   assert.notEqual(toOciSeccomp(DEFAULT_SECCOMP_PROFILE, { capabilities: DEFAULT_CAPABILITIES, ...amd64, ia32: false }), a);
+});
+
+test('a profile text parsed again gives the same object back (a container\'s own profile at each start), a few kept', () => {
+  const text = (n: number) => JSON.stringify({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_ERRNO', errnoRet: n }] });
+  const first = parseSeccompProfile(text(1));
+  assert.equal(parseSeccompProfile(text(1)), first);
+  assert.equal(toOciSeccomp(parseSeccompProfile(text(1)), { capabilities: [], ...amd64 }), toOciSeccomp(first, { capabilities: [], ...amd64 }));
+  for (let i = 2; i < 40; i++) parseSeccompProfile(text(i));
+  assert.notEqual(parseSeccompProfile(text(1)), first, 'bounded: the oldest went');
+  assert.deepEqual(parseSeccompProfile(text(1)), first);
+  assert.throws(() => parseSeccompProfile('{"syscalls": []}'), /defaultAction is missing/);
+});
+
+test('crun 1.8 or later built with seccomp takes the filter precompiled; runc and older crun do not', () => {
+  const crun = (v: string, features = '+SYSTEMD +SELINUX +APPARMOR +CAP +SECCOMP +EBPF +YAJL') =>
+    `crun version ${v}\ncommit: f8a096be060b22ccd3d5f3ebe44108517fbf6c30\nrundir: /run/crun\nspec: 1.0.0\n${features}\n`;
+  assert.equal(crunTakesSeccompBpf(crun('1.8.1')), true);
+  assert.equal(crunTakesSeccompBpf(crun('1.21')), true);
+  assert.equal(crunTakesSeccompBpf(crun('2.0.0')), true);
+  assert.equal(crunTakesSeccompBpf(crun('1.7.2')), false);
+  assert.equal(crunTakesSeccompBpf(crun('0.19')), false);
+  assert.equal(crunTakesSeccompBpf(crun('1.8.1', '+SYSTEMD +CAP -SECCOMP +YAJL')), false, 'without seccomp it installs no filter at all');
+  assert.equal(crunTakesSeccompBpf('runc version 1.1.5+ds1\ncommit: 1.1.5+ds1-1+deb12u1\nspec: 1.0.2-dev\ngo: go1.19.8\nlibseccomp: 2.5.4\n'), false);
 });

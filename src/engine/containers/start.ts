@@ -14,6 +14,7 @@ import { makeWorkingDir } from './workdir';
 import { inContainerTerms } from './hostPaths';
 import { rotationOf } from '../logs/options';
 import { remapOf, rootfsMountOptions, usernsFile } from '../usernsRemap';
+import { precompiledSeccomp } from '../../runtime/seccompBpf';
 
 export type StartContext = Pick<ContainerContext,
   'config' | 'store' | 'runtime' | 'rootfs' | 'attaches' | 'attachments' | 'monitor' | 'swapLimitSupported' | 'publish' | 'logPath'>;
@@ -63,6 +64,7 @@ export async function startTask(ctx: StartContext, c: ContainerRecord): Promise<
       swapLimitSupported: ctx.swapLimitSupported, resolveContainerPid: (r) => pidOf(ctx, r), security: ctx.config,
       netnsPath: prepared.netnsPath, extraEnv: prepared.env, remap: ctx.config.remap, usernsPath: usernsFile(ctx.config.execRoot, c.Id),
     });
+    input.seccompBpf = await span('start.seccomp', c.Id, () => precompiledSeccomp(input.seccomp, rt));
     await span('start.bundle', c.Id, () => ctx.runtime.writeBundle(bundle, input));
     const { pid } = await span('start.create', c.Id, () => ctx.runtime.create({
       id: c.Id, bundleDir: bundle, runtime: rt, terminal: c.Config.Tty, openStdin: c.Config.OpenStdin,

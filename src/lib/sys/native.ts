@@ -65,6 +65,8 @@ export interface BerthNative {
   spawnDetached(path: string, argv: string[], envp: string[], cwd: string, fds: number[]): number[];
   /** Exit status once reaped, -1 while running, -2 when not our child. */
   waitpidNohang(pid: number): number;
+  /** An OCI linux.seccomp section compiled to BPF as crun 1.8.1 compiles it (native/seccomp.c). */
+  compileSeccomp(section: object, failUnknown?: boolean): Promise<{ bpf: Buffer; unknown: string[] }>;
 }
 
 export interface NativeExtractResult {
