@@ -23,6 +23,7 @@ import { ConmonAttachStream } from './attach';
 import { isFrozen, wasOomKilled } from './cgroups';
 import { ConflictError, NotFoundError } from '../lib/errors';
 import { RuntimeError } from './errors';
+import { crunInDockerTerms } from './crun';
 
 export interface OciRuntimeOptions {
   conmonPath: string;
@@ -45,6 +46,17 @@ const ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 function checkId(id: string): void {
   if (!ID_RE.test(id)) throw new RuntimeError(`invalid container id: ${JSON.stringify(id)}`);
 }
+
+/** A failed create's runtime text in Docker's words, with what the bundle says of its process and mounts. */
+async function inDockerTerms(e: RuntimeError, bundleDir: string): Promise<RuntimeError> {
+  const spec = await fsp.readFile(path.join(bundleDir, 'config.json'), 'utf8').then((t) => JSON.parse(t) as OciSpecPart, () => undefined);
+  const root = spec?.root?.path;
+  const ctx = { op: 'create' as const, args: spec?.process?.args, cwd: spec?.process?.cwd, mounts: spec?.mounts, rootfs: root && path.resolve(bundleDir, root) };
+  const msg = crunInDockerTerms(e.message, ctx);
+  return msg === e.message ? e : new RuntimeError(msg, { cause: e });
+}
+
+interface OciSpecPart { root?: { path?: string }; process?: { args?: string[]; cwd?: string }; mounts?: { destination: string; source?: string }[] }
 
 export class OciRuntime implements Runtime {
   readonly conmonPath: string;
@@ -170,7 +182,7 @@ export class OciRuntime implements Runtime {
     } catch (e) {
       // conmon may have failed before it opened the FIFO: the writer would wait for it forever.
       writer?.kill();
-      throw e;
+      throw e instanceof RuntimeError ? await inDockerTerms(e, bundleDir) : e;
     }
   }
 

@@ -8,6 +8,7 @@ import * as pathMod from 'node:path';
 import type { ResourceLimits, RuntimeConfig, RuntimeState } from './types';
 import { ConflictError, NotFoundError } from '../lib/errors';
 import { RuntimeError } from './errors';
+import { crunInDockerTerms, type ErrorContext } from './crun';
 
 export interface RuncResult { stdout: string; stderr: string }
 
@@ -16,15 +17,18 @@ export function globalArgs(runtime: RuntimeConfig, stateRoot: string): string[] 
   return ['--root', stateRoot, ...(runtime.args ?? [])];
 }
 
-/** The runtime's message from its stderr (logrus text `msg="..."` or a plain line). */
-export function runtimeMessage(stderr: string): string {
+/**
+ * The runtime's message from its stderr (logrus text `msg="..."` or a plain line). With the
+ * context of a failed start, crun's texts are given in runc's (Docker's) words.
+ */
+export function runtimeMessage(stderr: string, ctx?: ErrorContext): string {
   const msgs: string[] = [];
   for (const line of stderr.split('\n')) {
     const m = /msg="((?:[^"\\]|\\.)*)"/.exec(line);
     if (m) msgs.push(m[1].replace(/\\"/g, '"').replace(/\\\\/g, '\\'));
     else if (line.trim() !== '') msgs.push(line.trim());
   }
-  return msgs.join('; ');
+  return (ctx ? msgs.map((m) => crunInDockerTerms(m, ctx)) : msgs).join('; ');
 }
 
 function classify(op: string, id: string, msg: string): Error {

@@ -12,7 +12,7 @@ import { InsecureRegistries } from '../../distribution/transport';
 export function infoView(f: SystemFacts, serverVersion: string): Record<string, unknown> {
   const config = f.config;
   // As Docker: warnings are lines the CLI prints at the end of `docker info`.
-  const warnings = [...(f.swapLimit ? [] : ['WARNING: No swap limit support']), ...f.quarantineWarnings];
+  const warnings = [...(f.swapLimit ? [] : ['WARNING: No swap limit support']), ...f.quarantineWarnings, ...f.runtimeWarnings];
   return {
     ID: f.id,
     Containers: f.counts.containers,

@@ -6,6 +6,7 @@ import * as os from 'node:os';
 import { promisify } from 'node:util';
 import { quarantineAt } from '../../lib/quarantine';
 import { cgroupVersion, swapLimitSupported } from '../../runtime/cgroups';
+import { crunRefusal } from '../../runtime/crun';
 import type { DaemonConfig } from '../config';
 
 const run = promisify(execFile);
@@ -75,6 +76,21 @@ export interface SystemFacts {
   components: ComponentVersions;
   /** Lines about quarantined records, for the user to see. */
   quarantineWarnings: string[];
+  /** Why a configured runtime cannot run containers here, and what to do. */
+  runtimeWarnings: string[];
+}
+
+/** crun installed (or configured) but refused by this host's cgroups: say so, and how to fix it. */
+export function runtimeWarnings(config: DaemonConfig): string[] {
+  const names = Object.entries(config.runtimes).filter(([name, rt]) => name === 'crun' || rt.path.endsWith('/crun')).map(([name]) => name);
+  if (names.length === 0) return [];
+  const why = crunRefusal();
+  if (!why) return [];
+  const effect = names.includes(config.defaultRuntime)
+    ? `the default runtime ${config.defaultRuntime} will fail to start containers`
+    : `containers use ${config.defaultRuntime}; --runtime ${names[0]} fails`;
+  return [`WARNING: crun cannot run containers on this host: ${why}; ${effect}. To use crun (berth's default where it can run), `
+    + 'mount those controllers as cgroup v1 hierarchies (scripts/host-cgroups.sh does) and restart berthd'];
 }
 
 export async function systemFacts(config: DaemonConfig, counts: Counts, eventListeners: number): Promise<SystemFacts> {
@@ -99,6 +115,7 @@ export async function systemFacts(config: DaemonConfig, counts: Counts, eventLis
     proxies: { http: process.env.HTTP_PROXY ?? '', https: process.env.HTTPS_PROXY ?? '', no: process.env.NO_PROXY ?? '' },
     components,
     quarantineWarnings,
+    runtimeWarnings: runtimeWarnings(config),
   };
 }
 
