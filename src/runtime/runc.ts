@@ -2,13 +2,13 @@
 // failures become typed errors: missing container -> NotFound, wrong state -> Conflict.
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as fsp from 'node:fs/promises';
 import * as net from 'node:net';
 import * as pathMod from 'node:path';
 import type { ResourceLimits, RuntimeConfig, RuntimeState } from './types';
 import { ConflictError, NotFoundError } from '../lib/errors';
 import { RuntimeError } from './errors';
 import { crunInDockerTerms, type ErrorContext } from './crun';
+import { isGone, procState, readJsonFile, removeStopped, signalInit } from './initproc';
 
 export interface RuncResult { stdout: string; stderr: string }
 
@@ -128,7 +128,7 @@ export async function ps(runtime: RuntimeConfig, root: string, id: string): Prom
 // cgroups and its state dir (state_linux.go destroy); kill without --all of a live, unfrozen
 // init = kill(2) of the init's PID, once its start time says it is still that process
 // (container_linux.go Signal). Both depend on that layout, so they are
-// used only for a runc whose `--version` says 1.1.x (fastPathsApply).
+// used only for a runc whose `--version` says 1.1.x (fastpaths.ts).
 
 /** The runc releases whose internals the fast paths follow (exec.fifo and state.json layout). */
 export const FAST_PATH_RUNC = { major: 1, minor: 1 };
@@ -137,45 +137,6 @@ export const FAST_PATH_RUNC = { major: 1, minor: 1 };
 export function parseRuncVersion(out: string): [number, number, number] | undefined {
   const m = /^runc version (\d+)\.(\d+)\.(\d+)/.exec(out.trimStart());
   return m ? [Number(m[1]), Number(m[2]), Number(m[3])] : undefined;
-}
-
-// One `--version` per binary; keyed by inode and mtime as well, so an upgrade in place is seen.
-const probes = new Map<string, Promise<boolean>>();
-
-/** true for runc 1.1.x, false for anything else, undefined when the binary could not be run (ask again later). */
-function probeVersion(binary: string): Promise<boolean | undefined> {
-  return new Promise((resolve) => {
-    execFile(binary, ['--version'], { encoding: 'utf8', timeout: 10_000 }, (err, stdout) => {
-      if (err) return resolve(undefined);
-      const v = parseRuncVersion(stdout);
-      resolve(v !== undefined && v[0] === FAST_PATH_RUNC.major && v[1] === FAST_PATH_RUNC.minor);
-    });
-  });
-}
-
-/**
- * Whether the fast paths apply: a binary named runc, no extra global args, and a version in
- * the range they were written against. Anything else (another runtime, a daemon.json entry
- * with runtimeArgs, runc 1.2) gets the plain CLI.
- */
-export async function fastPathsApply(runtime: RuntimeConfig): Promise<boolean> {
-  if (!(runtime.name === 'runc' || pathMod.basename(runtime.path) === 'runc') || (runtime.args ?? []).length > 0) return false;
-  let st: fs.Stats;
-  try {
-    st = await fsp.stat(runtime.path);
-  } catch {
-    return false;
-  }
-  const key = `${runtime.path}\0${st.ino}\0${st.mtimeMs}`;
-  let p = probes.get(key);
-  if (!p) {
-    p = probeVersion(runtime.path).then((ok) => {
-      if (ok === undefined) probes.delete(key);
-      return ok === true;
-    });
-    probes.set(key, p);
-  }
-  return p;
 }
 
 interface RuncStateFile {
@@ -190,26 +151,8 @@ interface RuncStateFile {
   };
 }
 
-async function readStateFile(root: string, id: string): Promise<RuncStateFile | undefined> {
-  try {
-    return JSON.parse(await fsp.readFile(pathMod.join(root, id, 'state.json'), 'utf8')) as RuncStateFile;
-  } catch {
-    return undefined;
-  }
-}
-
-/** 'alive' | 'zombie' | 'gone' for a PID with the given start time (clock ticks since boot). */
-async function procState(pid: number, start: number): Promise<'alive' | 'zombie' | 'gone'> {
-  let stat: string;
-  try {
-    stat = await fsp.readFile(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return 'gone';
-  }
-  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // rest[0] is field 3 (state); starttime is field 22 -> rest[19]
-  if (Number(rest[19]) !== start) return 'gone';
-  return rest[0] === 'Z' || rest[0] === 'X' ? 'zombie' : 'alive';
+function readStateFile(root: string, id: string): Promise<RuncStateFile | undefined> {
+  return readJsonFile<RuncStateFile>(pathMod.join(root, id, 'state.json'));
 }
 
 /**
@@ -259,21 +202,13 @@ export async function startViaExecFifo(root: string, id: string): Promise<boolea
 export async function deleteStopped(root: string, id: string): Promise<boolean> {
   const dir = pathMod.join(root, id);
   const st = await readStateFile(root, id);
-  if (!st) return !fs.existsSync(dir);
+  if (!st) return isGone(dir);
   const cfg = st.config ?? {};
   const hooks = cfg.Hooks ? Object.values(cfg.Hooks).some((h) => Array.isArray(h) && h.length > 0) : false;
   const ownPidNs = (cfg.namespaces ?? []).some((n) => n.type === 'NEWPID' && !n.path);
   if (hooks || !ownPidNs || st.intel_rdt_path || cfg.cgroups?.systemd || cfg.cgroups?.Systemd) return false;
   if ((await procState(st.init_process_pid, st.init_process_start)) === 'alive') return false;
-  for (const p of Object.values(st.cgroup_paths ?? {})) {
-    try {
-      await fsp.rmdir(p);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') return false;
-    }
-  }
-  await fsp.rm(dir, { recursive: true, force: true });
-  return true;
+  return removeStopped(Object.values(st.cgroup_paths ?? {}), dir);
 }
 
 /**
@@ -284,12 +219,5 @@ export async function deleteStopped(root: string, id: string): Promise<boolean> 
  */
 export async function killInit(root: string, id: string, signal: number): Promise<boolean> {
   const st = await readStateFile(root, id);
-  if (!st || !(st.init_process_pid > 0)) return false;
-  if ((await procState(st.init_process_pid, st.init_process_start)) !== 'alive') return false;
-  try {
-    process.kill(st.init_process_pid, signal);
-  } catch {
-    return false;
-  }
-  return true;
+  return st !== undefined && signalInit(st.init_process_pid, st.init_process_start, signal);
 }
