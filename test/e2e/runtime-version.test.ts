@@ -9,11 +9,12 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import { parseRuncVersion } from '../../src/runtime/runc';
+import { fastPathsEnabled } from '../../src/runtime/fastpaths';
 import { TestDaemon } from '../helpers/daemon';
 
-// scripts/test.js runs this file a second time with BERTH_RUNC_FAST_PATHS=0: then even runc 1.1
+// scripts/test.js runs this file a second time with BERTH_RUNTIME_FAST_PATHS=0: then even runc 1.1
 // gets the CLI, and no version is probed
-const fastPathsOff = process.env.BERTH_RUNC_FAST_PATHS === '0';
+const fastPathsOff = !fastPathsEnabled();
 const RUNC = execFileSync('sh', ['-c', 'command -v runc'], { encoding: 'utf8' }).trim();
 let d: TestDaemon;
 
@@ -75,7 +76,7 @@ test('a runc that reports 1.2.0 gets the plain runc start and runc delete', asyn
   assert.match(log, new RegExp(` delete (--force )?${id}$`, 'm'));
 });
 
-test(`the same wrapper passing on runc 1.1's --version gets ${fastPathsOff ? 'the plain start (BERTH_RUNC_FAST_PATHS=0)' : 'the fast start (the version decides)'}`, async () => {
+test(`the same wrapper passing on runc 1.1's --version gets ${fastPathsOff ? 'the plain start (fast paths off)' : 'the fast start (the version decides)'}`, async () => {
   const id = await lifecycle('runc-same');
   const log = calls('same');
   assert.match(log, new RegExp(` create .*${id}$`, 'm'));

@@ -1,8 +1,13 @@
 // crun 1.8's failures to start a process, given in runc's (Docker's) words: the docker CLI
-// derives exit codes 127 and 126 from those phrases, and tests and users read them.
+// derives exit codes 127 and 126 from those phrases, and tests and users read them. The default
+// runtime's choice, and where crun's fast delete looks for the cgroups.
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { test } from 'node:test';
-import { crunInDockerTerms } from '../../src/runtime/crun';
+import { parseDaemonOptions } from '../../src/daemon/options';
+import { crunCgroupDirs, crunInDockerTerms, crunRefusal } from '../../src/runtime/crun';
 import { runtimeMessage } from '../../src/runtime/runc';
 
 const create = { op: 'create' as const, args: ['/etc'], cwd: '/', rootfs: '/b/rootfs', mounts: [{ destination: '/data', source: '/v/data' }] };
@@ -41,4 +46,38 @@ test('runc\'s texts and anything else pass unchanged; runtimeMessage translates 
   const stderr = 'executable file `x` not found in $PATH: No such file or directory\n';
   assert.equal(runtimeMessage(stderr), 'executable file `x` not found in $PATH: No such file or directory');
   assert.equal(runtimeMessage(stderr, { op: 'exec' }), 'exec failed: unable to start container process: exec: "x": executable file not found in $PATH');
+});
+
+test('the default runtime: crun where it can run, else runc; flag and daemon.json still choose', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'brc-'));
+  const cfg = path.join(dir, 'daemon.json');
+  const crunOnPath = (process.env.PATH ?? '').split(':').some((p) => p && fs.existsSync(path.join(p, 'crun')));
+  try {
+    fs.writeFileSync(cfg, '{}');
+    const o = parseDaemonOptions(['--config-file', cfg]);
+    assert.equal(o.defaultRuntime, crunOnPath && crunRefusal() === undefined ? 'crun' : 'runc');
+    assert.ok(o.runtimes.runc);
+    assert.equal(o.runtimes.crun !== undefined, crunOnPath);
+    assert.equal(parseDaemonOptions(['--config-file', cfg, '--default-runtime', 'runc']).defaultRuntime, 'runc');
+    assert.throws(() => parseDaemonOptions(['--config-file', cfg, '--default-runtime', 'nope']), /default runtime nope is not among the configured runtimes/);
+    fs.writeFileSync(cfg, JSON.stringify({ runtimes: { mine: { path: '/bin/true', runtimeArgs: ['--x'] } }, 'default-runtime': 'mine' }));
+    const m = parseDaemonOptions(['--config-file', cfg]);
+    assert.equal(m.defaultRuntime, 'mine');
+    assert.deepEqual(m.runtimes.mine, { name: 'mine', path: '/bin/true', args: ['--x'] });
+    assert.throws(() => parseDaemonOptions(['--config-file', cfg, '--default-runtime', 'runc']), /default-runtime/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('crun\'s cgroup directories: one per hierarchy of /proc/self/cgroup, "unified" for the v2 line of a hybrid host', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'brc-'));
+  try {
+    const self = path.join(dir, 'cgroup');
+    fs.writeFileSync(self, '3:cpu,cpuacct:/\n2:name=systemd:/x\n1:memory:/\n0::/\n');
+    // a plain directory is no cgroup2: the v2 line counts only on a hybrid host
+    assert.deepEqual(crunCgroupDirs('/p/c1', dir, self), [`${dir}/cpu,cpuacct/p/c1`, `${dir}/systemd/p/c1`, `${dir}/memory/p/c1`]);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
