@@ -6,66 +6,33 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import { parseCrunVersion } from '../../src/runtime/crun';
 import { fastPathsEnabled } from '../../src/runtime/fastpaths';
-import { expectedDefaultRuntime, TestDaemon } from '../helpers/daemon';
+import { expectedDefaultRuntime } from '../helpers/daemon';
+import { startWrappedDaemon, type WrappedDaemon } from '../helpers/runtimeWrappers';
 
 const CRUN = execFileSync('sh', ['-c', 'command -v crun || true'], { encoding: 'utf8' }).trim();
 // scripts/test.js runs this file a second time with the fast paths off: then every step is the CLI's
 const fastPathsOff = !fastPathsEnabled();
-let d: TestDaemon;
+let w: WrappedDaemon;
 
-/** A wrapper named `crun` that logs its argv to `<dir>/calls`. */
-function wrapper(dir: string, version?: string): string {
-  fs.mkdirSync(dir, { recursive: true });
-  const bin = path.join(dir, 'crun');
-  const fake = version ? `if [ "$1" = --version ]; then echo "crun version ${version}"; exit 0; fi\n` : '';
-  fs.writeFileSync(bin, `#!/bin/sh\necho "$*" >> ${path.join(dir, 'calls')}\n${fake}exec ${CRUN} "$@"\n`, { mode: 0o755 });
-  return bin;
-}
-
-const calls = (name: string) => fs.readFileSync(path.join(d.root, name, 'calls'), 'utf8');
-const docker = async (...args: string[]) => {
-  const r = await d.docker(args);
-  assert.equal(r.code, 0, `docker ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout.trim();
-};
-
-before(async () => {
-  if (!CRUN) return;
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'bt-'));
-  d = new TestDaemon(root);
-  fs.writeFileSync(path.join(root, 'daemon.json'), JSON.stringify({
-    'cgroup-parent': `/berth-test-${path.basename(root)}`,
-    runtimes: { 'crun-next': { path: wrapper(path.join(root, 'next'), '1.9.0') }, 'crun-same': { path: wrapper(path.join(root, 'same')) } },
-  }));
-  await d.start();
-  await d.ensureBusybox();
-});
-after(async () => { await d?.stop(); });
+before(async () => { if (CRUN) w = await startWrappedDaemon('crun', CRUN, 'crun version 1.9.0'); });
+after(async () => { await w?.d.stop(); });
+const docker = (...args: string[]) => w.docker(...args);
 
 /** The cgroup directories of a container in every hierarchy of this host. */
 function cgroupDirsOf(id: string): string[] {
-  const parent = `berth-test-${path.basename(d.root)}`;
+  const parent = `berth-test-${path.basename(w.d.root)}`;
   return fs.readdirSync('/sys/fs/cgroup').flatMap((h) => [path.join('/sys/fs/cgroup', h, parent, id), path.join('/sys/fs/cgroup', parent, id)]).filter((p) => fs.existsSync(p));
 }
 
-/** run -d, exec, stop, start, kill, rm: every step that starts, signals or deletes a task; nothing is left of it after. */
+/** The wrapped runtime's lifecycle; nothing is left of the task after. */
 async function lifecycle(runtime: string): Promise<string> {
-  const id = await docker('run', '-d', '--runtime', runtime, 'busybox', 'sleep', '1000');
-  assert.equal(await docker('exec', id, 'echo', 'hi'), 'hi');
-  assert.ok(cgroupDirsOf(id).length > 0, 'the running container has cgroups');
-  await docker('stop', '-t', '0', id);
-  await docker('start', id);
-  assert.equal(await docker('inspect', '-f', '{{.State.Running}} {{.HostConfig.Runtime}}', id), `true ${runtime}`);
-  await docker('kill', id);
-  await docker('wait', id);
-  await docker('rm', id);
+  const id = await w.lifecycle(runtime, (running) => assert.ok(cgroupDirsOf(running).length > 0, 'the running container has cgroups'));
   assert.deepEqual(cgroupDirsOf(id), []);
-  assert.equal(fs.existsSync(path.join(d.execRoot, 'runc', id)), false, 'the runtime state dir is gone');
+  assert.equal(fs.existsSync(path.join(w.d.execRoot, 'runc', id)), false, 'the runtime state dir is gone');
   return id;
 }
 
@@ -82,24 +49,24 @@ test('info lists runc and crun; the default is crun where it can run; --runtime 
   for (const rt of ['runc', 'crun']) {
     const id = await docker('create', '--runtime', rt, 'busybox', 'true');
     assert.equal(await docker('inspect', '-f', '{{.HostConfig.Runtime}}', id), rt);
-    const out = await d.docker(['start', '-a', id]);
+    const out = await w.d.docker(['start', '-a', id]);
     assert.equal(out.code, 0, out.stderr);
     await docker('rm', id);
   }
   const plain = await docker('create', 'busybox', 'true');
   assert.equal(await docker('inspect', '-f', '{{.HostConfig.Runtime}}', plain), info.DefaultRuntime);
   await docker('rm', plain);
-  const bad = await d.docker(['run', '--rm', '--runtime', 'nope', 'busybox', 'true']);
+  const bad = await w.d.docker(['run', '--rm', '--runtime', 'nope', 'busybox', 'true']);
   assert.equal(bad.code, 125);
   assert.match(bad.stderr, /Error response from daemon: unknown or invalid runtime name: nope/);
 });
 
 test('under runc and crun alike: a missing command is 127, a directory 126, with Docker\'s words', { skip: !CRUN && 'crun is not installed' }, async () => {
   for (const rt of ['runc', 'crun']) {
-    const missing = await d.docker(['run', '--rm', '--runtime', rt, 'busybox', 'nonexistentcmd']);
+    const missing = await w.d.docker(['run', '--rm', '--runtime', rt, 'busybox', 'nonexistentcmd']);
     assert.equal(missing.code, 127, `${rt}: ${missing.stderr}`);
     assert.match(missing.stderr, /exec: "nonexistentcmd": executable file not found in \$PATH/);
-    const dir = await d.docker(['run', '--rm', '--runtime', rt, 'busybox', '/etc']);
+    const dir = await w.d.docker(['run', '--rm', '--runtime', rt, 'busybox', '/etc']);
     assert.equal(dir.code, 126, `${rt}: ${dir.stderr}`);
     assert.match(dir.stderr, /exec: "\/etc": permission denied/);
   }
@@ -107,7 +74,7 @@ test('under runc and crun alike: a missing command is 127, a directory 126, with
 
 test('a crun that reports 1.9.0 gets crun start, kill and delete', { skip: !CRUN && 'crun is not installed' }, async () => {
   const id = await lifecycle('crun-next');
-  const log = calls('next');
+  const log = w.calls('next');
   assert.equal(log.match(/^--version$/gm)?.length, fastPathsOff ? undefined : 1, log);
   assert.match(log, new RegExp(` create .*${id}$`, 'm'));
   assert.equal(log.match(new RegExp(` start ${id}$`, 'gm'))?.length, 2, log);
@@ -117,7 +84,7 @@ test('a crun that reports 1.9.0 gets crun start, kill and delete', { skip: !CRUN
 
 test(`crun 1.8 ${fastPathsOff ? 'with the fast paths off gets the CLI' : 'is started, signalled and deleted in-process'}`, { skip: !CRUN && 'crun is not installed' }, async () => {
   const id = await lifecycle('crun-same');
-  const log = calls('same');
+  const log = w.calls('same');
   assert.match(log, new RegExp(` create .*${id}$`, 'm'));
   if (fastPathsOff) {
     assert.equal(log.match(new RegExp(` start ${id}$`, 'gm'))?.length, 2, log);
