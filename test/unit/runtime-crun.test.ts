@@ -7,6 +7,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { parseDaemonOptions } from '../../src/daemon/options';
+import type { DaemonConfig } from '../../src/engine/config';
+import { runtimeWarnings } from '../../src/engine/system/info';
 import { crunCgroupDirs, crunInDockerTerms, crunRefusal } from '../../src/runtime/crun';
 import { runtimeMessage } from '../../src/runtime/runc';
 
@@ -80,4 +82,14 @@ test('crun\'s cgroup directories: one per hierarchy of /proc/self/cgroup, "unifi
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('docker info warns when crun is configured but refused by the host, and says what to do', () => {
+  const base = { runtimes: { runc: { name: 'runc', path: '/usr/sbin/runc' }, crun: { name: 'crun', path: '/usr/bin/crun' } }, defaultRuntime: 'runc' } as unknown as DaemonConfig;
+  const why = 'its cgroup2 hierarchy /sys/fs/cgroup/unified holds controllers (hugetlb)';
+  assert.deepEqual(runtimeWarnings(base, undefined), []);
+  const [w] = runtimeWarnings(base, why);
+  assert.match(w, /^WARNING: crun cannot run containers on this host: its cgroup2 hierarchy .* \(hugetlb\); containers use runc; --runtime crun fails\. .*scripts\/host-cgroups\.sh/);
+  assert.match(runtimeWarnings({ ...base, defaultRuntime: 'crun' }, why)[0], /the default runtime crun will fail to start containers/);
+  assert.deepEqual(runtimeWarnings({ ...base, runtimes: { runc: base.runtimes.runc } }, why), []);
 });

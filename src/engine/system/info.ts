@@ -81,11 +81,9 @@ export interface SystemFacts {
 }
 
 /** crun installed (or configured) but refused by this host's cgroups: say so, and how to fix it. */
-export function runtimeWarnings(config: DaemonConfig): string[] {
+export function runtimeWarnings(config: DaemonConfig, why = crunRefusal()): string[] {
   const names = Object.entries(config.runtimes).filter(([name, rt]) => name === 'crun' || rt.path.endsWith('/crun')).map(([name]) => name);
-  if (names.length === 0) return [];
-  const why = crunRefusal();
-  if (!why) return [];
+  if (names.length === 0 || !why) return [];
   const effect = names.includes(config.defaultRuntime)
     ? `the default runtime ${config.defaultRuntime} will fail to start containers`
     : `containers use ${config.defaultRuntime}; --runtime ${names[0]} fails`;
