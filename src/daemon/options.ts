@@ -123,7 +123,7 @@ export function parseDaemonOptions(argv: string[]): DaemonOptions {
     .option('--config-file <file>', 'daemon configuration file', '/etc/berth/daemon.json')
     .option('-l, --log-level <level>', 'debug, info, warn, error, fatal', undefined)
     .option('-D, --debug', 'debug logging')
-    .option('--default-runtime <name>', 'default OCI runtime for containers', undefined)
+    .option('--default-runtime <name>', 'default OCI runtime for containers (crun where it can run here, else runc)', undefined)
     .option('-G, --group <group>', 'group of the unix socket(s)', undefined)
     .option('--live-restore', 'keep containers running while the daemon is down')
     .option('--tlsverify', 'require mutual TLS on TCP listeners')
