@@ -212,12 +212,21 @@ export class OciRuntime implements Runtime {
     return cgroupsPath === undefined || isFrozen(cgroupsPath);
   }
 
-  pause(id: string, runtime: RuntimeConfig): Promise<void> {
-    return runc.pause(runtime, this.runtimeRoot, id);
+  // crun 1.8 freezes a frozen cgroup again and thaws a thawed one without a word; runc refuses both
+  async pause(id: string, runtime: RuntimeConfig): Promise<void> {
+    if (await this.frozenKnown(id, true)) throw new ConflictError(`cannot pause container ${id}: it is already paused`);
+    await runc.pause(runtime, this.runtimeRoot, id);
   }
 
-  resume(id: string, runtime: RuntimeConfig): Promise<void> {
-    return runc.resume(runtime, this.runtimeRoot, id);
+  async resume(id: string, runtime: RuntimeConfig): Promise<void> {
+    if (await this.frozenKnown(id, false)) throw new ConflictError(`cannot resume container ${id}: it is not paused`);
+    await runc.resume(runtime, this.runtimeRoot, id);
+  }
+
+  /** Whether the task's cgroup is known to be frozen (`frozen`) or known to be thawed (!`frozen`). */
+  private async frozenKnown(id: string, frozen: boolean): Promise<boolean> {
+    const cgroupsPath = await this.task(id).then((t) => t.cgroupsPath, () => undefined);
+    return cgroupsPath !== undefined && (await isFrozen(cgroupsPath)) === frozen;
   }
 
   async delete(id: string, runtime: RuntimeConfig, force = false): Promise<void> {

@@ -33,10 +33,12 @@ export function runtimeMessage(stderr: string, ctx?: ErrorContext): string {
 
 function classify(op: string, id: string, msg: string): Error {
   const m = msg.toLowerCase();
-  if (/does not exist|container not found|no such container|not exist/.test(m)) {
+  // crun names the state file it could not read (`<root>/<id>/status`)
+  if (/does not exist|container not found|no such container|not exist|error opening file `[^`]*\/status`: no such file/.test(m)) {
     return new NotFoundError(`container ${id} not found in runtime: ${msg}`);
   }
-  if (/not running|not paused|is paused|container is stopped|has stopped|cannot start a container|already (running|paused)|cannot (pause|resume|kill)|container .* is not|is not running|is already/.test(m)) {
+  // crun: a signal to an init that is gone; a start whose exec fifo is gone (already started)
+  if (/not running|not paused|is paused|container is stopped|has stopped|cannot start a container|already (running|paused)|cannot (pause|resume|kill)|container .* is not|is not running|is already|(open pidfd|kill container): no such process|exec\.fifo`: no such file/.test(m)) {
     return new ConflictError(`cannot ${op} container ${id}: ${msg}`);
   }
   return new RuntimeError(`runtime ${op} ${id} failed: ${msg}`);
