@@ -17,7 +17,7 @@ import { benchAlone } from './alone';
 const run = promisify(execFile);
 const RUNS = Number(process.env.BENCH_LIFECYCLE_RUNS ?? process.env.BENCH_RUNS ?? 21);
 
-const median = (xs: number[]) => Number([...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)].toFixed(1));
+export const median = (xs: number[]) => Number([...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)].toFixed(1));
 const ratio = (a: number, b: number) => Number((a / b).toFixed(2));
 
 /** Wall time of one command, ms; throws on a failure. */
@@ -29,7 +29,7 @@ function timed(cmd: string, args: string[], env?: NodeJS.ProcessEnv): number {
 }
 
 /** A bundle of the busybox rootfs from `runc spec`, running `true`: the floor. */
-function bareBundle(root: string, tar: string): { dir: string; state: string } {
+export function bareBundle(root: string, tar: string): { dir: string; state: string } {
   const dir = path.join(root, 'lifecycle-bare');
   fs.mkdirSync(path.join(dir, 'rootfs'), { recursive: true });
   execFileSync('tar', ['-xf', tar, '-C', path.join(dir, 'rootfs')]);

@@ -2,17 +2,17 @@
 // none busybox true` (wall), berthd's spans of each run (its --log-level debug lines), and bare
 // `R run` of the same busybox bundle (wall, and the CPU of the runtime's processes). p50s;
 // nothing asserted. Skipped without crun. `node dist/bench/runtimes.js` alone.
-import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { startDaemon } from '../test/helpers/daemon';
 import { printBench } from './alone';
+import { bareBundle, median } from './lifecycle';
 
 const RUNS = Number(process.env.BENCH_RUNTIMES_RUNS ?? process.env.BENCH_RUNS ?? 21);
 const RUNTIMES = ['runc', 'crun'] as const;
 type Rt = (typeof RUNTIMES)[number];
 
-const median = (xs: number[]) => Number([...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)].toFixed(1));
 const loadAverage = () => fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 
 /** Wall ms of one command, run asynchronously: berthd's stderr (the spans) keeps flowing meanwhile. */
@@ -38,18 +38,10 @@ export async function runtimesBench(): Promise<Record<string, unknown>> {
   const d = await startDaemon(['--log-level', 'debug']);
   try {
     await d.ensureBusybox();
-    const dir = path.join(d.root, 'runtimes-bare');
-    fs.mkdirSync(path.join(dir, 'rootfs'), { recursive: true });
-    execFileSync('tar', ['-xf', path.join(d.root, 'busybox.tar'), '-C', path.join(dir, 'rootfs')]);
-    execFileSync('runc', ['spec'], { cwd: dir });
-    const spec = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
-    spec.process.terminal = false;
-    spec.process.args = ['true'];
-    fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(spec));
+    const { dir } = bareBundle(d.root, path.join(d.root, 'busybox.tar'));
     const wall: Record<Rt, number[]> = { runc: [], crun: [] };
     const bare: Record<Rt, number[]> = { runc: [], crun: [] };
     const bareCpu: Record<Rt, number[]> = { runc: [], crun: [] };
-    const ids: Record<Rt, string[]> = { runc: [], crun: [] };
     const loadBefore = loadAverage();
     for (let i = 0; i <= RUNS; i++) {
       const keep = i > 0; // round 0 warms every path up (and probes the versions)
@@ -60,11 +52,10 @@ export async function runtimesBench(): Promise<Record<string, unknown>> {
         const b = await timed(rt, ['--root', root, 'run', '-b', dir, `w-${i}`]);
         const c = cpuOf(rt, ['--root', root, 'run', '-b', dir, `c-${i}`]);
         if (keep) { wall[rt].push(w); bare[rt].push(b); bareCpu[rt].push(c); }
-        ids[rt].push(name);
       }
     }
     await new Promise((r) => setTimeout(r, 500)); // the last lines of berthd's log
-    // Each run's spans, by the container's short ID; the ID of a name from its create's log line.
+    // Each run's spans, by the container's short ID, in the order the containers were made
     const spans = new Map<string, Record<string, number>>();
     for (const m of d.stderr.matchAll(/msg="span" name="([^"]+)" id="([0-9a-f]{12})" ms=([\d.]+)/g)) {
       const s = spans.get(m[2]) ?? {};
