@@ -92,7 +92,8 @@ export function versionView(f: VersionFacts, serverVersion: string, apiVersion: 
     Components: [
       { Name: 'Engine', Version: serverVersion, Details: details },
       { Name: 'conmon', Version: v.conmon, Details: { GitCommit: '' } },
-      { Name: 'runc', Version: v.runc, Details: { GitCommit: '' } },
+      // as dockerd: the default runtime, by its name
+      { Name: v.runtime, Version: v.runc, Details: { GitCommit: '' } },
       { Name: 'docker-init', Version: v.init, Details: { GitCommit: '' } },
     ],
     Version: serverVersion,

@@ -35,14 +35,14 @@ async function toolVersion(bin: string): Promise<string> {
 
 let cachedVersions: Promise<ComponentVersions> | undefined;
 
-/** The versions the tools report of themselves ('' when one does not say). */
-export interface ComponentVersions { runc: string; conmon: string; init: string }
+/** The versions the tools report of themselves ('' when one does not say); `runc` is the default runtime's, named `runtime`. */
+export interface ComponentVersions { runc: string; conmon: string; init: string; runtime: string }
 
 export function componentVersions(config: DaemonConfig): Promise<ComponentVersions> {
   cachedVersions ??= (async () => {
     const rt = config.runtimes[config.defaultRuntime];
     const [runc, conmon, init] = await Promise.all([toolVersion(rt.path), toolVersion(config.conmonPath), toolVersion(config.initPath)]);
-    return { runc, conmon, init };
+    return { runc, conmon, init, runtime: config.defaultRuntime };
   })();
   return cachedVersions;
 }
