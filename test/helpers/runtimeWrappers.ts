@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { TestDaemon } from './daemon';
+import { TEST_RUNTIME, TestDaemon } from './daemon';
 
 /** A wrapper named `name` (so only its version tells it apart) that logs its argv to `<dir>/calls`. */
 function wrapper(dir: string, name: string, real: string, versionLines?: string): string {
@@ -31,7 +31,7 @@ export async function startWrappedDaemon(name: string, real: string, nextVersion
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'bt-'));
   const d = new TestDaemon(root);
   fs.writeFileSync(path.join(root, 'daemon.json'), JSON.stringify({
-    'cgroup-parent': `/berth-test-${path.basename(root)}`,
+    'cgroup-parent': `/berth-test-${path.basename(root)}`, ...(TEST_RUNTIME ? { 'default-runtime': TEST_RUNTIME } : {}),
     runtimes: { [`${name}-next`]: { path: wrapper(path.join(root, 'next'), name, real, nextVersion) }, [`${name}-same`]: { path: wrapper(path.join(root, 'same'), name, real) } },
   }));
   await d.start();
