@@ -1,6 +1,8 @@
 // Issue 20's daemon-side figures, side by side in one run: `docker run --rm --network none
 // busybox true`, create + start -a + rm, and `exec true`, each against berthd and a private
-// dockerd 20.10 (when installed), with a bare `runc run` of the same rootfs as the floor.
+// dockerd 20.10 (when installed), with a bare `runc run` of the same rootfs as the floor (issue
+// 20 defines it so) and a bare `crun run` beside it; berthd's run --rm also with `--runtime runc`
+// when its default is crun.
 // The candidates take turns within each round, so drift on a shared machine falls on all
 // alike. Prints medians, the wall and CPU time of the client (docker CLI, or runc), and the
 // ratios against the goals. Nothing asserted.
@@ -15,7 +17,7 @@ import { benchAlone } from './alone';
 const run = promisify(execFile);
 const RUNS = Number(process.env.BENCH_LIFECYCLE_RUNS ?? process.env.BENCH_RUNS ?? 21);
 
-const median = (xs: number[]) => Number([...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)].toFixed(1));
+export const median = (xs: number[]) => Number([...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)].toFixed(1));
 const ratio = (a: number, b: number) => Number((a / b).toFixed(2));
 
 /** Wall time of one command, ms; throws on a failure. */
@@ -27,7 +29,7 @@ function timed(cmd: string, args: string[], env?: NodeJS.ProcessEnv): number {
 }
 
 /** A bundle of the busybox rootfs from `runc spec`, running `true`: the floor. */
-function bareBundle(root: string, tar: string): { dir: string; state: string } {
+export function bareBundle(root: string, tar: string): { dir: string; state: string } {
   const dir = path.join(root, 'lifecycle-bare');
   fs.mkdirSync(path.join(dir, 'rootfs'), { recursive: true });
   execFileSync('tar', ['-xf', tar, '-C', path.join(dir, 'rootfs')]);
@@ -38,6 +40,8 @@ function bareBundle(root: string, tar: string): { dir: string; state: string } {
   fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(spec));
   return { dir, state: path.join(root, 'lifecycle-runc') };
 }
+
+const crunInstalled = () => spawnSync('crun', ['--version'], { stdio: 'ignore' }).status === 0;
 
 interface Engine { name: string; env: NodeJS.ProcessEnv; sleeper: string }
 
@@ -69,6 +73,11 @@ export async function lifecycleBench(d: TestDaemon): Promise<Record<string, unkn
     const fig: Record<string, Record<string, number[]>> = { run_rm_none: {}, create_start_rm: {}, exec_true: {} };
     for (const f of Object.values(fig)) { for (const e of engines) f[e.name] = []; }
     fig.run_rm_none.bare_runc = [];
+    const bareCrun = crunInstalled();
+    if (bareCrun) fig.run_rm_none.bare_crun = [];
+    const info = JSON.parse((await run('docker', ['info', '--format', '{{json .}}'], { env: d.env })).stdout) as { DefaultRuntime: string };
+    const alsoRunc = info.DefaultRuntime !== 'runc';
+    if (alsoRunc) fig.run_rm_none.berth_runc = [];
     const runArgs = ['run', '--rm', '--network', 'none', 'busybox', 'true'];
     for (let i = 0; i <= RUNS; i++) {
       const keep = i > 0; // round 0 warms every path up
@@ -80,11 +89,22 @@ export async function lifecycleBench(d: TestDaemon): Promise<Record<string, unkn
       }
       const r = timed('runc', ['--root', bare.state, 'run', '-b', bare.dir, `lifecycle-${process.pid}-${i}`]);
       if (keep) fig.run_rm_none.bare_runc.push(r);
+      if (bareCrun) {
+        const cr = timed('crun', ['--root', `${bare.state}-crun`, 'run', '-b', bare.dir, `lifecycle-${process.pid}-${i}`]);
+        if (keep) fig.run_rm_none.bare_crun.push(cr);
+      }
+      if (alsoRunc) {
+        const br = timed('docker', [runArgs[0], '--runtime', 'runc', ...runArgs.slice(1)], d.env);
+        if (keep) fig.run_rm_none.berth_runc.push(br);
+      }
     }
-    const out: Record<string, unknown> = { runs: RUNS, load_average: fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ') };
+    const out: Record<string, unknown> = {
+      runs: RUNS, load_average: fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' '), berth_default_runtime: info.DefaultRuntime,
+    };
     for (const [name, by] of Object.entries(fig)) out[name + '_p50_ms'] = Object.fromEntries(Object.entries(by).map(([k, xs]) => [k, median(xs)]));
     const p = (f: string, k: string) => (out[f + '_p50_ms'] as Record<string, number>)[k];
     const ratios: Record<string, unknown> = { run_rm_none_over_bare_runc: { value: ratio(p('run_rm_none', 'berth'), p('run_rm_none', 'bare_runc')), goal: 2 } };
+    if (bareCrun) ratios.run_rm_none_over_bare_crun = { value: ratio(p('run_rm_none', 'berth'), p('run_rm_none', 'bare_crun')) };
     if (peer) {
       ratios.run_rm_none_over_dockerd = { value: ratio(p('run_rm_none', 'berth'), p('run_rm_none', 'dockerd')), goal: 0.25 };
       ratios.create_start_rm_over_dockerd = { value: ratio(p('create_start_rm', 'berth'), p('create_start_rm', 'dockerd')), goal: 0.3 };

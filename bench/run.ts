@@ -22,6 +22,7 @@ import { limitsBench } from './limits';
 import { fuzzBench } from './fuzz';
 import { usernsBench } from './userns';
 import { lifecycleBench } from './lifecycle';
+import { runtimesBench } from './runtimes';
 
 const run = promisify(execFile);
 const RUNS = Number(process.env.BENCH_RUNS ?? 30);
@@ -215,6 +216,8 @@ async function main(): Promise<void> {
       // run --rm, create + start -a + rm, exec: berthd, a private dockerd and bare runc taking
       // turns (bench/lifecycle.ts); BENCH_LIFECYCLE=0 skips it
       lifecycle_beside_dockerd: process.env.BENCH_LIFECYCLE === '0' ? 'skipped (BENCH_LIFECYCLE=0)' : await lifecycleBench(d),
+      // runc against crun through one berthd, spans and bare runs taking turns (bench/runtimes.ts)
+      runtimes_runc_vs_crun: process.env.BENCH_RUNTIMES === '0' ? 'skipped (BENCH_RUNTIMES=0)' : await runtimesBench(),
       durable_state_writes: stateWrites,
       with_idle_containers: mem,
       pull_from_loopback_registry: pull,

@@ -1,6 +1,8 @@
 #!/bin/sh
 # Sets up berth on this machine, starts berthd, makes a busybox image through the image
 # API (docker import of a rootfs from busybox-static) and runs a container with it.
+# install-deps.sh ends with scripts/host-cgroups.sh, so that crun (the default runtime where it
+# can run) finds the host's cgroups as it needs them; berthd uses runc where it cannot.
 set -eu
 cd "$(dirname "$0")/.."
 sh scripts/install-deps.sh

@@ -6,8 +6,10 @@
 // DOCKER_CONFIG, tmux socket, a TLS port the kernel picks), so files run BERTH_TEST_CONCURRENCY
 // (default 2) at a time. A new file keeps to that: no fixed port, path, name or cgroup outside
 // its own root; one that cannot, or that measures, goes in SERIAL. Afterwards the SERIAL files run one at a time on an otherwise quiet runner: they
-// measure memory or time. The lifecycle files run a second time with BERTH_RUNC_FAST_PATHS=0,
-// so the plain `runc start` / `runc delete` paths stay tested too.
+// measure memory or time. Daemons run containers under crun where it can run (berthd's default),
+// else runc; the lifecycle files run a second time under runc (BERTH_TEST_RUNTIME=runc), and the
+// runtime files and a lifecycle one with BERTH_RUNTIME_FAST_PATHS=0, so that runc and the plain
+// `<runtime> start` / `kill` / `delete` paths stay tested too.
 // Each file's TAP output is printed whole when the file ends; a summary follows.
 const { spawn } = require('node:child_process');
 const fs = require('node:fs');
@@ -18,8 +20,9 @@ const dist = path.join(__dirname, '..', 'dist', 'test');
 // real terminals in tmux (tty): beside the heavier files of session 3 (image builds, debian
 // loads, pulls) a pane's resize or a detach was seen to land late, two runs in six
 const SERIAL = new Set(['e2e/docker-daemon-life.test.js', 'integration/runtime-oci.test.js', 'e2e/docker-tty.test.js']);
-// runtime-version checks that the switch reaches berthd
-const FAST_PATHS_OFF = ['e2e/docker-containers.test.js', 'e2e/docker-restart.test.js', 'e2e/docker-exec.test.js', 'e2e/runtime-version.test.js'];
+// runtime-version and runtime-crun check that the switch reaches berthd
+const FAST_PATHS_OFF = ['e2e/docker-restart.test.js', 'e2e/runtime-version.test.js', 'e2e/runtime-crun.test.js'];
+const UNDER_RUNC = ['e2e/docker-containers.test.js', 'e2e/docker-restart.test.js', 'e2e/docker-exec.test.js'];
 const concurrency = Math.max(1, Number(process.env.BERTH_TEST_CONCURRENCY) || 2);
 
 function testFiles(dir) {
@@ -39,7 +42,10 @@ const unit = files.filter((f) => rel(f).startsWith('unit/'));
 const others = files.filter((f) => !unit.includes(f)).sort((a, b) => (rel(a).startsWith('e2e/') ? 0 : 1) - (rel(b).startsWith('e2e/') ? 0 : 1));
 const job = (name, list, env = {}) => ({ name, files: list, env });
 const parallel = others.filter((f) => !SERIAL.has(rel(f))).map((f) => job(rel(f), [f]));
-const plain = others.filter((f) => FAST_PATHS_OFF.includes(rel(f))).map((f) => job(`${rel(f)} BERTH_RUNC_FAST_PATHS=0`, [f], { BERTH_RUNC_FAST_PATHS: '0' }));
+const plain = [
+  ...others.filter((f) => FAST_PATHS_OFF.includes(rel(f))).map((f) => job(`${rel(f)} BERTH_RUNTIME_FAST_PATHS=0`, [f], { BERTH_RUNTIME_FAST_PATHS: '0' })),
+  ...others.filter((f) => UNDER_RUNC.includes(rel(f))).map((f) => job(`${rel(f)} BERTH_TEST_RUNTIME=runc`, [f], { BERTH_TEST_RUNTIME: 'runc' })),
+];
 // interleave the second pass with the first, so that both slots stay busy to the end
 const pool = [];
 for (let i = 0; i < Math.max(parallel.length, plain.length); i++) pool.push(...[parallel[i], plain[i]].filter(Boolean));

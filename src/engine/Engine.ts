@@ -1,7 +1,7 @@
 // The daemon's services wired together over the stores and the runtime.
 import { OciRuntime } from '../runtime/OciRuntime';
 import { swapLimitSupported } from '../runtime/cgroups';
-import { fastPathsApply as runcFastPathsApply } from '../runtime/runc';
+import { fastPathsApply as runtimeFastPathsApply } from '../runtime/fastpaths';
 import { LocalContentStore } from '../store/content/ContentStore';
 import { LocalLayerStore } from '../store/layers/LayerStore';
 import { errorMessage } from '../lib/errors';
@@ -44,10 +44,10 @@ export class Engine {
       registryMirrors: config.registryMirrors, insecureRegistries: config.insecureRegistries, maxConcurrentDownloads: config.maxConcurrentDownloads,
     });
     const runtime = new OciRuntime({ conmonPath: config.conmonPath, execRoot: config.execRoot });
-    // Asked by every re-adoption below (whether runc's state can be read from its files): its
-    // probe (`runc --version`) runs while the stores open.
+    // Asked by every re-adoption below (whether the runtime's state can be read from its files):
+    // its probe (`<runtime> --version`) runs while the stores open.
     const defaultRuntime = config.runtimes[config.defaultRuntime];
-    if (runtime.fastPaths && defaultRuntime) void runcFastPathsApply(defaultRuntime).catch(() => undefined);
+    if (runtime.fastPaths && defaultRuntime) void runtimeFastPathsApply(defaultRuntime).catch(() => undefined);
     // Volumes, images and networks are stores of their own, each reconciled alone: at once,
     // so that their file system round trips overlap. The containers come after all three.
     const [, images, networks] = await Promise.all([

@@ -15,6 +15,7 @@ import type { ResourceLimits } from './types';
 import { ConmonExecTask } from './exec';
 import { buildSpec, serializeSpec } from './spec';
 import * as runc from './runc';
+import { fastPathsEnabled, fastPathsFor, type FastPaths } from './fastpaths';
 import { spawnConmon } from './conmon';
 import { clampWinsize, writeCtl, WIN_RESIZE_EVENT } from './ctl';
 import { prepareLog, generationPath } from './logfiles';
@@ -23,11 +24,12 @@ import { ConmonAttachStream } from './attach';
 import { isFrozen, wasOomKilled } from './cgroups';
 import { ConflictError, NotFoundError } from '../lib/errors';
 import { RuntimeError } from './errors';
+import { crunInDockerTerms } from './crun';
 
 export interface OciRuntimeOptions {
   conmonPath: string;
   execRoot: string;
-  /** Do runc's start (exec fifo) and delete-of-a-stopped-container in-process. Default true. */
+  /** Do the runtime's start, kill and delete-of-a-stopped-container in-process where it is safe (runc 1.1, crun 1.8). Default true. */
   fastPaths?: boolean;
 }
 
@@ -45,6 +47,17 @@ const ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 function checkId(id: string): void {
   if (!ID_RE.test(id)) throw new RuntimeError(`invalid container id: ${JSON.stringify(id)}`);
 }
+
+/** A failed create's runtime text in Docker's words, with what the bundle says of its process and mounts. */
+async function inDockerTerms(e: RuntimeError, bundleDir: string): Promise<RuntimeError> {
+  const spec = await fsp.readFile(path.join(bundleDir, 'config.json'), 'utf8').then((t) => JSON.parse(t) as OciSpecPart, () => undefined);
+  const root = spec?.root?.path;
+  const ctx = { op: 'create' as const, args: spec?.process?.args, cwd: spec?.process?.cwd, mounts: spec?.mounts, rootfs: root && path.resolve(bundleDir, root) };
+  const msg = crunInDockerTerms(e.message, ctx);
+  return msg === e.message ? e : new RuntimeError(msg, { cause: e });
+}
+
+interface OciSpecPart { root?: { path?: string }; process?: { args?: string[]; cwd?: string }; mounts?: { destination: string; source?: string }[] }
 
 export class OciRuntime implements Runtime {
   readonly conmonPath: string;
@@ -70,7 +83,7 @@ export class OciRuntime implements Runtime {
     this.runtimeRoot = path.join(this.execRoot, 'runc');
     this.exitDir = path.join(this.execRoot, 'exits');
     this.shimDir = path.join(this.execRoot, 'shim');
-    this.fastPaths = opts.fastPaths ?? process.env.BERTH_RUNC_FAST_PATHS !== '0';
+    this.fastPaths = opts.fastPaths ?? fastPathsEnabled();
   }
 
   private ensureDirs(): Promise<void> {
@@ -114,7 +127,7 @@ export class OciRuntime implements Runtime {
   async create(opts: CreateTaskOptions): Promise<{ pid: number }> {
     checkId(opts.id);
     // the runtime's version probe (once per binary) runs while conmon creates, ready for start
-    if (this.fastPaths) void runc.fastPathsApply(opts.runtime);
+    if (this.fastPaths) void fastPathsFor(opts.runtime);
     await this.ensureDirs();
     const bundleDir = path.resolve(opts.bundleDir);
     const persist = this.persistDir(opts.id);
@@ -170,24 +183,26 @@ export class OciRuntime implements Runtime {
     } catch (e) {
       // conmon may have failed before it opened the FIFO: the writer would wait for it forever.
       writer?.kill();
-      throw e;
+      throw e instanceof RuntimeError ? await inDockerTerms(e, bundleDir) : e;
     }
   }
 
   async start(id: string, runtime: RuntimeConfig): Promise<void> {
-    if ((await this.useFastPaths(runtime)) && (await runc.startViaExecFifo(this.runtimeRoot, id))) return;
+    const fast = await this.fastPathsOf(runtime);
+    if (fast && (await fast.start(this.runtimeRoot, id))) return;
     await runc.start(runtime, this.runtimeRoot, id);
   }
 
-  /** The runc fast paths: unless turned off, for the runc versions they were written against. */
-  private async useFastPaths(runtime: RuntimeConfig): Promise<boolean> {
-    return this.fastPaths && runc.fastPathsApply(runtime);
+  /** The runtime's fast paths: unless turned off, for the versions they were written against. */
+  private async fastPathsOf(runtime: RuntimeConfig): Promise<FastPaths | undefined> {
+    return this.fastPaths ? fastPathsFor(runtime) : undefined;
   }
 
   async kill(id: string, signal: number, runtime: RuntimeConfig): Promise<void> {
-    // In-process for a running task (one `runc kill` process less per stop and rm -f); a frozen
-    // one goes to runc, which thaws it for SIGKILL.
-    if ((await this.useFastPaths(runtime)) && !(await this.frozen(id)) && (await runc.killInit(this.runtimeRoot, id, signal))) return;
+    // In-process for a running task (one runtime process less per stop and rm -f); a frozen
+    // one goes to the runtime, which thaws it for SIGKILL.
+    const fast = await this.fastPathsOf(runtime);
+    if (fast && !(await this.frozen(id)) && (await fast.killInit(this.runtimeRoot, id, signal))) return;
     await runc.kill(runtime, this.runtimeRoot, id, signal);
   }
 
@@ -197,16 +212,26 @@ export class OciRuntime implements Runtime {
     return cgroupsPath === undefined || isFrozen(cgroupsPath);
   }
 
-  pause(id: string, runtime: RuntimeConfig): Promise<void> {
-    return runc.pause(runtime, this.runtimeRoot, id);
+  // crun 1.8 freezes a frozen cgroup again and thaws a thawed one without a word; runc refuses both
+  async pause(id: string, runtime: RuntimeConfig): Promise<void> {
+    if (await this.frozenKnown(id, true)) throw new ConflictError(`cannot pause container ${id}: it is already paused`);
+    await runc.pause(runtime, this.runtimeRoot, id);
   }
 
-  resume(id: string, runtime: RuntimeConfig): Promise<void> {
-    return runc.resume(runtime, this.runtimeRoot, id);
+  async resume(id: string, runtime: RuntimeConfig): Promise<void> {
+    if (await this.frozenKnown(id, false)) throw new ConflictError(`cannot resume container ${id}: it is not paused`);
+    await runc.resume(runtime, this.runtimeRoot, id);
+  }
+
+  /** Whether the task's cgroup is known to be frozen (`frozen`) or known to be thawed (!`frozen`). */
+  private async frozenKnown(id: string, frozen: boolean): Promise<boolean> {
+    const cgroupsPath = await this.task(id).then((t) => t.cgroupsPath, () => undefined);
+    return cgroupsPath !== undefined && (await isFrozen(cgroupsPath)) === frozen;
   }
 
   async delete(id: string, runtime: RuntimeConfig, force = false): Promise<void> {
-    if ((await this.useFastPaths(runtime)) && (await runc.deleteStopped(this.runtimeRoot, id))) return;
+    const fast = await this.fastPathsOf(runtime);
+    if (fast && (await fast.deleteStopped(this.runtimeRoot, id))) return;
     await runc.remove(runtime, this.runtimeRoot, id, force);
   }
 
@@ -214,22 +239,22 @@ export class OciRuntime implements Runtime {
     // At daemon start every running container is asked at once: answer from the shim's own
     // records and /proc where they are conclusive, instead of one runtime process each.
     if (this.fastPaths) {
-      const known = await this.stateFromShim(id, await runc.fastPathsApply(runtime)).catch(() => undefined);
+      const known = await this.stateFromShim(id, (await fastPathsFor(runtime)) !== undefined).catch(() => undefined);
       if (known) return known;
     }
     return runc.state(runtime, this.runtimeRoot, id);
   }
 
-  /** conmon's exit file says stopped for any runtime; telling created from running needs runc's exec.fifo. */
-  private async stateFromShim(id: string, runcLayout: boolean): Promise<RuntimeState | undefined> {
+  /** conmon's exit file says stopped for any runtime; telling created from running needs the exec.fifo of runc and crun. */
+  private async stateFromShim(id: string, fifoLayout: boolean): Promise<RuntimeState | undefined> {
     if (await fsp.access(this.exitFile(id)).then(() => true, () => false)) return { status: 'stopped', pid: 0 };
-    if (!runcLayout) return undefined;
+    if (!fifoLayout) return undefined;
     const pid = parseInt(await fsp.readFile(path.join(this.persistDir(id), 'pidfile'), 'utf8'), 10);
     if (!(pid > 0)) return undefined;
     // The PID must still be this container's process (not a reused PID): check its cgroup.
     const cgroups = await fsp.readFile(`/proc/${pid}/cgroup`, 'utf8').catch(() => '');
     if (!cgroups.includes(id)) return undefined;
-    // runc's exec fifo exists from create until start: the init is still waiting.
+    // runc's and crun's exec fifo exists from create until start: the init is still waiting.
     if (await fsp.access(path.join(this.runtimeRoot, id, 'exec.fifo')).then(() => true, () => false)) return { status: 'created', pid };
     const { cgroupsPath } = await this.task(id);
     if (!cgroupsPath) return undefined;

@@ -240,7 +240,8 @@ export async function cgroupProcs(cgroupsPath: string): Promise<number[]> {
 /** Whether a cgroup directory for the path still exists in any hierarchy (for leak checks). */
 export function cgroupExists(cgroupsPath: string): boolean {
   if (cgroupVersion() === 2) return fs.existsSync(cgroupDir(cgroupsPath));
-  for (const c of ['memory', 'pids', 'cpu', 'cpuacct', 'blkio', 'devices', 'freezer', 'cpuset']) {
+  // hugetlb too: on a hybrid host made fit for crun (scripts/host-cgroups.sh) it is a v1 hierarchy
+  for (const c of ['memory', 'pids', 'cpu', 'cpuacct', 'blkio', 'devices', 'freezer', 'cpuset', 'hugetlb']) {
     if (fs.existsSync(cgroupDir(cgroupsPath, c))) return true;
   }
   return false;

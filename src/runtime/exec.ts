@@ -151,7 +151,7 @@ export class ConmonExecTask extends DeferredStdio implements ExecTask {
           this.startSettled = true;
           this.resolveStarted(m.data);
         } else {
-          this.failStart(new RuntimeError(runtimeMessage(m.message ?? '') || `runtime exec failed (${m.data})`));
+          this.failStart(new RuntimeError(runtimeMessage(m.message ?? '', { op: 'exec', args: this.o.process.args, cwd: this.o.process.cwd }) || `runtime exec failed (${m.data})`));
           closePipes();
         }
         return;

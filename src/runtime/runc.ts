@@ -2,12 +2,13 @@
 // failures become typed errors: missing container -> NotFound, wrong state -> Conflict.
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as fsp from 'node:fs/promises';
 import * as net from 'node:net';
 import * as pathMod from 'node:path';
 import type { ResourceLimits, RuntimeConfig, RuntimeState } from './types';
 import { ConflictError, NotFoundError } from '../lib/errors';
 import { RuntimeError } from './errors';
+import { crunInDockerTerms, type ErrorContext } from './crun';
+import { isGone, procState, readJsonFile, removeStopped, signalInit } from './initproc';
 
 export interface RuncResult { stdout: string; stderr: string }
 
@@ -16,23 +17,28 @@ export function globalArgs(runtime: RuntimeConfig, stateRoot: string): string[] 
   return ['--root', stateRoot, ...(runtime.args ?? [])];
 }
 
-/** The runtime's message from its stderr (logrus text `msg="..."` or a plain line). */
-export function runtimeMessage(stderr: string): string {
+/**
+ * The runtime's message from its stderr (logrus text `msg="..."` or a plain line). With the
+ * context of a failed start, crun's texts are given in runc's (Docker's) words.
+ */
+export function runtimeMessage(stderr: string, ctx?: ErrorContext): string {
   const msgs: string[] = [];
   for (const line of stderr.split('\n')) {
     const m = /msg="((?:[^"\\]|\\.)*)"/.exec(line);
     if (m) msgs.push(m[1].replace(/\\"/g, '"').replace(/\\\\/g, '\\'));
     else if (line.trim() !== '') msgs.push(line.trim());
   }
-  return msgs.join('; ');
+  return (ctx ? msgs.map((m) => crunInDockerTerms(m, ctx)) : msgs).join('; ');
 }
 
 function classify(op: string, id: string, msg: string): Error {
   const m = msg.toLowerCase();
-  if (/does not exist|container not found|no such container|not exist/.test(m)) {
+  // crun names the state file it could not read (`<root>/<id>/status`)
+  if (/does not exist|container not found|no such container|not exist|error opening file `[^`]*\/status`: no such file/.test(m)) {
     return new NotFoundError(`container ${id} not found in runtime: ${msg}`);
   }
-  if (/not running|not paused|is paused|container is stopped|has stopped|cannot start a container|already (running|paused)|cannot (pause|resume|kill)|container .* is not|is not running|is already/.test(m)) {
+  // crun: a signal to an init that is gone; a start whose exec fifo is gone (already started)
+  if (/not running|not paused|is paused|container is stopped|has stopped|cannot start a container|already (running|paused)|cannot (pause|resume|kill)|container .* is not|is not running|is already|(open pidfd|kill container): no such process|exec\.fifo`: no such file/.test(m)) {
     return new ConflictError(`cannot ${op} container ${id}: ${msg}`);
   }
   return new RuntimeError(`runtime ${op} ${id} failed: ${msg}`);
@@ -124,7 +130,7 @@ export async function ps(runtime: RuntimeConfig, root: string, id: string): Prom
 // cgroups and its state dir (state_linux.go destroy); kill without --all of a live, unfrozen
 // init = kill(2) of the init's PID, once its start time says it is still that process
 // (container_linux.go Signal). Both depend on that layout, so they are
-// used only for a runc whose `--version` says 1.1.x (fastPathsApply).
+// used only for a runc whose `--version` says 1.1.x (fastpaths.ts).
 
 /** The runc releases whose internals the fast paths follow (exec.fifo and state.json layout). */
 export const FAST_PATH_RUNC = { major: 1, minor: 1 };
@@ -133,45 +139,6 @@ export const FAST_PATH_RUNC = { major: 1, minor: 1 };
 export function parseRuncVersion(out: string): [number, number, number] | undefined {
   const m = /^runc version (\d+)\.(\d+)\.(\d+)/.exec(out.trimStart());
   return m ? [Number(m[1]), Number(m[2]), Number(m[3])] : undefined;
-}
-
-// One `--version` per binary; keyed by inode and mtime as well, so an upgrade in place is seen.
-const probes = new Map<string, Promise<boolean>>();
-
-/** true for runc 1.1.x, false for anything else, undefined when the binary could not be run (ask again later). */
-function probeVersion(binary: string): Promise<boolean | undefined> {
-  return new Promise((resolve) => {
-    execFile(binary, ['--version'], { encoding: 'utf8', timeout: 10_000 }, (err, stdout) => {
-      if (err) return resolve(undefined);
-      const v = parseRuncVersion(stdout);
-      resolve(v !== undefined && v[0] === FAST_PATH_RUNC.major && v[1] === FAST_PATH_RUNC.minor);
-    });
-  });
-}
-
-/**
- * Whether the fast paths apply: a binary named runc, no extra global args, and a version in
- * the range they were written against. Anything else (another runtime, a daemon.json entry
- * with runtimeArgs, runc 1.2) gets the plain CLI.
- */
-export async function fastPathsApply(runtime: RuntimeConfig): Promise<boolean> {
-  if (!(runtime.name === 'runc' || pathMod.basename(runtime.path) === 'runc') || (runtime.args ?? []).length > 0) return false;
-  let st: fs.Stats;
-  try {
-    st = await fsp.stat(runtime.path);
-  } catch {
-    return false;
-  }
-  const key = `${runtime.path}\0${st.ino}\0${st.mtimeMs}`;
-  let p = probes.get(key);
-  if (!p) {
-    p = probeVersion(runtime.path).then((ok) => {
-      if (ok === undefined) probes.delete(key);
-      return ok === true;
-    });
-    probes.set(key, p);
-  }
-  return p;
 }
 
 interface RuncStateFile {
@@ -186,26 +153,8 @@ interface RuncStateFile {
   };
 }
 
-async function readStateFile(root: string, id: string): Promise<RuncStateFile | undefined> {
-  try {
-    return JSON.parse(await fsp.readFile(pathMod.join(root, id, 'state.json'), 'utf8')) as RuncStateFile;
-  } catch {
-    return undefined;
-  }
-}
-
-/** 'alive' | 'zombie' | 'gone' for a PID with the given start time (clock ticks since boot). */
-async function procState(pid: number, start: number): Promise<'alive' | 'zombie' | 'gone'> {
-  let stat: string;
-  try {
-    stat = await fsp.readFile(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return 'gone';
-  }
-  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // rest[0] is field 3 (state); starttime is field 22 -> rest[19]
-  if (Number(rest[19]) !== start) return 'gone';
-  return rest[0] === 'Z' || rest[0] === 'X' ? 'zombie' : 'alive';
+function readStateFile(root: string, id: string): Promise<RuncStateFile | undefined> {
+  return readJsonFile<RuncStateFile>(pathMod.join(root, id, 'state.json'));
 }
 
 /**
@@ -255,21 +204,13 @@ export async function startViaExecFifo(root: string, id: string): Promise<boolea
 export async function deleteStopped(root: string, id: string): Promise<boolean> {
   const dir = pathMod.join(root, id);
   const st = await readStateFile(root, id);
-  if (!st) return !fs.existsSync(dir);
+  if (!st) return isGone(dir);
   const cfg = st.config ?? {};
   const hooks = cfg.Hooks ? Object.values(cfg.Hooks).some((h) => Array.isArray(h) && h.length > 0) : false;
   const ownPidNs = (cfg.namespaces ?? []).some((n) => n.type === 'NEWPID' && !n.path);
   if (hooks || !ownPidNs || st.intel_rdt_path || cfg.cgroups?.systemd || cfg.cgroups?.Systemd) return false;
   if ((await procState(st.init_process_pid, st.init_process_start)) === 'alive') return false;
-  for (const p of Object.values(st.cgroup_paths ?? {})) {
-    try {
-      await fsp.rmdir(p);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') return false;
-    }
-  }
-  await fsp.rm(dir, { recursive: true, force: true });
-  return true;
+  return removeStopped(Object.values(st.cgroup_paths ?? {}), dir);
 }
 
 /**
@@ -280,12 +221,5 @@ export async function deleteStopped(root: string, id: string): Promise<boolean> 
  */
 export async function killInit(root: string, id: string, signal: number): Promise<boolean> {
   const st = await readStateFile(root, id);
-  if (!st || !(st.init_process_pid > 0)) return false;
-  if ((await procState(st.init_process_pid, st.init_process_start)) !== 'alive') return false;
-  try {
-    process.kill(st.init_process_pid, signal);
-  } catch {
-    return false;
-  }
-  return true;
+  return st !== undefined && signalInit(st.init_process_pid, st.init_process_start, signal);
 }

@@ -297,6 +297,8 @@ export function buildSpec(input: ContainerSpecInput): OciSpec {
   }
   // As Docker: a shared bind needs a shared root to propagate through (runc's default is rslave).
   if (userMounts.some((m) => m.options?.includes('shared') || m.options?.includes('rshared'))) spec.linux.rootfsPropagation = 'rshared';
+  // and a slave bind a slave root (Docker's rslave; crun's default root is private, runc's rslave)
+  else if (userMounts.some((m) => m.options?.includes('slave') || m.options?.includes('rslave'))) spec.linux.rootfsPropagation = 'rslave';
   // ---- seccomp (issue 19): resolved by the engine; privileged containers run without one.
   if (input.seccomp && !input.privileged) {
     spec.linux.seccomp = input.seccomp;

@@ -9,6 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before } from 'node:test';
 import { promisify } from 'node:util';
+import { crunRefusal } from '../../src/runtime/crun';
 
 const run = promisify(execFile);
 export const REPO = path.resolve(__dirname, '../../..');
@@ -292,11 +293,26 @@ export function runCmd(cmd: string, args: string[], env: NodeJS.ProcessEnv, opts
   });
 }
 
+/**
+ * BERTH_TEST_RUNTIME=runc|crun: the default runtime of the daemons startDaemon makes (scripts/test.js
+ * runs the lifecycle files under runc this way); unset, berthd's own choice (crun where usable).
+ */
+export const TEST_RUNTIME = process.env.BERTH_TEST_RUNTIME || undefined;
+
+/** The default runtime a test daemon has: BERTH_TEST_RUNTIME, else crun where it is installed and usable, else runc. */
+export function expectedDefaultRuntime(): string {
+  if (TEST_RUNTIME) return TEST_RUNTIME;
+  const onPath = (process.env.PATH ?? '').split(':').some((dir) => dir && fs.existsSync(path.join(dir, 'crun')));
+  return onPath && crunRefusal() === undefined ? 'crun' : 'runc';
+}
+
 export async function startDaemon(extraArgs: string[] = [], opts: { netns?: string } = {}): Promise<TestDaemon> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'bt-'));
   const d = new TestDaemon(root, extraArgs);
   d.netns = opts.netns;
-  fs.writeFileSync(path.join(root, 'daemon.json'), JSON.stringify({ 'cgroup-parent': `/berth-test-${path.basename(root)}` }));
+  fs.writeFileSync(path.join(root, 'daemon.json'), JSON.stringify({
+    'cgroup-parent': `/berth-test-${path.basename(root)}`, ...(TEST_RUNTIME ? { 'default-runtime': TEST_RUNTIME } : {}),
+  }));
   await d.start();
   return d;
 }

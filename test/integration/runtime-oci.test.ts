@@ -1,4 +1,4 @@
-// Real runc + conmon: bundles from buildSpec, stdio through conmon's attach socket, exit files,
+// Real runc or crun (the suite's runtime) + conmon: bundles from buildSpec, stdio through conmon's attach socket, exit files,
 // signals, pause/resume, OOM, cgroup stats, cleanup. Needs root.
 import { test, before, after } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -13,8 +13,10 @@ import { cgroupExists, readCgroupStats, systemCpuUsageNs, cgroupVersion } from '
 import type { AttachStream, ContainerSpecInput, RuntimeConfig } from '../../src/runtime/types';
 import { ConflictError } from '../../src/lib/errors';
 import { RuntimeError } from '../../src/runtime/errors';
+import { expectedDefaultRuntime } from '../helpers/daemon';
 
-const RUNC: RuntimeConfig = { name: 'runc', path: '/usr/sbin/runc' };
+// the suite's runtime (crun where it can run, else runc; BERTH_TEST_RUNTIME chooses)
+const RUNTIME: RuntimeConfig = expectedDefaultRuntime() === 'crun' ? { name: 'crun', path: '/usr/bin/crun' } : { name: 'runc', path: '/usr/sbin/runc' };
 const CGROUP_PARENT = '/berth-test-' + process.pid;
 
 let tmp: string;
@@ -87,7 +89,7 @@ async function createTask(args: string[], opts: {
   await rt.writeBundle(bundle, input);
   const logPath = path.join(tmp, 'logs', id + '.log');
   const { pid } = await rt.create({
-    id, bundleDir: bundle, runtime: RUNC, terminal: opts.terminal ?? false,
+    id, bundleDir: bundle, runtime: RUNTIME, terminal: opts.terminal ?? false,
     openStdin: opts.openStdin ?? false, stdinOnce: opts.stdinOnce ?? false, logPath,
   });
   return { id, bundle, logPath, pid, cgroupsPath: input.cgroupsPath };
@@ -102,7 +104,7 @@ function collect(s: AttachStream): Promise<{ stdout: Buffer; stderr: Buffer }> {
 }
 
 async function destroy(t: Started): Promise<void> {
-  await rt.delete(t.id, RUNC, true);
+  await rt.delete(t.id, RUNTIME, true);
   await rt.cleanup(t.id);
 }
 
@@ -134,7 +136,7 @@ before(() => {
 
 after(async () => {
   for (const c of created) {
-    await rt.delete(c.id, RUNC, true).catch(() => undefined);
+    await rt.delete(c.id, RUNTIME, true).catch(() => undefined);
     await rt.cleanup(c.id).catch(() => undefined);
   }
   rt.close();
@@ -150,7 +152,7 @@ after(async () => {
 test('stdin, separate stdout/stderr, exit code, k8s-file log', async () => {
   const t = await createTask(['sh', '-c', 'cat; echo err >&2; exit 3'], { openStdin: true, stdinOnce: true });
   assert.ok(t.pid > 0);
-  const st = await rt.state(t.id, RUNC);
+  const st = await rt.state(t.id, RUNTIME);
   assert.equal(st?.status, 'created');
   const a = await rt.attach(t.id, { stdin: true });
   const got = collect(a);
@@ -158,7 +160,7 @@ test('stdin, separate stdout/stderr, exit code, k8s-file log', async () => {
   const input = Buffer.concat([Buffer.from('hello\n'), randomBytes(300 * 1024).toString('base64').match(/.{1,76}/g)!.map((l) => Buffer.from(l + '\n'))].flat());
   a.write(input);
   a.endStdin();
-  await rt.start(t.id, RUNC);
+  await rt.start(t.id, RUNTIME);
   const { stdout, stderr } = await got;
   const exit = await rt.waitExit(t.id);
   assert.equal(exit.exitCode, 3);
@@ -172,15 +174,15 @@ test('stdin, separate stdout/stderr, exit code, k8s-file log', async () => {
   const log = fs.readFileSync(t.logPath, 'utf8').split('\n').filter(Boolean);
   assert.match(log[0], /^\d{4}-\d\d-\d\dT\S+ stdout [FP] hello$/);
   assert.ok(log.some((l) => / stderr F err$/.test(l)));
-  await assert.rejects(rt.kill(t.id, 15, RUNC), ConflictError);
+  await assert.rejects(rt.kill(t.id, 15, RUNTIME), ConflictError);
   await destroy(t);
-  assert.equal(await rt.state(t.id, RUNC), undefined);
+  assert.equal(await rt.state(t.id, RUNTIME), undefined);
   assert.equal(await rt.readExit(t.id), undefined);
   assert.equal(cgroupExists(t.cgroupsPath), false);
   assert.deepEqual(processesMentioning(t.id), []);
   assert.ok(!fs.existsSync(path.join(t.bundle, 'attach')));
   // idempotent
-  await rt.delete(t.id, RUNC);
+  await rt.delete(t.id, RUNTIME);
 });
 
 test('output written just before exit is complete; several attached clients; long socket path', async () => {
@@ -191,7 +193,7 @@ test('output written just before exit is complete; several attached clients; lon
   const a2 = await rt.attach(t.id, { stdin: false });
   const g1 = collect(a1);
   const g2 = collect(a2);
-  await rt.start(t.id, RUNC);
+  await rt.start(t.id, RUNTIME);
   const [r1, r2, exit] = await Promise.all([g1, g2, rt.waitExit(t.id)]);
   assert.equal(exit.exitCode, 0);
   const want = Array.from({ length: 2000 }, (_, i) => `line-${i}\n`).join('');
@@ -214,7 +216,7 @@ test('a shim slow to reach its main loop: every client attached before start get
   try {
     const streams = await Promise.all([1, 2, 3].map(() => rt.attach(t.id, { stdin: false })));
     const got = streams.map(collect);
-    await rt.start(t.id, RUNC);
+    await rt.start(t.id, RUNTIME);
     const results = await Promise.all(got);
     assert.equal((await rt.waitExit(t.id)).exitCode, 0);
     const want = Array.from({ length: 2000 }, (_, i) => `line-${i}\n`).join('');
@@ -251,7 +253,7 @@ test('tty: isatty, initial size, resize', async () => {
   a.on('stdout', (b: Buffer) => { out += b.toString(); });
   a.on('stderr', (b: Buffer) => { stderrBytes += b.length; });
   const ended = new Promise<void>((r) => a.once('end', () => r()));
-  await rt.start(t.id, RUNC);
+  await rt.start(t.id, RUNTIME);
   await waitFor(() => out.includes('24 80'));
   assert.match(out, /is-a-tty\r\n24 80\r\n/);
   await rt.resize(t.id, 50, 132);
@@ -268,23 +270,23 @@ test('tty: isatty, initial size, resize', async () => {
 
 test('kill with a signal, pause/resume, pids, state', async () => {
   const t = await createTask(['sleep', '1000']);
-  await rt.start(t.id, RUNC);
-  assert.deepEqual(await rt.state(t.id, RUNC), { status: 'running', pid: t.pid });
-  assert.deepEqual(await rt.pids(t.id, RUNC), [t.pid]);
-  await rt.pause(t.id, RUNC);
-  assert.equal((await rt.state(t.id, RUNC))?.status, 'paused');
-  await assert.rejects(rt.pause(t.id, RUNC), ConflictError);
-  await rt.resume(t.id, RUNC);
-  assert.equal((await rt.state(t.id, RUNC))?.status, 'running');
-  await assert.rejects(rt.resume(t.id, RUNC), ConflictError);
+  await rt.start(t.id, RUNTIME);
+  assert.deepEqual(await rt.state(t.id, RUNTIME), { status: 'running', pid: t.pid });
+  assert.deepEqual(await rt.pids(t.id, RUNTIME), [t.pid]);
+  await rt.pause(t.id, RUNTIME);
+  assert.equal((await rt.state(t.id, RUNTIME))?.status, 'paused');
+  await assert.rejects(rt.pause(t.id, RUNTIME), ConflictError);
+  await rt.resume(t.id, RUNTIME);
+  assert.equal((await rt.state(t.id, RUNTIME))?.status, 'running');
+  await assert.rejects(rt.resume(t.id, RUNTIME), ConflictError);
   // PID 1 without a handler ignores SIGTERM: SIGKILL it
-  await rt.kill(t.id, 9, RUNC);
+  await rt.kill(t.id, 9, RUNTIME);
   const exit = await rt.waitExit(t.id);
   assert.equal(exit.exitCode, 137);
   assert.equal(exit.oomKilled, false);
-  assert.equal((await rt.state(t.id, RUNC))?.status, 'stopped');
-  await assert.rejects(rt.kill(t.id, 9, RUNC), ConflictError);
-  await assert.rejects(rt.start(t.id, RUNC), ConflictError);
+  assert.equal((await rt.state(t.id, RUNTIME))?.status, 'stopped');
+  await assert.rejects(rt.kill(t.id, 9, RUNTIME), ConflictError);
+  await assert.rejects(rt.start(t.id, RUNTIME), ConflictError);
   await destroy(t);
   assert.deepEqual(processesMentioning(t.id), []);
   assert.equal(cgroupExists(t.cgroupsPath), false);
@@ -293,21 +295,21 @@ test('kill with a signal, pause/resume, pids, state', async () => {
 test('runtime CLI paths (fastPaths off): start, delete --force of a running task, delete of a created one', async () => {
   const cli = new OciRuntime({ conmonPath: '/usr/bin/conmon', execRoot: path.join(tmp, 'exec'), fastPaths: false });
   const t = await createTask(['sleep', '1000']);
-  await cli.start(t.id, RUNC);
-  assert.equal((await cli.state(t.id, RUNC))?.status, 'running');
-  await assert.rejects(cli.start(t.id, RUNC), ConflictError);
-  await assert.rejects(cli.delete(t.id, RUNC), ConflictError);
-  await cli.delete(t.id, RUNC, true);
+  await cli.start(t.id, RUNTIME);
+  assert.equal((await cli.state(t.id, RUNTIME))?.status, 'running');
+  await assert.rejects(cli.start(t.id, RUNTIME), ConflictError);
+  await assert.rejects(cli.delete(t.id, RUNTIME), ConflictError);
+  await cli.delete(t.id, RUNTIME, true);
   const exit = await rt.waitExit(t.id);
   assert.equal(exit.exitCode, 137);
   await rt.cleanup(t.id);
   assert.equal(cgroupExists(t.cgroupsPath), false);
   // created, never started: the fast delete declines (init alive), runc delete --force kills it
   const c = await createTask(['true']);
-  await rt.delete(c.id, RUNC, true);
+  await rt.delete(c.id, RUNTIME, true);
   await rt.waitExit(c.id);
   await rt.cleanup(c.id);
-  assert.equal(await rt.state(c.id, RUNC), undefined);
+  assert.equal(await rt.state(c.id, RUNTIME), undefined);
   assert.equal(cgroupExists(c.cgroupsPath), false);
   cli.close();
 });
@@ -317,9 +319,9 @@ test('init (tini as docker-init) forwards SIGTERM', async () => {
   const cfg = JSON.parse(fs.readFileSync(path.join(t.bundle, 'config.json'), 'utf8'));
   assert.deepEqual(cfg.process.args, ['/sbin/docker-init', '--', 'sleep', '1000']);
   assert.equal(cfg.process.rlimits[0].hard <= 20000, true);
-  await rt.start(t.id, RUNC);
-  await waitFor(async () => (await rt.pids(t.id, RUNC)).length === 2);
-  await rt.kill(t.id, 15, RUNC);
+  await rt.start(t.id, RUNTIME);
+  await waitFor(async () => (await rt.pids(t.id, RUNTIME)).length === 2);
+  await rt.kill(t.id, 15, RUNTIME);
   const exit = await rt.waitExit(t.id);
   assert.equal(exit.exitCode, 143);
   await destroy(t);
@@ -331,13 +333,13 @@ test('memory limit: OOM kill gives 137 and oomKilled', async () => {
   });
   const a = await rt.attach(t.id, { stdin: false });
   const got = collect(a);
-  await rt.start(t.id, RUNC);
+  await rt.start(t.id, RUNTIME);
   const exit = await rt.waitExit(t.id);
   const { stdout } = await got;
   assert.equal(stdout.toString(), '');
   assert.equal(exit.exitCode, 137);
   assert.equal(exit.oomKilled, true);
-  await rt.delete(t.id, RUNC);
+  await rt.delete(t.id, RUNTIME);
   // remembered after the cgroup is gone
   assert.equal((await rt.readExit(t.id))?.oomKilled, true);
   await rt.cleanup(t.id);
@@ -348,8 +350,8 @@ test('readCgroupStats on a running task', async () => {
   const t = await createTask(['sh', '-c', 'x=$(head -c 3000000 /dev/zero | tr "\\0" a); sleep 1000 & wait'], {
     over: { resources: { memory: 64 * 1024 * 1024, pidsLimit: 50, cpuShares: 512 } },
   });
-  await rt.start(t.id, RUNC);
-  await waitFor(async () => (await rt.pids(t.id, RUNC)).length === 2);
+  await rt.start(t.id, RUNTIME);
+  await waitFor(async () => (await rt.pids(t.id, RUNTIME)).length === 2);
   const s = await readCgroupStats(t.cgroupsPath);
   assert.ok(s.cpu.totalNs > 0, 'cpu usage');
   assert.ok(s.cpu.userNs + s.cpu.kernelNs >= 0);
@@ -361,7 +363,7 @@ test('readCgroupStats on a running task', async () => {
   assert.equal(s.pids.limit, 50);
   assert.ok(Array.isArray(s.blkio.ioServiceBytesRecursive));
   assert.ok((await systemCpuUsageNs()) > s.cpu.totalNs);
-  await rt.kill(t.id, 9, RUNC);
+  await rt.kill(t.id, 9, RUNTIME);
   await rt.waitExit(t.id);
   await destroy(t);
   assert.equal(cgroupExists(t.cgroupsPath), false);
@@ -373,10 +375,10 @@ test('create failure is a RuntimeError with the runtime message; nothing is left
   created.push({ id, cgroupsPath: `${CGROUP_PARENT}/${id}` });
   await rt.writeBundle(bundle, specInput(id, ['/no/such/binary']));
   await assert.rejects(
-    rt.create({ id, bundleDir: bundle, runtime: RUNC, terminal: false, openStdin: false, stdinOnce: false, logPath: path.join(tmp, 'logs', id) }),
+    rt.create({ id, bundleDir: bundle, runtime: RUNTIME, terminal: false, openStdin: false, stdinOnce: false, logPath: path.join(tmp, 'logs', id) }),
     (e: Error) => e instanceof RuntimeError && /no such file|not found/i.test(e.message),
   );
-  assert.equal(await rt.state(id, RUNC), undefined);
+  assert.equal(await rt.state(id, RUNTIME), undefined);
   await rt.cleanup(id);
   await waitFor(() => processesMentioning(id).length === 0);
 });
@@ -388,10 +390,10 @@ test('docker run --rm true: create+start+wait+delete timing', async () => {
     const t = await createTask(['true']);
     const a = await rt.attach(t.id, { stdin: false });
     const got = collect(a);
-    await rt.start(t.id, RUNC);
+    await rt.start(t.id, RUNTIME);
     const exit = await rt.waitExit(t.id);
     await got;
-    await rt.delete(t.id, RUNC);
+    await rt.delete(t.id, RUNTIME);
     await rt.cleanup(t.id);
     times.push(Number(process.hrtime.bigint() - t0) / 1e6);
     assert.equal(exit.exitCode, 0);

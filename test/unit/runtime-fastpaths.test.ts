@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, test } from 'node:test';
-import { fastPathsApply } from '../../src/runtime/runc';
+import { fastPathsApply } from '../../src/runtime/fastpaths';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'brv-'));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));

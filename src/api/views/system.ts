@@ -12,7 +12,7 @@ import { InsecureRegistries } from '../../distribution/transport';
 export function infoView(f: SystemFacts, serverVersion: string): Record<string, unknown> {
   const config = f.config;
   // As Docker: warnings are lines the CLI prints at the end of `docker info`.
-  const warnings = [...(f.swapLimit ? [] : ['WARNING: No swap limit support']), ...f.quarantineWarnings];
+  const warnings = [...(f.swapLimit ? [] : ['WARNING: No swap limit support']), ...f.quarantineWarnings, ...f.runtimeWarnings];
   return {
     ID: f.id,
     Containers: f.counts.containers,
@@ -92,7 +92,8 @@ export function versionView(f: VersionFacts, serverVersion: string, apiVersion: 
     Components: [
       { Name: 'Engine', Version: serverVersion, Details: details },
       { Name: 'conmon', Version: v.conmon, Details: { GitCommit: '' } },
-      { Name: 'runc', Version: v.runc, Details: { GitCommit: '' } },
+      // as dockerd: the default runtime, by its name
+      { Name: v.runtime, Version: v.runc, Details: { GitCommit: '' } },
       { Name: 'docker-init', Version: v.init, Details: { GitCommit: '' } },
     ],
     Version: serverVersion,

@@ -10,7 +10,7 @@ import { type ContainerRecord, canStart, setRunning } from './Container';
 import type { ContainerContext } from './context';
 import { buildSpecInput } from './spec';
 import { resolveUser } from './user';
-import { makeWorkingDir } from './workdir';
+import { makeDanglingMountTargets, makeWorkingDir } from './workdir';
 import { inContainerTerms } from './hostPaths';
 import { rotationOf } from '../logs/options';
 import { remapOf, rootfsMountOptions, usernsFile } from '../usernsRemap';
@@ -51,6 +51,7 @@ export async function startTask(ctx: StartContext, c: ContainerRecord): Promise<
         Promise.all([
           resolveUser(rootfs, c.Config.User, (c.HostConfig.GroupAdd as string[] | null) ?? []),
           makeWorkingDir(rootfs, c.Config.WorkingDir, remapOf(c, ctx.config.remap)?.root),
+          makeDanglingMountTargets(rootfs, c.MountPoints ?? [], remapOf(c, ctx.config.remap)?.root),
         ]).then(([user]) => user),
         ctx.attachments.prepare(c),
       ]);

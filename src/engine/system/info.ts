@@ -6,6 +6,7 @@ import * as os from 'node:os';
 import { promisify } from 'node:util';
 import { quarantineAt } from '../../lib/quarantine';
 import { cgroupVersion, swapLimitSupported } from '../../runtime/cgroups';
+import { crunRefusal } from '../../runtime/crun';
 import type { DaemonConfig } from '../config';
 
 const run = promisify(execFile);
@@ -34,14 +35,14 @@ async function toolVersion(bin: string): Promise<string> {
 
 let cachedVersions: Promise<ComponentVersions> | undefined;
 
-/** The versions the tools report of themselves ('' when one does not say). */
-export interface ComponentVersions { runc: string; conmon: string; init: string }
+/** The versions the tools report of themselves ('' when one does not say); `runc` is the default runtime's, named `runtime`. */
+export interface ComponentVersions { runc: string; conmon: string; init: string; runtime: string }
 
 export function componentVersions(config: DaemonConfig): Promise<ComponentVersions> {
   cachedVersions ??= (async () => {
     const rt = config.runtimes[config.defaultRuntime];
     const [runc, conmon, init] = await Promise.all([toolVersion(rt.path), toolVersion(config.conmonPath), toolVersion(config.initPath)]);
-    return { runc, conmon, init };
+    return { runc, conmon, init, runtime: config.defaultRuntime };
   })();
   return cachedVersions;
 }
@@ -75,6 +76,19 @@ export interface SystemFacts {
   components: ComponentVersions;
   /** Lines about quarantined records, for the user to see. */
   quarantineWarnings: string[];
+  /** Why a configured runtime cannot run containers here, and what to do. */
+  runtimeWarnings: string[];
+}
+
+/** crun installed (or configured) but refused by this host's cgroups: say so, and how to fix it. */
+export function runtimeWarnings(config: DaemonConfig, why = crunRefusal()): string[] {
+  const names = Object.entries(config.runtimes).filter(([name, rt]) => name === 'crun' || rt.path.endsWith('/crun')).map(([name]) => name);
+  if (names.length === 0 || !why) return [];
+  const effect = names.includes(config.defaultRuntime)
+    ? `the default runtime ${config.defaultRuntime} will fail to start containers`
+    : `containers use ${config.defaultRuntime}; --runtime ${names[0]} fails`;
+  return [`WARNING: crun cannot run containers on this host: ${why}; ${effect}. To use crun (berth's default where it can run), `
+    + 'mount those controllers as cgroup v1 hierarchies (scripts/host-cgroups.sh does) and restart berthd'];
 }
 
 export async function systemFacts(config: DaemonConfig, counts: Counts, eventListeners: number): Promise<SystemFacts> {
@@ -99,6 +113,7 @@ export async function systemFacts(config: DaemonConfig, counts: Counts, eventLis
     proxies: { http: process.env.HTTP_PROXY ?? '', https: process.env.HTTPS_PROXY ?? '', no: process.env.NO_PROXY ?? '' },
     components,
     quarantineWarnings,
+    runtimeWarnings: runtimeWarnings(config),
   };
 }
 
