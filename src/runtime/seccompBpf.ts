@@ -6,13 +6,12 @@
 // SECCOMP_FILTER_FLAG_SPEC_ALLOW) and listenerPath from there, and `crun exec` installs the
 // program crun kept in its state. Any other runtime (runc 1.1 knows no such annotation) gets
 // linux.seccomp alone.
-import { execFile } from 'node:child_process';
-import * as fsp from 'node:fs/promises';
 import { compileSeccompBpf } from '../lib/sys/seccomp';
 import { log } from '../lib/log';
 import type { OciSeccomp } from './seccomp';
 import type { RuntimeConfig } from './types';
 import { RuntimeError } from './errors';
+import { runtimeVersionText } from './versionProbe';
 
 export const SECCOMP_BPF_ANNOTATION = 'run.oci.seccomp_bpf_data';
 
@@ -30,29 +29,10 @@ export function crunTakesSeccompBpf(versionOutput: string): boolean {
   return major > CRUN_SINCE[0] || (major === CRUN_SINCE[0] && minor >= CRUN_SINCE[1]);
 }
 
-// One `--version` per binary and modification time (an upgrade in place is asked again).
-const takers = new Map<string, Promise<boolean>>();
-
 /** Whether `runtime` takes the filter as run.oci.seccomp_bpf_data (false when it cannot be asked). */
 export async function takesSeccompBpf(runtime: RuntimeConfig): Promise<boolean> {
-  let mtime: number;
-  try {
-    mtime = (await fsp.stat(runtime.path)).mtimeMs;
-  } catch {
-    return false;
-  }
-  const key = `${runtime.path}\0${mtime}`;
-  let answer = takers.get(key);
-  if (!answer) {
-    answer = new Promise((resolve) => {
-      execFile(runtime.path, ['--version'], { encoding: 'utf8', timeout: 10_000 }, (err, stdout) => {
-        if (err) takers.delete(key); // ask again next time
-        resolve(!err && crunTakesSeccompBpf(stdout));
-      });
-    });
-    takers.set(key, answer);
-  }
-  return answer;
+  const out = await runtimeVersionText(runtime.path);
+  return out !== undefined && crunTakesSeccompBpf(out);
 }
 
 /**
