@@ -22,3 +22,34 @@ export function commandWords(argv: readonly string[]): string[] {
   }
   return words;
 }
+
+/** The groups whose subcommand names a run's code cache with them (`compose-up`, `image-ls`). */
+const GROUPS = ['compose', 'container', 'image', 'network', 'volume', 'system', 'registry'];
+/** compose's own flags before its subcommand that take a value in the next argument. */
+const COMPOSE_VALUE_FLAGS = ['-f', '--file', '-p', '--project-name', '--project-directory', '--env-file', '--profile', '--parallel', '--progress', '--ansi', '--workdir'];
+
+/** compose's subcommand (`up` of `compose -f x.yml -p p up -d`). */
+function composeSubcommand(argv: readonly string[]): string | undefined {
+  let i = argv.indexOf('compose') + 1;
+  for (; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--') return undefined;
+    if (!a.startsWith('-')) return a;
+    if (COMPOSE_VALUE_FLAGS.includes(a)) i++;
+  }
+  return undefined;
+}
+
+/**
+ * The name of a run's code cache (launch.ts, parts.ts): its command, with the subcommand for a
+ * group, since `compose up` and `compose ps` run different code; `_` for a word that is no name.
+ */
+export function cacheName(argv: readonly string[]): string {
+  const words = commandWords(argv);
+  let name = words[0] ?? '';
+  if (GROUPS.includes(name)) {
+    const sub = name === 'compose' ? composeSubcommand(argv) : words[1];
+    if (sub !== undefined) name += `-${sub}`;
+  }
+  return /^[a-z][a-z0-9-]{0,40}$/.test(name) ? name : '_';
+}

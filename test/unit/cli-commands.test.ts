@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { Command } from 'commander';
 import { Cli } from '../../src/cli/cli';
 import { buildProgram, COMMANDS, type CommandEntry } from '../../src/cli/main';
-import { commandWords } from '../../src/cli/words';
+import { cacheName, commandWords } from '../../src/cli/words';
 import { cachePath } from '../../src/cli/launch';
 import { BERTH } from '../helpers/daemon';
 
@@ -84,6 +84,21 @@ test('commandWords skips global flags and their values, and stops at the first f
   assert.deepEqual(commandWords(['--host=unix:///s', 'run', 'busybox', 'true']), ['run', 'busybox', 'true']);
   assert.deepEqual(commandWords(['-l', 'debug', '--', 'ps']), []);
   assert.deepEqual(commandWords(['--help']), []);
+});
+
+test('a code cache is named by the command, and by the subcommand of a group', () => {
+  assert.equal(cacheName(['ps', '-a']), 'ps');
+  assert.equal(cacheName(['run', '--rm', 'busybox', 'true']), 'run');
+  assert.equal(cacheName(['-H', 'unix:///s', 'container', 'ls', '-a']), 'container-ls');
+  assert.equal(cacheName(['image', 'ls']), 'image-ls');
+  assert.equal(cacheName(['compose', 'up', '-d']), 'compose-up');
+  // compose's own flags and their values come before its subcommand
+  assert.equal(cacheName(['compose', '-f', 'a.yml', '--project-name', 'p', '--dry-run', 'up', '-d']), 'compose-up');
+  assert.equal(cacheName(['compose', '--file=a.yml', 'ps']), 'compose-ps');
+  assert.equal(cacheName(['compose', '-f', 'a.yml']), 'compose');
+  assert.equal(cacheName(['--help']), '_');
+  assert.equal(cacheName(['../x']), '_');
+  assert.equal(cacheName(['compose', 'Up/..']), '_');
 });
 
 test('the code cache is named per command and per build of the bundle', () => {
