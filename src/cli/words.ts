@@ -4,9 +4,13 @@
 /** The global flags that take a value in the next argument. */
 export const GLOBAL_VALUE_FLAGS = ['-H', '--host', '-l', '--log-level', '--config', '-c', '--context', '--tlscacert', '--tlscert', '--tlskey'];
 
+/** compose's own flags before its subcommand that take a value in the next argument. */
+const COMPOSE_VALUE_FLAGS = ['-f', '--file', '-p', '--project-name', '--project-directory', '--env-file', '--profile', '--parallel', '--progress', '--ansi', '--workdir'];
+
 /**
  * The leading command words of argv (`container ls` of `berth -H x container ls -a`): the words
- * before the first flag after the command, global flags and their values skipped.
+ * before the first flag after the command, global flags and their values skipped, and compose's
+ * own (`compose up` of `berth compose -f x.yml -p p up -d`).
  */
 export function commandWords(argv: readonly string[]): string[] {
   const words: string[] = [];
@@ -14,6 +18,10 @@ export function commandWords(argv: readonly string[]): string[] {
     const a = argv[i];
     if (a === '--') break;
     if (a.startsWith('-')) {
+      if (words.length === 1 && words[0] === 'compose') {
+        if (COMPOSE_VALUE_FLAGS.includes(a)) i++;
+        continue;
+      }
       if (words.length) break;
       if (GLOBAL_VALUE_FLAGS.includes(a)) i++;
       continue;
@@ -25,20 +33,6 @@ export function commandWords(argv: readonly string[]): string[] {
 
 /** The groups whose subcommand names a run's code cache with them (`compose-up`, `image-ls`). */
 const GROUPS = ['compose', 'container', 'image', 'network', 'volume', 'system', 'registry'];
-/** compose's own flags before its subcommand that take a value in the next argument. */
-const COMPOSE_VALUE_FLAGS = ['-f', '--file', '-p', '--project-name', '--project-directory', '--env-file', '--profile', '--parallel', '--progress', '--ansi', '--workdir'];
-
-/** compose's subcommand (`up` of `compose -f x.yml -p p up -d`). */
-function composeSubcommand(argv: readonly string[]): string | undefined {
-  let i = argv.indexOf('compose') + 1;
-  for (; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '--') return undefined;
-    if (!a.startsWith('-')) return a;
-    if (COMPOSE_VALUE_FLAGS.includes(a)) i++;
-  }
-  return undefined;
-}
 
 /**
  * The name of a run's code cache (launch.ts, parts.ts): its command, with the subcommand for a
@@ -47,9 +41,6 @@ function composeSubcommand(argv: readonly string[]): string | undefined {
 export function cacheName(argv: readonly string[]): string {
   const words = commandWords(argv);
   let name = words[0] ?? '';
-  if (GROUPS.includes(name)) {
-    const sub = name === 'compose' ? composeSubcommand(argv) : words[1];
-    if (sub !== undefined) name += `-${sub}`;
-  }
+  if (GROUPS.includes(name) && words[1] !== undefined) name += `-${words[1]}`;
   return /^[a-z][a-z0-9-]{0,40}$/.test(name) ? name : '_';
 }
