@@ -1,10 +1,10 @@
 // bin/berth's way into the CLI bundle (dist/cli/berth.js, scripts/build-cli.js): runs it with a
 // V8 code cache (lib/codecache.ts). One cache per command (`ps`, `run`, `compose-up`, ...), written at the
-// exit of that command's first run, holds what that command ran.
+// exit of that command's first successful run, holds what that command ran.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { cacheFileFor, runBundle } from '../lib/codecache';
-import { cacheName } from './words';
+import { cacheFileFor, runBundle, saveAtExit } from '../lib/codecache';
+import { cacheName, cacheWorthSaving } from './words';
 
 export const BUNDLE = path.resolve(__dirname, '..', '..', 'cli', 'berth.js');
 const CACHE_DIR = path.join(path.dirname(BUNDLE), 'cache');
@@ -16,10 +16,8 @@ export function cachePath(argv: readonly string[], bundle: fs.Stats, execArgv: r
 }
 
 export function launch(argv = process.argv.slice(2)): void {
-  runBundle(BUNDLE, cachePath(argv, fs.statSync(BUNDLE)), (c) => {
-    // at exit, the cache holds every function this run compiled, not only the top level
-    if (c.wantsCache) process.once('exit', () => c.save());
-  });
+  // at exit, the cache holds every function this run compiled, not only the top level
+  runBundle(BUNDLE, cachePath(argv, fs.statSync(BUNDLE)), (c) => saveAtExit(c, (code) => cacheWorthSaving(argv, code)));
 }
 
 if (require.main === module) launch();

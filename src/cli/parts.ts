@@ -6,8 +6,8 @@
 // files). Each part has its V8 code cache per command, as the core (launch.ts).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { cacheFileFor, compileBundle } from '../lib/codecache';
-import { cacheName } from './words';
+import { cacheFileFor, compileBundle, saveAtExit } from '../lib/codecache';
+import { cacheName, cacheWorthSaving } from './words';
 
 const CORE = 'berth:core/';
 const PART = 'berth:part/';
@@ -27,9 +27,10 @@ export class BundleParts {
     let mod = this.loaded.get(name);
     if (!mod) {
       const file = path.join(this.dir, `${name}.js`);
-      const compiled = compileBundle(file, cacheFileFor(path.join(this.dir, 'cache'), `${name}.${cacheName(process.argv.slice(2))}`, fs.statSync(file)));
+      const argv = process.argv.slice(2);
+      const compiled = compileBundle(file, cacheFileFor(path.join(this.dir, 'cache'), `${name}.${cacheName(argv)}`, fs.statSync(file)));
       // at exit, as the core's: the cache holds what this command ran
-      if (compiled.wantsCache) process.once('exit', () => compiled.save());
+      saveAtExit(compiled, (code) => cacheWorthSaving(argv, code));
       mod = { exports: undefined };
       this.loaded.set(name, mod);
       mod.exports = compiled.run((id) => this.require(id));

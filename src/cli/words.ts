@@ -44,3 +44,8 @@ export function cacheName(argv: readonly string[]): string {
   if (GROUPS.includes(name) && words[1] !== undefined) name += `-${words[1]}`;
   return /^[a-z][a-z0-9-]{0,40}$/.test(name) ? name : '_';
 }
+
+/** Whether a run's code cache is worth keeping: it succeeded, and it was not a help text (launch.ts, parts.ts). */
+export function cacheWorthSaving(argv: readonly string[], code: number): boolean {
+  return code === 0 && !argv.includes('--help');
+}

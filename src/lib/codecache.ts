@@ -44,6 +44,16 @@ export interface CachedBundle {
   save(): void;
 }
 
+/**
+ * Writes the cache at the process's exit, when there was none or V8 refused it, and `worth(code)`
+ * says this run is one to keep: a cache holds only what its run compiled, and V8 takes it from
+ * then on, so a run that took a short way (an error, a help text) would leave every later run
+ * compiling the rest.
+ */
+export function saveAtExit(c: CachedBundle, worth: (code: number) => boolean): void {
+  if (c.wantsCache) process.once('exit', (code) => { if (worth(code)) c.save(); });
+}
+
 /** A bundle compiled against its cache, not run yet. */
 export interface CompiledBundle extends CachedBundle {
   /** Runs it as a CommonJS module whose `require` is `req`; its module.exports. */

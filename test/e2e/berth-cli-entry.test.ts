@@ -102,16 +102,27 @@ test('bundled and unbundled: same output and exit status', async () => {
 });
 
 test('a run through the bundle writes its command\'s code cache and the next run takes it', async () => {
-  // a command word no other test uses (an unknown command: exit 1 and the usage error), so
-  // that no parallel file writes this cache meanwhile
-  const args = ['cli-entry-probe'];
+  // command words no other test uses, so that no parallel file writes these caches meanwhile:
+  // `system <word>` prints the group's help and exits 0; an unknown command exits 1
+  const args = ['system', 'cli-entry-probe'];
+  const failing = ['cli-entry-probe'];
   // bin/berth starts node with no flags (not this test runner's)
   const file = cachePath(args, fs.statSync(BUNDLE), []);
+  const failingFile = cachePath(failing, fs.statSync(BUNDLE), []);
+  assert.notEqual(file, failingFile);
   fs.rmSync(file, { force: true });
+  fs.rmSync(failingFile, { force: true });
   try {
+    // a run that fails took a short way: its cache would leave later runs compiling the rest
+    const failed = await berth(failing, true);
+    assert.equal(failed.code, 1);
+    assert.match(failed.stderr, /unknown command/);
+    assert.ok(!fs.existsSync(failingFile), `${failingFile} was written by a failing run`);
+    assert.equal((await berth(['system', 'cli-entry-probe', '--help'], true)).code, 0);
+    assert.ok(!fs.existsSync(file), 'a help text wrote the cache');
     const first = await berth(args, true);
-    assert.equal(first.code, 1);
-    assert.match(first.stderr, /unknown command/);
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stdout, /Manage Docker|Usage/);
     assert.ok(fs.existsSync(file), `${file} was not written`);
     assert.ok(fs.statSync(file).size > 1000, `cache of ${fs.statSync(file).size} bytes`);
     // a cache V8 takes is not rewritten
@@ -124,6 +135,7 @@ test('a run through the bundle writes its command\'s code cache and the next run
     assert.ok(fs.statSync(file).size > 1000);
   } finally {
     fs.rmSync(file, { force: true });
+    fs.rmSync(failingFile, { force: true });
   }
 });
 
