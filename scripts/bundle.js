@@ -8,13 +8,16 @@ const path = require('node:path');
 
 const root = path.resolve(__dirname, '..');
 
-/** Bundles dist/<entry> into <outfile> (relative to the repo), after emptying the outfile's directory. */
-async function bundle({ entry, outfile, plugins = [] }) {
+/**
+ * Bundles dist/<entry> into <outfile> (relative to the repo), after emptying the outfile's
+ * directory unless `clean` is false. Returns esbuild's metafile.
+ */
+async function bundle({ entry, outfile, plugins = [], clean = true }) {
   const from = path.join(root, entry);
   const out = path.join(root, outfile);
   if (!fs.existsSync(from)) throw new Error(`${entry} is missing: run tsc first (npm run build:ts)`);
-  fs.rmSync(path.dirname(out), { recursive: true, force: true });
-  await esbuild.build({
+  if (clean) fs.rmSync(path.dirname(out), { recursive: true, force: true });
+  const result = await esbuild.build({
     entryPoints: [from],
     outfile: out,
     bundle: true,
@@ -26,6 +29,7 @@ async function bundle({ entry, outfile, plugins = [] }) {
     minifySyntax: true,
     legalComments: 'none',
     logLevel: 'warning',
+    metafile: true,
     plugins,
   });
   // Pure ASCII, so that the launcher can read it as latin1 (a copy) instead of decoding UTF-8.
@@ -34,6 +38,7 @@ async function bundle({ entry, outfile, plugins = [] }) {
   const text = fs.readFileSync(out, 'utf8');
   const ascii = text.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
   if (ascii !== text) fs.writeFileSync(out, ascii);
+  return result.metafile;
 }
 
 /** Runs `main` as a build script: its error is printed and the exit status is 1. */
@@ -44,4 +49,4 @@ function runBuild(name, main) {
   });
 }
 
-module.exports = { bundle, runBuild };
+module.exports = { bundle, runBuild, root };

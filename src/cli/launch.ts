@@ -1,27 +1,23 @@
 // bin/berth's way into the CLI bundle (dist/cli/berth.js, scripts/build-cli.js): runs it with a
-// V8 code cache (lib/codecache.ts). One cache per command (`ps`, `run`, ...), written at the
-// exit of that command's first run, holds what that command ran.
+// V8 code cache (lib/codecache.ts). One cache per command (`ps`, `run`, `compose-up`, ...), written at the
+// exit of that command's first successful run, holds what that command ran.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { cacheFileFor, runBundle } from '../lib/codecache';
-import { commandWords } from './words';
+import { cacheFileFor, runBundle, saveAtExit } from '../lib/codecache';
+import { cacheName, cacheWorthSaving } from './words';
 
 export const BUNDLE = path.resolve(__dirname, '..', '..', 'cli', 'berth.js');
 const CACHE_DIR = path.join(path.dirname(BUNDLE), 'cache');
 
 /** The cache file for this command line and this build of the bundle. */
 export function cachePath(argv: readonly string[], bundle: fs.Stats, execArgv: readonly string[] = process.execArgv): string {
-  const word = commandWords(argv)[0] ?? '';
-  const name = /^[a-z][a-z0-9-]{0,40}$/.test(word) ? word : '_';
   // bin/berth gives `registry serve` flags of its own: a cache name of its own
-  return cacheFileFor(CACHE_DIR, name, bundle, execArgv);
+  return cacheFileFor(CACHE_DIR, cacheName(argv), bundle, execArgv);
 }
 
 export function launch(argv = process.argv.slice(2)): void {
-  runBundle(BUNDLE, cachePath(argv, fs.statSync(BUNDLE)), (c) => {
-    // at exit, the cache holds every function this run compiled, not only the top level
-    if (c.wantsCache) process.once('exit', () => c.save());
-  });
+  // at exit, the cache holds every function this run compiled, not only the top level
+  runBundle(BUNDLE, cachePath(argv, fs.statSync(BUNDLE)), (c) => saveAtExit(c, (code) => cacheWorthSaving(argv, code)));
 }
 
 if (require.main === module) launch();

@@ -3,6 +3,9 @@ import { Command, CommanderError } from 'commander';
 import { Cli, errorText, PROG, StatusError } from './cli';
 import { ApiError, ConnectionError } from '../client/errors';
 import { commandWords, GLOBAL_VALUE_FLAGS } from './words';
+import { addCommands, type CommandEntry } from './commandtable';
+
+export { addCommands, type CommandEntry };
 
 /** The boolean long flags, for `--flag=true|false` rewriting. */
 export const BOOLEAN_FLAGS = [
@@ -28,18 +31,6 @@ export function preprocessArgs(argv: string[]): string[] {
     out.push(a);
   }
   return out;
-}
-
-/**
- * One command (or command group) of the berth CLI: the names (and aliases) it adds to its parent
- * and how to add it. The command's module is required only inside `add`, so a run loads the one
- * command it runs; help and unknown commands add every row (their listing needs them all).
- */
-export interface CommandEntry {
-  names: readonly string[];
-  add(parent: Command, cli: Cli, words: readonly string[]): unknown;
-  /** a group's own rows */
-  table?: readonly CommandEntry[];
 }
 
 // Loaders of the modules that several rows use.
@@ -158,16 +149,9 @@ export const COMMANDS: readonly CommandEntry[] = [
   group('image', 'Manage images', IMAGE_COMMANDS),
   { names: ['volume'], add: (p, cli) => (require('./commands/volumes') as typeof import('./commands/volumes')).register(p, cli) },
   group('system', 'Manage Docker', SYSTEM_COMMANDS),
-  { names: ['compose'], add: (p, cli) => (require('./commands/compose') as typeof import('./commands/compose')).register(p, cli) },
+  { names: ['compose'], add: (p, cli, words) => (require('./commands/compose') as typeof import('./commands/compose')).register(p, cli, words) },
   { names: ['registry'], add: (p, cli) => (require('./commands/registryserver') as typeof import('./commands/registryserver')).register(p, cli) },
 ];
-
-/** Adds the row that `words[0]` names, or every row when it names none (help, unknown command). */
-export function addCommands(parent: Command, table: readonly CommandEntry[], cli: Cli, words: readonly string[]): void {
-  const hit = words.length ? table.find((e) => e.names.includes(words[0])) : undefined;
-  if (hit) hit.add(parent, cli, words.slice(1));
-  else for (const e of table) e.add(parent, cli, []);
-}
 
 /** The whole CLI; with `argv`, only the commands it names are added (the rest are never loaded). */
 export function buildProgram(cli: Cli, argv?: readonly string[]): Command {

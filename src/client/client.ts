@@ -143,10 +143,20 @@ export class Client {
     return e instanceof Error ? e : new Error(String(e));
   }
 
-  private async buildPath(path: string, o: RequestOptions): Promise<string> {
-    const prefix = o.versioned === false ? '' : `/v${await this.apiVersion()}`;
+  private async buildPath(path: string, o: RequestOptions, version?: string): Promise<string> {
+    const prefix = o.versioned === false ? '' : `/v${version ?? await this.apiVersion()}`;
     const qs = encodeQuery(o.query);
     return prefix + path + (qs ? `?${qs}` : '');
+  }
+
+  /**
+   * Before any version is known, a request that can be sent twice goes out as MAX_API_VERSION
+   * with no ping first (one round trip less per command): a daemon that speaks it answers, and
+   * one that does not says 400 "client version ... is too new" before doing anything, after
+   * which the version is negotiated and the request sent again.
+   */
+  private optimisticVersion(o: RequestOptions): string | undefined {
+    return o.versioned !== false && !this.apiVer && !this.negotiating && !(o.body instanceof Readable) ? MAX_API_VERSION : undefined;
   }
 
   private prepareBody(method: string, o: RequestOptions): { headers: Record<string, string>; body?: Buffer | Readable } {
@@ -173,11 +183,21 @@ export class Client {
 
   /** Send a request; resolves with the response once its headers arrived. Error statuses throw ApiError. */
   async request(method: string, path: string, o: RequestOptions = {}): Promise<Response> {
-    const fullPath = await this.buildPath(path, o);
+    const optimistic = this.optimisticVersion(o);
+    const fullPath = await this.buildPath(path, o, optimistic);
     const { headers, body } = this.prepareBody(method, o);
     const res = await this.send(method, fullPath, headers, body, !!o.dedicated);
     const status = res.statusCode ?? 0;
-    if (status >= 400) throw await this.errorFrom(res, fullPath);
+    if (status >= 400) {
+      const err = await this.errorFrom(res, fullPath);
+      if (optimistic && status === 400 && /^client version \S+ is too new/.test(err.message)) {
+        await this.apiVersion(); // the ping: the version to send again with (not optimistic any more)
+        return this.request(method, path, o);
+      }
+      throw err;
+    }
+    // the daemon took it: it speaks MAX_API_VERSION, which is what negotiation would have chosen
+    if (optimistic) this.apiVer ??= optimistic;
     return res;
   }
 

@@ -45,22 +45,46 @@ export interface CachedBundle {
 }
 
 /**
- * Compiles `bundle` (an ASCII CommonJS file) with the cache in `cacheFile` and runs it as a
- * module; `beforeRun` sees the compiled script first (to arrange when to save its cache: the
- * run may end the process).
+ * Writes the cache at the process's exit, when there was none or V8 refused it, and `worth(code)`
+ * says this run is one to keep: a cache holds only what its run compiled, and V8 takes it from
+ * then on, so a run that took a short way (an error, a help text) would leave every later run
+ * compiling the rest.
  */
-export function runBundle(bundle: string, cacheFile: string, beforeRun: (c: CachedBundle) => void): void {
+export function saveAtExit(c: CachedBundle, worth: (code: number) => boolean): void {
+  if (c.wantsCache) process.once('exit', (code) => { if (worth(code)) c.save(); });
+}
+
+/** A bundle compiled against its cache, not run yet. */
+export interface CompiledBundle extends CachedBundle {
+  /** Runs it as a CommonJS module whose `require` is `req`; its module.exports. */
+  run(req: (id: string) => unknown): unknown;
+}
+
+/** Compiles `bundle` (an ASCII CommonJS file) with the cache in `cacheFile`. */
+export function compileBundle(bundle: string, cacheFile: string): CompiledBundle {
   // the bundle is ASCII (scripts/bundle.js): latin1 is a plain copy, utf8 a decode (~1.5 ms)
   const source = fs.readFileSync(bundle).toString('latin1');
   const cachedData = readCache(cacheFile);
   const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, { filename: bundle, cachedData });
-  const result: CachedBundle = {
+  return {
     wantsCache: !cachedData || script.cachedDataRejected === true,
     save: () => writeCache(cacheFile, script.createCachedData()),
+    run(req) {
+      const mod = { exports: {} };
+      script.runInThisContext()(mod.exports, req, mod, bundle, path.dirname(bundle));
+      return mod.exports;
+    },
   };
-  beforeRun(result);
-  const mod = { exports: {} };
+}
+
+/**
+ * Compiles `bundle` with the cache in `cacheFile` and runs it as a module; `beforeRun` sees the
+ * compiled script first (to arrange when to save its cache: the run may end the process).
+ */
+export function runBundle(bundle: string, cacheFile: string, beforeRun: (c: CachedBundle) => void): void {
+  const compiled = compileBundle(bundle, cacheFile);
+  beforeRun(compiled);
   // this module's own require: a bundle requires only built-ins and absolute paths (node:module's
   // createRequire would load that module for nothing)
-  script.runInThisContext()(mod.exports, require, mod, bundle, path.dirname(bundle));
+  compiled.run(require);
 }

@@ -8,8 +8,9 @@ import * as path from 'node:path';
 import { Command } from 'commander';
 import { Cli } from '../../src/cli/cli';
 import { buildProgram, COMMANDS, type CommandEntry } from '../../src/cli/main';
-import { commandWords } from '../../src/cli/words';
+import { cacheName, commandWords } from '../../src/cli/words';
 import { cachePath } from '../../src/cli/launch';
+import { SUBCOMMANDS } from '../../src/cli/commands/compose';
 import { BERTH } from '../helpers/daemon';
 
 const full = () => buildProgram(new Cli()).commands;
@@ -27,6 +28,7 @@ function checkTable(table: readonly CommandEntry[], where: string): void {
 
 test('every row of the command table adds exactly the names it claims, each with a description', () => {
   checkTable(COMMANDS, 'berth');
+  checkTable(SUBCOMMANDS, 'berth compose');
   const all = COMMANDS.flatMap((r) => r.names);
   assert.equal(new Set(all).size, all.length, 'a name in two rows');
 });
@@ -71,6 +73,11 @@ test('a run adds and requires only the command it names', () => {
   const run = probe(['run', '--rm', 'busybox', 'true']);
   assert.deepEqual(run.top, ['run'], 'run without create (each sets up the container flags)');
   assert.deepEqual(probe(['create', 'busybox']).top, ['create']);
+  // compose adds (and requires) only its subcommand, past its own flags
+  const composePs = probe(['compose', '-f', 'x.yml', '-p', 'x', 'ps', '-a']);
+  assert.deepEqual([composePs.top, composePs.sub], [['compose'], ['ps']]);
+  assert.deepEqual(composePs.loaded.filter((f: string) => f.startsWith('compose/')).sort(), ['compose/index.js', 'compose/ps.js', 'compose/target.js']);
+  assert.equal(probe(['compose', '--help']).sub.length, SUBCOMMANDS.length);
   assert.ok(!run.loaded.includes('registryserver.js') && !run.loaded.includes('build.js'), run.loaded.join(' '));
   // help and an unknown command need every command
   const files = fs.readdirSync(path.join(path.dirname(main), 'commands')).filter((f) => f.endsWith('.js'));
@@ -84,6 +91,24 @@ test('commandWords skips global flags and their values, and stops at the first f
   assert.deepEqual(commandWords(['--host=unix:///s', 'run', 'busybox', 'true']), ['run', 'busybox', 'true']);
   assert.deepEqual(commandWords(['-l', 'debug', '--', 'ps']), []);
   assert.deepEqual(commandWords(['--help']), []);
+  // compose's own flags (and their values) before its subcommand
+  assert.deepEqual(commandWords(['compose', '-f', 'a.yml', '--dry-run', '-p', 'x', 'up', '-d', 'web']), ['compose', 'up']);
+  assert.deepEqual(commandWords(['compose', '--file=a.yml', '--profile', 'p', 'ps', 'web']), ['compose', 'ps', 'web']);
+});
+
+test('a code cache is named by the command, and by the subcommand of a group', () => {
+  assert.equal(cacheName(['ps', '-a']), 'ps');
+  assert.equal(cacheName(['run', '--rm', 'busybox', 'true']), 'run');
+  assert.equal(cacheName(['-H', 'unix:///s', 'container', 'ls', '-a']), 'container-ls');
+  assert.equal(cacheName(['image', 'ls']), 'image-ls');
+  assert.equal(cacheName(['compose', 'up', '-d']), 'compose-up');
+  // compose's own flags and their values come before its subcommand
+  assert.equal(cacheName(['compose', '-f', 'a.yml', '--project-name', 'p', '--dry-run', 'up', '-d']), 'compose-up');
+  assert.equal(cacheName(['compose', '--file=a.yml', 'ps']), 'compose-ps');
+  assert.equal(cacheName(['compose', '-f', 'a.yml']), 'compose');
+  assert.equal(cacheName(['--help']), '_');
+  assert.equal(cacheName(['../x']), '_');
+  assert.equal(cacheName(['compose', 'Up/..']), '_');
 });
 
 test('the code cache is named per command and per build of the bundle', () => {

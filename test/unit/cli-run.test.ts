@@ -20,7 +20,7 @@ interface Fake {
   close(): Promise<void>;
 }
 
-function fakeDaemon(opts: { exitCode?: number; startError?: string; createStatus?: number } = {}): Promise<Fake> {
+function fakeDaemon(opts: { exitCode?: number; startError?: string; createStatus?: number; maxVersion?: string } = {}): Promise<Fake> {
   const log: string[] = [];
   const bodies: unknown[] = [];
   let attachSock: net.Socket | undefined;
@@ -28,14 +28,22 @@ function fakeDaemon(opts: { exitCode?: number; startError?: string; createStatus
   const server = http.createServer((req, res) => {
     const u = new URL(req.url ?? '/', 'http://x');
     const p = u.pathname.replace(/^\/v1\.\d+/, '');
+    const version = /^\/v(1\.\d+)\//.exec(u.pathname)?.[1];
     log.push(`${req.method} ${p}${u.search}`);
     let data = '';
     req.on('data', (c) => { data += c; });
     req.on('end', () => {
       if (p === '/_ping') {
-        res.writeHead(200, { 'Api-Version': '1.45', 'Content-Length': '0' });
+        res.writeHead(200, { 'Api-Version': opts.maxVersion ?? '1.45', 'Content-Length': '0' });
         return res.end();
       }
+      // as dockerd's version middleware: before the handler, for every versioned path
+      if (opts.maxVersion && version && Number(version.split('.')[1]) > Number(opts.maxVersion.split('.')[1])) {
+        log.push(`TOO-NEW ${version}`);
+        res.writeHead(400, { 'Content-Type': 'application/json' });
+        return res.end(JSON.stringify({ message: `client version ${version} is too new. Maximum supported API version is ${opts.maxVersion}` }) + '\n');
+      }
+      if (version) log.push(`VERSION ${version}`);
       if (p === '/containers/create') {
         bodies.push(JSON.parse(data));
         if (opts.createStatus) {
@@ -123,7 +131,7 @@ test('foreground run: create → attach (101) and wait, together → half-close 
     assert.equal(r.code, 3);
     assert.equal(r.out, 'hi\n');
     assert.equal(r.err, 'oops\n');
-    const order = d.log.filter((l) => !l.startsWith('HEAD'));
+    const order = d.log.filter((l) => !l.startsWith('HEAD') && !l.startsWith('VERSION'));
     const iCreate = order.indexOf('POST /containers/create');
     const iAttach = order.findIndex((l) => l.startsWith('UPGRADE'));
     const iWait = order.findIndex((l) => l.includes('/wait?condition=removed'));
@@ -131,7 +139,9 @@ test('foreground run: create → attach (101) and wait, together → half-close 
     // attach and wait go out together (not in docker's strict order); start only after both answered
     assert.ok(iCreate < iAttach && iCreate < iWait && iAttach < iStart && iWait < iStart, order.join('\n'));
     assert.ok(order.indexOf('HALF-CLOSE') >= 0 && order.indexOf('HALF-CLOSE') < iStart, 'stdin half-closed before start');
-    assert.equal(d.log[0], 'HEAD /_ping');
+    // no ping first: the create goes out as 1.44, which the daemon takes
+    assert.deepEqual(d.log.slice(0, 2), ['POST /containers/create', 'VERSION 1.44']);
+    assert.ok(!d.log.some((l) => l.includes('/_ping')), d.log.join('\n'));
     assert.equal((d.bodies[0] as { HostConfig: { AutoRemove: boolean } }).HostConfig.AutoRemove, true);
   } finally {
     await d.close();
@@ -144,7 +154,7 @@ test('detached run registers next-exit wait, starts, prints the ID', async () =>
     const r = await runCli(d.sock, ['run', '-d', '--name', 'web', 'busybox', 'sleep', '9']);
     assert.equal(r.code, 0);
     assert.equal(r.out, ID + '\n');
-    const order = d.log.filter((l) => !l.startsWith('HEAD'));
+    const order = d.log.filter((l) => !l.startsWith('HEAD') && !l.startsWith('VERSION'));
     assert.deepEqual(order, ['POST /containers/create?name=web', `POST /containers/${ID}/wait?condition=next-exit`, `POST /containers/${ID}/start`]);
   } finally {
     await d.close();
@@ -188,6 +198,23 @@ test('API version negotiation uses min(1.44, server)', async () => {
     cli.global = { host: `unix://${d.sock}` };
     assert.equal(await cli.client.apiVersion(), '1.44');
     cli.close();
+  } finally {
+    await d.close();
+  }
+});
+
+test('a daemon older than 1.44 refuses the first request as too new: the client pings, then sends it again at its version', async () => {
+  const d = await fakeDaemon({ maxVersion: '1.41', exitCode: 0 });
+  try {
+    const r = await runCli(d.sock, ['run', '--rm', 'busybox', 'echo', 'hi']);
+    assert.equal(r.code, 0, r.err);
+    assert.equal(r.out, 'hi\n');
+    const creates = d.log.filter((l) => l === 'POST /containers/create');
+    assert.equal(creates.length, 2, d.log.join('\n'));
+    assert.deepEqual(d.log.slice(0, 4), ['POST /containers/create', 'TOO-NEW 1.44', 'HEAD /_ping', 'POST /containers/create']);
+    // everything after speaks the daemon's version
+    assert.deepEqual([...new Set(d.log.filter((l) => l.startsWith('VERSION')))], ['VERSION 1.41']);
+    assert.equal(d.bodies.length, 1, 'the refused create made nothing');
   } finally {
     await d.close();
   }

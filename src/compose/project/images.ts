@@ -118,6 +118,13 @@ export interface EnsureImagesOptions {
 export async function ensureImages(ctx: EngineContext, tools: ImageTools, project: Project, services: string[], o: EnsureImagesOptions = {}): Promise<Map<string, string>> {
   const ids = new Map<string, string>();
   const toBuild: Service[] = [];
+  // one inspect per image, however many services run it
+  const inspected = new Map<string, Promise<string | undefined>>();
+  const presentAtStart = (image: string) => {
+    let p = inspected.get(image);
+    if (!p) inspected.set(image, p = imageExists(ctx, image));
+    return p;
+  };
   await allSettledOrThrow(services.map(async (name) => {
     const s = project.services[name];
     const image = defaultImageName(project, s);
@@ -127,7 +134,7 @@ export async function ensureImages(ctx: EngineContext, tools: ImageTools, projec
       toBuild.push(s);
       return;
     }
-    let present = await imageExists(ctx, image);
+    let present = await presentAtStart(image);
     if (s.image && (policy === 'always' || (policy === 'missing' && !present)) && !(s.build && !present && policy !== 'always')) {
       await pullImage(ctx, tools, s);
       present = await imageExists(ctx, image);

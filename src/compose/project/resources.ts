@@ -111,7 +111,8 @@ export async function removeNetworks(ctx: EngineContext, project: Project): Prom
   const names = new Set(labelled.map((n) => n.Name));
   for (const n of Object.values(project.networks)) if (!n.external) names.add(n.name);
   await Promise.all([...names].map(async (name) => {
-    const found = (await ctx.client.networkList({ name: [name] })).find((x) => x.Name === name);
+    // one the label list found needs no look-up of its own
+    const found = labelled.find((x) => x.Name === name) ?? (await ctx.client.networkList({ name: [name] })).find((x) => x.Name === name);
     if (!found) return;
     const id = progressId.network(name);
     working(ctx.progress, id, 'Removing');

@@ -61,9 +61,11 @@ async function prepareProject(ctx: EngineContext, tools: ImageTools, project: Pr
   for (const [name] of Object.entries(o.scale ?? {})) if (!project.services[name]) throw new ComposeError(`no such service: ${name}`);
   const services = selectServices(project, o.services, o.noDeps);
   for (const s of services) checkServiceKeys(project.services[s]);
-  const observed = await projectContainers(ctx.client, project.name);
-  const [, , imageIds] = await allSettledOrThrow<[void, void, Map<string, string>]>([
-    handleOrphans(ctx, project, !!o.removeOrphans, o.timeout, observed),
+  // the project's containers are listed beside the network, volume and image requests (one round trip less before the creates)
+  const listing = projectContainers(ctx.client, project.name);
+  const [observed, , , imageIds] = await allSettledOrThrow<[ContainerSummary[], void, void, Map<string, string>]>([
+    listing,
+    listing.then((listed) => handleOrphans(ctx, project, !!o.removeOrphans, o.timeout, listed)),
     ensureResources(ctx, project, services, o.allResources),
     ensureImages(ctx, tools, project, services, { build: o.build, noBuild: o.noBuild, pull: o.pull }),
   ]);

@@ -5,7 +5,6 @@ import * as YAML from 'yaml';
 import { Cli, StatusError } from '../../cli';
 import { projectLayout } from '../../../compose/load/layout';
 import { withDependencies } from '../../../compose/load/normalize';
-import { serviceConfigHash } from '../../../compose/project/hash';
 import { withProject } from './index';
 
 interface ConfigOptions {
@@ -84,5 +83,7 @@ async function printHashes(cli: Cli, cmd: Command, which: string): Promise<void>
   const project = await withProject(cmd, cli);
   const names = which === '*' ? Object.keys(project.services) : which.split(',');
   for (const n of names) if (!project.services[n]) throw new StatusError(1, `no such service: ${n}`);
+  // the hash (and node:crypto) only for --hash
+  const { serviceConfigHash } = require('../../../compose/project/hash') as typeof import('../../../compose/project/hash');
   cli.print([...names].sort().map((n) => `${n} ${serviceConfigHash(project.services[n])}\n`).join(''));
 }

@@ -2,7 +2,7 @@
 // stderr, warnings) and its image tools (build contexts as `docker build` packs them, credentials).
 import type { Command } from 'commander';
 import { Cli, StatusError } from '../../cli';
-import { packContext } from '../../buildcontext';
+import type { packContext as PackContext } from '../../buildcontext';
 import { parseNormalizedNamed } from '../../../lib/reference';
 import type { EngineContext } from '../../../compose/project/context';
 import type { ImageTools, PullFlag } from '../../../compose/project/images';
@@ -27,7 +27,8 @@ export function engineSession(cmd: Command, cli: Cli, o: { quiet?: boolean; titl
   const progress = createProgress(err, globals.ansi === 'never' && mode === 'auto' ? 'plain' : mode, o.title, globals.dryRun ? DRY_RUN_PREFIX : '');
   const ctx: EngineContext = { client: globals.dryRun ? dryRunClient(cli.client) : cli.client, progress, warn: (m) => progress.message(m) };
   const tools: ImageTools = {
-    packContext,
+    // the build context's packer (and .dockerignore's matcher) only for a build
+    packContext: (...a: Parameters<typeof PackContext>) => (require('../../buildcontext') as typeof import('../../buildcontext')).packContext(...a),
     registryAuth: (image) => registryAuthFor(cli, parseNormalizedNamed(image)),
     buildOutput: o.quiet ? undefined : { write: (s: string) => { for (const line of s.replace(/\n$/, '').split('\n')) progress.message(line); } },
   };

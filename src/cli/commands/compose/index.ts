@@ -4,23 +4,7 @@ import { Command, Option } from 'commander';
 import { Cli, collect, PROG, StatusError } from '../../cli';
 import { loadProject, LoadOptions } from '../../../compose/load';
 import type { Project } from '../../../compose/model';
-import * as config from './config';
-import * as ps from './ps';
-import * as logs from './logs';
-import * as exec from './exec';
-import * as top from './top';
-import * as port from './port';
-import * as images from './images';
-import * as events from './events';
-import * as ls from './ls';
-import * as version from './version';
-import * as up from './up';
-import * as down from './down';
-import * as lifecycle from './lifecycle';
-import * as build from './build';
-import * as pull from './pull';
-import * as push from './push';
-import * as run from './run';
+import { addCommands, type CommandEntry } from '../../commandtable';
 
 /** The flags of `berth compose` itself (before the subcommand). */
 export interface ComposeGlobalOptions {
@@ -119,7 +103,58 @@ export async function withProject(cmd: Command, cli: Cli, req: ProjectRequest = 
   });
 }
 
-export function register(program: Command, cli: Cli): Command {
+// each subcommand's module is required when it is added (a run adds the one it names)
+const sub = {
+  config: (): typeof import('./config') => require('./config'),
+  ps: (): typeof import('./ps') => require('./ps'),
+  logs: (): typeof import('./logs') => require('./logs'),
+  exec: (): typeof import('./exec') => require('./exec'),
+  top: (): typeof import('./top') => require('./top'),
+  port: (): typeof import('./port') => require('./port'),
+  images: (): typeof import('./images') => require('./images'),
+  events: (): typeof import('./events') => require('./events'),
+  ls: (): typeof import('./ls') => require('./ls'),
+  version: (): typeof import('./version') => require('./version'),
+  up: (): typeof import('./up') => require('./up'),
+  down: (): typeof import('./down') => require('./down'),
+  lifecycle: (): typeof import('./lifecycle') => require('./lifecycle'),
+  build: (): typeof import('./build') => require('./build'),
+  pull: (): typeof import('./pull') => require('./pull'),
+  push: (): typeof import('./push') => require('./push'),
+  run: (): typeof import('./run') => require('./run'),
+};
+
+/** compose's subcommands, in the order `berth compose --help` lists them. */
+export const SUBCOMMANDS: readonly CommandEntry[] = [
+  { names: ['config'], add: (p, cli) => sub.config().register(p, cli) },
+  { names: ['ps'], add: (p, cli) => sub.ps().register(p, cli) },
+  { names: ['logs'], add: (p, cli) => sub.logs().register(p, cli) },
+  { names: ['exec'], add: (p, cli) => sub.exec().register(p, cli) },
+  { names: ['top'], add: (p, cli) => sub.top().register(p, cli) },
+  { names: ['port'], add: (p, cli) => sub.port().register(p, cli) },
+  { names: ['images'], add: (p, cli) => sub.images().register(p, cli) },
+  { names: ['events'], add: (p, cli) => sub.events().register(p, cli) },
+  { names: ['ls'], add: (p, cli) => sub.ls().register(p, cli) },
+  { names: ['version'], add: (p, cli) => sub.version().register(p, cli) },
+  { names: ['up'], add: (p, cli) => sub.up().registerUp(p, cli) },
+  { names: ['create'], add: (p, cli) => sub.up().registerCreate(p, cli) },
+  { names: ['watch'], add: (p, cli) => sub.up().registerWatch(p, cli) },
+  { names: ['down'], add: (p, cli) => sub.down().register(p, cli) },
+  { names: ['start'], add: (p, cli) => sub.lifecycle().registerStart(p, cli) },
+  { names: ['stop'], add: (p, cli) => sub.lifecycle().registerStop(p, cli) },
+  { names: ['restart'], add: (p, cli) => sub.lifecycle().registerRestart(p, cli) },
+  { names: ['kill'], add: (p, cli) => sub.lifecycle().registerKill(p, cli) },
+  { names: ['rm'], add: (p, cli) => sub.lifecycle().registerRm(p, cli) },
+  { names: ['pause'], add: (p, cli) => sub.lifecycle().registerPause(p, cli) },
+  { names: ['unpause'], add: (p, cli) => sub.lifecycle().registerUnpause(p, cli) },
+  { names: ['build'], add: (p, cli) => sub.build().register(p, cli) },
+  { names: ['pull'], add: (p, cli) => sub.pull().register(p, cli) },
+  { names: ['push'], add: (p, cli) => sub.push().register(p, cli) },
+  { names: ['run'], add: (p, cli) => sub.run().register(p, cli) },
+];
+
+/** `compose` with the subcommand `words[0]` names (every subcommand when it names none, for help). */
+export function register(program: Command, cli: Cli, words: readonly string[] = []): Command {
   const compose = program.command('compose')
     .description('Define and run multi-container applications with Docker')
     .usage('[OPTIONS] COMMAND')
@@ -140,7 +175,7 @@ export function register(program: Command, cli: Cli): Command {
     .addOption(new Option('--verbose', 'Show more output').hideHelp())
     .addOption(new Option('-v, --version', 'Show the Docker Compose version information').hideHelp());
   compose.argument('[command]').action(async (command: string | undefined, o: { version?: boolean }) => {
-    if (o.version) { version.composeVersion(cli, {}); return; }
+    if (o.version) { sub.version().composeVersion(cli, {}); return; }
     if (command !== undefined) throw new StatusError(1, `${PROG}: unknown command: ${PROG} compose ${command}\n\nRun '${PROG} compose --help' for more information`);
     compose.outputHelp();
   });
@@ -154,32 +189,7 @@ export function register(program: Command, cli: Cli): Command {
     deprecatedGlobals(o, (m) => cli.eprintln(m));
   });
 
-  // one line per subcommand file
-  config.register(compose, cli);
-  ps.register(compose, cli);
-  logs.register(compose, cli);
-  exec.register(compose, cli);
-  top.register(compose, cli);
-  port.register(compose, cli);
-  images.register(compose, cli);
-  events.register(compose, cli);
-  ls.register(compose, cli);
-  version.register(compose, cli);
-  up.registerUp(compose, cli);
-  up.registerCreate(compose, cli);
-  up.registerWatch(compose, cli);
-  down.register(compose, cli);
-  lifecycle.registerStart(compose, cli);
-  lifecycle.registerStop(compose, cli);
-  lifecycle.registerRestart(compose, cli);
-  lifecycle.registerKill(compose, cli);
-  lifecycle.registerRm(compose, cli);
-  lifecycle.registerPause(compose, cli);
-  lifecycle.registerUnpause(compose, cli);
-  build.register(compose, cli);
-  pull.register(compose, cli);
-  push.register(compose, cli);
-  run.register(compose, cli);
+  addCommands(compose, SUBCOMMANDS, cli, words);
   // compose's only persistent flag: accepted after the subcommand too (the other globals are not, as in compose)
   for (const c of compose.commands) c.addOption(new Option('--dry-run', 'Execute command in dry run mode'));
   return compose;
