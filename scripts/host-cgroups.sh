@@ -36,8 +36,11 @@ for c in $todo; do
     remount=true
     mkdir -p "$dir"
   fi
-  mountpoint -q "$dir" || mount -t cgroup -o "$c" cgroup "$dir"
-  echo "host-cgroups: mounted $c at $dir"
+  if mountpoint -q "$dir" || mount -t cgroup -o "$c" cgroup "$dir"; then
+    echo "host-cgroups: mounted $c at $dir"
+  else
+    echo "host-cgroups: could not mount $c at $dir" >&2 # said again below; berthd then uses runc
+  fi
 done
 $remount && mount -o remount,ro "$root"
 if [ -n "$(cat "$unified/cgroup.controllers")" ]; then
