@@ -14,6 +14,7 @@ import { makeWorkingDir } from './workdir';
 import { inContainerTerms } from './hostPaths';
 import { rotationOf } from '../logs/options';
 import { remapOf, rootfsMountOptions, usernsFile } from '../usernsRemap';
+import { taskStarting } from './exit';
 
 export type StartContext = Pick<ContainerContext,
   'config' | 'store' | 'runtime' | 'rootfs' | 'attaches' | 'attachments' | 'monitor' | 'swapLimitSupported' | 'publish' | 'logPath'>;
@@ -42,6 +43,7 @@ export async function startTask(ctx: StartContext, c: ContainerRecord): Promise<
   let created = false;
   let attached = false;
   let attachmentFailed = false;
+  taskStarting(c);
   try {
     const rootfs = await span('start.mount', c.Id, () => ctx.rootfs.mount(c.Id, rootfsMountOptions(c, ctx.config.remap)));
     const [user, prepared] = await span('start.prepare', c.Id, async () => {
