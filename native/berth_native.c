@@ -46,7 +46,8 @@ static const char *errno_name(int err) {
   return n ? n : "EUNKNOWN";
 }
 
-static napi_value make_errno_error(napi_env env, int err, const char *syscall_name, const char *detail) {
+// Not static: spawn.c rejects its promises with it.
+napi_value make_errno_error(napi_env env, int err, const char *syscall_name, const char *detail) {
   char msg[PATH_MAX + 128];
   if (detail)
     snprintf(msg, sizeof msg, "%s %s: %s (%s)", syscall_name, detail, strerror(err), errno_name(err));
@@ -915,6 +916,7 @@ napi_value berth_idmap_mount(napi_env env, napi_callback_info info);
 napi_value berth_userns_netns(napi_env env, napi_callback_info info);
 // Shim processes (spawn.c).
 napi_value berth_spawn_detached(napi_env env, napi_callback_info info);
+napi_value berth_spawn_detached_async(napi_env env, napi_callback_info info);
 napi_value berth_waitpid_nohang(napi_env env, napi_callback_info info);
 
 static napi_value init(napi_env env, napi_value exports) {
@@ -945,6 +947,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"idmapMount", NULL, berth_idmap_mount, NULL, NULL, NULL, napi_default, NULL},
       {"usernsNetns", NULL, berth_userns_netns, NULL, NULL, NULL, napi_default, NULL},
       {"spawnDetached", NULL, berth_spawn_detached, NULL, NULL, NULL, napi_default, NULL},
+      {"spawnDetachedAsync", NULL, berth_spawn_detached_async, NULL, NULL, NULL, napi_default, NULL},
       {"waitpidNohang", NULL, berth_waitpid_nohang, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
