@@ -3,8 +3,9 @@
 // daemon (its page tables copied, then undone by the exec) and waits on the event loop for the
 // child's exec; glibc's posix_spawn uses CLONE_VM|CLONE_VFORK, so the cost no longer grows with
 // the daemon's memory. `fds` says what each child fd 0.. is: a parent fd to copy, -1 for
-// /dev/null, -2 for the write end of a new pipe (the parent gets its read end). All other fds
-// are close-on-exec in Node. Returns [pid, read end of each pipe slot or -1...]; the caller
+// /dev/null, -2 for the write end of a new pipe (the parent gets its read end), -3 for the read
+// end of a new pipe (the parent gets its write end). All other fds are close-on-exec in Node.
+// Returns [pid, our end of each pipe slot or -1...]; the caller
 // must reap the PID (waitpidNohang below).
 #include <node_api.h>
 #include <errno.h>
@@ -111,7 +112,7 @@ static spawn_req *spawn_req_new(napi_env env, napi_callback_info info, const cha
     napi_get_element(env, a[4], i, &e);
     napi_get_value_int32(env, e, &fd);
     r->rd[i] = r->wr[i] = -1;
-    if (fd == -2) {
+    if (fd == -2 || fd == -3) {
       int p[2];
       if (pipe2(p, O_CLOEXEC) < 0) {
         int err = errno;
@@ -120,9 +121,11 @@ static spawn_req *spawn_req_new(napi_env env, napi_callback_info info, const cha
         spawn_req_free(r);
         return NULL;
       }
-      r->rd[i] = p[0];
-      r->wr[i] = p[1];
-      posix_spawn_file_actions_adddup2(&r->fa, p[1], (int)i); // the copy is not close-on-exec
+      // -2: the child writes (p[1]), we read; -3: the child reads (p[0]), we write. rd[i] is
+      // our end, wr[i] the child's (closed once spawned).
+      r->rd[i] = fd == -2 ? p[0] : p[1];
+      r->wr[i] = fd == -2 ? p[1] : p[0];
+      posix_spawn_file_actions_adddup2(&r->fa, r->wr[i], (int)i); // the copy is not close-on-exec
     } else if (fd < 0) {
       posix_spawn_file_actions_addopen(&r->fa, (int)i, "/dev/null", i == 0 ? O_RDONLY : O_WRONLY, 0);
     } else {

@@ -1,9 +1,10 @@
 // The two tools berth drives: iproute2 (`ip -batch -`, many link/addr/route steps in one
 // process) and nftables (`nft -f -`, one atomic transaction). One spawn per batch costs
-// 2-5 ms here; a spawn per step would cost that per step.
-import { spawn } from 'node:child_process';
+// 2-5 ms here; a spawn per step would cost that per step. Spawned by posix_spawn off the event
+// loop (lib/sys/spawn.ts), not by forking the daemon.
 import * as fs from 'node:fs';
 import { SystemError } from '../lib/errors';
+import { type ProgramResult, runProgram } from '../lib/sys/spawn';
 
 export interface NetnsTarget {
   /** Make a new network namespace bound at this (existing, empty) file and run inside it. */
@@ -12,16 +13,14 @@ export interface NetnsTarget {
   enter?: string;
 }
 
-function run(cmd: string, args: string[], input: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(cmd, args, { stdio: ['pipe', 'ignore', 'pipe'] });
-    let err = '';
-    p.stderr.setEncoding('utf8').on('data', (d: string) => { err += d; });
-    p.on('error', (e) => reject(new SystemError(`${cmd}: ${e.message}`)));
-    p.on('close', (code) => (code === 0 ? resolve() : reject(new SystemError(`${cmd} ${args.join(' ')}: ${err.trim() || `exit ${code}`}`))));
-    p.stdin.on('error', () => undefined);
-    p.stdin.end(input);
-  });
+async function run(cmd: string, args: string[], input: string): Promise<void> {
+  let r: ProgramResult;
+  try {
+    r = await runProgram(cmd, args, input);
+  } catch (e) {
+    throw new SystemError(`${cmd}: ${(e as Error).message}`);
+  }
+  if (r.code !== 0) throw new SystemError(`${cmd} ${args.join(' ')}: ${r.stderr.trim() || `exit ${r.code}`}`);
 }
 
 /** Runs iproute2 commands ("link add ...", one per line) in one process, optionally in a netns. */
