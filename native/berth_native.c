@@ -613,6 +613,104 @@ static napi_value do_umount2(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
+// mountAsync(source, target, fstype, flags, data) and umount2Async(target, flags): the same
+// calls on a libuv pool thread, promises of undefined. A mount or an unmount is milliseconds
+// of kernel work (the namespace lock, an overlay's setup), which the event loop need not wait
+// out. Not for calls that depend on the process's cwd (relative paths): the pool thread shares
+// it, but it may change meanwhile.
+typedef struct {
+  int is_mount;
+  char *source, *target, *fstype, *data;
+  int64_t flags;
+  int err;
+  napi_async_work work;
+  napi_deferred deferred;
+} mount_req;
+
+static void mount_req_free(mount_req *r) {
+  free(r->source);
+  free(r->target);
+  free(r->fstype);
+  free(r->data);
+  free(r);
+}
+
+static void mount_execute(napi_env env, void *data) {
+  mount_req *r = data;
+  int rc = r->is_mount ? mount(r->source, r->target, r->fstype, (unsigned long)r->flags, r->data) : umount2(r->target, (int)r->flags);
+  r->err = rc < 0 ? errno : 0;
+}
+
+static void mount_complete(napi_env env, napi_status status, void *data) {
+  mount_req *r = data;
+  if (status != napi_ok) {
+    napi_value e;
+    napi_create_string_utf8(env, "mount request was cancelled", NAPI_AUTO_LENGTH, &e);
+    napi_reject_deferred(env, r->deferred, e);
+  } else if (r->err) {
+    napi_reject_deferred(env, r->deferred, make_errno_error(env, r->err, r->is_mount ? "mount" : "umount2", r->target));
+  } else {
+    napi_resolve_deferred(env, r->deferred, undefined(env));
+  }
+  napi_delete_async_work(env, r->work);
+  mount_req_free(r);
+}
+
+static napi_value queue_mount_req(napi_env env, mount_req *r) {
+  napi_value promise, name;
+  napi_create_promise(env, &r->deferred, &promise);
+  napi_create_string_utf8(env, "berth:mount", NAPI_AUTO_LENGTH, &name);
+  if (napi_create_async_work(env, NULL, name, mount_execute, mount_complete, r, &r->work) != napi_ok
+      || napi_queue_async_work(env, r->work) != napi_ok) {
+    mount_execute(env, r); // not queued: done here, settled the same way
+    mount_complete(env, napi_ok, r);
+  }
+  return promise;
+}
+
+static napi_value do_mount_async(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 5) {
+    napi_throw_type_error(env, NULL, "mountAsync(source, target, fstype, flags, data)");
+    return NULL;
+  }
+  mount_req *r = calloc(1, sizeof *r);
+  if (!r) {
+    napi_throw_error(env, NULL, "out of memory");
+    return NULL;
+  }
+  r->is_mount = 1;
+  if (get_string_arg(env, argv[0], &r->source, 1) < 0 || get_string_arg(env, argv[1], &r->target, 0) < 0
+      || get_string_arg(env, argv[2], &r->fstype, 1) < 0 || get_int_arg(env, argv[3], &r->flags) < 0
+      || get_string_arg(env, argv[4], &r->data, 1) < 0) {
+    mount_req_free(r);
+    return NULL;
+  }
+  return queue_mount_req(env, r);
+}
+
+static napi_value do_umount2_async(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 1) {
+    napi_throw_type_error(env, NULL, "umount2Async(target, flags)");
+    return NULL;
+  }
+  mount_req *r = calloc(1, sizeof *r);
+  if (!r) {
+    napi_throw_error(env, NULL, "out of memory");
+    return NULL;
+  }
+  if (get_string_arg(env, argv[0], &r->target, 0) < 0 || (argc >= 2 && get_int_arg(env, argv[1], &r->flags) < 0)) {
+    mount_req_free(r);
+    return NULL;
+  }
+  return queue_mount_req(env, r);
+}
+
 // setns(fd, nstype): for the calling thread (the main JS thread).
 static napi_value do_setns(napi_env env, napi_callback_info info) {
   size_t argc = 2;
@@ -931,6 +1029,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"seqpacketPeerAccepted", NULL, seqpacket_peer_accepted, NULL, NULL, NULL, napi_default, NULL},
       {"mount", NULL, do_mount, NULL, NULL, NULL, napi_default, NULL},
       {"umount2", NULL, do_umount2, NULL, NULL, NULL, napi_default, NULL},
+      {"mountAsync", NULL, do_mount_async, NULL, NULL, NULL, napi_default, NULL},
+      {"umount2Async", NULL, do_umount2_async, NULL, NULL, NULL, napi_default, NULL},
       {"setns", NULL, do_setns, NULL, NULL, NULL, napi_default, NULL},
       {"openat2", NULL, do_openat2, NULL, NULL, NULL, napi_default, NULL},
       {"mknod", NULL, do_mknod, NULL, NULL, NULL, napi_default, NULL},

@@ -29,6 +29,10 @@ export interface BerthNative {
   seqpacketPeerAccepted(h: NativeSeqpacketHandle): number;
   mount(source: string | null, target: string, fstype: string | null, flags: number, data: string | null): void;
   umount2(target: string, flags: number): void;
+  /** mount on a libuv pool thread (absolute paths only: the cwd may change meanwhile). */
+  mountAsync(source: string | null, target: string, fstype: string | null, flags: number, data: string | null): Promise<void>;
+  /** umount2 on a libuv pool thread. */
+  umount2Async(target: string, flags: number): Promise<void>;
   setns(fd: number, nstype: number): void;
   openat2(dirfd: number, path: string, flags: number, mode: number, resolve: number): number;
   /** mode includes the file type bits (S_IFCHR, S_IFBLK, S_IFIFO). */
