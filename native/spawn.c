@@ -11,7 +11,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <pthread.h>
+#include <sched.h>
 #include <spawn.h>
+#include <sys/mount.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -61,6 +64,11 @@ typedef struct {
   int actions_ready;
   pid_t pid;
   int err;
+  const char *err_syscall;
+  // spawnDetachedAsync's netns: the child starts in the network namespace bound at this file
+  // (made there first when netns_create).
+  char *netns;
+  int netns_create;
   napi_async_work work;
   napi_deferred deferred;
 } spawn_req;
@@ -72,6 +80,7 @@ static void spawn_req_free(spawn_req *r) {
   }
   free(r->path);
   free(r->cwd);
+  free(r->netns);
   free_strv(r->argv);
   free_strv(r->envp);
   free(r);
@@ -80,8 +89,8 @@ static void spawn_req_free(spawn_req *r) {
 // Reads (path, argv, envp, cwd, fds), makes the pipes and the file actions. NULL with a JS
 // exception pending on a bad argument or a failed pipe2.
 static spawn_req *spawn_req_new(napi_env env, napi_callback_info info, const char *usage) {
-  size_t argc = 5;
-  napi_value a[5];
+  size_t argc = 7;
+  napi_value a[7];
   if (napi_get_cb_info(env, info, &argc, a, NULL, NULL) != napi_ok || argc < 5) {
     napi_throw_type_error(env, NULL, usage);
     return NULL;
@@ -95,8 +104,12 @@ static spawn_req *spawn_req_new(napi_env env, napi_callback_info info, const cha
   r->argv = get_strv(env, a[1]);
   r->envp = get_strv(env, a[2]);
   r->cwd = get_str(env, a[3]);
+  int bad_netns = argc >= 6 && get_string_arg(env, a[5], &r->netns, 1) < 0;
+  bool create = false;
+  if (argc >= 7) napi_get_value_bool(env, a[6], &create);
+  r->netns_create = create;
   napi_get_array_length(env, a[4], &r->nfds);
-  if (!r->path || !r->argv || !r->envp || !r->cwd || r->nfds > 16) {
+  if (bad_netns || !r->path || !r->argv || !r->envp || !r->cwd || r->nfds > 16) {
     bool pending = false;
     napi_is_exception_pending(env, &pending);
     if (!pending) napi_throw_type_error(env, NULL, usage);
@@ -148,6 +161,7 @@ static spawn_req *spawn_req_new(napi_env env, napi_callback_info info, const cha
 // a failure). Touches no JS value: safe on a pool thread.
 static void spawn_req_run(spawn_req *r) {
   r->err = posix_spawn(&r->pid, r->path, &r->fa, &r->attr, r->argv, r->envp);
+  if (r->err) r->err_syscall = "posix_spawn";
   for (uint32_t i = 0; i < r->nfds; i++) {
     if (r->wr[i] >= 0) close(r->wr[i]);
     if (r->err != 0 && r->rd[i] >= 0) close(r->rd[i]);
@@ -159,7 +173,7 @@ static napi_value spawn_req_result(napi_env env, spawn_req *r, napi_value *error
   napi_value result = NULL;
   *error = NULL;
   if (r->err != 0) {
-    *error = make_errno_error(env, r->err, "posix_spawn", r->path);
+    *error = make_errno_error(env, r->err, r->err_syscall ? r->err_syscall : "posix_spawn", r->netns && strcmp(r->err_syscall, "posix_spawn") ? r->netns : r->path);
     return NULL;
   }
   napi_value v;
@@ -176,6 +190,12 @@ static napi_value spawn_req_result(napi_env env, spawn_req *r, napi_value *error
 napi_value berth_spawn_detached(napi_env env, napi_callback_info info) {
   spawn_req *r = spawn_req_new(env, info, "spawnDetached(path, argv, envp, cwd, fds)");
   if (!r) return NULL;
+  if (r->netns) {
+    // The JS thread must not change namespaces: only the async form takes one.
+    napi_throw_type_error(env, NULL, "spawnDetached takes no netns (spawnDetachedAsync does)");
+    spawn_req_free(r);
+    return NULL;
+  }
   spawn_req_run(r);
   napi_value error;
   napi_value result = spawn_req_result(env, r, &error);
@@ -184,9 +204,51 @@ napi_value berth_spawn_detached(napi_env env, napi_callback_info info) {
   return result;
 }
 
+// On a thread of its own (namespaces are per thread: the pool thread's must stay the
+// daemon's): joins or makes the network namespace, then spawns; the child inherits it.
+static void *spawn_in_netns(void *data) {
+  spawn_req *r = data;
+  int fail = 0;
+  if (r->netns_create) {
+    // What `unshare --net=FILE` does: a new namespace, bound at the (existing, empty) file.
+    if (unshare(CLONE_NEWNET) < 0) fail = errno, r->err_syscall = "unshare";
+    else if (mount("/proc/thread-self/ns/net", r->netns, NULL, MS_BIND, NULL) < 0) fail = errno, r->err_syscall = "mount";
+  } else {
+    int fd = open(r->netns, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || setns(fd, CLONE_NEWNET) < 0) fail = errno, r->err_syscall = fd < 0 ? "open" : "setns";
+    if (fd >= 0) close(fd);
+  }
+  if (!fail) {
+    spawn_req_run(r);
+    return NULL;
+  }
+  r->err = fail;
+  for (uint32_t i = 0; i < r->nfds; i++) {
+    if (r->wr[i] >= 0) close(r->wr[i]);
+    if (r->rd[i] >= 0) close(r->rd[i]);
+  }
+  return NULL;
+}
+
 static void spawn_async_execute(napi_env env, void *data) {
   (void)env;
-  spawn_req_run(data);
+  spawn_req *r = data;
+  if (!r->netns) {
+    spawn_req_run(r);
+    return;
+  }
+  pthread_t t;
+  int err = pthread_create(&t, NULL, spawn_in_netns, r);
+  if (err) {
+    r->err = err;
+    r->err_syscall = "pthread_create";
+    for (uint32_t i = 0; i < r->nfds; i++) {
+      if (r->wr[i] >= 0) close(r->wr[i]);
+      if (r->rd[i] >= 0) close(r->rd[i]);
+    }
+    return;
+  }
+  pthread_join(t, NULL);
 }
 
 static void spawn_async_complete(napi_env env, napi_status status, void *data) {
@@ -200,10 +262,12 @@ static void spawn_async_complete(napi_env env, napi_status status, void *data) {
   spawn_req_free(r);
 }
 
-// spawnDetachedAsync(path, argv, envp, cwd, fds): spawnDetached on a pool thread; a promise of
-// the same array. The parent fds named in `fds` must stay open until it settles.
+// spawnDetachedAsync(path, argv, envp, cwd, fds, netns?, createNetns?): spawnDetached on a pool
+// thread; a promise of the same array. The parent fds named in `fds` must stay open until it
+// settles. With netns, the child starts in the network namespace bound at that file (made and
+// bound there first with createNetns), as `nsenter --net=` / `unshare --net=` would start it.
 napi_value berth_spawn_detached_async(napi_env env, napi_callback_info info) {
-  spawn_req *r = spawn_req_new(env, info, "spawnDetachedAsync(path, argv, envp, cwd, fds)");
+  spawn_req *r = spawn_req_new(env, info, "spawnDetachedAsync(path, argv, envp, cwd, fds, netns?, createNetns?)");
   if (!r) return NULL;
   napi_value promise, name;
   napi_create_promise(env, &r->deferred, &promise);

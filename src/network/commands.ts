@@ -4,7 +4,7 @@
 // loop (lib/sys/spawn.ts), not by forking the daemon.
 import * as fs from 'node:fs';
 import { SystemError } from '../lib/errors';
-import { type ProgramResult, runProgram } from '../lib/sys/spawn';
+import { type ProgramNetns, type ProgramResult, runProgram } from '../lib/sys/spawn';
 
 export interface NetnsTarget {
   /** Make a new network namespace bound at this (existing, empty) file and run inside it. */
@@ -13,10 +13,10 @@ export interface NetnsTarget {
   enter?: string;
 }
 
-async function run(cmd: string, args: string[], input: string): Promise<void> {
+async function run(cmd: string, args: string[], input: string, netns?: ProgramNetns): Promise<void> {
   let r: ProgramResult;
   try {
-    r = await runProgram(cmd, args, input);
+    r = await runProgram(cmd, args, input, netns);
   } catch (e) {
     throw new SystemError(`${cmd}: ${(e as Error).message}`);
   }
@@ -27,9 +27,10 @@ async function run(cmd: string, args: string[], input: string): Promise<void> {
 export function ipBatch(lines: string[], ns: NetnsTarget = {}): Promise<void> {
   if (lines.length === 0) return Promise.resolve();
   const input = lines.join('\n') + '\n';
-  // unshare(1) binds the new namespace to the file and runs ip inside it: one exec for both.
-  if (ns.create) return run('unshare', [`--net=${ns.create}`, 'ip', '-batch', '-'], input);
-  if (ns.enter) return run('nsenter', [`--net=${ns.enter}`, 'ip', '-batch', '-'], input);
+  // The namespace is made (bound to the file) or joined by the thread that spawns ip: one exec,
+  // not unshare(1)'s or nsenter(1)'s and then ip's.
+  if (ns.create) return run('ip', ['-batch', '-'], input, { path: ns.create, create: true });
+  if (ns.enter) return run('ip', ['-batch', '-'], input, { path: ns.enter });
   return run('ip', ['-batch', '-'], input);
 }
 

@@ -67,8 +67,12 @@ export interface BerthNative {
    * /dev/null, -2 for a new pipe's write end. Returns [pid, the read end of each pipe or -1...].
    */
   spawnDetached(path: string, argv: string[], envp: string[], cwd: string, fds: number[]): number[];
-  /** spawnDetached on a libuv pool thread (the event loop goes on while the child execs); the parent fds in `fds` must stay open until it settles. */
-  spawnDetachedAsync(path: string, argv: string[], envp: string[], cwd: string, fds: number[]): Promise<number[]>;
+  /**
+   * spawnDetached on a libuv pool thread (the event loop goes on while the child execs); the
+   * parent fds in `fds` must stay open until it settles. With `netns` the child starts in the
+   * network namespace bound at that file; `createNetns` makes one and binds it there first.
+   */
+  spawnDetachedAsync(path: string, argv: string[], envp: string[], cwd: string, fds: number[], netns?: string | null, createNetns?: boolean): Promise<number[]>;
   /** Exit status once reaped, -1 while running, -2 when not our child. */
   waitpidNohang(pid: number): number;
 }

@@ -58,13 +58,20 @@ async function exitOf(pid: number): Promise<number> {
 
 let envp: string[] | undefined;
 
-/** Runs `cmd args` with `input` on its stdin (else /dev/null); resolves with its status and outputs. */
-export async function runProgram(cmd: string, args: string[], input?: string): Promise<ProgramResult> {
+/** Where the program runs: in the network namespace bound at `path` (made there with `create`). */
+export interface ProgramNetns { path: string; create?: boolean }
+
+/**
+ * Runs `cmd args` with `input` on its stdin (else /dev/null); resolves with its status and
+ * outputs. With `netns`, in that network namespace (as `nsenter --net=` or `unshare --net=`
+ * would run it, without their exec).
+ */
+export async function runProgram(cmd: string, args: string[], input?: string, netns?: ProgramNetns): Promise<ProgramResult> {
   // berthd's environment, read once: each process.env read is a call into C++, ~1 ms per spawn
   // under load for the whole table.
   envp ??= Object.entries(process.env).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${v}`);
   const [pid, stdin, stdout, stderr] = await loadNative().spawnDetachedAsync(which(cmd), [cmd, ...args], envp, '/',
-    [input === undefined ? NULL_FD : WRITE_PIPE, READ_PIPE, READ_PIPE]);
+    [input === undefined ? NULL_FD : WRITE_PIPE, READ_PIPE, READ_PIPE], netns?.path ?? null, !!netns?.create);
   const outputs = Promise.all([collect(stdout), collect(stderr)]);
   if (stdin >= 0) {
     const w = new net.Socket({ fd: stdin, readable: false, writable: true });
