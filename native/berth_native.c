@@ -668,12 +668,14 @@ static napi_value queue_mount_req(napi_env env, mount_req *r) {
   return promise;
 }
 
-static napi_value do_mount_async(napi_env env, napi_callback_info info) {
+// Reads mountAsync's (source, target, fstype, flags, data) or umount2Async's (target, flags?)
+// and queues the call.
+static napi_value mount_async(napi_env env, napi_callback_info info, int is_mount) {
   size_t argc = 5;
   napi_value argv[5];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 5) {
-    napi_throw_type_error(env, NULL, "mountAsync(source, target, fstype, flags, data)");
+  if (argc < (is_mount ? 5 : 1)) {
+    napi_throw_type_error(env, NULL, is_mount ? "mountAsync(source, target, fstype, flags, data)" : "umount2Async(target, flags)");
     return NULL;
   }
   mount_req *r = calloc(1, sizeof *r);
@@ -681,35 +683,21 @@ static napi_value do_mount_async(napi_env env, napi_callback_info info) {
     napi_throw_error(env, NULL, "out of memory");
     return NULL;
   }
-  r->is_mount = 1;
-  if (get_string_arg(env, argv[0], &r->source, 1) < 0 || get_string_arg(env, argv[1], &r->target, 0) < 0
+  r->is_mount = is_mount;
+  int bad = is_mount
+    ? get_string_arg(env, argv[0], &r->source, 1) < 0 || get_string_arg(env, argv[1], &r->target, 0) < 0
       || get_string_arg(env, argv[2], &r->fstype, 1) < 0 || get_int_arg(env, argv[3], &r->flags) < 0
-      || get_string_arg(env, argv[4], &r->data, 1) < 0) {
+      || get_string_arg(env, argv[4], &r->data, 1) < 0
+    : get_string_arg(env, argv[0], &r->target, 0) < 0 || (argc >= 2 && get_int_arg(env, argv[1], &r->flags) < 0);
+  if (bad) {
     mount_req_free(r);
     return NULL;
   }
   return queue_mount_req(env, r);
 }
 
-static napi_value do_umount2_async(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 1) {
-    napi_throw_type_error(env, NULL, "umount2Async(target, flags)");
-    return NULL;
-  }
-  mount_req *r = calloc(1, sizeof *r);
-  if (!r) {
-    napi_throw_error(env, NULL, "out of memory");
-    return NULL;
-  }
-  if (get_string_arg(env, argv[0], &r->target, 0) < 0 || (argc >= 2 && get_int_arg(env, argv[1], &r->flags) < 0)) {
-    mount_req_free(r);
-    return NULL;
-  }
-  return queue_mount_req(env, r);
-}
+static napi_value do_mount_async(napi_env env, napi_callback_info info) { return mount_async(env, info, 1); }
+static napi_value do_umount2_async(napi_env env, napi_callback_info info) { return mount_async(env, info, 0); }
 
 // setns(fd, nstype): for the calling thread (the main JS thread).
 static napi_value do_setns(napi_env env, napi_callback_info info) {
