@@ -46,7 +46,8 @@ static const char *errno_name(int err) {
   return n ? n : "EUNKNOWN";
 }
 
-static napi_value make_errno_error(napi_env env, int err, const char *syscall_name, const char *detail) {
+// Not static: spawn.c rejects its promises with it.
+napi_value make_errno_error(napi_env env, int err, const char *syscall_name, const char *detail) {
   char msg[PATH_MAX + 128];
   if (detail)
     snprintf(msg, sizeof msg, "%s %s: %s (%s)", syscall_name, detail, strerror(err), errno_name(err));
@@ -612,6 +613,92 @@ static napi_value do_umount2(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
+// mountAsync(source, target, fstype, flags, data) and umount2Async(target, flags): the same
+// calls on a libuv pool thread, promises of undefined. A mount or an unmount is milliseconds
+// of kernel work (the namespace lock, an overlay's setup), which the event loop need not wait
+// out. Not for calls that depend on the process's cwd (relative paths): the pool thread shares
+// it, but it may change meanwhile.
+typedef struct {
+  int is_mount;
+  char *source, *target, *fstype, *data;
+  int64_t flags;
+  int err;
+  napi_async_work work;
+  napi_deferred deferred;
+} mount_req;
+
+static void mount_req_free(mount_req *r) {
+  free(r->source);
+  free(r->target);
+  free(r->fstype);
+  free(r->data);
+  free(r);
+}
+
+static void mount_execute(napi_env env, void *data) {
+  mount_req *r = data;
+  int rc = r->is_mount ? mount(r->source, r->target, r->fstype, (unsigned long)r->flags, r->data) : umount2(r->target, (int)r->flags);
+  r->err = rc < 0 ? errno : 0;
+}
+
+static void mount_complete(napi_env env, napi_status status, void *data) {
+  mount_req *r = data;
+  if (status != napi_ok) {
+    napi_value e;
+    napi_create_string_utf8(env, "mount request was cancelled", NAPI_AUTO_LENGTH, &e);
+    napi_reject_deferred(env, r->deferred, e);
+  } else if (r->err) {
+    napi_reject_deferred(env, r->deferred, make_errno_error(env, r->err, r->is_mount ? "mount" : "umount2", r->target));
+  } else {
+    napi_resolve_deferred(env, r->deferred, undefined(env));
+  }
+  napi_delete_async_work(env, r->work);
+  mount_req_free(r);
+}
+
+static napi_value queue_mount_req(napi_env env, mount_req *r) {
+  napi_value promise, name;
+  napi_create_promise(env, &r->deferred, &promise);
+  napi_create_string_utf8(env, "berth:mount", NAPI_AUTO_LENGTH, &name);
+  if (napi_create_async_work(env, NULL, name, mount_execute, mount_complete, r, &r->work) != napi_ok
+      || napi_queue_async_work(env, r->work) != napi_ok) {
+    mount_execute(env, r); // not queued: done here, settled the same way
+    mount_complete(env, napi_ok, r);
+  }
+  return promise;
+}
+
+// Reads mountAsync's (source, target, fstype, flags, data) or umount2Async's (target, flags?)
+// and queues the call.
+static napi_value mount_async(napi_env env, napi_callback_info info, int is_mount) {
+  size_t argc = 5;
+  napi_value argv[5];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < (is_mount ? 5 : 1)) {
+    napi_throw_type_error(env, NULL, is_mount ? "mountAsync(source, target, fstype, flags, data)" : "umount2Async(target, flags)");
+    return NULL;
+  }
+  mount_req *r = calloc(1, sizeof *r);
+  if (!r) {
+    napi_throw_error(env, NULL, "out of memory");
+    return NULL;
+  }
+  r->is_mount = is_mount;
+  int bad = is_mount
+    ? get_string_arg(env, argv[0], &r->source, 1) < 0 || get_string_arg(env, argv[1], &r->target, 0) < 0
+      || get_string_arg(env, argv[2], &r->fstype, 1) < 0 || get_int_arg(env, argv[3], &r->flags) < 0
+      || get_string_arg(env, argv[4], &r->data, 1) < 0
+    : get_string_arg(env, argv[0], &r->target, 0) < 0 || (argc >= 2 && get_int_arg(env, argv[1], &r->flags) < 0);
+  if (bad) {
+    mount_req_free(r);
+    return NULL;
+  }
+  return queue_mount_req(env, r);
+}
+
+static napi_value do_mount_async(napi_env env, napi_callback_info info) { return mount_async(env, info, 1); }
+static napi_value do_umount2_async(napi_env env, napi_callback_info info) { return mount_async(env, info, 0); }
+
 // setns(fd, nstype): for the calling thread (the main JS thread).
 static napi_value do_setns(napi_env env, napi_callback_info info) {
   size_t argc = 2;
@@ -915,6 +1002,7 @@ napi_value berth_idmap_mount(napi_env env, napi_callback_info info);
 napi_value berth_userns_netns(napi_env env, napi_callback_info info);
 // Shim processes (spawn.c).
 napi_value berth_spawn_detached(napi_env env, napi_callback_info info);
+napi_value berth_spawn_detached_async(napi_env env, napi_callback_info info);
 napi_value berth_waitpid_nohang(napi_env env, napi_callback_info info);
 // Seccomp filters compiled as crun compiles them (seccomp.c).
 napi_value berth_compile_seccomp(napi_env env, napi_callback_info info);
@@ -931,6 +1019,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"seqpacketPeerAccepted", NULL, seqpacket_peer_accepted, NULL, NULL, NULL, napi_default, NULL},
       {"mount", NULL, do_mount, NULL, NULL, NULL, napi_default, NULL},
       {"umount2", NULL, do_umount2, NULL, NULL, NULL, napi_default, NULL},
+      {"mountAsync", NULL, do_mount_async, NULL, NULL, NULL, napi_default, NULL},
+      {"umount2Async", NULL, do_umount2_async, NULL, NULL, NULL, napi_default, NULL},
       {"setns", NULL, do_setns, NULL, NULL, NULL, napi_default, NULL},
       {"openat2", NULL, do_openat2, NULL, NULL, NULL, napi_default, NULL},
       {"mknod", NULL, do_mknod, NULL, NULL, NULL, napi_default, NULL},
@@ -947,6 +1037,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"idmapMount", NULL, berth_idmap_mount, NULL, NULL, NULL, napi_default, NULL},
       {"usernsNetns", NULL, berth_userns_netns, NULL, NULL, NULL, napi_default, NULL},
       {"spawnDetached", NULL, berth_spawn_detached, NULL, NULL, NULL, napi_default, NULL},
+      {"spawnDetachedAsync", NULL, berth_spawn_detached_async, NULL, NULL, NULL, napi_default, NULL},
       {"waitpidNohang", NULL, berth_waitpid_nohang, NULL, NULL, NULL, napi_default, NULL},
       {"compileSeccomp", NULL, berth_compile_seccomp, NULL, NULL, NULL, napi_default, NULL},
   };

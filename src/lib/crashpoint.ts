@@ -6,6 +6,8 @@
 //   container.create.after-layer   create: writable layer and /etc files made, no record yet
 //   container.create.after-record  create: record written, the client not yet answered
 //   container.remove.after-state   remove: "removing" written, nothing torn down yet
+//   container.start.after-save     start: the running record written; the runtime's start done or not
+//   container.start.after-start    start: the runtime's start done; the running record written or not
 //   container.remove.after-rename  ContainerStore.delete: directory renamed to .rm-<id>, not deleted
 //   layer.create.after-blob        LayerStore: compressed blob committed, layer still in tmp/
 //   layer.create.before-rename     LayerStore: layer's record written in tmp/, not renamed into place
@@ -39,6 +41,8 @@ export const crashPoint: (name: string) => void = target === undefined
 //
 //   container.restore.after-match  daemon start: records loaded and running tasks re-adopted,
 //                                  attachments not yet reconciled (the API must hold requests)
+//   container.start.before-save    start: before the running record's write (which goes beside
+//                                  the runtime's start), so a crash point can come between
 
 const pause = /^([a-z.-]+):(\d+)$/.exec(process.env.BERTH_PAUSE_AT ?? '');
 

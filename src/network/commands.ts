@@ -1,9 +1,10 @@
 // The two tools berth drives: iproute2 (`ip -batch -`, many link/addr/route steps in one
 // process) and nftables (`nft -f -`, one atomic transaction). One spawn per batch costs
-// 2-5 ms here; a spawn per step would cost that per step.
-import { spawn } from 'node:child_process';
+// 2-5 ms here; a spawn per step would cost that per step. Spawned by posix_spawn off the event
+// loop (lib/sys/spawn.ts), not by forking the daemon.
 import * as fs from 'node:fs';
 import { SystemError } from '../lib/errors';
+import { type ProgramNetns, type ProgramResult, runProgram } from '../lib/sys/spawn';
 
 export interface NetnsTarget {
   /** Make a new network namespace bound at this (existing, empty) file and run inside it. */
@@ -12,25 +13,24 @@ export interface NetnsTarget {
   enter?: string;
 }
 
-function run(cmd: string, args: string[], input: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(cmd, args, { stdio: ['pipe', 'ignore', 'pipe'] });
-    let err = '';
-    p.stderr.setEncoding('utf8').on('data', (d: string) => { err += d; });
-    p.on('error', (e) => reject(new SystemError(`${cmd}: ${e.message}`)));
-    p.on('close', (code) => (code === 0 ? resolve() : reject(new SystemError(`${cmd} ${args.join(' ')}: ${err.trim() || `exit ${code}`}`))));
-    p.stdin.on('error', () => undefined);
-    p.stdin.end(input);
-  });
+async function run(cmd: string, args: string[], input: string, netns?: ProgramNetns): Promise<void> {
+  let r: ProgramResult;
+  try {
+    r = await runProgram(cmd, args, input, netns);
+  } catch (e) {
+    throw new SystemError(`${cmd}: ${(e as Error).message}`);
+  }
+  if (r.code !== 0) throw new SystemError(`${cmd} ${args.join(' ')}: ${r.stderr.trim() || `exit ${r.code}`}`);
 }
 
 /** Runs iproute2 commands ("link add ...", one per line) in one process, optionally in a netns. */
 export function ipBatch(lines: string[], ns: NetnsTarget = {}): Promise<void> {
   if (lines.length === 0) return Promise.resolve();
   const input = lines.join('\n') + '\n';
-  // unshare(1) binds the new namespace to the file and runs ip inside it: one exec for both.
-  if (ns.create) return run('unshare', [`--net=${ns.create}`, 'ip', '-batch', '-'], input);
-  if (ns.enter) return run('nsenter', [`--net=${ns.enter}`, 'ip', '-batch', '-'], input);
+  // The namespace is made (bound to the file) or joined by the thread that spawns ip: one exec,
+  // not unshare(1)'s or nsenter(1)'s and then ip's.
+  if (ns.create) return run('ip', ['-batch', '-'], input, { path: ns.create, create: true });
+  if (ns.enter) return run('ip', ['-batch', '-'], input, { path: ns.enter });
   return run('ip', ['-batch', '-'], input);
 }
 

@@ -25,6 +25,7 @@ import { isFrozen, wasOomKilled } from './cgroups';
 import { ConflictError, NotFoundError } from '../lib/errors';
 import { RuntimeError } from './errors';
 import { crunInDockerTerms } from './crun';
+import { span } from '../lib/trace';
 
 export interface OciRuntimeOptions {
   conmonPath: string;
@@ -141,11 +142,11 @@ export class OciRuntime implements Runtime {
       }
     }
     // A leftover exit file of an earlier run of the same id would end waitExit at once.
-    const [, , gen] = await Promise.all([
+    const [, , gen] = await span('start.create.files', opts.id, () => Promise.all([
       fsp.rm(this.exitFile(opts.id), { force: true }),
       fsp.rm(persist, { recursive: true, force: true }).then(() => fsp.mkdir(persist, { mode: 0o700 })),
       opts.logDriver === 'none' ? Promise.resolve(0) : prepareLog(opts.logPath),
-    ]);
+    ]));
     const rec: TaskRecord = { bundleDir, cgroupsPath };
     await fsp.writeFile(path.join(persist, 'task.json'), JSON.stringify(rec));
     this.tasks.set(opts.id, rec);
@@ -163,7 +164,7 @@ export class OciRuntime implements Runtime {
       }
     }
     try {
-      return await spawnConmon({
+      return await span('start.create.shim', opts.id, () => spawnConmon({
         conmonPath: this.conmonPath,
         id: opts.id,
         bundleDir,
@@ -179,7 +180,7 @@ export class OciRuntime implements Runtime {
         terminal: opts.terminal,
         stdin: opts.openStdin,
         leaveStdinOpen: !opts.stdinOnce,
-      });
+      }));
     } catch (e) {
       // conmon may have failed before it opened the FIFO: the writer would wait for it forever.
       writer?.kill();
@@ -470,6 +471,14 @@ export class OciRuntime implements Runtime {
       rm(this.persistDir(id)),
       ...(bundleDir ? ['attach', 'ctl', 'winsz'].map((f) => rm(path.join(bundleDir as string, f))) : []),
     ]);
+  }
+
+  async taskIds(): Promise<string[]> {
+    // A shim dir is made before the runtime's create and removed by cleanup, after its delete.
+    return fsp.readdir(this.shimDir).catch((e: NodeJS.ErrnoException) => {
+      if (e.code === 'ENOENT') return [];
+      throw e;
+    });
   }
 
   /** Runs a process in a running container through conmon's exec mode; <execRoot>/execs/<execId> is its dir. */

@@ -8,6 +8,7 @@ import { loadNative } from '../lib/sys/native';
 import { RuntimeError } from './errors';
 import { runtimeMessage } from './runc';
 import { syncMessages } from './syncpipe';
+import { span } from '../lib/trace';
 
 export interface ConmonSpawnOptions {
   conmonPath: string;
@@ -71,17 +72,18 @@ export function spawnConmon(o: ConmonSpawnOptions): Promise<{ pid: number }> {
   delete env.LISTEN_FDS;
   delete env._OCI_STARTPIPE;
   delete env._OCI_ATTACHPIPE;
+  // The spawn runs on a pool thread (spawnShimAsync): the event loop goes on while conmon execs.
+  return span('start.create.spawn', o.id, () => spawnShimAsync(o.conmonPath, conmonArgs(o), env, o.persistDir, [NULL_FD, NULL_FD, PIPE_FD, PIPE_FD])).then(
+    (spawned) => untilReported(o, spawned),
+    (e: Error) => { throw new RuntimeError(`cannot run conmon (${o.conmonPath}): ${e.message}`, { cause: e }); },
+  );
+}
+
+/** conmon's sync-pipe report: the container's init PID, or the runtime's error. */
+function untilReported(o: ConmonSpawnOptions, spawned: SpawnedShim): Promise<{ pid: number }> {
   return new Promise((resolve, reject) => {
     let settled = false;
     let stderr = '';
-    let spawned: { pid: number; stderr: Readable; sync: Readable };
-    try {
-      // stdin and stdout /dev/null, stderr and fd 3 (the sync pipe) pipes to us; conmon only write()s to fd 3.
-      spawned = spawnShim(o.conmonPath, conmonArgs(o), env, o.persistDir, [NULL_FD, NULL_FD, PIPE_FD, PIPE_FD]);
-    } catch (e) {
-      reject(new RuntimeError(`cannot run conmon (${o.conmonPath}): ${(e as Error).message}`, { cause: e }));
-      return;
-    }
     const { sync } = spawned;
     const timer = setTimeout(() => finish(new RuntimeError(`conmon: no report from the runtime after ${o.timeoutMs ?? 60000} ms`)), o.timeoutMs ?? 60000);
     timer.unref();
@@ -122,9 +124,22 @@ export const PIPE_FD = -2;
  * PIPE_FD, or one of ours); fds 2 and 3 must be pipes: stderr and the sync pipe come back.
  * The first process is reaped once it exits.
  */
-export function spawnShim(path: string, args: string[], env: NodeJS.ProcessEnv, cwd: string, fds: number[]): { pid: number; stderr: Readable; sync: Readable } {
-  const envp = Object.entries(env).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${v}`);
-  const [pid, ...ends] = loadNative().spawnDetached(path, [path, ...args], envp, cwd, fds);
+export function spawnShim(path: string, args: string[], env: NodeJS.ProcessEnv, cwd: string, fds: number[]): SpawnedShim {
+  return shimOf(loadNative().spawnDetached(path, [path, ...args], envpOf(env), cwd, fds));
+}
+
+/** spawnShim with the spawn on a libuv pool thread; the parent fds in `fds` must stay open until it settles. */
+export async function spawnShimAsync(path: string, args: string[], env: NodeJS.ProcessEnv, cwd: string, fds: number[]): Promise<SpawnedShim> {
+  return shimOf(await loadNative().spawnDetachedAsync(path, [path, ...args], envpOf(env), cwd, fds));
+}
+
+export interface SpawnedShim { pid: number; stderr: Readable; sync: Readable }
+
+function envpOf(env: NodeJS.ProcessEnv): string[] {
+  return Object.entries(env).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${v}`);
+}
+
+function shimOf([pid, ...ends]: number[]): SpawnedShim {
   reap(pid);
   const pipes = ends.filter((fd) => fd >= 0).map((fd) => new net.Socket({ fd, readable: true, writable: false }));
   return { pid, stderr: pipes[0], sync: pipes[1] };

@@ -1,6 +1,5 @@
-// Thin wrappers over the OCI runtime CLI (runc and compatibles). Each call is one execFile;
+// Thin wrappers over the OCI runtime CLI (runc and compatibles). Each call is one process;
 // failures become typed errors: missing container -> NotFound, wrong state -> Conflict.
-import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as pathMod from 'node:path';
@@ -9,6 +8,7 @@ import { ConflictError, NotFoundError } from '../lib/errors';
 import { RuntimeError } from './errors';
 import { crunInDockerTerms, type ErrorContext } from './crun';
 import { isGone, procState, readJsonFile, removeStopped, signalInit } from './initproc';
+import { type ProgramResult, runProgram } from '../lib/sys/spawn';
 
 export interface RuncResult { stdout: string; stderr: string }
 
@@ -44,18 +44,18 @@ function classify(op: string, id: string, msg: string): Error {
   return new RuntimeError(`runtime ${op} ${id} failed: ${msg}`);
 }
 
-export function runRuntime(runtime: RuntimeConfig, stateRoot: string, op: string, id: string, args: string[]): Promise<RuncResult> {
+export async function runRuntime(runtime: RuntimeConfig, stateRoot: string, op: string, id: string, args: string[]): Promise<RuncResult> {
   const argv = [...globalArgs(runtime, stateRoot), ...args];
-  return new Promise((resolve, reject) => {
-    execFile(runtime.path, argv, { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err) {
-        const msg = runtimeMessage(stderr) || err.message;
-        reject(classify(op, id, msg));
-        return;
-      }
-      resolve({ stdout, stderr });
-    });
-  });
+  // posix_spawn off the event loop (lib/sys/spawn.ts): execFile forked the whole daemon for
+  // each call, ~10 ms of main thread per runtime process with ten clients at once.
+  let r: ProgramResult;
+  try {
+    r = await runProgram(runtime.path, argv);
+  } catch (e) {
+    throw classify(op, id, (e as Error).message);
+  }
+  if (r.code !== 0) throw classify(op, id, runtimeMessage(r.stderr) || `${runtime.path} exited ${r.code}`);
+  return { stdout: r.stdout, stderr: r.stderr };
 }
 
 export async function start(runtime: RuntimeConfig, root: string, id: string): Promise<void> {

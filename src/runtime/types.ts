@@ -199,6 +199,8 @@ export interface Runtime {
   readExit(id: string): Promise<ExitStatus | undefined>;
   /** Removes shim leftovers (exit file, sockets, pid files) of a task. */
   cleanup(id: string): Promise<void>;
+  /** The IDs that have a task (made by create, until cleanup): for the daemon start's repairs. */
+  taskIds(): Promise<string[]>;
   /** Changes a running task's cgroup limits (`runc update`); only the given fields change. */
   update(id: string, resources: ResourceLimits, runtime: RuntimeConfig): Promise<void>;
   /** Runs a process in a running container (joins its namespaces and cgroup). */

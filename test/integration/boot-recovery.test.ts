@@ -32,8 +32,8 @@ const ls = (dir: string): string[] => (fs.existsSync(dir) ? fs.readdirSync(dir).
 const restart = (env: Record<string, string> = {}) => d.restart(env);
 
 /** Starts berthd with BERTH_CRASH_AT=point, runs `op` (which the crash interrupts), then starts it normally. */
-async function crashAt(point: string, op: () => Promise<unknown>): Promise<void> {
-  await restart({ BERTH_CRASH_AT: point });
+async function crashAt(point: string, op: () => Promise<unknown>, env: Record<string, string> = {}): Promise<void> {
+  await restart({ BERTH_CRASH_AT: point, ...env });
   const proc = d.proc!;
   const died = new Promise<void>((r) => { if (d.exited) r(); else proc.once('exit', () => r()); });
   await op();
@@ -390,6 +390,40 @@ test('crash points in container create and remove: it happened or it did not', a
     await assertConsistent();
   }
   assert.equal(await dockerOk(['run', '--rm', 'busybox', 'echo', 'ok']), 'ok\n');
+});
+
+test('crash points in start: the running record and the runtime\'s start go side by side; each order is repaired', async () => {
+  const before = snapshot();
+  // The shim of a deleted task exits once it has seen its container go: give it a moment.
+  const conmons = async (id: string) => {
+    let left = '';
+    for (let i = 0; i < 50; i++) {
+      try { left = execFileSync('pgrep', ['-f', '--', `--cid ${id}`], { encoding: 'utf8' }).trim(); } catch { left = ''; }
+      if (!left) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return left;
+  };
+  const state = async (name: string) => (await dockerOk(['inspect', '-f', '{{.State.Status}} {{.State.Pid}}', name])).trim();
+  // The record written, the start done or not: running (adopted) or exited, never a task nobody owns.
+  const id = (await dockerOk(['create', '--name', 'c-start', 'busybox', 'sleep', '600'])).trim();
+  await crashAt('container.start.after-save', () => d.docker(['start', 'c-start']));
+  await assertConsistent();
+  const [status] = (await state('c-start')).split(' ');
+  assert.ok(['running', 'exited'].includes(status), `after-save: ${status}`);
+  if (status === 'exited') assert.equal(await conmons(id), '', 'after-save: the created task was deleted');
+  await dockerOk(['rm', '-f', 'c-start']);
+  // The start done, the record not yet written (its write held back): the record says created
+  // over a running task. The next start deletes the task; the container starts again as new.
+  const id2 = (await dockerOk(['create', '--name', 'c-orphan', 'busybox', 'sleep', '600'])).trim();
+  await crashAt('container.start.after-start', () => d.docker(['start', 'c-orphan']), { BERTH_PAUSE_AT: 'container.start.before-save:3000' });
+  await assertConsistent();
+  assert.equal(await state('c-orphan'), 'created 0');
+  assert.equal(await conmons(id2), '', `after-start: the orphan task was deleted with its shim: ${d.stderr.split('\n').filter((l) => /orphan|task/.test(l)).join('\n')}`);
+  await dockerOk(['start', 'c-orphan']);
+  assert.match(await state('c-orphan'), /^running [1-9]/);
+  await dockerOk(['rm', '-f', 'c-orphan']);
+  assert.deepEqual(snapshot(), before);
 });
 
 test('crash points in import and in the layer store: no half-made layer or image; the retry works', async () => {

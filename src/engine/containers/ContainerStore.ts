@@ -26,6 +26,12 @@ export class ContainerStore {
   private readonly byName = new Map<string, string>();
   /** IDs whose record is quarantined (or unreadable in place): their writable layers are kept. */
   private readonly unreadable = new Set<string>();
+  /**
+   * The last write of each record still in flight. A record's writes go one after another
+   * (temp names are random: two at once could land in either order), so a save may be started
+   * early, beside other work, and a later save or the removal still comes after it.
+   */
+  private readonly writing = new Map<string, Promise<void>>();
 
   constructor(readonly root: string, private readonly quarantine: Quarantine = quarantineAt(path.dirname(root))) {}
 
@@ -138,24 +144,38 @@ export class ContainerStore {
    * power loss leaves the old record or the new one, never an empty file; the start-up
    * reconcile corrects a stale state from what is really running (see lib/atomic.ts).
    */
-  async save(c: ContainerRecord, { durable = false } = {}): Promise<void> {
-    await writeJsonAtomic(path.join(this.dir(c.Id), RECORD), c, 0o600, durable ? 'record' : STATE_DURABILITY);
-    // 'full' by hand: the record's entry and the container directory's own entry are fsynced
-    // side by side (one journal commit's wait instead of two).
-    if (durable) await Promise.all([fsyncDir(this.dir(c.Id)), fsyncDir(this.root)]);
-    this.byId.set(c.Id, c);
+  save(c: ContainerRecord, { durable = false } = {}): Promise<void> {
+    return this.afterWrites(c.Id, async () => {
+      await writeJsonAtomic(path.join(this.dir(c.Id), RECORD), c, 0o600, durable ? 'record' : STATE_DURABILITY);
+      // 'full' by hand: the record's entry and the container directory's own entry are fsynced
+      // side by side (one journal commit's wait instead of two).
+      if (durable) await Promise.all([fsyncDir(this.dir(c.Id)), fsyncDir(this.root)]);
+      this.byId.set(c.Id, c);
+    });
+  }
+
+  /** Runs `write` once the record's earlier writes have settled (failed ones too). */
+  private afterWrites(id: string, write: () => Promise<void>): Promise<void> {
+    const prev = this.writing.get(id);
+    const p = prev ? prev.then(write, write) : write();
+    const tail = p.catch(() => undefined);
+    this.writing.set(id, tail);
+    void tail.then(() => { if (this.writing.get(id) === tail) this.writing.delete(id); });
+    return p;
   }
 
   async delete(c: ContainerRecord): Promise<void> {
     // One rename takes the container away whole (a crash never leaves a half-removed one, nor
     // a directory without its record); the files are deleted in the background, and a start
-    // deletes what a crash left of them.
+    // deletes what a crash left of them. After any write still in flight.
     const trash = path.join(this.root, `.rm-${c.Id}`);
-    try {
-      await fsp.rename(this.dir(c.Id), trash);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-    }
+    await this.afterWrites(c.Id, async () => {
+      try {
+        await fsp.rename(this.dir(c.Id), trash);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      }
+    });
     this.byId.delete(c.Id);
     if (this.byName.get(c.Name) === c.Id) this.byName.delete(c.Name);
     crashPoint('container.remove.after-rename');

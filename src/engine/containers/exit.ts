@@ -10,6 +10,25 @@ import type { ContainerContext, ExitStatus } from './context';
 
 export type ExitContext = Pick<ContainerContext, 'config' | 'store' | 'runtime' | 'rootfs' | 'attachments' | 'monitor' | 'publish'>;
 
+/**
+ * Records whose task this daemon has deleted from the runtime (and whose shim files are gone)
+ * since their last start. The removal that follows an exit (AutoRemove, `rm -f`) skips its own
+ * runtime delete for these: for a runtime without an in-process delete that is one process per
+ * removal, on the `run --rm` path. In memory only: after a daemon restart the removal deletes
+ * as before (a delete of a task that is gone is a no-op, only slower).
+ */
+const tornDown = new WeakSet<ContainerRecord>();
+
+/** Whether the runtime's state and the shim's files of `c`'s last task are already gone. */
+export function taskTornDown(c: ContainerRecord): boolean {
+  return tornDown.has(c);
+}
+
+/** A new task is being made for `c` (start, restart): its teardown is to come. */
+export function taskStarting(c: ContainerRecord): void {
+  tornDown.delete(c);
+}
+
 /** Call with the container's lock held; `restarting`: the restart policy will start it again. */
 export async function recordExit(ctx: ExitContext, c: ContainerRecord, status: ExitStatus, restarting: boolean): Promise<void> {
   const rt = runtimeOf(ctx.config, c.HostConfig.Runtime);
@@ -23,7 +42,7 @@ export async function recordExit(ctx: ExitContext, c: ContainerRecord, status: E
   // Independent teardown steps run together: the runtime's state, the shim's files, the
   // rootfs, the bundle; the attachments are released once the task is gone.
   await span('exit.teardown', c.Id, () => Promise.all([
-    ctx.runtime.delete(c.Id, rt, true).then(() => ctx.runtime.cleanup(c.Id))
+    ctx.runtime.delete(c.Id, rt, true).then(() => ctx.runtime.cleanup(c.Id)).then(() => { tornDown.add(c); })
       .catch((e) => log.warn('runtime delete failed', { id: c.Id, error: errorMessage(e) }))
       .then(() => ctx.attachments.release(c, 'exit')),
     ctx.rootfs.unmount(c.Id).catch((e) => log.warn('unmount failed', { id: c.Id, error: errorMessage(e) })),

@@ -2,7 +2,6 @@
 // They live in the container's directory and are bind-mounted in.
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { writeFileAtomic } from '../../lib/atomic';
 import type { MountSpec } from '../../runtime/types';
 import type { ContainerRecord } from './Container';
 
@@ -58,12 +57,13 @@ export async function writeContainerFiles(dir: string, c: ContainerRecord, net: 
     if (c.HostConfig.DnsOptions.length > 0) lines.push(`options ${c.HostConfig.DnsOptions.join(' ')}`);
     resolv = lines.join('\n') + '\n';
   }
-  // Temp file + rename: a running container's bind mount keeps the old inode, and a crash
-  // never leaves a torn file; no fsync, the next start writes them again.
+  // Written in place before each start, when no task has them bind-mounted (only this
+  // container's does, and its last one is gone): a crash mid-write leaves a torn file that
+  // nothing reads, and the next start writes it again. Not records: no temp file, no fsync.
   await Promise.all([
-    writeFileAtomic(files.hostname, hostname + '\n', 0o644, 'none'),
-    writeFileAtomic(files.hosts, hosts, 0o644, 'none'),
-    writeFileAtomic(files.resolvConf, resolv, 0o644, 'none'),
+    fsp.writeFile(files.hostname, hostname + '\n', { mode: 0o644 }),
+    fsp.writeFile(files.hosts, hosts, { mode: 0o644 }),
+    fsp.writeFile(files.resolvConf, resolv, { mode: 0o644 }),
   ]);
 }
 

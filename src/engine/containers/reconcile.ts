@@ -26,6 +26,7 @@ export async function restoreContainers(ctx: ReconcileContext): Promise<void> {
     }
   })));
   await pausePoint('container.restore.after-match');
+  await span('restore.orphans', undefined, () => deleteOrphanTasks(ctx));
   // A copy out of or into a stopped container (docker cp, export) mounts its layer for a while:
   // one cut short by a crash left it mounted.
   // One read of mountinfo for all of them, not one per record.
@@ -35,6 +36,22 @@ export async function restoreContainers(ctx: ReconcileContext): Promise<void> {
   // Before any restart below, so that nothing is half-prepared while attachments look.
   await span('restore.attachments', undefined, () => ctx.attachments.reconcile(ctx.store.all()));
   await Promise.all(ctx.store.all().filter((c) => shouldRestartOnBoot(c, wasRunning.has(c.Id))).map((c) => bootRestart(ctx, c)));
+}
+
+/**
+ * Tasks whose record does not say running (after matching): a crash between a start's runtime
+ * start and its record write (start.ts), or a teardown that failed. Deleted (killed), with
+ * their shim files; the unmount and the attachments' release below treat them as stopped.
+ */
+async function deleteOrphanTasks(ctx: ReconcileContext): Promise<void> {
+  const ids = await ctx.runtime.taskIds().catch((e) => { log.warn('listing tasks failed', { error: errorMessage(e) }); return [] as string[]; });
+  await Promise.all(ids.map(async (id) => {
+    const c = ctx.store.find(id);
+    if (!c || c.Id !== id || c.State.Running) return;
+    log.info('deleting a task its record does not know as running', { id, status: c.State.Status });
+    await ctx.runtime.delete(id, runtimeOf(ctx.config, c.HostConfig.Runtime), true).then(() => ctx.runtime.cleanup(id))
+      .catch((e) => log.warn('deleting an orphan task failed', { id, error: errorMessage(e) }));
+  }));
 }
 
 /** Brings one record in line with the runtime; true when its task ran until the daemon went away. */

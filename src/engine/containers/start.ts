@@ -6,7 +6,8 @@ import { BerthError, ConflictError, InvalidParameterError, NotModifiedError, err
 import { log } from '../../lib/log';
 import { span } from '../../lib/trace';
 import { bundleDir, runtimeOf } from '../config';
-import { type ContainerRecord, canStart, setRunning } from './Container';
+import { type ContainerRecord, type ContainerState, canStart, setRunning } from './Container';
+import { crashPoint, pausePoint } from '../../lib/crashpoint';
 import type { ContainerContext } from './context';
 import { buildSpecInput } from './spec';
 import { resolveUser } from './user';
@@ -15,6 +16,7 @@ import { inContainerTerms } from './hostPaths';
 import { rotationOf } from '../logs/options';
 import { remapOf, rootfsMountOptions, usernsFile } from '../usernsRemap';
 import { precompiledSeccomp } from '../../runtime/seccompBpf';
+import { taskStarting } from './exit';
 
 export type StartContext = Pick<ContainerContext,
   'config' | 'store' | 'runtime' | 'rootfs' | 'attaches' | 'attachments' | 'monitor' | 'swapLimitSupported' | 'publish' | 'logPath'>;
@@ -43,6 +45,8 @@ export async function startTask(ctx: StartContext, c: ContainerRecord): Promise<
   let created = false;
   let attached = false;
   let attachmentFailed = false;
+  let stateBefore: ContainerState | undefined;
+  taskStarting(c);
   try {
     const rootfs = await span('start.mount', c.Id, () => ctx.rootfs.mount(c.Id, rootfsMountOptions(c, ctx.config.remap)));
     const [user, prepared] = await span('start.prepare', c.Id, async () => {
@@ -76,11 +80,22 @@ export async function startTask(ctx: StartContext, c: ContainerRecord): Promise<
     }));
     created = true;
     await span('start.attach', c.Id, () => ctx.attaches.connectPending(c.Id, ctx.runtime));
-    await span('start.start', c.Id, () => ctx.runtime.start(c.Id, rt));
+    // The record says running before the runtime's start, written beside it, and the client
+    // is answered once both are done. A crash before the start leaves a running record over a
+    // task that is only created: reconcile exits it (the task is deleted) as any running
+    // record whose task does not run. A crash after the start and before the write leaves a
+    // created record over a running task: reconcile deletes such orphans (restoreContainers).
+    stateBefore = { ...c.State };
     setRunning(c, pid);
     c.HasBeenManuallyStopped = false;
-    await span('start.save', c.Id, () => ctx.store.save(c));
+    const saved = span('start.save', c.Id, () => pausePoint('container.start.before-save').then(() => ctx.store.save(c)));
+    // (A failed start's own record write below comes after this one: the store orders them.)
+    saved.then(() => crashPoint('container.start.after-save'), () => undefined);
+    await span('start.start', c.Id, () => ctx.runtime.start(c.Id, rt));
+    crashPoint('container.start.after-start');
+    await saved;
   } catch (e) {
+    if (stateBefore) Object.assign(c.State, stateBefore);
     const rootfs = await Promise.resolve().then(() => ctx.rootfs.mountInfo(c.Id)).then((m) => m.mergedDir, () => undefined);
     const msg = inContainerTerms(errorMessage(e), { rootfs, mounts: c.MountPoints });
     log.debug('start failed', { id: c.Id, error: msg });

@@ -1,4 +1,5 @@
 // mount(2)/umount2(2) without forking `mount`. Used for overlay rootfs mounts.
+import * as path from 'node:path';
 import { isNativeError, loadNative } from './native';
 
 export const MS_RDONLY = 0x1;
@@ -34,12 +35,34 @@ function escapeOverlayPath(p: string): string {
  * relative paths from the common parent directory of the layers.
  */
 export function mountOverlay(lowerDirs: string[], upperDir: string, workDir: string, target: string): void {
-  if (lowerDirs.length === 0) throw new Error('mountOverlay: at least one lower dir is required');
-  const data = `lowerdir=${lowerDirs.map(escapeOverlayPath).join(':')},upperdir=${escapeOverlayPath(upperDir)},workdir=${escapeOverlayPath(workDir)}`;
+  const data = overlayData(lowerDirs, upperDir, workDir);
   if (data.length < PAGE_SIZE - 1) {
     mount('overlay', target, 'overlay', 0, data);
     return;
   }
+  mountOverlayRelative(lowerDirs, upperDir, workDir, target);
+}
+
+/**
+ * mountOverlay with the mount(2) on a libuv pool thread: the overlay's setup is milliseconds of
+ * kernel time the event loop need not wait out. Options longer than a page need the process's
+ * cwd (relative lower dirs): those are mounted as mountOverlay does, on this thread.
+ */
+export async function mountOverlayAsync(lowerDirs: string[], upperDir: string, workDir: string, target: string): Promise<void> {
+  const data = overlayData(lowerDirs, upperDir, workDir);
+  if (data.length < PAGE_SIZE - 1 && lowerDirs.every((d) => path.isAbsolute(d)) && path.isAbsolute(upperDir) && path.isAbsolute(workDir)) {
+    await loadNative().mountAsync('overlay', target, 'overlay', 0, data);
+    return;
+  }
+  mountOverlay(lowerDirs, upperDir, workDir, target);
+}
+
+function overlayData(lowerDirs: string[], upperDir: string, workDir: string): string {
+  if (lowerDirs.length === 0) throw new Error('mountOverlay: at least one lower dir is required');
+  return `lowerdir=${lowerDirs.map(escapeOverlayPath).join(':')},upperdir=${escapeOverlayPath(upperDir)},workdir=${escapeOverlayPath(workDir)}`;
+}
+
+function mountOverlayRelative(lowerDirs: string[], upperDir: string, workDir: string, target: string): void {
   // Too long: chdir into the common parent and use relative lower dirs. process.chdir is
   // process-wide and synchronous; nothing else runs on this thread in between.
   const common = commonParent(lowerDirs);
@@ -75,7 +98,17 @@ export function unmount(target: string, flags = 0): void {
   try {
     umount2(target, flags);
   } catch (e) {
-    if (isNativeError(e) && (e.code === 'EINVAL' || e.code === 'ENOENT')) return;
-    throw e;
+    if (!notMounted(e)) throw e;
   }
+}
+
+/** unmount with the umount2(2) on a libuv pool thread. */
+export async function unmountAsync(target: string, flags = 0): Promise<void> {
+  await loadNative().umount2Async(target, flags).catch((e: unknown) => {
+    if (!notMounted(e)) throw e;
+  });
+}
+
+function notMounted(e: unknown): boolean {
+  return isNativeError(e) && (e.code === 'EINVAL' || e.code === 'ENOENT');
 }

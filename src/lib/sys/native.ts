@@ -29,6 +29,10 @@ export interface BerthNative {
   seqpacketPeerAccepted(h: NativeSeqpacketHandle): number;
   mount(source: string | null, target: string, fstype: string | null, flags: number, data: string | null): void;
   umount2(target: string, flags: number): void;
+  /** mount on a libuv pool thread (absolute paths only: the cwd may change meanwhile). */
+  mountAsync(source: string | null, target: string, fstype: string | null, flags: number, data: string | null): Promise<void>;
+  /** umount2 on a libuv pool thread. */
+  umount2Async(target: string, flags: number): Promise<void>;
   setns(fd: number, nstype: number): void;
   openat2(dirfd: number, path: string, flags: number, mode: number, resolve: number): number;
   /** mode includes the file type bits (S_IFCHR, S_IFBLK, S_IFIFO). */
@@ -63,6 +67,12 @@ export interface BerthNative {
    * /dev/null, -2 for a new pipe's write end. Returns [pid, the read end of each pipe or -1...].
    */
   spawnDetached(path: string, argv: string[], envp: string[], cwd: string, fds: number[]): number[];
+  /**
+   * spawnDetached on a libuv pool thread (the event loop goes on while the child execs); the
+   * parent fds in `fds` must stay open until it settles. With `netns` the child starts in the
+   * network namespace bound at that file; `createNetns` makes one and binds it there first.
+   */
+  spawnDetachedAsync(path: string, argv: string[], envp: string[], cwd: string, fds: number[], netns?: string | null, createNetns?: boolean): Promise<number[]>;
   /** Exit status once reaped, -1 while running, -2 when not our child. */
   waitpidNohang(pid: number): number;
   /** An OCI linux.seccomp section compiled to BPF as crun 1.8.1 compiles it (native/seccomp.c). */

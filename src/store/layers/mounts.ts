@@ -5,7 +5,7 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { KeyedMutex } from '../../lib/mutex';
 import { SystemError } from '../../lib/errors';
-import { MNT_DETACH, mountOverlay, unmount } from '../../lib/sys/mount';
+import { MNT_DETACH, mountOverlay, mountOverlayAsync, unmount, unmountAsync } from '../../lib/sys/mount';
 import { type IdMapping, idmapMount, usernsFdFor, MOUNTER_STORED_ID } from '../../lib/sys/idmap';
 
 export interface MountInfoLine {
@@ -84,7 +84,7 @@ export class OverlayMounts {
       if (await overlayMountedAt(d.target)) return d.target;
       try {
         if (idmap) await mountIdmappedOverlay(d, idmap);
-        else mountOverlay(d.lowers, d.upper, d.work, d.target);
+        else await mountOverlayAsync(d.lowers, d.upper, d.work, d.target);
       } catch (e) {
         throw new SystemError(`mounting overlay for ${key}: ${(e as Error).message}`, { cause: e });
       }
@@ -102,7 +102,7 @@ export class OverlayMounts {
       const held = await fsp.open(target, 'r').catch(() => undefined);
       if (!held) return;
       try {
-        unmount(target, MNT_DETACH);
+        await unmountAsync(target, MNT_DETACH);
       } finally {
         await held.close();
       }

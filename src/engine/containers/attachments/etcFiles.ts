@@ -1,8 +1,7 @@
 // The container's /etc/hostname, /etc/hosts and /etc/resolv.conf as an attachment: written
 // into the container's directory before each start (the host's resolv.conf may have changed)
 // and bind-mounted in.
-import * as fsp from 'node:fs/promises';
-import { containerFileMounts, containerFiles, writeContainerFiles } from '../files';
+import { containerFileMounts, writeContainerFiles } from '../files';
 import type { Attachment } from './types';
 
 export const etcFiles: Attachment = {
@@ -13,17 +12,15 @@ export const etcFiles: Attachment = {
     return { mounts: containerFileMounts(scope.containerDir, c.HostConfig.ReadonlyRootfs) };
   },
 
-  async release(_c, scope, reason) {
+  async release() {
     // Past an exit (or an aborted start) the files stay, as Docker keeps them: inspect names
-    // them and the next start rewrites them. They go with the container.
-    if (reason !== 'remove') return;
-    const f = containerFiles(scope.containerDir);
-    await Promise.all([f.hostname, f.hosts, f.resolvConf].map((p) => fsp.rm(p, { force: true })));
+    // them and the next start rewrites them. They go with the container's directory, which the
+    // removal takes away whole (ContainerStore.delete).
   },
 
   async reconcile() {
     // Nothing to collect: the files live in their container's directory until its removal (a
     // removal cut short is finished by the containers' reconcile, which releases 'remove'),
-    // and each is written by temp file + rename, whose leftovers the store's load sweeps.
+    // and each is rewritten in place at every start.
   },
 };

@@ -2,6 +2,7 @@
 // release backwards, reconcile each on its own.
 import { BerthError, SystemError, errorMessage } from '../../../lib/errors';
 import { log } from '../../../lib/log';
+import { span } from '../../../lib/trace';
 import type { ContainerRecord } from '../Container';
 import type { Attachment, AttachmentScope, MergedPrepared, Prepared, ReleaseReason } from './types';
 
@@ -23,7 +24,7 @@ export class AttachmentRunner {
     for (const a of this.attachments) {
       let p: Prepared;
       try {
-        p = await a.prepare(c, { ...scope, prepared: out });
+        p = await span(`prepare.${a.name}`, c.Id, () => a.prepare(c, { ...scope, prepared: out }));
       } catch (e) {
         await this.releaseEach(done.reverse(), c, scope, 'abort');
         const msg = `${a.name}: ${errorMessage(e)}`;
@@ -57,7 +58,7 @@ export class AttachmentRunner {
 
   private async releaseEach(list: Attachment[], c: ContainerRecord, scope: AttachmentScope, reason: ReleaseReason): Promise<void> {
     for (const a of list) {
-      await a.release(c, scope, reason).catch((e) => log.warn('attachment release failed', { id: c.Id, attachment: a.name, reason, error: errorMessage(e) }));
+      await span(`release.${a.name}`, c.Id, () => a.release(c, scope, reason)).catch((e) => log.warn('attachment release failed', { id: c.Id, attachment: a.name, reason, error: errorMessage(e) }));
     }
   }
 }
