@@ -3,9 +3,10 @@
 // daemon (its page tables copied, then undone by the exec) and waits on the event loop for the
 // child's exec; glibc's posix_spawn uses CLONE_VM|CLONE_VFORK, so the cost no longer grows with
 // the daemon's memory. `fds` says what each child fd 0.. is: a parent fd to copy, -1 for
-// /dev/null, -2 for the write end of a new pipe (the parent gets its read end). All other fds
-// are close-on-exec in Node. Returns [pid, read end of each pipe slot or -1...]; the caller
-// must reap the PID (waitpidNohang below).
+// /dev/null, -2 for the write end of a new pipe (the parent gets its read end), -3 for the
+// read end of a new pipe (the parent gets its write end). All other fds are close-on-exec in
+// Node. Returns [pid, the parent's end of each pipe slot or -1...]; the caller must reap the
+// PID (waitpidNohang below).
 #include <node_api.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -67,26 +68,27 @@ napi_value berth_spawn_detached(napi_env env, napi_callback_info info) {
   posix_spawnattr_t attr;
   posix_spawn_file_actions_init(&fa);
   posix_spawnattr_init(&attr);
-  int rd[16], wr[16];
+  int mine[16], theirs[16];
   for (uint32_t i = 0; i < nfds; i++) {
     napi_value e;
     int32_t fd = -1;
     napi_get_element(env, a[4], i, &e);
     napi_get_value_int32(env, e, &fd);
-    rd[i] = wr[i] = -1;
-    if (fd == -2) {
+    mine[i] = theirs[i] = -1;
+    if (fd == -2 || fd == -3) {
       int p[2];
       if (pipe2(p, O_CLOEXEC) < 0) {
         int err = errno;
-        for (uint32_t j = 0; j < i; j++) { if (rd[j] >= 0) close(rd[j]); if (wr[j] >= 0) close(wr[j]); }
+        for (uint32_t j = 0; j < i; j++) { if (mine[j] >= 0) close(mine[j]); if (theirs[j] >= 0) close(theirs[j]); }
         posix_spawn_file_actions_destroy(&fa);
         posix_spawnattr_destroy(&attr);
         throw_errno(env, err, "pipe2", NULL);
         goto out;
       }
-      rd[i] = p[0];
-      wr[i] = p[1];
-      posix_spawn_file_actions_adddup2(&fa, p[1], (int)i); // the copy is not close-on-exec
+      int child_reads = fd == -3;
+      mine[i] = p[child_reads ? 1 : 0];
+      theirs[i] = p[child_reads ? 0 : 1];
+      posix_spawn_file_actions_adddup2(&fa, theirs[i], (int)i); // the copy is not close-on-exec
     } else if (fd < 0) {
       posix_spawn_file_actions_addopen(&fa, (int)i, "/dev/null", i == 0 ? O_RDONLY : O_WRONLY, 0);
     } else {
@@ -107,8 +109,8 @@ napi_value berth_spawn_detached(napi_env env, napi_callback_info info) {
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&attr);
   for (uint32_t i = 0; i < nfds; i++) {
-    if (wr[i] >= 0) close(wr[i]);
-    if (err != 0 && rd[i] >= 0) close(rd[i]);
+    if (theirs[i] >= 0) close(theirs[i]);
+    if (err != 0 && mine[i] >= 0) close(mine[i]);
   }
   if (err != 0) {
     throw_errno(env, err, "posix_spawn", path);
@@ -119,7 +121,7 @@ napi_value berth_spawn_detached(napi_env env, napi_callback_info info) {
   napi_create_int32(env, pid, &v);
   napi_set_element(env, result, 0, v);
   for (uint32_t i = 0; i < nfds; i++) {
-    napi_create_int32(env, rd[i], &v);
+    napi_create_int32(env, mine[i], &v);
     napi_set_element(env, result, i + 1, v);
   }
 out:

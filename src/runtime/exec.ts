@@ -12,9 +12,7 @@
 //   fd 5 _OCI_ATTACHPIPE conmon -> us: {"data": 0} once <execDir>/attach listens.
 // Between the two start bytes we connect to the attach socket, so no output is lost.
 // The session's attach socket and ctl/winsz fifos live in <execDir> (conmon's --bundle).
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { syncMessages } from './syncpipe';
@@ -23,7 +21,9 @@ import { ConmonAttachStream } from './attach';
 import { clampWinsize, writeCtl, WIN_RESIZE_EVENT } from './ctl';
 import { RuntimeError } from './errors';
 import { runtimeMessage } from './runc';
+import { NULL_FD, PIPE_FD, WRITE_PIPE_FD, shimEnv, spawnShim } from './conmon';
 import { processSpec, serializeSpec } from './spec';
+import { spanSince } from '../lib/trace';
 import type { ExecTask, RuntimeProcess } from './types';
 
 export interface ConmonExecOptions {
@@ -90,25 +90,33 @@ export class ConmonExecTask extends DeferredStdio implements ExecTask {
   /** Writes the process spec and spawns conmon. */
   async run(): Promise<void> {
     const o = this.o;
+    let t = process.hrtime.bigint();
     try {
-      await fsp.mkdir(o.execDir, { recursive: true, mode: 0o700 });
-      await fsp.writeFile(path.join(o.execDir, 'process.json'), serializeSpec(processSpec(o.process)), { mode: 0o600 });
+      // A few hundred bytes into the exec root: written in place, the pool's round trips cost more.
+      fs.mkdirSync(o.execDir, { recursive: true, mode: 0o700 });
+      fs.writeFileSync(path.join(o.execDir, 'process.json'), serializeSpec(processSpec(o.process)), { mode: 0o600 });
     } catch (e) {
       this.failStart(new RuntimeError(`exec: cannot prepare ${o.execDir}: ${(e as Error).message}`, { cause: e }));
       return;
     }
-    const env: NodeJS.ProcessEnv = { ...process.env, _OCI_SYNCPIPE: '3', _OCI_STARTPIPE: '4', _OCI_ATTACHPIPE: '5' };
-    delete env.NOTIFY_SOCKET;
-    delete env.LISTEN_PID;
-    delete env.LISTEN_FDS;
+    spanSince('exec.prepare', o.execId, t);
+    t = process.hrtime.bigint();
+    let stderrPipe: Readable;
+    let sync: Readable;
+    let start: Writable;
+    let attachPipe: Readable;
+    try {
+      // fd 2 conmon's stderr, 3 the sync pipe, 4 the start pipe (we write), 5 the attach pipe.
+      const { pipes } = spawnShim(o.conmonPath, conmonExecArgs(o), shimEnv({ _OCI_SYNCPIPE: '3', _OCI_STARTPIPE: '4', _OCI_ATTACHPIPE: '5' }),
+        o.execDir, [NULL_FD, NULL_FD, PIPE_FD, PIPE_FD, WRITE_PIPE_FD, PIPE_FD]);
+      [stderrPipe, sync, start, attachPipe] = [pipes[2]!, pipes[3]!, pipes[4]!, pipes[5]!];
+    } catch (e) {
+      this.failStart(new RuntimeError(`cannot run conmon (${o.conmonPath}): ${(e as Error).message}`, { cause: e }));
+      return;
+    }
+    spanSince('exec.spawn', o.execId, t);
+    t = process.hrtime.bigint();
     let stderr = '';
-    const child = spawn(o.conmonPath, conmonExecArgs(o), {
-      cwd: o.execDir, env, detached: true,
-      stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe', 'pipe'],
-    });
-    const sync = child.stdio[3] as Readable;
-    const start = child.stdio[4] as Writable;
-    const attachPipe = (child.stdio as unknown as Readable[])[5];
     const timer = setTimeout(() => this.failStart(new RuntimeError(`conmon: no report from the runtime after ${o.timeoutMs ?? 60000} ms`)), o.timeoutMs ?? 60000);
     timer.unref();
     const closePipes = () => {
@@ -116,20 +124,18 @@ export class ConmonExecTask extends DeferredStdio implements ExecTask {
       sync.destroy();
       start.destroy();
       attachPipe.destroy();
-      child.stderr?.destroy();
+      stderrPipe.destroy();
     };
-    child.on('error', (e) => {
-      this.failStart(new RuntimeError(`cannot run conmon (${o.conmonPath}): ${e.message}`, { cause: e }));
-      closePipes();
-    });
-    child.stderr?.setEncoding('utf8');
-    child.stderr?.on('data', (d: string) => { if (stderr.length < 65536) stderr += d; });
-    start.on('error', () => undefined);
+    stderrPipe.setEncoding('utf8');
+    stderrPipe.on('data', (d: string) => { if (stderr.length < 65536) stderr += d; });
+    for (const p of [stderrPipe, start, attachPipe]) p.on('error', () => undefined);
 
     let attached = false;
     syncMessages(attachPipe, () => {
       if (attached) return;
       attached = true;
+      spanSince('exec.attachpipe', o.execId, t);
+      t = process.hrtime.bigint();
       // The socket listens: connect, then let conmon run the runtime.
       try {
         if (o.attach) this.connect();
@@ -146,6 +152,8 @@ export class ConmonExecTask extends DeferredStdio implements ExecTask {
       if (!gotPid) {
         gotPid = true;
         if (m.data > 0) {
+          spanSince('exec.pid', o.execId, t);
+          t = process.hrtime.bigint();
           clearTimeout(timer);
           this.pid = m.data;
           this.startSettled = true;
@@ -156,9 +164,11 @@ export class ConmonExecTask extends DeferredStdio implements ExecTask {
         }
         return;
       }
+      spanSince('exec.exit', o.execId, t);
       this.settleExit(m.data);
       closePipes();
     }, () => undefined);
+    sync.on('error', () => undefined);
     sync.on('close', () => {
       setImmediate(() => {
         if (!this.startSettled) {

@@ -13,6 +13,7 @@ import type { ContainerService } from '../containers/ContainerService';
 import { DEFAULT_PATH_ENV, mergeEnv } from '../containers/createConfig';
 import { capabilitiesOf, noNewPrivilegesOf } from '../containers/spec';
 import { resolveUser } from '../containers/user';
+import { span } from '../../lib/trace';
 
 /** What exec needs of the container side: records, the runtime, rootfs paths, events. */
 export type ExecDeps = Pick<ContainerService, 'store' | 'runtime' | 'config' | 'rootfs' | 'publish' | 'lifecycle' | 'runningExecs'>;
@@ -190,7 +191,7 @@ export class ExecService {
     this.containers.runningExecs.add(c.Id, id);
     const cfg = rec.Config;
     const run = new ExecRun(async (r) => {
-      const proc = await this.processFor(c, cfg, opts.consoleSize ?? cfg.ConsoleSize ?? null);
+      const proc = await span('exec.process', id, () => this.processFor(c, cfg, opts.consoleSize ?? cfg.ConsoleSize ?? null));
       if ('error' in proc) return proc;
       if (!c.State.Running) return { error: `Container ${c.Id} is not running` };
       const task = this.containers.runtime.exec({
