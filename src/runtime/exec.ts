@@ -21,6 +21,7 @@ import { ConmonAttachStream } from './attach';
 import { clampWinsize, writeCtl, WIN_RESIZE_EVENT } from './ctl';
 import { RuntimeError } from './errors';
 import { runtimeMessage } from './runc';
+import { cgroupLock } from './cgroupLock';
 import { NULL_FD, PIPE_FD, WRITE_PIPE_FD, shimEnv, spawnShim } from './conmon';
 import { processSpec, serializeSpec } from './spec';
 import { spanSince } from '../lib/trace';
@@ -90,6 +91,8 @@ export class ConmonExecTask extends DeferredStdio implements ExecTask {
   /** Writes the process spec and spawns conmon. */
   async run(): Promise<void> {
     const o = this.o;
+    // the runtime moves the process into the container's cgroups in 10-20 ms: warm the lock
+    cgroupLock.hold(this.started);
     let t = process.hrtime.bigint();
     try {
       // A few hundred bytes into the exec root: written in place, the pool's round trips cost more.
