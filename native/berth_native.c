@@ -916,6 +916,7 @@ napi_value berth_userns_netns(napi_env env, napi_callback_info info);
 // Shim processes (spawn.c).
 napi_value berth_spawn_detached(napi_env env, napi_callback_info info);
 napi_value berth_waitpid_nohang(napi_env env, napi_callback_info info);
+napi_value berth_sealed_copy(napi_env env, napi_callback_info info);
 
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
@@ -946,6 +947,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"usernsNetns", NULL, berth_userns_netns, NULL, NULL, NULL, napi_default, NULL},
       {"spawnDetached", NULL, berth_spawn_detached, NULL, NULL, NULL, napi_default, NULL},
       {"waitpidNohang", NULL, berth_waitpid_nohang, NULL, NULL, NULL, napi_default, NULL},
+      {"sealedCopy", NULL, berth_sealed_copy, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

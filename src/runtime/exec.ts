@@ -22,6 +22,7 @@ import { clampWinsize, writeCtl, WIN_RESIZE_EVENT } from './ctl';
 import { RuntimeError } from './errors';
 import { runtimeMessage } from './runc';
 import { cgroupLock } from './cgroupLock';
+import { sealedBinaryPath } from './sealedBinary';
 import { NULL_FD, PIPE_FD, WRITE_PIPE_FD, shimEnv, spawnShim } from './conmon';
 import { processSpec, serializeSpec } from './spec';
 import { spanSince } from '../lib/trace';
@@ -110,7 +111,12 @@ export class ConmonExecTask extends DeferredStdio implements ExecTask {
     let attachPipe: Readable;
     try {
       // fd 2 conmon's stderr, 3 the sync pipe, 4 the start pipe (we write), 5 the attach pipe.
-      const { pipes } = spawnShim(o.conmonPath, conmonExecArgs(o), shimEnv({ _OCI_SYNCPIPE: '3', _OCI_STARTPIPE: '4', _OCI_ATTACHPIPE: '5' }),
+      // Not on a terminal: crun 1.8.1 sizes an exec's pty from its parent while the process
+      // already runs, and run from the sealed copy 5 of 25 `exec -t sh -c 'stty size'` met a
+      // pty whose TIOCGWINSZ failed (ENOTTY); through its own re-exec none did.
+      const runtimePath = o.process.terminal ? o.runtimePath : sealedBinaryPath(o.runtimePath);
+      const args = conmonExecArgs({ ...o, runtimePath });
+      const { pipes } = spawnShim(o.conmonPath, args, shimEnv({ _OCI_SYNCPIPE: '3', _OCI_STARTPIPE: '4', _OCI_ATTACHPIPE: '5' }),
         o.execDir, [NULL_FD, NULL_FD, PIPE_FD, PIPE_FD, WRITE_PIPE_FD, PIPE_FD]);
       [stderrPipe, sync, start, attachPipe] = [pipes[2]!, pipes[3]!, pipes[4]!, pipes[5]!];
     } catch (e) {

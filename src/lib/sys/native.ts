@@ -60,11 +60,14 @@ export interface BerthNative {
   usernsNetns(uidMap: string, gidMap: string, usernsFile: string, netnsFile: string): void;
   /**
    * posix_spawn in a new session (native/spawn.c). `fds[i]` is child fd i: a parent fd, -1 for
-   * /dev/null, -2 for a new pipe's write end. Returns [pid, the read end of each pipe or -1...].
+   * /dev/null, -2 for a new pipe's write end, -3 for its read end. Returns [pid, our end of
+   * each pipe or -1...].
    */
   spawnDetached(path: string, argv: string[], envp: string[], cwd: string, fds: number[]): number[];
   /** Exit status once reaped, -1 while running, -2 when not our child. */
   waitpidNohang(pid: number): number;
+  /** A sealed memfd copy of the executable at `path` (native/spawn.c); close-on-exec. */
+  sealedCopy(path: string): number;
 }
 
 export interface NativeExtractResult {
