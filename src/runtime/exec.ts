@@ -87,6 +87,8 @@ export class ConmonExecTask extends DeferredStdio implements ExecTask {
     this.exited = new Promise<number>((res) => { this.resolveExited = res; });
     // a start failure is reported through `started`; `exited` then resolves with -1
     this.started.catch(() => undefined);
+    ownDirs.add(o.execDir);
+    void this.exited.then(() => { removeExecDir(o.execDir); ownDirs.delete(o.execDir); });
   }
 
   /** Writes the process spec and spawns conmon. */
@@ -94,6 +96,7 @@ export class ConmonExecTask extends DeferredStdio implements ExecTask {
     const o = this.o;
     // the runtime moves the process into the container's cgroups in 10-20 ms: warm the lock
     cgroupLock.hold(this.started);
+    sweepOrphanExecDirs(path.dirname(o.execDir));
     let t = process.hrtime.bigint();
     try {
       // A few hundred bytes into the exec root: written in place, the pool's round trips cost more.
@@ -111,11 +114,7 @@ export class ConmonExecTask extends DeferredStdio implements ExecTask {
     let attachPipe: Readable;
     try {
       // fd 2 conmon's stderr, 3 the sync pipe, 4 the start pipe (we write), 5 the attach pipe.
-      // Not on a terminal: crun 1.8.1 sizes an exec's pty from its parent while the process
-      // already runs, and run from the sealed copy 5 of 25 `exec -t sh -c 'stty size'` met a
-      // pty whose TIOCGWINSZ failed (ENOTTY); through its own re-exec none did.
-      const runtimePath = o.process.terminal ? o.runtimePath : sealedBinaryPath(o.runtimePath);
-      const args = conmonExecArgs({ ...o, runtimePath });
+      const args = conmonExecArgs({ ...o, runtimePath: sealedBinaryPath(o.runtimePath) });
       const { pipes } = spawnShim(o.conmonPath, args, shimEnv({ _OCI_SYNCPIPE: '3', _OCI_STARTPIPE: '4', _OCI_ATTACHPIPE: '5' }),
         o.execDir, [NULL_FD, NULL_FD, PIPE_FD, PIPE_FD, WRITE_PIPE_FD, PIPE_FD]);
       [stderrPipe, sync, start, attachPipe] = [pipes[2]!, pipes[3]!, pipes[4]!, pipes[5]!];
@@ -240,6 +239,75 @@ export class ConmonExecTask extends DeferredStdio implements ExecTask {
     if (this.pid > 0 && !this.exitSettled) {
       try { process.kill(this.pid, signal); } catch { /* gone */ }
     }
+  }
+}
+
+/**
+ * Removes a finished session's directory: a handful of files (process.json, pid files, exit
+ * files, fifos), no subdirectories. In place: a recursive fs.rm costs the event loop a stat and
+ * a pool round trip per entry.
+ */
+export function removeExecDir(dir: string): void {
+  const gone = (e: unknown) => (e as NodeJS.ErrnoException).code === 'ENOENT';
+  try {
+    for (const name of fs.readdirSync(dir)) {
+      // conmon may unlink its attach socket at the same moment
+      try { fs.unlinkSync(path.join(dir, name)); } catch (e) { if (!gone(e)) throw e; }
+    }
+    fs.rmdirSync(dir);
+  } catch (e) {
+    if (!gone(e)) void fs.promises.rm(dir, { recursive: true, force: true }).catch(() => undefined);
+  }
+}
+
+/** Session dirs of this daemon's own tasks (running or just done). */
+const ownDirs = new Set<string>();
+const sweptRoots = new Set<string>();
+const orphans = new Map<string, number>(); // dir -> its conmon's PID
+let orphanTimer: NodeJS.Timeout | undefined;
+
+/** conmon's PID for a session dir while that conmon runs, else undefined. */
+function liveConmon(dir: string): number | undefined {
+  try {
+    const pid = parseInt(fs.readFileSync(path.join(dir, 'conmon.pid'), 'utf8'), 10);
+    // the PID may have been reused: it is this session's conmon only if its arguments name the dir
+    return pid > 0 && fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes(dir) ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Session dirs left by an earlier daemon (a crash, or a restart while an exec ran: its conmon
+ * lives on in a session of its own): removed at once when their conmon is gone, else once it
+ * goes (checked each second). Runs once per exec root, at its first session.
+ */
+export function sweepOrphanExecDirs(execsDir: string): void {
+  if (sweptRoots.has(execsDir)) return;
+  sweptRoots.add(execsDir);
+  let names: string[];
+  try {
+    names = fs.readdirSync(execsDir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const dir = path.join(execsDir, name);
+    if (ownDirs.has(dir)) continue;
+    const pid = liveConmon(dir);
+    if (pid === undefined) removeExecDir(dir);
+    else orphans.set(dir, pid);
+  }
+  if (orphans.size > 0 && !orphanTimer) {
+    orphanTimer = setInterval(() => {
+      for (const [dir, pid] of orphans) {
+        if (liveConmon(dir) === pid) continue;
+        orphans.delete(dir);
+        removeExecDir(dir);
+      }
+      if (orphans.size === 0) { clearInterval(orphanTimer); orphanTimer = undefined; }
+    }, 1000);
+    orphanTimer.unref();
   }
 }
 

@@ -139,6 +139,8 @@ export class ExecRun extends DeferredStdio {
 
 export class ExecService {
   private readonly records = new Map<string, ExecRecord>();
+  /** Each container's rootfs (merged) dir: fixed for its life, read once instead of per exec. */
+  private readonly rootfsDirs = new Map<string, string>();
 
   constructor(private readonly containers: ExecDeps) {
     containers.lifecycle.on('stopped', (c: ContainerRecord) => this.containerStopped(c.Id));
@@ -262,11 +264,14 @@ export class ExecService {
   }
 
   private async processFor(c: ContainerRecord, cfg: ExecCreateRequest, consoleSize: [number, number] | null): Promise<RuntimeProcess | { error: string }> {
-    let rootfs: string;
-    try {
-      rootfs = (await this.containers.rootfs.mountInfo(c.Id)).mergedDir;
-    } catch (e) {
-      return { error: `OCI runtime exec failed: ${errorMessage(e)}: unknown` };
+    let rootfs = this.rootfsDirs.get(c.Id);
+    if (rootfs === undefined) {
+      try {
+        rootfs = (await this.containers.rootfs.mountInfo(c.Id)).mergedDir;
+      } catch (e) {
+        return { error: `OCI runtime exec failed: ${errorMessage(e)}: unknown` };
+      }
+      this.rootfsDirs.set(c.Id, rootfs);
     }
     let user;
     try {
@@ -310,6 +315,7 @@ export class ExecService {
 
   private dropRecords(cid: string): void {
     this.containers.runningExecs.clear(cid);
+    this.rootfsDirs.delete(cid);
     for (const r of [...this.records.values()]) {
       if (r.ContainerID !== cid) continue;
       if (r.Running) r.run?.task?.kill('SIGKILL');
