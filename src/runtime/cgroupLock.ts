@@ -6,15 +6,15 @@
 // waits for a whole grace period (8-15 ms on this kernel, HZ 250) before it gets the lock;
 // writers that come while the previous one's grace period is still running do not wait. So a
 // write of our own PID into our own cgroup (a move that moves nothing) taken a little before
-// the runtime's, and repeated every few ms until it is done, takes that wait off the
+// the runtime's, and repeated every 6 ms until it is done, takes that wait off the
 // critical path: the runtime finds the lock warm. Nothing is written when the host's
 // cgroup root was mounted with favordynmods (the lock then never waits).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CGROUP_ROOT, cgroupVersion } from './cgroups';
 
-/** How often a held lock is taken again: well inside one grace period. */
-const REPEAT_MS = 4;
+/** How often a held lock is taken again: inside one grace period (at least 2 ticks, 8 ms at HZ 250). */
+const REPEAT_MS = 6;
 
 /** Our own cgroup.procs (v2: the unified hierarchy; v1: the first of a few common ones). */
 export function ownCgroupProcs(procSelfCgroup: string, v2: boolean, exists: (p: string) => boolean = fs.existsSync): string | undefined {

@@ -112,10 +112,14 @@ export function spawnConmon(o: ConmonSpawnOptions): Promise<{ pid: number }> {
  * service manager or a parent of ours talks to them, plus `pipes` (which fd is which pipe).
  */
 export function shimEnv(pipes: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const k of ['NOTIFY_SOCKET', 'LISTEN_PID', 'LISTEN_FDS', '_OCI_SYNCPIPE', '_OCI_STARTPIPE', '_OCI_ATTACHPIPE']) delete env[k];
-  return { ...env, ...pipes };
+  // process.env is read once: each read of it is a call into the runtime
+  if (!baseEnv) {
+    baseEnv = { ...process.env };
+    for (const k of ['NOTIFY_SOCKET', 'LISTEN_PID', 'LISTEN_FDS', '_OCI_SYNCPIPE', '_OCI_STARTPIPE', '_OCI_ATTACHPIPE']) delete baseEnv[k];
+  }
+  return { ...baseEnv, ...pipes };
 }
+let baseEnv: NodeJS.ProcessEnv | undefined;
 
 /** fds for spawnShim: the child's fd is /dev/null, or a pipe whose other end is ours. */
 export const NULL_FD = -1;

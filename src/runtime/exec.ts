@@ -88,7 +88,7 @@ export class ConmonExecTask extends DeferredStdio implements ExecTask {
     // a start failure is reported through `started`; `exited` then resolves with -1
     this.started.catch(() => undefined);
     ownDirs.add(o.execDir);
-    void this.exited.then(() => { removeExecDir(o.execDir); ownDirs.delete(o.execDir); });
+    void this.exited.then(() => removeExecDir(o.execDir)).finally(() => ownDirs.delete(o.execDir));
   }
 
   /** Writes the process spec and spawns conmon. */
@@ -244,19 +244,17 @@ export class ConmonExecTask extends DeferredStdio implements ExecTask {
 
 /**
  * Removes a finished session's directory: a handful of files (process.json, pid files, exit
- * files, fifos), no subdirectories. In place: a recursive fs.rm costs the event loop a stat and
- * a pool round trip per entry.
+ * files, fifos), no subdirectories: one readdir, the unlinks side by side, the rmdir (a
+ * recursive fs.rm costs the event loop an lstat per entry as well).
  */
-export function removeExecDir(dir: string): void {
+export async function removeExecDir(dir: string): Promise<void> {
   const gone = (e: unknown) => (e as NodeJS.ErrnoException).code === 'ENOENT';
   try {
-    for (const name of fs.readdirSync(dir)) {
-      // conmon may unlink its attach socket at the same moment
-      try { fs.unlinkSync(path.join(dir, name)); } catch (e) { if (!gone(e)) throw e; }
-    }
-    fs.rmdirSync(dir);
+    // conmon may unlink its attach socket at the same moment
+    await Promise.all((await fs.promises.readdir(dir)).map((name) => fs.promises.unlink(path.join(dir, name)).catch((e) => { if (!gone(e)) throw e; })));
+    await fs.promises.rmdir(dir);
   } catch (e) {
-    if (!gone(e)) void fs.promises.rm(dir, { recursive: true, force: true }).catch(() => undefined);
+    if (!gone(e)) await fs.promises.rm(dir, { recursive: true, force: true }).catch(() => undefined);
   }
 }
 
@@ -295,7 +293,7 @@ export function sweepOrphanExecDirs(execsDir: string): void {
     const dir = path.join(execsDir, name);
     if (ownDirs.has(dir)) continue;
     const pid = liveConmon(dir);
-    if (pid === undefined) removeExecDir(dir);
+    if (pid === undefined) void removeExecDir(dir);
     else orphans.set(dir, pid);
   }
   if (orphans.size > 0 && !orphanTimer) {
@@ -303,7 +301,7 @@ export function sweepOrphanExecDirs(execsDir: string): void {
       for (const [dir, pid] of orphans) {
         if (liveConmon(dir) === pid) continue;
         orphans.delete(dir);
-        removeExecDir(dir);
+        void removeExecDir(dir);
       }
       if (orphans.size === 0) { clearInterval(orphanTimer); orphanTimer = undefined; }
     }, 1000);

@@ -14,6 +14,7 @@ import { DEFAULT_PATH_ENV, mergeEnv } from '../containers/createConfig';
 import { capabilitiesOf, noNewPrivilegesOf } from '../containers/spec';
 import { resolveUser } from '../containers/user';
 import { span } from '../../lib/trace';
+import { cgroupLock } from '../../runtime/cgroupLock';
 
 /** What exec needs of the container side: records, the runtime, rootfs paths, events. */
 export type ExecDeps = Pick<ContainerService, 'store' | 'runtime' | 'config' | 'rootfs' | 'publish' | 'lifecycle' | 'runningExecs'>;
@@ -139,6 +140,8 @@ export class ExecRun extends DeferredStdio {
 
 export class ExecService {
   private readonly records = new Map<string, ExecRecord>();
+  /** Ends the cgroup lock's warm hold taken at create, once the session's process runs. */
+  private readonly warmUntilStarted = new Map<string, () => void>();
   /** Each container's rootfs (merged) dir: fixed for its life, read once instead of per exec. */
   private readonly rootfsDirs = new Map<string, string>();
 
@@ -178,6 +181,7 @@ export class ExecService {
       DetachKeys: req.DetachKeys ?? '', started: false,
     });
     if (!opts.quiet) this.containers.publish(c, `exec_create: ${req.Cmd.join(' ')}`, { execID: id });
+    this.warmForStart(id);
     return { Id: id };
   }
 
@@ -215,7 +219,24 @@ export class ExecService {
       }
     });
     rec.run = run;
+    const warmed = this.warmUntilStarted.get(id);
+    if (warmed) void run.started.finally(warmed).catch(() => undefined);
     return run;
+  }
+
+  /**
+   * Clients start a session a few ms after creating it, and the runtime moves its process into
+   * the container's cgroups 10-20 ms after that: the cgroup lock is kept warm from now until the
+   * process runs (or 2 s, for a session never started).
+   */
+  private warmForStart(id: string): void {
+    let done!: () => void;
+    const until = new Promise<void>((r) => { done = r; });
+    const end = () => { clearTimeout(cap); this.warmUntilStarted.delete(id); done(); };
+    const cap = setTimeout(end, 2000);
+    cap.unref();
+    this.warmUntilStarted.set(id, end);
+    cgroupLock.hold(until);
   }
 
   /** A client left its session by the detach keys: the process runs on (Docker's exec_detach event). */
