@@ -12,6 +12,9 @@
 //   fd 5 _OCI_ATTACHPIPE conmon -> us: {"data": 0} once <execDir>/attach listens.
 // Between the two start bytes we connect to the attach socket, so no output is lost.
 // The session's attach socket and ctl/winsz fifos live in <execDir> (conmon's --bundle).
+// conmon is started by posix_spawn (spawnShim: the three are plain pipes), in a session of its
+// own: it and the process outlive the daemon; the runtime runs from its sealed copy
+// (sealedBinary.ts) while the cgroup lock is kept warm (cgroupLock.ts).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
