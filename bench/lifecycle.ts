@@ -70,7 +70,7 @@ export async function lifecycleBench(d: TestDaemon): Promise<Record<string, unkn
     }
     const tar = path.join(d.root, 'busybox.tar');
     const bare = bareBundle(d.root, tar);
-    const fig: Record<string, Record<string, number[]>> = { run_rm_none: {}, create_start_rm: {}, exec_true: {} };
+    const fig: Record<string, Record<string, number[]>> = { run_rm_none: {}, create_start_rm: {}, exec_true: {}, exec_i_true: {} };
     for (const f of Object.values(fig)) { for (const e of engines) f[e.name] = []; }
     fig.run_rm_none.bare_runc = [];
     const bareCrun = crunInstalled();
@@ -85,7 +85,9 @@ export async function lifecycleBench(d: TestDaemon): Promise<Record<string, unkn
         const a = timed('docker', runArgs, e.env);
         const b = createStartRm(e.env);
         const c = timed('docker', ['exec', e.sleeper, 'true'], e.env);
-        if (keep) { fig.run_rm_none[e.name].push(a); fig.create_start_rm[e.name].push(b); fig.exec_true[e.name].push(c); }
+        // -i: the stdin half of the session too (the CLI's stdin is /dev/null: EOF at once)
+        const ci = timed('docker', ['exec', '-i', e.sleeper, 'true'], e.env);
+        if (keep) { fig.run_rm_none[e.name].push(a); fig.create_start_rm[e.name].push(b); fig.exec_true[e.name].push(c); fig.exec_i_true[e.name].push(ci); }
       }
       const r = timed('runc', ['--root', bare.state, 'run', '-b', bare.dir, `lifecycle-${process.pid}-${i}`]);
       if (keep) fig.run_rm_none.bare_runc.push(r);
@@ -109,6 +111,7 @@ export async function lifecycleBench(d: TestDaemon): Promise<Record<string, unkn
       ratios.run_rm_none_over_dockerd = { value: ratio(p('run_rm_none', 'berth'), p('run_rm_none', 'dockerd')), goal: 0.25 };
       ratios.create_start_rm_over_dockerd = { value: ratio(p('create_start_rm', 'berth'), p('create_start_rm', 'dockerd')), goal: 0.3 };
       ratios.exec_true_over_dockerd = { value: ratio(p('exec_true', 'berth'), p('exec_true', 'dockerd')), goal: 0.5 };
+      ratios.exec_i_true_over_dockerd = { value: ratio(p('exec_i_true', 'berth'), p('exec_i_true', 'dockerd')) };
     }
     out.ratios = ratios;
     return out;

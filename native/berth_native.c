@@ -1006,6 +1006,7 @@ napi_value berth_spawn_detached_async(napi_env env, napi_callback_info info);
 napi_value berth_waitpid_nohang(napi_env env, napi_callback_info info);
 // Seccomp filters compiled as crun compiles them (seccomp.c).
 napi_value berth_compile_seccomp(napi_env env, napi_callback_info info);
+napi_value berth_sealed_copy(napi_env env, napi_callback_info info);
 
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
@@ -1040,6 +1041,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"spawnDetachedAsync", NULL, berth_spawn_detached_async, NULL, NULL, NULL, napi_default, NULL},
       {"waitpidNohang", NULL, berth_waitpid_nohang, NULL, NULL, NULL, napi_default, NULL},
       {"compileSeccomp", NULL, berth_compile_seccomp, NULL, NULL, NULL, napi_default, NULL},
+      {"sealedCopy", NULL, berth_sealed_copy, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -16,3 +16,9 @@ export async function span<T>(name: string, id: string | undefined, fn: () => Pr
     spanChannel.publish({ name, id, ms: Number(process.hrtime.bigint() - t0) / 1e6 } satisfies SpanMessage);
   }
 }
+
+/** A span of an event-driven operation: from `t0` (process.hrtime.bigint()) to now. */
+export function spanSince(name: string, id: string | undefined, t0: bigint): void {
+  if (!spanChannel.hasSubscribers) return;
+  spanChannel.publish({ name, id, ms: Number(process.hrtime.bigint() - t0) / 1e6 } satisfies SpanMessage);
+}

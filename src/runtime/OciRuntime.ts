@@ -491,7 +491,6 @@ export class OciRuntime implements Runtime {
       runtimePath: opts.runtime.path, runtimeArgs: [`--root=${this.runtimeRoot}`, ...(opts.runtime.args ?? [])],
       process: opts.process, attach: opts.attach, stdin: opts.stdin,
     });
-    void task.exited.then(() => fsp.rm(execDir, { recursive: true, force: true })).catch(() => undefined);
     void task.run();
     return task;
   }

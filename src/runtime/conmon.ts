@@ -66,25 +66,20 @@ export function conmonArgs(o: ConmonSpawnOptions): string[] {
  * rejects with RuntimeError carrying the runtime's message.
  */
 export function spawnConmon(o: ConmonSpawnOptions): Promise<{ pid: number }> {
-  const env: NodeJS.ProcessEnv = { ...process.env, _OCI_SYNCPIPE: '3' };
-  delete env.NOTIFY_SOCKET;
-  delete env.LISTEN_PID;
-  delete env.LISTEN_FDS;
-  delete env._OCI_STARTPIPE;
-  delete env._OCI_ATTACHPIPE;
-  // The spawn runs on a pool thread (spawnShimAsync): the event loop goes on while conmon execs.
+  const env = shimEnv({ _OCI_SYNCPIPE: '3' });
+  // stdin and stdout /dev/null, stderr and fd 3 (the sync pipe) pipes to us; conmon only
+  // write()s to fd 3. The spawn runs on a pool thread: the event loop goes on while conmon execs.
   return span('start.create.spawn', o.id, () => spawnShimAsync(o.conmonPath, conmonArgs(o), env, o.persistDir, [NULL_FD, NULL_FD, PIPE_FD, PIPE_FD])).then(
-    (spawned) => untilReported(o, spawned),
+    ({ pipes }) => untilReported(o, pipes[2]!, pipes[3]!),
     (e: Error) => { throw new RuntimeError(`cannot run conmon (${o.conmonPath}): ${e.message}`, { cause: e }); },
   );
 }
 
 /** conmon's sync-pipe report: the container's init PID, or the runtime's error. */
-function untilReported(o: ConmonSpawnOptions, spawned: SpawnedShim): Promise<{ pid: number }> {
+function untilReported(o: ConmonSpawnOptions, stderrPipe: Readable, sync: Readable): Promise<{ pid: number }> {
   return new Promise((resolve, reject) => {
     let settled = false;
     let stderr = '';
-    const { sync } = spawned;
     const timer = setTimeout(() => finish(new RuntimeError(`conmon: no report from the runtime after ${o.timeoutMs ?? 60000} ms`)), o.timeoutMs ?? 60000);
     timer.unref();
 
@@ -93,14 +88,14 @@ function untilReported(o: ConmonSpawnOptions, spawned: SpawnedShim): Promise<{ p
       settled = true;
       clearTimeout(timer);
       sync.destroy();
-      spawned.stderr.destroy();
+      stderrPipe.destroy();
       if (err) reject(err);
       else resolve({ pid: pid as number });
     }
 
-    spawned.stderr.setEncoding('utf8');
-    spawned.stderr.on('data', (d: string) => { if (stderr.length < 65536) stderr += d; });
-    spawned.stderr.on('error', () => undefined);
+    stderrPipe.setEncoding('utf8');
+    stderrPipe.on('data', (d: string) => { if (stderr.length < 65536) stderr += d; });
+    stderrPipe.on('error', () => undefined);
     syncMessages(sync, (msg) => {
       if (msg.data > 0) finish(undefined, msg.data);
       else finish(new RuntimeError(runtimeMessage(msg.message ?? '') || `runtime create failed (${msg.data})`));
@@ -113,36 +108,57 @@ function untilReported(o: ConmonSpawnOptions, spawned: SpawnedShim): Promise<{ p
   });
 }
 
-/** fds for spawnShim: the child's fd is /dev/null, or a pipe whose read end is ours. */
+/**
+ * conmon's environment: the daemon's, without what would make conmon or the runtime think a
+ * service manager or a parent of ours talks to them, plus `pipes` (which fd is which pipe).
+ */
+export function shimEnv(pipes: Record<string, string>): NodeJS.ProcessEnv {
+  // process.env is read once: each read of it is a call into the runtime
+  if (!baseEnv) {
+    baseEnv = { ...process.env };
+    for (const k of ['NOTIFY_SOCKET', 'LISTEN_PID', 'LISTEN_FDS', '_OCI_SYNCPIPE', '_OCI_STARTPIPE', '_OCI_ATTACHPIPE']) delete baseEnv[k];
+  }
+  return { ...baseEnv, ...pipes };
+}
+let baseEnv: NodeJS.ProcessEnv | undefined;
+
+/** fds for spawnShim: the child's fd is /dev/null, or a pipe whose other end is ours. */
 export const NULL_FD = -1;
+/** The child writes (stderr, the sync pipe); we get a readable end. */
 export const PIPE_FD = -2;
+/** The child reads (conmon's start pipe); we get a writable end. */
+export const WRITE_PIPE_FD = -3;
+
+/** A spawnShim child: its PID and our end of each pipe slot (by child fd), null elsewhere. */
+export interface Shim { pid: number; pipes: (net.Socket | null)[] }
 
 /**
  * Starts a shim (conmon, which double-forks away at once) in a session of its own through
  * posix_spawn (native/spawn.c): child_process.spawn would fork the whole daemon, and that
  * fork costs the event loop more the more memory berthd has. `fds[i]` is child fd i (NULL_FD,
- * PIPE_FD, or one of ours); fds 2 and 3 must be pipes: stderr and the sync pipe come back.
- * The first process is reaped once it exits.
+ * PIPE_FD, WRITE_PIPE_FD, or one of ours). The first process is reaped once it exits.
  */
-export function spawnShim(path: string, args: string[], env: NodeJS.ProcessEnv, cwd: string, fds: number[]): SpawnedShim {
-  return shimOf(loadNative().spawnDetached(path, [path, ...args], envpOf(env), cwd, fds));
+export function spawnShim(path: string, args: string[], env: NodeJS.ProcessEnv, cwd: string, fds: number[]): Shim {
+  return shimOf(loadNative().spawnDetached(path, [path, ...args], envpOf(env), cwd, fds), fds);
 }
 
 /** spawnShim with the spawn on a libuv pool thread; the parent fds in `fds` must stay open until it settles. */
-export async function spawnShimAsync(path: string, args: string[], env: NodeJS.ProcessEnv, cwd: string, fds: number[]): Promise<SpawnedShim> {
-  return shimOf(await loadNative().spawnDetachedAsync(path, [path, ...args], envpOf(env), cwd, fds));
+export async function spawnShimAsync(path: string, args: string[], env: NodeJS.ProcessEnv, cwd: string, fds: number[]): Promise<Shim> {
+  return shimOf(await loadNative().spawnDetachedAsync(path, [path, ...args], envpOf(env), cwd, fds), fds);
 }
-
-export interface SpawnedShim { pid: number; stderr: Readable; sync: Readable }
 
 function envpOf(env: NodeJS.ProcessEnv): string[] {
   return Object.entries(env).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${v}`);
 }
 
-function shimOf([pid, ...ends]: number[]): SpawnedShim {
+function shimOf([pid, ...ends]: number[], fds: number[]): Shim {
   reap(pid);
-  const pipes = ends.filter((fd) => fd >= 0).map((fd) => new net.Socket({ fd, readable: true, writable: false }));
-  return { pid, stderr: pipes[0], sync: pipes[1] };
+  const pipes = ends.map((fd, i) => {
+    if (fd < 0) return null;
+    const reads = fds[i] === PIPE_FD;
+    return new net.Socket({ fd, readable: reads, writable: !reads });
+  });
+  return { pid, pipes };
 }
 
 /** Collects a spawnShim child's exit (conmon's first process exits right after its fork). */

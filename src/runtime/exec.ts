@@ -12,9 +12,10 @@
 //   fd 5 _OCI_ATTACHPIPE conmon -> us: {"data": 0} once <execDir>/attach listens.
 // Between the two start bytes we connect to the attach socket, so no output is lost.
 // The session's attach socket and ctl/winsz fifos live in <execDir> (conmon's --bundle).
-import { spawn } from 'node:child_process';
+// conmon is started by posix_spawn (spawnShim: the three are plain pipes), in a session of its
+// own: it and the process outlive the daemon; the runtime runs from its sealed copy
+// (sealedBinary.ts) while the cgroup lock is kept warm (cgroupLock.ts).
 import * as fs from 'node:fs';
-import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { syncMessages } from './syncpipe';
@@ -23,7 +24,11 @@ import { ConmonAttachStream } from './attach';
 import { clampWinsize, writeCtl, WIN_RESIZE_EVENT } from './ctl';
 import { RuntimeError } from './errors';
 import { runtimeMessage } from './runc';
+import { cgroupLock } from './cgroupLock';
+import { sealedBinaryPath } from './sealedBinary';
+import { NULL_FD, PIPE_FD, WRITE_PIPE_FD, shimEnv, spawnShim } from './conmon';
 import { processSpec, serializeSpec } from './spec';
+import { spanSince } from '../lib/trace';
 import type { ExecTask, RuntimeProcess } from './types';
 
 export interface ConmonExecOptions {
@@ -85,30 +90,44 @@ export class ConmonExecTask extends DeferredStdio implements ExecTask {
     this.exited = new Promise<number>((res) => { this.resolveExited = res; });
     // a start failure is reported through `started`; `exited` then resolves with -1
     this.started.catch(() => undefined);
+    ownDirs.add(o.execDir);
+    void this.exited.then(() => removeExecDir(o.execDir)).finally(() => ownDirs.delete(o.execDir));
   }
 
   /** Writes the process spec and spawns conmon. */
   async run(): Promise<void> {
     const o = this.o;
+    // the runtime moves the process into the container's cgroups in 10-20 ms: warm the lock
+    cgroupLock.hold(this.started);
+    sweepOrphanExecDirs(path.dirname(o.execDir));
+    let t = process.hrtime.bigint();
     try {
-      await fsp.mkdir(o.execDir, { recursive: true, mode: 0o700 });
-      await fsp.writeFile(path.join(o.execDir, 'process.json'), serializeSpec(processSpec(o.process)), { mode: 0o600 });
+      // A few hundred bytes into the exec root: written in place, the pool's round trips cost more.
+      fs.mkdirSync(o.execDir, { recursive: true, mode: 0o700 });
+      fs.writeFileSync(path.join(o.execDir, 'process.json'), serializeSpec(processSpec(o.process)), { mode: 0o600 });
     } catch (e) {
       this.failStart(new RuntimeError(`exec: cannot prepare ${o.execDir}: ${(e as Error).message}`, { cause: e }));
       return;
     }
-    const env: NodeJS.ProcessEnv = { ...process.env, _OCI_SYNCPIPE: '3', _OCI_STARTPIPE: '4', _OCI_ATTACHPIPE: '5' };
-    delete env.NOTIFY_SOCKET;
-    delete env.LISTEN_PID;
-    delete env.LISTEN_FDS;
+    spanSince('exec.prepare', o.execId, t);
+    t = process.hrtime.bigint();
+    let stderrPipe: Readable;
+    let sync: Readable;
+    let start: Writable;
+    let attachPipe: Readable;
+    try {
+      // fd 2 conmon's stderr, 3 the sync pipe, 4 the start pipe (we write), 5 the attach pipe.
+      const args = conmonExecArgs({ ...o, runtimePath: sealedBinaryPath(o.runtimePath) });
+      const { pipes } = spawnShim(o.conmonPath, args, shimEnv({ _OCI_SYNCPIPE: '3', _OCI_STARTPIPE: '4', _OCI_ATTACHPIPE: '5' }),
+        o.execDir, [NULL_FD, NULL_FD, PIPE_FD, PIPE_FD, WRITE_PIPE_FD, PIPE_FD]);
+      [stderrPipe, sync, start, attachPipe] = [pipes[2]!, pipes[3]!, pipes[4]!, pipes[5]!];
+    } catch (e) {
+      this.failStart(new RuntimeError(`cannot run conmon (${o.conmonPath}): ${(e as Error).message}`, { cause: e }));
+      return;
+    }
+    spanSince('exec.spawn', o.execId, t);
+    t = process.hrtime.bigint();
     let stderr = '';
-    const child = spawn(o.conmonPath, conmonExecArgs(o), {
-      cwd: o.execDir, env, detached: true,
-      stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe', 'pipe'],
-    });
-    const sync = child.stdio[3] as Readable;
-    const start = child.stdio[4] as Writable;
-    const attachPipe = (child.stdio as unknown as Readable[])[5];
     const timer = setTimeout(() => this.failStart(new RuntimeError(`conmon: no report from the runtime after ${o.timeoutMs ?? 60000} ms`)), o.timeoutMs ?? 60000);
     timer.unref();
     const closePipes = () => {
@@ -116,20 +135,18 @@ export class ConmonExecTask extends DeferredStdio implements ExecTask {
       sync.destroy();
       start.destroy();
       attachPipe.destroy();
-      child.stderr?.destroy();
+      stderrPipe.destroy();
     };
-    child.on('error', (e) => {
-      this.failStart(new RuntimeError(`cannot run conmon (${o.conmonPath}): ${e.message}`, { cause: e }));
-      closePipes();
-    });
-    child.stderr?.setEncoding('utf8');
-    child.stderr?.on('data', (d: string) => { if (stderr.length < 65536) stderr += d; });
-    start.on('error', () => undefined);
+    stderrPipe.setEncoding('utf8');
+    stderrPipe.on('data', (d: string) => { if (stderr.length < 65536) stderr += d; });
+    for (const p of [stderrPipe, start, attachPipe]) p.on('error', () => undefined);
 
     let attached = false;
     syncMessages(attachPipe, () => {
       if (attached) return;
       attached = true;
+      spanSince('exec.attachpipe', o.execId, t);
+      t = process.hrtime.bigint();
       // The socket listens: connect, then let conmon run the runtime.
       try {
         if (o.attach) this.connect();
@@ -146,6 +163,8 @@ export class ConmonExecTask extends DeferredStdio implements ExecTask {
       if (!gotPid) {
         gotPid = true;
         if (m.data > 0) {
+          spanSince('exec.pid', o.execId, t);
+          t = process.hrtime.bigint();
           clearTimeout(timer);
           this.pid = m.data;
           this.startSettled = true;
@@ -156,9 +175,11 @@ export class ConmonExecTask extends DeferredStdio implements ExecTask {
         }
         return;
       }
+      spanSince('exec.exit', o.execId, t);
       this.settleExit(m.data);
       closePipes();
     }, () => undefined);
+    sync.on('error', () => undefined);
     sync.on('close', () => {
       setImmediate(() => {
         if (!this.startSettled) {
@@ -221,6 +242,73 @@ export class ConmonExecTask extends DeferredStdio implements ExecTask {
     if (this.pid > 0 && !this.exitSettled) {
       try { process.kill(this.pid, signal); } catch { /* gone */ }
     }
+  }
+}
+
+/**
+ * Removes a finished session's directory: a handful of files (process.json, pid files, exit
+ * files, fifos), no subdirectories: one readdir, the unlinks side by side, the rmdir (a
+ * recursive fs.rm costs the event loop an lstat per entry as well).
+ */
+export async function removeExecDir(dir: string): Promise<void> {
+  const gone = (e: unknown) => (e as NodeJS.ErrnoException).code === 'ENOENT';
+  try {
+    // conmon may unlink its attach socket at the same moment
+    await Promise.all((await fs.promises.readdir(dir)).map((name) => fs.promises.unlink(path.join(dir, name)).catch((e) => { if (!gone(e)) throw e; })));
+    await fs.promises.rmdir(dir);
+  } catch (e) {
+    if (!gone(e)) await fs.promises.rm(dir, { recursive: true, force: true }).catch(() => undefined);
+  }
+}
+
+/** Session dirs of this daemon's own tasks (running or just done). */
+const ownDirs = new Set<string>();
+const sweptRoots = new Set<string>();
+const orphans = new Map<string, number>(); // dir -> its conmon's PID
+let orphanTimer: NodeJS.Timeout | undefined;
+
+/** conmon's PID for a session dir while that conmon runs, else undefined. */
+function liveConmon(dir: string): number | undefined {
+  try {
+    const pid = parseInt(fs.readFileSync(path.join(dir, 'conmon.pid'), 'utf8'), 10);
+    // the PID may have been reused: it is this session's conmon only if its arguments name the dir
+    return pid > 0 && fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes(dir) ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Session dirs left by an earlier daemon (a crash, or a restart while an exec ran: its conmon
+ * lives on in a session of its own): removed at once when their conmon is gone, else once it
+ * goes (checked each second). Runs once per exec root, at its first session.
+ */
+export function sweepOrphanExecDirs(execsDir: string): void {
+  if (sweptRoots.has(execsDir)) return;
+  sweptRoots.add(execsDir);
+  let names: string[];
+  try {
+    names = fs.readdirSync(execsDir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const dir = path.join(execsDir, name);
+    if (ownDirs.has(dir)) continue;
+    const pid = liveConmon(dir);
+    if (pid === undefined) void removeExecDir(dir);
+    else orphans.set(dir, pid);
+  }
+  if (orphans.size > 0 && !orphanTimer) {
+    orphanTimer = setInterval(() => {
+      for (const [dir, pid] of orphans) {
+        if (liveConmon(dir) === pid) continue;
+        orphans.delete(dir);
+        void removeExecDir(dir);
+      }
+      if (orphans.size === 0) { clearInterval(orphanTimer); orphanTimer = undefined; }
+    }, 1000);
+    orphanTimer.unref();
   }
 }
 

@@ -252,6 +252,39 @@ describe('health checks', () => {
   });
 });
 
+describe('exec shims', () => {
+  /** Host PIDs of the container's processes whose arguments match `re`. */
+  async function hostPids(re: RegExp): Promise<number[]> {
+    const top = await docker('top', 'ex-main', '-eo', 'pid,args');
+    return top.stdout.split('\n').filter((l) => re.test(l)).map((l) => Number(l.trim().split(/\s+/)[0]));
+  }
+
+  test('-d and -d -i from parallel clients: every process runs, exec dirs go with them', async () => {
+    const rs = await Promise.all(Array.from({ length: 8 }, (_, i) => docker('exec', '-d', ...(i % 2 ? ['-i'] : []), 'ex-main', 'sleep', `30${i}1`)));
+    for (const r of rs) assert.equal(r.code, 0, r.stderr);
+    const pids = await hostPids(/sleep 30\d1$/);
+    assert.equal(pids.length, 8, `running: ${pids}`);
+    for (const p of pids) process.kill(p, 'SIGKILL');
+    await until('the sessions recorded as exited', async () => ((await d.request('GET', '/containers/ex-main/json')).json().ExecIDs === null ? true : undefined));
+    await until('their dirs removed', async () => (fs.readdirSync(`${d.execRoot}/execs`).length === 0 ? true : undefined));
+  });
+
+  test('a running exec outlives a kill -9 of berthd (its conmon has a session of its own)', async () => {
+    assert.equal((await docker('exec', '-d', 'ex-main', 'sleep', '3091')).code, 0);
+    const [pid] = await hostPids(/sleep 3091$/);
+    assert.ok(pid > 0);
+    await d.kill9();
+    await sleep(300);
+    assert.ok(fs.existsSync(`/proc/${pid}`), 'the exec process died with the daemon');
+    await d.start();
+    assert.deepEqual(await hostPids(/sleep 3091$/), [pid]);
+    assert.equal((await docker('exec', 'ex-main', 'true')).code, 0);
+    process.kill(pid, 'SIGKILL');
+    // its conmon outlived the daemon that started it, and goes with the process
+    await until('the shim gone', async () => (fs.readdirSync(`${d.execRoot}/execs`).length === 0 ? true : undefined));
+  });
+});
+
 describe('cleanup', () => {
   test('no shims and no mounts are left behind', async () => {
     await docker('rm', '-f', 'ex-main');

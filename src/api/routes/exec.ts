@@ -11,6 +11,7 @@ import { execDetachKeys } from '../../engine/containers/detachKeys';
 import { MULTIPLEXED_STREAM, RAW_STREAM, frame } from '../stdcopy';
 import { versionAtLeast } from '../version';
 import { execInspectView } from '../views/exec';
+import { spanSince } from '../../lib/trace';
 
 interface ExecStartRequest { Detach?: boolean; Tty?: boolean; ConsoleSize?: [number, number] | null }
 
@@ -72,6 +73,7 @@ export function registerExecRoutes(r: Router, svc: ExecService): void {
       sendEmpty(ctx.res, 200);
       return;
     }
+    const t0 = process.hrtime.bigint();
     const run = svc.start(rec.ID, { attach: true, consoleSize: body.ConsoleSize });
     const sock: Duplex = hijack(ctx, !tty && versionAtLeast(ctx.apiVersion, '1.42') ? MULTIPLEXED_STREAM : RAW_STREAM);
     let waiting = false; // one drain listener however many chunks were already in flight
@@ -92,6 +94,7 @@ export function registerExecRoutes(r: Router, svc: ExecService): void {
         if (err) write('stdout', Buffer.from(`${err.message}\r\n`));
         await run.done; // the exit code is recorded before the client sees EOF
         if (!sock.writableEnded && !sock.destroyed) sock.end();
+        spanSince('exec.session', rec.ID, t0);
       })();
     });
     // Half-close from the client: no more stdin; the output keeps flowing. On the exec's TTY the

@@ -13,6 +13,8 @@ import type { ContainerService } from '../containers/ContainerService';
 import { DEFAULT_PATH_ENV, mergeEnv } from '../containers/createConfig';
 import { capabilitiesOf, noNewPrivilegesOf } from '../containers/spec';
 import { resolveUser } from '../containers/user';
+import { span } from '../../lib/trace';
+import { cgroupLock } from '../../runtime/cgroupLock';
 
 /** What exec needs of the container side: records, the runtime, rootfs paths, events. */
 export type ExecDeps = Pick<ContainerService, 'store' | 'runtime' | 'config' | 'rootfs' | 'publish' | 'lifecycle' | 'runningExecs'>;
@@ -138,6 +140,10 @@ export class ExecRun extends DeferredStdio {
 
 export class ExecService {
   private readonly records = new Map<string, ExecRecord>();
+  /** Ends the cgroup lock's warm hold taken at create, once the session's process runs. */
+  private readonly warmUntilStarted = new Map<string, () => void>();
+  /** Each container's rootfs (merged) dir: fixed for its life, read once instead of per exec. */
+  private readonly rootfsDirs = new Map<string, string>();
 
   constructor(private readonly containers: ExecDeps) {
     containers.lifecycle.on('stopped', (c: ContainerRecord) => this.containerStopped(c.Id));
@@ -175,6 +181,7 @@ export class ExecService {
       DetachKeys: req.DetachKeys ?? '', started: false,
     });
     if (!opts.quiet) this.containers.publish(c, `exec_create: ${req.Cmd.join(' ')}`, { execID: id });
+    this.warmForStart(id);
     return { Id: id };
   }
 
@@ -190,7 +197,7 @@ export class ExecService {
     this.containers.runningExecs.add(c.Id, id);
     const cfg = rec.Config;
     const run = new ExecRun(async (r) => {
-      const proc = await this.processFor(c, cfg, opts.consoleSize ?? cfg.ConsoleSize ?? null);
+      const proc = await span('exec.process', id, () => this.processFor(c, cfg, opts.consoleSize ?? cfg.ConsoleSize ?? null));
       if ('error' in proc) return proc;
       if (!c.State.Running) return { error: `Container ${c.Id} is not running` };
       const task = this.containers.runtime.exec({
@@ -212,7 +219,24 @@ export class ExecService {
       }
     });
     rec.run = run;
+    const warmed = this.warmUntilStarted.get(id);
+    if (warmed) void run.started.finally(warmed).catch(() => undefined);
     return run;
+  }
+
+  /**
+   * Clients start a session a few ms after creating it, and the runtime moves its process into
+   * the container's cgroups 10-20 ms after that: the cgroup lock is kept warm from now until the
+   * process runs (or 2 s, for a session never started).
+   */
+  private warmForStart(id: string): void {
+    let done!: () => void;
+    const until = new Promise<void>((r) => { done = r; });
+    const end = () => { clearTimeout(cap); this.warmUntilStarted.delete(id); done(); };
+    const cap = setTimeout(end, 2000);
+    cap.unref();
+    this.warmUntilStarted.set(id, end);
+    cgroupLock.hold(until);
   }
 
   /** A client left its session by the detach keys: the process runs on (Docker's exec_detach event). */
@@ -261,11 +285,14 @@ export class ExecService {
   }
 
   private async processFor(c: ContainerRecord, cfg: ExecCreateRequest, consoleSize: [number, number] | null): Promise<RuntimeProcess | { error: string }> {
-    let rootfs: string;
-    try {
-      rootfs = (await this.containers.rootfs.mountInfo(c.Id)).mergedDir;
-    } catch (e) {
-      return { error: `OCI runtime exec failed: ${errorMessage(e)}: unknown` };
+    let rootfs = this.rootfsDirs.get(c.Id);
+    if (rootfs === undefined) {
+      try {
+        rootfs = (await this.containers.rootfs.mountInfo(c.Id)).mergedDir;
+      } catch (e) {
+        return { error: `OCI runtime exec failed: ${errorMessage(e)}: unknown` };
+      }
+      this.rootfsDirs.set(c.Id, rootfs);
     }
     let user;
     try {
@@ -309,6 +336,7 @@ export class ExecService {
 
   private dropRecords(cid: string): void {
     this.containers.runningExecs.clear(cid);
+    this.rootfsDirs.delete(cid);
     for (const r of [...this.records.values()]) {
       if (r.ContainerID !== cid) continue;
       if (r.Running) r.run?.task?.kill('SIGKILL');

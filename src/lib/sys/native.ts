@@ -64,7 +64,8 @@ export interface BerthNative {
   usernsNetns(uidMap: string, gidMap: string, usernsFile: string, netnsFile: string): void;
   /**
    * posix_spawn in a new session (native/spawn.c). `fds[i]` is child fd i: a parent fd, -1 for
-   * /dev/null, -2 for a new pipe's write end. Returns [pid, the read end of each pipe or -1...].
+   * /dev/null, -2 for a new pipe's write end, -3 for its read end. Returns [pid, our end of
+   * each pipe or -1...].
    */
   spawnDetached(path: string, argv: string[], envp: string[], cwd: string, fds: number[]): number[];
   /**
@@ -77,6 +78,8 @@ export interface BerthNative {
   waitpidNohang(pid: number): number;
   /** An OCI linux.seccomp section compiled to BPF as crun 1.8.1 compiles it (native/seccomp.c). */
   compileSeccomp(section: object, failUnknown?: boolean): Promise<{ bpf: Buffer; unknown: string[] }>;
+  /** A sealed memfd copy of the executable at `path` (native/spawn.c); close-on-exec. */
+  sealedCopy(path: string): number;
 }
 
 export interface NativeExtractResult {
