@@ -5,6 +5,7 @@ import { Command } from 'commander';
 import { DEFAULT_ADDRESS_POOLS, type DaemonConfig } from '../engine/config';
 import { parseSeccompProfile } from '../runtime/seccomp';
 import { crunRefusal } from '../runtime/crun';
+import { findInPath } from '../lib/sys/spawn';
 
 export interface DaemonOptions extends DaemonConfig {
   hosts: string[];
@@ -61,10 +62,8 @@ function which(names: string[]): string {
 /** The first of `names` that exists (an absolute path, or a name looked up in PATH). */
 function found(names: string[]): string | undefined {
   for (const n of names) {
-    if (n.startsWith('/')) { if (fs.existsSync(n)) return n; continue; }
-    for (const dir of (process.env.PATH ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin').split(':')) {
-      if (fs.existsSync(`${dir}/${n}`)) return `${dir}/${n}`;
-    }
+    const hit = n.startsWith('/') ? (fs.existsSync(n) ? n : undefined) : findInPath(n);
+    if (hit) return hit;
   }
   return undefined;
 }

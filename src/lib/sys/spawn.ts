@@ -15,24 +15,29 @@ const WRITE_PIPE = -3;
 
 export interface ProgramResult { code: number; stdout: string; stderr: string }
 
+/** The first `dir/name` on PATH that is executable (execvp's lookup), uncached. */
+export function findInPath(name: string): string | undefined {
+  for (const dir of (process.env.PATH || '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin').split(':')) {
+    const p = path.join(dir || '.', name);
+    try {
+      fs.accessSync(p, fs.constants.X_OK);
+      return p;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
 const found = new Map<string, string>();
 
 /** The program's path from PATH, as execvp finds it (posix_spawn takes a path); cached. */
 function which(cmd: string): string {
   if (cmd.includes('/')) return cmd;
-  const hit = found.get(cmd);
-  if (hit) return hit;
-  for (const dir of (process.env.PATH || '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin').split(':')) {
-    const p = path.join(dir || '.', cmd);
-    try {
-      fs.accessSync(p, fs.constants.X_OK);
-    } catch {
-      continue;
-    }
-    found.set(cmd, p);
-    return p;
-  }
-  throw Object.assign(new Error(`spawn ${cmd} ENOENT`), { code: 'ENOENT' });
+  const hit = found.get(cmd) ?? findInPath(cmd);
+  if (!hit) throw Object.assign(new Error(`spawn ${cmd} ENOENT`), { code: 'ENOENT' });
+  found.set(cmd, hit);
+  return hit;
 }
 
 function collect(fd: number): Promise<string> {
