@@ -44,13 +44,9 @@ export async function signalInit(pid: number, start: number, signal: number): Pr
  * delete kills first.
  */
 export async function removeStopped(cgroupDirs: readonly string[], stateDir: string): Promise<boolean> {
-  for (const p of cgroupDirs) {
-    try {
-      await fsp.rmdir(p);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') return false;
-    }
-  }
+  // one rmdir per hierarchy (ten here), side by side on the pool
+  const removed = await Promise.all(cgroupDirs.map((p) => fsp.rmdir(p).then(() => true, (e: NodeJS.ErrnoException) => e.code === 'ENOENT')));
+  if (!removed.every(Boolean)) return false;
   await fsp.rm(stateDir, { recursive: true, force: true });
   return true;
 }
