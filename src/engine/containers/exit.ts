@@ -29,9 +29,13 @@ export function taskStarting(c: ContainerRecord): void {
   tornDown.delete(c);
 }
 
+/** Deletes `c`'s task from its runtime (forced: killed if it still runs), then the shim's files. */
+export function deleteTask(ctx: Pick<ContainerContext, 'config' | 'runtime'>, c: ContainerRecord): Promise<void> {
+  return ctx.runtime.delete(c.Id, runtimeOf(ctx.config, c.HostConfig.Runtime), true).then(() => ctx.runtime.cleanup(c.Id));
+}
+
 /** Call with the container's lock held; `restarting`: the restart policy will start it again. */
 export async function recordExit(ctx: ExitContext, c: ContainerRecord, status: ExitStatus, restarting: boolean): Promise<void> {
-  const rt = runtimeOf(ctx.config, c.HostConfig.Runtime);
   if (status.oomKilled) ctx.publish(c, 'oom');
   if (restarting) {
     c.RestartCount++;
@@ -42,7 +46,7 @@ export async function recordExit(ctx: ExitContext, c: ContainerRecord, status: E
   // Independent teardown steps run together: the runtime's state, the shim's files, the
   // rootfs, the bundle; the attachments are released once the task is gone.
   await span('exit.teardown', c.Id, () => Promise.all([
-    ctx.runtime.delete(c.Id, rt, true).then(() => ctx.runtime.cleanup(c.Id)).then(() => { tornDown.add(c); })
+    deleteTask(ctx, c).then(() => { tornDown.add(c); })
       .catch((e) => log.warn('runtime delete failed', { id: c.Id, error: errorMessage(e) }))
       .then(() => ctx.attachments.release(c, 'exit')),
     ctx.rootfs.unmount(c.Id).catch((e) => log.warn('unmount failed', { id: c.Id, error: errorMessage(e) })),

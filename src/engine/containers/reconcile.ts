@@ -9,6 +9,7 @@ import { runtimeOf } from '../config';
 import { type ContainerRecord, setExited } from './Container';
 import type { ContainerContext } from './context';
 import { removeLocked, type RemoveContext } from './remove';
+import { deleteTask } from './exit';
 import { shouldRestartOnBoot } from './restartPolicy';
 
 export type ReconcileContext = RemoveContext & Pick<ContainerContext, 'locks' | 'supervisor'>;
@@ -49,7 +50,7 @@ async function deleteOrphanTasks(ctx: ReconcileContext): Promise<void> {
     const c = ctx.store.find(id);
     if (!c || c.Id !== id || c.State.Running) return;
     log.info('deleting a task its record does not know as running', { id, status: c.State.Status });
-    await ctx.runtime.delete(id, runtimeOf(ctx.config, c.HostConfig.Runtime), true).then(() => ctx.runtime.cleanup(id))
+    await deleteTask(ctx, c)
       .catch((e) => log.warn('deleting an orphan task failed', { id, error: errorMessage(e) }));
   }));
 }

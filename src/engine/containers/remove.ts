@@ -9,7 +9,7 @@ import type { ContainerContext } from './context';
 import { signalContainer, untilStopped, type SignalContext } from './stop';
 import type { VolumeService } from '../volumes/VolumeService';
 import { volumeNames } from './mountpoints';
-import { taskTornDown } from './exit';
+import { deleteTask, taskTornDown } from './exit';
 import { errorMessage } from '../../lib/errors';
 import { log } from '../../lib/log';
 
@@ -46,12 +46,11 @@ export async function removeLocked(ctx: RemoveContext, c: ContainerRecord, opts:
   if (opts.volumes) c.RemoveVolumes = true;
   if (!(opts.autoRemoveAfterExit && c.HostConfig.AutoRemove)) await ctx.store.save(c);
   crashPoint('container.remove.after-state');
-  const rt = runtimeOf(ctx.config, c.HostConfig.Runtime);
   // After an exit this daemon recorded, the task is already deleted (exit.ts): not asked twice.
-  const deleteTask = taskTornDown(c) ? Promise.resolve()
-    : ctx.runtime.delete(c.Id, rt, true).then(() => ctx.runtime.cleanup(c.Id)).catch(() => undefined);
+  const taskDeleted = taskTornDown(c) ? Promise.resolve()
+    : deleteTask(ctx, c).catch(() => undefined);
   await span('remove.teardown', c.Id, () => Promise.all([
-    deleteTask.then(() => ctx.attachments.release(c, 'remove')),
+    taskDeleted.then(() => ctx.attachments.release(c, 'remove')),
     ctx.rootfs.removeMount(c.Id),
     fsp.rm(bundleDir(ctx.config, c.Id), { recursive: true, force: true }),
   ]));
