@@ -16,6 +16,7 @@ import { promisify } from 'node:util';
 import { REPO, startDaemon, type TestDaemon } from '../test/helpers/daemon';
 import { dockerdInstalled, startDockerd } from './dockerd';
 import { printBench } from './alone';
+import { captureAnswer, cliAloneMs } from './replay';
 
 const run = promisify(execFile);
 
@@ -84,11 +85,13 @@ async function withManyRunning(d: TestDaemon, n: number): Promise<Record<string,
   });
   await start(5, 0);
   const ps5 = median(Array.from({ length: 11 }, () => timeCmd(['ps'], d.env)));
+  const cli5 = await cliAloneMs(['ps'], await captureAnswer(d.socket, '/v1.44/containers/json'));
   await start(n - 5, 5);
   await new Promise((r) => setTimeout(r, 2000)); // let the starts' garbage go
   const atN = rssKb(pid);
   const shims = await conmonKb(d.root);
   const psN = median(Array.from({ length: 11 }, () => timeCmd(['ps'], d.env)));
+  const cliN = await cliAloneMs(['ps'], await captureAnswer(d.socket, '/v1.44/containers/json'));
   // created (not started) records up to 1,000 in all, for the list
   await inParallel(Array.from({ length: Math.max(0, 1000 - n) }, (_, i) => i), 16, async (i) => {
     await d.request('POST', `/v1.44/containers/create?name=c${i}`, { Image: 'busybox', Cmd: ['true'], HostConfig: { NetworkMode: 'none' } });
@@ -111,7 +114,13 @@ async function withManyRunning(d: TestDaemon, n: number): Promise<Record<string,
     berthd_rss_idle_mb: Number((idleKb / 1024).toFixed(1)),
     berthd_rss_mb: Number((atN / 1024).toFixed(1)),
     per_container_overhead_mb: Number((((atN - idleKb) + shims) / 1024 / n).toFixed(2)),
-    docker_ps_ms: { with_5: ps5, [`with_${n}`]: psN, ratio: Number((psN / ps5).toFixed(2)) },
+    docker_ps_ms: {
+      with_5: ps5, [`with_${n}`]: psN, ratio: Number((psN / ps5).toFixed(2)),
+      // the same `docker ps` against berthd's answer replayed from memory: the CLI's own cost,
+      // which grows with the rows whatever the daemon (its table, not the decoding)
+      cli_alone_with_5: cli5, [`cli_alone_with_${n}`]: cliN, cli_alone_ratio: Number((cliN / cli5).toFixed(2)),
+      berthd_part_with_5: Number((ps5 - cli5).toFixed(1)), [`berthd_part_with_${n}`]: Number((psN - cliN).toFixed(1)),
+    },
     containers_json_all_1000_records_ms: list,
     docker_stats_no_stream_ms: stats,
     docker_events_since_until_ms: events,
