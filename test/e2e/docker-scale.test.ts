@@ -35,6 +35,12 @@ test('100 docker run -d from 10 parallel clients all start, with distinct names 
   const addresses = (await d.dockerOk(['inspect', '-f', '{{.Name}} {{.NetworkSettings.IPAddress}}', ...ids])).trim().split('\n');
   assert.equal(new Set(addresses.map((l) => l.split(' ')[1])).size, 100, 'one address each');
   assert.equal(new Set(addresses.map((l) => l.split(' ')[0])).size, 100, 'one name each');
+  // stats of all running (one stream each, by short ID): a row for each of the 100, each with
+  // its one process and a memory limit read from its cgroup
+  const stats = (await d.dockerOk(['stats', '--no-stream', '--format', '{{.Name}} {{.PIDs}} {{.MemUsage}}'], { timeout: 120_000 })).trim().split('\n');
+  const rows = stats.filter((l) => /^par\d+ /.test(l));
+  assert.equal(rows.length, 100, stats.join('\n'));
+  for (const r of rows) assert.match(r, /^par\d+ 1 \S+ \/ \S+$/);
 
   const removed = await inParallel(ids, 10, (id) => d.docker(['rm', '-f', id], { timeout: 300_000 }));
   assert.deepEqual(removed.filter((r) => r.code !== 0).map((r) => r.stderr.trim()), [], 'every rm -f succeeded');
