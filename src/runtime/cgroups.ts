@@ -2,6 +2,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { readSmallFile } from '../lib/sys/smallfile';
 
 export const CGROUP_ROOT = '/sys/fs/cgroup';
 const CGROUP2_SUPER_MAGIC = 0x63677270;
@@ -63,21 +64,8 @@ export interface CgroupStats {
   blkio: { ioServiceBytesRecursive: BlkioEntry[]; ioServicedRecursive: BlkioEntry[] };
 }
 
-/**
- * A cgroupfs or procfs file, read synchronously: the kernel makes their text from memory, so a
- * read never waits on a disk (10-50 us here), where a promise read took four pool trips per
- * file and left `docker stats` of 500 containers at ~4 ms of main thread a sample.
- */
-export function readKernelText(file: string): string | undefined {
-  try {
-    return fs.readFileSync(file, 'utf8');
-  } catch {
-    return undefined;
-  }
-}
-
 async function readText(file: string): Promise<string | undefined> {
-  return readKernelText(file);
+  return readSmallFile(file);
 }
 
 function num(s: string | undefined): number {
@@ -215,7 +203,7 @@ export function readCgroupStats(cgroupsPath: string): Promise<CgroupStats> {
 
 /** Host CPU time in ns from /proc/stat (user..softirq), as Docker's system_cpu_usage. */
 export async function systemCpuUsageNs(): Promise<number> {
-  const s = readKernelText('/proc/stat');
+  const s = readSmallFile('/proc/stat');
   if (s === undefined) throw new Error('cannot read /proc/stat');
   const line = s.slice(0, s.indexOf('\n'));
   const f = line.trim().split(/\s+/);
@@ -271,9 +259,9 @@ export function cgroupExists(cgroupsPath: string): boolean {
 /** Whether the cgroup is frozen (a paused container): v1 freezer.state, v2 cgroup.events. */
 export async function isFrozen(cgroupsPath: string): Promise<boolean> {
   if (cgroupVersion() === 2) {
-    const events = readKernelText(path.join(cgroupDir(cgroupsPath), 'cgroup.events')) ?? '';
+    const events = readSmallFile(path.join(cgroupDir(cgroupsPath), 'cgroup.events')) ?? '';
     return /^frozen 1$/m.test(events);
   }
-  const state = readKernelText(path.join(cgroupDir(cgroupsPath, 'freezer'), 'freezer.state')) ?? '';
+  const state = readSmallFile(path.join(cgroupDir(cgroupsPath, 'freezer'), 'freezer.state')) ?? '';
   return state.trim() === 'FROZEN';
 }
