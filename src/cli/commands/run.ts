@@ -120,6 +120,9 @@ export async function runCommand(cli: Cli, cmd: Command, image: string, args: st
   });
   session.enterRaw();
   try {
+    // the daemon sees the attach's half-close before the start (the start's connection is ready
+    // beforehand now, so its request would otherwise overtake the shutdown)
+    await session.inputClosed;
     await client.containerStart(id);
   } catch (e) {
     session.restore();
