@@ -136,6 +136,8 @@ async function main() {
   const missing = Object.values(shared).flat().filter((f) => !core.has(f));
   if (missing.length || manifest.core.length !== core.size) throw new Error(`the core changed between its passes: ${missing.map(rel).join(' ')}`);
   fs.writeFileSync(path.join(root, OUT, 'manifest.json'), JSON.stringify(manifest, null, 1) + '\n');
+  // 4. the launcher (bin/berth's entry) with the two modules it imports: one file, not three
+  await bundle({ entry: 'dist/src/cli/launch.js', outfile: `${OUT}/launch.js`, clean: false, plugins: [sharedImportStar] });
 }
 
 runBuild('build-cli', main);
