@@ -69,6 +69,8 @@ export interface StreamOptions {
 export interface StreamSession {
   /** resolves when the output side hit EOF, or the user detached (then `detached` is true) */
   done: Promise<{ detached: boolean }>;
+  /** without stdin: resolves once the connection's half-close is on the wire (run sends start after it) */
+  inputClosed: Promise<void>;
   /** raw terminal mode on (call after start) */
   enterRaw(): void;
   /** start forwarding resizes (call after start) */
@@ -113,6 +115,12 @@ export function startStreaming(cli: Cli, conn: HijackedStream, o: StreamOptions)
   } else {
     conn.closeWrite();
   }
+  const inputClosed = stdin ? Promise.resolve() : new Promise<void>((resolve) => {
+    const s = conn.socket;
+    if (s.writableFinished || s.destroyed) return resolve();
+    s.once('finish', () => resolve());
+    s.once('close', () => resolve());
+  });
 
   // signal proxying (non-TTY)
   if (o.sigProxy && !o.tty) {
@@ -143,6 +151,7 @@ export function startStreaming(cli: Cli, conn: HijackedStream, o: StreamOptions)
 
   return {
     done,
+    inputClosed,
     enterRaw: () => {
       if (o.tty && stdin?.isTTY) {
         try {

@@ -304,6 +304,11 @@ export class Client {
     await this.noContent('DELETE', `/volumes/${encodeURIComponent(name)}`, { query: { force: force ? '1' : undefined } });
   }
 
+  /** Connects ahead for the next `n` requests (Transport.preconnect), e.g. while the daemon works on one. */
+  preconnect(n: number): void {
+    this.wire.preconnect(n);
+  }
+
   /** Close every connection (pending waits, follows, pooled sockets). */
   close(): void {
     this.wire.destroy();

@@ -309,12 +309,19 @@ class Exchange {
   }
 }
 
+/** A spare connection older than this is not used (Transport.takeSpare). */
+const SPARE_MAX_AGE_MS = 5000;
+
 /**
  * The connections of one client to one endpoint: idle keep-alive ones are reused (and unref'd
  * while idle, so they never hold the process open); dedicated ones are closed after their response.
  */
 export class Transport {
   private readonly idle: net.Socket[] = [];
+  /** connections opened ahead of need (preconnect), never used yet: any request may take one */
+  private readonly spare: net.Socket[] = [];
+  /** when each spare connection was opened */
+  private readonly spareSince = new WeakMap<net.Socket, number>();
   private readonly live = new Set<net.Socket>();
 
   constructor(private readonly endpoint: Endpoint) {}
@@ -333,21 +340,54 @@ export class Transport {
   }
 
   private socket(dedicated: boolean): net.Socket {
-    const reused = dedicated ? undefined : this.idle.pop();
+    const reused = (dedicated ? undefined : this.idle.pop()) ?? this.takeSpare();
     if (reused) {
       reused.ref();
       return reused;
     }
+    return this.open();
+  }
+
+  private open(): net.Socket {
     const s = this.connect();
     this.live.add(s);
     s.once('close', () => {
       this.live.delete(s);
-      const i = this.idle.indexOf(s);
-      if (i >= 0) this.idle.splice(i, 1);
+      for (const list of [this.idle, this.spare]) {
+        const i = list.indexOf(s);
+        if (i >= 0) list.splice(i, 1);
+      }
     });
     // an idle connection the daemon closes is dropped (above); its error must not be unhandled
     s.on('error', () => undefined);
     return s;
+  }
+
+  /**
+   * A spare connection young enough that the daemon has not closed it as idle (berthd gives a
+   * connection 15 s for its first request): an old one could be closing as the request goes out.
+   */
+  private takeSpare(): net.Socket | undefined {
+    for (let s = this.spare.shift(); s; s = this.spare.shift()) {
+      if (Date.now() - (this.spareSince.get(s) ?? 0) < SPARE_MAX_AGE_MS) return s;
+      s.destroy();
+    }
+    return undefined;
+  }
+
+  /**
+   * Opens connections until `n` stand spare, for requests about to come: their connect (and the
+   * event-loop turn it takes before the first write) then falls in a wait for the daemon, not
+   * on the way to the request. Spare ones are unref'd, like idle ones, and any request, dedicated
+   * or not, may take one.
+   */
+  preconnect(n: number): void {
+    while (this.spare.length < n) {
+      const s = this.open();
+      s.unref();
+      this.spareSince.set(s, Date.now());
+      this.spare.push(s);
+    }
   }
 
   /**
@@ -378,5 +418,6 @@ export class Transport {
     for (const s of this.live) s.destroy();
     this.live.clear();
     this.idle.length = 0;
+    this.spare.length = 0;
   }
 }

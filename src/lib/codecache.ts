@@ -4,22 +4,24 @@
 // bundle never meets an old cache (V8 itself checks only the source's length). Without a
 // writable cache directory, or when V8 rejects a cache (another Node, other flags), the bundle
 // is compiled as usual and the cache can be written again.
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import * as vm from 'node:vm';
+// Named imports, not `import * as`: tsc's namespace helper copies every export of node:fs at
+// each start (launch.ts too).
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, type Stats } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { Script } from 'node:vm';
 
 /**
  * `<dir>/<name>[.<flags>].<bundle size>-<bundle mtime>.v8`: one name per build of the bundle,
  * and per set of Node flags (V8 refuses a cache made under other flags).
  */
-export function cacheFileFor(dir: string, name: string, bundle: fs.Stats, execArgv: readonly string[] = process.execArgv): string {
+export function cacheFileFor(dir: string, name: string, bundle: Stats, execArgv: readonly string[] = process.execArgv): string {
   const flags = execArgv.length ? `.${execArgv.join(' ').replace(/[^a-zA-Z0-9]+/g, '_').slice(0, 60)}` : '';
-  return path.join(dir, `${name}${flags}.${bundle.size.toString(36)}-${Math.floor(bundle.mtimeMs).toString(36)}.v8`);
+  return join(dir, `${name}${flags}.${bundle.size.toString(36)}-${Math.floor(bundle.mtimeMs).toString(36)}.v8`);
 }
 
 function readCache(file: string): Buffer | undefined {
   try {
-    return fs.readFileSync(file);
+    return readFileSync(file);
   } catch {
     return undefined;
   }
@@ -29,11 +31,11 @@ function readCache(file: string): Buffer | undefined {
 function writeCache(file: string, data: Buffer): void {
   const tmp = `${file}.${process.pid}.tmp`;
   try {
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    fs.writeFileSync(tmp, data);
-    fs.renameSync(tmp, file);
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(tmp, data);
+    renameSync(tmp, file);
   } catch {
-    fs.rmSync(tmp, { force: true });
+    rmSync(tmp, { force: true });
   }
 }
 
@@ -63,15 +65,15 @@ export interface CompiledBundle extends CachedBundle {
 /** Compiles `bundle` (an ASCII CommonJS file) with the cache in `cacheFile`. */
 export function compileBundle(bundle: string, cacheFile: string): CompiledBundle {
   // the bundle is ASCII (scripts/bundle.js): latin1 is a plain copy, utf8 a decode (~1.5 ms)
-  const source = fs.readFileSync(bundle).toString('latin1');
+  const source = readFileSync(bundle).toString('latin1');
   const cachedData = readCache(cacheFile);
-  const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, { filename: bundle, cachedData });
+  const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, { filename: bundle, cachedData });
   return {
     wantsCache: !cachedData || script.cachedDataRejected === true,
     save: () => writeCache(cacheFile, script.createCachedData()),
     run(req) {
       const mod = { exports: {} };
-      script.runInThisContext()(mod.exports, req, mod, bundle, path.dirname(bundle));
+      script.runInThisContext()(mod.exports, req, mod, bundle, dirname(bundle));
       return mod.exports;
     },
   };

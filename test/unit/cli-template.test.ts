@@ -77,6 +77,11 @@ test('errors', () => {
   assert.throws(() => new Template('{{nosuchfunc .}}'), /function "nosuchfunc" not defined/);
   assert.throws(() => new Template('{{if .A}}x'), TemplateError);
   assert.throws(() => new Template('{{end}}'), TemplateError);
+  // the line of the token at fault, as Go counts it, past text, actions and newlines inside actions
+  assert.throws(() => new Template('a\n{{.A}}\n\nb {{nosuchfunc .}}'), /^TemplateError: template: :4: function "nosuchfunc" not defined$/);
+  assert.throws(() => new Template('{{if\n.A}}\n{{nosuchfunc}}{{end}}'), /template: :3: function "nosuchfunc"/);
+  assert.throws(() => new Template('x\n\n{{.A'), /template: :3: unclosed action/);
+  assert.throws(() => new Template('{{.A}}\n{{"abc\n"}}'), /template: :2: unterminated quoted string/);
 });
 
 test('number formatting', () => {

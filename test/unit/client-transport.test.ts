@@ -192,3 +192,25 @@ test('idle pooled connections do not hold the process open; destroy closes the b
   assert.ok(['ended', 'aborted'].includes(await ended));
   assert.ok(busy.socket?.destroyed);
 });
+
+test('preconnect: spare connections, unref\'d while spare, taken by the next requests (dedicated, pooled, upgrade) before any new one', async () => {
+  const t = new Transport({ kind: 'unix', socketPath: sock, url: `unix://${sock}` });
+  const before = accepted;
+  t.preconnect(2);
+  t.preconnect(2); // already two spare: none more
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(accepted - before, 2);
+  const opened = accepted;
+  const up = await t.send({ method: 'POST', path: '/attach', headers: { Host: 'api.moby.localhost', Connection: 'Upgrade', Upgrade: 'tcp' } });
+  assert.equal(up.statusCode, 101);
+  const [x, y] = await Promise.all([t.send(get('/length', { dedicated: true })), t.send(get('/length'))]);
+  assert.deepEqual([(await readAll(x)).toString(), (await readAll(y)).toString()], ['hello', 'hello']);
+  assert.equal(accepted - opened, 1, 'the upgrade and the dedicated request took the spare ones; only the third connected');
+  up.socket?.destroy();
+  // a spare connection does not hold the process open, and destroy closes it
+  t.preconnect(1);
+  const spare = [...(t as unknown as { live: Set<net.Socket> }).live].find((s) => !s.destroyed && s !== x.socket && s !== y.socket);
+  assert.equal((spare as net.Socket & { _handle?: { hasRef(): boolean } } | undefined)?._handle?.hasRef(), false);
+  t.destroy();
+  assert.ok(spare?.destroyed);
+});

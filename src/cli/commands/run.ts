@@ -73,14 +73,19 @@ export async function runCommand(cli: Cli, cmd: Command, image: string, args: st
   if (o.tty && o.interactive && !process.stdin.isTTY && !o.detach) {
     throw fail(new Error('the input device is not a TTY'), 1);
   }
+  const client = cli.client;
+  // While the daemon creates, the connections that start (and attach) will take: their connects
+  // and the loop turns before their first writes leave the way between create and start. An
+  // immediate runs after the loop turn that connects and writes the create itself.
+  const preconnect = setImmediate(() => client.preconnect(o.detach ? 1 : 2));
   let created: CreateResponse;
   try {
     created = await createContainer(cli, body, o, image);
   } catch (e) {
+    clearImmediate(preconnect);
     throw fail(e);
   }
   const id = created.Id;
-  const client = cli.client;
   const condition = o.rm ? 'removed' : 'next-exit';
 
   if (o.detach) {
@@ -115,6 +120,9 @@ export async function runCommand(cli: Cli, cmd: Command, image: string, args: st
   });
   session.enterRaw();
   try {
+    // the daemon sees the attach's half-close before the start (the start's connection is ready
+    // beforehand now, so its request would otherwise overtake the shutdown)
+    await session.inputClosed;
     await client.containerStart(id);
   } catch (e) {
     session.restore();

@@ -32,7 +32,16 @@ const KEYWORDS = new Set(['if', 'else', 'end', 'range', 'with', 'break', 'contin
 function lex(src: string): Token[] {
   const toks: Token[] = [];
   let i = 0;
-  const lineAt = (p: number) => src.slice(0, p).split('\n').length;
+  // line numbers (for errors) counted forward from the last token's: tokens come in order, and
+  // counting from the start for each was quadratic (most of a first parse of docker's templates)
+  let linePos = 0;
+  let line = 1;
+  const lineAt = (p: number) => {
+    if (p < linePos) { linePos = 0; line = 1; }
+    for (let k = src.indexOf('\n', linePos); k >= 0 && k < p; k = src.indexOf('\n', k + 1)) line++;
+    linePos = p;
+    return line;
+  };
   const push = (type: TokType, value: string, pos: number) =>
     toks.push({ type, value, pos, line: lineAt(pos), adj: pos > 0 && !/[ \t\r\n]/.test(src[pos - 1]) });
   while (i < src.length) {
