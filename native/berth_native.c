@@ -1007,6 +1007,11 @@ napi_value berth_waitpid_nohang(napi_env env, napi_callback_info info);
 // Seccomp filters compiled as crun compiles them (seccomp.c).
 napi_value berth_compile_seccomp(napi_env env, napi_callback_info info);
 napi_value berth_sealed_copy(napi_env env, napi_callback_info info);
+// Batches of small filesystem calls in one pool job (fsbatch.c).
+napi_value berth_remove_trees_async(napi_env env, napi_callback_info info);
+napi_value berth_rmdirs_async(napi_env env, napi_callback_info info);
+napi_value berth_unmount_held_async(napi_env env, napi_callback_info info);
+napi_value berth_read_files_async(napi_env env, napi_callback_info info);
 
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
@@ -1042,6 +1047,10 @@ static napi_value init(napi_env env, napi_value exports) {
       {"waitpidNohang", NULL, berth_waitpid_nohang, NULL, NULL, NULL, napi_default, NULL},
       {"compileSeccomp", NULL, berth_compile_seccomp, NULL, NULL, NULL, napi_default, NULL},
       {"sealedCopy", NULL, berth_sealed_copy, NULL, NULL, NULL, napi_default, NULL},
+      {"removeTreesAsync", NULL, berth_remove_trees_async, NULL, NULL, NULL, napi_default, NULL},
+      {"rmdirsAsync", NULL, berth_rmdirs_async, NULL, NULL, NULL, napi_default, NULL},
+      {"unmountHeldAsync", NULL, berth_unmount_held_async, NULL, NULL, NULL, napi_default, NULL},
+      {"readFilesAsync", NULL, berth_read_files_async, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -26,6 +26,7 @@ import { ConflictError, NotFoundError } from '../lib/errors';
 import { RuntimeError } from './errors';
 import { crunInDockerTerms } from './crun';
 import { span } from '../lib/trace';
+import { readSmallFiles, removeTrees } from '../lib/sys/fsbatch';
 
 export interface OciRuntimeOptions {
   conmonPath: string;
@@ -289,23 +290,22 @@ export class OciRuntime implements Runtime {
   }
 
   async readExit(id: string): Promise<ExitStatus | undefined> {
-    const file = this.exitFile(id);
-    let text: string;
-    let st: fs.Stats;
-    try {
-      [text, st] = await Promise.all([fsp.readFile(file, 'utf8'), fsp.stat(file)]);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw e;
-    }
-    const code = parseInt(text.trim(), 10);
-    return { exitCode: Number.isFinite(code) ? code : 255, exitedAt: st.mtime, oomKilled: await this.oomKilled(id) };
+    // the exit file (its mtime is the exit time) and conmon's oom marker in one read
+    const [exit, marker] = await readSmallFiles([this.exitFile(id), this.oomMarker(id)], 4096);
+    if (!exit) return undefined;
+    const code = parseInt(exit.text.trim(), 10);
+    return { exitCode: Number.isFinite(code) ? code : 255, exitedAt: new Date(Math.round(exit.mtimeMs)), oomKilled: marker !== undefined || (await this.cgroupOomKilled(id)) };
   }
+
+  private oomMarker(id: string): string { return path.join(this.persistDir(id), 'oom'); }
 
   /** conmon's oom marker, or the memory cgroup's oom_kill counter (until `runc delete`). */
   private async oomKilled(id: string): Promise<boolean> {
-    const marker = path.join(this.persistDir(id), 'oom');
-    if (fs.existsSync(marker)) return true;
+    return fs.existsSync(this.oomMarker(id)) || this.cgroupOomKilled(id);
+  }
+
+  private async cgroupOomKilled(id: string): Promise<boolean> {
+    const marker = this.oomMarker(id);
     let cgroupsPath: string | undefined;
     try {
       cgroupsPath = (await this.task(id)).cgroupsPath;
@@ -465,11 +465,10 @@ export class OciRuntime implements Runtime {
       bundleDir = (await this.task(id)).bundleDir;
     } catch { /* no record */ }
     this.tasks.delete(id);
-    const rm = (p: string) => fsp.rm(p, { recursive: true, force: true });
-    await Promise.all([
-      rm(this.exitFile(id)),
-      rm(this.persistDir(id)),
-      ...(bundleDir ? ['attach', 'ctl', 'winsz'].map((f) => rm(path.join(bundleDir as string, f))) : []),
+    await removeTrees([
+      this.exitFile(id),
+      this.persistDir(id),
+      ...(bundleDir ? ['attach', 'ctl', 'winsz'].map((f) => path.join(bundleDir as string, f)) : []),
     ]);
   }
 

@@ -2,6 +2,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { readSmallFiles } from '../lib/sys/fsbatch';
 
 export const CGROUP_ROOT = '/sys/fs/cgroup';
 const CGROUP2_SUPER_MAGIC = 0x63677270;
@@ -64,11 +65,8 @@ export interface CgroupStats {
 }
 
 async function readText(file: string): Promise<string | undefined> {
-  try {
-    return await fs.promises.readFile(file, 'utf8');
-  } catch {
-    return undefined;
-  }
+  // one pool job (open, read, close), not fs.promises' four
+  return (await readSmallFiles([file]).catch(() => []))[0]?.text;
 }
 
 function num(s: string | undefined): number {
@@ -250,9 +248,9 @@ export function cgroupExists(cgroupsPath: string): boolean {
 /** Whether the cgroup is frozen (a paused container): v1 freezer.state, v2 cgroup.events. */
 export async function isFrozen(cgroupsPath: string): Promise<boolean> {
   if (cgroupVersion() === 2) {
-    const events = await fs.promises.readFile(path.join(cgroupDir(cgroupsPath), 'cgroup.events'), 'utf8').catch(() => '');
+    const events = await readText(path.join(cgroupDir(cgroupsPath), 'cgroup.events')) ?? '';
     return /^frozen 1$/m.test(events);
   }
-  const state = await fs.promises.readFile(path.join(cgroupDir(cgroupsPath, 'freezer'), 'freezer.state'), 'utf8').catch(() => '');
+  const state = await readText(path.join(cgroupDir(cgroupsPath, 'freezer'), 'freezer.state')) ?? '';
   return state.trim() === 'FROZEN';
 }
