@@ -1012,6 +1012,7 @@ napi_value berth_remove_trees_async(napi_env env, napi_callback_info info);
 napi_value berth_rmdirs_async(napi_env env, napi_callback_info info);
 napi_value berth_unmount_held_async(napi_env env, napi_callback_info info);
 napi_value berth_read_files_async(napi_env env, napi_callback_info info);
+napi_value berth_write_file_atomic_async(napi_env env, napi_callback_info info);
 
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
@@ -1051,6 +1052,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"rmdirsAsync", NULL, berth_rmdirs_async, NULL, NULL, NULL, napi_default, NULL},
       {"unmountHeldAsync", NULL, berth_unmount_held_async, NULL, NULL, NULL, napi_default, NULL},
       {"readFilesAsync", NULL, berth_read_files_async, NULL, NULL, NULL, napi_default, NULL},
+      {"writeFileAtomicAsync", NULL, berth_write_file_atomic_async, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -7,11 +7,16 @@
 //   unmountHeldAsync(target, fl)   open target, umount2(target, fl), close: false when it cannot
 //                                  be opened or nothing is mounted there (EINVAL)
 //   readFilesAsync(paths, max)     up to `max` bytes of each file and its mtime, null if missing
+//   writeFileAtomicAsync([tmp, file], data, mode, durability)
+//                                  a record write: tmp made with mode, written, fsynced (durability
+//                                  >= 1), closed, renamed over file (tmp unlinked if that fails),
+//                                  the directory fsynced (durability 2)
 #include <dirent.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <fcntl.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -23,7 +28,7 @@
 int get_string_arg(napi_env env, napi_value v, char **out, int nullable);
 napi_value make_errno_error(napi_env env, int err, const char *syscall_name, const char *detail);
 
-enum batch_op { OP_REMOVE_TREES, OP_RMDIRS, OP_UNMOUNT_HELD, OP_READ_FILES };
+enum batch_op { OP_REMOVE_TREES, OP_RMDIRS, OP_UNMOUNT_HELD, OP_READ_FILES, OP_WRITE_ATOMIC };
 
 typedef struct {
   enum batch_op op;
@@ -39,6 +44,10 @@ typedef struct {
   const char *err_syscall;
   uint32_t err_index;
   int result;  // OP_UNMOUNT_HELD: 1 unmounted, 0 nothing mounted
+  // OP_WRITE_ATOMIC: the data (a copy), the file's mode and the durability
+  char *data;
+  size_t data_len;
+  int64_t mode, durability;
   napi_async_work work;
   napi_deferred deferred;
 } batch_req;
@@ -53,6 +62,7 @@ static void batch_free(batch_req *r) {
   free(r->bufs);
   free(r->lens);
   free(r->mtimes);
+  free(r->data);
   free(r);
 }
 
@@ -146,6 +156,48 @@ static void read_one(batch_req *r, uint32_t i) {
   r->lens[i] = len;
 }
 
+static void fail(batch_req *r, const char *syscall_name, uint32_t index) {
+  r->err = errno;
+  r->err_syscall = syscall_name;
+  r->err_index = index;
+}
+
+// paths[0] is the temp file, paths[1] the record
+static void write_atomic(batch_req *r) {
+  int fd = open(r->paths[0], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, (mode_t)r->mode);
+  if (fd < 0) return fail(r, "open", 0);
+  size_t off = 0;
+  while (off < r->data_len) {
+    ssize_t k = write(fd, r->data + off, r->data_len - off);
+    if (k < 0 && errno == EINTR) continue;
+    if (k < 0) {
+      fail(r, "write", 0);
+      break;
+    }
+    off += (size_t)k;
+  }
+  if (!r->err && r->durability >= 1 && fsync(fd) < 0) fail(r, "fsync", 0);
+  if (close(fd) < 0 && !r->err && errno != EINTR) fail(r, "close", 0);
+  if (!r->err && rename(r->paths[0], r->paths[1]) < 0) fail(r, "rename", 1);
+  if (r->err) {
+    int e = errno;
+    unlink(r->paths[0]);
+    errno = e;
+    return;
+  }
+  if (r->durability >= 2) {
+    // the directory of the record, for the rename's own durability
+    char *slash = strrchr(r->paths[1], '/');
+    if (!slash) return;
+    *slash = 0;
+    int dfd = open(slash == r->paths[1] ? "/" : r->paths[1], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    *slash = '/';
+    if (dfd < 0) return fail(r, "open", 1);
+    if (fsync(dfd) < 0) fail(r, "fsync", 1);
+    close(dfd);
+  }
+}
+
 static void batch_execute(napi_env env, void *data) {
   batch_req *r = data;
   switch (r->op) {
@@ -179,6 +231,9 @@ static void batch_execute(napi_env env, void *data) {
     case OP_READ_FILES:
       for (uint32_t i = 0; i < r->n; i++) read_one(r, i);
       break;
+    case OP_WRITE_ATOMIC:
+      write_atomic(r);
+      break;
   }
 }
 
@@ -196,6 +251,7 @@ static void batch_complete(napi_env env, napi_status status, void *data) {
   }
   switch (r->op) {
     case OP_REMOVE_TREES:
+    case OP_WRITE_ATOMIC:
       napi_get_undefined(env, &v);
       break;
     case OP_UNMOUNT_HELD:
@@ -240,18 +296,12 @@ done:
   batch_free(r);
 }
 
-// Reads (paths[] or one path, number?) and queues the batch.
-static napi_value queue_batch(napi_env env, napi_callback_info info, enum batch_op op) {
-  size_t argc = 2;
-  napi_value argv[2];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
-  int one = op == OP_UNMOUNT_HELD, wants_num = op == OP_UNMOUNT_HELD || op == OP_READ_FILES;
+// A batch of `op` on `paths` (an array, or with `one` a single path), absolute each.
+static batch_req *new_batch(napi_env env, napi_value paths, int one, enum batch_op op) {
   bool is_array = false;
-  if (argc >= 1) napi_is_array(env, argv[0], &is_array);
-  napi_valuetype nt = napi_undefined;
-  if (argc >= 2) napi_typeof(env, argv[1], &nt);
-  if (argc < 1 || (!one && !is_array) || (wants_num && nt != napi_number)) {
-    napi_throw_type_error(env, NULL, one ? "expected (path, flags)" : wants_num ? "expected (paths[], maxBytes)" : "expected (paths[])");
+  napi_is_array(env, paths, &is_array);
+  if (!one && !is_array) {
+    napi_throw_type_error(env, NULL, "expected an array of paths");
     return NULL;
   }
   batch_req *r = calloc(1, sizeof *r);
@@ -261,7 +311,7 @@ static napi_value queue_batch(napi_env env, napi_callback_info info, enum batch_
   }
   r->op = op;
   uint32_t n = 1;
-  if (!one) napi_get_array_length(env, argv[0], &n);
+  if (!one) napi_get_array_length(env, paths, &n);
   r->paths = calloc(n ? n : 1, sizeof *r->paths);
   r->errs = calloc(n ? n : 1, sizeof *r->errs);
   if (op == OP_READ_FILES) {
@@ -275,8 +325,8 @@ static napi_value queue_batch(napi_env env, napi_callback_info info, enum batch_
     return NULL;
   }
   for (uint32_t i = 0; i < n; i++) {
-    napi_value el = argv[0];
-    if (!one) napi_get_element(env, argv[0], i, &el);
+    napi_value el = paths;
+    if (!one) napi_get_element(env, paths, i, &el);
     if (get_string_arg(env, el, &r->paths[i], 0) < 0) {
       batch_free(r);
       return NULL;
@@ -289,13 +339,10 @@ static napi_value queue_batch(napi_env env, napi_callback_info info, enum batch_
       return NULL;
     }
   }
-  r->n = n;
-  if (wants_num) napi_get_value_int64(env, argv[1], &r->arg);
-  if (op == OP_READ_FILES && (r->arg < 0 || r->arg > (1 << 24))) {
-    batch_free(r);
-    napi_throw_range_error(env, NULL, "maxBytes must be within 0..16 MiB");
-    return NULL;
-  }
+  return r;
+}
+
+static napi_value submit(napi_env env, batch_req *r) {
   napi_value promise, name;
   napi_create_promise(env, &r->deferred, &promise);
   napi_create_string_utf8(env, "berth:fsbatch", NAPI_AUTO_LENGTH, &name);
@@ -307,7 +354,86 @@ static napi_value queue_batch(napi_env env, napi_callback_info info, enum batch_
   return promise;
 }
 
+static int get_number(napi_env env, napi_value v, int64_t *out) {
+  napi_valuetype t;
+  if (napi_typeof(env, v, &t) != napi_ok || t != napi_number) {
+    napi_throw_type_error(env, NULL, "expected a number argument");
+    return -1;
+  }
+  return napi_get_value_int64(env, v, out) == napi_ok ? 0 : -1;
+}
+
+// (paths[] or one path, number?) and the batch queued.
+static napi_value queue_batch(napi_env env, napi_callback_info info, enum batch_op op) {
+  size_t argc = 2;
+  napi_value argv[2];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  int one = op == OP_UNMOUNT_HELD, wants_num = op == OP_UNMOUNT_HELD || op == OP_READ_FILES;
+  if (argc < (size_t)(wants_num ? 2 : 1)) {
+    napi_throw_type_error(env, NULL, one ? "expected (path, flags)" : wants_num ? "expected (paths[], maxBytes)" : "expected (paths[])");
+    return NULL;
+  }
+  int64_t num = 0;
+  if (wants_num && get_number(env, argv[1], &num) < 0) return NULL;
+  if (op == OP_READ_FILES && (num < 0 || num > (1 << 24))) {
+    napi_throw_range_error(env, NULL, "maxBytes must be within 0..16 MiB");
+    return NULL;
+  }
+  batch_req *r = new_batch(env, argv[0], one, op);
+  if (!r) return NULL;
+  r->arg = num;
+  return submit(env, r);
+}
+
 napi_value berth_remove_trees_async(napi_env env, napi_callback_info info) { return queue_batch(env, info, OP_REMOVE_TREES); }
 napi_value berth_rmdirs_async(napi_env env, napi_callback_info info) { return queue_batch(env, info, OP_RMDIRS); }
 napi_value berth_unmount_held_async(napi_env env, napi_callback_info info) { return queue_batch(env, info, OP_UNMOUNT_HELD); }
 napi_value berth_read_files_async(napi_env env, napi_callback_info info) { return queue_batch(env, info, OP_READ_FILES); }
+
+// writeFileAtomicAsync([tmp, file], data: Buffer | string, mode, durability 0..2)
+napi_value berth_write_file_atomic_async(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  int64_t mode, durability;
+  if (argc < 4 || get_number(env, argv[2], &mode) < 0 || get_number(env, argv[3], &durability) < 0) {
+    if (argc < 4) napi_throw_type_error(env, NULL, "expected ([tmp, file], data, mode, durability)");
+    return NULL;
+  }
+  uint32_t n = 0;
+  napi_get_array_length(env, argv[0], &n);
+  if (n != 2) {
+    napi_throw_type_error(env, NULL, "expected [tmp, file]");
+    return NULL;
+  }
+  batch_req *r = new_batch(env, argv[0], 0, OP_WRITE_ATOMIC);
+  if (!r) return NULL;
+  r->mode = mode;
+  r->durability = durability;
+  bool is_buffer = false;
+  napi_is_buffer(env, argv[1], &is_buffer);
+  if (is_buffer) {
+    void *bytes;
+    size_t len;
+    napi_get_buffer_info(env, argv[1], &bytes, &len);
+    r->data = malloc(len ? len : 1);
+    if (r->data) memcpy(r->data, bytes, len);
+    r->data_len = len;
+  } else {
+    size_t len;
+    if (napi_get_value_string_utf8(env, argv[1], NULL, 0, &len) != napi_ok) {
+      batch_free(r);
+      napi_throw_type_error(env, NULL, "data must be a Buffer or a string");
+      return NULL;
+    }
+    r->data = malloc(len + 1);
+    if (r->data) napi_get_value_string_utf8(env, argv[1], r->data, len + 1, &len);
+    r->data_len = len;
+  }
+  if (!r->data) {
+    batch_free(r);
+    napi_throw_error(env, NULL, "out of memory");
+    return NULL;
+  }
+  return submit(env, r);
+}

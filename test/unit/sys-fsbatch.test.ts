@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { readSmallFiles, removeTrees, rmdirs, unmountHeld } from '../../src/lib/sys/fsbatch';
+import { readSmallFiles, removeTrees, rmdirs, unmountHeld, writeFileAtomically } from '../../src/lib/sys/fsbatch';
 import { MNT_DETACH, mount } from '../../src/lib/sys/mount';
 import { loadNative } from '../../src/lib/sys/native';
 
@@ -91,6 +91,25 @@ test('unmountHeld: unmounts a mount (true), then finds nothing mounted (false); 
     assert.ok(!fs.existsSync(path.join(d, 'on-tmpfs')));
     assert.equal(await unmountHeld(d, MNT_DETACH), false);
     assert.equal(await unmountHeld(path.join(d, 'missing'), MNT_DETACH), false);
+  } finally {
+    fs.rmSync(d, { recursive: true, force: true });
+  }
+});
+
+test('writeFileAtomically: the data under the final name with its mode, the temp gone; a failed rename leaves no temp and the old file', async () => {
+  const d = tmp();
+  try {
+    const file = path.join(d, 'rec.json');
+    for (const [data, sync] of [['{"a":1}', { file: true, dir: true }], [new TextEncoder().encode('{"b":2}'), { file: false, dir: false }]] as const) {
+      await writeFileAtomically(path.join(d, '.rec.tmp'), file, data, 0o640, sync);
+      assert.equal(fs.readFileSync(file, 'utf8'), typeof data === 'string' ? data : '{"b":2}');
+      assert.equal(fs.statSync(file).mode & 0o777, 0o640 & ~process.umask());
+      assert.deepEqual(fs.readdirSync(d), ['rec.json']);
+    }
+    fs.mkdirSync(path.join(d, 'dir'));
+    fs.writeFileSync(path.join(d, 'dir', 'x'), '');
+    await assert.rejects(writeFileAtomically(path.join(d, '.t.tmp'), path.join(d, 'dir'), 'x', 0o600, { file: true, dir: false }), /rename .*(EISDIR|ENOTEMPTY)/);
+    assert.deepEqual(fs.readdirSync(d).sort(), ['dir', 'rec.json'], 'the temp file is gone');
   } finally {
     fs.rmSync(d, { recursive: true, force: true });
   }

@@ -40,3 +40,27 @@ export interface SmallFile { text: string; mtimeMs: number }
 export async function readSmallFiles(paths: readonly string[], maxBytes = 1 << 20): Promise<(SmallFile | undefined)[]> {
   return (await loadNative().readFilesAsync(paths.map((p) => path.resolve(p)), maxBytes)).map((f) => f ?? undefined);
 }
+
+let available: boolean | undefined;
+
+/** Whether the addon loads here (berthd always has it; the CLI may run without a built native/). */
+export function batchesAvailable(): boolean {
+  if (available === undefined) {
+    try {
+      loadNative();
+      available = true;
+    } catch {
+      available = false;
+    }
+  }
+  return available;
+}
+
+/**
+ * A record write as one pool job: `tmp` made with `mode`, written, fsynced (`syncFile`), renamed
+ * over `file` (tmp unlinked when a step fails), then `file`'s directory fsynced (`syncDir`).
+ */
+export function writeFileAtomically(tmp: string, file: string, data: string | Uint8Array, mode: number, sync: { file: boolean; dir: boolean }): Promise<void> {
+  const bytes = typeof data === 'string' || Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  return loadNative().writeFileAtomicAsync([path.resolve(tmp), path.resolve(file)], bytes, mode, sync.dir ? 2 : sync.file ? 1 : 0);
+}
