@@ -27,6 +27,9 @@
 
 int get_string_arg(napi_env env, napi_value v, char **out, int nullable);
 napi_value make_errno_error(napi_env env, int err, const char *syscall_name, const char *detail);
+int get_int_arg(napi_env env, napi_value v, int64_t *out);
+napi_value queue_pool_work(napi_env env, const char *name, napi_async_execute_callback execute,
+                           napi_async_complete_callback complete, void *data, napi_deferred *deferred, napi_async_work *work);
 
 enum batch_op { OP_REMOVE_TREES, OP_RMDIRS, OP_UNMOUNT_HELD, OP_READ_FILES, OP_WRITE_ATOMIC };
 
@@ -343,24 +346,7 @@ static batch_req *new_batch(napi_env env, napi_value paths, int one, enum batch_
 }
 
 static napi_value submit(napi_env env, batch_req *r) {
-  napi_value promise, name;
-  napi_create_promise(env, &r->deferred, &promise);
-  napi_create_string_utf8(env, "berth:fsbatch", NAPI_AUTO_LENGTH, &name);
-  if (napi_create_async_work(env, NULL, name, batch_execute, batch_complete, r, &r->work) != napi_ok
-      || napi_queue_async_work(env, r->work) != napi_ok) {
-    batch_execute(env, r);  // not queued: done here, settled the same way
-    batch_complete(env, napi_ok, r);
-  }
-  return promise;
-}
-
-static int get_number(napi_env env, napi_value v, int64_t *out) {
-  napi_valuetype t;
-  if (napi_typeof(env, v, &t) != napi_ok || t != napi_number) {
-    napi_throw_type_error(env, NULL, "expected a number argument");
-    return -1;
-  }
-  return napi_get_value_int64(env, v, out) == napi_ok ? 0 : -1;
+  return queue_pool_work(env, "berth:fsbatch", batch_execute, batch_complete, r, &r->deferred, &r->work);
 }
 
 // (paths[] or one path, number?) and the batch queued.
@@ -374,7 +360,7 @@ static napi_value queue_batch(napi_env env, napi_callback_info info, enum batch_
     return NULL;
   }
   int64_t num = 0;
-  if (wants_num && get_number(env, argv[1], &num) < 0) return NULL;
+  if (wants_num && get_int_arg(env, argv[1], &num) < 0) return NULL;
   if (op == OP_READ_FILES && (num < 0 || num > (1 << 24))) {
     napi_throw_range_error(env, NULL, "maxBytes must be within 0..16 MiB");
     return NULL;
@@ -396,7 +382,7 @@ napi_value berth_write_file_atomic_async(napi_env env, napi_callback_info info) 
   napi_value argv[4];
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
   int64_t mode, durability;
-  if (argc < 4 || get_number(env, argv[2], &mode) < 0 || get_number(env, argv[3], &durability) < 0) {
+  if (argc < 4 || get_int_arg(env, argv[2], &mode) < 0 || get_int_arg(env, argv[3], &durability) < 0) {
     if (argc < 4) napi_throw_type_error(env, NULL, "expected ([tmp, file], data, mode, durability)");
     return NULL;
   }
