@@ -21,7 +21,7 @@ import { clampWinsize, writeCtl, WIN_RESIZE_EVENT } from './ctl';
 import { prepareLog, generationPath } from './logfiles';
 import { spawnLogWriter, type LogWriter } from './logwriter';
 import { ConmonAttachStream } from './attach';
-import { isFrozen, wasOomKilled } from './cgroups';
+import { isFrozen, oomCounterFile, oomKillsIn, wasOomKilled } from './cgroups';
 import { ConflictError, NotFoundError } from '../lib/errors';
 import { RuntimeError } from './errors';
 import { crunInDockerTerms } from './crun';
@@ -290,11 +290,30 @@ export class OciRuntime implements Runtime {
   }
 
   async readExit(id: string): Promise<ExitStatus | undefined> {
-    // the exit file (its mtime is the exit time) and conmon's oom marker in one read
-    const [exit, marker] = await readSmallFiles([this.exitFile(id), this.oomMarker(id)], 4096);
+    return (await this.readExitFiles(id))?.status;
+  }
+
+  /**
+   * The exit file (its mtime is the exit time), conmon's oom marker, the memory cgroup's OOM
+   * counter and the log writer's pid file, in one read; undefined while there is no exit file.
+   */
+  private async readExitFiles(id: string): Promise<{ status: ExitStatus; logWriterPid?: string } | undefined> {
+    const cgroupsPath = this.tasks.get(id)?.cgroupsPath;
+    const [exit, marker, writer, counter] = await readSmallFiles([
+      this.exitFile(id), this.oomMarker(id), path.join(this.persistDir(id), 'logwriter.pid'),
+      ...(cgroupsPath ? [oomCounterFile(cgroupsPath)] : []),
+    ], 4096);
     if (!exit) return undefined;
     const code = parseInt(exit.text.trim(), 10);
-    return { exitCode: Number.isFinite(code) ? code : 255, exitedAt: new Date(Math.round(exit.mtimeMs)), oomKilled: marker !== undefined || (await this.cgroupOomKilled(id)) };
+    let oomKilled = marker !== undefined;
+    if (!oomKilled && cgroupsPath) {
+      oomKilled = oomKillsIn(counter?.text);
+      // remember it: the cgroup is gone after the runtime's delete
+      if (oomKilled) await fsp.writeFile(this.oomMarker(id), '').catch(() => undefined);
+    } else if (!oomKilled) {
+      oomKilled = await this.cgroupOomKilled(id); // the task's record not read yet (after a restart)
+    }
+    return { status: { exitCode: Number.isFinite(code) ? code : 255, exitedAt: new Date(Math.round(exit.mtimeMs)), oomKilled }, logWriterPid: writer?.text };
   }
 
   private oomMarker(id: string): string { return path.join(this.persistDir(id), 'oom'); }
@@ -391,14 +410,14 @@ export class OciRuntime implements Runtime {
   }
 
   private check(id: string, probeShim = false): void {
-    this.readExit(id).then(async (st) => {
-      if (st) {
+    this.readExitFiles(id).then(async (seen) => {
+      if (seen) {
         // The log is complete before the exit is reported (`docker logs` right after a run).
-        if (await this.logWriterBusy(id)) {
+        if (seen.logWriterPid !== undefined && (await this.logWriterBusy(id, seen.logWriterPid))) {
           setTimeout(() => this.check(id), 10).unref();
           return;
         }
-        this.settle(id, st);
+        this.settle(id, seen.status);
         return;
       }
       if (probeShim && !(await this.shimAlive(id))) {
@@ -415,9 +434,9 @@ export class OciRuntime implements Runtime {
   }
 
   /** berth-logwriter still writes what conmon left in its FIFO (it removes the FIFO when done). */
-  private async logWriterBusy(id: string): Promise<boolean> {
+  private async logWriterBusy(id: string, pidText: string): Promise<boolean> {
     if (!(await fsp.access(this.logFifo(id)).then(() => true, () => false))) return false;
-    const pid = parseInt(await fsp.readFile(path.join(this.persistDir(id), 'logwriter.pid'), 'utf8').catch(() => ''), 10);
+    const pid = parseInt(pidText, 10);
     if (!(pid > 0)) return false;
     const cmd = await fsp.readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
     // A zombie has an empty cmdline: it is done.

@@ -215,12 +215,17 @@ export function onlineCpus(): number {
  * the cgroup still exists (i.e. before `runc delete`).
  */
 export async function wasOomKilled(cgroupsPath: string): Promise<boolean> {
-  if (cgroupVersion() === 2) {
-    const ev = parseKv(await readText(path.join(cgroupDir(cgroupsPath), 'memory.events')));
-    return (ev.oom_kill ?? 0) > 0;
-  }
-  const oc = parseKv(await readText(path.join(cgroupDir(cgroupsPath, 'memory'), 'memory.oom_control')));
-  return (oc.oom_kill ?? 0) > 0;
+  return oomKillsIn(await readText(oomCounterFile(cgroupsPath)));
+}
+
+/** The memory cgroup's file that counts OOM kills (memory.events on v2, memory.oom_control on v1). */
+export function oomCounterFile(cgroupsPath: string): string {
+  return cgroupVersion() === 2 ? path.join(cgroupDir(cgroupsPath), 'memory.events') : path.join(cgroupDir(cgroupsPath, 'memory'), 'memory.oom_control');
+}
+
+/** Whether oomCounterFile's text counts an OOM kill. */
+export function oomKillsIn(text: string | undefined): boolean {
+  return (parseKv(text).oom_kill ?? 0) > 0;
 }
 
 /** Host PIDs of the processes in the cgroup (v1: the pids hierarchy, else memory). */
