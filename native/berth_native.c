@@ -97,7 +97,8 @@ int get_string_arg(napi_env env, napi_value v, char **out, int nullable) {
   return 0;
 }
 
-static int get_int_arg(napi_env env, napi_value v, int64_t *out) {
+// Not static: fsbatch.c reads its numbers with it.
+int get_int_arg(napi_env env, napi_value v, int64_t *out) {
   napi_valuetype t;
   if (napi_typeof(env, v, &t) != napi_ok || t != napi_number) {
     napi_throw_type_error(env, NULL, "expected a number argument");
@@ -656,16 +657,23 @@ static void mount_complete(napi_env env, napi_status status, void *data) {
   mount_req_free(r);
 }
 
-static napi_value queue_mount_req(napi_env env, mount_req *r) {
-  napi_value promise, name;
-  napi_create_promise(env, &r->deferred, &promise);
-  napi_create_string_utf8(env, "berth:mount", NAPI_AUTO_LENGTH, &name);
-  if (napi_create_async_work(env, NULL, name, mount_execute, mount_complete, r, &r->work) != napi_ok
-      || napi_queue_async_work(env, r->work) != napi_ok) {
-    mount_execute(env, r); // not queued: done here, settled the same way
-    mount_complete(env, napi_ok, r);
+// A promise settled by `complete` once `execute` has run on the pool (or here, when the work
+// cannot be queued). Not static: fsbatch.c queues its batches with it.
+napi_value queue_pool_work(napi_env env, const char *name, napi_async_execute_callback execute,
+                           napi_async_complete_callback complete, void *data, napi_deferred *deferred, napi_async_work *work) {
+  napi_value promise, resource;
+  napi_create_promise(env, deferred, &promise);
+  napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &resource);
+  if (napi_create_async_work(env, NULL, resource, execute, complete, data, work) != napi_ok
+      || napi_queue_async_work(env, *work) != napi_ok) {
+    execute(env, data); // not queued: done here, settled the same way
+    complete(env, napi_ok, data);
   }
   return promise;
+}
+
+static napi_value queue_mount_req(napi_env env, mount_req *r) {
+  return queue_pool_work(env, "berth:mount", mount_execute, mount_complete, r, &r->deferred, &r->work);
 }
 
 // Reads mountAsync's (source, target, fstype, flags, data) or umount2Async's (target, flags?)
@@ -1007,6 +1015,12 @@ napi_value berth_waitpid_nohang(napi_env env, napi_callback_info info);
 // Seccomp filters compiled as crun compiles them (seccomp.c).
 napi_value berth_compile_seccomp(napi_env env, napi_callback_info info);
 napi_value berth_sealed_copy(napi_env env, napi_callback_info info);
+// Batches of small filesystem calls in one pool job (fsbatch.c).
+napi_value berth_remove_trees_async(napi_env env, napi_callback_info info);
+napi_value berth_rmdirs_async(napi_env env, napi_callback_info info);
+napi_value berth_unmount_held_async(napi_env env, napi_callback_info info);
+napi_value berth_read_files_async(napi_env env, napi_callback_info info);
+napi_value berth_write_file_atomic_async(napi_env env, napi_callback_info info);
 
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
@@ -1042,6 +1056,11 @@ static napi_value init(napi_env env, napi_value exports) {
       {"waitpidNohang", NULL, berth_waitpid_nohang, NULL, NULL, NULL, napi_default, NULL},
       {"compileSeccomp", NULL, berth_compile_seccomp, NULL, NULL, NULL, napi_default, NULL},
       {"sealedCopy", NULL, berth_sealed_copy, NULL, NULL, NULL, napi_default, NULL},
+      {"removeTreesAsync", NULL, berth_remove_trees_async, NULL, NULL, NULL, napi_default, NULL},
+      {"rmdirsAsync", NULL, berth_rmdirs_async, NULL, NULL, NULL, napi_default, NULL},
+      {"unmountHeldAsync", NULL, berth_unmount_held_async, NULL, NULL, NULL, napi_default, NULL},
+      {"readFilesAsync", NULL, berth_read_files_async, NULL, NULL, NULL, napi_default, NULL},
+      {"writeFileAtomicAsync", NULL, berth_write_file_atomic_async, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

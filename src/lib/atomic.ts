@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { batchesAvailable, writeFileAtomically } from './sys/fsbatch';
 
 /**
  * What a record write must survive. A crash of the process never tears a record at any level:
@@ -26,6 +27,8 @@ export type Durability = 'full' | 'record' | 'none';
 export async function writeFileAtomic(file: string, data: string | Uint8Array, mode = 0o600, durability: Durability = 'full'): Promise<void> {
   const dir = path.dirname(file);
   const tmp = path.join(dir, `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
+  // open, write, fsync, close, rename and the directory's fsync in one pool job, not six
+  if (batchesAvailable()) return writeFileAtomically(tmp, file, data, mode, { file: durability !== 'none', dir: durability === 'full' });
   const fh = await fsp.open(tmp, 'w', mode);
   try {
     await fh.writeFile(data);

@@ -5,7 +5,10 @@
 //
 //   container.create.after-layer   create: writable layer and /etc files made, no record yet
 //   container.create.after-record  create: record written, the client not yet answered
-//   container.remove.after-state   remove: "removing" written, nothing torn down yet
+//   container.remove.after-state   remove: "removing" written, nothing torn down yet (after an
+//                                  exit with a removal: the exit's teardown done)
+//   container.exit.after-removing  rm -f of a running container: its exit seen, "removing" written,
+//                                  the exit's teardown (runtime delete, unmount) under way
 //   container.start.after-save     start: the running record written; the runtime's start done or not
 //   container.start.after-start    start: the runtime's start done; the running record written or not
 //   container.remove.after-rename  ContainerStore.delete: directory renamed to .rm-<id>, not deleted

@@ -21,12 +21,13 @@ import { clampWinsize, writeCtl, WIN_RESIZE_EVENT } from './ctl';
 import { prepareLog, generationPath } from './logfiles';
 import { spawnLogWriter, type LogWriter } from './logwriter';
 import { ConmonAttachStream } from './attach';
-import { isFrozen, wasOomKilled } from './cgroups';
-import { readSmallFile } from '../lib/sys/smallfile';
+import { isFrozen, oomCounterFile, oomKillsIn, wasOomKilled } from './cgroups';
+import { readSmallFileSync } from '../lib/sys/smallfile';
 import { ConflictError, NotFoundError } from '../lib/errors';
 import { RuntimeError } from './errors';
 import { crunInDockerTerms } from './crun';
 import { span } from '../lib/trace';
+import { readSmallFiles, removeTrees } from '../lib/sys/fsbatch';
 
 export interface OciRuntimeOptions {
   conmonPath: string;
@@ -205,8 +206,9 @@ export class OciRuntime implements Runtime {
   async kill(id: string, signal: number, runtime: RuntimeConfig): Promise<void> {
     // In-process for a running task (one runtime process less per stop and rm -f); a frozen
     // one goes to the runtime, which thaws it for SIGKILL.
-    const fast = await this.fastPathsOf(runtime);
-    if (fast && !(await this.frozen(id)) && (await fast.killInit(this.runtimeRoot, id, signal))) return;
+    // the two reads side by side: the signal waits for one round trip to the pool, not two
+    const [fast, frozen] = await Promise.all([this.fastPathsOf(runtime), this.frozen(id)]);
+    if (fast && !frozen && (await fast.killInit(this.runtimeRoot, id, signal))) return;
     await runc.kill(runtime, this.runtimeRoot, id, signal);
   }
 
@@ -257,10 +259,10 @@ export class OciRuntime implements Runtime {
   private async stateFromShim(id: string, fifoLayout: boolean): Promise<RuntimeState | undefined> {
     if (fs.existsSync(this.exitFile(id))) return { status: 'stopped', pid: 0 };
     if (!fifoLayout) return undefined;
-    const pid = parseInt(readSmallFile(path.join(this.persistDir(id), 'pidfile')) ?? '', 10);
+    const pid = parseInt(readSmallFileSync(path.join(this.persistDir(id), 'pidfile')) ?? '', 10);
     if (!(pid > 0)) return undefined;
     // The PID must still be this container's process (not a reused PID): check its cgroup.
-    if (!(readSmallFile(`/proc/${pid}/cgroup`) ?? '').includes(id)) return undefined;
+    if (!(readSmallFileSync(`/proc/${pid}/cgroup`) ?? '').includes(id)) return undefined;
     // runc's and crun's exec fifo exists from create until start: the init is still waiting.
     if (fs.existsSync(path.join(this.runtimeRoot, id, 'exec.fifo'))) return { status: 'created', pid };
     const { cgroupsPath } = await this.task(id);
@@ -295,23 +297,41 @@ export class OciRuntime implements Runtime {
   }
 
   async readExit(id: string): Promise<ExitStatus | undefined> {
-    const file = this.exitFile(id);
-    let text: string;
-    let st: fs.Stats;
-    try {
-      [text, st] = await Promise.all([fsp.readFile(file, 'utf8'), fsp.stat(file)]);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw e;
-    }
-    const code = parseInt(text.trim(), 10);
-    return { exitCode: Number.isFinite(code) ? code : 255, exitedAt: st.mtime, oomKilled: await this.oomKilled(id) };
+    return (await this.readExitFiles(id))?.status;
   }
+
+  /**
+   * The exit file (its mtime is the exit time), conmon's oom marker, the memory cgroup's OOM
+   * counter and the log writer's pid file, in one read; undefined while there is no exit file.
+   */
+  private async readExitFiles(id: string): Promise<{ status: ExitStatus; logWriterPid?: string } | undefined> {
+    const cgroupsPath = this.tasks.get(id)?.cgroupsPath;
+    const [exit, marker, writer, counter] = await readSmallFiles([
+      this.exitFile(id), this.oomMarker(id), path.join(this.persistDir(id), 'logwriter.pid'),
+      ...(cgroupsPath ? [oomCounterFile(cgroupsPath)] : []),
+    ], 4096);
+    if (!exit) return undefined;
+    const code = parseInt(exit.text.trim(), 10);
+    let oomKilled = marker !== undefined;
+    if (!oomKilled && cgroupsPath) {
+      oomKilled = oomKillsIn(counter?.text);
+      // remember it: the cgroup is gone after the runtime's delete
+      if (oomKilled) await fsp.writeFile(this.oomMarker(id), '').catch(() => undefined);
+    } else if (!oomKilled) {
+      oomKilled = await this.cgroupOomKilled(id); // the task's record not read yet (after a restart)
+    }
+    return { status: { exitCode: Number.isFinite(code) ? code : 255, exitedAt: new Date(Math.round(exit.mtimeMs)), oomKilled }, logWriterPid: writer?.text };
+  }
+
+  private oomMarker(id: string): string { return path.join(this.persistDir(id), 'oom'); }
 
   /** conmon's oom marker, or the memory cgroup's oom_kill counter (until `runc delete`). */
   private async oomKilled(id: string): Promise<boolean> {
-    const marker = path.join(this.persistDir(id), 'oom');
-    if (fs.existsSync(marker)) return true;
+    return fs.existsSync(this.oomMarker(id)) || this.cgroupOomKilled(id);
+  }
+
+  private async cgroupOomKilled(id: string): Promise<boolean> {
+    const marker = this.oomMarker(id);
     let cgroupsPath: string | undefined;
     try {
       cgroupsPath = (await this.task(id)).cgroupsPath;
@@ -397,14 +417,14 @@ export class OciRuntime implements Runtime {
   }
 
   private check(id: string, probeShim = false): void {
-    this.readExit(id).then(async (st) => {
-      if (st) {
+    this.readExitFiles(id).then(async (seen) => {
+      if (seen) {
         // The log is complete before the exit is reported (`docker logs` right after a run).
-        if (await this.logWriterBusy(id)) {
+        if (seen.logWriterPid !== undefined && (await this.logWriterBusy(id, seen.logWriterPid))) {
           setTimeout(() => this.check(id), 10).unref();
           return;
         }
-        this.settle(id, st);
+        this.settle(id, seen.status);
         return;
       }
       if (probeShim && !(await this.shimAlive(id))) {
@@ -421,9 +441,9 @@ export class OciRuntime implements Runtime {
   }
 
   /** berth-logwriter still writes what conmon left in its FIFO (it removes the FIFO when done). */
-  private async logWriterBusy(id: string): Promise<boolean> {
+  private async logWriterBusy(id: string, pidText: string): Promise<boolean> {
     if (!(await fsp.access(this.logFifo(id)).then(() => true, () => false))) return false;
-    const pid = parseInt(await fsp.readFile(path.join(this.persistDir(id), 'logwriter.pid'), 'utf8').catch(() => ''), 10);
+    const pid = parseInt(pidText, 10);
     if (!(pid > 0)) return false;
     const cmd = await fsp.readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
     // A zombie has an empty cmdline: it is done.
@@ -471,11 +491,10 @@ export class OciRuntime implements Runtime {
       bundleDir = (await this.task(id)).bundleDir;
     } catch { /* no record */ }
     this.tasks.delete(id);
-    const rm = (p: string) => fsp.rm(p, { recursive: true, force: true });
-    await Promise.all([
-      rm(this.exitFile(id)),
-      rm(this.persistDir(id)),
-      ...(bundleDir ? ['attach', 'ctl', 'winsz'].map((f) => rm(path.join(bundleDir as string, f))) : []),
+    await removeTrees([
+      this.exitFile(id),
+      this.persistDir(id),
+      ...(bundleDir ? ['attach', 'ctl', 'winsz'].map((f) => path.join(bundleDir as string, f)) : []),
     ]);
   }
 

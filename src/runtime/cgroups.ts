@@ -2,7 +2,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { readSmallFile } from '../lib/sys/smallfile';
+import { readSmallFileSync } from '../lib/sys/smallfile';
 
 export const CGROUP_ROOT = '/sys/fs/cgroup';
 const CGROUP2_SUPER_MAGIC = 0x63677270;
@@ -65,7 +65,7 @@ export interface CgroupStats {
 }
 
 async function readText(file: string): Promise<string | undefined> {
-  return readSmallFile(file);
+  return readSmallFileSync(file);
 }
 
 function num(s: string | undefined): number {
@@ -203,7 +203,7 @@ export function readCgroupStats(cgroupsPath: string): Promise<CgroupStats> {
 
 /** Host CPU time in ns from /proc/stat (user..softirq), as Docker's system_cpu_usage. */
 export async function systemCpuUsageNs(): Promise<number> {
-  const s = readSmallFile('/proc/stat');
+  const s = readSmallFileSync('/proc/stat');
   if (s === undefined) throw new Error('cannot read /proc/stat');
   const line = s.slice(0, s.indexOf('\n'));
   const f = line.trim().split(/\s+/);
@@ -226,12 +226,17 @@ export function onlineCpus(): number {
  * the cgroup still exists (i.e. before `runc delete`).
  */
 export async function wasOomKilled(cgroupsPath: string): Promise<boolean> {
-  if (cgroupVersion() === 2) {
-    const ev = parseKv(await readText(path.join(cgroupDir(cgroupsPath), 'memory.events')));
-    return (ev.oom_kill ?? 0) > 0;
-  }
-  const oc = parseKv(await readText(path.join(cgroupDir(cgroupsPath, 'memory'), 'memory.oom_control')));
-  return (oc.oom_kill ?? 0) > 0;
+  return oomKillsIn(await readText(oomCounterFile(cgroupsPath)));
+}
+
+/** The memory cgroup's file that counts OOM kills (memory.events on v2, memory.oom_control on v1). */
+export function oomCounterFile(cgroupsPath: string): string {
+  return cgroupVersion() === 2 ? path.join(cgroupDir(cgroupsPath), 'memory.events') : path.join(cgroupDir(cgroupsPath, 'memory'), 'memory.oom_control');
+}
+
+/** Whether oomCounterFile's text counts an OOM kill. */
+export function oomKillsIn(text: string | undefined): boolean {
+  return (parseKv(text).oom_kill ?? 0) > 0;
 }
 
 /** Host PIDs of the processes in the cgroup (v1: the pids hierarchy, else memory). */
@@ -259,9 +264,9 @@ export function cgroupExists(cgroupsPath: string): boolean {
 /** Whether the cgroup is frozen (a paused container): v1 freezer.state, v2 cgroup.events. */
 export async function isFrozen(cgroupsPath: string): Promise<boolean> {
   if (cgroupVersion() === 2) {
-    const events = readSmallFile(path.join(cgroupDir(cgroupsPath), 'cgroup.events')) ?? '';
+    const events = readSmallFileSync(path.join(cgroupDir(cgroupsPath), 'cgroup.events')) ?? '';
     return /^frozen 1$/m.test(events);
   }
-  const state = readSmallFile(path.join(cgroupDir(cgroupsPath, 'freezer'), 'freezer.state')) ?? '';
+  const state = readSmallFileSync(path.join(cgroupDir(cgroupsPath, 'freezer'), 'freezer.state')) ?? '';
   return state.trim() === 'FROZEN';
 }

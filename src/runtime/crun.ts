@@ -3,7 +3,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CGROUP_ROOT } from './cgroups';
-import { isGone, procState, readJsonFile, removeStopped, signalInit } from './initproc';
+import { isGone, procState, readJsonFile, readJsonFiles, removeStopped, signalInit } from './initproc';
 
 const CGROUP2_SUPER_MAGIC = 0x63677270;
 
@@ -148,30 +148,41 @@ export async function startCreated(root: string, id: string): Promise<boolean> {
 /** The cgroup directories crun made for `cgroupPath` on this host (destroy_cgroup_path's list). */
 export function crunCgroupDirs(cgroupPath: string, root = CGROUP_ROOT, selfCgroup = '/proc/self/cgroup'): string[] {
   const rel = cgroupPath.replace(/^\/+/, '');
-  if (fsType(root) === CGROUP2_SUPER_MAGIC) return [path.join(root, rel)];
-  const hybrid = fsType(path.join(root, 'unified')) === CGROUP2_SUPER_MAGIC;
-  let lines: string[];
-  try {
-    lines = fs.readFileSync(selfCgroup, 'utf8').split('\n').filter(Boolean);
-  } catch {
-    return [];
+  return hierarchyRoots(root, selfCgroup).map((h) => path.join(h, rel));
+}
+
+/** The hierarchies' mount points crun deletes in, read once per root (they do not change while berthd runs). */
+const hierarchies = new Map<string, string[]>();
+
+function hierarchyRoots(root: string, selfCgroup: string): string[] {
+  const key = `${root}\0${selfCgroup}`;
+  let roots = hierarchies.get(key);
+  if (roots) return roots;
+  if (fsType(root) === CGROUP2_SUPER_MAGIC) roots = [root];
+  else {
+    const hybrid = fsType(path.join(root, 'unified')) === CGROUP2_SUPER_MAGIC;
+    let lines: string[];
+    try {
+      lines = fs.readFileSync(selfCgroup, 'utf8').split('\n').filter(Boolean);
+    } catch {
+      return []; // not remembered: read again next time
+    }
+    roots = lines.flatMap((line) => {
+      // hierarchy-ID:controller-list:path
+      const controllers = line.split(':')[1]?.replace(/^name=/, '') ?? '';
+      const subsystem = controllers === '' ? 'unified' : controllers;
+      if (subsystem === 'unified' && !hybrid) return [];
+      return [path.join(root, subsystem)];
+    });
   }
-  return lines.flatMap((line) => {
-    // hierarchy-ID:controller-list:path
-    const controllers = line.split(':')[1]?.replace(/^name=/, '') ?? '';
-    const subsystem = controllers === '' ? 'unified' : controllers;
-    if (subsystem === 'unified' && !hybrid) return [];
-    return [path.join(root, subsystem, rel)];
-  });
+  hierarchies.set(key, roots);
+  return roots;
 }
 
 /** Deletes a stopped container's cgroups and state; false: use `crun delete`. */
 export async function deleteStoppedCrun(root: string, id: string): Promise<boolean> {
   const dir = path.join(root, id);
-  const [st, cfg] = await Promise.all([
-    readJsonFile<CrunStatus>(stateFile(root, id, 'status')),
-    readJsonFile<CrunConfig>(stateFile(root, id, 'config.json')),
-  ]);
+  const [st, cfg] = await readJsonFiles<[CrunStatus, CrunConfig]>([stateFile(root, id, 'status'), stateFile(root, id, 'config.json')]);
   if (!st) return isGone(dir);
   if (!cfg || hasHooks(cfg, 'poststop') || st['systemd-cgroup'] || st.scope) return false;
   if (!(cfg.linux?.namespaces ?? []).some((n) => n.type === 'pid' && !n.path)) return false;

@@ -2,25 +2,29 @@
 // init told apart from a reused PID by its start time, a signal to it, the removal of a stopped
 // container's cgroups and state directory.
 import * as fs from 'node:fs';
-import * as fsp from 'node:fs/promises';
+import { readSmallFiles, removeTrees, rmdirs } from '../lib/sys/fsbatch';
 
 /** A runtime's JSON state file, or undefined when it cannot be read. */
 export async function readJsonFile<T>(file: string): Promise<T | undefined> {
-  try {
-    return JSON.parse(await fsp.readFile(file, 'utf8')) as T;
-  } catch {
-    return undefined;
-  }
+  return (await readJsonFiles<[T]>([file]))[0];
+}
+
+/** Several JSON files read in one batch; undefined for each that cannot be read or parsed. */
+export async function readJsonFiles<T extends unknown[]>(files: string[]): Promise<{ [K in keyof T]: T[K] | undefined }> {
+  const texts = await readSmallFiles(files, 16 << 20).catch(() => files.map(() => undefined));
+  return texts.map((f) => {
+    try {
+      return f ? JSON.parse(f.text) : undefined;
+    } catch {
+      return undefined;
+    }
+  }) as { [K in keyof T]: T[K] | undefined };
 }
 
 /** 'alive' | 'zombie' | 'gone' for a PID with the given start time (clock ticks since boot). */
 export async function procState(pid: number, start: number): Promise<'alive' | 'zombie' | 'gone'> {
-  let stat: string;
-  try {
-    stat = await fsp.readFile(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return 'gone';
-  }
+  const stat = (await readSmallFiles([`/proc/${pid}/stat`], 4096).catch(() => []))[0]?.text;
+  if (stat === undefined) return 'gone';
   const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // rest[0] is field 3 (state); starttime is field 22 -> rest[19]
   if (Number(rest[19]) !== start) return 'gone';
@@ -44,10 +48,9 @@ export async function signalInit(pid: number, start: number, signal: number): Pr
  * delete kills first.
  */
 export async function removeStopped(cgroupDirs: readonly string[], stateDir: string): Promise<boolean> {
-  // one rmdir per hierarchy (ten here), side by side on the pool
-  const removed = await Promise.all(cgroupDirs.map((p) => fsp.rmdir(p).then(() => true, (e: NodeJS.ErrnoException) => e.code === 'ENOENT')));
-  if (!removed.every(Boolean)) return false;
-  await fsp.rm(stateDir, { recursive: true, force: true });
+  // one rmdir per hierarchy (ten here), all in one pool job
+  if (!(await rmdirs(cgroupDirs)).every(Boolean)) return false;
+  await removeTrees([stateDir]);
   return true;
 }
 

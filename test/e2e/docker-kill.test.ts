@@ -2,7 +2,10 @@
 // an inspect right after says not running with 137, and an `rm` right after succeeds. Other
 // signals return once delivered.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
 import { test } from 'node:test';
+import { cgroupExists } from '../../src/runtime/cgroups';
 import { runCmd, useDaemon, type TestDaemon } from '../helpers/daemon';
 
 let d: TestDaemon;
@@ -62,4 +65,46 @@ test('docker CLI: docker kill x && docker rm x', async () => {
   const sh = await runCmd('sh', ['-c', 'docker kill kill-rm2 && docker rm kill-rm2'], d.env);
   assert.equal(sh.code, 0, sh.stderr);
   assert.equal(sh.stdout, 'kill-rm2\nkill-rm2\n');
+});
+
+/** What a container leaves on the host while it runs: its task's files, cgroup, mounts, shim. */
+function hostTraces(id: string, cgroupsPath: string): string[] {
+  const left: string[] = [];
+  for (const p of [`${d.execRoot}/shim/${id}`, `${d.execRoot}/runc/${id}`, `${d.execRoot}/exits/${id}`, `${d.execRoot}/bundles/${id}`, `${d.dataRoot}/containers/${id}`]) {
+    if (fs.existsSync(p)) left.push(p);
+  }
+  if (cgroupExists(cgroupsPath)) left.push(`cgroup ${cgroupsPath}`);
+  for (const line of fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) if (line.includes(id)) left.push(`mount ${line}`);
+  try {
+    left.push(`conmon ${execFileSync('pgrep', ['-f', '--', `--cid ${id}`], { encoding: 'utf8' }).trim()}`);
+  } catch { /* none */ }
+  return left;
+}
+
+test('rm -f of a running container: removed with its exit (kill, die, destroy), -v takes its anonymous volume; paused and restart=always too; nothing left', async () => {
+  const since = Math.floor(Date.now() / 1000) - 1;
+  const plain = await runDetached(['busybox', 'sleep', '1000']);
+  const withVolume = await runDetached(['-v', '/data', 'busybox', 'sleep', '1000']);
+  const volume = JSON.parse(await d.dockerOk(['inspect', '-f', '{{json .Mounts}}', withVolume]))[0].Name as string;
+  const paused = await runDetached(['busybox', 'sleep', '1000']);
+  await d.dockerOk(['pause', paused]);
+  const always = await runDetached(['--restart', 'always', 'busybox', 'sleep', '1000']);
+  const all = [plain, withVolume, paused, always];
+  const cgroups = new Map(all.map((id) => [id, JSON.parse(fs.readFileSync(`${d.execRoot}/shim/${id}/task.json`, 'utf8')).cgroupsPath as string]));
+  // all at once, as a script's cleanup does
+  const rms = await Promise.all(all.map((id) => d.docker(['rm', '-f', ...(id === withVolume ? ['-v'] : []), id])));
+  for (const r of rms) assert.equal(r.code, 0, r.stderr);
+  for (const id of all) {
+    assert.equal((await d.docker(['inspect', id])).code, 1, `${id} is gone once rm -f returns`);
+    assert.deepEqual(hostTraces(id, cgroups.get(id)!), [], `nothing of ${id} left`);
+  }
+  assert.equal((await d.docker(['volume', 'inspect', volume])).code, 1, 'rm -fv took the anonymous volume');
+  const until = Math.floor(Date.now() / 1000) + 1;
+  const events = (await d.dockerOk(['events', '--since', String(since), '--until', String(until), '--filter', 'type=container', '--format', '{{.Actor.ID}} {{.Action}}']))
+    .split('\n').filter(Boolean);
+  for (const id of all) {
+    const of = events.filter((e) => e.startsWith(id)).map((e) => e.split(' ')[1].split(':')[0]).filter((a) => ['kill', 'die', 'destroy', 'start'].includes(a));
+    assert.deepEqual(of.slice(-3), ['kill', 'die', 'destroy'], `${id}: ${of}`);
+    assert.equal(of.filter((a) => a === 'start').length, 1, `${id} was not restarted: ${of}`);
+  }
 });

@@ -392,6 +392,21 @@ test('crash points in container create and remove: it happened or it did not', a
   assert.equal(await dockerOk(['run', '--rm', 'busybox', 'echo', 'ok']), 'ok\n');
 });
 
+test('crash points in rm -f of a running container (its exit and removal one stage): the removal is finished at the next start', async () => {
+  const before = snapshot();
+  const volumes = async () => (await dockerOk(['volume', 'ls', '-q'])).split('\n').filter(Boolean).sort();
+  const volumesBefore = await volumes();
+  for (const point of ['container.exit.after-removing', 'container.remove.after-state', 'container.remove.after-rename']) {
+    const id = (await dockerOk(['run', '-d', '--name', 'c-rmf', '-v', '/anon', 'busybox', 'sleep', '600'])).trim();
+    await crashAt(point, () => d.docker(['rm', '-f', '-v', 'c-rmf']));
+    assert.ok(!(await d.docker(['inspect', 'c-rmf'])).stdout.includes('"Id"'), `${point}: the removal is finished`);
+    assert.deepEqual(snapshot(), before, `${point}: nothing of it left`);
+    assert.ok(!fs.readFileSync('/proc/self/mountinfo', 'utf8').includes(id), `${point}: no mount of it left`);
+    assert.deepEqual(await volumes(), volumesBefore, `${point}: its anonymous volume went with it (-v)`);
+    await assertConsistent();
+  }
+});
+
 test('crash points in start: the running record and the runtime\'s start go side by side; each order is repaired', async () => {
   const before = snapshot();
   // The shim of a deleted task exits once it has seen its container go: give it a moment.

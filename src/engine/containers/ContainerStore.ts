@@ -4,6 +4,7 @@
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
+import { removeTrees } from '../../lib/sys/fsbatch';
 import { type Durability, fsyncDir, readRecordSync, removeStaleTempsSync, writeJsonAtomic } from '../../lib/atomic';
 import { eachInBatches } from '../../lib/batches';
 import { crashPoint } from '../../lib/crashpoint';
@@ -179,7 +180,7 @@ export class ContainerStore {
     this.byId.delete(c.Id);
     if (this.byName.get(c.Name) === c.Id) this.byName.delete(c.Name);
     crashPoint('container.remove.after-rename');
-    void fsp.rm(trash, { recursive: true, force: true }).catch(() => undefined);
+    void removeTrees([trash]).catch(() => undefined);
   }
 }
 

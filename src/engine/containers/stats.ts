@@ -1,6 +1,6 @@
 // `docker stats`: one sample of a container's cgroup, its host CPU time and its network
 // counters. Docker's stats JSON built from it is api/views/stats.ts's.
-import { readSmallFile } from '../../lib/sys/smallfile';
+import { readSmallFileSync } from '../../lib/sys/smallfile';
 import { onlineCpus, readCgroupStats, systemCpuUsageNs, type CgroupStats } from '../../runtime/cgroups';
 
 export type { BlkioEntry, CgroupStats } from '../../runtime/cgroups';
@@ -27,7 +27,7 @@ export interface RunningSample {
 export interface StatsSample { id: string; name: string; running?: RunningSample }
 
 async function networkStats(pid: number): Promise<Record<string, NetworkCounters> | undefined> {
-  const text = readSmallFile(`/proc/${pid}/net/dev`);
+  const text = readSmallFileSync(`/proc/${pid}/net/dev`);
   if (!text) return undefined;
   const out: Record<string, NetworkCounters> = {};
   for (const line of text.split('\n').slice(2)) {

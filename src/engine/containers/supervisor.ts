@@ -7,7 +7,7 @@ import { log } from '../../lib/log';
 import type { ContainerRecord } from './Container';
 import type { ContainerContext, ExitStatus, HealthMonitor, Supervision } from './context';
 import { recordExit } from './exit';
-import { removeLocked } from './remove';
+import { removeLocked, takeRemovalOnExit } from './remove';
 import { endRestartingLocked } from './restartPolicy';
 import { startTask } from './start';
 
@@ -39,7 +39,11 @@ export class Supervisor implements Supervision {
       const ranMs = status.exitedAt.getTime() - Date.parse(c.State.StartedAt);
       const delay = opts.restart === false ? undefined
         : ctx.restarts.decide(c, status.exitCode, c.HasBeenManuallyStopped || ctx.shuttingDown(), ranMs);
-      await recordExit(ctx, c, status, delay !== undefined);
+      // Removed right after the exit, in this lock hold: AutoRemove, or a `rm -f` waiting for it.
+      const waiting = delay === undefined ? takeRemovalOnExit(c) : undefined;
+      const removal = delay !== undefined ? undefined
+        : c.HostConfig.AutoRemove ? { volumes: true } : waiting;
+      await recordExit(ctx, c, status, delay !== undefined, removal);
       this.health?.stop(c, true);
       ctx.lifecycle.emit('stopped', c);
       if (delay !== undefined) {
@@ -47,7 +51,14 @@ export class Supervisor implements Supervision {
         ctx.restarts.schedule(c.Id, delay, () => void this.restartNow(c));
         return;
       }
-      if (c.HostConfig.AutoRemove) await removeLocked(ctx, c, { volumes: true, autoRemoveAfterExit: true });
+      if (!removal) return;
+      try {
+        await removeLocked(ctx, c, { volumes: removal.volumes, afterExit: true });
+      } catch (e) {
+        // the `rm -f` that waits reports it (an AutoRemove's failure goes on as before)
+        if (waiting) waiting.error = e;
+        if (!waiting || c.HostConfig.AutoRemove) throw e;
+      }
     });
   }
 

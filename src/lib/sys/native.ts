@@ -80,6 +80,16 @@ export interface BerthNative {
   compileSeccomp(section: object, failUnknown?: boolean): Promise<{ bpf: Buffer; unknown: string[] }>;
   /** A sealed memfd copy of the executable at `path` (native/spawn.c); close-on-exec. */
   sealedCopy(path: string): number;
+  /** rm -rf of each absolute path in one pool job (native/fsbatch.c); rejects with the first failure. */
+  removeTreesAsync(paths: string[]): Promise<void>;
+  /** rmdir of each absolute path in one pool job: the errno of each (0: removed). */
+  rmdirsAsync(paths: string[]): Promise<number[]>;
+  /** open, umount2, close of `target` in one pool job; false: nothing there or nothing mounted. */
+  unmountHeldAsync(target: string, flags: number): Promise<boolean>;
+  /** Up to maxBytes of each absolute path with its mtime, in one pool job; null: missing. */
+  readFilesAsync(paths: string[], maxBytes: number): Promise<({ text: string; mtimeMs: number } | null)[]>;
+  /** tmp written (mode), fsynced (durability >= 1), renamed over file, its directory fsynced (2): one pool job. */
+  writeFileAtomicAsync(paths: [tmp: string, file: string], data: string | Uint8Array, mode: number, durability: number): Promise<void>;
 }
 
 export interface NativeExtractResult {

@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 
 /** The file's text, or undefined when it cannot be read (gone, no such controller). */
-export function readSmallFile(file: string): string | undefined {
+export function readSmallFileSync(file: string): string | undefined {
   try {
     return fs.readFileSync(file, 'utf8');
   } catch {

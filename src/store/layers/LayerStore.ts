@@ -30,6 +30,7 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable, Transform } from 'node:stream';
+import { removeTrees } from '../../lib/sys/fsbatch';
 import { Digest, digestHex, isDigest } from '../../lib/digest';
 import { ConflictError, InvalidParameterError, NotFoundError, SystemError } from '../../lib/errors';
 import { fsyncDir, readJsonIfExists, readRecord, readRecordSync, writeJsonAtomic, removeStaleTempsSync } from '../../lib/atomic';
@@ -653,7 +654,7 @@ export class LocalLayerStore implements LayerStore {
       }
       // The layer is gone for every reader once renamed; deleting the files need not hold
       // up the caller (reconcile removes what a crash leaves behind).
-      void fsp.rm(trash, { recursive: true, force: true }).catch(() => undefined);
+      void removeTrees([trash]).catch(() => undefined);
     });
   }
 

@@ -5,7 +5,8 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { KeyedMutex } from '../../lib/mutex';
 import { SystemError } from '../../lib/errors';
-import { MNT_DETACH, mountOverlay, mountOverlayAsync, unmount, unmountAsync } from '../../lib/sys/mount';
+import { MNT_DETACH, mountOverlay, mountOverlayAsync, unmount } from '../../lib/sys/mount';
+import { unmountHeld } from '../../lib/sys/fsbatch';
 import { type IdMapping, idmapMount, usernsFdFor, MOUNTER_STORED_ID } from '../../lib/sys/idmap';
 
 export interface MountInfoLine {
@@ -98,14 +99,9 @@ export class OverlayMounts {
       // Detached: the container's processes are gone, so nothing can be left writing. The
       // teardown of the last reference (overlay syncs its whole upper filesystem then) runs in
       // the thread that drops it: a directory handle held across the detach makes that the
-      // libuv pool's close, not the event loop's umount2. Not mounted: EINVAL, ignored.
-      const held = await fsp.open(target, 'r').catch(() => undefined);
-      if (!held) return;
-      try {
-        await unmountAsync(target, MNT_DETACH);
-      } finally {
-        await held.close();
-      }
+      // libuv pool's close, not the event loop's umount2: open, umount2 and close are one pool
+      // job. Not mounted: EINVAL, ignored.
+      await unmountHeld(target, MNT_DETACH);
     });
   }
 }
