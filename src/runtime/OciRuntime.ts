@@ -9,14 +9,14 @@ import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import type {
-  AttachStream, ContainerSpecInput, CreateTaskOptions, ExecTask, ExecTaskOptions, ExitStatus, Runtime, RuntimeConfig, RuntimeState,
+  AttachStream, ContainerSpecInput, CreateTaskOptions, ExecTask, ExecTaskOptions, ExitStatus, Runtime, RuntimeConfig, RuntimeState, StagedTask,
 } from './types';
 import type { ResourceLimits } from './types';
 import { ConmonExecTask } from './exec';
 import { buildSpec, serializeSpec } from './spec';
 import * as runc from './runc';
 import { fastPathsEnabled, fastPathsFor, type FastPaths } from './fastpaths';
-import { spawnConmon } from './conmon';
+import { stageConmon, type StagedConmon } from './conmon';
 import { clampWinsize, writeCtl, WIN_RESIZE_EVENT } from './ctl';
 import { prepareLog, generationPath } from './logfiles';
 import { spawnLogWriter, type LogWriter } from './logwriter';
@@ -26,6 +26,8 @@ import { ConflictError, NotFoundError } from '../lib/errors';
 import { RuntimeError } from './errors';
 import { crunInDockerTerms } from './crun';
 import { span } from '../lib/trace';
+import { sealedBinaryPath } from './sealedBinary';
+import { cgroupLock } from './cgroupLock';
 
 export interface OciRuntimeOptions {
   conmonPath: string;
@@ -126,31 +128,22 @@ export class OciRuntime implements Runtime {
   }
 
   async create(opts: CreateTaskOptions): Promise<{ pid: number }> {
+    return (await this.stageCreate(opts)).create();
+  }
+
+  async stageCreate(opts: CreateTaskOptions): Promise<StagedTask> {
     checkId(opts.id);
     // the runtime's version probe (once per binary) runs while conmon creates, ready for start
     if (this.fastPaths) void fastPathsFor(opts.runtime);
     await this.ensureDirs();
     const bundleDir = path.resolve(opts.bundleDir);
     const persist = this.persistDir(opts.id);
-    let cgroupsPath = this.bundleCgroups.get(bundleDir);
-    if (cgroupsPath === undefined) {
-      try {
-        const cfg = JSON.parse(await fsp.readFile(path.join(bundleDir, 'config.json'), 'utf8')) as { linux?: { cgroupsPath?: string } };
-        cgroupsPath = cfg.linux?.cgroupsPath;
-      } catch (e) {
-        throw new RuntimeError(`cannot read ${bundleDir}/config.json: ${(e as Error).message}`, { cause: e });
-      }
-    }
     // A leftover exit file of an earlier run of the same id would end waitExit at once.
     const [, , gen] = await span('start.create.files', opts.id, () => Promise.all([
       fsp.rm(this.exitFile(opts.id), { force: true }),
       fsp.rm(persist, { recursive: true, force: true }).then(() => fsp.mkdir(persist, { mode: 0o700 })),
       opts.logDriver === 'none' ? Promise.resolve(0) : prepareLog(opts.logPath),
     ]));
-    const rec: TaskRecord = { bundleDir, cgroupsPath };
-    await fsp.writeFile(path.join(persist, 'task.json'), JSON.stringify(rec));
-    this.tasks.set(opts.id, rec);
-    this.bundleCgroups.delete(bundleDir);
     // A log that rotates goes through berth-logwriter's FIFO; any other straight to its file.
     let writer: LogWriter | undefined;
     let conmonLog = opts.logPath;
@@ -163,12 +156,15 @@ export class OciRuntime implements Runtime {
         conmonLog = generationPath(opts.logPath, gen);
       }
     }
+    let shim: StagedConmon;
     try {
-      return await span('start.create.shim', opts.id, () => spawnConmon({
+      shim = await stageConmon({
         conmonPath: this.conmonPath,
         id: opts.id,
         bundleDir,
-        runtimePath: opts.runtime.path,
+        // From the daemon's sealed copy: crun and runc then skip cloning themselves (a bind
+        // mount and its detach, which waits out an RCU grace period, and a second exec).
+        runtimePath: sealedBinaryPath(opts.runtime.path),
         // `--root=<dir>` in one word: conmon passes each --runtime-arg through as one argv entry
         runtimeArgs: [`--root=${this.runtimeRoot}`, ...(opts.runtime.args ?? [])],
         persistDir: persist,
@@ -180,11 +176,55 @@ export class OciRuntime implements Runtime {
         terminal: opts.terminal,
         stdin: opts.openStdin,
         leaveStdinOpen: !opts.stdinOnce,
-      }));
+      });
     } catch (e) {
-      // conmon may have failed before it opened the FIFO: the writer would wait for it forever.
       writer?.kill();
-      throw e instanceof RuntimeError ? await inDockerTerms(e, bundleDir) : e;
+      throw e;
+    }
+    let settled = false;
+    const settle = () => {
+      if (settled) throw new RuntimeError(`the task of ${opts.id} was already created or aborted`);
+      settled = true;
+    };
+    return {
+      create: async () => {
+        settle();
+        try {
+          const cgroupsPath = await this.cgroupsPathOf(bundleDir);
+          const rec: TaskRecord = { bundleDir, cgroupsPath };
+          // Before the runtime runs: a task is never without its record.
+          await fsp.writeFile(path.join(persist, 'task.json'), JSON.stringify(rec));
+          this.tasks.set(opts.id, rec);
+          const created = span('start.create.shim', opts.id, () => shim.create());
+          // the runtime moves the init into the container's cgroups: keep the lock warm meanwhile
+          cgroupLock.hold(created);
+          return await created;
+        } catch (e) {
+          shim.abort();
+          // conmon may have failed before it opened the FIFO: the writer would wait for it forever.
+          writer?.kill();
+          throw e instanceof RuntimeError ? await inDockerTerms(e, bundleDir) : e;
+        }
+      },
+      abort: () => {
+        if (settled) return;
+        settled = true;
+        shim.abort();
+        writer?.kill();
+      },
+    };
+  }
+
+  /** The bundle's cgroupsPath: as writeBundle left it, else from its config.json. */
+  private async cgroupsPathOf(bundleDir: string): Promise<string | undefined> {
+    const known = this.bundleCgroups.get(bundleDir);
+    this.bundleCgroups.delete(bundleDir);
+    if (known !== undefined) return known;
+    try {
+      const cfg = JSON.parse(await fsp.readFile(path.join(bundleDir, 'config.json'), 'utf8')) as { linux?: { cgroupsPath?: string } };
+      return cfg.linux?.cgroupsPath;
+    } catch (e) {
+      throw new RuntimeError(`cannot read ${bundleDir}/config.json: ${(e as Error).message}`, { cause: e });
     }
   }
 

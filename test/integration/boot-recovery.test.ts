@@ -426,6 +426,35 @@ test('crash points in start: the running record and the runtime\'s start go side
   assert.deepEqual(snapshot(), before);
 });
 
+test('crash points with the shim waiting on its start pipe: no task is left, the container starts again', async () => {
+  const before = snapshot();
+  const conmonOf = async (id: string) => {
+    let left = '';
+    for (let i = 0; i < 50; i++) {
+      try { left = execFileSync('pgrep', ['-f', '--', `--cid ${id}`], { encoding: 'utf8' }).trim(); } catch { left = ''; }
+      if (!left) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return left;
+  };
+  // after-stage: conmon waits, the bundle may or may not be written yet; after-bundle: it is.
+  // Either way conmon reads the pipe's end when berthd dies and goes on: without a bundle the
+  // runtime fails, over a whole one it makes a task that reconcile deletes.
+  for (const point of ['container.start.after-stage', 'container.start.after-bundle']) {
+    const name = `c-${point.split('.').pop()}`;
+    const id = (await dockerOk(['create', '--name', name, 'busybox', 'sleep', '600'])).trim();
+    await crashAt(point, () => d.docker(['start', name]));
+    await assertConsistent();
+    assert.equal((await dockerOk(['inspect', '-f', '{{.State.Status}} {{.State.Pid}}', name])).trim(), 'created 0', point);
+    assert.equal(await conmonOf(id), '', `${point}: no shim left`);
+    await dockerOk(['start', name]);
+    assert.match((await dockerOk(['inspect', '-f', '{{.State.Status}} {{.State.Pid}}', name])).trim(), /^running [1-9]/, point);
+    await dockerOk(['rm', '-f', name]);
+    assert.equal(await conmonOf(id), '', `${point}: the new task's shim is gone after rm`);
+  }
+  assert.deepEqual(snapshot(), before);
+});
+
 test('crash points in import and in the layer store: no half-made layer or image; the retry works', async () => {
   const before = snapshot();
   for (const point of ['layer.create.after-blob', 'layer.create.before-rename', 'layer.create.after-rename', 'image.import.after-layer', 'image.add.after-config']) {
