@@ -392,18 +392,19 @@ test('crash points in container create and remove: it happened or it did not', a
   assert.equal(await dockerOk(['run', '--rm', 'busybox', 'echo', 'ok']), 'ok\n');
 });
 
+/** The PIDs of the conmon of `id` still there; the shim of a deleted task exits once it has seen its container go: given a moment. */
+async function conmons(id: string): Promise<string> {
+  let left = '';
+  for (let i = 0; i < 50; i++) {
+    try { left = execFileSync('pgrep', ['-f', '--', `--cid ${id}`], { encoding: 'utf8' }).trim(); } catch { left = ''; }
+    if (!left) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return left;
+}
+
 test('crash points in start: the running record and the runtime\'s start go side by side; each order is repaired', async () => {
   const before = snapshot();
-  // The shim of a deleted task exits once it has seen its container go: give it a moment.
-  const conmons = async (id: string) => {
-    let left = '';
-    for (let i = 0; i < 50; i++) {
-      try { left = execFileSync('pgrep', ['-f', '--', `--cid ${id}`], { encoding: 'utf8' }).trim(); } catch { left = ''; }
-      if (!left) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    return left;
-  };
   const state = async (name: string) => (await dockerOk(['inspect', '-f', '{{.State.Status}} {{.State.Pid}}', name])).trim();
   // The record written, the start done or not: running (adopted) or exited, never a task nobody owns.
   const id = (await dockerOk(['create', '--name', 'c-start', 'busybox', 'sleep', '600'])).trim();
@@ -428,15 +429,6 @@ test('crash points in start: the running record and the runtime\'s start go side
 
 test('crash points with the shim waiting on its start pipe: no task is left, the container starts again', async () => {
   const before = snapshot();
-  const conmonOf = async (id: string) => {
-    let left = '';
-    for (let i = 0; i < 50; i++) {
-      try { left = execFileSync('pgrep', ['-f', '--', `--cid ${id}`], { encoding: 'utf8' }).trim(); } catch { left = ''; }
-      if (!left) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    return left;
-  };
   // after-stage: conmon waits, the bundle may or may not be written yet; after-bundle: it is.
   // Either way conmon reads the pipe's end when berthd dies and goes on: without a bundle the
   // runtime fails, over a whole one it makes a task that reconcile deletes.
@@ -446,11 +438,11 @@ test('crash points with the shim waiting on its start pipe: no task is left, the
     await crashAt(point, () => d.docker(['start', name]));
     await assertConsistent();
     assert.equal((await dockerOk(['inspect', '-f', '{{.State.Status}} {{.State.Pid}}', name])).trim(), 'created 0', point);
-    assert.equal(await conmonOf(id), '', `${point}: no shim left`);
+    assert.equal(await conmons(id), '', `${point}: no shim left`);
     await dockerOk(['start', name]);
     assert.match((await dockerOk(['inspect', '-f', '{{.State.Status}} {{.State.Pid}}', name])).trim(), /^running [1-9]/, point);
     await dockerOk(['rm', '-f', name]);
-    assert.equal(await conmonOf(id), '', `${point}: the new task's shim is gone after rm`);
+    assert.equal(await conmons(id), '', `${point}: the new task's shim is gone after rm`);
   }
   assert.deepEqual(snapshot(), before);
 });

@@ -86,9 +86,8 @@ export async function startTask(ctx: StartContext, c: ContainerRecord): Promise<
     crashPoint('container.start.after-bundle');
     const { pid } = await span('start.create', c.Id, () => task.create());
     created = true;
-    await span('start.attach', c.Id, () => ctx.attaches.connectPending(c.Id, ctx.runtime));
-    // The record says running before the runtime's start, written beside it, and the client
-    // is answered once both are done. A crash before the start leaves a running record over a
+    // The record says running before the runtime's start, written beside the attach and the
+    // start (the write is the longest of the three), and the client is answered once all are done. A crash before the start leaves a running record over a
     // task that is only created: reconcile exits it (the task is deleted) as any running
     // record whose task does not run. A crash after the start and before the write leaves a
     // created record over a running task: reconcile deletes such orphans (restoreContainers).
@@ -98,6 +97,7 @@ export async function startTask(ctx: StartContext, c: ContainerRecord): Promise<
     const saved = span('start.save', c.Id, () => pausePoint('container.start.before-save').then(() => ctx.store.save(c)));
     // (A failed start's own record write below comes after this one: the store orders them.)
     saved.then(() => crashPoint('container.start.after-save'), () => undefined);
+    await span('start.attach', c.Id, () => ctx.attaches.connectPending(c.Id, ctx.runtime));
     await span('start.start', c.Id, () => ctx.runtime.start(c.Id, rt));
     crashPoint('container.start.after-start');
     await saved;
