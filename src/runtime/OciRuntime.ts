@@ -73,6 +73,8 @@ export class OciRuntime implements Runtime {
   private dirsReady: Promise<void> | undefined;
   private tasks = new Map<string, TaskRecord>();
   private bundleCgroups = new Map<string, string>();
+  /** The task.json writers of staged tasks, by bundle dir (writeBundle calls them). */
+  private stagedRecords = new Map<string, (cgroupsPath: string | undefined) => Promise<void>>();
   private waiters = new Map<string, { resolve: (s: ExitStatus) => void; reject: (e: Error) => void }[]>();
   private watcher: fs.FSWatcher | undefined;
   private pollTimer: NodeJS.Timeout | undefined;
@@ -122,9 +124,15 @@ export class OciRuntime implements Runtime {
 
   async writeBundle(bundleDir: string, input: ContainerSpecInput): Promise<void> {
     const spec = buildSpec(input);
-    await fsp.mkdir(bundleDir, { recursive: true, mode: 0o700 });
-    await fsp.writeFile(path.join(bundleDir, 'config.json'), serializeSpec(spec), { mode: 0o600 });
-    this.bundleCgroups.set(path.resolve(bundleDir), input.cgroupsPath);
+    const dir = path.resolve(bundleDir);
+    // A task staged on this bundle gets its task.json beside the config.json.
+    const writeRecord = this.stagedRecords.get(dir);
+    await Promise.all([
+      fsp.mkdir(bundleDir, { recursive: true, mode: 0o700 })
+        .then(() => fsp.writeFile(path.join(bundleDir, 'config.json'), serializeSpec(spec), { mode: 0o600 })),
+      writeRecord?.(input.cgroupsPath),
+    ]);
+    if (!writeRecord) this.bundleCgroups.set(dir, input.cgroupsPath);
   }
 
   async create(opts: CreateTaskOptions): Promise<{ pid: number }> {
@@ -181,20 +189,26 @@ export class OciRuntime implements Runtime {
       writer?.kill();
       throw e;
     }
+    // task.json, before the runtime runs (a task is never without its record): written by
+    // writeBundle beside the config.json, or by create.
+    let recorded: Promise<void> | undefined;
+    const writeRecord = (cgroupsPath: string | undefined) => recorded ??= (async () => {
+      const rec: TaskRecord = { bundleDir, cgroupsPath };
+      await fsp.writeFile(path.join(persist, 'task.json'), JSON.stringify(rec));
+      this.tasks.set(opts.id, rec);
+    })();
+    this.stagedRecords.set(bundleDir, writeRecord);
     let settled = false;
     const settle = () => {
       if (settled) throw new RuntimeError(`the task of ${opts.id} was already created or aborted`);
       settled = true;
+      if (this.stagedRecords.get(bundleDir) === writeRecord) this.stagedRecords.delete(bundleDir);
     };
     return {
       create: async () => {
         settle();
         try {
-          const cgroupsPath = await this.cgroupsPathOf(bundleDir);
-          const rec: TaskRecord = { bundleDir, cgroupsPath };
-          // Before the runtime runs: a task is never without its record.
-          await fsp.writeFile(path.join(persist, 'task.json'), JSON.stringify(rec));
-          this.tasks.set(opts.id, rec);
+          await (recorded ?? writeRecord(await this.cgroupsPathOf(bundleDir)));
           const created = span('start.create.shim', opts.id, () => shim.create());
           // the runtime moves the init into the container's cgroups: keep the lock warm meanwhile
           cgroupLock.hold(created);
@@ -208,7 +222,7 @@ export class OciRuntime implements Runtime {
       },
       abort: () => {
         if (settled) return;
-        settled = true;
+        settle();
         shim.abort();
         writer?.kill();
       },
