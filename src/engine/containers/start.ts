@@ -87,10 +87,11 @@ export async function startTask(ctx: StartContext, c: ContainerRecord): Promise<
     const { pid } = await span('start.create', c.Id, () => task.create());
     created = true;
     // The record says running before the runtime's start, written beside the attach and the
-    // start (the write is the longest of the three), and the client is answered once all are done. A crash before the start leaves a running record over a
-    // task that is only created: reconcile exits it (the task is deleted) as any running
-    // record whose task does not run. A crash after the start and before the write leaves a
-    // created record over a running task: reconcile deletes such orphans (restoreContainers).
+    // start (the write is the longest of the three), and the client is answered once all are
+    // done. A crash before the start leaves a running record over a task that is only
+    // created: reconcile exits it (the task is deleted) as any running record whose task does
+    // not run. A crash after the start and before the write leaves a created record over a
+    // running task: reconcile deletes such orphans (restoreContainers).
     stateBefore = { ...c.State };
     setRunning(c, pid);
     c.HasBeenManuallyStopped = false;
