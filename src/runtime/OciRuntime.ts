@@ -9,14 +9,14 @@ import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import type {
-  AttachStream, ContainerSpecInput, CreateTaskOptions, ExecTask, ExecTaskOptions, ExitStatus, Runtime, RuntimeConfig, RuntimeState,
+  AttachStream, ContainerSpecInput, CreateTaskOptions, ExecTask, ExecTaskOptions, ExitStatus, Runtime, RuntimeConfig, RuntimeState, StagedTask,
 } from './types';
 import type { ResourceLimits } from './types';
 import { ConmonExecTask } from './exec';
 import { buildSpec, serializeSpec } from './spec';
 import * as runc from './runc';
 import { fastPathsEnabled, fastPathsFor, type FastPaths } from './fastpaths';
-import { spawnConmon } from './conmon';
+import { stageConmon, type StagedConmon } from './conmon';
 import { clampWinsize, writeCtl, WIN_RESIZE_EVENT } from './ctl';
 import { prepareLog, generationPath } from './logfiles';
 import { spawnLogWriter, type LogWriter } from './logwriter';
@@ -28,6 +28,8 @@ import { RuntimeError } from './errors';
 import { crunInDockerTerms } from './crun';
 import { span } from '../lib/trace';
 import { readSmallFiles, removeTrees } from '../lib/sys/fsbatch';
+import { sealedBinaryPath } from './sealedBinary';
+import { cgroupLock } from './cgroupLock';
 
 export interface OciRuntimeOptions {
   conmonPath: string;
@@ -73,6 +75,8 @@ export class OciRuntime implements Runtime {
   private dirsReady: Promise<void> | undefined;
   private tasks = new Map<string, TaskRecord>();
   private bundleCgroups = new Map<string, string>();
+  /** The task.json writers of staged tasks, by bundle dir (writeBundle calls them). */
+  private stagedRecords = new Map<string, (cgroupsPath: string | undefined) => Promise<void>>();
   private waiters = new Map<string, { resolve: (s: ExitStatus) => void; reject: (e: Error) => void }[]>();
   private watcher: fs.FSWatcher | undefined;
   private pollTimer: NodeJS.Timeout | undefined;
@@ -124,37 +128,34 @@ export class OciRuntime implements Runtime {
 
   async writeBundle(bundleDir: string, input: ContainerSpecInput): Promise<void> {
     const spec = buildSpec(input);
-    await fsp.mkdir(bundleDir, { recursive: true, mode: 0o700 });
-    await fsp.writeFile(path.join(bundleDir, 'config.json'), serializeSpec(spec), { mode: 0o600 });
-    this.bundleCgroups.set(path.resolve(bundleDir), input.cgroupsPath);
+    const dir = path.resolve(bundleDir);
+    // A task staged on this bundle gets its task.json beside the config.json.
+    const writeRecord = this.stagedRecords.get(dir);
+    await Promise.all([
+      fsp.mkdir(bundleDir, { recursive: true, mode: 0o700 })
+        .then(() => fsp.writeFile(path.join(bundleDir, 'config.json'), serializeSpec(spec), { mode: 0o600 })),
+      writeRecord?.(input.cgroupsPath),
+    ]);
+    if (!writeRecord) this.bundleCgroups.set(dir, input.cgroupsPath);
   }
 
   async create(opts: CreateTaskOptions): Promise<{ pid: number }> {
+    return (await this.stageCreate(opts)).create();
+  }
+
+  async stageCreate(opts: CreateTaskOptions): Promise<StagedTask> {
     checkId(opts.id);
     // the runtime's version probe (once per binary) runs while conmon creates, ready for start
     if (this.fastPaths) void fastPathsFor(opts.runtime);
     await this.ensureDirs();
     const bundleDir = path.resolve(opts.bundleDir);
     const persist = this.persistDir(opts.id);
-    let cgroupsPath = this.bundleCgroups.get(bundleDir);
-    if (cgroupsPath === undefined) {
-      try {
-        const cfg = JSON.parse(await fsp.readFile(path.join(bundleDir, 'config.json'), 'utf8')) as { linux?: { cgroupsPath?: string } };
-        cgroupsPath = cfg.linux?.cgroupsPath;
-      } catch (e) {
-        throw new RuntimeError(`cannot read ${bundleDir}/config.json: ${(e as Error).message}`, { cause: e });
-      }
-    }
     // A leftover exit file of an earlier run of the same id would end waitExit at once.
     const [, , gen] = await span('start.create.files', opts.id, () => Promise.all([
       fsp.rm(this.exitFile(opts.id), { force: true }),
       fsp.rm(persist, { recursive: true, force: true }).then(() => fsp.mkdir(persist, { mode: 0o700 })),
       opts.logDriver === 'none' ? Promise.resolve(0) : prepareLog(opts.logPath),
     ]));
-    const rec: TaskRecord = { bundleDir, cgroupsPath };
-    await fsp.writeFile(path.join(persist, 'task.json'), JSON.stringify(rec));
-    this.tasks.set(opts.id, rec);
-    this.bundleCgroups.delete(bundleDir);
     // A log that rotates goes through berth-logwriter's FIFO; any other straight to its file.
     let writer: LogWriter | undefined;
     let conmonLog = opts.logPath;
@@ -167,12 +168,15 @@ export class OciRuntime implements Runtime {
         conmonLog = generationPath(opts.logPath, gen);
       }
     }
+    let shim: StagedConmon;
     try {
-      return await span('start.create.shim', opts.id, () => spawnConmon({
+      shim = await stageConmon({
         conmonPath: this.conmonPath,
         id: opts.id,
         bundleDir,
-        runtimePath: opts.runtime.path,
+        // From the daemon's sealed copy: crun and runc then skip cloning themselves (a bind
+        // mount and its detach, which waits out an RCU grace period, and a second exec).
+        runtimePath: sealedBinaryPath(opts.runtime.path),
         // `--root=<dir>` in one word: conmon passes each --runtime-arg through as one argv entry
         runtimeArgs: [`--root=${this.runtimeRoot}`, ...(opts.runtime.args ?? [])],
         persistDir: persist,
@@ -184,11 +188,61 @@ export class OciRuntime implements Runtime {
         terminal: opts.terminal,
         stdin: opts.openStdin,
         leaveStdinOpen: !opts.stdinOnce,
-      }));
+      });
     } catch (e) {
-      // conmon may have failed before it opened the FIFO: the writer would wait for it forever.
       writer?.kill();
-      throw e instanceof RuntimeError ? await inDockerTerms(e, bundleDir) : e;
+      throw e;
+    }
+    // task.json, before the runtime runs (a task is never without its record): written by
+    // writeBundle beside the config.json, or by create.
+    let recorded: Promise<void> | undefined;
+    const writeRecord = (cgroupsPath: string | undefined) => recorded ??= (async () => {
+      const rec: TaskRecord = { bundleDir, cgroupsPath };
+      await fsp.writeFile(path.join(persist, 'task.json'), JSON.stringify(rec));
+      this.tasks.set(opts.id, rec);
+    })();
+    this.stagedRecords.set(bundleDir, writeRecord);
+    let settled = false;
+    const settle = () => {
+      if (settled) throw new RuntimeError(`the task of ${opts.id} was already created or aborted`);
+      settled = true;
+      if (this.stagedRecords.get(bundleDir) === writeRecord) this.stagedRecords.delete(bundleDir);
+    };
+    return {
+      create: async () => {
+        settle();
+        try {
+          await (recorded ?? writeRecord(await this.cgroupsPathOf(bundleDir)));
+          const created = span('start.create.shim', opts.id, () => shim.create());
+          // the runtime moves the init into the container's cgroups: keep the lock warm meanwhile
+          cgroupLock.hold(created);
+          return await created;
+        } catch (e) {
+          shim.abort();
+          // conmon may have failed before it opened the FIFO: the writer would wait for it forever.
+          writer?.kill();
+          throw e instanceof RuntimeError ? await inDockerTerms(e, bundleDir) : e;
+        }
+      },
+      abort: () => {
+        if (settled) return;
+        settle();
+        shim.abort();
+        writer?.kill();
+      },
+    };
+  }
+
+  /** The bundle's cgroupsPath: as writeBundle left it, else from its config.json. */
+  private async cgroupsPathOf(bundleDir: string): Promise<string | undefined> {
+    const known = this.bundleCgroups.get(bundleDir);
+    this.bundleCgroups.delete(bundleDir);
+    if (known !== undefined) return known;
+    try {
+      const cfg = JSON.parse(await fsp.readFile(path.join(bundleDir, 'config.json'), 'utf8')) as { linux?: { cgroupsPath?: string } };
+      return cfg.linux?.cgroupsPath;
+    } catch (e) {
+      throw new RuntimeError(`cannot read ${bundleDir}/config.json: ${(e as Error).message}`, { cause: e });
     }
   }
 

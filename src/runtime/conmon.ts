@@ -61,18 +61,60 @@ export function conmonArgs(o: ConmonSpawnOptions): string[] {
   return args;
 }
 
+/** A conmon started before its bundle is written, waiting on its start pipe (`stageConmon`). */
+export interface StagedConmon {
+  /** Lets conmon run `<runtime> create` (the bundle must be complete); resolves with the init PID. */
+  create(): Promise<{ pid: number }>;
+  /** Ends a conmon whose create was not asked for: it has not forked yet, so this is all of it. */
+  abort(): void;
+}
+
 /**
- * Spawns conmon and waits for the sync-pipe report. Resolves with the container's init PID;
- * rejects with RuntimeError carrying the runtime's message.
+ * Spawns conmon with a start pipe (`_OCI_STARTPIPE`): it execs, loads its libraries and parses
+ * its arguments, then waits for our write before it forks and runs the runtime. Started at
+ * the beginning of a start, its own start overlaps the rootfs mount, the attachments and the
+ * bundle. A daemon that dies meanwhile closes the pipe, and conmon goes on: with no bundle
+ * (the exit teardown removed it) the runtime fails; over a complete bundle it makes a task
+ * that no record knows as running, which reconcile deletes (deleteOrphanTasks).
  */
-export function spawnConmon(o: ConmonSpawnOptions): Promise<{ pid: number }> {
-  const env = shimEnv({ _OCI_SYNCPIPE: '3' });
-  // stdin and stdout /dev/null, stderr and fd 3 (the sync pipe) pipes to us; conmon only
-  // write()s to fd 3. The spawn runs on a pool thread: the event loop goes on while conmon execs.
-  return span('start.create.spawn', o.id, () => spawnShimAsync(o.conmonPath, conmonArgs(o), env, o.persistDir, [NULL_FD, NULL_FD, PIPE_FD, PIPE_FD])).then(
-    ({ pipes }) => untilReported(o, pipes[2]!, pipes[3]!),
-    (e: Error) => { throw new RuntimeError(`cannot run conmon (${o.conmonPath}): ${e.message}`, { cause: e }); },
-  );
+export async function stageConmon(o: ConmonSpawnOptions): Promise<StagedConmon> {
+  // LC_ALL=C: conmon's setlocale then loads no locale files (a dozen opens per start).
+  const env = shimEnv({ _OCI_SYNCPIPE: '3', _OCI_STARTPIPE: '4', LC_ALL: 'C' });
+  // stdin and stdout /dev/null, stderr and fd 3 (the sync pipe) pipes to us, fd 4 the start
+  // pipe. The spawn runs on a pool thread: the event loop goes on while conmon execs.
+  let shim: Shim;
+  try {
+    shim = await span('start.create.spawn', o.id, () => spawnShimAsync(o.conmonPath, conmonArgs(o), env, o.persistDir, [NULL_FD, NULL_FD, PIPE_FD, PIPE_FD, WRITE_PIPE_FD]));
+  } catch (e) {
+    throw new RuntimeError(`cannot run conmon (${o.conmonPath}): ${(e as Error).message}`, { cause: e });
+  }
+  const [stderrPipe, sync, start] = [shim.pipes[2]!, shim.pipes[3]!, shim.pipes[4]!];
+  start.on('error', () => undefined);
+  // Read from now on: a conmon that fails before the start pipe (bad arguments) is reported.
+  let exited = false;
+  sync.once('close', () => { exited = true; });
+  const reported = untilReported(o, stderrPipe, sync);
+  reported.then(() => start.destroy(), () => start.destroy());
+  let released = false;
+  return {
+    create() {
+      if (!released) {
+        released = true;
+        start.end(Buffer.from([0]));
+      }
+      return reported;
+    },
+    abort() {
+      if (released) return;
+      released = true;
+      // Still our unreaped child (it waits on the pipe) unless its sync pipe closed: it exited.
+      if (!exited) {
+        try { process.kill(shim.pid, 'SIGKILL'); } catch { /* gone */ }
+      }
+      start.destroy();
+      reported.catch(() => undefined);
+    },
+  };
 }
 
 /** conmon's sync-pipe report: the container's init PID, or the runtime's error. */

@@ -120,6 +120,14 @@ export interface CreateTaskOptions {
   logRotation?: LogRotation;
 }
 
+/** A task's shim, started before its bundle is complete (Runtime.stageCreate). */
+export interface StagedTask {
+  /** Runs `<runtime> create` over the bundle, now written; resolves with the init PID. Once. */
+  create(): Promise<{ pid: number }>;
+  /** Ends the shim without a task (a start that failed before its create). Idempotent; a no-op after create. */
+  abort(): void;
+}
+
 export interface ExitStatus {
   exitCode: number;
   /** When the process exited (from the exit file's mtime). */
@@ -181,6 +189,8 @@ export interface Runtime {
   writeBundle(bundleDir: string, input: ContainerSpecInput): Promise<void>;
   /** Starts the shim, which runs `<runtime> create`. Resolves with the init PID; rejects with RuntimeError. */
   create(opts: CreateTaskOptions): Promise<{ pid: number }>;
+  /** create in two steps: the shim is started now and runs the runtime once the bundle is written. */
+  stageCreate(opts: CreateTaskOptions): Promise<StagedTask>;
   start(id: string, runtime: RuntimeConfig): Promise<void>;
   kill(id: string, signal: number, runtime: RuntimeConfig): Promise<void>;
   pause(id: string, runtime: RuntimeConfig): Promise<void>;

@@ -267,6 +267,27 @@ describe('lifecycle', () => {
     assert.match(inspect.stderr, /No such object: e2e-nothing/);
   });
 
+  test('a start that fails before the runtime\'s create leaves no shim, bundle or mount', async () => {
+    // The shim is started at the start's beginning and waits for its bundle: the failed user
+    // lookup (after it) must end it.
+    const id = (await d.dockerOk(['create', '-u', 'e2e-nosuchuser', 'busybox', 'true'])).trim();
+    const shims = () => fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
+      try { return fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(`--cid\0${id}`); } catch { return false; }
+    });
+    for (let i = 0; i < 2; i++) {
+      const r = await docker('start', id);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /unable to find user e2e-nosuchuser/);
+      for (let n = 0; n < 50 && shims().length; n++) await new Promise((res) => setTimeout(res, 100));
+      assert.deepEqual(shims(), [], 'no conmon left');
+      assert.equal(fs.existsSync(`${d.execRoot}/bundles/${id}`), false, 'no bundle');
+      assert.equal(fs.existsSync(`${d.execRoot}/shim/${id}`), false, 'no shim dir');
+      assert.ok(!fs.readFileSync('/proc/self/mountinfo', 'utf8').includes(id), 'the rootfs is not mounted');
+    }
+    assert.equal((await d.dockerOk(['inspect', '-f', '{{.State.Status}}', id])).trim(), 'created');
+    await d.dockerOk(['rm', id]);
+  });
+
   test('events stream with filters', async () => {
     const since = Math.floor(Date.now() / 1000) - 1;
     await docker('run', '--rm', '-l', 'ev=1', 'busybox', 'true');

@@ -406,19 +406,19 @@ test('crash points in rm -f of a running container (its exit and removal one sta
     await assertConsistent();
   }
 });
+/** The PIDs of the conmon of `id` still there; the shim of a deleted task exits once it has seen its container go: given a moment. */
+async function conmons(id: string): Promise<string> {
+  let left = '';
+  for (let i = 0; i < 50; i++) {
+    try { left = execFileSync('pgrep', ['-f', '--', `--cid ${id}`], { encoding: 'utf8' }).trim(); } catch { left = ''; }
+    if (!left) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return left;
+}
 
 test('crash points in start: the running record and the runtime\'s start go side by side; each order is repaired', async () => {
   const before = snapshot();
-  // The shim of a deleted task exits once it has seen its container go: give it a moment.
-  const conmons = async (id: string) => {
-    let left = '';
-    for (let i = 0; i < 50; i++) {
-      try { left = execFileSync('pgrep', ['-f', '--', `--cid ${id}`], { encoding: 'utf8' }).trim(); } catch { left = ''; }
-      if (!left) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    return left;
-  };
   const state = async (name: string) => (await dockerOk(['inspect', '-f', '{{.State.Status}} {{.State.Pid}}', name])).trim();
   // The record written, the start done or not: running (adopted) or exited, never a task nobody owns.
   const id = (await dockerOk(['create', '--name', 'c-start', 'busybox', 'sleep', '600'])).trim();
@@ -438,6 +438,26 @@ test('crash points in start: the running record and the runtime\'s start go side
   await dockerOk(['start', 'c-orphan']);
   assert.match(await state('c-orphan'), /^running [1-9]/);
   await dockerOk(['rm', '-f', 'c-orphan']);
+  assert.deepEqual(snapshot(), before);
+});
+
+test('crash points with the shim waiting on its start pipe: no task is left, the container starts again', async () => {
+  const before = snapshot();
+  // after-stage: conmon waits, the bundle may or may not be written yet; after-bundle: it is.
+  // Either way conmon reads the pipe's end when berthd dies and goes on: without a bundle the
+  // runtime fails, over a whole one it makes a task that reconcile deletes.
+  for (const point of ['container.start.after-stage', 'container.start.after-bundle']) {
+    const name = `c-${point.split('.').pop()}`;
+    const id = (await dockerOk(['create', '--name', name, 'busybox', 'sleep', '600'])).trim();
+    await crashAt(point, () => d.docker(['start', name]));
+    await assertConsistent();
+    assert.equal((await dockerOk(['inspect', '-f', '{{.State.Status}} {{.State.Pid}}', name])).trim(), 'created 0', point);
+    assert.equal(await conmons(id), '', `${point}: no shim left`);
+    await dockerOk(['start', name]);
+    assert.match((await dockerOk(['inspect', '-f', '{{.State.Status}} {{.State.Pid}}', name])).trim(), /^running [1-9]/, point);
+    await dockerOk(['rm', '-f', name]);
+    assert.equal(await conmons(id), '', `${point}: the new task's shim is gone after rm`);
+  }
   assert.deepEqual(snapshot(), before);
 });
 

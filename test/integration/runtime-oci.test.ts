@@ -383,6 +383,49 @@ test('create failure is a RuntimeError with the runtime message; nothing is left
   await waitFor(() => processesMentioning(id).length === 0);
 });
 
+test('staged create: the shim waits for its bundle; abort ends it and makes no task', async () => {
+  // Staged before the bundle exists: conmon is up and waiting, no runtime process runs yet.
+  const id = newId();
+  const bundle = path.join(tmp, 'b', id.slice(0, 16));
+  const input = specInput(id, ['sh', '-c', 'echo staged']);
+  created.push({ id, cgroupsPath: input.cgroupsPath });
+  const logPath = path.join(tmp, 'logs', id + '.log');
+  const opts = { id, bundleDir: bundle, runtime: RUNTIME, terminal: false, openStdin: false, stdinOnce: false, logPath };
+  const staged = await rt.stageCreate(opts);
+  await waitFor(() => processesMentioning(id).length === 1);
+  assert.equal(await rt.state(id, RUNTIME), undefined, 'no task before the create is let go');
+  await rt.writeBundle(bundle, input);
+  const { pid } = await staged.create();
+  assert.ok(pid > 0);
+  await assert.rejects(staged.create(), /already created or aborted/);
+  staged.abort(); // a no-op once created
+  const a = await rt.attach(id, { stdin: false });
+  const got = collect(a);
+  await rt.start(id, RUNTIME);
+  assert.equal((await rt.waitExit(id)).exitCode, 0);
+  assert.equal((await got).stdout.toString(), 'staged\n');
+  await rt.delete(id, RUNTIME);
+  await rt.cleanup(id);
+  await waitFor(() => processesMentioning(id).length === 0);
+
+  // Aborted, before and after its bundle is written: the waiting conmon goes, nothing is made.
+  for (const withBundle of [false, true]) {
+    const id2 = newId();
+    const bundle2 = path.join(tmp, 'b', id2.slice(0, 16));
+    const input2 = specInput(id2, ['true']);
+    created.push({ id: id2, cgroupsPath: input2.cgroupsPath });
+    const s2 = await rt.stageCreate({ ...opts, id: id2, bundleDir: bundle2, logPath: path.join(tmp, 'logs', id2 + '.log') });
+    if (withBundle) await rt.writeBundle(bundle2, input2);
+    await waitFor(() => processesMentioning(id2).length === 1);
+    s2.abort();
+    s2.abort();
+    await waitFor(() => processesMentioning(id2).length === 0);
+    await assert.rejects(s2.create(), /already created or aborted/);
+    assert.equal(await rt.state(id2, RUNTIME), undefined, `aborted (bundle ${withBundle}): no task`);
+    await rt.cleanup(id2);
+  }
+});
+
 test('docker run --rm true: create+start+wait+delete timing', async () => {
   const times: number[] = [];
   for (let i = 0; i < 5; i++) {

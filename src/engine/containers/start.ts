@@ -47,6 +47,17 @@ export async function startTask(ctx: StartContext, c: ContainerRecord): Promise<
   let attachmentFailed = false;
   let stateBefore: ContainerState | undefined;
   taskStarting(c);
+  // The shim is started first and waits (conmon's start pipe): its exec and load overlap the
+  // mount, the attachments and the bundle below; it runs the runtime once the bundle is written.
+  const staged = span('start.stage', c.Id, () => ctx.runtime.stageCreate({
+    id: c.Id, bundleDir: bundle, runtime: rt, terminal: c.Config.Tty, openStdin: c.Config.OpenStdin,
+    // As Docker: a TTY's stdin is never closed by a client leaving (detach keeps the shell alive).
+    stdinOnce: c.Config.StdinOnce && !c.Config.Tty, logPath: ctx.logPath(c.Id),
+    logDriver: c.HostConfig.LogConfig?.Type === 'none' ? 'none' : 'k8s-file',
+    logRotation: rotationOf(c.HostConfig.LogConfig?.Type || 'json-file', c.HostConfig.LogConfig?.Config ?? {}),
+  }));
+  // (A crash with conmon waiting: it reads the pipe's end and goes on; see stageConmon.)
+  staged.then(() => crashPoint('container.start.after-stage'), () => undefined);
   try {
     const rootfs = await span('start.mount', c.Id, () => ctx.rootfs.mount(c.Id, rootfsMountOptions(c, ctx.config.remap)));
     const [user, prepared] = await span('start.prepare', c.Id, async () => {
@@ -71,26 +82,23 @@ export async function startTask(ctx: StartContext, c: ContainerRecord): Promise<
     });
     input.seccompBpf = await span('start.seccomp', c.Id, () => precompiledSeccomp(input.seccomp, rt));
     await span('start.bundle', c.Id, () => ctx.runtime.writeBundle(bundle, input));
-    const { pid } = await span('start.create', c.Id, () => ctx.runtime.create({
-      id: c.Id, bundleDir: bundle, runtime: rt, terminal: c.Config.Tty, openStdin: c.Config.OpenStdin,
-      // As Docker: a TTY's stdin is never closed by a client leaving (detach keeps the shell alive).
-      stdinOnce: c.Config.StdinOnce && !c.Config.Tty, logPath: ctx.logPath(c.Id),
-      logDriver: c.HostConfig.LogConfig?.Type === 'none' ? 'none' : 'k8s-file',
-      logRotation: rotationOf(c.HostConfig.LogConfig?.Type || 'json-file', c.HostConfig.LogConfig?.Config ?? {}),
-    }));
+    const task = await staged;
+    crashPoint('container.start.after-bundle');
+    const { pid } = await span('start.create', c.Id, () => task.create());
     created = true;
-    await span('start.attach', c.Id, () => ctx.attaches.connectPending(c.Id, ctx.runtime));
-    // The record says running before the runtime's start, written beside it, and the client
-    // is answered once both are done. A crash before the start leaves a running record over a
-    // task that is only created: reconcile exits it (the task is deleted) as any running
-    // record whose task does not run. A crash after the start and before the write leaves a
-    // created record over a running task: reconcile deletes such orphans (restoreContainers).
+    // The record says running before the runtime's start, written beside the attach and the
+    // start (the write is the longest of the three), and the client is answered once all are
+    // done. A crash before the start leaves a running record over a task that is only
+    // created: reconcile exits it (the task is deleted) as any running record whose task does
+    // not run. A crash after the start and before the write leaves a created record over a
+    // running task: reconcile deletes such orphans (restoreContainers).
     stateBefore = { ...c.State };
     setRunning(c, pid);
     c.HasBeenManuallyStopped = false;
     const saved = span('start.save', c.Id, () => pausePoint('container.start.before-save').then(() => ctx.store.save(c)));
     // (A failed start's own record write below comes after this one: the store orders them.)
     saved.then(() => crashPoint('container.start.after-save'), () => undefined);
+    await span('start.attach', c.Id, () => ctx.attaches.connectPending(c.Id, ctx.runtime));
     await span('start.start', c.Id, () => ctx.runtime.start(c.Id, rt));
     crashPoint('container.start.after-start');
     await saved;
@@ -101,6 +109,7 @@ export async function startTask(ctx: StartContext, c: ContainerRecord): Promise<
     log.debug('start failed', { id: c.Id, error: msg });
     // Undone in the reverse order of the steps above.
     if (created) await ctx.runtime.delete(c.Id, rt, true).catch(() => undefined);
+    else await staged.then((t) => t.abort(), () => undefined);
     await ctx.runtime.cleanup(c.Id).catch(() => undefined);
     await fsp.rm(bundle, { recursive: true, force: true }).catch(() => undefined);
     if (attached) await ctx.attachments.release(c, 'abort');
