@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { BERTH, startDaemon, type TestDaemon } from '../helpers/daemon';
+import { openRaw, waitClosed } from '../helpers/rawhttp';
 
 const run = promisify(execFile);
 let d: TestDaemon;
@@ -282,6 +283,100 @@ describe('exec shims', () => {
     process.kill(pid, 'SIGKILL');
     // its conmon outlived the daemon that started it, and goes with the process
     await until('the shim gone', async () => (fs.readdirSync(`${d.execRoot}/execs`).length === 0 ? true : undefined));
+  });
+});
+
+describe('exec started at create', () => {
+  // berthd starts a session's conmon at exec create, its process held until the start.
+  const create = async (ctrRef: string, body: Record<string, unknown>) => {
+    const r = await d.request('POST', `/v1.44/containers/${ctrRef}/exec`, { AttachStdout: true, AttachStderr: true, Detach: false, ...body });
+    assert.equal(r.status, 201, r.body.toString());
+    return r.json().Id as string;
+  };
+  /** PIDs of conmon processes of the session `id`. */
+  const conmonsOf = (id: string) => fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
+    try {
+      const cmd = fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0');
+      return cmd[0].endsWith('conmon') && cmd.includes(id);
+    } catch {
+      return false;
+    }
+  });
+  const gone = (id: string) => async () => (conmonsOf(id).length === 0 && !fs.existsSync(`${d.execRoot}/execs/${id}`) ? true : undefined);
+  /** A hijacked start, as the CLI's: what the stream carried once the server closed it. */
+  async function hijackedStart(id: string): Promise<string> {
+    const body = JSON.stringify({ Detach: false, Tty: false });
+    const c = openRaw(d.socket);
+    c.sock.write(`POST /v1.44/exec/${id}/start HTTP/1.1\r\nHost: api\r\nConnection: Upgrade\r\nUpgrade: tcp\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+    c.sock.end();
+    await waitClosed(c, 20_000);
+    assert.ok(c.closed, 'the stream did not end');
+    return c.data;
+  }
+  const ranMarker = async (name: string) => (await docker('exec', 'ex-main', 'test', '-e', `/tmp/${name}`)).code === 0;
+
+  test('not started: its conmon waits, then goes without running the process; a later start runs it', async () => {
+    const never = await create('ex-main', { Cmd: ['touch', '/tmp/early-never'] });
+    const late = await create('ex-main', { Cmd: ['sh', '-c', 'echo late; exit 4'] });
+    await until('the sessions\' conmon started ahead', async () => (conmonsOf(never).length > 0 && conmonsOf(late).length > 0 ? true : undefined));
+    await until('the waiting conmon gone', gone(never));
+    await until('the other one gone', gone(late));
+    assert.equal(await ranMarker('early-never'), false, 'a cancelled session ran its process');
+    const out = await hijackedStart(late);
+    assert.ok(out.startsWith('HTTP/1.1 101'), out);
+    assert.ok(out.includes('\x01\0\0\0\0\0\0\x05late\n'), JSON.stringify(out));
+    const i = (await d.request('GET', `/v1.44/exec/${late}/json`)).json();
+    assert.equal(i.ExitCode, 4);
+    await until('its dir removed', gone(late));
+  });
+
+  test('a start that asks other than the create (Detach): the process runs once', async () => {
+    const id = await create('ex-main', { Cmd: ['sh', '-c', 'echo x >> /tmp/early-once'] });
+    await until('its conmon started ahead', async () => (conmonsOf(id).length > 0 ? true : undefined));
+    const r = await d.request('POST', `/v1.44/exec/${id}/start`, { Detach: true, Tty: false });
+    assert.equal(r.status, 200, r.body.toString());
+    await until('the session done', async () => ((await d.request('GET', `/v1.44/exec/${id}/json`)).json().Running === false ? true : undefined));
+    await until('its conmons gone', gone(id));
+    assert.equal((await docker('exec', 'ex-main', 'cat', '/tmp/early-once')).stdout, 'x\n');
+  });
+
+  test('its container stops before the start: the session goes, the start is refused', async () => {
+    const c = await docker('run', '-d', '--name', 'ex-early', 'busybox', 'sleep', '100');
+    assert.equal(c.code, 0, c.stderr);
+    const id = await create('ex-early', { Cmd: ['true'] });
+    await until('its conmon started ahead', async () => (conmonsOf(id).length > 0 ? true : undefined));
+    assert.equal((await docker('kill', 'ex-early')).code, 0);
+    await until('the session\'s conmon gone', gone(id));
+    const r = await d.request('POST', `/v1.44/exec/${id}/start`, { Detach: true, Tty: false });
+    assert.equal(r.status, 409);
+    assert.equal(r.json().message, `Container ${c.stdout.trim()} is not running`);
+    await docker('rm', '-f', 'ex-early');
+  });
+
+  test('-u follows edits of the container\'s /etc/passwd and /etc/group', async () => {
+    const c = await docker('run', '-d', '--name', 'ex-acct', 'busybox', 'sleep', '100');
+    assert.equal(c.code, 0, c.stderr);
+    const id = async (user: string) => {
+      const r = await docker('exec', '-u', user, 'ex-acct', 'id');
+      return r.code === 0 ? r.stdout.trim() : `${r.code}: ${r.stdout.trim()}`;
+    };
+    const sh = async (line: string) => assert.equal((await docker('exec', 'ex-acct', 'sh', '-c', line)).code, 0);
+    assert.match(await id('neo'), /unable to find user neo: no matching entries in passwd file/);
+    await sh('echo "neo:x:4242:4243::/home/neo:/bin/sh" >> /etc/passwd && echo "matrix:x:4243:" >> /etc/group');
+    assert.equal(await id('neo'), 'uid=4242(neo) gid=4243(matrix)');
+    // older than the timestamps' tick: the next reads may come from memory
+    await sleep(1200);
+    assert.equal(await id('neo'), 'uid=4242(neo) gid=4243(matrix)');
+    assert.equal(await id('neo'), 'uid=4242(neo) gid=4243(matrix)');
+    // rewritten in place, the same size (inode kept)
+    await sh('sed s/4242:4243/4244:4243/ /etc/passwd > /tmp/pw && dd if=/tmp/pw of=/etc/passwd conv=notrunc 2>/dev/null');
+    assert.equal(await id('neo'), 'uid=4244(neo) gid=4243(matrix)');
+    await sleep(1200);
+    assert.equal(await id('neo'), 'uid=4244(neo) gid=4243(matrix)');
+    // the group file replaced by another (a new inode)
+    await sh('sed s/matrix/zion/ /etc/group > /tmp/gr && mv /tmp/gr /etc/group');
+    assert.equal(await id('neo'), 'uid=4244(neo) gid=4243(zion)');
+    await docker('rm', '-f', 'ex-acct');
   });
 });
 
