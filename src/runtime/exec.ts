@@ -67,7 +67,8 @@ export function conmonExecArgs(o: Omit<ConmonExecOptions, 'process'>): string[] 
     '--full-attach',
     '--container-pidfile', path.join(d, 'pidfile'),
     '--conmon-pidfile', path.join(d, 'conmon.pid'),
-    '--exit-dir', d,
+    // no --exit-dir: the exit comes on the sync pipe, and `exit` in the persist dir is read
+    // when conmon went away without reporting it; a second exit file costs every exec's end
     '--persist-dir', d,
     '--log-path', 'none',
     '--no-sync-log',
@@ -127,7 +128,9 @@ export class ConmonExecTask extends DeferredStdio implements ExecTask {
     // A session started anew after a cancel has the dir of the one cancelled: it waits for
     // that one's conmon to end and its dir to go.
     this.previous = ownDirs.get(o.execDir);
-    const removal = Promise.all([this.exited, this.shimGone]).then(() => removeExecDir(o.execDir));
+    const removal = Promise.all([this.exited, this.shimGone])
+      .then(() => (this.cancelled ? undefined : new Promise((r) => setTimeout(r, Number(process.env.EXEC_RM_DELAY ?? 200)))))
+      .then(() => removeExecDir(o.execDir));
     ownDirs.set(o.execDir, removal);
     void removal.finally(() => { if (ownDirs.get(o.execDir) === removal) ownDirs.delete(o.execDir); });
   }
