@@ -128,9 +128,7 @@ export class ConmonExecTask extends DeferredStdio implements ExecTask {
     // A session started anew after a cancel has the dir of the one cancelled: it waits for
     // that one's conmon to end and its dir to go.
     this.previous = ownDirs.get(o.execDir);
-    const removal = Promise.all([this.exited, this.shimGone])
-      .then(() => (this.cancelled ? undefined : new Promise((r) => setTimeout(r, Number(process.env.EXEC_RM_DELAY ?? 200)))))
-      .then(() => removeExecDir(o.execDir));
+    const removal = Promise.all([this.exited, this.shimGone]).then(() => removeExecDir(o.execDir));
     ownDirs.set(o.execDir, removal);
     void removal.finally(() => { if (ownDirs.get(o.execDir) === removal) ownDirs.delete(o.execDir); });
   }
@@ -141,8 +139,6 @@ export class ConmonExecTask extends DeferredStdio implements ExecTask {
    */
   async run(): Promise<void> {
     const o = this.o;
-    // the runtime moves the process into the container's cgroups in 10-20 ms: warm the lock
-    cgroupLock.hold(this.started);
     sweepOrphanExecDirs(path.dirname(o.execDir));
     if (this.previous) await this.previous;
     let t = process.hrtime.bigint();
@@ -175,6 +171,9 @@ export class ConmonExecTask extends DeferredStdio implements ExecTask {
     };
     void Promise.resolve(o.process).then((p) => {
       if (this.startSettled) return;
+      // the runtime moves the process into the container's cgroups in 10-20 ms: warm the lock
+      // (from the process's resolution: a session started ahead may wait long for it)
+      cgroupLock.hold(this.started);
       const t0 = process.hrtime.bigint();
       // A few hundred bytes into the exec root: written in place, the pool's round trips cost more.
       fs.writeFileSync(path.join(o.execDir, 'process.json'), serializeSpec(processSpec(p)), { mode: 0o600 });

@@ -286,23 +286,37 @@ describe('exec shims', () => {
   });
 });
 
-describe('exec started at create', () => {
-  // berthd starts a session's conmon at exec create, its process held until the start.
+describe('exec started at create, spare sessions', () => {
+  // berthd starts a session's conmon at exec create (its process held until the start), and
+  // after an exec keeps a spare conmon of its kind waiting for the container's next one.
   const create = async (ctrRef: string, body: Record<string, unknown>) => {
     const r = await d.request('POST', `/v1.44/containers/${ctrRef}/exec`, { AttachStdout: true, AttachStderr: true, Detach: false, ...body });
     assert.equal(r.status, 201, r.body.toString());
     return r.json().Id as string;
   };
-  /** PIDs of conmon processes of the session `id`. */
-  const conmonsOf = (id: string) => fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
-    try {
-      const cmd = fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0');
-      return cmd[0].endsWith('conmon') && cmd.includes(id);
-    } catch {
-      return false;
+  /**
+   * The exec sessions of a container that have a conmon (conmon and the child it forks to run
+   * the runtime have the same arguments): each session's ID, its PIDs, whether it has --stdin.
+   */
+  const execConmons = (ctrId: string) => {
+    const byId = new Map<string, { id: string; pids: number[]; stdin: boolean }>();
+    for (const p of fs.readdirSync('/proc').filter((e) => /^\d+$/.test(e))) {
+      let cmd: string[];
+      try {
+        cmd = fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0');
+      } catch {
+        continue;
+      }
+      if (!cmd[0].endsWith('conmon') || !cmd.includes('--exec') || cmd[cmd.indexOf('--cid') + 1] !== ctrId) continue;
+      const id = cmd[cmd.indexOf('--cuuid') + 1];
+      const s = byId.get(id) ?? { id, pids: [], stdin: cmd.includes('--stdin') };
+      s.pids.push(Number(p));
+      byId.set(id, s);
     }
-  });
-  const gone = (id: string) => async () => (conmonsOf(id).length === 0 && !fs.existsSync(`${d.execRoot}/execs/${id}`) ? true : undefined);
+    return [...byId.values()];
+  };
+  const count = (ctrId: string, n: number) => async () => (execConmons(ctrId).length === n ? true : undefined);
+  const execDirs = () => new Set(fs.existsSync(`${d.execRoot}/execs`) ? fs.readdirSync(`${d.execRoot}/execs`) : []);
   /** A hijacked start, as the CLI's: what the stream carried once the server closed it. */
   async function hijackedStart(id: string): Promise<string> {
     const body = JSON.stringify({ Detach: false, Tty: false });
@@ -313,49 +327,76 @@ describe('exec started at create', () => {
     assert.ok(c.closed, 'the stream did not end');
     return c.data;
   }
-  const ranMarker = async (name: string) => (await docker('exec', 'ex-main', 'test', '-e', `/tmp/${name}`)).code === 0;
+  const running = async (name: string) => {
+    const r = await docker('run', '-d', '--name', name, 'busybox', 'sleep', '100');
+    assert.equal(r.code, 0, r.stderr);
+    return r.stdout.trim();
+  };
+  const hasFile = async (ctrRef: string, file: string) => (await docker('exec', ctrRef, 'test', '-e', file)).code === 0;
 
   test('not started: its conmon waits, then goes without running the process; a later start runs it', async () => {
-    const never = await create('ex-main', { Cmd: ['touch', '/tmp/early-never'] });
-    const late = await create('ex-main', { Cmd: ['sh', '-c', 'echo late; exit 4'] });
-    await until('the sessions\' conmon started ahead', async () => (conmonsOf(never).length > 0 && conmonsOf(late).length > 0 ? true : undefined));
-    await until('the waiting conmon gone', gone(never));
-    await until('the other one gone', gone(late));
-    assert.equal(await ranMarker('early-never'), false, 'a cancelled session ran its process');
+    const cid = await running('ex-ahead');
+    const dirsBefore = execDirs();
+    const never = await create('ex-ahead', { Cmd: ['touch', '/tmp/early-never'] });
+    const late = await create('ex-ahead', { Cmd: ['sh', '-c', 'echo late; exit 4'] });
+    await until('the sessions\' conmons started ahead', count(cid, 2));
+    await until('both gone after the wait', count(cid, 0));
+    await until('their dirs removed', async () => ([...execDirs()].every((n) => dirsBefore.has(n)) ? true : undefined));
     const out = await hijackedStart(late);
     assert.ok(out.startsWith('HTTP/1.1 101'), out);
     assert.ok(out.includes('\x01\0\0\0\0\0\0\x05late\n'), JSON.stringify(out));
-    const i = (await d.request('GET', `/v1.44/exec/${late}/json`)).json();
-    assert.equal(i.ExitCode, 4);
-    await until('its dir removed', gone(late));
+    assert.equal((await d.request('GET', `/v1.44/exec/${late}/json`)).json().ExitCode, 4);
+    assert.equal((await d.request('GET', `/v1.44/exec/${never}/json`)).json().Running, false);
+    assert.equal(await hasFile('ex-ahead', '/tmp/early-never'), false, 'a cancelled session ran its process');
+    await docker('rm', '-f', 'ex-ahead');
   });
 
   test('a start that asks other than the create (Detach): the process runs once', async () => {
-    const id = await create('ex-main', { Cmd: ['sh', '-c', 'echo x >> /tmp/early-once'] });
-    await until('its conmon started ahead', async () => (conmonsOf(id).length > 0 ? true : undefined));
+    const cid = await running('ex-ahead2');
+    const id = await create('ex-ahead2', { Cmd: ['sh', '-c', 'echo x >> /tmp/early-once'] });
+    await until('its conmon started ahead', count(cid, 1));
     const r = await d.request('POST', `/v1.44/exec/${id}/start`, { Detach: true, Tty: false });
     assert.equal(r.status, 200, r.body.toString());
     await until('the session done', async () => ((await d.request('GET', `/v1.44/exec/${id}/json`)).json().Running === false ? true : undefined));
-    await until('its conmons gone', gone(id));
-    assert.equal((await docker('exec', 'ex-main', 'cat', '/tmp/early-once')).stdout, 'x\n');
+    await until('its conmons gone', count(cid, 0));
+    assert.equal((await docker('exec', 'ex-ahead2', 'cat', '/tmp/early-once')).stdout, 'x\n');
+    await docker('rm', '-f', 'ex-ahead2');
   });
 
   test('its container stops before the start: the session goes, the start is refused', async () => {
-    const c = await docker('run', '-d', '--name', 'ex-early', 'busybox', 'sleep', '100');
-    assert.equal(c.code, 0, c.stderr);
+    const cid = await running('ex-early');
     const id = await create('ex-early', { Cmd: ['true'] });
-    await until('its conmon started ahead', async () => (conmonsOf(id).length > 0 ? true : undefined));
+    await until('its conmon started ahead', count(cid, 1));
     assert.equal((await docker('kill', 'ex-early')).code, 0);
-    await until('the session\'s conmon gone', gone(id));
+    await until('the session\'s conmon gone', count(cid, 0));
     const r = await d.request('POST', `/v1.44/exec/${id}/start`, { Detach: true, Tty: false });
     assert.equal(r.status, 409);
-    assert.equal(r.json().message, `Container ${c.stdout.trim()} is not running`);
+    assert.equal(r.json().message, `Container ${cid} is not running`);
     await docker('rm', '-f', 'ex-early');
   });
 
+  test('after an exec a spare of its kind waits; the next exec takes it; unused it goes, and with its container', async () => {
+    const cid = await running('ex-spare');
+    assert.equal((await docker('exec', 'ex-spare', 'true')).code, 0);
+    await until('a spare without stdin', count(cid, 1));
+    const [first] = execConmons(cid);
+    assert.equal(first.stdin, false);
+    const r = await docker('exec', '-e', 'V=taken', 'ex-spare', 'sh', '-c', 'echo $V; exit 3');
+    assert.equal(r.stdout, 'taken\n');
+    assert.equal(r.code, 3);
+    assert.ok(execConmons(cid).every((c) => c.id !== first.id), 'the spare was not the one used');
+    assert.equal((await d.docker(['exec', '-i', 'ex-spare', 'cat'], { input: 'in\n' })).stdout, 'in\n');
+    await until('a spare of each kind', async () => (execConmons(cid).map((c) => c.stdin).sort().join() === 'false,true' ? true : undefined));
+    await until('unused, they go', count(cid, 0), 20_000);
+    assert.equal((await docker('exec', 'ex-spare', 'true')).code, 0);
+    await until('a spare again', count(cid, 1));
+    assert.equal((await docker('stop', '-t', '0', 'ex-spare')).code, 0);
+    await until('gone with its container\'s stop', count(cid, 0));
+    await docker('rm', '-f', 'ex-spare');
+  });
+
   test('-u follows edits of the container\'s /etc/passwd and /etc/group', async () => {
-    const c = await docker('run', '-d', '--name', 'ex-acct', 'busybox', 'sleep', '100');
-    assert.equal(c.code, 0, c.stderr);
+    await running('ex-acct');
     const id = async (user: string) => {
       const r = await docker('exec', '-u', user, 'ex-acct', 'id');
       return r.code === 0 ? r.stdout.trim() : `${r.code}: ${r.stdout.trim()}`;

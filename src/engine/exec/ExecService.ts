@@ -14,6 +14,7 @@ import { DEFAULT_PATH_ENV, mergeEnv } from '../containers/createConfig';
 import { capabilitiesOf, noNewPrivilegesOf } from '../containers/spec';
 import { resolveUserIn } from '../containers/user';
 import { AccountFilesCache } from './accountFiles';
+import { SpareSessions } from './spares';
 import { span } from '../../lib/trace';
 
 /** What exec needs of the container side: records, the runtime, rootfs paths, events. */
@@ -39,7 +40,12 @@ export interface ExecStartOptions {
   /** Connect to the output (hijacked start); false for Detach. */
   attach: boolean;
   consoleSize?: [number, number] | null;
+  /** After the session, a spare of its kind for the container's next exec (spares.ts); not for health probes. */
+  spare?: boolean;
 }
+
+/** How long after a session's end its container's spare is started: after the client is done with it. */
+const SPARE_AFTER_MS = 50;
 
 export interface ExecRecord {
   ID: string;
@@ -162,8 +168,12 @@ export class ExecRun extends DeferredStdio {
 export class ExecService {
   private readonly records = new Map<string, ExecRecord>();
   private readonly accounts = new AccountFilesCache();
+  private readonly spares: SpareSessions;
 
   constructor(private readonly containers: ExecDeps) {
+    this.spares = new SpareSessions((sp) => containers.runtime.exec({
+      containerId: sp.containerId, execId: sp.execId, runtime: sp.runtime, process: sp.process, terminal: false, attach: true, stdin: sp.stdin, go: sp.go,
+    }));
     containers.lifecycle.on('stopped', (c: ContainerRecord) => this.containerStopped(c.Id));
     containers.lifecycle.on('removed', (c: ContainerRecord) => this.dropRecords(c.Id));
   }
@@ -214,10 +224,13 @@ export class ExecService {
     let release!: () => void;
     let reject!: (e: Error) => void;
     const go = new Promise<void>((res, rej) => { release = res; reject = rej; });
-    const task = this.containers.runtime.exec({
+    const resolved = process.then((p) => ('error' in p ? Promise.reject(new Error(p.error)) : p));
+    const stdin = attach && !!cfg.AttachStdin;
+    const spare = attach && !cfg.Tty ? this.spares.take(c.Id, stdin) : undefined;
+    spare?.bind(resolved, go);
+    const task = spare?.task ?? this.containers.runtime.exec({
       containerId: c.Id, execId: rec.ID, runtime: runtimeOf(this.containers.config, c.HostConfig.Runtime),
-      process: process.then((p) => ('error' in p ? Promise.reject(new Error(p.error)) : p)),
-      terminal: !!cfg.Tty, attach, stdin: attach && !!cfg.AttachStdin, go,
+      process: resolved, terminal: !!cfg.Tty, attach, stdin, go,
     });
     const timer = setTimeout(() => early.cancel('not started in time'), EARLY_WAIT_MS);
     timer.unref();
@@ -295,6 +308,12 @@ export class ExecService {
       }
     });
     rec.run = run;
+    if (opts.spare !== false && opts.attach && !cfg.Tty) {
+      const stdin = !!cfg.AttachStdin;
+      void run.done.then(() => setTimeout(() => {
+        if (c.State.Running && !c.State.Paused) this.spares.offer(c.Id, runtimeOf(this.containers.config, c.HostConfig.Runtime), stdin);
+      }, SPARE_AFTER_MS).unref());
+    }
     return run;
   }
 
@@ -318,7 +337,7 @@ export class ExecService {
    */
   async runCaptured(containerId: string, cmd: string[], timeoutMs: number, maxOutput = 4096): Promise<{ exitCode: number; output: string; timedOut: boolean }> {
     const { Id } = this.create(containerId, { Cmd: cmd, AttachStdout: true, AttachStderr: true }, {});
-    const run = this.start(Id, { attach: true });
+    const run = this.start(Id, { attach: true, spare: false });
     const chunks: Buffer[] = [];
     let size = 0;
     const take = (b: Buffer) => { if (size < maxOutput) { chunks.push(b); size += b.length; } };
@@ -382,6 +401,7 @@ export class ExecService {
     this.containers.runningExecs.clear(cid);
     const recs = [...this.records.values()].filter((r) => r.ContainerID === cid);
     for (const r of recs) r.early?.cancel('the container stopped');
+    this.spares.drop(cid);
     const ids = recs.map((r) => r.ID);
     if (ids.length === 0) return;
     setTimeout(() => {
@@ -395,6 +415,7 @@ export class ExecService {
   private dropRecords(cid: string): void {
     this.containers.runningExecs.clear(cid);
     this.accounts.forget(cid);
+    this.spares.drop(cid);
     for (const r of [...this.records.values()]) {
       if (r.ContainerID !== cid) continue;
       r.early?.cancel('the container is removed');
