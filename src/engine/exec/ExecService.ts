@@ -311,7 +311,8 @@ export class ExecService {
     if (opts.spare !== false && opts.attach && !cfg.Tty) {
       const stdin = !!cfg.AttachStdin;
       void run.done.then(() => setTimeout(() => {
-        if (c.State.Running && !c.State.Paused) this.spares.offer(c.Id, runtimeOf(this.containers.config, c.HostConfig.Runtime), stdin);
+        const now = this.containers.store.find(c.Id);
+        if (now?.State.Running && !now.State.Paused) this.spares.offer(now.Id, runtimeOf(this.containers.config, now.HostConfig.Runtime), stdin);
       }, SPARE_AFTER_MS).unref());
     }
     return run;
