@@ -67,9 +67,9 @@ export function conmonExecArgs(o: Omit<ConmonExecOptions, 'process'>): string[] 
     '--full-attach',
     '--container-pidfile', path.join(d, 'pidfile'),
     '--conmon-pidfile', path.join(d, 'conmon.pid'),
-    // no --exit-dir: the exit comes on the sync pipe, and `exit` in the persist dir is read
-    // when conmon went away without reporting it; a second exit file costs every exec's end
-    '--persist-dir', d,
+    // no --exit-dir nor --persist-dir: the exit comes on the sync pipe (a conmon killed before
+    // it reports writes no exit file either), and each exit file (a temp file and a rename)
+    // costs every exec's end before that report
     '--log-path', 'none',
     '--no-sync-log',
     '--exec', '--exec-attach',
@@ -254,9 +254,8 @@ export class ConmonExecTask extends DeferredStdio implements ExecTask {
         if (!this.startSettled) {
           this.failStart(new RuntimeError(`conmon failed to exec in the container${stderr.trim() ? ': ' + stderr.trim() : ''}`));
         } else {
-          // conmon went away without reporting the exit (killed): read its exit file, if any
-          const code = readExitFile(o.execDir);
-          this.settleExit(code ?? 137);
+          // conmon went away without reporting the exit: killed
+          this.settleExit(137);
         }
         this.closePipes();
       });
@@ -423,14 +422,5 @@ export function sweepOrphanExecDirs(execsDir: string): void {
       if (orphans.size === 0) { clearInterval(orphanTimer); orphanTimer = undefined; }
     }, 1000);
     orphanTimer.unref();
-  }
-}
-
-function readExitFile(dir: string): number | undefined {
-  try {
-    const n = parseInt(fs.readFileSync(path.join(dir, 'exit'), 'utf8').trim(), 10);
-    return Number.isFinite(n) ? n : undefined;
-  } catch {
-    return undefined;
   }
 }
