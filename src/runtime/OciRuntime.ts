@@ -568,7 +568,7 @@ export class OciRuntime implements Runtime {
     const task = new ConmonExecTask({
       conmonPath: this.conmonPath, containerId: opts.containerId, execId: opts.execId, execDir,
       runtimePath: opts.runtime.path, runtimeArgs: [`--root=${this.runtimeRoot}`, ...(opts.runtime.args ?? [])],
-      process: opts.process, attach: opts.attach, stdin: opts.stdin,
+      process: opts.process, terminal: opts.terminal, attach: opts.attach, stdin: opts.stdin, go: opts.go,
     });
     void task.run();
     return task;

@@ -12,12 +12,16 @@
 //   fd 5 _OCI_ATTACHPIPE conmon -> us: {"data": 0} once <execDir>/attach listens.
 // Between the two start bytes we connect to the attach socket, so no output is lost.
 // The session's attach socket and ctl/winsz fifos live in <execDir> (conmon's --bundle).
-// conmon is started by posix_spawn (spawnShim: the three are plain pipes), in a session of its
-// own: it and the process outlive the daemon; the runtime runs from its sealed copy
-// (sealedBinary.ts) while the cgroup lock is kept warm (cgroupLock.ts).
+// conmon is started by posix_spawn on a pool thread (spawnShimAsync: the three are plain pipes),
+// in a session of its own: it and the process outlive the daemon; the runtime runs from its
+// sealed copy (sealedBinary.ts) while the cgroup lock is kept warm (cgroupLock.ts).
+// A session can be started ahead (`go`): conmon starts and the process spec is written while
+// the client is still on its way from exec create to exec start (conmon's start is ~4 ms of
+// an exec's ~20); the second start byte waits for `go`. A session never let go is cancelled:
+// conmon is killed before it runs the runtime.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Readable, Writable } from 'node:stream';
+import type { Writable } from 'node:stream';
 import { syncMessages } from './syncpipe';
 import { DeferredStdio } from './deferredStdio';
 import { ConmonAttachStream } from './attach';
@@ -26,7 +30,7 @@ import { RuntimeError } from './errors';
 import { runtimeMessage } from './runc';
 import { cgroupLock } from './cgroupLock';
 import { sealedBinaryPath } from './sealedBinary';
-import { NULL_FD, PIPE_FD, WRITE_PIPE_FD, shimEnv, spawnShim } from './conmon';
+import { NULL_FD, PIPE_FD, WRITE_PIPE_FD, shimEnv, spawnShimAsync, type Shim } from './conmon';
 import { processSpec, serializeSpec } from './spec';
 import { spanSince } from '../lib/trace';
 import type { ExecTask, RuntimeProcess } from './types';
@@ -39,14 +43,19 @@ export interface ConmonExecOptions {
   execDir: string;
   runtimePath: string;
   runtimeArgs: string[];
-  process: RuntimeProcess;
+  /** The process, or its promise: conmon starts meanwhile; a rejection ends the session unstarted. */
+  process: RuntimeProcess | Promise<RuntimeProcess>;
+  /** Whether the process gets a terminal (its process.terminal): conmon's --terminal. */
+  terminal: boolean;
   /** Connect to the session's stdio (output events, stdin when `stdin`). */
   attach: boolean;
   stdin: boolean;
+  /** The process runs only once this resolves (see ExecTaskOptions.go); a rejection ends the session. */
+  go?: Promise<void>;
   timeoutMs?: number;
 }
 
-export function conmonExecArgs(o: ConmonExecOptions): string[] {
+export function conmonExecArgs(o: Omit<ConmonExecOptions, 'process'>): string[] {
   const d = o.execDir;
   const args = [
     '--api-version', '1',
@@ -58,17 +67,26 @@ export function conmonExecArgs(o: ConmonExecOptions): string[] {
     '--full-attach',
     '--container-pidfile', path.join(d, 'pidfile'),
     '--conmon-pidfile', path.join(d, 'conmon.pid'),
-    '--exit-dir', d,
-    '--persist-dir', d,
+    // no --exit-dir nor --persist-dir: the exit comes on the sync pipe (a conmon killed before
+    // it reports writes no exit file either), and each exit file (a temp file and a rename)
+    // costs every exec's end before that report
     '--log-path', 'none',
     '--no-sync-log',
     '--exec', '--exec-attach',
     '--exec-process-spec', path.join(d, 'process.json'),
   ];
-  if (o.process.terminal) args.push('--terminal');
+  if (o.terminal) args.push('--terminal');
   if (o.stdin) args.push('--stdin');
   for (const a of o.runtimeArgs) args.push(`--runtime-arg=${a}`);
   return args;
+}
+
+/**
+ * conmon's environment for an exec session: its three pipes, and the C locale (conmon loads
+ * the locale's ~15 files at every start otherwise; it prints nothing a user reads).
+ */
+function execShimEnv(): NodeJS.ProcessEnv {
+  return shimEnv({ _OCI_SYNCPIPE: '3', _OCI_STARTPIPE: '4', _OCI_ATTACHPIPE: '5', LC_ALL: 'C' });
 }
 
 /** One exec session driven by conmon. See ExecTask in types.ts. */
@@ -83,57 +101,115 @@ export class ConmonExecTask extends DeferredStdio implements ExecTask {
   private startSettled = false;
   private exitSettled = false;
   private outputEnded = false;
+  /** The process once resolved (its spec is written). */
+  private proc: RuntimeProcess | undefined;
+  /** Set once the start byte that runs the runtime went to conmon: from then on there is no cancel. */
+  private released = false;
+  /** conmon's attach socket listens (it waits for the start byte). */
+  private listening = false;
+  private cancelled = false;
+  /** The spawned conmon (its first process, which forks the one that stays), once spawned. */
+  private shimPid = 0;
+  private startByteSent = false;
+  private closePipes: () => void = () => undefined;
+  /** The removal of the dir of an earlier task of this session (one cancelled), if any. */
+  private readonly previous: Promise<void> | undefined;
+  /** Resolves once conmon is gone (its sync pipe closed), or was never spawned. */
+  private readonly shimGone: Promise<void>;
+  private resolveShimGone!: () => void;
 
   constructor(private readonly o: ConmonExecOptions) {
     super(o.stdin);
     this.started = new Promise<number>((res, rej) => { this.resolveStarted = res; this.rejectStarted = rej; });
+    this.shimGone = new Promise<void>((res) => { this.resolveShimGone = res; });
     this.exited = new Promise<number>((res) => { this.resolveExited = res; });
     // a start failure is reported through `started`; `exited` then resolves with -1
     this.started.catch(() => undefined);
-    ownDirs.add(o.execDir);
-    void this.exited.then(() => removeExecDir(o.execDir)).finally(() => ownDirs.delete(o.execDir));
+    // A session started anew after a cancel has the dir of the one cancelled: it waits for
+    // that one's conmon to end and its dir to go.
+    this.previous = ownDirs.get(o.execDir);
+    const removal = Promise.all([this.exited, this.shimGone]).then(() => removeExecDir(o.execDir));
+    ownDirs.set(o.execDir, removal);
+    void removal.finally(() => { if (ownDirs.get(o.execDir) === removal) ownDirs.delete(o.execDir); });
   }
 
-  /** Writes the process spec and spawns conmon. */
+  /**
+   * Spawns conmon (on a pool thread) and writes the process spec once the process resolves;
+   * the runtime runs once conmon's attach socket listens, the spec is written and `go` resolved.
+   */
   async run(): Promise<void> {
     const o = this.o;
-    // the runtime moves the process into the container's cgroups in 10-20 ms: warm the lock
-    cgroupLock.hold(this.started);
     sweepOrphanExecDirs(path.dirname(o.execDir));
+    if (this.previous) await this.previous;
     let t = process.hrtime.bigint();
     try {
-      // A few hundred bytes into the exec root: written in place, the pool's round trips cost more.
       fs.mkdirSync(o.execDir, { recursive: true, mode: 0o700 });
-      fs.writeFileSync(path.join(o.execDir, 'process.json'), serializeSpec(processSpec(o.process)), { mode: 0o600 });
     } catch (e) {
       this.failStart(new RuntimeError(`exec: cannot prepare ${o.execDir}: ${(e as Error).message}`, { cause: e }));
+      this.resolveShimGone();
       return;
     }
-    spanSince('exec.prepare', o.execId, t);
-    t = process.hrtime.bigint();
-    let stderrPipe: Readable;
-    let sync: Readable;
-    let start: Writable;
-    let attachPipe: Readable;
+    let goAt = o.go ? 0n : t; // when the client's start let the process go
+    let start: Writable | undefined;
+    let readyAt = 0n; // when conmon listened with the spec written
+    const go = () => {
+      if (this.proc && this.listening && !readyAt) readyAt = process.hrtime.bigint();
+      if (this.released || this.startSettled || !readyAt || !goAt) return;
+      this.released = true;
+      // early: conmon waited for the client that long; late: the client's start waited for conmon
+      if (o.go) spanSince(readyAt <= goAt ? 'exec.early' : 'exec.late', o.execId, readyAt <= goAt ? readyAt : goAt);
+      t = process.hrtime.bigint();
+      // The socket listens: connect, then let conmon run the runtime.
+      try {
+        if (o.attach) this.connect();
+      } catch (e) {
+        this.released = false;
+        this.cancel(new RuntimeError(`exec attach: ${(e as Error).message}`, { cause: e }));
+        return;
+      }
+      start!.write(Buffer.from([0]));
+    };
+    void Promise.resolve(o.process).then((p) => {
+      if (this.startSettled) return;
+      // the runtime moves the process into the container's cgroups in 10-20 ms: warm the lock
+      // (from the process's resolution: a session started ahead may wait long for it)
+      cgroupLock.hold(this.started);
+      const t0 = process.hrtime.bigint();
+      // A few hundred bytes into the exec root: written in place, the pool's round trips cost more.
+      fs.writeFileSync(path.join(o.execDir, 'process.json'), serializeSpec(processSpec(p)), { mode: 0o600 });
+      spanSince('exec.prepare', o.execId, t0);
+      this.proc = p;
+      go();
+    }).catch((e: unknown) => this.cancel(e instanceof Error ? e : new RuntimeError(String(e))));
+    o.go?.then(() => { goAt = process.hrtime.bigint(); go(); }, (e: unknown) => this.cancel(e instanceof Error ? e : new RuntimeError(String(e))));
+
+    let pipes: Shim['pipes'];
+    let shimPid: number;
     try {
       // fd 2 conmon's stderr, 3 the sync pipe, 4 the start pipe (we write), 5 the attach pipe.
       const args = conmonExecArgs({ ...o, runtimePath: sealedBinaryPath(o.runtimePath) });
-      const { pipes } = spawnShim(o.conmonPath, args, shimEnv({ _OCI_SYNCPIPE: '3', _OCI_STARTPIPE: '4', _OCI_ATTACHPIPE: '5' }),
-        o.execDir, [NULL_FD, NULL_FD, PIPE_FD, PIPE_FD, WRITE_PIPE_FD, PIPE_FD]);
-      [stderrPipe, sync, start, attachPipe] = [pipes[2]!, pipes[3]!, pipes[4]!, pipes[5]!];
+      ({ pid: shimPid, pipes } = await spawnShimAsync(o.conmonPath, args, execShimEnv(), o.execDir, [NULL_FD, NULL_FD, PIPE_FD, PIPE_FD, WRITE_PIPE_FD, PIPE_FD]));
     } catch (e) {
       this.failStart(new RuntimeError(`cannot run conmon (${o.conmonPath}): ${(e as Error).message}`, { cause: e }));
+      this.resolveShimGone();
       return;
     }
+    const [stderrPipe, sync, attachPipe] = [pipes[2]!, pipes[3]!, pipes[5]!];
+    start = pipes[4]!;
+    this.shimPid = shimPid;
     spanSince('exec.spawn', o.execId, t);
-    t = process.hrtime.bigint();
     let stderr = '';
-    const timer = setTimeout(() => this.failStart(new RuntimeError(`conmon: no report from the runtime after ${o.timeoutMs ?? 60000} ms`)), o.timeoutMs ?? 60000);
+    const timer = setTimeout(() => {
+      const e = new RuntimeError(`conmon: no report from the runtime after ${o.timeoutMs ?? 60000} ms`);
+      if (!this.released) return this.cancel(e);
+      this.failStart(e);
+      this.closePipes();
+    }, o.timeoutMs ?? 60000);
     timer.unref();
-    const closePipes = () => {
+    this.closePipes = () => {
       clearTimeout(timer);
       sync.destroy();
-      start.destroy();
+      start!.destroy();
       attachPipe.destroy();
       stderrPipe.destroy();
     };
@@ -141,21 +217,12 @@ export class ConmonExecTask extends DeferredStdio implements ExecTask {
     stderrPipe.on('data', (d: string) => { if (stderr.length < 65536) stderr += d; });
     for (const p of [stderrPipe, start, attachPipe]) p.on('error', () => undefined);
 
-    let attached = false;
     syncMessages(attachPipe, () => {
-      if (attached) return;
-      attached = true;
+      if (this.listening) return;
+      this.listening = true;
       spanSince('exec.attachpipe', o.execId, t);
-      t = process.hrtime.bigint();
-      // The socket listens: connect, then let conmon run the runtime.
-      try {
-        if (o.attach) this.connect();
-      } catch (e) {
-        this.failStart(new RuntimeError(`exec attach: ${(e as Error).message}`, { cause: e }));
-        closePipes();
-        return;
-      }
-      start.write(Buffer.from([0]));
+      if (this.cancelled) this.endConmon();
+      else go();
     }, () => undefined);
 
     let gotPid = false;
@@ -170,29 +237,60 @@ export class ConmonExecTask extends DeferredStdio implements ExecTask {
           this.startSettled = true;
           this.resolveStarted(m.data);
         } else {
-          this.failStart(new RuntimeError(runtimeMessage(m.message ?? '', { op: 'exec', args: this.o.process.args, cwd: this.o.process.cwd }) || `runtime exec failed (${m.data})`));
-          closePipes();
+          const p = this.proc;
+          this.failStart(new RuntimeError(runtimeMessage(m.message ?? '', { op: 'exec', args: p?.args ?? [], cwd: p?.cwd ?? '/' }) || `runtime exec failed (${m.data})`));
+          this.closePipes();
         }
         return;
       }
       spanSince('exec.exit', o.execId, t);
       this.settleExit(m.data);
-      closePipes();
+      this.closePipes();
     }, () => undefined);
     sync.on('error', () => undefined);
     sync.on('close', () => {
+      this.resolveShimGone();
       setImmediate(() => {
         if (!this.startSettled) {
           this.failStart(new RuntimeError(`conmon failed to exec in the container${stderr.trim() ? ': ' + stderr.trim() : ''}`));
         } else {
-          // conmon went away without reporting the exit (killed): read its exit file, if any
-          const code = readExitFile(o.execDir);
-          this.settleExit(code ?? 137);
+          // conmon went away without reporting the exit: killed
+          this.settleExit(137);
         }
-        closePipes();
+        this.closePipes();
       });
     });
+    if (this.cancelled) return this.endConmon(); // cancelled while it was being spawned
     start.write(Buffer.from([0]));
+    this.startByteSent = true;
+  }
+
+  /**
+   * Ends a session whose process has not been let run. process.json goes first, so that no
+   * runtime conmon may still start finds a process to run; then conmon goes: before its first
+   * start byte it waits unforked (the spawned process is killed), after it the forked conmon
+   * and the child that waits to exec the runtime are killed together (conmon's process group:
+   * it calls setsid before that fork) once it listens. Our ends of its pipes stay open until
+   * then: at EOF on the start pipe conmon would go on as if let go.
+   */
+  private cancel(e: Error): void {
+    if (this.released || this.startSettled) return;
+    this.cancelled = true;
+    try { fs.unlinkSync(path.join(this.o.execDir, 'process.json')); } catch { /* not written yet */ }
+    this.failStart(e);
+    this.endConmon();
+  }
+
+  /** Kills a cancelled session's conmon where it is now (see cancel); its pipes close after. */
+  private endConmon(): void {
+    if (this.shimPid === 0) return; // still being spawned: run() comes back here
+    if (!this.startByteSent) {
+      try { process.kill(this.shimPid, 'SIGKILL'); } catch { /* gone */ }
+      this.closePipes();
+      return;
+    }
+    if (!this.listening) return; // the attach pipe's report comes back here
+    void killConmonOf(this.o.execDir).finally(() => this.closePipes());
   }
 
   private connect(): void {
@@ -233,7 +331,7 @@ export class ConmonExecTask extends DeferredStdio implements ExecTask {
   }
 
   async resize(height: number, width: number): Promise<void> {
-    if (!this.o.process.terminal) return;
+    if (!this.o.terminal) return;
     // Not set up yet, or already gone: nothing to resize.
     await writeCtl(path.join(this.o.execDir, 'ctl'), WIN_RESIZE_EVENT, clampWinsize(height), clampWinsize(width)).catch(() => false);
   }
@@ -261,8 +359,8 @@ export async function removeExecDir(dir: string): Promise<void> {
   }
 }
 
-/** Session dirs of this daemon's own tasks (running or just done). */
-const ownDirs = new Set<string>();
+/** Session dirs of this daemon's own tasks (running or just done), each with its removal. */
+const ownDirs = new Map<string, Promise<void>>();
 const sweptRoots = new Set<string>();
 const orphans = new Map<string, number>(); // dir -> its conmon's PID
 let orphanTimer: NodeJS.Timeout | undefined;
@@ -275,6 +373,21 @@ function liveConmon(dir: string): number | undefined {
     return pid > 0 && fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes(dir) ? pid : undefined;
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * Kills a session's conmon and its process group. Its PID file is written by the process
+ * that forked it, which may come a moment after conmon's first report: looked for a while.
+ */
+async function killConmonOf(dir: string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    const pid = liveConmon(dir);
+    if (pid !== undefined) {
+      try { process.kill(-pid, 'SIGKILL'); } catch { /* gone */ }
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 5));
   }
 }
 
@@ -309,14 +422,5 @@ export function sweepOrphanExecDirs(execsDir: string): void {
       if (orphans.size === 0) { clearInterval(orphanTimer); orphanTimer = undefined; }
     }, 1000);
     orphanTimer.unref();
-  }
-}
-
-function readExitFile(dir: string): number | undefined {
-  try {
-    const n = parseInt(fs.readFileSync(path.join(dir, 'exit'), 'utf8').trim(), 10);
-    return Number.isFinite(n) ? n : undefined;
-  } catch {
-    return undefined;
   }
 }

@@ -157,11 +157,19 @@ export interface ExecTaskOptions {
   containerId: string;
   execId: string;
   runtime: RuntimeConfig;
-  process: RuntimeProcess;
+  /** The process, or its promise (resolved while the shim starts); a rejection ends the session unstarted. */
+  process: RuntimeProcess | Promise<RuntimeProcess>;
+  /** Whether the process gets a terminal (its process.terminal, known before the process is). */
+  terminal: boolean;
   /** Connect to the process's output (events on the task) before it starts. */
   attach: boolean;
   /** Keep a stdin pipe to the process; closed by endStdin(). */
   stdin: boolean;
+  /**
+   * Start the session ahead: the shim starts now, the process runs once `go` resolves; a
+   * rejection ends the session unstarted (`started` rejects with it). Without it, at once.
+   */
+  go?: Promise<void>;
 }
 
 /**

@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { BERTH, startDaemon, type TestDaemon } from '../helpers/daemon';
+import { openRaw, waitClosed } from '../helpers/rawhttp';
 
 const run = promisify(execFile);
 let d: TestDaemon;
@@ -282,6 +283,141 @@ describe('exec shims', () => {
     process.kill(pid, 'SIGKILL');
     // its conmon outlived the daemon that started it, and goes with the process
     await until('the shim gone', async () => (fs.readdirSync(`${d.execRoot}/execs`).length === 0 ? true : undefined));
+  });
+});
+
+describe('exec started at create, spare sessions', () => {
+  // berthd starts a session's conmon at exec create (its process held until the start), and
+  // after an exec keeps a spare conmon of its kind waiting for the container's next one.
+  const create = async (ctrRef: string, body: Record<string, unknown>) => {
+    const r = await d.request('POST', `/v1.44/containers/${ctrRef}/exec`, { AttachStdout: true, AttachStderr: true, Detach: false, ...body });
+    assert.equal(r.status, 201, r.body.toString());
+    return r.json().Id as string;
+  };
+  /**
+   * The exec sessions of a container that have a conmon (conmon and the child it forks to run
+   * the runtime have the same arguments): each session's ID, its PIDs, whether it has --stdin.
+   */
+  const execConmons = (ctrId: string) => {
+    const byId = new Map<string, { id: string; pids: number[]; stdin: boolean }>();
+    for (const p of fs.readdirSync('/proc').filter((e) => /^\d+$/.test(e))) {
+      let cmd: string[];
+      try {
+        cmd = fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0');
+      } catch {
+        continue;
+      }
+      if (!cmd[0].endsWith('conmon') || !cmd.includes('--exec') || cmd[cmd.indexOf('--cid') + 1] !== ctrId) continue;
+      const id = cmd[cmd.indexOf('--cuuid') + 1];
+      const s = byId.get(id) ?? { id, pids: [], stdin: cmd.includes('--stdin') };
+      s.pids.push(Number(p));
+      byId.set(id, s);
+    }
+    return [...byId.values()];
+  };
+  const count = (ctrId: string, n: number) => async () => (execConmons(ctrId).length === n ? true : undefined);
+  const execDirs = () => new Set(fs.existsSync(`${d.execRoot}/execs`) ? fs.readdirSync(`${d.execRoot}/execs`) : []);
+  /** A hijacked start, as the CLI's: what the stream carried once the server closed it. */
+  async function hijackedStart(id: string): Promise<string> {
+    const body = JSON.stringify({ Detach: false, Tty: false });
+    const c = openRaw(d.socket);
+    c.sock.write(`POST /v1.44/exec/${id}/start HTTP/1.1\r\nHost: api\r\nConnection: Upgrade\r\nUpgrade: tcp\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+    c.sock.end();
+    await waitClosed(c, 20_000);
+    assert.ok(c.closed, 'the stream did not end');
+    return c.data;
+  }
+  const running = async (name: string) => {
+    const r = await docker('run', '-d', '--name', name, 'busybox', 'sleep', '100');
+    assert.equal(r.code, 0, r.stderr);
+    return r.stdout.trim();
+  };
+  const hasFile = async (ctrRef: string, file: string) => (await docker('exec', ctrRef, 'test', '-e', file)).code === 0;
+
+  test('not started: its conmon waits, then goes without running the process; a later start runs it', async () => {
+    const cid = await running('ex-ahead');
+    const dirsBefore = execDirs();
+    const never = await create('ex-ahead', { Cmd: ['touch', '/tmp/early-never'] });
+    const late = await create('ex-ahead', { Cmd: ['sh', '-c', 'echo late; exit 4'] });
+    await until('the sessions\' conmons started ahead', count(cid, 2));
+    await until('both gone after the wait', count(cid, 0));
+    await until('their dirs removed', async () => ([...execDirs()].every((n) => dirsBefore.has(n)) ? true : undefined));
+    const out = await hijackedStart(late);
+    assert.ok(out.startsWith('HTTP/1.1 101'), out);
+    assert.ok(out.includes('\x01\0\0\0\0\0\0\x05late\n'), JSON.stringify(out));
+    assert.equal((await d.request('GET', `/v1.44/exec/${late}/json`)).json().ExitCode, 4);
+    assert.equal((await d.request('GET', `/v1.44/exec/${never}/json`)).json().Running, false);
+    assert.equal(await hasFile('ex-ahead', '/tmp/early-never'), false, 'a cancelled session ran its process');
+    await docker('rm', '-f', 'ex-ahead');
+  });
+
+  test('a start that asks other than the create (Detach): the process runs once', async () => {
+    const cid = await running('ex-ahead2');
+    const id = await create('ex-ahead2', { Cmd: ['sh', '-c', 'echo x >> /tmp/early-once'] });
+    await until('its conmon started ahead', count(cid, 1));
+    const r = await d.request('POST', `/v1.44/exec/${id}/start`, { Detach: true, Tty: false });
+    assert.equal(r.status, 200, r.body.toString());
+    await until('the session done', async () => ((await d.request('GET', `/v1.44/exec/${id}/json`)).json().Running === false ? true : undefined));
+    await until('its conmons gone', count(cid, 0));
+    assert.equal((await docker('exec', 'ex-ahead2', 'cat', '/tmp/early-once')).stdout, 'x\n');
+    await docker('rm', '-f', 'ex-ahead2');
+  });
+
+  test('its container stops before the start: the session goes, the start is refused', async () => {
+    const cid = await running('ex-early');
+    const id = await create('ex-early', { Cmd: ['true'] });
+    await until('its conmon started ahead', count(cid, 1));
+    assert.equal((await docker('kill', 'ex-early')).code, 0);
+    await until('the session\'s conmon gone', count(cid, 0));
+    const r = await d.request('POST', `/v1.44/exec/${id}/start`, { Detach: true, Tty: false });
+    assert.equal(r.status, 409);
+    assert.equal(r.json().message, `Container ${cid} is not running`);
+    await docker('rm', '-f', 'ex-early');
+  });
+
+  test('after an exec a spare of its kind waits; the next exec takes it; unused it goes, and with its container', async () => {
+    const cid = await running('ex-spare');
+    assert.equal((await docker('exec', 'ex-spare', 'true')).code, 0);
+    await until('a spare without stdin', count(cid, 1));
+    const [first] = execConmons(cid);
+    assert.equal(first.stdin, false);
+    const r = await docker('exec', '-e', 'V=taken', 'ex-spare', 'sh', '-c', 'echo $V; exit 3');
+    assert.equal(r.stdout, 'taken\n');
+    assert.equal(r.code, 3);
+    assert.ok(execConmons(cid).every((c) => c.id !== first.id), 'the spare was not the one used');
+    assert.equal((await d.docker(['exec', '-i', 'ex-spare', 'cat'], { input: 'in\n' })).stdout, 'in\n');
+    await until('a spare of each kind', async () => (execConmons(cid).map((c) => c.stdin).sort().join() === 'false,true' ? true : undefined));
+    await until('unused, they go', count(cid, 0), 20_000);
+    assert.equal((await docker('exec', 'ex-spare', 'true')).code, 0);
+    await until('a spare again', count(cid, 1));
+    assert.equal((await docker('stop', '-t', '0', 'ex-spare')).code, 0);
+    await until('gone with its container\'s stop', count(cid, 0));
+    await docker('rm', '-f', 'ex-spare');
+  });
+
+  test('-u follows edits of the container\'s /etc/passwd and /etc/group', async () => {
+    await running('ex-acct');
+    const id = async (user: string) => {
+      const r = await docker('exec', '-u', user, 'ex-acct', 'id');
+      return r.code === 0 ? r.stdout.trim() : `${r.code}: ${r.stdout.trim()}`;
+    };
+    const sh = async (line: string) => assert.equal((await docker('exec', 'ex-acct', 'sh', '-c', line)).code, 0);
+    assert.match(await id('neo'), /unable to find user neo: no matching entries in passwd file/);
+    await sh('echo "neo:x:4242:4243::/home/neo:/bin/sh" >> /etc/passwd && echo "matrix:x:4243:" >> /etc/group');
+    assert.equal(await id('neo'), 'uid=4242(neo) gid=4243(matrix)');
+    // older than the timestamps' tick: the next reads may come from memory
+    await sleep(1200);
+    assert.equal(await id('neo'), 'uid=4242(neo) gid=4243(matrix)');
+    assert.equal(await id('neo'), 'uid=4242(neo) gid=4243(matrix)');
+    // rewritten in place, the same size (inode kept)
+    await sh('sed s/4242:4243/4244:4243/ /etc/passwd > /tmp/pw && dd if=/tmp/pw of=/etc/passwd conv=notrunc 2>/dev/null');
+    assert.equal(await id('neo'), 'uid=4244(neo) gid=4243(matrix)');
+    await sleep(1200);
+    assert.equal(await id('neo'), 'uid=4244(neo) gid=4243(matrix)');
+    // the group file replaced by another (a new inode)
+    await sh('sed s/matrix/zion/ /etc/group > /tmp/gr && mv /tmp/gr /etc/group');
+    assert.equal(await id('neo'), 'uid=4244(neo) gid=4243(zion)');
+    await docker('rm', '-f', 'ex-acct');
   });
 });
 

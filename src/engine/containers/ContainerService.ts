@@ -39,6 +39,7 @@ import { updateContainer, type UpdateRequest } from './update';
 import { readLogSnapshot, readLogs, type LogQuery, type LogRecord, type ReadOptions } from '../logs/reader';
 import { getArchive, putArchive, RootfsHolds, statContainerPath, type ArchiveContext, type PathStat, type PutOptions } from './archive';
 import { exportContainer } from './export';
+import { ContainerLayers } from './details';
 import type { Readable } from 'node:stream';
 
 export interface ContainerDeps {
@@ -80,6 +81,8 @@ export class ContainerService {
    * task started, 'stopped' (record) after an exit was recorded, 'removed' (record) after removal.
    */
   readonly lifecycle = new EventEmitter();
+  /** Each container's overlay dirs, read once (inspect and exec ask on every call). */
+  readonly layers: ContainerLayers;
   readonly attachments: AttachmentRunner;
   readonly supervisor: Supervisor;
   /** What the operations are given (each takes the part of it that it names). */
@@ -87,6 +90,7 @@ export class ContainerService {
 
   constructor(readonly deps: ContainerDeps) {
     this.store = new ContainerStore(path.join(deps.config.dataRoot, 'containers'));
+    this.layers = new ContainerLayers(deps.rootfs, this.lifecycle);
     const volumes = deps.volumes ? { volumes: deps.volumes, rootfsOf: async (id: string) => (await deps.rootfs.mountInfo(id)).mergedDir } : undefined;
     this.attachments = new AttachmentRunner(deps.attachments ?? containerAttachments(process.env, { volumes, network: deps.networkAttachment, remap: deps.config.remap && { config: deps.config.remap, execRoot: deps.config.execRoot } }), (id) => ({ containerDir: this.store.dir(id) }));
     const shared: Omit<ContainerContext, 'supervisor'> = {

@@ -1,11 +1,13 @@
 // What the engine knows of a container beyond its record, for inspect and list: the paths of
 // its files, its writable layer, its running execs, what it masks, its sizes. The wire shapes
 // built from these (and any per-API-version difference) are in api/views/containers.ts.
+import type { EventEmitter } from 'node:events';
 import { DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS } from '../../runtime/defaults';
 import type { ContainerRecord } from './Container';
 import { containerFiles, type ContainerFiles } from './files';
 import type { ContainerService } from './ContainerService';
 import type { ContainerNetworkView } from './context';
+import type { RootfsStore } from './ports';
 
 /** Docker's sizes: `rw` is the writable layer, `rootFs` that plus the image's layers. */
 export interface ContainerSizes { rw: number; rootFs: number }
@@ -30,9 +32,33 @@ export interface ContainerDetails {
   sandboxKey?: string;
 }
 
+/**
+ * Each container's overlay dirs, read from the layer store once: they are fixed from the
+ * container's create to its removal (its writable layer's parent chain never changes), and
+ * inspect (before every CLI exec) and exec ask for them on every call. The layer store's
+ * record stays the source; an entry goes with its container.
+ */
+export class ContainerLayers {
+  private readonly byId = new Map<string, ContainerLayer>();
+
+  constructor(private readonly rootfs: Pick<RootfsStore, 'mountInfo'>, lifecycle: EventEmitter) {
+    lifecycle.on('removed', (c: ContainerRecord) => this.byId.delete(c.Id));
+  }
+
+  /** The container's dirs: from memory after the first call (a missing layer throws, as the store). */
+  of(id: string): ContainerLayer | Promise<ContainerLayer> {
+    return this.byId.get(id) ?? Promise.resolve(this.rootfs.mountInfo(id)).then((m) => {
+      const layer = { lowerDirs: m.lowerDirs, upperDir: m.upperDir, workDir: m.workDir, mergedDir: m.mergedDir };
+      this.byId.set(id, layer);
+      return layer;
+    });
+  }
+}
+
 export async function containerDetails(svc: ContainerService, c: ContainerRecord, withSize: boolean): Promise<ContainerDetails> {
-  const layer = await svc.rootfs.mountInfo(c.Id);
+  const layer = await svc.layers.of(c.Id);
   const h = c.HostConfig;
+  const network = svc.deps.networks?.view(c.Id);
   return {
     record: c,
     files: containerFiles(svc.store.dir(c.Id)),
@@ -42,7 +68,7 @@ export async function containerDetails(svc: ContainerService, c: ContainerRecord
     maskedPaths: h.Privileged ? [] : h.MaskedPaths ?? DEFAULT_MASKED_PATHS,
     readonlyPaths: h.Privileged ? [] : h.ReadonlyPaths ?? DEFAULT_READONLY_PATHS,
     ...(withSize ? { sizes: await containerSizes(svc, c) } : {}),
-    ...(svc.deps.networks ? { network: svc.deps.networks.view(c.Id), sandboxKey: svc.deps.networks.view(c.Id).netns } : {}),
+    ...(network ? { network, sandboxKey: network.netns } : {}),
   };
 }
 

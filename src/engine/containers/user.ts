@@ -24,8 +24,11 @@ const isNum = (s: string) => /^\d+$/.test(s);
 /** Larger account files are refused: the daemon reads them whole. */
 const MAX_ACCOUNT_FILE = 64 << 20;
 
+/** A container's /etc/passwd and /etc/group as text; undefined when missing. */
+export interface AccountFiles { passwd?: string; group?: string }
+
 /** The container's account files; a missing one reads as empty (as Docker). */
-async function readAccountFiles(rootfs: string): Promise<{ passwd?: string; group?: string }> {
+export async function readAccountFiles(rootfs: string): Promise<AccountFiles> {
   return InRoot.with(rootfs, async (root) => {
     const read = async (p: string): Promise<string | undefined> => {
       try {
@@ -40,8 +43,12 @@ async function readAccountFiles(rootfs: string): Promise<{ passwd?: string; grou
 }
 
 export async function resolveUser(rootfs: string, spec: string, groupAdd: string[] = []): Promise<ResolvedUser> {
+  return resolveUserIn(await readAccountFiles(rootfs), spec, groupAdd);
+}
+
+/** resolveUser against account files already read. */
+export function resolveUserIn(files: AccountFiles, spec: string, groupAdd: string[] = []): ResolvedUser {
   const [userPart, groupPart] = spec === '' ? ['0', undefined] : spec.split(':', 2);
-  const files = await readAccountFiles(rootfs);
   const passwd = parsePasswd(files.passwd);
   const groups = parseGroup(files.group);
   let uid: number;

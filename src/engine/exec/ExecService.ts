@@ -12,12 +12,13 @@ import type { ContainerRecord } from '../containers/Container';
 import type { ContainerService } from '../containers/ContainerService';
 import { DEFAULT_PATH_ENV, mergeEnv } from '../containers/createConfig';
 import { capabilitiesOf, noNewPrivilegesOf } from '../containers/spec';
-import { resolveUser } from '../containers/user';
+import { resolveUserIn } from '../containers/user';
+import { AccountFilesCache } from './accountFiles';
+import { SpareSessions } from './spares';
 import { span } from '../../lib/trace';
-import { cgroupLock } from '../../runtime/cgroupLock';
 
 /** What exec needs of the container side: records, the runtime, rootfs paths, events. */
-export type ExecDeps = Pick<ContainerService, 'store' | 'runtime' | 'config' | 'rootfs' | 'publish' | 'lifecycle' | 'runningExecs'>;
+export type ExecDeps = Pick<ContainerService, 'store' | 'runtime' | 'config' | 'layers' | 'publish' | 'lifecycle' | 'runningExecs'>;
 
 /** The body of `POST /containers/{id}/exec`. */
 export interface ExecCreateRequest {
@@ -39,7 +40,12 @@ export interface ExecStartOptions {
   /** Connect to the output (hijacked start); false for Detach. */
   attach: boolean;
   consoleSize?: [number, number] | null;
+  /** After the session, a spare of its kind for the container's next exec (spares.ts); not for health probes. */
+  spare?: boolean;
 }
+
+/** How long after a session's end its container's spare is started: after the client is done with it. */
+const SPARE_AFTER_MS = 50;
 
 export interface ExecRecord {
   ID: string;
@@ -54,7 +60,28 @@ export interface ExecRecord {
   DetachKeys: string;
   started: boolean;
   run?: ExecRun;
+  /** The session started ahead at create, until its start takes it (or it is cancelled). */
+  early?: EarlySession;
 }
+
+/**
+ * A session started at exec create, before the client's start: conmon starts and the process
+ * is resolved and written while the client makes its next request. Its start takes it when
+ * the start asks for what the create said (attached or not, the same console size).
+ */
+interface EarlySession {
+  task: ExecTask;
+  process: Promise<RuntimeProcess | { error: string }>;
+  attach: boolean;
+  consoleSize: [number, number] | null;
+  /** Taken by its start: no longer the record's, nor cancelled by the wait's end. */
+  take(): void;
+  release(): void;
+  cancel(why: string): void;
+}
+
+/** How long a session started at create waits for its start; a later start starts it anew. */
+const EARLY_WAIT_MS = 3000;
 
 /** How long an exec record outlives its container's stop (the CLI inspects right after EOF). */
 const RECORD_GRACE_MS = 30_000;
@@ -140,12 +167,13 @@ export class ExecRun extends DeferredStdio {
 
 export class ExecService {
   private readonly records = new Map<string, ExecRecord>();
-  /** Ends the cgroup lock's warm hold taken at create, once the session's process runs. */
-  private readonly warmUntilStarted = new Map<string, () => void>();
-  /** Each container's rootfs (merged) dir: fixed for its life, read once instead of per exec. */
-  private readonly rootfsDirs = new Map<string, string>();
+  private readonly accounts = new AccountFilesCache();
+  private readonly spares: SpareSessions;
 
   constructor(private readonly containers: ExecDeps) {
+    this.spares = new SpareSessions((sp) => containers.runtime.exec({
+      containerId: sp.containerId, execId: sp.execId, runtime: sp.runtime, process: sp.process, terminal: false, attach: true, stdin: sp.stdin, go: sp.go,
+    }));
     containers.lifecycle.on('stopped', (c: ContainerRecord) => this.containerStopped(c.Id));
     containers.lifecycle.on('removed', (c: ContainerRecord) => this.dropRecords(c.Id));
   }
@@ -181,8 +209,51 @@ export class ExecService {
       DetachKeys: req.DetachKeys ?? '', started: false,
     });
     if (!opts.quiet) this.containers.publish(c, `exec_create: ${req.Cmd.join(' ')}`, { execID: id });
-    this.warmForStart(id);
+    // after the reply is on its way: the client's start comes a few ms after it
+    const rec = this.records.get(id)!;
+    setImmediate(() => { if (!rec.started && this.records.has(id) && c.State.Running) this.startEarly(rec, c); });
     return { Id: id };
+  }
+
+  /** Starts the session's conmon now, its process held until the start (see EarlySession). */
+  private startEarly(rec: ExecRecord, c: ContainerRecord): void {
+    const cfg = rec.Config;
+    const attach = !cfg.Detach;
+    const consoleSize = cfg.ConsoleSize ?? null;
+    const process = span('exec.process', rec.ID, () => this.processFor(c, cfg, consoleSize));
+    let release!: () => void;
+    let reject!: (e: Error) => void;
+    const go = new Promise<void>((res, rej) => { release = res; reject = rej; });
+    const resolved = process.then((p) => ('error' in p ? Promise.reject(new Error(p.error)) : p));
+    const stdin = attach && !!cfg.AttachStdin;
+    const spare = attach && !cfg.Tty ? this.spares.take(c.Id, stdin) : undefined;
+    spare?.bind(resolved, go);
+    const task = spare?.task ?? this.containers.runtime.exec({
+      containerId: c.Id, execId: rec.ID, runtime: runtimeOf(this.containers.config, c.HostConfig.Runtime),
+      process: resolved, terminal: !!cfg.Tty, attach, stdin, go,
+    });
+    const timer = setTimeout(() => early.cancel('not started in time'), EARLY_WAIT_MS);
+    timer.unref();
+    const early: EarlySession = {
+      task, process, attach, consoleSize,
+      take: () => { clearTimeout(timer); if (rec.early === early) delete rec.early; },
+      release: () => { early.take(); release(); },
+      cancel: (why) => { early.take(); reject(new Error(`exec ${rec.ID} cancelled: ${why}`)); },
+    };
+    rec.early = early;
+  }
+
+  /** The early session for a start with these options, or undefined (one that does not fit is cancelled). */
+  private takeEarly(rec: ExecRecord, attach: boolean, consoleSize: [number, number] | null): EarlySession | undefined {
+    const e = rec.early;
+    if (!e) return undefined;
+    const sameSize = !rec.Config.Tty || ((e.consoleSize?.[0] ?? 0) === (consoleSize?.[0] ?? 0) && (e.consoleSize?.[1] ?? 0) === (consoleSize?.[1] ?? 0));
+    if (e.attach === attach && sameSize) {
+      e.take();
+      return e;
+    }
+    e.cancel('started with other options');
+    return undefined;
   }
 
   /** Validates and starts a session; start failures of the process come through run.started. */
@@ -191,19 +262,37 @@ export class ExecService {
     if (rec.Running) throw new ConflictError(`Error: Exec command ${id} is already running`);
     if (rec.started) throw new ConflictError(`Error: Exec command ${id} has already run`);
     const c = this.containers.store.get(rec.ContainerID);
-    this.checkRunning(c);
+    try {
+      this.checkRunning(c);
+    } catch (e) {
+      rec.early?.cancel('the container is not running');
+      throw e;
+    }
     rec.started = true;
     rec.Running = true;
     this.containers.runningExecs.add(c.Id, id);
     const cfg = rec.Config;
+    const consoleSize = opts.consoleSize ?? cfg.ConsoleSize ?? null;
+    const early = this.takeEarly(rec, opts.attach, consoleSize);
     const run = new ExecRun(async (r) => {
-      const proc = await span('exec.process', id, () => this.processFor(c, cfg, opts.consoleSize ?? cfg.ConsoleSize ?? null));
-      if ('error' in proc) return proc;
-      if (!c.State.Running) return { error: `Container ${c.Id} is not running` };
-      const task = this.containers.runtime.exec({
-        containerId: c.Id, execId: id, runtime: runtimeOf(this.containers.config, c.HostConfig.Runtime),
-        process: proc, attach: opts.attach, stdin: opts.attach && !!cfg.AttachStdin,
-      });
+      let task: ExecTask;
+      if (early) {
+        const proc = await early.process;
+        if ('error' in proc || !c.State.Running) {
+          early.cancel('it cannot start');
+          return 'error' in proc ? proc : { error: `Container ${c.Id} is not running` };
+        }
+        early.release();
+        task = early.task;
+      } else {
+        const proc = await span('exec.process', id, () => this.processFor(c, cfg, consoleSize));
+        if ('error' in proc) return proc;
+        if (!c.State.Running) return { error: `Container ${c.Id} is not running` };
+        task = this.containers.runtime.exec({
+          containerId: c.Id, execId: id, runtime: runtimeOf(this.containers.config, c.HostConfig.Runtime),
+          process: proc, terminal: !!proc.terminal, attach: opts.attach, stdin: opts.attach && !!cfg.AttachStdin,
+        });
+      }
       void task.started.then((pid) => {
         rec.Pid = pid;
         r.markStarted();
@@ -219,24 +308,14 @@ export class ExecService {
       }
     });
     rec.run = run;
-    const warmed = this.warmUntilStarted.get(id);
-    if (warmed) void run.started.finally(warmed).catch(() => undefined);
+    if (opts.spare !== false && opts.attach && !cfg.Tty) {
+      const stdin = !!cfg.AttachStdin;
+      void run.done.then(() => setTimeout(() => {
+        const now = this.containers.store.find(c.Id);
+        if (now?.State.Running && !now.State.Paused) this.spares.offer(now.Id, runtimeOf(this.containers.config, now.HostConfig.Runtime), stdin);
+      }, SPARE_AFTER_MS).unref());
+    }
     return run;
-  }
-
-  /**
-   * Clients start a session a few ms after creating it, and the runtime moves its process into
-   * the container's cgroups 10-20 ms after that: the cgroup lock is kept warm from now until the
-   * process runs (or 2 s, for a session never started).
-   */
-  private warmForStart(id: string): void {
-    let done!: () => void;
-    const until = new Promise<void>((r) => { done = r; });
-    const end = () => { clearTimeout(cap); this.warmUntilStarted.delete(id); done(); };
-    const cap = setTimeout(end, 2000);
-    cap.unref();
-    this.warmUntilStarted.set(id, end);
-    cgroupLock.hold(until);
   }
 
   /** A client left its session by the detach keys: the process runs on (Docker's exec_detach event). */
@@ -259,7 +338,7 @@ export class ExecService {
    */
   async runCaptured(containerId: string, cmd: string[], timeoutMs: number, maxOutput = 4096): Promise<{ exitCode: number; output: string; timedOut: boolean }> {
     const { Id } = this.create(containerId, { Cmd: cmd, AttachStdout: true, AttachStderr: true }, {});
-    const run = this.start(Id, { attach: true });
+    const run = this.start(Id, { attach: true, spare: false });
     const chunks: Buffer[] = [];
     let size = 0;
     const take = (b: Buffer) => { if (size < maxOutput) { chunks.push(b); size += b.length; } };
@@ -285,18 +364,15 @@ export class ExecService {
   }
 
   private async processFor(c: ContainerRecord, cfg: ExecCreateRequest, consoleSize: [number, number] | null): Promise<RuntimeProcess | { error: string }> {
-    let rootfs = this.rootfsDirs.get(c.Id);
-    if (rootfs === undefined) {
-      try {
-        rootfs = (await this.containers.rootfs.mountInfo(c.Id)).mergedDir;
-      } catch (e) {
-        return { error: `OCI runtime exec failed: ${errorMessage(e)}: unknown` };
-      }
-      this.rootfsDirs.set(c.Id, rootfs);
+    let rootfs: string;
+    try {
+      rootfs = (await this.containers.layers.of(c.Id)).mergedDir;
+    } catch (e) {
+      return { error: `OCI runtime exec failed: ${errorMessage(e)}: unknown` };
     }
     let user;
     try {
-      user = await resolveUser(rootfs, cfg.User || c.Config.User || '', (c.HostConfig.GroupAdd as string[] | null) ?? []);
+      user = resolveUserIn(await this.accounts.get(c.Id, rootfs), cfg.User || c.Config.User || '', (c.HostConfig.GroupAdd as string[] | null) ?? []);
     } catch (e) {
       return { error: `OCI runtime exec failed: exec failed: unable to start container process: ${errorMessage(e)}: unknown` };
     }
@@ -324,7 +400,10 @@ export class ExecService {
   private containerStopped(cid: string): void {
     // The processes died with the container's PID namespace; their exits are being recorded.
     this.containers.runningExecs.clear(cid);
-    const ids = [...this.records.values()].filter((r) => r.ContainerID === cid).map((r) => r.ID);
+    const recs = [...this.records.values()].filter((r) => r.ContainerID === cid);
+    for (const r of recs) r.early?.cancel('the container stopped');
+    this.spares.drop(cid);
+    const ids = recs.map((r) => r.ID);
     if (ids.length === 0) return;
     setTimeout(() => {
       for (const id of ids) {
@@ -336,9 +415,11 @@ export class ExecService {
 
   private dropRecords(cid: string): void {
     this.containers.runningExecs.clear(cid);
-    this.rootfsDirs.delete(cid);
+    this.accounts.forget(cid);
+    this.spares.drop(cid);
     for (const r of [...this.records.values()]) {
       if (r.ContainerID !== cid) continue;
+      r.early?.cancel('the container is removed');
       if (r.Running) r.run?.task?.kill('SIGKILL');
       this.records.delete(r.ID);
     }
