@@ -164,27 +164,23 @@ export function shimEnv(pipes: Record<string, string>): NodeJS.ProcessEnv {
 }
 let baseEnv: NodeJS.ProcessEnv | undefined;
 
-/** fds for spawnShim: the child's fd is /dev/null, or a pipe whose other end is ours. */
+/** fds for spawnShimAsync: the child's fd is /dev/null, or a pipe whose other end is ours. */
 export const NULL_FD = -1;
 /** The child writes (stderr, the sync pipe); we get a readable end. */
 export const PIPE_FD = -2;
 /** The child reads (conmon's start pipe); we get a writable end. */
 export const WRITE_PIPE_FD = -3;
 
-/** A spawnShim child: its PID and our end of each pipe slot (by child fd), null elsewhere. */
+/** A spawnShimAsync child: its PID and our end of each pipe slot (by child fd), null elsewhere. */
 export interface Shim { pid: number; pipes: (net.Socket | null)[] }
 
 /**
  * Starts a shim (conmon, which double-forks away at once) in a session of its own through
- * posix_spawn (native/spawn.c): child_process.spawn would fork the whole daemon, and that
- * fork costs the event loop more the more memory berthd has. `fds[i]` is child fd i (NULL_FD,
- * PIPE_FD, WRITE_PIPE_FD, or one of ours). The first process is reaped once it exits.
+ * posix_spawn (native/spawn.c) on a libuv pool thread: child_process.spawn would fork the whole
+ * daemon, and that fork costs the event loop more the more memory berthd has. `fds[i]` is child
+ * fd i (NULL_FD, PIPE_FD, WRITE_PIPE_FD, or one of ours), and ours must stay open until it
+ * settles. The first process is reaped once it exits.
  */
-export function spawnShim(path: string, args: string[], env: NodeJS.ProcessEnv, cwd: string, fds: number[]): Shim {
-  return shimOf(loadNative().spawnDetached(path, [path, ...args], envpOf(env), cwd, fds), fds);
-}
-
-/** spawnShim with the spawn on a libuv pool thread; the parent fds in `fds` must stay open until it settles. */
 export async function spawnShimAsync(path: string, args: string[], env: NodeJS.ProcessEnv, cwd: string, fds: number[]): Promise<Shim> {
   return shimOf(await loadNative().spawnDetachedAsync(path, [path, ...args], envpOf(env), cwd, fds), fds);
 }
@@ -203,7 +199,7 @@ function shimOf([pid, ...ends]: number[], fds: number[]): Shim {
   return { pid, pipes };
 }
 
-/** Collects a spawnShim child's exit (conmon's first process exits right after its fork). */
+/** Collects a spawnShimAsync child's exit (conmon's first process exits right after its fork). */
 function reap(pid: number, delayMs = 5): void {
   if (loadNative().waitpidNohang(pid) !== -1) return;
   setTimeout(() => reap(pid, Math.min(delayMs * 2, 1000)), delayMs).unref();
