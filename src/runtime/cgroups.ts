@@ -64,10 +64,6 @@ export interface CgroupStats {
   blkio: { ioServiceBytesRecursive: BlkioEntry[]; ioServicedRecursive: BlkioEntry[] };
 }
 
-async function readText(file: string): Promise<string | undefined> {
-  return readSmallFileSync(file);
-}
-
 function num(s: string | undefined): number {
   if (s === undefined) return 0;
   const t = s.trim();
@@ -108,12 +104,12 @@ function parseBlkioV1(s: string | undefined): BlkioEntry[] {
 /** blkio files this host does not have (the I/O schedulers' names stay put): not tried again. */
 const blkioMissing = new Set<string>();
 
-async function readBlkioV1(dir: string, kind: 'io_service_bytes_recursive' | 'io_serviced_recursive'): Promise<BlkioEntry[]> {
+function readBlkioV1(dir: string, kind: 'io_service_bytes_recursive' | 'io_serviced_recursive'): BlkioEntry[] {
   // CFQ names first (old kernels), then BFQ, then the throttle layer (always accounted).
   for (const prefix of ['blkio.', 'blkio.bfq.', 'blkio.throttle.']) {
     const name = prefix + kind;
     if (blkioMissing.has(name)) continue;
-    const text = await readText(path.join(dir, name));
+    const text = readSmallFileSync(path.join(dir, name));
     if (text === undefined && fs.existsSync(path.join(CGROUP_ROOT, 'blkio', name))) continue;
     if (text === undefined) blkioMissing.add(name);
     const e = parseBlkioV1(text);
@@ -122,27 +118,27 @@ async function readBlkioV1(dir: string, kind: 'io_service_bytes_recursive' | 'io
   return [];
 }
 
-async function statsV1(cgroupsPath: string): Promise<CgroupStats> {
+function statsV1(cgroupsPath: string): CgroupStats {
   const cpuacct = cgroupDir(cgroupsPath, 'cpuacct');
   const cpu = cgroupDir(cgroupsPath, 'cpu');
   const mem = cgroupDir(cgroupsPath, 'memory');
   const pids = cgroupDir(cgroupsPath, 'pids');
   const blkio = cgroupDir(cgroupsPath, 'blkio');
-  const [usage, percpu, cpuStat, throttle, mUsage, mMax, mLimit, mFail, mStat, pCur, pMax, bBytes, bIos] = await Promise.all([
-    readText(path.join(cpuacct, 'cpuacct.usage')),
-    readText(path.join(cpuacct, 'cpuacct.usage_percpu')),
-    readText(path.join(cpuacct, 'cpuacct.stat')),
-    readText(path.join(cpu, 'cpu.stat')),
-    readText(path.join(mem, 'memory.usage_in_bytes')),
-    readText(path.join(mem, 'memory.max_usage_in_bytes')),
-    readText(path.join(mem, 'memory.limit_in_bytes')),
-    readText(path.join(mem, 'memory.failcnt')),
-    readText(path.join(mem, 'memory.stat')),
-    readText(path.join(pids, 'pids.current')),
-    readText(path.join(pids, 'pids.max')),
+  const [usage, percpu, cpuStat, throttle, mUsage, mMax, mLimit, mFail, mStat, pCur, pMax, bBytes, bIos] = [
+    readSmallFileSync(path.join(cpuacct, 'cpuacct.usage')),
+    readSmallFileSync(path.join(cpuacct, 'cpuacct.usage_percpu')),
+    readSmallFileSync(path.join(cpuacct, 'cpuacct.stat')),
+    readSmallFileSync(path.join(cpu, 'cpu.stat')),
+    readSmallFileSync(path.join(mem, 'memory.usage_in_bytes')),
+    readSmallFileSync(path.join(mem, 'memory.max_usage_in_bytes')),
+    readSmallFileSync(path.join(mem, 'memory.limit_in_bytes')),
+    readSmallFileSync(path.join(mem, 'memory.failcnt')),
+    readSmallFileSync(path.join(mem, 'memory.stat')),
+    readSmallFileSync(path.join(pids, 'pids.current')),
+    readSmallFileSync(path.join(pids, 'pids.max')),
     readBlkioV1(blkio, 'io_service_bytes_recursive'),
     readBlkioV1(blkio, 'io_serviced_recursive'),
-  ]);
+  ];
   const cs = parseKv(cpuStat);
   const th = parseKv(throttle);
   return {
@@ -159,13 +155,13 @@ async function statsV1(cgroupsPath: string): Promise<CgroupStats> {
   };
 }
 
-async function statsV2(cgroupsPath: string): Promise<CgroupStats> {
+function statsV2(cgroupsPath: string): CgroupStats {
   const dir = cgroupDir(cgroupsPath);
-  const f = (n: string) => readText(path.join(dir, n));
-  const [cpuStat, mCur, mPeak, mMax, mEvents, mStat, pCur, pMax, ioStat] = await Promise.all([
+  const f = (n: string) => readSmallFileSync(path.join(dir, n));
+  const [cpuStat, mCur, mPeak, mMax, mEvents, mStat, pCur, pMax, ioStat] = [
     f('cpu.stat'), f('memory.current'), f('memory.peak'), f('memory.max'), f('memory.events'), f('memory.stat'),
     f('pids.current'), f('pids.max'), f('io.stat'),
-  ]);
+  ];
   const cs = parseKv(cpuStat);
   const ev = parseKv(mEvents);
   const bytes: BlkioEntry[] = [];
@@ -197,7 +193,7 @@ async function statsV2(cgroupsPath: string): Promise<CgroupStats> {
 }
 
 /** Reads the stats of the cgroup at `cgroupsPath` (as in the spec's linux.cgroupsPath). */
-export function readCgroupStats(cgroupsPath: string): Promise<CgroupStats> {
+export async function readCgroupStats(cgroupsPath: string): Promise<CgroupStats> {
   return cgroupVersion() === 2 ? statsV2(cgroupsPath) : statsV1(cgroupsPath);
 }
 
@@ -226,7 +222,7 @@ export function onlineCpus(): number {
  * the cgroup still exists (i.e. before `runc delete`).
  */
 export async function wasOomKilled(cgroupsPath: string): Promise<boolean> {
-  return oomKillsIn(await readText(oomCounterFile(cgroupsPath)));
+  return oomKillsIn(readSmallFileSync(oomCounterFile(cgroupsPath)));
 }
 
 /** The memory cgroup's file that counts OOM kills (memory.events on v2, memory.oom_control on v1). */
@@ -245,7 +241,7 @@ export async function cgroupProcs(cgroupsPath: string): Promise<number[]> {
     ? [cgroupDir(cgroupsPath)]
     : [cgroupDir(cgroupsPath, 'pids'), cgroupDir(cgroupsPath, 'memory'), cgroupDir(cgroupsPath, 'freezer')];
   for (const dir of candidates) {
-    const t = await readText(path.join(dir, 'cgroup.procs'));
+    const t = readSmallFileSync(path.join(dir, 'cgroup.procs'));
     if (t !== undefined) return t.split('\n').filter((x) => x !== '').map(Number);
   }
   return [];
