@@ -369,8 +369,7 @@ export class OciRuntime implements Runtime {
     let oomKilled = marker !== undefined;
     if (!oomKilled && cgroupsPath) {
       oomKilled = oomKillsIn(counter?.text);
-      // remember it: the cgroup is gone after the runtime's delete
-      if (oomKilled) await fsp.writeFile(this.oomMarker(id), '').catch(() => undefined);
+      if (oomKilled) await this.rememberOomKill(id);
     } else if (!oomKilled) {
       oomKilled = await this.cgroupOomKilled(id); // the task's record not read yet (after a restart)
     }
@@ -379,13 +378,17 @@ export class OciRuntime implements Runtime {
 
   private oomMarker(id: string): string { return path.join(this.persistDir(id), 'oom'); }
 
+  /** An OOM kill the cgroup counted, kept as conmon's marker: the cgroup is gone after the runtime's delete. */
+  private async rememberOomKill(id: string): Promise<void> {
+    await fsp.writeFile(this.oomMarker(id), '').catch(() => undefined);
+  }
+
   /** conmon's oom marker, or the memory cgroup's oom_kill counter (until `runc delete`). */
   private async oomKilled(id: string): Promise<boolean> {
     return fs.existsSync(this.oomMarker(id)) || this.cgroupOomKilled(id);
   }
 
   private async cgroupOomKilled(id: string): Promise<boolean> {
-    const marker = this.oomMarker(id);
     let cgroupsPath: string | undefined;
     try {
       cgroupsPath = (await this.task(id)).cgroupsPath;
@@ -394,8 +397,7 @@ export class OciRuntime implements Runtime {
     }
     if (!cgroupsPath) return false;
     if (await wasOomKilled(cgroupsPath)) {
-      // remember it: the cgroup is gone after `runc delete`
-      await fsp.writeFile(marker, '').catch(() => undefined);
+      await this.rememberOomKill(id);
       return true;
     }
     return false;
