@@ -5,7 +5,7 @@ import { ConflictError, InvalidParameterError, NotFoundError, errorMessage } fro
 import { newId } from '../../lib/ids';
 import { log } from '../../lib/log';
 import { ALL_CAPABILITIES } from '../../runtime/defaults';
-import type { ExecTask, RuntimeProcess } from '../../runtime/types';
+import type { ExecTask, ExecTaskOptions, RuntimeProcess } from '../../runtime/types';
 import { DeferredStdio } from '../../runtime/deferredStdio';
 import { runtimeOf } from '../config';
 import type { ContainerRecord } from '../containers/Container';
@@ -228,10 +228,7 @@ export class ExecService {
     const stdin = attach && !!cfg.AttachStdin;
     const spare = attach && !cfg.Tty ? this.spares.take(c.Id, stdin) : undefined;
     spare?.bind(resolved, go);
-    const task = spare?.task ?? this.containers.runtime.exec({
-      containerId: c.Id, execId: rec.ID, runtime: runtimeOf(this.containers.config, c.HostConfig.Runtime),
-      process: resolved, terminal: !!cfg.Tty, attach, stdin, go,
-    });
+    const task = spare?.task ?? this.execTask(c, rec.ID, { process: resolved, terminal: !!cfg.Tty, attach, stdin, go });
     const timer = setTimeout(() => early.cancel('not started in time'), EARLY_WAIT_MS);
     timer.unref();
     const early: EarlySession = {
@@ -241,6 +238,11 @@ export class ExecService {
       cancel: (why) => { early.take(); reject(new Error(`exec ${rec.ID} cancelled: ${why}`)); },
     };
     rec.early = early;
+  }
+
+  /** A runtime session of `execId` in container `c`, under the container's runtime. */
+  private execTask(c: ContainerRecord, execId: string, o: Omit<ExecTaskOptions, 'containerId' | 'execId' | 'runtime'>): ExecTask {
+    return this.containers.runtime.exec({ containerId: c.Id, execId, runtime: runtimeOf(this.containers.config, c.HostConfig.Runtime), ...o });
   }
 
   /** The early session for a start with these options, or undefined (one that does not fit is cancelled). */
@@ -288,10 +290,7 @@ export class ExecService {
         const proc = await span('exec.process', id, () => this.processFor(c, cfg, consoleSize));
         if ('error' in proc) return proc;
         if (!c.State.Running) return { error: `Container ${c.Id} is not running` };
-        task = this.containers.runtime.exec({
-          containerId: c.Id, execId: id, runtime: runtimeOf(this.containers.config, c.HostConfig.Runtime),
-          process: proc, terminal: !!proc.terminal, attach: opts.attach, stdin: opts.attach && !!cfg.AttachStdin,
-        });
+        task = this.execTask(c, id, { process: proc, terminal: !!proc.terminal, attach: opts.attach, stdin: opts.attach && !!cfg.AttachStdin });
       }
       void task.started.then((pid) => {
         rec.Pid = pid;
