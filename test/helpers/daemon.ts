@@ -207,7 +207,9 @@ export function networkNames(root: string): { bridge: string; table: string; bip
   const tag = path.basename(root).replace(/[^a-zA-Z0-9]/g, '').slice(-10);
   const h = createHash('sha256').update(path.basename(root)).digest();
   const a = 64 + (h[0] % 128);
-  return { bridge: `b${tag}`.slice(0, 15), table: `bt_${tag}`, bip: `10.${a}.${h[1]}.1/24`, pool: `10.${a}.0.0/16` };
+  // The default bridge keeps below x.200: the /24s from 200 up are left to the tests that create
+  // networks with a fixed --subnet (docker-network-user's subnet()).
+  return { bridge: `b${tag}`.slice(0, 15), table: `bt_${tag}`, bip: `10.${a}.${h[1] % 200}.1/24`, pool: `10.${a}.0.0/16` };
 }
 
 export function networkArgs(root: string): string[] {
