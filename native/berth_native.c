@@ -1021,6 +1021,11 @@ napi_value berth_rmdirs_async(napi_env env, napi_callback_info info);
 napi_value berth_unmount_held_async(napi_env env, napi_callback_info info);
 napi_value berth_read_files_async(napi_env env, napi_callback_info info);
 napi_value berth_write_file_atomic_async(napi_env env, napi_callback_info info);
+// The spare CLI process taking an invocation from native/launcher.c (spare.c).
+napi_value berth_spare_accept(napi_env env, napi_callback_info info);
+napi_value berth_spare_receive(napi_env env, napi_callback_info info);
+napi_value berth_dup2(napi_env env, napi_callback_info info);
+napi_value berth_watch_hangup(napi_env env, napi_callback_info info);
 
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
@@ -1061,6 +1066,10 @@ static napi_value init(napi_env env, napi_value exports) {
       {"unmountHeldAsync", NULL, berth_unmount_held_async, NULL, NULL, NULL, napi_default, NULL},
       {"readFilesAsync", NULL, berth_read_files_async, NULL, NULL, NULL, napi_default, NULL},
       {"writeFileAtomicAsync", NULL, berth_write_file_atomic_async, NULL, NULL, NULL, napi_default, NULL},
+      {"spareAccept", NULL, berth_spare_accept, NULL, NULL, NULL, napi_default, NULL},
+      {"spareReceive", NULL, berth_spare_receive, NULL, NULL, NULL, napi_default, NULL},
+      {"dup2", NULL, berth_dup2, NULL, NULL, NULL, napi_default, NULL},
+      {"watchHangup", NULL, berth_watch_hangup, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -8,6 +8,7 @@
 // what each file holds (the tests read it).
 const fs = require('node:fs');
 const path = require('node:path');
+const { execFileSync } = require('node:child_process');
 const { bundle, runBuild, root } = require('./bundle');
 
 /** The parts: name -> the module (as tsc built it) that is its entry. */
@@ -138,6 +139,10 @@ async function main() {
   fs.writeFileSync(path.join(root, OUT, 'manifest.json'), JSON.stringify(manifest, null, 1) + '\n');
   // 4. the launcher (bin/berth's entry) with the two modules it imports: one file, not three
   await bundle({ entry: 'dist/src/cli/launch.js', outfile: `${OUT}/launch.js`, clean: false, plugins: [sharedImportStar] });
+  // 5. the warm path: the spare (a node process with the core loaded, waiting for one call) and
+  // the native launcher that hands it a call (native/launcher.c); bin/berth runs cold without them
+  await bundle({ entry: 'dist/src/cli/spare.js', outfile: `${OUT}/spare.js`, clean: false, plugins: [sharedImportStar] });
+  execFileSync('cc', ['-O2', '-Wall', '-Wextra', '-o', path.join(root, OUT, 'berth-launch'), path.join(root, 'native', 'launcher.c')], { stdio: 'inherit' });
 }
 
 runBuild('build-cli', main);

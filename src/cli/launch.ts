@@ -10,7 +10,7 @@ import { cacheName, cacheWorthSaving } from './words';
 
 const BUNDLED = basename(__dirname) === 'cli' && basename(dirname(__dirname)) === 'dist';
 export const BUNDLE = BUNDLED ? join(__dirname, 'berth.js') : resolve(__dirname, '..', '..', 'cli', 'berth.js');
-const CACHE_DIR = join(dirname(BUNDLE), 'cache');
+export const CACHE_DIR = join(dirname(BUNDLE), 'cache');
 
 /** The cache file for this command line and this build of the bundle. */
 export function cachePath(argv: readonly string[], bundle: Stats, execArgv: readonly string[] = process.execArgv): string {

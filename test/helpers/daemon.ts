@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { after, before } from 'node:test';
 import { promisify } from 'node:util';
 import { crunRefusal } from '../../src/runtime/crun';
+import { killCliSpares } from './spares';
 
 const run = promisify(execFile);
 export const REPO = path.resolve(__dirname, '../../..');
@@ -35,8 +36,10 @@ export class TestDaemon {
   get execRoot(): string { return path.join(this.root, 'e'); }
   /** Environment for the docker CLI and bin/berth aimed at this daemon. */
   get env(): NodeJS.ProcessEnv {
-    return { ...process.env, DOCKER_HOST: this.host, DOCKER_CONFIG: path.join(this.root, 'dockercfg'), BERTH_HOST: this.host };
+    return { ...process.env, DOCKER_HOST: this.host, DOCKER_CONFIG: path.join(this.root, 'dockercfg'), BERTH_HOST: this.host, BERTH_CLI_SPARE_DIR: this.spareDir };
   }
+  /** Where bin/berth's spare CLI processes for this daemon's tests wait (stop() ends them). */
+  get spareDir(): string { return path.join(this.root, 'cli'); }
 
   /** A process killed by a signal has a signalCode and no exitCode: both mean it is gone. */
   get exited(): boolean { return !this.proc || this.proc.exitCode !== null || this.proc.signalCode !== null; }
@@ -178,6 +181,7 @@ export class TestDaemon {
       await Promise.all(list.map((c) => this.request('DELETE', `/containers/${c.Id}?force=1`).catch(() => undefined)));
       await this.stopDaemon();
     }
+    await killCliSpares(this.spareDir);
     this.leaks = await networkLeaks(this.root);
     await cleanupRoot(this.root);
   }

@@ -90,6 +90,14 @@ export interface BerthNative {
   readFilesAsync(paths: string[], maxBytes: number): Promise<({ text: string; mtimeMs: number } | null)[]>;
   /** tmp written (mode), fsynced (durability >= 1), renamed over file, its directory fsynced (2): one pool job. */
   writeFileAtomicAsync(paths: [tmp: string, file: string], data: string | Uint8Array, mode: number, durability: number): Promise<void>;
+  // The spare CLI process (src/cli/spare.ts, native/spare.c).
+  /** A connected fd, or -1 when none came within timeoutMs. */
+  spareAccept(listenFd: number, timeoutMs: number): number;
+  /** One request of native/launcher.c: the peer's kernel credentials, the fds it passed, the bytes. */
+  spareReceive(fd: number, timeoutMs: number): { uid: number; pid: number; fds: number[]; data: Buffer };
+  dup2(from: number, to: number): number;
+  /** Kills this process (SIGKILL) when the peer of fd hangs up. */
+  watchHangup(fd: number): void;
 }
 
 export interface NativeExtractResult {

@@ -1,0 +1,126 @@
+// A spare CLI process (native/launcher.c starts it; bundled as dist/cli/spare.js): Node started
+// and the CLI bundle loaded ahead of time, waiting on a listening socket (fd 3) for ONE
+// invocation. Taken, it becomes that invocation: the caller's fds 0-2, cwd, umask, environ and
+// argv, then the CLI's main, as a cold start would run it. It never runs a second command, so
+// nothing of one command leaks into another.
+//
+// Until it is taken it must not touch process.stdin/stdout/stderr (Node makes them at first use
+// and fixes their kind then: a spare's are /dev/null) nor keep a libuv handle (the taken process
+// must end when its command does): the wait is synchronous, in the addon.
+//
+// argv: node spare.js SOCKET_PATH SOCKET_INODE
+import { chmodSync, closeSync, lstatSync, readlinkSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { cacheFileFor, compileBundle, saveAtExit } from '../lib/codecache';
+import { loadNative } from '../lib/sys/native';
+import { BUNDLE, CACHE_DIR } from './launch';
+import { cacheWorthSaving } from './words';
+
+const LISTENER = 3;
+const PROTOCOL = 'berth-spare-1';
+const NAMESPACES = ['mnt', 'pid', 'net', 'user', 'uts', 'ipc', 'cgroup'];
+/** How often a waiting spare looks whether it is still wanted. */
+const CHECK_MS = 1500;
+/** A caller that connected has its request written at once; this only bounds a broken one. */
+const REQUEST_MS = 5000;
+const idleMs = () => Number(process.env.BERTH_CLI_SPARE_IDLE_MS) || 10 * 60_000;
+/** The marker spare.ts sets so that the bundle's entry (bin.ts) does not run main at its load. */
+export const SPARE_MARK = Symbol.for('berth.cli.spare');
+
+interface Request { cwd: string; umask: number; namespaces: string[]; root: string; argv: string[]; env: string[] }
+
+function parseRequest(data: Buffer): Request | undefined {
+  const f = data.toString('utf8').split('\0');
+  if (f.pop() !== '' || f[0] !== PROTOCOL) return undefined;
+  const [, cwd, umask] = f;
+  const namespaces = f.slice(3, 3 + NAMESPACES.length);
+  let i = 3 + NAMESPACES.length;
+  const root = f[i++];
+  const argc = Number(f[i++]);
+  if (!Number.isInteger(argc) || argc < 0 || i + argc > f.length) return undefined;
+  return { cwd, umask: parseInt(umask, 8), namespaces, root, argv: f.slice(i, i + argc), env: f.slice(i + argc) };
+}
+
+const rootId = () => { const s = statSync('/'); return `${s.dev}:${s.ino}`; };
+
+/** Same user (the kernel's word), same namespaces and root, and a cwd it can enter. */
+function acceptable(peerUid: number, fds: number[], r: Request | undefined): r is Request {
+  if (!r || peerUid !== process.geteuid!() || fds.length !== 3 || !Number.isInteger(r.umask)) return false;
+  if (NAMESPACES.some((n, i) => readlinkSync(`/proc/self/ns/${n}`) !== r.namespaces[i]) || rootId() !== r.root) return false;
+  try {
+    process.chdir(r.cwd);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const int32 = (n: number) => { const b = Buffer.alloc(4); b.writeInt32LE(n); return b; };
+
+/** Becomes the caller: its fds, environ (through process.env, so that Node sees TZ change), umask, argv. */
+function become(r: Request, fds: number[]): void {
+  const native = loadNative();
+  fds.forEach((fd, i) => native.dup2(fd, i));
+  for (const fd of fds) if (fd > 2) closeSync(fd);
+  for (const k of Object.keys(process.env)) delete process.env[k];
+  for (const e of r.env) {
+    const eq = e.indexOf('=');
+    if (eq > 0) process.env[e.slice(0, eq)] = e.slice(eq + 1);
+  }
+  process.umask(r.umask);
+  process.argv = [process.argv[0], BUNDLE.replace(/berth\.js$/, 'launch.js'), ...r.argv];
+}
+
+/** The socket's name no longer names this spare's socket, or the bundle was rebuilt. */
+function stale(socketPath: string, inode: number, bundle: { size: number; mtimeMs: number }): boolean {
+  try {
+    const b = statSync(BUNDLE);
+    return lstatSync(socketPath).ino !== inode || b.size !== bundle.size || b.mtimeMs !== bundle.mtimeMs;
+  } catch {
+    return true;
+  }
+}
+
+function serve(socketPath: string, inode: number): void {
+  const native = loadNative();
+  const bundleStat = statSync(BUNDLE);
+  // one cache for every spare of this build: what the top level and the first taken command compiled
+  const compiled = compileBundle(BUNDLE, cacheFileFor(CACHE_DIR, 'spare', bundleStat));
+  (globalThis as Record<symbol, unknown>)[SPARE_MARK] = true;
+  const cli = compiled.run(require) as { runMain(): void };
+  // ready: the launcher prefers spares with u+x to ones still booting
+  if (!stale(socketPath, inode, bundleStat)) chmodSync(socketPath, 0o700);
+  const until = Date.now() + idleMs();
+  let conn = -1;
+  while (conn < 0) {
+    conn = native.spareAccept(LISTENER, CHECK_MS);
+    if (conn >= 0) break;
+    if (stale(socketPath, inode, bundleStat)) return;
+    if (Date.now() > until) {
+      try { unlinkSync(socketPath); } catch { /* gone already */ }
+      return;
+    }
+  }
+  // one call only: a second launcher that raced into the backlog gets a reset, and goes cold
+  closeSync(LISTENER);
+  let req: ReturnType<typeof native.spareReceive>;
+  try {
+    req = native.spareReceive(conn, REQUEST_MS);
+  } catch {
+    return;
+  }
+  const r = parseRequest(req.data);
+  if (!acceptable(req.uid, req.fds, r)) {
+    try { writeSync(conn, int32(-1)); } catch { /* the launcher goes cold either way */ }
+    return;
+  }
+  become(r, req.fds);
+  writeSync(conn, int32(process.pid));
+  // the launcher killed (SIGKILL: any other signal it forwards): this process ends with it
+  native.watchHangup(conn);
+  // the status first (the launcher waits on it), then the cache, which only later spares wait for
+  process.once('exit', (code) => { try { writeSync(conn, int32(code)); } catch { /* launcher gone */ } });
+  saveAtExit(compiled, (code) => cacheWorthSaving(r.argv, code));
+  cli.runMain();
+}
+
+if (require.main === module) serve(process.argv[2], Number(process.argv[3]));
