@@ -167,6 +167,12 @@ static void spawn_spare(const char *path, const char *node, const char *script) 
   if (pid > 0) waitpid(pid, NULL, 0);
 }
 
+// Every empty slot of the pool gets a spare.
+static void fill_pool(char (*slot)[sizeof(((struct sockaddr_un *)0)->sun_path)], const int *state, int pool, const char *node, const char *script) {
+  for (int i = 0; i < pool; i++)
+    if (state[i] == 0) spawn_spare(slot[i], node, script);
+}
+
 /* ---- handing over -------------------------------------------------------------------------- */
 
 static volatile sig_atomic_t worker, forwarded;
@@ -362,8 +368,7 @@ int main(int argc, char **argv) {
       }
     }
   if (s < 0) {
-    for (int i = 0; i < pool; i++)
-      if (state[i] == 0) spawn_spare(slot[i], node, script);
+    fill_pool(slot, state, pool, node, script);
     cold("no spare yet");
   }
 
@@ -385,17 +390,21 @@ int main(int argc, char **argv) {
     // refused (another namespace) or raced by a second caller into a spare that took the first:
     // nothing of ours ran there
     close(s);
-    spawn_spare(slot[taken], node, script);
+    // a refusing spare is gone: the next caller of its namespaces makes the next one
+    if (pid != -1) spawn_spare(slot[taken], node, script);
     sigprocmask(SIG_SETMASK, &old, NULL);
     cold(pid < 0 ? "spare refused the caller" : "spare went away");
   }
   worker = pid;
   if (debug) fprintf(stderr, "berth-launch: spare %d at %.1f ms\n", (int)pid, elapsed_ms());
   sigprocmask(SIG_SETMASK, &old, NULL);
-  if (!refill_at_end) spawn_spare(slot[taken], node, script);
+  // The slot taken gets a new spare (and any found empty): at the take, it boots while the
+  // command runs; at the end (BERTH_CLI_SPARE_REFILL=end), after it, not competing with it.
+  state[taken] = 0;
+  if (!refill_at_end) fill_pool(slot, state, pool, node, script);
   int got = read_int(s, &code) == 0;
   restore_terminal();
-  if (refill_at_end) spawn_spare(slot[taken], node, script);
+  if (refill_at_end) fill_pool(slot, state, pool, node, script);
   if (debug) fprintf(stderr, "berth-launch: spare %d %s at %.1f ms\n", (int)pid, got ? "exited" : "ended", elapsed_ms());
   if (got) return code;
   if (forwarded) {  // it died of the signal we passed on: so do we, as a cold CLI would have

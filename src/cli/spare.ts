@@ -9,11 +9,11 @@
 // must end when its command does): the wait is synchronous, in the addon.
 //
 // argv: node spare.js SOCKET_PATH SOCKET_INODE
-import { chmodSync, closeSync, lstatSync, readlinkSync, statSync, unlinkSync, writeSync } from 'node:fs';
-import { cacheFileFor, compileBundle, saveAtExit } from '../lib/codecache';
+import { chmodSync, closeSync, lstatSync, openSync, readFileSync, readlinkSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { cacheFileFor, compileBundle, type CompiledBundle } from '../lib/codecache';
 import { loadNative } from '../lib/sys/native';
 import { BUNDLE, CACHE_DIR } from './launch';
-import { cacheWorthSaving } from './words';
+import { cacheName, cacheWorthSaving } from './words';
 
 const LISTENER = 3;
 const PROTOCOL = 'berth-spare-1';
@@ -80,6 +80,27 @@ function stale(socketPath: string, inode: number, bundle: { size: number; mtimeM
   }
 }
 
+/**
+ * The spares' code cache holds what the commands run in spares so far compiled: a spare whose
+ * command is not in it yet writes it again (all it compiled: what the cache gave it, and its
+ * command's functions), and adds the command's name to the list beside it.
+ */
+function saveCoverage(c: CompiledBundle, command: string): void {
+  const list = `${c.cacheFile}.commands`;
+  let covered: string[] = [];
+  try { covered = readFileSync(list, 'utf8').split('\n'); } catch { /* none yet */ }
+  if (covered.includes(command) && !c.wantsCache) return;
+  c.save();
+  try { writeFileSync(`${list}.${process.pid}`, [...covered.filter(Boolean), command].join('\n') + '\n'); renameSync(`${list}.${process.pid}`, list); } catch { /* read-only: again next time */ }
+}
+
+/** Removes the socket's name when it still names this spare's socket (a spare that will take no call). */
+function unlinkIfMine(socketPath: string, inode: number): void {
+  try {
+    if (lstatSync(socketPath).ino === inode) unlinkSync(socketPath);
+  } catch { /* gone already */ }
+}
+
 function serve(socketPath: string, inode: number): void {
   const native = loadNative();
   const bundleStat = statSync(BUNDLE);
@@ -94,11 +115,8 @@ function serve(socketPath: string, inode: number): void {
   while (conn < 0) {
     conn = native.spareAccept(LISTENER, CHECK_MS);
     if (conn >= 0) break;
-    if (stale(socketPath, inode, bundleStat)) return;
-    if (Date.now() > until) {
-      try { unlinkSync(socketPath); } catch { /* gone already */ }
-      return;
-    }
+    if (stale(socketPath, inode, bundleStat)) return unlinkIfMine(socketPath, inode);
+    if (Date.now() > until) return unlinkIfMine(socketPath, inode);
   }
   // one call only: a second launcher that raced into the backlog gets a reset, and goes cold
   closeSync(LISTENER);
@@ -110,6 +128,7 @@ function serve(socketPath: string, inode: number): void {
   }
   const r = parseRequest(req.data);
   if (!acceptable(req.uid, req.fds, r)) {
+    unlinkIfMine(socketPath, inode);
     try { writeSync(conn, int32(-1)); } catch { /* the launcher goes cold either way */ }
     return;
   }
@@ -117,9 +136,15 @@ function serve(socketPath: string, inode: number): void {
   writeSync(conn, int32(process.pid));
   // the launcher killed (SIGKILL: any other signal it forwards): this process ends with it
   native.watchHangup(conn);
-  // the status first (the launcher waits on it), then the cache, which only later spares wait for
-  process.once('exit', (code) => { try { writeSync(conn, int32(code)); } catch { /* launcher gone */ } });
-  saveAtExit(compiled, (code) => cacheWorthSaving(r.argv, code));
+  process.once('exit', (code) => {
+    // the status first (the launcher waits on it); then the caller's fds go (what it wrote is
+    // written: Node writes stdout and stderr synchronously to files, pipes and terminals), so
+    // that a pipe or $(...) of the caller sees its end before this process saves the code cache
+    try { writeSync(conn, int32(code)); } catch { /* the launcher is gone */ }
+    const nul = openSync('/dev/null', 'r+');
+    for (let fd = 0; fd < 3; fd++) native.dup2(nul, fd);
+    if (cacheWorthSaving(r.argv, code)) saveCoverage(compiled, cacheName(r.argv));
+  });
   cli.runMain();
 }
 

@@ -40,6 +40,8 @@ function writeCache(file: string, data: Buffer): void {
 }
 
 export interface CachedBundle {
+  /** Where its cache is read from and written to. */
+  readonly cacheFile: string;
   /** True when no cache was there or V8 refused it: call save() once the run has compiled what it needs. */
   readonly wantsCache: boolean;
   /** Writes the cache: every function compiled so far, not only the top level. */
@@ -69,6 +71,7 @@ export function compileBundle(bundle: string, cacheFile: string): CompiledBundle
   const cachedData = readCache(cacheFile);
   const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, { filename: bundle, cachedData });
   return {
+    cacheFile,
     wantsCache: !cachedData || script.cachedDataRejected === true,
     save: () => writeCache(cacheFile, script.createCachedData()),
     run(req) {

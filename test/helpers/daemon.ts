@@ -16,6 +16,11 @@ const run = promisify(execFile);
 export const REPO = path.resolve(__dirname, '../../..');
 export const BERTHD = path.join(REPO, 'bin/berthd');
 export const BERTH = path.join(REPO, 'bin/berth');
+// bin/berth's spare CLI processes: on (unless BERTH_CLI_SPARE=0) for runs with a test daemon's
+// env, each daemon's in a directory of its own that stop() empties; off for every other run of
+// the tests' processes, whose spares nothing would end.
+const TEST_SPARES = process.env.BERTH_CLI_SPARE ?? '1';
+process.env.BERTH_CLI_SPARE = '0';
 
 export interface ApiResponse { status: number; headers: http.IncomingHttpHeaders; body: Buffer; json<T = any>(): T }
 
@@ -36,7 +41,7 @@ export class TestDaemon {
   get execRoot(): string { return path.join(this.root, 'e'); }
   /** Environment for the docker CLI and bin/berth aimed at this daemon. */
   get env(): NodeJS.ProcessEnv {
-    return { ...process.env, DOCKER_HOST: this.host, DOCKER_CONFIG: path.join(this.root, 'dockercfg'), BERTH_HOST: this.host, BERTH_CLI_SPARE_DIR: this.spareDir };
+    return { ...process.env, DOCKER_HOST: this.host, DOCKER_CONFIG: path.join(this.root, 'dockercfg'), BERTH_HOST: this.host, BERTH_CLI_SPARE: TEST_SPARES, BERTH_CLI_SPARE_DIR: this.spareDir };
   }
   /** Where bin/berth's spare CLI processes for this daemon's tests wait (stop() ends them). */
   get spareDir(): string { return path.join(this.root, 'cli'); }

@@ -54,7 +54,7 @@ export class Term {
     this.name = `t${process.pid}-${++seq}`;
     const env = d().env;
     this.tmux = (...args: string[]) => server.tmux(...args);
-    const vars = ['DOCKER_HOST', 'DOCKER_CONFIG', 'BERTH_HOST'].map((k) => `${k}=${shq(env[k] ?? '')}`).join(' ');
+    const vars = ['DOCKER_HOST', 'DOCKER_CONFIG', 'BERTH_HOST', 'BERTH_CLI_SPARE', 'BERTH_CLI_SPARE_DIR'].map((k) => `${k}=${shq(env[k] ?? '')}`).join(' ');
     // The outer shell prints the command's exit status (tmux's pane_dead_status is not reliable:
     // 3.3a sometimes marks a pane dead at EOF on the pty and never records the status). The CLI
     // puts the terminal in raw mode, so Ctrl-C reaches the container as a byte, not this shell.
