@@ -105,6 +105,8 @@ test('a run through the bundle writes its command\'s code cache and the next run
   // command words no other test uses, so that no parallel file writes these caches meanwhile:
   // `system <word>` prints the group's help and exits 0; an unknown command exits 1
   const args = ['system', 'cli-entry-probe'];
+  // the cold path's caches (launch.ts): a spare (spare.ts) has one cache of its own
+  const cold = { BERTH_CLI_SPARE: '0' };
   const failing = ['cli-entry-probe'];
   // bin/berth starts node with no flags (not this test runner's)
   const file = cachePath(args, fs.statSync(BUNDLE), []);
@@ -114,24 +116,24 @@ test('a run through the bundle writes its command\'s code cache and the next run
   fs.rmSync(failingFile, { force: true });
   try {
     // a run that fails took a short way: its cache would leave later runs compiling the rest
-    const failed = await berth(failing, true);
+    const failed = await berth(failing, true, undefined, cold);
     assert.equal(failed.code, 1);
     assert.match(failed.stderr, /unknown command/);
     assert.ok(!fs.existsSync(failingFile), `${failingFile} was written by a failing run`);
-    assert.equal((await berth(['system', 'cli-entry-probe', '--help'], true)).code, 0);
+    assert.equal((await berth(['system', 'cli-entry-probe', '--help'], true, undefined, cold)).code, 0);
     assert.ok(!fs.existsSync(file), 'a help text wrote the cache');
-    const first = await berth(args, true);
+    const first = await berth(args, true, undefined, cold);
     assert.equal(first.code, 0, first.stderr);
     assert.match(first.stdout, /Manage Docker|Usage/);
     assert.ok(fs.existsSync(file), `${file} was not written`);
     assert.ok(fs.statSync(file).size > 1000, `cache of ${fs.statSync(file).size} bytes`);
     // a cache V8 takes is not rewritten
     const mtime = fs.statSync(file).mtimeMs;
-    assert.deepEqual(await berth(args, true), first);
+    assert.deepEqual(await berth(args, true, undefined, cold), first);
     assert.equal(fs.statSync(file).mtimeMs, mtime);
     // a torn or foreign cache is refused by V8, the run goes on, and the cache is replaced
     fs.writeFileSync(file, Buffer.alloc(64, 7));
-    assert.deepEqual(await berth(args, true), first);
+    assert.deepEqual(await berth(args, true, undefined, cold), first);
     assert.ok(fs.statSync(file).size > 1000);
   } finally {
     fs.rmSync(file, { force: true });
