@@ -84,7 +84,16 @@ static uint64_t install_hash(const char *bundle, const char *node) {
     if (!strncmp(*e, "LANG=", 5) || !strncmp(*e, "LC_", 3)) h = fnv(h, *e, strlen(*e) + 1);
   struct rlimit rl;
   getrlimit(RLIMIT_NOFILE, &rl);
-  return fnv(h, &rl, sizeof rl);
+  h = fnv(h, &rl, sizeof rl);
+  // the credentials and priority a process keeps from its parent: `sg`, `newgrp` or `nice`
+  // callers get spares of their own
+  gid_t groups[256];
+  int ng = getgroups(256, groups);
+  uid_t ids[2] = {geteuid(), getegid()};
+  int nice = getpriority(PRIO_PROCESS, 0);
+  h = fnv(h, ids, sizeof ids);
+  h = fnv(h, &nice, sizeof nice);
+  return ng > 0 ? fnv(h, groups, ng * sizeof *groups) : h;
 }
 
 // node as execvp would find it, made absolute (the spare is started with execve).
@@ -337,8 +346,10 @@ int main(int argc, char **argv) {
   int pool = ps ? atoi(ps) : 2;
   if (pool < 1) pool = 1;
   if (pool > MAX_POOL) pool = MAX_POOL;
+  // Refill after the command by default: a spare booting at the take competes with the command
+  // for the CPU (measured on 2 cores: bench/cli.ts, docs/status.md); BERTH_CLI_SPARE_REFILL=take
   const char *refill = getenv("BERTH_CLI_SPARE_REFILL");
-  int refill_at_end = refill && !strcmp(refill, "end");
+  int refill_at_end = !(refill && !strcmp(refill, "take"));
 
   // The slots: ready spares first (u+x on the socket), then ones still booting.
   struct sockaddr_un a;
@@ -398,8 +409,8 @@ int main(int argc, char **argv) {
   worker = pid;
   if (debug) fprintf(stderr, "berth-launch: spare %d at %.1f ms\n", (int)pid, elapsed_ms());
   sigprocmask(SIG_SETMASK, &old, NULL);
-  // The slot taken gets a new spare (and any found empty): at the take, it boots while the
-  // command runs; at the end (BERTH_CLI_SPARE_REFILL=end), after it, not competing with it.
+  // The slot taken gets a new spare (and any found empty): after the command, or at the take
+  // (it boots while the command runs).
   state[taken] = 0;
   if (!refill_at_end) fill_pool(slot, state, pool, node, script);
   int got = read_int(s, &code) == 0;

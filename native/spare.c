@@ -67,7 +67,7 @@ static void close_all(int *fds, int n) {
   for (int i = 0; i < n; i++) close(fds[i]);
 }
 
-// spareReceive(fd, timeoutMs): { uid, pid, fds, data } of one request: a native-endian u32
+// spareReceive(fd, timeoutMs): { uid, gid, pid, fds, data } of one request: a native-endian u32
 // length, then that many bytes; the fds ride on the first part (SCM_RIGHTS). The peer's
 // credentials are the kernel's (SO_PEERCRED), not anything the peer says.
 napi_value berth_spare_receive(napi_env env, napi_callback_info info) {
@@ -124,6 +124,7 @@ napi_value berth_spare_receive(napi_env env, napi_callback_info info) {
   napi_value out, list, data;
   napi_create_object(env, &out);
   napi_set_named_property(env, out, "uid", int_value(env, cred.uid));
+  napi_set_named_property(env, out, "gid", int_value(env, cred.gid));
   napi_set_named_property(env, out, "pid", int_value(env, cred.pid));
   napi_create_array_with_length(env, nfds, &list);
   for (int i = 0; i < nfds; i++) napi_set_element(env, list, i, int_value(env, fds[i]));

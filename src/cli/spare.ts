@@ -42,9 +42,12 @@ function parseRequest(data: Buffer): Request | undefined {
 
 const rootId = () => { const s = statSync('/'); return `${s.dev}:${s.ino}`; };
 
-/** Same user (the kernel's word), same namespaces and root, and a cwd it can enter. */
-function acceptable(peerUid: number, fds: number[], r: Request | undefined): r is Request {
-  if (!r || peerUid !== process.geteuid!() || fds.length !== 3 || !Number.isInteger(r.umask)) return false;
+/**
+ * Same user and group (the kernel's word; the launcher's hash of the install keeps callers of
+ * other groups apart), same namespaces and root, and a cwd it can enter.
+ */
+function acceptable(peer: { uid: number; gid: number }, fds: number[], r: Request | undefined): r is Request {
+  if (!r || peer.uid !== process.geteuid!() || peer.gid !== process.getegid!() || fds.length !== 3 || !Number.isInteger(r.umask)) return false;
   if (NAMESPACES.some((n, i) => readlinkSync(`/proc/self/ns/${n}`) !== r.namespaces[i]) || rootId() !== r.root) return false;
   try {
     process.chdir(r.cwd);
@@ -127,7 +130,7 @@ function serve(socketPath: string, inode: number): void {
     return;
   }
   const r = parseRequest(req.data);
-  if (!acceptable(req.uid, req.fds, r)) {
+  if (!acceptable(req, req.fds, r)) {
     unlinkIfMine(socketPath, inode);
     try { writeSync(conn, int32(-1)); } catch { /* the launcher goes cold either way */ }
     return;

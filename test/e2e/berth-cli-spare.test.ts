@@ -177,7 +177,7 @@ test('a spare whose socket is removed ends', async () => {
 const itThenStty = () => ['sh', '-c', 'BERTH_CLI_SPARE_DEBUG=1 "$0" run -it --rm busybox sh; s=$?; echo "@@mode $(stty -a | tr -s "\n;" "  ") mode@@"; exit $s', BERTH];
 const modeAfter = async (t: Term) => (await t.waitFor(/@@mode ([^@]*) mode@@/))[1].split(/\s+/);
 
-test('on a terminal: run -it as cold, and the terminal mode comes back even when the command is killed', { skip: !hasTmux && 'tmux is not installed (scripts/install-deps.sh)' }, async () => {
+test('on a terminal: run -it as cold (size, resize, exit status), and the terminal mode comes back even when the command is killed', { skip: !hasTmux && 'tmux is not installed (scripts/install-deps.sh)' }, async () => {
   await sparesReady();
   terminals.keepAlive();
   const t = new Term(terminals, () => d, itThenStty(), 90, 25);
@@ -185,6 +185,9 @@ test('on a terminal: run -it as cold, and the terminal mode comes back even when
     await t.waitFor(SPARE);
     await t.waitRaw();
     assert.equal(await t.run('stty size'), '25 90\n');
+    // SIGWINCH reaches the launcher (the terminal's foreground), which passes it on
+    t.resize(100, 30);
+    assert.equal(await t.sizeSettles('30 100\n'), '30 100\n');
     t.type('exit 3');
     assert.equal(await t.exitStatus(), 3);
     const mode = await modeAfter(t);

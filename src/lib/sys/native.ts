@@ -94,7 +94,7 @@ export interface BerthNative {
   /** A connected fd, or -1 when none came within timeoutMs. */
   spareAccept(listenFd: number, timeoutMs: number): number;
   /** One request of native/launcher.c: the peer's kernel credentials, the fds it passed, the bytes. */
-  spareReceive(fd: number, timeoutMs: number): { uid: number; pid: number; fds: number[]; data: Buffer };
+  spareReceive(fd: number, timeoutMs: number): { uid: number; gid: number; pid: number; fds: number[]; data: Buffer };
   dup2(from: number, to: number): number;
   /** Kills this process (SIGKILL) when the peer of fd hangs up. */
   watchHangup(fd: number): void;
