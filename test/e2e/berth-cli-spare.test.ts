@@ -15,6 +15,8 @@ import { hasTmux, shq, sleep, Term, TmuxServer } from '../helpers/terminal';
 let d: TestDaemon;
 useDaemon((x) => { d = x; });
 const terminals = new TmuxServer('clispare');
+let kept = false;
+const keepTerminals = () => { if (!kept) terminals.keepAlive(); kept = true; };
 after(async () => {
   if (hasTmux) terminals.close();
   if (d) await killCliSpares(d.spareDir);
@@ -24,6 +26,7 @@ const env = (extra: NodeJS.ProcessEnv = {}) => ({ ...d.env, BERTH_CLI_SPARE_DEBU
 const sh = (script: string, extra: NodeJS.ProcessEnv = {}, input?: string) => runCmd('sh', ['-c', script, 'sh', BERTH], env(extra), { input });
 const berth = (args: string[], extra: NodeJS.ProcessEnv = {}, input?: string) => runCmd(BERTH, args, env(extra), { input });
 const SPARE = /berth-launch: spare (\d+) at/;
+const SPARE_ENDED = /berth-launch: spare \d+ ended at/;
 
 /**
  * Until both slots of the pool have a spare that is ready (it sets u+x on its socket). A call
@@ -179,7 +182,7 @@ const modeAfter = async (t: Term) => (await t.waitFor(/@@mode ([^@]*) mode@@/))[
 
 test('on a terminal: run -it as cold (size, resize, exit status), and the terminal mode comes back even when the command is killed', { skip: !hasTmux && 'tmux is not installed (scripts/install-deps.sh)' }, async () => {
   await sparesReady();
-  terminals.keepAlive();
+  keepTerminals();
   const t = new Term(terminals, () => d, itThenStty(), 90, 25);
   try {
     await t.waitFor(SPARE);
@@ -207,5 +210,28 @@ test('on a terminal: run -it as cold (size, resize, exit status), and the termin
     for (const flag of ['icanon', 'echo', 'isig']) assert.ok(mode.includes(flag), `${flag} after a kill: ${mode.join(' ')}`);
   } finally {
     k.kill();
+  }
+});
+
+test('job control in an interactive shell: Ctrl-Z stops the command, fg continues it, Ctrl-C ends it with 130', { skip: !hasTmux && 'tmux is not installed (scripts/install-deps.sh)' }, async () => {
+  await sparesReady();
+  keepTerminals();
+  const t = new Term(terminals, () => d, ['bash', '--norc', '--noprofile', '-i'], 100, 30);
+  const state = (pid: number) => fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(' ')[2];
+  try {
+    t.type(`BERTH_CLI_SPARE_DEBUG=1 ${shq(BERTH)} events`);
+    const pid = Number((await t.waitFor(SPARE))[1]);
+    t.keys('C-z');
+    await t.waitFor(/Stopped/);
+    assert.equal(state(pid), 'T');
+    t.type('fg');
+    for (let i = 0; i < 50 && state(pid) === 'T'; i++) await sleep(100);
+    assert.notEqual(state(pid), 'T');
+    t.keys('C-c');
+    await t.waitFor(SPARE_ENDED);
+    t.type('echo "status=$?"');
+    assert.equal((await t.waitFor(/status=(\d+)/))[1], '130');
+  } finally {
+    t.kill();
   }
 });
