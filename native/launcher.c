@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -28,6 +29,7 @@
 
 #define MAX_POOL 4
 #define PROTOCOL "berth-spare-1"
+#define ACK_MS 5000
 
 extern char **environ;
 static int debug;
@@ -396,7 +398,10 @@ int main(int argc, char **argv) {
   sigprocmask(SIG_BLOCK, &block, &old);
   save_terminal();
   int32_t pid = 0, code;
-  int acked = send_request(s, argc - 2, argv + 2, cwd) == 0 && read_int(s, &pid) == 0 && pid > 0;
+  // A spare still booting answers within its boot; one that does not in ACK_MS is stuck
+  // (stopped, swapped out): cold, and it ends when it finds us gone.
+  struct pollfd pf = {.fd = s, .events = POLLIN};
+  int acked = send_request(s, argc - 2, argv + 2, cwd) == 0 && poll(&pf, 1, ACK_MS) == 1 && read_int(s, &pid) == 0 && pid > 0;
   if (!acked) {
     // refused (another namespace) or raced by a second caller into a spare that took the first:
     // nothing of ours ran there

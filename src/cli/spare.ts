@@ -135,8 +135,10 @@ function serve(socketPath: string, inode: number): void {
     try { writeSync(conn, int32(-1)); } catch { /* the launcher goes cold either way */ }
     return;
   }
+  // the ack before the caller's fds are taken: a launcher that gave up meanwhile (it waits
+  // for the ack a few seconds at most) leaves this spare nothing to answer to, and it just ends
+  try { writeSync(conn, int32(process.pid)); } catch { return; }
   become(r, req.fds);
-  writeSync(conn, int32(process.pid));
   // the launcher killed (SIGKILL: any other signal it forwards): this process ends with it
   native.watchHangup(conn);
   process.once('exit', (code) => {
