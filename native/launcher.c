@@ -28,7 +28,7 @@
 #include <unistd.h>
 
 #define MAX_POOL 4
-#define PROTOCOL "berth-spare-1"
+#define PROTOCOL "berth-spare-2"
 #define ACK_MS 5000
 
 extern char **environ;
@@ -66,6 +66,29 @@ static int spare_dir(char *out, size_t n) {
   return lstat(out, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == geteuid() && (st.st_mode & 07777) == 0700 ? 0 : -1;
 }
 
+// What the kernel confines this process with beyond its uid: capabilities, no_new_privs,
+// seccomp (the lines of /proc/self/status) and the LSM label. A caller confined more than a
+// spare must not have its command run by that spare: this goes into the hash (callers alike
+// share spares) and into the request (the spare compares it with its own).
+static void confinement(char *out, size_t n) {
+  char line[512];
+  size_t len = 0;
+  out[0] = 0;
+  FILE *f = fopen("/proc/self/status", "r");
+  while (f && fgets(line, sizeof line, f))
+    if (!strncmp(line, "Cap", 3) || !strncmp(line, "NoNewPrivs", 10) || !strncmp(line, "Seccomp", 7))
+      len += snprintf(out + len, len < n ? n - len : 0, "%s", line);
+  if (f) fclose(f);
+  int fd = open("/proc/self/attr/current", O_RDONLY);
+  if (fd >= 0 && len < n - 1) {
+    ssize_t r = read(fd, out + len, n - 1 - len);
+    if (r > 0) len += r;
+  }
+  if (fd >= 0) close(fd);
+  out[len < n ? len : n - 1] = 0;
+}
+static char confined[2048];
+
 static uint64_t fnv(uint64_t h, const void *p, size_t n) {
   for (const unsigned char *c = p; n--; c++) h = (h ^ *c) * 0x100000001b3ULL;
   return h;
@@ -82,6 +105,7 @@ static uint64_t install_hash(const char *bundle, const char *node) {
   h = fnv(h, &st.st_mtim, sizeof st.st_mtim);
   h = fnv(h, &st.st_size, sizeof st.st_size);
   h = fnv(h, node, strlen(node) + 1);
+  h = fnv(h, confined, strlen(confined));
   for (char **e = environ; *e; e++)
     if (!strncmp(*e, "LANG=", 5) || !strncmp(*e, "LC_", 3)) h = fnv(h, *e, strlen(*e) + 1);
   struct rlimit rl;
@@ -233,8 +257,8 @@ static void put(struct buf *b, const char *s) {
 }
 
 // The request: NUL-terminated strings after a u32 length; fds 0-2 ride on it. The spare refuses
-// a caller in other namespaces or under another root: its cwd, its /proc and its network would
-// not be the caller's.
+// a caller in other namespaces or under another root (its cwd, its /proc and its network would
+// not be the caller's), or confined otherwise than itself.
 static int send_request(int s, int argc, char **argv, const char *cwd) {
   static const char *NS[] = {"mnt", "pid", "net", "user", "uts", "ipc", "cgroup"};
   struct buf b = {0};
@@ -256,6 +280,7 @@ static int send_request(int s, int argc, char **argv, const char *cwd) {
   if (stat("/", &root) < 0) return -1;
   snprintf(tmp, sizeof tmp, "%llu:%llu", (unsigned long long)root.st_dev, (unsigned long long)root.st_ino);
   put(&b, tmp);
+  put(&b, confined);
   snprintf(tmp, sizeof tmp, "%d", argc);
   put(&b, tmp);
   for (int i = 0; i < argc; i++) put(&b, argv[i]);
@@ -343,6 +368,7 @@ int main(int argc, char **argv) {
   if (!realpath(base, bundle)) cold("no bundle");
   snprintf(script, sizeof script, "%.*s/spare.js", (int)(strrchr(bundle, '/') - bundle), bundle);
   if (access(script, R_OK) < 0) cold("no spare.js");
+  confinement(confined, sizeof confined);
   uint64_t hash = install_hash(bundle, node);
   const char *ps = getenv("BERTH_CLI_SPARE_POOL");
   int pool = ps ? atoi(ps) : 2;

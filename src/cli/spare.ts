@@ -16,7 +16,7 @@ import { BUNDLE, CACHE_DIR } from './launch';
 import { cacheName, cacheWorthSaving } from './words';
 
 const LISTENER = 3;
-const PROTOCOL = 'berth-spare-1';
+const PROTOCOL = 'berth-spare-2';
 const NAMESPACES = ['mnt', 'pid', 'net', 'user', 'uts', 'ipc', 'cgroup'];
 /** How often a waiting spare looks whether it is still wanted. */
 const CHECK_MS = 1500;
@@ -26,7 +26,7 @@ const idleMs = () => Number(process.env.BERTH_CLI_SPARE_IDLE_MS) || 10 * 60_000;
 /** The marker spare.ts sets so that the bundle's entry (bin.ts) does not run main at its load. */
 export const SPARE_MARK = Symbol.for('berth.cli.spare');
 
-interface Request { cwd: string; umask: number; namespaces: string[]; root: string; argv: string[]; env: string[] }
+interface Request { cwd: string; umask: number; namespaces: string[]; root: string; confinement: string; argv: string[]; env: string[] }
 
 function parseRequest(data: Buffer): Request | undefined {
   const f = data.toString('utf8').split('\0');
@@ -35,20 +35,32 @@ function parseRequest(data: Buffer): Request | undefined {
   const namespaces = f.slice(3, 3 + NAMESPACES.length);
   let i = 3 + NAMESPACES.length;
   const root = f[i++];
+  const confinement = f[i++];
   const argc = Number(f[i++]);
   if (!Number.isInteger(argc) || argc < 0 || i + argc > f.length) return undefined;
-  return { cwd, umask: parseInt(umask, 8), namespaces, root, argv: f.slice(i, i + argc), env: f.slice(i + argc) };
+  return { cwd, umask: parseInt(umask, 8), namespaces, root, confinement, argv: f.slice(i, i + argc), env: f.slice(i + argc) };
 }
 
 const rootId = () => { const s = statSync('/'); return `${s.dev}:${s.ino}`; };
 
+/** As native/launcher.c reads it: capabilities, no_new_privs, seccomp, and the LSM label. */
+function confinement(): string {
+  const status = readFileSync('/proc/self/status', 'utf8').split('\n').filter((l) => /^(Cap|NoNewPrivs|Seccomp)/.test(l));
+  let label = '';
+  try { label = readFileSync('/proc/self/attr/current', 'utf8'); } catch { /* no LSM */ }
+  return status.map((l) => `${l}\n`).join('') + label;
+}
+
 /**
  * Same user and group (the kernel's word; the launcher's hash of the install keeps callers of
- * other groups apart), same namespaces and root, and a cwd it can enter.
+ * other groups apart), same namespaces and root, confined alike (a caller with fewer
+ * capabilities, or under seccomp or no_new_privs, must not have a freer process run its
+ * command), and a cwd it can enter.
  */
 function acceptable(peer: { uid: number; gid: number }, fds: number[], r: Request | undefined): r is Request {
   if (!r || peer.uid !== process.geteuid!() || peer.gid !== process.getegid!() || fds.length !== 3 || !Number.isInteger(r.umask)) return false;
   if (NAMESPACES.some((n, i) => readlinkSync(`/proc/self/ns/${n}`) !== r.namespaces[i]) || rootId() !== r.root) return false;
+  if (confinement() !== r.confinement) return false;
   try {
     process.chdir(r.cwd);
     return true;

@@ -145,6 +145,27 @@ test('a caller in other namespaces goes cold, and its command still works', asyn
   }
 });
 
+test('a caller confined more (no_new_privs) gets spares of its own, confined alike', async () => {
+  await sparesReady();
+  const nnp = (pid: number) => /^NoNewPrivs:\s*(\d)/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))![1];
+  const confined = () => runCmd('setpriv', ['--no-new-privs', BERTH, 'version', '--format', '{{.Server.Os}}'], env());
+  const first = await confined();
+  assert.equal(first.stdout, 'linux\n');
+  assert.match(first.stderr, /cold \(no spare yet\)/);
+  let second = await confined();
+  for (let i = 0; i < 50 && !SPARE.test(second.stderr); i++) { await sleep(100); second = await confined(); }
+  assert.match(second.stderr, SPARE);
+  assert.equal(second.stdout, 'linux\n');
+  // the spares of the confined callers have no_new_privs; the others do not
+  for (let i = 0; i < 50 && cliSpares(d.spareDir).length < 4; i++) await sleep(100);
+  const byInstall = new Map<string, Set<string>>();
+  for (const pid of cliSpares(d.spareDir)) {
+    const install = path.basename(fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[2]).split('-')[0];
+    byInstall.set(install, (byInstall.get(install) ?? new Set()).add(nnp(pid)));
+  }
+  assert.deepEqual([...byInstall.values()].map((v) => [...v]).flat().sort(), ['0', '1'], 'one kind of spare per name');
+});
+
 test('an unsafe spare directory (open to others, or another owner\'s) is never used', async () => {
   await sparesReady();
   try {
@@ -169,8 +190,7 @@ test('an unsafe spare directory (open to others, or another owner\'s) is never u
 
 test('a spare whose socket is removed ends', async () => {
   await sparesReady();
-  const pids = cliSpares(d.spareDir);
-  assert.equal(pids.length, 2);
+  assert.ok(cliSpares(d.spareDir).length >= 2);
   for (const f of fs.readdirSync(d.spareDir)) fs.rmSync(path.join(d.spareDir, f));
   for (let i = 0; i < 100 && cliSpares(d.spareDir).length > 0; i++) await sleep(100);
   assert.deepEqual(cliSpares(d.spareDir), []);
