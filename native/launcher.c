@@ -412,13 +412,14 @@ int main(int argc, char **argv) {
   }
 
   // Signals wait (blocked) until the worker's pid is known, then go to it.
+  enum { NFORWARD = sizeof FORWARD / sizeof *FORWARD };
   sigset_t block, old;
   sigemptyset(&block);
-  struct sigaction sa;
+  struct sigaction sa, before[NFORWARD];
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = on_signal;  // no SA_RESTART: read_int sees EINTR
-  for (size_t i = 0; i < sizeof FORWARD / sizeof *FORWARD; i++) {
-    sigaction(FORWARD[i], &sa, NULL);
+  for (int i = 0; i < NFORWARD; i++) {
+    sigaction(FORWARD[i], &sa, &before[i]);
     sigaddset(&block, FORWARD[i]);
   }
   sigprocmask(SIG_BLOCK, &block, &old);
@@ -434,6 +435,8 @@ int main(int argc, char **argv) {
     close(s);
     // a refusing spare is gone: the next caller of its namespaces makes the next one
     if (pid != -1) spawn_spare(slot[taken], node, script);
+    // a signal that came meanwhile acts as it would have without us (a Ctrl-C ends the call)
+    for (int i = 0; i < NFORWARD; i++) sigaction(FORWARD[i], &before[i], NULL);
     sigprocmask(SIG_SETMASK, &old, NULL);
     cold(pid < 0 ? "spare refused the caller" : "spare went away");
   }
