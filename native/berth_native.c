@@ -1025,7 +1025,8 @@ napi_value berth_write_file_atomic_async(napi_env env, napi_callback_info info);
 napi_value berth_spare_accept(napi_env env, napi_callback_info info);
 napi_value berth_spare_receive(napi_env env, napi_callback_info info);
 napi_value berth_dup2(napi_env env, napi_callback_info info);
-napi_value berth_watch_hangup(napi_env env, napi_callback_info info);
+napi_value berth_spare_taken(napi_env env, napi_callback_info info);
+napi_value berth_spare_finish(napi_env env, napi_callback_info info);
 
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
@@ -1069,7 +1070,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"spareAccept", NULL, berth_spare_accept, NULL, NULL, NULL, napi_default, NULL},
       {"spareReceive", NULL, berth_spare_receive, NULL, NULL, NULL, napi_default, NULL},
       {"dup2", NULL, berth_dup2, NULL, NULL, NULL, napi_default, NULL},
-      {"watchHangup", NULL, berth_watch_hangup, NULL, NULL, NULL, napi_default, NULL},
+      {"spareTaken", NULL, berth_spare_taken, NULL, NULL, NULL, napi_default, NULL},
+      {"spareFinish", NULL, berth_spare_finish, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

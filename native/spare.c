@@ -4,6 +4,7 @@
 // of this may make a libuv handle (it would keep the taken process alive, and process.stdin/
 // stdout/stderr must not be made before the caller's fds are in place).
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -155,11 +156,43 @@ static void *watch(void *arg) {
   return NULL;
 }
 
-// watchHangup(fd): kills this process when the peer of `fd` closes it. A detached thread, not a
-// libuv handle: it keeps nothing alive.
-napi_value berth_watch_hangup(napi_env env, napi_callback_info info) {
+static int status_fd = -1;
+
+// The exit status to the launcher, then /dev/null on fds 0-2: the caller's pipes see their end
+// (and Node's exit-time reset of its stdio, from what it saw at its start, cannot touch the
+// caller's files). Once only.
+static void send_status(int code) {
+  if (status_fd < 0) return;
+  int32_t v = code;
+  while (write(status_fd, &v, sizeof v) < 0 && errno == EINTR) {}
+  status_fd = -1;
+  int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+  for (int i = 0; i < 3 && null >= 0; i++) dup2(null, i);
+  if (null > 2) close(null);
+}
+
+// At exit(3), with its status: for the exits that JS does not see end to end (an uncaught
+// exception's text is printed after 'exit'), so the status comes after it.
+static void at_exit(int code, void *arg) { send_status(code); }
+
+// spareFinish(code): sends the status now (from 'exit', before the code cache is written).
+napi_value berth_spare_finish(napi_env env, napi_callback_info info) {
   int64_t a[1];
   if (int_args(env, info, 1, a) < 0) return NULL;
+  send_status((int)a[0]);
+  napi_value u;
+  napi_get_undefined(env, &u);
+  return u;
+}
+
+// spareTaken(fd): the status goes to `fd` at exit (or by spareFinish), and this process is
+// killed when the peer of `fd` closes it: a detached thread, not a libuv handle, so it keeps
+// nothing alive.
+napi_value berth_spare_taken(napi_env env, napi_callback_info info) {
+  int64_t a[1];
+  if (int_args(env, info, 1, a) < 0) return NULL;
+  status_fd = (int)a[0];
+  on_exit(at_exit, NULL);
   pthread_t t;
   pthread_attr_t attr;
   pthread_attr_init(&attr);

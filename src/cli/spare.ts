@@ -9,7 +9,7 @@
 // must end when its command does): the wait is synchronous, in the addon.
 //
 // argv: node spare.js SOCKET_PATH SOCKET_INODE
-import { chmodSync, closeSync, lstatSync, openSync, readFileSync, readlinkSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, lstatSync, readFileSync, readlinkSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { cacheFileFor, compileBundle, type CompiledBundle } from '../lib/codecache';
 import { loadNative } from '../lib/sys/native';
 import { BUNDLE, CACHE_DIR } from './launch';
@@ -133,8 +133,10 @@ function serve(socketPath: string, inode: number): void {
     if (stale(socketPath, inode, bundleStat)) return unlinkIfMine(socketPath, inode);
     if (Date.now() > until) return unlinkIfMine(socketPath, inode);
   }
-  // one call only: a second launcher that raced into the backlog gets a reset, and goes cold
+  // one call only: a second launcher that raced into the backlog gets a reset, and goes cold;
+  // the name is for the next spare
   closeSync(LISTENER);
+  unlinkIfMine(socketPath, inode);
   let req: ReturnType<typeof native.spareReceive>;
   try {
     req = native.spareReceive(conn, REQUEST_MS);
@@ -143,7 +145,6 @@ function serve(socketPath: string, inode: number): void {
   }
   const r = parseRequest(req.data);
   if (!acceptable(req, req.fds, r)) {
-    unlinkIfMine(socketPath, inode);
     try { writeSync(conn, int32(-1)); } catch { /* the launcher goes cold either way */ }
     return;
   }
@@ -151,15 +152,18 @@ function serve(socketPath: string, inode: number): void {
   // for the ack a few seconds at most) leaves this spare nothing to answer to, and it just ends
   try { writeSync(conn, int32(process.pid)); } catch { return; }
   become(r, req.fds);
-  // the launcher killed (SIGKILL: any other signal it forwards): this process ends with it
-  native.watchHangup(conn);
+  // the launcher killed (SIGKILL: any other signal it forwards): this process ends with it.
+  // The status goes at exit(3), after anything Node prints on its way out (an uncaught
+  // exception's text comes after 'exit')...
+  native.spareTaken(conn);
+  let fatal = false;
+  process.on('uncaughtExceptionMonitor', () => { fatal = true; });
   process.once('exit', (code) => {
-    // the status first (the launcher waits on it); then the caller's fds go (what it wrote is
-    // written: Node writes stdout and stderr synchronously to files, pipes and terminals), so
-    // that a pipe or $(...) of the caller sees its end before this process saves the code cache
-    try { writeSync(conn, int32(code)); } catch { /* the launcher is gone */ }
-    const nul = openSync('/dev/null', 'r+');
-    for (let fd = 0; fd < 3; fd++) native.dup2(nul, fd);
+    if (fatal) return;
+    // ...else at 'exit' (the launcher waits on it; what the command wrote is written: Node
+    // writes stdout and stderr synchronously to files, pipes and terminals), and the caller's
+    // fds go before the code cache is written
+    native.spareFinish(code);
     if (cacheWorthSaving(r.argv, code)) saveCoverage(compiled, cacheName(r.argv));
   });
   cli.runMain();

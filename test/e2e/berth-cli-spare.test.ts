@@ -207,6 +207,8 @@ test('on a terminal: run -it as cold (size, resize, exit status), and the termin
   try {
     await t.waitFor(SPARE);
     await t.waitRaw();
+    // the container's shell at its prompt (its line editor asks the terminal where the cursor is first)
+    await t.waitFor(/^\/ # $/m);
     assert.equal(await t.run('stty size'), '25 90\n');
     // SIGWINCH reaches the launcher (the terminal's foreground), which passes it on
     t.resize(100, 30);

@@ -96,8 +96,10 @@ export interface BerthNative {
   /** One request of native/launcher.c: the peer's kernel credentials, the fds it passed, the bytes. */
   spareReceive(fd: number, timeoutMs: number): { uid: number; gid: number; pid: number; fds: number[]; data: Buffer };
   dup2(from: number, to: number): number;
-  /** Kills this process (SIGKILL) when the peer of fd hangs up. */
-  watchHangup(fd: number): void;
+  /** The exit status goes to fd at exit (or at spareFinish); SIGKILL when the peer of fd hangs up. */
+  spareTaken(fd: number): void;
+  /** Sends the exit status now, and puts /dev/null on fds 0-2. */
+  spareFinish(code: number): void;
 }
 
 export interface NativeExtractResult {
