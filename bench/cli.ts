@@ -109,6 +109,9 @@ export async function cliBench(daemon?: TestDaemon): Promise<Record<string, unkn
     return {
       bundle: bundled ? path.relative(REPO, BUNDLE) : 'none or older than dist/ (npm run build:cli makes it)',
       pause_after_each_command_ms: PAUSE_MS,
+      // bash's `times` counts children only: a warm row's CPU is the launcher's, not the spare's
+      // that ran the command (nor the boot of the spare that replaces it, ~60 ms)
+      cpu_note: 'warm rows (berth_* without _cold): the launcher only',
       load_average_1m: { start: loadStart, end: Number(os.loadavg()[0].toFixed(1)) },
       // the figures the goals are judged on. The floor is Node as bin/berth starts it: without
       // NODE_EXTRA_CA_CERTS (parsing a system bundle of CAs costs ~50 ms at Node's start, which
