@@ -105,6 +105,8 @@ export class ConmonExecTask extends DeferredStdio implements ExecTask {
   private proc: RuntimeProcess | undefined;
   /** Set once the start byte that runs the runtime went to conmon: from then on there is no cancel. */
   private released = false;
+  /** conmon had gone when that byte was written (EPIPE): the runtime never ran. */
+  private startByteRefused = false;
   /** conmon's attach socket listens (it waits for the start byte). */
   private listening = false;
   private cancelled = false;
@@ -167,7 +169,7 @@ export class ConmonExecTask extends DeferredStdio implements ExecTask {
         this.cancel(new RuntimeError(`exec attach: ${(e as Error).message}`, { cause: e }));
         return;
       }
-      start!.write(Buffer.from([0]));
+      start!.write(Buffer.from([0]), (e) => { if (e) this.startByteRefused = true; });
     };
     void Promise.resolve(o.process).then((p) => {
       if (this.startSettled) return;
@@ -322,6 +324,10 @@ export class ConmonExecTask extends DeferredStdio implements ExecTask {
     if (this.exitSettled) return;
     this.exitSettled = true;
     this.resolveExited(code);
+  }
+
+  get letRun(): boolean {
+    return this.released && !this.startByteRefused;
   }
 
   /** Detaches from the output (the process keeps running). */
