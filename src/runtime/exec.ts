@@ -25,7 +25,7 @@ import type { Writable } from 'node:stream';
 import { syncMessages } from './syncpipe';
 import { DeferredStdio } from './deferredStdio';
 import { ConmonAttachStream } from './attach';
-import { clampWinsize, writeCtl, WIN_RESIZE_EVENT } from './ctl';
+import { writeWinsize } from './ctl';
 import { RuntimeError } from './errors';
 import { runtimeMessage } from './runc';
 import { cgroupLock } from './cgroupLock';
@@ -339,7 +339,7 @@ export class ConmonExecTask extends DeferredStdio implements ExecTask {
   async resize(height: number, width: number): Promise<void> {
     if (!this.o.terminal) return;
     // Not set up yet, or already gone: nothing to resize.
-    await writeCtl(path.join(this.o.execDir, 'ctl'), WIN_RESIZE_EVENT, clampWinsize(height), clampWinsize(width)).catch(() => false);
+    await writeWinsize(this.o.execDir, height, width).catch(() => false);
   }
 
   kill(signal: NodeJS.Signals | number = 'SIGKILL'): void {
