@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { processAlive } from '../../src/daemon/pidfile';
 import { onLinkRoutesIn } from '../../src/engine/networks/hostReserved';
 
 const CLAIMS_DIR = path.join(os.tmpdir(), 'berth-test-pools');
@@ -19,22 +20,13 @@ const COUNT = 128;
 
 const claims = new Map<string, { x: number; file: string }>();
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** The live claims of `x`; dead ones are removed on the way. */
 function liveClaims(x: number): string[] {
   const out: string[] = [];
   for (const name of fs.readdirSync(CLAIMS_DIR)) {
     const [nx, pid] = name.split('.');
     if (Number(nx) !== x) continue;
-    if (alive(Number(pid))) out.push(name);
+    if (processAlive(Number(pid))) out.push(name);
     else fs.rmSync(path.join(CLAIMS_DIR, name), { force: true });
   }
   return out;
