@@ -398,7 +398,14 @@ describe('exec started at create, spare sessions', () => {
   test('a conmon started ahead (at create, or a spare) that dies before the start: the exec runs in a fresh one, once', async () => {
     const cid = await running('ex-dead');
     const processSpecOf = (sessionId: string) => `${d.execRoot}/execs/${sessionId}/process.json`;
-    const killAll = (pids: number[]) => { for (const p of pids) { try { process.kill(p, 'SIGKILL'); } catch { /* gone */ } } };
+    // killed, and gone for good: a process whose cmdline reads empty may still hold its fds a moment
+    const deadOrZombie = (p: number) => {
+      try { return /^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${p}/stat`, 'utf8')); } catch { return true; }
+    };
+    const killAll = async (pids: number[]) => {
+      for (const p of pids) { try { process.kill(p, 'SIGKILL'); } catch { /* gone */ } }
+      await until('the killed processes gone', async () => (pids.every(deadOrZombie) ? true : undefined));
+    };
     const ppidOf = (pid: number) => {
       try { return Number(/^PPid:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))![1]); } catch { return 0; }
     };
@@ -407,8 +414,12 @@ describe('exec started at create, spare sessions', () => {
 
     // a session started at create: its conmon and the child it forked for the runtime killed
     const early = await create('ex-dead', { Cmd: cmd('early', 5) });
-    await until('its conmon started ahead, the process written', async () => (execConmons(cid).length === 1 && fs.existsSync(processSpecOf(early)) ? true : undefined));
-    killAll(execConmons(cid)[0].pids);
+    // (two processes: conmon and its child, the one spawned has forked and gone)
+    await until('its conmon started ahead, the process written', async () => {
+      const s = execConmons(cid);
+      return s.length === 1 && s[0].pids.length === 2 && fs.existsSync(processSpecOf(early)) ? true : undefined;
+    });
+    await killAll(execConmons(cid)[0].pids);
     await until('its conmon gone', count(cid, 0));
     let out = await hijackedStart(early);
     assert.ok(out.includes(frame('early\n')), JSON.stringify(out));
@@ -420,7 +431,7 @@ describe('exec started at create, spare sessions', () => {
     // the spare: the one conmon whose session has no process yet (the exec's own may linger a moment)
     const spare = await until('a spare', async () => {
       const waiting = execConmons(cid).filter((c) => !fs.existsSync(processSpecOf(c.id)));
-      return waiting.length === 1 && execConmons(cid).length === 1 ? waiting[0] : undefined;
+      return waiting.length === 1 && execConmons(cid).length === 1 && waiting[0].pids.length === 2 ? waiting[0] : undefined;
     });
     const taken = await create('ex-dead', { Cmd: cmd('spare', 6) });
     await until('the spare taken', async () => (fs.existsSync(processSpecOf(spare.id)) ? true : undefined));
@@ -428,8 +439,8 @@ describe('exec started at create, spare sessions', () => {
     const pids = execConmons(cid).find((c) => c.id === spare.id)!.pids;
     const child = pids.filter((p) => pids.includes(ppidOf(p)));
     assert.equal(child.length, 1, `conmon's child among ${pids}`);
-    killAll(child);
-    await until('the spare gone', async () => (execConmons(cid).some((c) => c.id === spare.id) ? undefined : true));
+    await killAll(child);
+    await until('the spare\'s conmon gone after its child', async () => (pids.every(deadOrZombie) ? true : undefined));
     out = await hijackedStart(taken);
     assert.ok(out.includes(frame('spare\n')), JSON.stringify(out));
     assert.equal((await d.request('GET', `/v1.44/exec/${taken}/json`)).json().ExitCode, 6);
@@ -439,7 +450,7 @@ describe('exec started at create, spare sessions', () => {
       const w = execConmons(cid).filter((c) => !fs.existsSync(processSpecOf(c.id)));
       return w.length ? w : undefined;
     });
-    killAll(waiting.flatMap((c) => c.pids));
+    await killAll(waiting.flatMap((c) => c.pids));
     const r = await docker('exec', 'ex-dead', ...cmd('cli', 7));
     assert.equal(r.stdout, 'cli\n', r.stderr);
     assert.equal(r.code, 7);
