@@ -56,11 +56,11 @@ export class Term {
     const env = d().env;
     this.tmux = (...args: string[]) => server.tmux(...args);
     const vars = ['DOCKER_HOST', 'DOCKER_CONFIG', 'BERTH_HOST'].map((k) => `${k}=${shq(env[k] ?? '')}`).join(' ');
-    // The outer shell prints the command's exit status and writes it to a file (tmux's
-    // pane_dead_status is not reliable: 3.3a sometimes marks a pane dead at EOF on the pty and
-    // never records the status; and what the pane's last process writes just before it exits
-    // is sometimes not on the screen: "read escape sequence" shown, the status line not). The
-    // CLI puts the terminal in raw mode, so Ctrl-C reaches the container as a byte, not this shell.
+    // The outer shell prints the command's exit status (tmux's pane_dead_status is not reliable:
+    // 3.3a sometimes marks a pane dead at EOF on the pty and never records the status). The CLI
+    // puts the terminal in raw mode, so Ctrl-C reaches the container as a byte, not this shell.
+    // It writes the status to a file too: what the pane's last process writes just before it
+    // exits is sometimes not on the screen ("read escape sequence" shown, the status line not).
     this.statusFile = path.join(os.tmpdir(), `berth-term-${this.name}.status`);
     this.tmux('new-session', '-d', '-s', this.name, '-x', String(width), '-y', String(height),
       `env ${vars} PATH=${shq(process.env.PATH ?? '/usr/bin:/bin')} ${argv.map(shq).join(' ')}; s=$?; echo $s > ${shq(this.statusFile)}; echo "[exit-status:$s]"`);
