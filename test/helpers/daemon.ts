@@ -9,8 +9,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before } from 'node:test';
 import { promisify } from 'node:util';
-import { crunRefusal } from '../../src/runtime/crun';
 import { claimPool, releasePool } from './poolClaims';
+import { crunRefusal } from '../../src/runtime/crun';
 
 const run = promisify(execFile);
 export const REPO = path.resolve(__dirname, '../../..');
