@@ -2,7 +2,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-function alive(pid: number): boolean {
+/** Whether a process of this PID exists (EPERM: it does, another user's). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -15,7 +16,7 @@ export function claimPidfile(file: string): void {
   fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   try {
     const pid = Number(fs.readFileSync(file, 'utf8').trim());
-    if (pid && pid !== process.pid && alive(pid) && fs.existsSync(`/proc/${pid}/cmdline`)
+    if (pid && pid !== process.pid && processAlive(pid) && fs.existsSync(`/proc/${pid}/cmdline`)
       && /berthd|daemon\/main\.js/.test(fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8'))) {
       throw new Error(`pid file found, ensure berthd is not running or delete ${file}`);
     }

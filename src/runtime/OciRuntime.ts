@@ -17,7 +17,7 @@ import { buildSpec, serializeSpec } from './spec';
 import * as runc from './runc';
 import { fastPathsEnabled, fastPathsFor, type FastPaths } from './fastpaths';
 import { stageConmon, type StagedConmon } from './conmon';
-import { clampWinsize, writeCtl, WIN_RESIZE_EVENT } from './ctl';
+import { writeWinsize } from './ctl';
 import { prepareLog, generationPath } from './logfiles';
 import { spawnLogWriter, type LogWriter } from './logwriter';
 import { ConmonAttachStream } from './attach';
@@ -345,7 +345,7 @@ export class OciRuntime implements Runtime {
 
   async resize(id: string, height: number, width: number): Promise<void> {
     const t = await this.task(id);
-    if (!(await writeCtl(path.join(t.bundleDir, 'ctl'), WIN_RESIZE_EVENT, clampWinsize(height), clampWinsize(width)))) {
+    if (!(await writeWinsize(t.bundleDir, height, width))) {
       throw new ConflictError(`container ${id} is not running`);
     }
   }

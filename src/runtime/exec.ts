@@ -25,7 +25,7 @@ import type { Writable } from 'node:stream';
 import { syncMessages } from './syncpipe';
 import { DeferredStdio } from './deferredStdio';
 import { ConmonAttachStream } from './attach';
-import { clampWinsize, writeCtl, WIN_RESIZE_EVENT } from './ctl';
+import { writeWinsize } from './ctl';
 import { RuntimeError } from './errors';
 import { runtimeMessage } from './runc';
 import { cgroupLock } from './cgroupLock';
@@ -105,6 +105,8 @@ export class ConmonExecTask extends DeferredStdio implements ExecTask {
   private proc: RuntimeProcess | undefined;
   /** Set once the start byte that runs the runtime went to conmon: from then on there is no cancel. */
   private released = false;
+  /** conmon had gone when that byte was written (EPIPE): the runtime never ran. */
+  private startByteRefused = false;
   /** conmon's attach socket listens (it waits for the start byte). */
   private listening = false;
   private cancelled = false;
@@ -167,7 +169,7 @@ export class ConmonExecTask extends DeferredStdio implements ExecTask {
         this.cancel(new RuntimeError(`exec attach: ${(e as Error).message}`, { cause: e }));
         return;
       }
-      start!.write(Buffer.from([0]));
+      start!.write(Buffer.from([0]), (e) => { if (e) this.startByteRefused = true; });
     };
     void Promise.resolve(o.process).then((p) => {
       if (this.startSettled) return;
@@ -324,6 +326,10 @@ export class ConmonExecTask extends DeferredStdio implements ExecTask {
     this.resolveExited(code);
   }
 
+  get letRun(): boolean {
+    return this.released && !this.startByteRefused;
+  }
+
   /** Detaches from the output (the process keeps running). */
   close(): void {
     this.stream?.close();
@@ -333,7 +339,7 @@ export class ConmonExecTask extends DeferredStdio implements ExecTask {
   async resize(height: number, width: number): Promise<void> {
     if (!this.o.terminal) return;
     // Not set up yet, or already gone: nothing to resize.
-    await writeCtl(path.join(this.o.execDir, 'ctl'), WIN_RESIZE_EVENT, clampWinsize(height), clampWinsize(width)).catch(() => false);
+    await writeWinsize(this.o.execDir, height, width).catch(() => false);
   }
 
   kill(signal: NodeJS.Signals | number = 'SIGKILL'): void {

@@ -181,6 +181,11 @@ export interface ExecTask extends EventEmitter {
   readonly started: Promise<number>;
   /** The exit code (128+signal when killed); -1 when it never started. */
   readonly exited: Promise<number>;
+  /**
+   * Whether the runtime was let run the process (the shim took the go): a session whose
+   * `started` rejected while this is false never ran its process, and may be run anew.
+   */
+  readonly letRun: boolean;
   write(data: Buffer): void;
   endStdin(): void;
   /** Backpressure: stop and resume delivering output (a slow client). */

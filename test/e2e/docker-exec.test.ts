@@ -395,6 +395,70 @@ describe('exec started at create, spare sessions', () => {
     await docker('rm', '-f', 'ex-spare');
   });
 
+  test('a conmon started ahead (at create, or a spare) that dies before the start: the exec runs in a fresh one, once', async () => {
+    const cid = await running('ex-dead');
+    const processSpecOf = (sessionId: string) => `${d.execRoot}/execs/${sessionId}/process.json`;
+    // killed, and gone for good: a process whose cmdline reads empty may still hold its fds a moment
+    const deadOrZombie = (p: number) => {
+      try { return /^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${p}/stat`, 'utf8')); } catch { return true; }
+    };
+    const killAll = async (pids: number[]) => {
+      for (const p of pids) { try { process.kill(p, 'SIGKILL'); } catch { /* gone */ } }
+      await until('the killed processes gone', async () => (pids.every(deadOrZombie) ? true : undefined));
+    };
+    const ppidOf = (pid: number) => {
+      try { return Number(/^PPid:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))![1]); } catch { return 0; }
+    };
+    const cmd = (out: string, code: number) => ['sh', '-c', `echo ${out} >> /tmp/ran; echo ${out}; exit ${code}`];
+    const frame = (text: string) => `\x01\0\0\0\0\0\0${String.fromCharCode(text.length)}${text}`;
+
+    // a session started at create: its conmon and the child it forked for the runtime killed
+    const early = await create('ex-dead', { Cmd: cmd('early', 5) });
+    // (two processes: conmon and its child, the one spawned has forked and gone)
+    await until('its conmon started ahead, the process written', async () => {
+      const s = execConmons(cid);
+      return s.length === 1 && s[0].pids.length === 2 && fs.existsSync(processSpecOf(early)) ? true : undefined;
+    });
+    await killAll(execConmons(cid)[0].pids);
+    await until('its conmon gone', count(cid, 0));
+    let out = await hijackedStart(early);
+    assert.ok(out.includes(frame('early\n')), JSON.stringify(out));
+    assert.equal((await d.request('GET', `/v1.44/exec/${early}/json`)).json().ExitCode, 5);
+
+    // a spare taken by an exec create (the process is written into the spare's own dir), then
+    // only the child that waits to run the runtime killed: conmon reports it and goes
+    assert.equal((await docker('exec', 'ex-dead', 'true')).code, 0);
+    // the spare: the one conmon whose session has no process yet (the exec's own may linger a moment)
+    const spare = await until('a spare', async () => {
+      const waiting = execConmons(cid).filter((c) => !fs.existsSync(processSpecOf(c.id)));
+      return waiting.length === 1 && execConmons(cid).length === 1 && waiting[0].pids.length === 2 ? waiting[0] : undefined;
+    });
+    const taken = await create('ex-dead', { Cmd: cmd('spare', 6) });
+    await until('the spare taken', async () => (fs.existsSync(processSpecOf(spare.id)) ? true : undefined));
+    assert.ok(execConmons(cid).every((c) => c.id !== taken), 'the create started a conmon of its own');
+    const pids = execConmons(cid).find((c) => c.id === spare.id)!.pids;
+    const child = pids.filter((p) => pids.includes(ppidOf(p)));
+    assert.equal(child.length, 1, `conmon's child among ${pids}`);
+    await killAll(child);
+    await until('the spare\'s conmon gone after its child', async () => (pids.every(deadOrZombie) ? true : undefined));
+    out = await hijackedStart(taken);
+    assert.ok(out.includes(frame('spare\n')), JSON.stringify(out));
+    assert.equal((await d.request('GET', `/v1.44/exec/${taken}/json`)).json().ExitCode, 6);
+
+    // the CLI's way: the waiting spare killed between two execs
+    const waiting = await until('a spare again', async () => {
+      const w = execConmons(cid).filter((c) => !fs.existsSync(processSpecOf(c.id)));
+      return w.length ? w : undefined;
+    });
+    await killAll(waiting.flatMap((c) => c.pids));
+    const r = await docker('exec', 'ex-dead', ...cmd('cli', 7));
+    assert.equal(r.stdout, 'cli\n', r.stderr);
+    assert.equal(r.code, 7);
+    // each process ran once
+    assert.equal((await docker('exec', 'ex-dead', 'cat', '/tmp/ran')).stdout, 'early\nspare\ncli\n');
+    await docker('rm', '-f', 'ex-dead');
+  });
+
   test('-u follows edits of the container\'s /etc/passwd and /etc/group', async () => {
     await running('ex-acct');
     const id = async (user: string) => {

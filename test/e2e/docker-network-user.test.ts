@@ -279,3 +279,31 @@ test('IPv6: an --ipv6 network gives each container an address, a default route a
     await ok(['network', 'rm', 'six-a', 'six-b']);
   }
 });
+
+test('a subnet without --subnet skips what the host sits on (an on-link route, as Docker\'s), not a gateway\'s aggregate', async () => {
+  const { bip, bridge } = networkNames(d.root);
+  const dev = `h${bridge.slice(1)}`; // a bridge device of this test's, on a /24 of the daemon's own pool
+  const at = (s: string, last: number) => s.replace(/\.0\/24$/, `.${last}`);
+  const third = (s: string) => Number(s.split('.')[2]);
+  try {
+    const first = JSON.parse(await ok(['network', 'inspect', await ok(['network', 'create', 'pool-a'])]))[0].IPAM.Config[0].Subnet as string;
+    const used = new Set<number>([third(bip)]);
+    for (const id of (await ok(['network', 'ls', '-q'])).split('\n')) {
+      for (const c of JSON.parse(await ok(['network', 'inspect', id]))[0].IPAM.Config) if (!c.Subnet.includes(':')) used.add(third(c.Subnet));
+    }
+    // the next two /24s the pool would give
+    const next: string[] = [];
+    for (let i = third(first) + 1; next.length < 2; i++) if (!used.has(i)) next.push(first.replace(/\.\d+\.0\/24$/, `.${i}.0/24`));
+    const [hostSide, behindGateway] = next;
+    await exec('ip', ['link', 'add', dev, 'type', 'bridge']);
+    await exec('ip', ['addr', 'add', `${at(hostSide, 1)}/24`, 'dev', dev]);
+    await exec('ip', ['link', 'set', dev, 'up']);
+    // a VPN-like aggregate through a gateway over the whole /16 (the /24s on-link stay more specific)
+    await exec('ip', ['route', 'add', first.replace(/\.\d+\.0\/24$/, '.0.0/16'), 'via', at(hostSide, 2), 'dev', dev]);
+    const second = JSON.parse(await ok(['network', 'inspect', await ok(['network', 'create', 'pool-b'])]))[0].IPAM.Config[0];
+    assert.deepEqual(second, { Subnet: behindGateway, Gateway: at(behindGateway, 1) });
+  } finally {
+    await d.docker(['network', 'rm', 'pool-a', 'pool-b']);
+    await exec('ip', ['link', 'del', dev]).catch(() => undefined);
+  }
+});

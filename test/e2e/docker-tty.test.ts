@@ -321,6 +321,54 @@ describe('detach keys in a real terminal', { skip: !hasTmux && 'tmux is not inst
   });
 });
 
+describe('TTY resizes that meet at conmon', () => {
+  // conmon before 2.2.0 applies the first of two resize messages it reads at once, twice: the
+  // CLI's attach sends two in a row (h+1 x w+1, then h x w), and a conmon slow to be scheduled
+  // was left at the first (a TTY of 25x81 after attach, under load). conmon stopped while two
+  // come makes them meet every time.
+  const conmonsOf = (ctrId: string, execId?: string) => fs.readdirSync('/proc').filter((e) => /^\d+$/.test(e)).map(Number).filter((p) => {
+    let cmd: string[];
+    try { cmd = fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0'); } catch { return false; }
+    if (!cmd[0].endsWith('conmon') || cmd[cmd.indexOf('--cid') + 1] !== ctrId) return false;
+    return execId ? cmd[cmd.indexOf('--cuuid') + 1] === execId : !cmd.includes('--exec');
+  });
+  async function resizeTwiceStopped(pids: number[], path: string): Promise<void> {
+    assert.ok(pids.length > 0, 'conmon found');
+    for (const p of pids) process.kill(p, 'SIGSTOP');
+    try {
+      for (const [h, w] of [[25, 81], [24, 80]]) assert.equal((await d.request('POST', `${path}/resize?h=${h}&w=${w}`)).status, 200);
+    } finally {
+      for (const p of pids) process.kill(p, 'SIGCONT');
+    }
+  }
+  const sizeOf = async (name: string, tty: string) => (await d.docker(['exec', name, 'sh', '-c', `stty -F ${tty} size`])).stdout;
+  const settled = async (name: string, tty: string) => {
+    const deadline = Date.now() + 10_000;
+    let size = '';
+    while ((size = await sizeOf(name, tty)) !== '24 80\n' && Date.now() < deadline) await sleep(200);
+    return size;
+  };
+
+  test('a container\'s TTY and an exec\'s: the last resize is the size', async () => {
+    const name = cname('resize2');
+    const r = await d.docker(['run', '-dit', '--name', name, 'busybox', 'sh']);
+    assert.equal(r.code, 0, r.stderr);
+    const id = r.stdout.trim();
+    await resizeTwiceStopped(conmonsOf(id), `/v1.44/containers/${id}`);
+    assert.equal(await settled(name, '/proc/1/fd/0'), '24 80\n');
+
+    const ex = await d.request('POST', `/v1.44/containers/${id}/exec`, { Tty: true, Cmd: ['sh', '-c', 'echo $$ > /tmp/exec.pid; exec sleep 100'] });
+    assert.equal(ex.status, 201);
+    const execId = ex.json().Id as string;
+    assert.equal((await d.request('POST', `/v1.44/exec/${execId}/start`, { Detach: true, Tty: true })).status, 200);
+    let pid = '';
+    for (let i = 0; i < 50 && !/^\d+$/.test(pid); i++) { pid = (await d.docker(['exec', name, 'cat', '/tmp/exec.pid'])).stdout.trim(); await sleep(100); }
+    await resizeTwiceStopped(conmonsOf(id, execId), `/v1.44/exec/${execId}`);
+    assert.equal(await settled(name, `/proc/${pid}/fd/0`), '24 80\n');
+    assert.equal((await d.docker(['rm', '-f', name])).code, 0);
+  });
+});
+
 describe('stdin and attach without a TTY', () => {
   test('echo hi | docker run -i --rm busybox cat', async () => {
     const r = await runCmd('sh', ['-c', 'echo hi | docker run -i --rm busybox cat'], d.env);

@@ -9,6 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before } from 'node:test';
 import { promisify } from 'node:util';
+import { claimPool, releasePool } from './poolClaims';
 import { crunRefusal } from '../../src/runtime/crun';
 import { killCliSpares } from './spares';
 
@@ -209,13 +210,14 @@ export function inNetns(ns: string, keep: string): string[] {
 
 /**
  * Host-global network names of the daemon on `root` (parallel test daemons must not share
- * them): its default bridge, its nftables tables, a /24 for the default bridge and a /16 pool
- * for its other networks, all derived from the root's name.
+ * them): its default bridge, its nftables tables, derived from the root's name; a /16 pool for
+ * its networks that no other running test daemon has (poolClaims.ts, given back by
+ * removeNetworkLeftovers) and a /24 of it for the default bridge.
  */
 export function networkNames(root: string): { bridge: string; table: string; bip: string; pool: string } {
   const tag = path.basename(root).replace(/[^a-zA-Z0-9]/g, '').slice(-10);
   const h = createHash('sha256').update(path.basename(root)).digest();
-  const a = 64 + (h[0] % 128);
+  const a = claimPool(root, 64 + (h[0] % 128));
   // The default bridge keeps below x.200: the /24s from 200 up are left to the tests that create
   // networks with a fixed --subnet (docker-network-user's subnet()).
   return { bridge: `b${tag}`.slice(0, 15), table: `bt_${tag}`, bip: `10.${a}.${h[1] % 200}.1/24`, pool: `10.${a}.0.0/16` };
@@ -274,6 +276,7 @@ export async function removeNetworkLeftovers(root: string): Promise<void> {
   await run('nft', ['delete', 'table', 'ip', table]).catch(() => undefined);
   await run('nft', ['delete', 'table', 'bridge', table]).catch(() => undefined);
   await run('nft', ['delete', 'table', 'ip6', table]).catch(() => undefined);
+  releasePool(root);
 }
 
 export async function cleanupRoot(root: string): Promise<void> {

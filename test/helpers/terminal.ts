@@ -49,6 +49,7 @@ export class TmuxServer {
 /** A tmux session running `argv` (with the daemon's environment) in a width x height terminal. */
 export class Term {
   readonly name: string;
+  private readonly statusFile: string;
   private readonly tmux: (...args: string[]) => string;
   constructor(private readonly server: TmuxServer, private readonly d: () => TestDaemon, argv: string[], readonly width = 100, readonly height = 30) {
     this.name = `t${process.pid}-${++seq}`;
@@ -58,8 +59,11 @@ export class Term {
     // The outer shell prints the command's exit status (tmux's pane_dead_status is not reliable:
     // 3.3a sometimes marks a pane dead at EOF on the pty and never records the status). The CLI
     // puts the terminal in raw mode, so Ctrl-C reaches the container as a byte, not this shell.
+    // It writes the status to a file too: what the pane's last process writes just before it
+    // exits is sometimes not on the screen ("read escape sequence" shown, the status line not).
+    this.statusFile = path.join(os.tmpdir(), `berth-term-${this.name}.status`);
     this.tmux('new-session', '-d', '-s', this.name, '-x', String(width), '-y', String(height),
-      `env ${vars} PATH=${shq(process.env.PATH ?? '/usr/bin:/bin')} ${argv.map(shq).join(' ')}; echo "[exit-status:$?]"`);
+      `env ${vars} PATH=${shq(process.env.PATH ?? '/usr/bin:/bin')} ${argv.map(shq).join(' ')}; s=$?; echo $s > ${shq(this.statusFile)}; echo "[exit-status:$s]"`);
     server.sessions.add(this.name);
     // Keep the pane after the command exits, to read what it printed.
     this.tmux('set-option', '-t', this.name, 'remain-on-exit', 'on');
@@ -113,10 +117,19 @@ export class Term {
     return size;
   }
 
-  /** Waits for the pane's command to exit; returns its exit status (as `echo $?` saw it). */
+  /** Waits for the pane's command to exit; returns its exit status (as `$?` saw it). */
   async exitStatus(timeoutMs = 15_000): Promise<number> {
-    const m = await this.waitFor(/\[exit-status:(\d+)\]/, timeoutMs);
-    return Number(m[1]);
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const text = fs.existsSync(this.statusFile) ? fs.readFileSync(this.statusFile, 'utf8') : '';
+      if (/^\d+\n$/.test(text)) {
+        // what it printed before is on the screen once the status line is (if that one shows)
+        await this.waitFor(/\[exit-status:\d+\]/, 2000).catch(() => undefined);
+        return Number(text);
+      }
+      if (Date.now() > deadline) throw new Error(`timed out waiting for the exit of pane ${this.name}:\n${this.screen()}\n--- berthd stderr (tail):\n${this.d().stderr.slice(-2000)}`);
+      await sleep(100);
+    }
   }
 
   /**
@@ -138,6 +151,7 @@ export class Term {
 
   kill(): void {
     try { this.tmux('kill-session', '-t', this.name); } catch { /* gone */ }
+    fs.rmSync(this.statusFile, { force: true });
     this.server.sessions.delete(this.name);
   }
 }

@@ -14,6 +14,7 @@ import { DEFAULT_PATH_ENV, mergeEnv } from '../containers/createConfig';
 import { capabilitiesOf, noNewPrivilegesOf } from '../containers/spec';
 import { resolveUserIn } from '../containers/user';
 import { AccountFilesCache } from './accountFiles';
+import { ExecTaskWithFallback } from './fallback';
 import { SpareSessions } from './spares';
 import { span } from '../../lib/trace';
 
@@ -277,21 +278,17 @@ export class ExecService {
     const consoleSize = opts.consoleSize ?? cfg.ConsoleSize ?? null;
     const early = this.takeEarly(rec, opts.attach, consoleSize);
     const run = new ExecRun(async (r) => {
-      let task: ExecTask;
-      if (early) {
-        const proc = await early.process;
-        if ('error' in proc || !c.State.Running) {
-          early.cancel('it cannot start');
-          return 'error' in proc ? proc : { error: `Container ${c.Id} is not running` };
-        }
-        early.release();
-        task = early.task;
-      } else {
-        const proc = await span('exec.process', id, () => this.processFor(c, cfg, consoleSize));
-        if ('error' in proc) return proc;
-        if (!c.State.Running) return { error: `Container ${c.Id} is not running` };
-        task = this.execTask(c, id, { process: proc, terminal: !!proc.terminal, attach: opts.attach, stdin: opts.attach && !!cfg.AttachStdin });
+      const proc = early ? await early.process : await span('exec.process', id, () => this.processFor(c, cfg, consoleSize));
+      if ('error' in proc || !c.State.Running) {
+        early?.cancel('it cannot start');
+        return 'error' in proc ? proc : { error: `Container ${c.Id} is not running` };
       }
+      const fresh = () => this.execTask(c, id, { process: proc, terminal: !!proc.terminal, attach: opts.attach, stdin: opts.attach && !!cfg.AttachStdin });
+      early?.release();
+      // a conmon started before this start came may have gone by itself meanwhile: then a fresh one
+      const task = early
+        ? new ExecTaskWithFallback(early.task, fresh, (e) => log.debug('exec: the session started ahead went before its process ran; a fresh one', { id, error: e.message }))
+        : fresh();
       void task.started.then((pid) => {
         rec.Pid = pid;
         r.markStarted();

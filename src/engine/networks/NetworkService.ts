@@ -23,6 +23,7 @@ import {
 import { contains6, formatCidr6, formatIp6, isIpv6, lastOf6, networkOf6, overlaps6, parseCidr6, parseIp6, type Cidr6 } from '../../network/ipv6';
 import { listNetns, netnsFile, netnsPath, removeNetns } from '../../network/netns';
 import { makeRemappedNetns } from '../usernsRemap';
+import { hostReserved4, hostResolvers, hostRoutes6 } from './hostReserved';
 import type { ContainerEndpoints, EndpointRecord, NetworkRecord, NetworkStore, PublishedPort } from '../../store/networks/types';
 import { networkConfigOf, type DaemonConfig, type NetworkConfig } from '../config';
 import type { ContainerRecord } from '../containers/Container';
@@ -273,19 +274,9 @@ export class NetworkService implements ContainerNetworks {
     return { Subnet: formatCidr(networkOf(c)), Gateway: formatIp(c.addr), ...(fixed ? { IPRange: fixed } : {}) };
   }
 
-  /** Subnets in use: our networks' and the host's routes (another engine's bridges, the LAN). */
+  /** Subnets in use: our networks' and what the host uses (hostReserved.ts). */
   private usedSubnets(): Cidr[] {
-    const out = this.list().flatMap((n) => v4Pools(n).map((p) => parseCidr(p.Subnet)));
-    const routes = fs.readFileSync('/proc/net/route', 'utf8').split('\n').slice(1);
-    for (const line of routes) {
-      const f = line.trim().split(/\s+/);
-      if (f.length < 8 || f[1] === '00000000') continue;
-      const le = (hex: string) => Buffer.from(hex, 'hex').readUInt32LE(0);
-      const maskN = le(f[7]);
-      const prefix = maskN.toString(2).replace(/0/g, '').length;
-      out.push({ addr: le(f[1]), prefix });
-    }
-    return out;
+    return [...this.list().flatMap((n) => v4Pools(n).map((p) => parseCidr(p.Subnet))), ...hostReserved4()];
   }
 
   private async freePool(): Promise<{ Subnet: string; Gateway: string }> {
@@ -901,24 +892,3 @@ function linkEnv(alias: string, childName: string, other: ContainerRecord, ip: s
   return out;
 }
 
-/** The host's resolvers for forwarding (loopback ones too: berthd runs in the host's namespace). */
-function hostResolvers(): string[] {
-  const text = (() => { try { return fs.readFileSync('/etc/resolv.conf', 'utf8'); } catch { return ''; } })();
-  const out = [...text.matchAll(/^\s*nameserver\s+(\S+)/gm)].map((m) => m[1]);
-  return out.length ? out : ['8.8.8.8', '8.8.4.4'];
-}
-
-/** The host's IPv6 routes (other than default, link-local, multicast and host routes): subnets a new network must not take. */
-function hostRoutes6(): Cidr6[] {
-  let text = '';
-  try { text = fs.readFileSync('/proc/net/ipv6_route', 'utf8'); } catch { return []; }
-  const out: Cidr6[] = [];
-  for (const line of text.split('\n')) {
-    const [dest, plen] = line.trim().split(/\s+/);
-    if (!dest || dest.length !== 32) continue;
-    const c: Cidr6 = { addr: BigInt('0x' + dest), prefix: parseInt(plen, 16) };
-    if (c.prefix === 0 || c.prefix === 128 || dest.startsWith('fe80') || dest.startsWith('ff')) continue;
-    out.push(c);
-  }
-  return out;
-}
