@@ -227,6 +227,8 @@ export class OciRuntime implements Runtime {
       abort: () => {
         if (settled) return;
         settle();
+        // (a bundle written before the stage got this far left its cgroupsPath for create)
+        this.bundleCgroups.delete(bundleDir);
         shim.abort();
         writer?.kill();
       },

@@ -15,7 +15,7 @@ import { validateDevices } from './devices';
 import { ipamAddresses } from '../networks/NetworkService';
 import { validateUsernsRemap } from '../usernsRemap';
 
-export async function createContainer(ctx: Pick<ContainerContext, 'config' | 'images' | 'rootfs' | 'store' | 'swapLimitSupported' | 'publish' | 'volumes' | 'networks'>, name: string | undefined, req: CreateRequest): Promise<{ Id: string; Warnings: string[] }> {
+export async function createContainer(ctx: Pick<ContainerContext, 'config' | 'images' | 'rootfs' | 'store' | 'swapLimitSupported' | 'publish' | 'volumes' | 'networks' | 'earlyStarts'>, name: string | undefined, req: CreateRequest): Promise<{ Id: string; Warnings: string[] }> {
   if (!req || typeof req !== 'object') throw new InvalidParameterError('invalid create request');
   if (!req.Image || typeof req.Image !== 'string') throw new InvalidParameterError('No image specified');
   const ref = req.Image;
@@ -84,6 +84,8 @@ export async function createContainer(ctx: Pick<ContainerContext, 'config' | 'im
     throw e;
   }
   ctx.publish(c, 'create');
+  // `docker run` starts it in a moment: its start's first steps meanwhile.
+  ctx.earlyStarts?.begin(c);
   return { Id: id, Warnings: [] };
 }
 
