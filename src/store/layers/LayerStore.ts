@@ -121,6 +121,8 @@ export class LocalLayerStore implements LayerStore {
   /** Layers being created whose chain ID is known (expectDiffId given). */
   private readonly inflight = new Map<Digest, Promise<LayerMeta>>();
   private readonly overlays = new OverlayMounts();
+  /** Each writable layer's record, as read or written once (it never changes while it exists). */
+  private readonly mountMetas = new Map<string, MountMeta>();
   /** Layer directories whose record cannot be read, with why (quarantined by reconcile). */
   private readonly unreadable = new Map<string, string>();
   private initialised = false;
@@ -528,8 +530,11 @@ export class LocalLayerStore implements LayerStore {
   }
 
   private async mountMeta(id: string): Promise<MountMeta> {
+    const known = this.mountMetas.get(id);
+    if (known) return known;
     const m = await readRecord<MountMeta>(path.join(this.mountDir(id), 'meta.json'), (v) => checkMountMeta(v, id));
     if (!m) throw new NotFoundError(`no such mount: ${id}`);
+    this.mountMetas.set(id, m);
     return m;
   }
 
@@ -556,6 +561,7 @@ export class LocalLayerStore implements LayerStore {
     // wait instead of two. (A container record written beside this, crashed before it ends, is
     // repaired at the next start: reconcileMounts rebuilds the meta, restoreContainers the layer.)
     await Promise.all([writeJsonAtomic(path.join(dir, 'meta.json'), meta, 0o644, 'full'), fsyncDir(this.mountsDir)]);
+    this.mountMetas.set(id, meta);
     crashPoint('layer.mount.after-create');
     return this.mountInfoOf(meta);
   }
@@ -655,6 +661,7 @@ export class LocalLayerStore implements LayerStore {
     await this.overlays.locked(id, async () => {
       const dir = this.mountDir(id);
       const trash = path.join(this.mountsDir, `.rm-${id}-${randomBytes(4).toString('hex')}`);
+      this.mountMetas.delete(id);
       try {
         await fsp.rename(dir, trash);
       } catch (e) {
