@@ -42,8 +42,10 @@ export class EarlyStarts {
   /** Prepares `c`'s start in the background (a just-created container). */
   begin(c: ContainerRecord): void {
     if (!this.eligible(c)) return;
-    void this.ctx.locks.run(c.Id, async () => {
-      if (c.State.Running || this.pending.has(c.Id) || !this.ctx.store.find(c.Id)) return;
+    // Once the create's answer is on its way (nothing of this before it).
+    setImmediate(() => void this.ctx.locks.run(c.Id, async () => {
+      // (anything may have come first: a removal, even a whole start and exit)
+      if (c.State.Status !== 'created' || this.pending.has(c.Id) || this.pending.size >= MAX_PENDING || this.ctx.store.find(c.Id) !== c) return;
       const prepared = prepareTask(this.ctx, c);
       // (its failure is the start's to report, or the timer's to undo)
       prepared.done.catch(() => undefined);
@@ -51,7 +53,7 @@ export class EarlyStarts {
       timer.unref();
       this.pending.set(c.Id, { fingerprint: fingerprintOf(c), prepared, timer });
       await prepared.done.catch(() => undefined);
-    }).catch((e) => log.debug('early start failed', { id: c.Id, error: errorMessage(e) }));
+    }).catch((e) => log.debug('early start failed', { id: c.Id, error: errorMessage(e) })));
   }
 
   /**
