@@ -45,7 +45,7 @@ export class EarlyStarts {
     // Once the create's answer is on its way (nothing of this before it).
     setImmediate(() => void this.ctx.locks.run(c.Id, async () => {
       // (anything may have come first: a removal, even a whole start and exit)
-      if (c.State.Status !== 'created' || this.pending.has(c.Id) || this.pending.size >= MAX_PENDING || this.ctx.store.find(c.Id) !== c) return;
+      if (c.State.Status !== 'created' || this.ctx.shuttingDown() || this.pending.has(c.Id) || this.pending.size >= MAX_PENDING || this.ctx.store.find(c.Id) !== c) return;
       const prepared = prepareTask(this.ctx, c);
       // (its failure is the start's to report, or the timer's to undo)
       prepared.done.catch(() => undefined);
