@@ -7,10 +7,11 @@
 //   unmountHeldAsync(target, fl)   open target, umount2(target, fl), close: false when it cannot
 //                                  be opened or nothing is mounted there (EINVAL)
 //   readFilesAsync(paths, max)     up to `max` bytes of each file and its mtime, null if missing
-//   writeFileAtomicAsync([tmp, file], data, mode, durability)
+//   writeFileAtomicAsync([tmp, file, ...], data | data[], mode, durability)
 //                                  a record write: tmp made with mode, written, fsynced (durability
 //                                  >= 1), closed, renamed over file (tmp unlinked if that fails),
-//                                  the directory fsynced (durability 2)
+//                                  the directory fsynced (durability 2); with several pairs, each
+//                                  pair in turn with its own data, stopping at the first failure
 #include <dirent.h>
 #include <errno.h>
 #include <stdbool.h>
@@ -47,9 +48,9 @@ typedef struct {
   const char *err_syscall;
   uint32_t err_index;
   int result;  // OP_UNMOUNT_HELD: 1 unmounted, 0 nothing mounted
-  // OP_WRITE_ATOMIC: the data (a copy), the file's mode and the durability
-  char *data;
-  size_t data_len;
+  // OP_WRITE_ATOMIC: each pair's data (copies), the files' mode and the durability
+  char **datas;
+  size_t *data_lens;
   int64_t mode, durability;
   napi_async_work work;
   napi_deferred deferred;
@@ -65,7 +66,10 @@ static void batch_free(batch_req *r) {
   free(r->bufs);
   free(r->lens);
   free(r->mtimes);
-  free(r->data);
+  if (r->datas)
+    for (uint32_t i = 0; i < r->n / 2; i++) free(r->datas[i]);
+  free(r->datas);
+  free(r->data_lens);
   free(r);
 }
 
@@ -165,38 +169,41 @@ static void fail(batch_req *r, const char *syscall_name, uint32_t index) {
   r->err_index = index;
 }
 
-// paths[0] is the temp file, paths[1] the record
-static void write_atomic(batch_req *r) {
-  int fd = open(r->paths[0], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, (mode_t)r->mode);
-  if (fd < 0) return fail(r, "open", 0);
+// pair i: paths[2i] is the temp file, paths[2i+1] the record, datas[i] what it holds
+static void write_atomic(batch_req *r, uint32_t i) {
+  const char *tmp = r->paths[2 * i], *data = r->datas[i];
+  char *file = r->paths[2 * i + 1];
+  size_t len = r->data_lens[i];
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, (mode_t)r->mode);
+  if (fd < 0) return fail(r, "open", 2 * i);
   size_t off = 0;
-  while (off < r->data_len) {
-    ssize_t k = write(fd, r->data + off, r->data_len - off);
+  while (off < len) {
+    ssize_t k = write(fd, data + off, len - off);
     if (k < 0 && errno == EINTR) continue;
     if (k < 0) {
-      fail(r, "write", 0);
+      fail(r, "write", 2 * i);
       break;
     }
     off += (size_t)k;
   }
-  if (!r->err && r->durability >= 1 && fsync(fd) < 0) fail(r, "fsync", 0);
-  if (close(fd) < 0 && !r->err && errno != EINTR) fail(r, "close", 0);
-  if (!r->err && rename(r->paths[0], r->paths[1]) < 0) fail(r, "rename", 1);
+  if (!r->err && r->durability >= 1 && fsync(fd) < 0) fail(r, "fsync", 2 * i);
+  if (close(fd) < 0 && !r->err && errno != EINTR) fail(r, "close", 2 * i);
+  if (!r->err && rename(tmp, file) < 0) fail(r, "rename", 2 * i + 1);
   if (r->err) {
     int e = errno;
-    unlink(r->paths[0]);
+    unlink(tmp);
     errno = e;
     return;
   }
   if (r->durability >= 2) {
     // the directory of the record, for the rename's own durability
-    char *slash = strrchr(r->paths[1], '/');
+    char *slash = strrchr(file, '/');
     if (!slash) return;
     *slash = 0;
-    int dfd = open(slash == r->paths[1] ? "/" : r->paths[1], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int dfd = open(slash == file ? "/" : file, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     *slash = '/';
-    if (dfd < 0) return fail(r, "open", 1);
-    if (fsync(dfd) < 0) fail(r, "fsync", 1);
+    if (dfd < 0) return fail(r, "open", 2 * i + 1);
+    if (fsync(dfd) < 0) fail(r, "fsync", 2 * i + 1);
     close(dfd);
   }
 }
@@ -235,7 +242,7 @@ static void batch_execute(napi_env env, void *data) {
       for (uint32_t i = 0; i < r->n; i++) read_one(r, i);
       break;
     case OP_WRITE_ATOMIC:
-      write_atomic(r);
+      for (uint32_t i = 0; i < r->n / 2 && !r->err; i++) write_atomic(r, i);
       break;
   }
 }
@@ -376,50 +383,71 @@ napi_value berth_rmdirs_async(napi_env env, napi_callback_info info) { return qu
 napi_value berth_unmount_held_async(napi_env env, napi_callback_info info) { return queue_batch(env, info, OP_UNMOUNT_HELD); }
 napi_value berth_read_files_async(napi_env env, napi_callback_info info) { return queue_batch(env, info, OP_READ_FILES); }
 
-// writeFileAtomicAsync([tmp, file], data: Buffer | string, mode, durability 0..2)
+// A copy of a Buffer's or a string's bytes; -1 with an exception pending.
+static int copy_data(napi_env env, napi_value v, char **out, size_t *out_len) {
+  bool is_buffer = false;
+  napi_is_buffer(env, v, &is_buffer);
+  size_t len;
+  if (is_buffer) {
+    void *bytes;
+    napi_get_buffer_info(env, v, &bytes, &len);
+    *out = malloc(len ? len : 1);
+    if (*out) memcpy(*out, bytes, len);
+  } else {
+    if (napi_get_value_string_utf8(env, v, NULL, 0, &len) != napi_ok) {
+      napi_throw_type_error(env, NULL, "data must be a Buffer or a string");
+      return -1;
+    }
+    *out = malloc(len + 1);
+    if (*out) napi_get_value_string_utf8(env, v, *out, len + 1, &len);
+  }
+  if (!*out) {
+    napi_throw_error(env, NULL, "out of memory");
+    return -1;
+  }
+  *out_len = len;
+  return 0;
+}
+
+// writeFileAtomicAsync([tmp, file, ...], data | data[]: Buffer | string, mode, durability 0..2):
+// one data for one pair, an array of one per pair for several
 napi_value berth_write_file_atomic_async(napi_env env, napi_callback_info info) {
   size_t argc = 4;
   napi_value argv[4];
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
   int64_t mode, durability;
   if (argc < 4 || get_int_arg(env, argv[2], &mode) < 0 || get_int_arg(env, argv[3], &durability) < 0) {
-    if (argc < 4) napi_throw_type_error(env, NULL, "expected ([tmp, file], data, mode, durability)");
+    if (argc < 4) napi_throw_type_error(env, NULL, "expected ([tmp, file, ...], data, mode, durability)");
     return NULL;
   }
   uint32_t n = 0;
   napi_get_array_length(env, argv[0], &n);
-  if (n != 2) {
-    napi_throw_type_error(env, NULL, "expected [tmp, file]");
+  bool many = false;
+  napi_is_array(env, argv[1], &many);
+  uint32_t pairs = n / 2, given = 1;
+  if (many) napi_get_array_length(env, argv[1], &given);
+  if (n == 0 || n % 2 != 0 || given != pairs) {
+    napi_throw_type_error(env, NULL, "expected [tmp, file] pairs, and one data per pair");
     return NULL;
   }
   batch_req *r = new_batch(env, argv[0], 0, OP_WRITE_ATOMIC);
   if (!r) return NULL;
   r->mode = mode;
   r->durability = durability;
-  bool is_buffer = false;
-  napi_is_buffer(env, argv[1], &is_buffer);
-  if (is_buffer) {
-    void *bytes;
-    size_t len;
-    napi_get_buffer_info(env, argv[1], &bytes, &len);
-    r->data = malloc(len ? len : 1);
-    if (r->data) memcpy(r->data, bytes, len);
-    r->data_len = len;
-  } else {
-    size_t len;
-    if (napi_get_value_string_utf8(env, argv[1], NULL, 0, &len) != napi_ok) {
-      batch_free(r);
-      napi_throw_type_error(env, NULL, "data must be a Buffer or a string");
-      return NULL;
-    }
-    r->data = malloc(len + 1);
-    if (r->data) napi_get_value_string_utf8(env, argv[1], r->data, len + 1, &len);
-    r->data_len = len;
-  }
-  if (!r->data) {
+  r->datas = calloc(pairs, sizeof *r->datas);
+  r->data_lens = calloc(pairs, sizeof *r->data_lens);
+  if (!r->datas || !r->data_lens) {
     batch_free(r);
     napi_throw_error(env, NULL, "out of memory");
     return NULL;
+  }
+  for (uint32_t i = 0; i < pairs; i++) {
+    napi_value el = argv[1];
+    if (many) napi_get_element(env, argv[1], i, &el);
+    if (copy_data(env, el, &r->datas[i], &r->data_lens[i]) < 0) {
+      batch_free(r);
+      return NULL;
+    }
   }
   return submit(env, r);
 }

@@ -105,6 +105,7 @@ export class Engine {
     // Stops from here on are the daemon's, not the user's: unless-stopped containers come back
     // at the next start (Docker's IsShuttingDown), and no restart policy fires meanwhile.
     this.containers.shuttingDown = true;
+    await this.containers.cancelEarlyStarts();
     if (this.config.liveRestore) return;
     await Promise.all(this.containers.store.all().filter((c) => c.State.Running).map((c) =>
       this.containers.stop(c.Id).catch((e) => log.warn('stop at shutdown failed', { id: c.Id, error: errorMessage(e) }))));

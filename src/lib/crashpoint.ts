@@ -3,8 +3,8 @@
 // that point, so a test can check what the next start makes of it; otherwise a call is an
 // empty function. The names, where they sit, and what a crash there leaves:
 //
-//   container.create.after-layer   create: writable layer and /etc files made, no record yet
-//   container.create.after-record  create: record written, the client not yet answered
+//   container.create.after-layer   create: writable layer made; the record (written beside it) or not
+//   container.create.after-record  create: record written; the writable layer (made beside it) or not
 //   container.remove.after-state   remove: "removing" written, nothing torn down yet (after an
 //                                  exit with a removal: the exit's teardown done)
 //   container.exit.after-removing  rm -f of a running container: its exit seen, "removing" written,
@@ -46,6 +46,9 @@ export const crashPoint: (name: string) => void = target === undefined
 //                                  attachments not yet reconciled (the API must hold requests)
 //   container.start.before-save    start: before the running record's write (which goes beside
 //                                  the runtime's start), so a crash point can come between
+//   container.create.before-layer  create: before the writable layer (made beside the record)
+//   container.create.before-record create: before the record's write (beside the writable layer)
+//   layer.mount.before-meta        LayerStore.createMount: the layer's directories made, no meta.json
 
 const pause = /^([a-z.-]+):(\d+)$/.exec(process.env.BERTH_PAUSE_AT ?? '');
 

@@ -151,9 +151,9 @@ export class OciRuntime implements Runtime {
     const bundleDir = path.resolve(opts.bundleDir);
     const persist = this.persistDir(opts.id);
     // A leftover exit file of an earlier run of the same id would end waitExit at once.
-    const [, , gen] = await span('start.create.files', opts.id, () => Promise.all([
-      fsp.rm(this.exitFile(opts.id), { force: true }),
-      fsp.rm(persist, { recursive: true, force: true }).then(() => fsp.mkdir(persist, { mode: 0o700 })),
+    const [, gen] = await span('start.create.files', opts.id, () => Promise.all([
+      // (both removals in one pool job)
+      removeTrees([this.exitFile(opts.id), persist]).then(() => fsp.mkdir(persist, { mode: 0o700 })),
       opts.logDriver === 'none' ? Promise.resolve(0) : prepareLog(opts.logPath),
     ]));
     // A log that rotates goes through berth-logwriter's FIFO; any other straight to its file.
@@ -227,6 +227,8 @@ export class OciRuntime implements Runtime {
       abort: () => {
         if (settled) return;
         settle();
+        // (a bundle written before the stage got this far left its cgroupsPath for create)
+        this.bundleCgroups.delete(bundleDir);
         shim.abort();
         writer?.kill();
       },

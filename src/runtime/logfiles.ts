@@ -67,6 +67,12 @@ export async function earlierLayout(logPath: string): Promise<string[] | undefin
  */
 export async function prepareLog(logPath: string): Promise<number> {
   await fsp.mkdir(path.dirname(logPath), { recursive: true });
+  // A log never written (a container's first start): its first generation, linked at once.
+  const names = await fsp.readdir(path.dirname(logPath)).catch(() => [] as string[]);
+  if (!names.includes(path.basename(logPath)) && !names.some((n) => generationOf(logPath, n) !== undefined)) {
+    const linked = await fsp.symlink(path.basename(generationPath(logPath, 1)), logPath).then(() => true, () => false);
+    if (linked) return 1;
+  }
   const earlier = await earlierLayout(logPath);
   if (earlier) {
     let gen = ((await listGenerations(logPath)).pop() ?? 0) + 1;

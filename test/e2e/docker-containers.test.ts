@@ -288,6 +288,47 @@ describe('lifecycle', () => {
     await d.dockerOk(['rm', id]);
   });
 
+  test('a start prepared at create (--network none) and never taken is undone whole; rm, cp, rename and a later start each find it right', async () => {
+    const shims = (id: string) => fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
+      try { return fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(`--cid\0${id}`); } catch { return false; }
+    });
+    const assertNothingOf = async (id: string, what: string) => {
+      for (let n = 0; n < 50 && shims(id).length; n++) await new Promise((res) => setTimeout(res, 100));
+      assert.deepEqual(shims(id), [], `${what}: no conmon left`);
+      assert.equal(fs.existsSync(`${d.execRoot}/bundles/${id}`), false, `${what}: no bundle`);
+      assert.equal(fs.existsSync(`${d.execRoot}/shim/${id}`), false, `${what}: no shim dir`);
+      assert.ok(!fs.readFileSync('/proc/self/mountinfo', 'utf8').includes(id), `${what}: the rootfs is not mounted`);
+    };
+    const create = async (...args: string[]) => (await d.dockerOk(['create', '--network', 'none', ...args])).trim();
+
+    // No start within the window (2 s): undone; a start after it prepares anew.
+    const late = await create('busybox', 'echo', 'late');
+    await new Promise((res) => setTimeout(res, 3000));
+    await assertNothingOf(late, 'not started');
+    assert.equal(await d.dockerOk(['start', '-a', late]), 'late\n');
+    await d.dockerOk(['rm', late]);
+
+    // Removed before any start.
+    const gone = await create('busybox', 'true');
+    await d.dockerOk(['rm', gone]);
+    await assertNothingOf(gone, 'removed');
+
+    // A copy into it changes what the start reads (its account files): the start sees the copy.
+    const user = await create('-u', 'e2e-early', 'busybox', 'id', '-u');
+    const passwd = `${d.root}/early-passwd`;
+    fs.writeFileSync(passwd, 'root:x:0:0:root:/root:/bin/sh\ne2e-early:x:4321:4321::/:/bin/sh\n');
+    await d.dockerOk(['cp', passwd, `${user}:/etc/passwd`]);
+    assert.equal(await d.dockerOk(['start', '-a', user]), '4321\n');
+    await d.dockerOk(['rm', user]);
+
+    // Renamed in between: started under its new name, nothing of the first preparation left.
+    const renamed = await create('--name', 'e2e-early-a', 'busybox', 'echo', 'renamed');
+    await d.dockerOk(['rename', 'e2e-early-a', 'e2e-early-b']);
+    assert.equal(await d.dockerOk(['start', '-a', 'e2e-early-b']), 'renamed\n');
+    await d.dockerOk(['rm', 'e2e-early-b']);
+    await assertNothingOf(renamed, 'renamed and removed');
+  });
+
   test('events stream with filters', async () => {
     const since = Math.floor(Date.now() / 1000) - 1;
     await docker('run', '--rm', '-l', 'ev=1', 'busybox', 'true');

@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { readSmallFiles, removeTrees, rmdirs, unmountHeld, writeFileAtomically } from '../../src/lib/sys/fsbatch';
+import { readSmallFiles, removeTrees, rmdirs, unmountHeld, writeFileAtomically, writeFilesAtomically } from '../../src/lib/sys/fsbatch';
 import { MNT_DETACH, mount } from '../../src/lib/sys/mount';
 import { loadNative } from '../../src/lib/sys/native';
 
@@ -110,6 +110,32 @@ test('writeFileAtomically: the data under the final name with its mode, the temp
     fs.writeFileSync(path.join(d, 'dir', 'x'), '');
     await assert.rejects(writeFileAtomically(path.join(d, '.t.tmp'), path.join(d, 'dir'), 'x', 0o600, { file: true, dir: false }), /rename .*(EISDIR|ENOTEMPTY)/);
     assert.deepEqual(fs.readdirSync(d).sort(), ['dir', 'rec.json'], 'the temp file is gone');
+  } finally {
+    fs.rmSync(d, { recursive: true, force: true });
+  }
+});
+
+test('writeFilesAtomically: several files in one job, each with its own data; a failure stops there and leaves no temp', async () => {
+  const d = tmp();
+  try {
+    const f = (n: string) => path.join(d, n);
+    await writeFilesAtomically([
+      { tmp: f('a.tmp'), file: f('a'), data: 'one\n' },
+      { tmp: f('b.tmp'), file: f('b'), data: new TextEncoder().encode('two\n') },
+      { tmp: f('c.tmp'), file: f('c'), data: '' },
+    ], 0o644, { file: false, dir: false });
+    assert.deepEqual(fs.readdirSync(d).sort(), ['a', 'b', 'c']);
+    assert.deepEqual(['a', 'b', 'c'].map((n) => fs.readFileSync(f(n), 'utf8')), ['one\n', 'two\n', '']);
+    assert.equal(fs.statSync(f('b')).mode & 0o777, 0o644 & ~process.umask());
+    fs.mkdirSync(f('dir'));
+    fs.writeFileSync(path.join(f('dir'), 'x'), '');
+    await assert.rejects(writeFilesAtomically([
+      { tmp: f('a.tmp'), file: f('a'), data: 'again\n' },
+      { tmp: f('d.tmp'), file: f('dir'), data: 'x' },
+      { tmp: f('e.tmp'), file: f('e'), data: 'never' },
+    ], 0o600, { file: true, dir: true }), /rename .*dir/);
+    assert.equal(fs.readFileSync(f('a'), 'utf8'), 'again\n', 'the pair before the failure is written');
+    assert.deepEqual(fs.readdirSync(d).sort(), ['a', 'b', 'c', 'dir'], 'no temp left, nothing after the failure');
   } finally {
     fs.rmSync(d, { recursive: true, force: true });
   }

@@ -19,6 +19,7 @@ import type { ContainerRecord } from './Container';
 import { ContainerStore } from './ContainerStore';
 import type { ContainerContext, HealthMonitor, ContainerNetworks } from './context';
 import { createContainer } from './create';
+import { EarlyStarts } from './earlyStart';
 import type { CreateRequest } from './createConfig';
 import { ExitMonitor, type ExitInfo } from './ExitMonitor';
 import { pauseContainer, unpauseContainer } from './pause';
@@ -104,6 +105,7 @@ export class ContainerService {
       onRemoved: (c) => deps.onRemoved?.(c),
       networks: deps.networks,
     };
+    shared.earlyStarts = new EarlyStarts(shared);
     this.supervisor = new Supervisor(shared, deps.health);
     this.ctx = { ...shared, supervisor: this.supervisor };
   }
@@ -123,6 +125,8 @@ export class ContainerService {
   // ---- operations, one file each
 
   async restore(): Promise<void> { return restoreContainers(this.ctx); }
+  /** The daemon's shutdown: no shim is left waiting for a start that will not come. */
+  cancelEarlyStarts(): Promise<void> { return this.ctx.earlyStarts?.cancelAll() ?? Promise.resolve(); }
   create(name: string | undefined, req: CreateRequest): Promise<{ Id: string; Warnings: string[] }> { return createContainer(this.ctx, name, req); }
   start(ref: string): Promise<void> { return startContainer(this.ctx, ref); }
   kill(ref: string, signal?: string): Promise<void> { return killContainer(this.ctx, ref, signal); }

@@ -144,15 +144,22 @@ export class ContainerStore {
    * a power loss. Otherwise a state change: the file is fsynced but not the directory, so a
    * power loss leaves the old record or the new one, never an empty file; the start-up
    * reconcile corrects a stale state from what is really running (see lib/atomic.ts).
+   * `unlisted`: written but not yet found by look-ups (a create whose layer is still being
+   * made); `admit(c)` then makes it known.
    */
-  save(c: ContainerRecord, { durable = false } = {}): Promise<void> {
+  save(c: ContainerRecord, { durable = false, unlisted = false } = {}): Promise<void> {
     return this.afterWrites(c.Id, async () => {
-      await writeJsonAtomic(path.join(this.dir(c.Id), RECORD), c, 0o600, durable ? 'record' : STATE_DURABILITY);
-      // 'full' by hand: the record's entry and the container directory's own entry are fsynced
-      // side by side (one journal commit's wait instead of two).
-      if (durable) await Promise.all([fsyncDir(this.dir(c.Id)), fsyncDir(this.root)]);
-      this.byId.set(c.Id, c);
+      const write = writeJsonAtomic(path.join(this.dir(c.Id), RECORD), c, 0o600, durable ? 'full' : STATE_DURABILITY);
+      // The container directory's own entry is fsynced beside the record's write (one journal
+      // commit's wait instead of two).
+      await (durable ? Promise.all([write, fsyncDir(this.root)]) : write);
+      if (!unlisted) this.byId.set(c.Id, c);
     });
+  }
+
+  /** Makes a record saved `unlisted` known to look-ups. */
+  admit(c: ContainerRecord): void {
+    this.byId.set(c.Id, c);
   }
 
   /** Runs `write` once the record's earlier writes have settled (failed ones too). */

@@ -10,6 +10,7 @@ import type { AttachRegistry } from './attach';
 import type { AttachmentRunner } from './attachments/runner';
 import type { ContainerRecord } from './Container';
 import type { ContainerStore } from './ContainerStore';
+import type { EarlyStarts } from './earlyStart';
 import type { ExitMonitor } from './ExitMonitor';
 import type { ImageLookup, RootfsStore } from './ports';
 import type { RestartManager } from './restartPolicy';
@@ -60,6 +61,8 @@ export interface ContainerContext {
   onRemoved(c: ContainerRecord): void;
   /** The network side: checks what a container asks (networks exist, --ip fits), shows endpoints; absent: no networks. */
   networks?: ContainerNetworks;
+  /** Starts prepared ahead, right after a create (earlyStart.ts); absent: none. */
+  earlyStarts?: EarlyStarts;
 }
 
 export interface ContainerNetworks {

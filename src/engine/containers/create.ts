@@ -1,7 +1,7 @@
 // Creating a container: validate, resolve the image, claim the name, make the writable layer.
 import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
-import { crashPoint } from '../../lib/crashpoint';
+import { crashPoint, pausePoint } from '../../lib/crashpoint';
 import { span } from '../../lib/trace';
 import { BerthError, InvalidParameterError } from '../../lib/errors';
 import { newId } from '../../lib/ids';
@@ -15,7 +15,7 @@ import { validateDevices } from './devices';
 import { ipamAddresses } from '../networks/NetworkService';
 import { validateUsernsRemap } from '../usernsRemap';
 
-export async function createContainer(ctx: Pick<ContainerContext, 'config' | 'images' | 'rootfs' | 'store' | 'swapLimitSupported' | 'publish' | 'volumes' | 'networks'>, name: string | undefined, req: CreateRequest): Promise<{ Id: string; Warnings: string[] }> {
+export async function createContainer(ctx: Pick<ContainerContext, 'config' | 'images' | 'rootfs' | 'store' | 'swapLimitSupported' | 'publish' | 'volumes' | 'networks' | 'earlyStarts'>, name: string | undefined, req: CreateRequest): Promise<{ Id: string; Warnings: string[] }> {
   if (!req || typeof req !== 'object') throw new InvalidParameterError('invalid create request');
   if (!req.Image || typeof req.Image !== 'string') throw new InvalidParameterError('No image specified');
   const ref = req.Image;
@@ -55,16 +55,25 @@ export async function createContainer(ctx: Pick<ContainerContext, 'config' | 'im
   try {
     // The /etc files are an attachment: written at each start (attachments/etcFiles.ts).
     if (planned.length > 0) c.MountPoints = await claimMountPoints(planned, id, ctx.volumes);
-    // The record's directory and the writable layer are independent: made side by side, both
-    // settled before any undo below.
+    // The writable layer and the record are written side by side, both settled before any
+    // undo below. The record is found by look-ups only once both are made; a crash with the
+    // record written and the layer not is repaired at the next start (restoreContainers makes
+    // the layer of a never-started container again), one with the layer alone drops the layer.
     const made = await Promise.allSettled([
-      fsp.mkdir(ctx.store.dir(id), { recursive: true, mode: 0o710 }),
-      span('create.layer', id, () => ctx.rootfs.createMount(id, image.topChainId)),
+      span('create.layer', id, async () => {
+        await pausePoint('container.create.before-layer');
+        await ctx.rootfs.createMount(id, image.topChainId);
+        crashPoint('container.create.after-layer');
+      }),
+      span('create.record', id, async () => {
+        await fsp.mkdir(ctx.store.dir(id), { recursive: true, mode: 0o710 });
+        await pausePoint('container.create.before-record');
+        await ctx.store.save(c, { durable: true, unlisted: true });
+        crashPoint('container.create.after-record');
+      }),
     ]);
     for (const r of made) if (r.status === 'rejected') throw r.reason;
-    crashPoint('container.create.after-layer');
-    await span('create.record', id, () => ctx.store.save(c, { durable: true }));
-    crashPoint('container.create.after-record');
+    ctx.store.admit(c);
   } catch (e) {
     ctx.store.releaseName(c.Name);
     ctx.volumes?.releaseContainer(id);
@@ -75,6 +84,8 @@ export async function createContainer(ctx: Pick<ContainerContext, 'config' | 'im
     throw e;
   }
   ctx.publish(c, 'create');
+  // `docker run` starts it in a moment: its start's first steps meanwhile.
+  ctx.earlyStarts?.begin(c);
   return { Id: id, Warnings: [] };
 }
 

@@ -30,7 +30,8 @@ export interface RootfsStore {
   /** The IDs whose writable layer is mounted now. */
   mountedIds(): Promise<Set<string>>;
   removeMount(id: string): Promise<void>;
-  reconcileMounts(ownerOf: (id: string) => MountOwner): Promise<void>;
+  /** The IDs whose writable layer is there once done. */
+  reconcileMounts(ownerOf: (id: string) => MountOwner): Promise<Set<string>>;
   mountInfo(id: string): MountInfo | Promise<MountInfo>;
   diffSize(id: string): Promise<number>;
 }

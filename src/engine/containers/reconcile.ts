@@ -6,7 +6,7 @@ import { errorMessage } from '../../lib/errors';
 import { log } from '../../lib/log';
 import { span } from '../../lib/trace';
 import { runtimeOf } from '../config';
-import { type ContainerRecord, setExited } from './Container';
+import { type ContainerRecord, setExited, ZERO_TIME } from './Container';
 import type { ContainerContext } from './context';
 import { removeLocked, type RemoveContext } from './remove';
 import { deleteTask } from './exit';
@@ -17,7 +17,8 @@ export type ReconcileContext = RemoveContext & Pick<ContainerContext, 'locks' | 
 export async function restoreContainers(ctx: ReconcileContext): Promise<void> {
   const records = await span('restore.load', undefined, () => ctx.store.load());
   // Writable layers matched with the records before anything starts: orphans go, a torn mount record is rebuilt.
-  await span('restore.mounts', undefined, () => ctx.rootfs.reconcileMounts((id) => ctx.store.mountOwner(id)));
+  const layers = await span('restore.mounts', undefined, () => ctx.rootfs.reconcileMounts((id) => ctx.store.mountOwner(id)));
+  await remakeTornLayers(ctx, records.filter((c) => !layers.has(c.Id)));
   const wasRunning = new Set<string>();
   await span('restore.match', undefined, () => Promise.all(records.map(async (c) => {
     try {
@@ -37,6 +38,24 @@ export async function restoreContainers(ctx: ReconcileContext): Promise<void> {
   // Before any restart below, so that nothing is half-prepared while attachments look.
   await span('restore.attachments', undefined, () => ctx.attachments.reconcile(ctx.store.all()));
   await Promise.all(ctx.store.all().filter((c) => shouldRestartOnBoot(c, wasRunning.has(c.Id))).map((c) => bootRestart(ctx, c)));
+}
+
+/**
+ * A create writes the record and the writable layer side by side: one cut short can leave the
+ * record alone (the layer missing, or its directory alone, which reconcileMounts made whole).
+ * A container that never started has nothing in its layer yet: it is made again.
+ */
+async function remakeTornLayers(ctx: ReconcileContext, lacking: ContainerRecord[]): Promise<void> {
+  await Promise.all(lacking.map(async (c) => {
+    if (c.State.Status === 'removing') return; // the removal goes on without it
+    if (c.State.Status !== 'created' || c.State.StartedAt !== ZERO_TIME) {
+      log.error('container has no writable layer', { id: c.Id, status: c.State.Status });
+      return;
+    }
+    log.warn('writable layer of a create cut short made again', { id: c.Id });
+    await ctx.rootfs.createMount(c.Id, c.ImageChainId ?? null)
+      .catch((e) => log.error('could not make the writable layer again', { id: c.Id, error: errorMessage(e) }));
+  }));
 }
 
 /**

@@ -14,7 +14,7 @@ import { errorMessage } from '../../lib/errors';
 import { log } from '../../lib/log';
 
 export type RemoveContext = Pick<ContainerContext,
-  'config' | 'store' | 'runtime' | 'rootfs' | 'attachments' | 'attaches' | 'restarts' | 'monitor' | 'lifecycle' | 'publish' | 'onRemoved' | 'volumes'>;
+  'config' | 'store' | 'runtime' | 'rootfs' | 'attachments' | 'attaches' | 'restarts' | 'monitor' | 'lifecycle' | 'publish' | 'onRemoved' | 'volumes' | 'earlyStarts'>;
 
 /** A `rm -f` waiting for its container's exit: the exit's handling removes it (Supervisor.exited). */
 export interface PendingRemoval extends RemovalAfterExit {
@@ -64,6 +64,8 @@ export async function removeContainer(ctx: RemoveContext & SignalContext, ref: s
  * AutoRemove record, whose "running" on disk with no task reconcile exits and then removes.
  */
 export async function removeLocked(ctx: RemoveContext, c: ContainerRecord, opts: { volumes?: boolean; afterExit?: boolean } = {}): Promise<void> {
+  // A start prepared ahead and never taken: its shim and mount go first.
+  await ctx.earlyStarts?.cancelLocked(c);
   if (!opts.afterExit) {
     markRemoving(c, !!opts.volumes);
     await ctx.store.save(c);

@@ -17,9 +17,10 @@ import { rotationOf } from '../logs/options';
 import { remapOf, rootfsMountOptions, usernsFile } from '../usernsRemap';
 import { precompiledSeccomp } from '../../runtime/seccompBpf';
 import { taskStarting } from './exit';
+import type { StagedTask } from '../../runtime/types';
 
 export type StartContext = Pick<ContainerContext,
-  'config' | 'store' | 'runtime' | 'rootfs' | 'attaches' | 'attachments' | 'monitor' | 'swapLimitSupported' | 'publish' | 'logPath'>;
+  'config' | 'store' | 'runtime' | 'rootfs' | 'attaches' | 'attachments' | 'monitor' | 'swapLimitSupported' | 'publish' | 'logPath' | 'earlyStarts'>;
 
 /** `docker start`: a user start is a fresh one (restart count 0, back-off forgotten). */
 export async function startContainer(ctx: Pick<ContainerContext, 'store' | 'locks' | 'restarts' | 'supervisor'>, ref: string): Promise<void> {
@@ -36,16 +37,23 @@ export async function startContainer(ctx: Pick<ContainerContext, 'store' | 'lock
 }
 
 /**
- * Starts the task; call with the container's lock held. A failure undoes every step already
- * taken (in reverse order), records the error in the state, wakes exit waiters and throws.
+ * A start's steps before the runtime's create: the shim staged, the rootfs mounted, the
+ * attachments prepared, the bundle written (`done`: the staged task once all are). What was
+ * made is recorded as it goes, for undoPrepared.
  */
-export async function startTask(ctx: StartContext, c: ContainerRecord): Promise<void> {
+export interface PreparedTask {
+  done: Promise<StagedTask>;
+  staged: Promise<StagedTask>;
+  /** The attachments were prepared (to be released on an undo). */
+  attached: boolean;
+  /** It was an attachment that failed (its error is its own). */
+  attachmentFailed: boolean;
+}
+
+/** Starts a start's steps up to the bundle; call with the container's lock held. */
+export function prepareTask(ctx: StartContext, c: ContainerRecord): PreparedTask {
   const rt = runtimeOf(ctx.config, c.HostConfig.Runtime);
   const bundle = bundleDir(ctx.config, c.Id);
-  let created = false;
-  let attached = false;
-  let attachmentFailed = false;
-  let stateBefore: ContainerState | undefined;
   taskStarting(c);
   // The shim is started first and waits (conmon's start pipe): its exec and load overlap the
   // mount, the attachments and the bundle below; it runs the runtime once the bundle is written.
@@ -58,7 +66,8 @@ export async function startTask(ctx: StartContext, c: ContainerRecord): Promise<
   }));
   // (A crash with conmon waiting: it reads the pipe's end and goes on; see stageConmon.)
   staged.then(() => crashPoint('container.start.after-stage'), () => undefined);
-  try {
+  const p: PreparedTask = { staged, attached: false, attachmentFailed: false, done: undefined as unknown as Promise<StagedTask> };
+  p.done = (async () => {
     const rootfs = await span('start.mount', c.Id, () => ctx.rootfs.mount(c.Id, rootfsMountOptions(c, ctx.config.remap)));
     const [user, prepared] = await span('start.prepare', c.Id, async () => {
       const [u, a] = await Promise.allSettled([
@@ -70,8 +79,8 @@ export async function startTask(ctx: StartContext, c: ContainerRecord): Promise<
         ]).then(([user]) => user),
         ctx.attachments.prepare(c),
       ]);
-      attached = a.status === 'fulfilled';
-      if (a.status === 'rejected') { attachmentFailed = true; throw a.reason; }
+      p.attached = a.status === 'fulfilled';
+      if (a.status === 'rejected') { p.attachmentFailed = true; throw a.reason; }
       if (u.status === 'rejected') throw u.reason;
       return [u.value, a.value] as const;
     });
@@ -84,6 +93,37 @@ export async function startTask(ctx: StartContext, c: ContainerRecord): Promise<
     await span('start.bundle', c.Id, () => ctx.runtime.writeBundle(bundle, input));
     const task = await staged;
     crashPoint('container.start.after-bundle');
+    return task;
+  })();
+  return p;
+}
+
+/**
+ * Undoes a start's steps (in the reverse order): the task if `created`, else the waiting shim;
+ * the shim's files, the bundle, the attachments, the rootfs. Call with the lock held.
+ */
+export async function undoPrepared(ctx: StartContext, c: ContainerRecord, p: PreparedTask, created = false): Promise<void> {
+  await p.done.catch(() => undefined);
+  if (created) await ctx.runtime.delete(c.Id, runtimeOf(ctx.config, c.HostConfig.Runtime), true).catch(() => undefined);
+  else await p.staged.then((t) => t.abort(), () => undefined);
+  await ctx.runtime.cleanup(c.Id).catch(() => undefined);
+  await fsp.rm(bundleDir(ctx.config, c.Id), { recursive: true, force: true }).catch(() => undefined);
+  if (p.attached) await ctx.attachments.release(c, 'abort');
+  await ctx.rootfs.unmount(c.Id).catch(() => undefined);
+}
+
+/**
+ * Starts the task; call with the container's lock held. A failure undoes every step already
+ * taken (in reverse order), records the error in the state, wakes exit waiters and throws.
+ * The steps before the runtime's create may have been taken ahead (earlyStart.ts).
+ */
+export async function startTask(ctx: StartContext, c: ContainerRecord): Promise<void> {
+  const rt = runtimeOf(ctx.config, c.HostConfig.Runtime);
+  let created = false;
+  let stateBefore: ContainerState | undefined;
+  const prepared = (await ctx.earlyStarts?.take(c)) ?? prepareTask(ctx, c);
+  try {
+    const task = await prepared.done;
     const { pid } = await span('start.create', c.Id, () => task.create());
     created = true;
     // The record says running before the runtime's start, written beside the attach and the
@@ -107,15 +147,10 @@ export async function startTask(ctx: StartContext, c: ContainerRecord): Promise<
     const rootfs = await Promise.resolve().then(() => ctx.rootfs.mountInfo(c.Id)).then((m) => m.mergedDir, () => undefined);
     const msg = inContainerTerms(errorMessage(e), { rootfs, mounts: c.MountPoints });
     log.debug('start failed', { id: c.Id, error: msg });
-    // Undone in the reverse order of the steps above.
-    if (created) await ctx.runtime.delete(c.Id, rt, true).catch(() => undefined);
-    else await staged.then((t) => t.abort(), () => undefined);
-    await ctx.runtime.cleanup(c.Id).catch(() => undefined);
-    await fsp.rm(bundle, { recursive: true, force: true }).catch(() => undefined);
-    if (attached) await ctx.attachments.release(c, 'abort');
-    await ctx.rootfs.unmount(c.Id).catch(() => undefined);
+    await undoPrepared(ctx, c, prepared, created);
     ctx.attaches.endPending(c.Id);
     // An attachment's error is its own (the runner names the attachment), not the runtime's.
+    const attachmentFailed = prepared.attachmentFailed;
     const isRuntimeError = !attachmentFailed && (!(e instanceof BerthError) || e.kind === 'System' || e.kind === 'InvalidParameter');
     const text = attachmentFailed || (e instanceof BerthError && e.kind === 'InvalidParameter' && !/OCI runtime/.test(msg))
       ? msg : `failed to create task: OCI runtime create failed: ${msg.replace(/: unknown$/, '')}: unknown`;

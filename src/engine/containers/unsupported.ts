@@ -165,10 +165,24 @@ export const UNSUPPORTED_UPDATE_FIELDS: UnsupportedField[] = [
   { path: 'IOMaximumBandwidth', unapplied: unlessBlank, example: 1048576, comesWith: 'not planned' },
 ];
 
+/** A path's segments, split once per table row (every create checks the whole table). */
+const segmentsOf = new Map<string, string[]>();
+
 /** Every value at `path` in the body, with the concrete path (`*` expanded over object keys). */
 export function valuesAt(body: Record<string, unknown>, path: string): { path: string; value: unknown }[] {
+  let segs = segmentsOf.get(path);
+  if (!segs) segmentsOf.set(path, segs = path.split('.'));
+  if (!path.includes('*')) {
+    // The common row: one place to look, no copies of the path on the way.
+    let v: unknown = body;
+    for (const seg of segs) {
+      if (!v || typeof v !== 'object' || Array.isArray(v)) return [];
+      v = (v as Record<string, unknown>)[seg];
+    }
+    return [{ path, value: v }];
+  }
   let found: { path: string[]; value: unknown }[] = [{ path: [], value: body }];
-  for (const seg of path.split('.')) {
+  for (const seg of segs) {
     const next: { path: string[]; value: unknown }[] = [];
     for (const f of found) {
       if (!f.value || typeof f.value !== 'object' || Array.isArray(f.value)) continue;

@@ -61,6 +61,14 @@ export function batchesAvailable(): boolean {
  * over `file` (tmp unlinked when a step fails), then `file`'s directory fsynced (`syncDir`).
  */
 export function writeFileAtomically(tmp: string, file: string, data: string | Uint8Array, mode: number, sync: { file: boolean; dir: boolean }): Promise<void> {
-  const bytes = typeof data === 'string' || Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  return loadNative().writeFileAtomicAsync([path.resolve(tmp), path.resolve(file)], bytes, mode, sync.dir ? 2 : sync.file ? 1 : 0);
+  return loadNative().writeFileAtomicAsync([path.resolve(tmp), path.resolve(file)], bytesOf(data), mode, durabilityOf(sync));
 }
+
+/** Several such writes, in turn, as one pool job (stops at the first failure). */
+export function writeFilesAtomically(files: readonly { tmp: string; file: string; data: string | Uint8Array }[], mode: number, sync: { file: boolean; dir: boolean }): Promise<void> {
+  if (files.length === 0) return Promise.resolve();
+  return loadNative().writeFileAtomicAsync(files.flatMap((f) => [path.resolve(f.tmp), path.resolve(f.file)]), files.map((f) => bytesOf(f.data)), mode, durabilityOf(sync));
+}
+
+const bytesOf = (data: string | Uint8Array) => (typeof data === 'string' || Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+const durabilityOf = (sync: { file: boolean; dir: boolean }) => (sync.dir ? 2 : sync.file ? 1 : 0);

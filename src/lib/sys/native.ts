@@ -89,7 +89,7 @@ export interface BerthNative {
   /** Up to maxBytes of each absolute path with its mtime, in one pool job; null: missing. */
   readFilesAsync(paths: string[], maxBytes: number): Promise<({ text: string; mtimeMs: number } | null)[]>;
   /** tmp written (mode), fsynced (durability >= 1), renamed over file, its directory fsynced (2): one pool job. */
-  writeFileAtomicAsync(paths: [tmp: string, file: string], data: string | Uint8Array, mode: number, durability: number): Promise<void>;
+  writeFileAtomicAsync(paths: string[], data: string | Uint8Array | (string | Uint8Array)[], mode: number, durability: number): Promise<void>;
   // The spare CLI process (src/cli/spare.ts, native/spare.c).
   /** A connected fd, or -1 when none came within timeoutMs. */
   spareAccept(listenFd: number, timeoutMs: number): number;

@@ -35,7 +35,7 @@ import { Digest, digestHex, isDigest } from '../../lib/digest';
 import { ConflictError, InvalidParameterError, NotFoundError, SystemError } from '../../lib/errors';
 import { fsyncDir, readJsonIfExists, readRecord, readRecordSync, writeJsonAtomic, removeStaleTempsSync } from '../../lib/atomic';
 import { eachInBatches } from '../../lib/batches';
-import { crashPoint } from '../../lib/crashpoint';
+import { crashPoint, pausePoint } from '../../lib/crashpoint';
 import { errorMessage } from '../../lib/errors';
 import { log } from '../../lib/log';
 import { quarantineAt } from '../../lib/quarantine';
@@ -121,6 +121,8 @@ export class LocalLayerStore implements LayerStore {
   /** Layers being created whose chain ID is known (expectDiffId given). */
   private readonly inflight = new Map<Digest, Promise<LayerMeta>>();
   private readonly overlays = new OverlayMounts();
+  /** Each writable layer's record, as read or written once (it never changes while it exists). */
+  private readonly mountMetas = new Map<string, MountMeta>();
   /** Layer directories whose record cannot be read, with why (quarantined by reconcile). */
   private readonly unreadable = new Map<string, string>();
   private initialised = false;
@@ -528,8 +530,11 @@ export class LocalLayerStore implements LayerStore {
   }
 
   private async mountMeta(id: string): Promise<MountMeta> {
+    const known = this.mountMetas.get(id);
+    if (known) return known;
     const m = await readRecord<MountMeta>(path.join(this.mountDir(id), 'meta.json'), (v) => checkMountMeta(v, id));
     if (!m) throw new NotFoundError(`no such mount: ${id}`);
+    this.mountMetas.set(id, m);
     return m;
   }
 
@@ -547,16 +552,18 @@ export class LocalLayerStore implements LayerStore {
       if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new ConflictError(`mount ${id} already exists`);
       throw e;
     }
-    await Promise.all(['diff', 'work', 'merged'].map((sub) => fsp.mkdir(path.join(dir, sub), { mode: 0o755 })));
+    await makeMountSubdirs(dir);
     const meta: MountMeta = { id, parent: parentId, created: new Date().toISOString() };
-    // meta.json is fsynced before its rename; then mounts/<id>/ (meta.json's and the
-    // subdirectories' entries) and mounts/ (<id> itself) are fsynced side by side, so a power
-    // loss cannot take back the writable layer of a container whose record (written next,
-    // fsynced) says it exists. Side by side: one journal commit's wait instead of two.
-    await writeJsonAtomic(path.join(dir, 'meta.json'), meta, 0o644, 'record');
-    await Promise.all([fsyncDir(dir), fsyncDir(this.mountsDir)]);
+    await pausePoint('layer.mount.before-meta');
+    // meta.json is fsynced before its rename, then mounts/<id>/ (meta.json's and the
+    // subdirectories' entries); mounts/ (<id> itself) is fsynced beside that write: a power
+    // loss cannot take back a layer that create reported. Side by side: one journal commit's
+    // wait instead of two. (A container record written beside this, crashed before it ends, is
+    // repaired at the next start: reconcileMounts rebuilds the meta, restoreContainers the layer.)
+    await Promise.all([writeJsonAtomic(path.join(dir, 'meta.json'), meta, 0o644, 'full'), fsyncDir(this.mountsDir)]);
+    this.mountMetas.set(id, meta);
     crashPoint('layer.mount.after-create');
-    return this.mountInfo(id);
+    return this.mountInfoOf(meta);
   }
 
   async listMounts(): Promise<MountMeta[]> {
@@ -582,10 +589,11 @@ export class LocalLayerStore implements LayerStore {
     return { records, unreadable };
   }
 
-  async reconcileMounts(ownerOf: (id: string) => MountOwner): Promise<void> {
+  async reconcileMounts(ownerOf: (id: string) => MountOwner): Promise<Set<string>> {
     const { records, unreadable } = await this.readMounts();
+    const held = new Set<string>();
     for (const m of records) {
-      if (ownerOf(m.id) !== undefined) continue;
+      if (ownerOf(m.id) !== undefined) { held.add(m.id); continue; }
       log.info('removing writable layer of an unknown container', { id: m.id });
       await this.removeMount(m.id).catch((e) => log.warn('could not remove orphan layer', { id: m.id, error: errorMessage(e) }));
     }
@@ -596,7 +604,10 @@ export class LocalLayerStore implements LayerStore {
       if (owner) {
         // The container record names the parent chain: the mount record is rebuilt from it.
         const meta: MountMeta = { id, parent: owner.parent as Digest | null, created: owner.created };
+        // (a create cut short may have made the directory alone: its subdirectories too)
+        await makeMountSubdirs(dir);
         await writeJsonAtomic(path.join(dir, 'meta.json'), meta, 0o644);
+        held.add(id);
         log.error('unreadable writable-layer record rebuilt from the container record', { id, reason, parent: meta.parent });
       } else if (reason === 'no meta.json' && await isEmptyLayer(dir)) {
         // A create cut short before the record: nothing was ever written into it.
@@ -605,12 +616,16 @@ export class LocalLayerStore implements LayerStore {
         await quarantineAt(this.dataRoot).moveOrLeave('mount', id, dir, reason);
       }
     }
+    return held;
   }
 
   /** Paths for inspect's GraphDriver.Data; lowerDirs are the real diff dirs, top first. */
   async mountInfo(id: string): Promise<MountInfo> {
-    const m = await this.mountMeta(id);
-    const dir = this.mountDir(id);
+    return this.mountInfoOf(await this.mountMeta(id));
+  }
+
+  private mountInfoOf(m: MountMeta): MountInfo {
+    const dir = this.mountDir(m.id);
     const lowers = m.parent ? this.chain(m.parent).reverse().map((l) => this.diffDir(l.chainId)) : [this.emptyDir];
     return { lowerDirs: lowers, upperDir: path.join(dir, 'diff'), workDir: path.join(dir, 'work'), mergedDir: path.join(dir, 'merged') };
   }
@@ -646,6 +661,7 @@ export class LocalLayerStore implements LayerStore {
     await this.overlays.locked(id, async () => {
       const dir = this.mountDir(id);
       const trash = path.join(this.mountsDir, `.rm-${id}-${randomBytes(4).toString('hex')}`);
+      this.mountMetas.delete(id);
       try {
         await fsp.rename(dir, trash);
       } catch (e) {
@@ -708,6 +724,13 @@ function checkMountMeta(v: unknown, id: string): string | undefined {
 }
 
 /** True when a writable layer's upper dir holds nothing (or does not exist). */
+/** A writable layer's diff, work and merged (those already there are fine). */
+async function makeMountSubdirs(dir: string): Promise<void> {
+  await Promise.all(['diff', 'work', 'merged'].map((sub) => fsp.mkdir(path.join(dir, sub), { mode: 0o755 }).catch((e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EEXIST') throw e;
+  })));
+}
+
 async function isEmptyLayer(dir: string): Promise<boolean> {
   const names = await fsp.readdir(path.join(dir, 'diff')).catch(() => [] as string[]);
   return names.length === 0;

@@ -150,8 +150,9 @@ export interface LayerStore {
    * Daemon start, once the container records are loaded and before any container starts:
    * removes orphans, rebuilds an unreadable or missing mount record from its container's,
    * quarantines an unreadable one that nothing claims, keeps those a quarantined record claims.
+   * Returns the IDs whose writable layer is there now (a record's that has none is not in it).
    */
-  reconcileMounts(ownerOf: (id: string) => MountOwner): Promise<void>;
+  reconcileMounts(ownerOf: (id: string) => MountOwner): Promise<Set<string>>;
   /** Paths of the writable layer; lowerDirs are the layers' diff dirs, top first. */
   mountInfo(id: string): Promise<MountInfo>;
   /** Mounts the overlay (idempotent); returns the merged path. `idmap`: made of idmapped layers (userns-remap). */

@@ -86,7 +86,7 @@ export class RootfsHolds {
   }
 }
 
-export type FsContext = Pick<ContainerContext, 'store' | 'locks' | 'rootfs'> & { holds: RootfsHolds } & Partial<Pick<ContainerContext, 'config'>>;
+export type FsContext = Pick<ContainerContext, 'store' | 'locks' | 'rootfs'> & { holds: RootfsHolds } & Partial<Pick<ContainerContext, 'config' | 'earlyStarts'>>;
 
 /**
  * Opens the filesystem view of container `c` (running or not); close it when done. `layer`:
@@ -99,6 +99,9 @@ export async function openContainerFs(ctx: FsContext, c: ContainerRecord, opts: 
       if (live) return liveView(live);
       // the task is exiting: its record catches up shortly; the layer is still there to read
     }
+    // A start prepared ahead read the rootfs a copy may change (its account files), and the
+    // copy's end unmounts it: undone, the start prepares anew.
+    if (!c.State.Running) await ctx.earlyStarts?.cancelLocked(c);
     ctx.holds.take(c.Id);
     let rootfs: InRoot;
     try {
