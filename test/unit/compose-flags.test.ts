@@ -14,7 +14,7 @@ import { parseBoolFlag } from '../../src/cli/commands/compose/ps';
 
 function berth(cwd: string, args: string[], env: Record<string, string> = {}) {
   // a socket nobody listens on: a case that reached the daemon would fail differently
-  const r = spawnSync(BERTH, args, { cwd, encoding: 'utf8', env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', DOCKER_HOST: 'unix:///nonexistent/berth.sock', ...env } });
+  const r = spawnSync(BERTH, args, { cwd, encoding: 'utf8', env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', DOCKER_HOST: 'unix:///nonexistent/berth.sock', BERTH_CLI_SPARE: '0', ...env } });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

@@ -8,7 +8,7 @@ import { BERTH } from '../helpers/daemon';
 import { CACHE_HOME, writeProject } from '../fixtures/compose/project';
 
 function berth(cwd: string, args: string[], env: Record<string, string> = {}, input?: string) {
-  const r = spawnSync(BERTH, args, { cwd, input, encoding: 'utf8', env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', XDG_CACHE_HOME: CACHE_HOME, ...env } });
+  const r = spawnSync(BERTH, args, { cwd, input, encoding: 'utf8', env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', XDG_CACHE_HOME: CACHE_HOME, BERTH_CLI_SPARE: '0', ...env } });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
