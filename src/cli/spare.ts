@@ -123,6 +123,10 @@ function serve(socketPath: string, inode: number): void {
   const compiled = compileBundle(BUNDLE, cacheFileFor(CACHE_DIR, 'spare', bundleStat));
   (globalThis as Record<symbol, unknown>)[SPARE_MARK] = true;
   const cli = compiled.run(require) as { runMain(): void };
+  // Node's own modules behind process.stdout/stdin (net for a pipe or socket, tty for a
+  // terminal) and the client's streams: loaded here, not at the call (~8 ms of a cold `ps` is
+  // Node compiling them). Loading them makes no stdio stream and reads nothing of the caller's.
+  for (const m of ['node:net', 'node:tty', 'node:stream', 'node:readline']) require(m);
   // ready: the launcher prefers spares with u+x to ones still booting
   if (!stale(socketPath, inode, bundleStat)) chmodSync(socketPath, 0o700);
   const until = Date.now() + idleMs();
