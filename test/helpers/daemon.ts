@@ -327,7 +327,13 @@ export async function startDaemon(extraArgs: string[] = [], opts: { netns?: stri
   fs.writeFileSync(path.join(root, 'daemon.json'), JSON.stringify({
     'cgroup-parent': `/berth-test-${path.basename(root)}`, ...(TEST_RUNTIME ? { 'default-runtime': TEST_RUNTIME } : {}),
   }));
-  await d.start();
+  try {
+    await d.start();
+  } catch (e) {
+    // a daemon that did not come up leaves nothing either: its root, its pool claim
+    await d.stop().catch(() => undefined);
+    throw e;
+  }
   return d;
 }
 
