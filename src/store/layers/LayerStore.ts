@@ -723,7 +723,6 @@ function checkMountMeta(v: unknown, id: string): string | undefined {
   return undefined;
 }
 
-/** True when a writable layer's upper dir holds nothing (or does not exist). */
 /** A writable layer's diff, work and merged (those already there are fine). */
 async function makeMountSubdirs(dir: string): Promise<void> {
   await Promise.all(['diff', 'work', 'merged'].map((sub) => fsp.mkdir(path.join(dir, sub), { mode: 0o755 }).catch((e: NodeJS.ErrnoException) => {
@@ -731,6 +730,7 @@ async function makeMountSubdirs(dir: string): Promise<void> {
   })));
 }
 
+/** True when a writable layer's upper dir holds nothing (or does not exist). */
 async function isEmptyLayer(dir: string): Promise<boolean> {
   const names = await fsp.readdir(path.join(dir, 'diff')).catch(() => [] as string[]);
   return names.length === 0;
