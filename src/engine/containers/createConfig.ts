@@ -118,9 +118,9 @@ export function validateCpuLimits(nanoCpus: number, cpuQuota: number, cpuPeriod:
   if (nanoCpus > 0 && cpuPeriod > 0) throw new InvalidParameterError('Conflicting options: Nano CPUs and CPU Period cannot both be set');
   if (nanoCpus > 0 && cpuQuota > 0) throw new InvalidParameterError('Conflicting options: Nano CPUs and CPU Quota cannot both be set');
   // (os.cpus() reads /proc on every call: only when there is a limit to check)
-  const ncpu = nanoCpus === 0 ? 0 : os.cpus().length;
-  if (nanoCpus !== 0 && (nanoCpus < 0 || nanoCpus > ncpu * 1e9)) {
-    throw new InvalidParameterError(`Range of CPUs is from 0.01 to ${ncpu}.00, as there are only ${ncpu} CPUs available`);
+  if (nanoCpus !== 0) {
+    const ncpu = os.cpus().length;
+    if (nanoCpus < 0 || nanoCpus > ncpu * 1e9) throw new InvalidParameterError(`Range of CPUs is from 0.01 to ${ncpu}.00, as there are only ${ncpu} CPUs available`);
   }
   if (cpuPeriod !== 0 && (cpuPeriod < 1000 || cpuPeriod > 1_000_000)) throw new InvalidParameterError('CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1s (i.e. 1000000)');
   if (cpuQuota > 0 && cpuQuota < 1000) throw new InvalidParameterError('CPU cfs quota can not be less than 1ms (i.e. 1000)');
