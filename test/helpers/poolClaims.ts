@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { processAlive } from '../../src/daemon/pidfile';
-import { onLinkRoutesIn } from '../../src/engine/networks/hostReserved';
+import { hostOnLinkRoutes } from '../../src/engine/networks/hostReserved';
 
 const CLAIMS_DIR = path.join(os.tmpdir(), 'berth-test-pools');
 /** The second octets handed out: 10.64.0.0/16 to 10.191.0.0/16. */
@@ -33,9 +33,7 @@ function liveClaims(x: number): string[] {
 }
 
 function hostUses(x: number): boolean {
-  let trie = '';
-  try { trie = fs.readFileSync('/proc/net/fib_trie', 'utf8'); } catch { return false; }
-  return onLinkRoutesIn(trie).some((r) => r.prefix >= 16 && r.addr >>> 16 === ((10 << 8) | x));
+  return hostOnLinkRoutes().some((r) => r.prefix >= 16 && r.addr >>> 16 === ((10 << 8) | x));
 }
 
 /** The second octet of `root`'s pool: claimed at the first call (from `preferred` on), the same after. */

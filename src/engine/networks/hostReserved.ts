@@ -44,10 +44,15 @@ export function hostResolvers(): string[] {
   return out.length ? out : ['8.8.8.8', '8.8.4.4'];
 }
 
+/** The host's on-link IPv4 routes in its main table (none when /proc/net/fib_trie cannot be read). */
+export function hostOnLinkRoutes(): Cidr[] {
+  return onLinkRoutesIn(readOr('/proc/net/fib_trie'));
+}
+
 /** IPv4 subnets the host uses (Docker's reserved networks): its on-link routes, its nameservers. */
 export function hostReserved4(): Cidr[] {
   const servers = nameserversIn(readOr('/etc/resolv.conf')).filter(isIpv4).map((s) => ({ addr: parseIp(s), prefix: 32 }));
-  return [...onLinkRoutesIn(readOr('/proc/net/fib_trie')), ...servers];
+  return [...hostOnLinkRoutes(), ...servers];
 }
 
 /** The host's IPv6 routes (other than default, link-local, multicast and host routes): subnets a new network must not take. */
