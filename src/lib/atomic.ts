@@ -2,7 +2,6 @@
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { batchesAvailable, writeFileAtomically } from './sys/fsbatch';
 
 /**
@@ -24,9 +23,13 @@ import { batchesAvailable, writeFileAtomically } from './sys/fsbatch';
  */
 export type Durability = 'full' | 'record' | 'none';
 
+// Temp names: this process's PID and a count (as npm's write-file-atomic), unique among the
+// writers of one directory without a random draw per write.
+let tmpSeq = 0;
+
 export async function writeFileAtomic(file: string, data: string | Uint8Array, mode = 0o600, durability: Durability = 'full'): Promise<void> {
   const dir = path.dirname(file);
-  const tmp = path.join(dir, `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
+  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${++tmpSeq}.tmp`);
   // open, write, fsync, close, rename and the directory's fsync in one pool job, not six
   if (batchesAvailable()) return writeFileAtomically(tmp, file, data, mode, { file: durability !== 'none', dir: durability === 'full' });
   const fh = await fsp.open(tmp, 'w', mode);

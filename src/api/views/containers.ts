@@ -3,7 +3,7 @@
 // Docker does, so those pass through; what is decided here is which fields the wire shows, their
 // wire defaults and the `Status` text ("Up 5 minutes"), which is presentation, not state.
 import { humanDuration } from '../../lib/units';
-import { type ContainerRecord, ZERO_TIME } from '../../engine/containers/Container';
+import { type ContainerRecord, createdMs, ZERO_TIME } from '../../engine/containers/Container';
 import type { ListedContainer, PruneResult } from '../../engine/containers/list';
 import type { ContainerDetails } from '../../engine/containers/details';
 import { healthSuffix } from '../../engine/health/HealthService';
@@ -158,7 +158,7 @@ export function containerSummaryView({ record: c, sizes, network }: ListedContai
     Image: c.Config.Image,
     ImageID: c.Image,
     Command: commandString(c),
-    Created: Math.floor(Date.parse(c.Created) / 1000),
+    Created: Math.floor(createdMs(c) / 1000),
     Ports: summaryPorts(c, network),
     Labels: c.Config.Labels ?? {},
     State: c.State.Status,

@@ -120,6 +120,17 @@ export interface ContainerRecord {
 
 export const ZERO_TIME = '0001-01-01T00:00:00Z';
 
+const createdParsed = new WeakMap<ContainerRecord, { text: string; ms: number }>();
+
+/** `c.Created` in ms since the epoch, parsed once per record (a list of 1,000 asks for each). */
+export function createdMs(c: ContainerRecord): number {
+  const seen = createdParsed.get(c);
+  if (seen && seen.text === c.Created) return seen.ms;
+  const ms = Date.parse(c.Created);
+  createdParsed.set(c, { text: c.Created, ms });
+  return ms;
+}
+
 export function initialState(): ContainerState {
   return {
     Status: 'created', Running: false, Paused: false, Restarting: false, OOMKilled: false,

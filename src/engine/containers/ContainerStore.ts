@@ -29,7 +29,7 @@ export class ContainerStore {
   private readonly unreadable = new Set<string>();
   /**
    * The last write of each record still in flight. A record's writes go one after another
-   * (temp names are random: two at once could land in either order), so a save may be started
+   * (each has its own temp name: two at once could land in either order), so a save may be started
    * early, beside other work, and a later save or the removal still comes after it.
    */
   private readonly writing = new Map<string, Promise<void>>();

@@ -3,7 +3,7 @@
 import { checkFilterKeys, matchLabels, type Filters } from '../../lib/filters';
 import { InvalidParameterError, errorMessage } from '../../lib/errors';
 import { log } from '../../lib/log';
-import type { ContainerRecord } from './Container';
+import { type ContainerRecord, createdMs } from './Container';
 import type { ContainerService } from './ContainerService';
 import type { ContainerNetworkView } from './context';
 import { containerSizes, type ContainerSizes } from './details';
@@ -28,9 +28,9 @@ function any(values: string[] | undefined, test: (v: string) => boolean): boolea
   return !values || values.length === 0 || values.some(test);
 }
 
-/** Newest first, each creation time parsed once (in the comparator: 2 n log n parses, 3 ms at 500). */
+/** Newest first (each creation time parsed once per record, not per comparison or per list). */
 function newestFirst(records: ContainerRecord[]): ContainerRecord[] {
-  return records.map((r) => ({ r, t: Date.parse(r.Created) })).sort((a, b) => b.t - a.t).map((x) => x.r);
+  return records.map((r) => ({ r, t: createdMs(r) })).sort((a, b) => b.t - a.t).map((x) => x.r);
 }
 
 export async function listContainers(svc: ContainerService, opts: ListOptions): Promise<ListedContainer[]> {
@@ -53,17 +53,19 @@ export async function listContainers(svc: ContainerService, opts: ListOptions): 
   let all = newestFirst(svc.store.all());
   const refTime = (key: string): number | undefined => {
     const ref = f.get(key)?.[0];
-    return ref === undefined ? undefined : Date.parse(svc.store.get(ref).Created);
+    return ref === undefined ? undefined : createdMs(svc.store.get(ref));
   };
   const before = refTime('before');
   const since = refTime('since');
   // `all` is implied by limit, before/since and by filters that only make sense for stopped ones.
   const showAll = opts.all || (opts.limit ?? 0) > 0 || before !== undefined || since !== undefined
     || f.has('exited') || (f.get('status')?.some((s) => s !== 'running') ?? false);
-  all = all.filter((c) => {
+  // no filter given (what `docker ps` sends): only the running test, not ten per record
+  if (f.size === 0) all = showAll ? all : all.filter((c) => c.State.Running);
+  else all = all.filter((c) => {
     if (!showAll && !c.State.Running) return false;
-    if (before !== undefined && Date.parse(c.Created) >= before) return false;
-    if (since !== undefined && Date.parse(c.Created) <= since) return false;
+    if (before !== undefined && createdMs(c) >= before) return false;
+    if (since !== undefined && createdMs(c) <= since) return false;
     return any(f.get('status'), (s) => s === c.State.Status)
       && any(f.get('name'), (n) => new RegExp(n).test(c.Name.slice(1)))
       && any(f.get('id'), (i) => c.Id.startsWith(i))
@@ -76,8 +78,11 @@ export async function listContainers(svc: ContainerService, opts: ListOptions): 
       && any(f.get('volume'), (v) => (c.MountPoints ?? []).some((m) => m.Name === v || m.Destination === v || (m.Type === 'bind' && m.Source === v)));
   });
   if (opts.limit && opts.limit > 0) all = all.slice(0, opts.limit);
-  const net = (c: ContainerRecord) => (svc.deps.networks ? { network: svc.deps.networks.view(c.Id) } : {});
-  return Promise.all(all.map(async (c) => (opts.size ? { record: c, sizes: await containerSizes(svc, c), ...net(c) } : { record: c, ...net(c) })));
+  const networks = svc.deps.networks;
+  const listed = (c: ContainerRecord): ListedContainer => (networks ? { record: c, network: networks.view(c.Id) } : { record: c });
+  // without sizes, no promise per record (a thousand of them were a tenth of a 1,000-record list)
+  if (!opts.size) return all.map(listed);
+  return Promise.all(all.map(async (c) => ({ ...listed(c), sizes: await containerSizes(svc, c) })));
 }
 
 const PRUNE_FILTERS = ['label', 'label!', 'until'];
