@@ -21,8 +21,28 @@ export function captureAnswer(socket: string, p: string): Promise<Buffer> {
   });
 }
 
-/** Median wall time of `docker args` against a socket that answers every GET with `body`. */
-export async function cliAloneMs(args: string[], body: Buffer, runs = 11): Promise<number> {
+/** The CPU time the whole machine has spent so far (user, nice, system, irq, softirq), in ms. */
+export function machineBusyMs(): number {
+  const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].split(/\s+/).slice(1).map(Number);
+  return ((f[0] + f[1] + f[2] + f[5] + f[6]) * 1000) / TICKS_PER_S;
+}
+
+const TICKS_PER_S = 100; // USER_HZ, 100 on every Linux architecture berth runs on
+
+/**
+ * `docker ps`'s answer with `n` rows holding only what its table prints (ID, image, command,
+ * created, status, ports, names): no daemon can answer with less, so the CLI's time on it is
+ * the floor of `docker ps` with `n` containers.
+ */
+export function minimalListAnswer(n: number): Buffer {
+  return Buffer.from(JSON.stringify(Array.from({ length: n }, (_, i) => ({
+    Id: i.toString(16).padStart(64, '0'), Names: [`/s${i}`], Image: 'busybox', Command: 'sleep 3600',
+    Created: 1_700_000_000, Ports: [], State: 'running', Status: 'Up 5 minutes',
+  }))));
+}
+
+/** Median wall time of `docker args`, and the machine's CPU per run, against a socket that answers every request with `body`. */
+export async function cliAlone(args: string[], body: Buffer, runs = 11): Promise<{ ms: number; cpuMs: number }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-replay-'));
   const socket = path.join(dir, 'replay.sock');
   const server = http.createServer((req, res) => {
@@ -34,15 +54,22 @@ export async function cliAloneMs(args: string[], body: Buffer, runs = 11): Promi
   try {
     const env = { ...process.env, DOCKER_HOST: `unix://${socket}` };
     const times: number[] = [];
+    const busy0 = machineBusyMs();
     for (let i = 0; i < runs; i++) {
       const t0 = process.hrtime.bigint();
       await run('docker', args, { env, maxBuffer: 64 << 20 });
       times.push(Number(process.hrtime.bigint() - t0) / 1e6);
     }
+    const cpuMs = Number(((machineBusyMs() - busy0) / runs).toFixed(1));
     times.sort((a, b) => a - b);
-    return Number(times[Math.floor(times.length / 2)].toFixed(1));
+    return { ms: Number(times[Math.floor(times.length / 2)].toFixed(1)), cpuMs };
   } finally {
     await new Promise((resolve) => server.close(resolve));
     fs.rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Median wall time of `docker args` against a socket that answers every GET with `body`. */
+export async function cliAloneMs(args: string[], body: Buffer, runs = 11): Promise<number> {
+  return (await cliAlone(args, body, runs)).ms;
 }
