@@ -61,7 +61,10 @@ export async function debianArchive(): Promise<string> {
     for (const l of [base, nginx]) {
       const dir = path.join(stage, l.diffId.slice(7));
       fs.mkdirSync(dir);
-      fs.linkSync(l.path, path.join(dir, 'layer.tar'));
+      // a symlink that tar follows (-h), not a hard link: a link made by another test file
+      // building its own archive at the same moment changes the layer's ctime, and tar then
+      // fails with "file changed as we read it" (a fresh machine, two such files at once)
+      fs.symlinkSync(l.path, path.join(dir, 'layer.tar'));
     }
     for (const img of images) {
       const config = imageConfig(img.layers, img.cfg, created);
@@ -71,8 +74,13 @@ export async function debianArchive(): Promise<string> {
     }
     fs.writeFileSync(path.join(stage, 'manifest.json'), JSON.stringify(manifest));
     const tmp = `${out}.${process.pid}.tmp`;
-    await exec('tar', ['-C', stage, '-cf', tmp, '.']);
-    fs.renameSync(tmp, out);
+    try {
+      await exec('tar', ['-C', stage, '-h', '-cf', tmp, '.']);
+      fs.renameSync(tmp, out);
+    } catch (e) {
+      fs.rmSync(tmp, { force: true });
+      throw e;
+    }
     return out;
   } finally {
     fs.rmSync(stage, { recursive: true, force: true });
