@@ -69,7 +69,7 @@ export async function cliAlone(args: string[], body: Buffer, runs = 11): Promise
   }
 }
 
-/** Median wall time of `docker args` against a socket that answers every GET with `body`. */
+/** cliAlone's median wall time alone. */
 export async function cliAloneMs(args: string[], body: Buffer, runs = 11): Promise<number> {
   return (await cliAlone(args, body, runs)).ms;
 }

@@ -120,14 +120,15 @@ export interface ContainerRecord {
 
 export const ZERO_TIME = '0001-01-01T00:00:00Z';
 
-const createdParsed = new WeakMap<ContainerRecord, { text: string; ms: number }>();
+const createdParsed = new WeakMap<ContainerRecord, number>();
 
-/** `c.Created` in ms since the epoch, parsed once per record (a list of 1,000 asks for each). */
+/** `c.Created` (set once, at create) in ms since the epoch, parsed once per record (a list of 1,000 asks for each). */
 export function createdMs(c: ContainerRecord): number {
-  const seen = createdParsed.get(c);
-  if (seen && seen.text === c.Created) return seen.ms;
-  const ms = Date.parse(c.Created);
-  createdParsed.set(c, { text: c.Created, ms });
+  let ms = createdParsed.get(c);
+  if (ms === undefined) {
+    ms = Date.parse(c.Created);
+    createdParsed.set(c, ms);
+  }
   return ms;
 }
 

@@ -100,7 +100,7 @@ export async function pruneContainers(svc: ContainerService, filters: Filters): 
     if (c.State.Running || c.State.Status === 'removing') continue;
     if (!matchLabels(c.Config.Labels, filters.get('label'))) continue;
     if ((filters.get('label!') ?? []).some((l) => matchLabels(c.Config.Labels, [l]))) continue;
-    if (untilMs !== undefined && Date.parse(c.Created) >= untilMs) continue;
+    if (untilMs !== undefined && createdMs(c) >= untilMs) continue;
     const size = await svc.rootfs.diffSize(c.Id).catch(() => 0);
     try {
       await svc.remove(c.Id, {});
